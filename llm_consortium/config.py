@@ -1,0 +1,139 @@
+"""What a saved consortium is: the pydantic models for its YAML file, and the name rule.
+
+Everything that reads or writes a consortium goes through `ConsortiumConfig`, so a
+file that loads here is a file every other part of the plugin can trust.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DEFAULT_CONFIDENCE_THRESHOLD = 0.7
+DEFAULT_MAX_ITERATIONS = 3
+DEFAULT_MIN_ITERATIONS = 1
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_RETRIES = 2
+DEFAULT_MIN_MEMBERS = 1
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class InvalidName(ValueError):
+    """A consortium name that could not safely be a file name or a model id."""
+
+
+def check_name(name: str) -> str:
+    """Return `name` if it is a valid consortium name, else raise InvalidName.
+
+    One rule for every entry point: it doubles as a file name inside the
+    consortium folder, so it must never be able to point outside it.
+    """
+    if not isinstance(name, str) or not name:
+        raise InvalidName("Consortium name must not be empty")
+    if not _NAME_RE.fullmatch(name):
+        raise InvalidName(
+            f"Invalid consortium name {name!r}: use 1-64 letters, digits, '-', '_' "
+            "or '.', starting with a letter or digit"
+        )
+    if name.lower().endswith(".yaml"):
+        raise InvalidName(f"Invalid consortium name {name!r}: must not end in .yaml")
+    return name
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ArbiterConfig(_Strict):
+    """The model that reads every member's answer and writes the final one."""
+
+    model_id: str = Field(min_length=1, description="llm model id or alias")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+class MemberConfig(ArbiterConfig):
+    """One member model; `count` asks the same model several times."""
+
+    count: int = Field(default=1, ge=1, le=100)
+
+
+class ConsortiumConfig(_Strict):
+    """A saved consortium, as stored in `<llm user dir>/consortiums/NAME.yaml`."""
+
+    name: str
+    models: list[MemberConfig] = Field(min_length=1)
+    arbiter: Optional[ArbiterConfig] = None
+    strategy: Optional[Literal["arbiter", "vote"]] = None
+    confidence_threshold: float = Field(default=DEFAULT_CONFIDENCE_THRESHOLD, ge=0, le=1)
+    max_iterations: int = Field(default=DEFAULT_MAX_ITERATIONS, ge=1, le=50)
+    min_iterations: int = Field(default=DEFAULT_MIN_ITERATIONS, ge=1, le=50)
+    system_prompt: Optional[str] = None
+    timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0)
+    retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=10)
+    min_members: int = Field(default=DEFAULT_MIN_MEMBERS, ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return check_name(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ConsortiumConfig":
+        if self.min_iterations > self.max_iterations:
+            raise ValueError(
+                f"min_iterations ({self.min_iterations}) is greater than "
+                f"max_iterations ({self.max_iterations})"
+            )
+        if self.strategy == "arbiter" and self.arbiter is None:
+            raise ValueError("strategy 'arbiter' needs an arbiter model")
+        if self.min_members > self.member_count:
+            raise ValueError(
+                f"min_members ({self.min_members}) is more than the "
+                f"{self.member_count} member calls this consortium makes"
+            )
+        return self
+
+    @property
+    def member_count(self) -> int:
+        """How many member calls one round makes (instances included)."""
+        return sum(member.count for member in self.models)
+
+    @property
+    def effective_strategy(self) -> str:
+        """`arbiter` when an arbiter is set, `vote` otherwise, unless chosen."""
+        if self.strategy:
+            return self.strategy
+        return "arbiter" if self.arbiter else "vote"
+
+    def summary(self) -> str:
+        """One line for `llm models` and `llm consortiums list`."""
+        noun = "member" if self.member_count == 1 else "members"
+        bits = [f"{self.member_count} {noun}"]
+        if self.arbiter and self.effective_strategy == "arbiter":
+            bits.append(f"arbiter {self.arbiter.model_id}")
+        else:
+            bits.append("vote")
+        bits.append(f"threshold {self.confidence_threshold:g}")
+        bits.append(f"max {self.max_iterations} rounds")
+        return ", ".join(bits)
+
+    def to_file_dict(self) -> dict[str, Any]:
+        """The mapping written to YAML: the name and the stop rule always, other
+        defaults left out so files stay short and readable."""
+        data = self.model_dump(mode="json", exclude_defaults=True, exclude={"name"})
+        return {
+            "name": self.name,
+            "models": data.pop("models"),
+            **data,
+            "confidence_threshold": self.confidence_threshold,
+            "max_iterations": self.max_iterations,
+            "min_iterations": self.min_iterations,
+        }
