@@ -1,0 +1,381 @@
+"""The deliberation itself: rounds of concurrent member calls, the arbiter's verdict,
+the stop rule, and a trace of everything that happened.
+
+The engine knows nothing of click, files or `llm`: it is given the request and
+participants whose `call` is any coroutine function, which keeps it testable with
+scripted members and reusable from both the sync and the async model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Optional
+
+from . import arbiter as arb
+from .members import Outcome, call_with_policy
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Call:
+    """What one participant is asked: a complete turn, with its conversation."""
+
+    prompt: str
+    system: Optional[str] = None
+    history: list[tuple[str, str]] = field(default_factory=list)
+    attachments: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Reply:
+    """What a participant answered, with the tokens it cost when known."""
+
+    text: str
+    input_tokens: Optional[int] = None
+    output_tokens: Optional[int] = None
+
+
+CallFn = Callable[[Call], Awaitable[Reply]]
+
+
+@dataclass
+class Participant:
+    """A member instance or the arbiter: a display name and how to call it."""
+
+    model_id: str
+    call: CallFn
+    instance: int = 1
+
+
+@dataclass
+class Request:
+    """The user's turn: prompt, system prompt, earlier turns, attachments."""
+
+    prompt: str
+    system: Optional[str] = None
+    history: list[tuple[str, str]] = field(default_factory=list)
+    attachments: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Settings:
+    """The stop rule and the failure policy for one run."""
+
+    max_iterations: int = 3
+    min_iterations: int = 1
+    confidence_threshold: float = 0.7
+    timeout: float = 120.0
+    retries: int = 2
+    min_members: int = 1
+
+
+@dataclass
+class Event:
+    """A progress notice; `kind` is round_start, member_done, arbiter_start or round_done."""
+
+    kind: str
+    round: int
+    max_rounds: int
+    members_total: int
+    members_done: int = 0
+    members_failed: int = 0
+    confidence: Optional[float] = None
+    another_round: bool = False
+
+
+ProgressFn = Callable[[Event], None]
+
+
+class ConsortiumFailed(Exception):
+    """No usable answer could be produced; the message names every member's error."""
+
+
+@dataclass
+class Result:
+    """The final answer and the trace of how it was reached."""
+
+    text: str
+    confidence: Optional[float]
+    final_round: int
+    rounds: list[dict[str, Any]]
+    usage: dict[str, Any]
+    notes: list[str]
+
+    def trace(self) -> dict[str, Any]:
+        """The JSON-ready deliberation, stored as the response's response_json."""
+        return {
+            "rounds": self.rounds,
+            "final_round": self.final_round,
+            "confidence": self.confidence,
+            "usage": self.usage,
+            "notes": self.notes,
+        }
+
+
+def _outcome_json(participant: Participant, outcome: Outcome) -> dict[str, Any]:
+    data: dict[str, Any] = {"model": participant.model_id, "instance": participant.instance}
+    if outcome.ok:
+        data["text"] = outcome.reply.text
+    else:
+        data["error"] = outcome.error
+    data["duration_ms"] = outcome.duration_ms
+    data["usage"] = outcome.usage()
+    if len(outcome.attempts) > 1:
+        data["attempts"] = outcome.attempts
+    return data
+
+
+class _Usage:
+    """Token sums over every call of a run, in total and per model."""
+
+    def __init__(self) -> None:
+        self.input = 0
+        self.output = 0
+        self.per_model: dict[str, dict[str, int]] = {}
+
+    def add(self, model_id: str, outcome: Outcome) -> None:
+        row = self.per_model.setdefault(model_id, {"calls": 0, "input": 0, "output": 0})
+        row["calls"] += len(outcome.attempts)
+        usage = outcome.usage()
+        row["input"] += usage["input"] or 0
+        row["output"] += usage["output"] or 0
+        self.input += usage["input"] or 0
+        self.output += usage["output"] or 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "output": self.output, "per_model": self.per_model}
+
+
+def describe_failures(members: list[Participant], outcomes: list[Outcome]) -> str:
+    """One line naming each member and why it failed."""
+    parts = []
+    for member, outcome in zip(members, outcomes):
+        name = member.model_id if member.instance == 1 else f"{member.model_id}#{member.instance}"
+        parts.append(f"{name}: {outcome.error or 'no answer'}")
+    return "; ".join(parts)
+
+
+class _Run:
+    """State of one deliberation; `run()` below is the public entry point."""
+
+    def __init__(
+        self,
+        request: Request,
+        members: list[Participant],
+        arbiter: Optional[Participant],
+        settings: Settings,
+        progress: Optional[ProgressFn],
+        rng: random.Random,
+    ) -> None:
+        self.request = request
+        self.members = members
+        self.arbiter = arbiter
+        self.settings = settings
+        self.progress = progress
+        self.rng = rng
+        self.usage = _Usage()
+        self.rounds: list[dict[str, Any]] = []
+        self.notes: list[str] = []
+        # (confidence or -1, round number, synthesis) of every judged round
+        self.candidates: list[tuple[float, int, str, Optional[float]]] = []
+
+    def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
+        if self.progress is not None:
+            event = Event(
+                kind, round_number, self.settings.max_iterations, len(self.members), **extra
+            )
+            try:
+                self.progress(event)
+            except Exception:  # a broken progress display must not break the run
+                logger.debug("progress callback failed", exc_info=True)
+
+    def _call(self, participant: Participant, call: Call) -> Awaitable[Outcome]:
+        return call_with_policy(
+            participant.call, call, timeout=self.settings.timeout, retries=self.settings.retries
+        )
+
+    async def _fan_out(self, calls: list[Call], round_number: int) -> list[Outcome]:
+        done = failed = 0
+
+        async def one(member: Participant, call: Call) -> Outcome:
+            nonlocal done, failed
+            outcome = await self._call(member, call)
+            self.usage.add(member.model_id, outcome)
+            done += 1
+            failed += 0 if outcome.ok else 1
+            self._emit("member_done", round_number, members_done=done, members_failed=failed)
+            return outcome
+
+        return list(await asyncio.gather(*(one(m, c) for m, c in zip(self.members, calls))))
+
+    def _member_calls(self, round_number: int, previous: list[Outcome], verdict) -> list[Call]:
+        req = self.request
+        if round_number == 1 or verdict is None:
+            text = [req.prompt] * len(self.members)
+        else:
+            text = [
+                arb.build_refinement_prompt(
+                    prompt=req.prompt,
+                    previous_answer=outcome.reply.text if outcome.ok else None,
+                    verdict=verdict,
+                )
+                for outcome in previous
+            ]
+        return [Call(t, req.system, list(req.history), list(req.attachments)) for t in text]
+
+    async def _judge(self, outcomes: list[Outcome], round_number: int, record: dict) -> Any:
+        """Ask the arbiter; returns a Verdict, or None when the arbiter failed."""
+        order = list(range(len(self.members)))
+        self.rng.shuffle(order)
+        names = arb.labels(len(order))
+        answers = []
+        label_map = {}
+        for label, index in zip(names, order):
+            member, outcome = self.members[index], outcomes[index]
+            record["members"][index]["label"] = label
+            label_map[label] = record["members"][index]["model"]
+            answers.append(
+                arb.LabelledAnswer(
+                    label,
+                    outcome.reply.text if outcome.ok else None,
+                    None if outcome.ok else outcome.error,
+                )
+            )
+        record["labels"] = label_map
+        self._emit("arbiter_start", round_number)
+        text = arb.build_arbiter_prompt(
+            prompt=self.request.prompt,
+            history=self.request.history,
+            answers=answers,
+            round_number=round_number,
+            max_rounds=self.settings.max_iterations,
+        )
+        assert self.arbiter is not None
+        outcome = await self._call(
+            self.arbiter, Call(text, self.request.system, [], list(self.request.attachments))
+        )
+        self.usage.add(self.arbiter.model_id, outcome)
+        if not outcome.ok:
+            record["arbiter"] = {"model": self.arbiter.model_id, **_outcome_json(self.arbiter, outcome)}
+            return None
+        verdict = arb.parse_verdict(outcome.reply.text)
+        if not verdict.tagged:
+            note = f"round {round_number}: the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown"
+            self.notes.append(note)
+            logger.warning("Consortium arbiter %s: %s", self.arbiter.model_id, note)
+        record["arbiter"] = {
+            "model": self.arbiter.model_id,
+            "confidence": verdict.confidence,
+            "needs_iteration": verdict.needs_iteration,
+            "synthesis": verdict.synthesis,
+            "refinement_areas": verdict.refinement_areas,
+            "dissent": verdict.dissent,
+            "analysis": verdict.analysis,
+            "tagged": verdict.tagged,
+            "raw": verdict.raw,
+            "duration_ms": outcome.duration_ms,
+            "usage": outcome.usage(),
+        }
+        return verdict
+
+    def _fallback_answer(self, outcomes: list[Outcome], why: str) -> str:
+        """The answer when the arbiter cannot give one: an earlier synthesis if any,
+        else the first member answer of this round."""
+        logger.warning("Consortium: %s; returning the best available answer", why)
+        self.notes.append(why)
+        if self.candidates:
+            return max(self.candidates)[2]
+        return next(o.reply.text for o in outcomes if o.ok)
+
+    async def run(self) -> Result:
+        settings = self.settings
+        outcomes: list[Outcome] = []
+        verdict = None
+        fallback: Optional[str] = None
+        for round_number in range(1, settings.max_iterations + 1):
+            self._emit("round_start", round_number)
+            started = time.monotonic()
+            outcomes = await self._fan_out(
+                self._member_calls(round_number, outcomes, verdict), round_number
+            )
+            record: dict[str, Any] = {
+                "round": round_number,
+                "members": [_outcome_json(m, o) for m, o in zip(self.members, outcomes)],
+            }
+            self.rounds.append(record)
+            succeeded = sum(1 for o in outcomes if o.ok)
+            if succeeded < settings.min_members:
+                reason = (
+                    f"only {succeeded} of {len(self.members)} members answered "
+                    f"(at least {settings.min_members} needed)"
+                )
+                record["failed"] = reason
+                if not self.candidates:
+                    raise ConsortiumFailed(
+                        f"No usable answer: {reason} - {describe_failures(self.members, outcomes)}"
+                    )
+                self.notes.append(f"round {round_number}: {reason}; kept the best earlier answer")
+                break
+            if self.arbiter is None:
+                fallback = next(o.reply.text for o in outcomes if o.ok)
+                self.notes.append("no arbiter: returned the first member answer")
+                record["duration_ms"] = round((time.monotonic() - started) * 1000)
+                break
+            verdict = await self._judge(outcomes, round_number, record)
+            record["duration_ms"] = round((time.monotonic() - started) * 1000)
+            if verdict is None:
+                error = record["arbiter"].get("error")
+                fallback = self._fallback_answer(outcomes, f"round {round_number}: arbiter failed ({error})")
+                record["fallback"] = True
+                break
+            score = verdict.confidence if verdict.confidence is not None else -1.0
+            self.candidates.append((score, round_number, verdict.synthesis, verdict.confidence))
+            previous = self.rounds[-2].get("arbiter", {}).get("synthesis") if len(self.rounds) > 1 else None
+            record["answer_changed"] = previous is not None and previous != verdict.synthesis
+            confident = verdict.confidence is not None and verdict.confidence >= settings.confidence_threshold
+            stop = (
+                confident and round_number >= settings.min_iterations and not verdict.needs_iteration
+            ) or round_number == settings.max_iterations
+            self._emit("round_done", round_number, confidence=verdict.confidence, another_round=not stop)
+            if stop:
+                break
+        return self._result(fallback)
+
+    def _result(self, fallback: Optional[str]) -> Result:
+        if fallback is not None:
+            final_round = len(self.rounds)
+            text, confidence = fallback, None
+            if self.candidates and max(self.candidates)[2] == fallback:
+                best = max(self.candidates)
+                final_round, confidence = best[1], best[3]
+        else:
+            best = max(self.candidates)  # highest confidence, latest round on ties
+            text, final_round, confidence = best[2], best[1], best[3]
+        return Result(
+            text=text,
+            confidence=confidence,
+            final_round=final_round,
+            rounds=self.rounds,
+            usage=self.usage.as_dict(),
+            notes=self.notes,
+        )
+
+
+async def run(
+    request: Request,
+    members: list[Participant],
+    arbiter: Optional[Participant],
+    settings: Settings,
+    *,
+    progress: Optional[ProgressFn] = None,
+    rng: Optional[random.Random] = None,
+) -> Result:
+    """Deliberate on `request`; raises ConsortiumFailed when no answer is usable."""
+    if not members:
+        raise ConsortiumFailed("The consortium has no members")
+    return await _Run(request, members, arbiter, settings, progress, rng or random.Random()).run()

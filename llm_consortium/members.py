@@ -1,0 +1,327 @@
+"""Calling one participant: the retry/timeout policy, and turning `llm` models into
+the coroutine functions the engine calls.
+
+An async model is awaited on the run's event loop; a sync-only model runs in its
+own daemon thread, so a hung provider can neither serialise the fan-out (a shared
+executor would cap concurrency) nor keep the process alive after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, TypeVar
+
+if TYPE_CHECKING:
+    from .engine import Call, CallFn, Reply
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 20.0
+
+
+@dataclass
+class Outcome:
+    """How a participant's call ended, after every attempt."""
+
+    reply: Optional["Reply"] = None
+    error: Optional[str] = None
+    duration_ms: int = 0
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.reply is not None
+
+    def usage(self) -> dict[str, Optional[int]]:
+        if self.reply is None:
+            return {"input": None, "output": None}
+        return {"input": self.reply.input_tokens, "output": self.reply.output_tokens}
+
+
+class EmptyAnswer(Exception):
+    """The model answered with nothing but whitespace."""
+
+
+def status_code(exc: BaseException) -> Optional[int]:
+    """The HTTP status a provider's exception carries, whatever the SDK."""
+    for attr in ("status_code", "status", "http_status"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int):
+            return value
+    response = getattr(exc, "response", None)
+    value = getattr(response, "status_code", None)
+    return value if isinstance(value, int) else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth another attempt: rate limits, server errors, dropped connections."""
+    code = status_code(exc)
+    if code is not None:
+        return code == 429 or code >= 500
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    transient_names = {
+        "APIConnectionError",
+        "APITimeoutError",
+        "ConnectionError",
+        "TimeoutException",
+        "ConnectError",
+        "ReadTimeout",
+        "RemoteProtocolError",
+    }
+    return bool(names & transient_names)
+
+
+def retry_after(exc: BaseException) -> Optional[float]:
+    """Seconds the provider asked us to wait, when its exception exposes the header."""
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if headers is None:
+        return None
+    try:
+        value = headers.get("retry-after")
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def backoff(attempt: int, rng: random.Random = random.Random()) -> float:
+    """Exponential backoff with full jitter for retry number `attempt` (1-based)."""
+    return rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line, key-free description of a failure."""
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and not str(exc):
+        return "timed out"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    code = status_code(exc)
+    if code is not None and str(code) not in text:
+        text = f"HTTP {code}: {text}"
+    return text[:300]
+
+
+async def call_with_policy(
+    fn: "CallFn",
+    call: "Call",
+    *,
+    timeout: float,
+    retries: int,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Outcome:
+    """Call `fn` with retries for transient errors, all within `timeout` seconds.
+
+    Never raises for a model failure: the failure is the Outcome's `error`, so one
+    member's problem cannot sink the round. Cancellation still propagates.
+    """
+    outcome = Outcome()
+    started = time.monotonic()
+
+    async def attempts() -> None:
+        for number in range(1, retries + 2):
+            began = time.monotonic()
+            try:
+                reply = await fn(call)
+                if not reply.text or not reply.text.strip():
+                    raise EmptyAnswer("empty answer")
+                outcome.reply = reply
+                outcome.error = None
+                outcome.attempts.append({"ok": True, "duration_ms": _ms(began)})
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                outcome.error = describe(exc)
+                outcome.attempts.append(
+                    {"ok": False, "error": outcome.error, "duration_ms": _ms(began)}
+                )
+                if number > retries or not is_transient(exc):
+                    return
+                wait = retry_after(exc)
+                wait = backoff(number) if wait is None else wait
+                logger.info("retrying after %.2fs: %s", wait, outcome.error)
+                await sleep(wait)
+
+    try:
+        await asyncio.wait_for(attempts(), timeout)
+    except asyncio.TimeoutError:
+        outcome.reply = None
+        outcome.error = f"timed out after {timeout:g}s"
+        outcome.attempts.append({"ok": False, "error": outcome.error, "duration_ms": _ms(started)})
+    outcome.duration_ms = _ms(started)
+    return outcome
+
+
+def _ms(since: float) -> int:
+    return round((time.monotonic() - since) * 1000)
+
+
+def in_thread(fn: Callable[[], T]) -> "asyncio.Future[T]":
+    """Run blocking `fn` in a new daemon thread; await the returned future.
+
+    The thread runs in a copy of the caller's context (as asyncio.to_thread does).
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(value: Any = None, error: Optional[BaseException] = None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    def deliver(*args: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(settle, *args)
+        except RuntimeError:  # the run is over and its loop closed: nobody is waiting
+            pass
+
+    def target() -> None:
+        try:
+            value = context.run(fn)
+        except BaseException as exc:
+            deliver(None, exc)
+        else:
+            deliver(value)
+
+    threading.Thread(target=target, name="llm-consortium-member", daemon=True).start()
+    return future
+
+
+def _messages(call: "Call") -> Optional[list[Any]]:
+    """The earlier turns as llm Messages, system first; None without history.
+
+    Passed alongside `system=` because some plugins read only one of the two.
+    """
+    if not call.history:
+        return None
+    import llm
+
+    messages = [llm.system(call.system)] if call.system else []
+    for role, text in call.history:
+        messages.append(llm.assistant(text) if role == "assistant" else llm.user(text))
+    return messages
+
+
+def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> "CallFn":
+    """A coroutine function calling one `llm` model with this member's options."""
+    from .engine import Reply
+
+    def kwargs_for(call: "Call") -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"stream": False}
+        if call.system:
+            kwargs["system"] = call.system
+        if call.attachments:
+            kwargs["attachments"] = list(call.attachments)
+        messages = _messages(call)
+        if messages is not None:
+            kwargs["messages"] = messages
+        if options:
+            kwargs["options"] = dict(options)
+        return kwargs
+
+    if async_model is not None:
+
+        async def call_async(call: "Call") -> Reply:
+            response = async_model.prompt(call.prompt, **kwargs_for(call))
+            text = await response.text()
+            usage = await response.usage()
+            return Reply(text, usage.input, usage.output)
+
+        return call_async
+
+    async def call_sync(call: "Call") -> Reply:
+        def blocking() -> Reply:
+            response = sync_model.prompt(call.prompt, **kwargs_for(call))
+            text = response.text()
+            usage = response.usage()
+            return Reply(text, usage.input, usage.output)
+
+        return await in_thread(blocking)
+
+    return call_sync
+
+
+def resolve(config: Any) -> tuple[list[Any], Optional[Any]]:
+    """Turn a config's model ids into engine participants, before any call is spent.
+
+    One registry pass serves every lookup (each `llm.get_model` re-runs every
+    plugin's registration). An unknown id or a missing key fails here, naming it.
+    """
+    import llm
+
+    from .engine import Participant
+
+    sync_models: dict[str, Any] = {}
+    async_models: dict[str, Any] = {}
+    for entry in llm.get_models_with_aliases():
+        for name in (entry.model.model_id, *entry.aliases):
+            sync_models[name] = entry.model
+            if entry.async_model is not None:
+                async_models[name] = entry.async_model
+    check_cycles(config, sync_models)
+
+    def participant(model_id: str, options: dict[str, Any], role: str, instance: int = 1):
+        if model_id not in sync_models and model_id not in async_models:
+            raise llm.ModelError(f"Consortium {config.name!r}: unknown {role} model {model_id!r}")
+        model = async_models.get(model_id) or sync_models[model_id]
+        try:
+            model.get_key()
+        except llm.ModelError as ex:
+            raise llm.ModelError(f"Consortium {config.name!r}: {role} model {model_id!r}: {ex}")
+        call = llm_call(sync_models.get(model_id), async_models.get(model_id), options)
+        return Participant(model_id, call, instance)
+
+    members = [
+        participant(member.model_id, member.options, "member", instance)
+        for member in config.models
+        for instance in range(1, member.count + 1)
+    ]
+    arbiter = None
+    if config.arbiter is not None and config.effective_strategy == "arbiter":
+        arbiter = participant(config.arbiter.model_id, config.arbiter.options, "arbiter")
+    return members, arbiter
+
+
+def _model_ids(config: Any) -> list[str]:
+    ids = [member.model_id for member in config.models]
+    if config.arbiter is not None:
+        ids.append(config.arbiter.model_id)
+    return ids
+
+
+def check_cycles(config: Any, models: dict[str, Any]) -> None:
+    """Refuse a consortium that reaches itself through its members or arbiter.
+
+    `models` maps ids and aliases to registered models; a consortium member is
+    followed through its own saved config. Runs before any model is called.
+    """
+    import llm
+
+    from . import store
+    from .models import _SharedConsortium
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            loop = path[path.index(name):] + (name,)
+            raise llm.ModelError(f"Consortium cycle: {' -> '.join(loop)}")
+        try:
+            current = config if name == config.name else store.load(name)
+        except (store.ConsortiumError, ValueError):
+            return  # a broken nested consortium reports its own error when called
+        for model_id in _model_ids(current):
+            model = models.get(model_id)
+            if isinstance(model, _SharedConsortium):
+                visit(model.model_id, path + (name,))
+
+    visit(config.name, ())

@@ -1,0 +1,184 @@
+"""The `llm` models a saved consortium becomes: ConsortiumModel and AsyncConsortiumModel.
+
+A `_SharedConsortium` mixin holds all the logic (config, history, resolving members,
+recording the trace); the two classes only adapt it to llm's sync and async execute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any, Optional
+
+import llm
+from pydantic import Field, model_validator
+
+from . import store
+from .config import ConsortiumConfig
+
+logger = logging.getLogger(__name__)
+
+class ConsortiumOptions(llm.Options):
+    """Per-call overrides (`-o key value`) of the saved consortium settings."""
+
+    confidence_threshold: Optional[float] = Field(
+        default=None, ge=0, le=1, description="Stop once the arbiter is at least this confident (0-1)"
+    )
+    max_iterations: Optional[int] = Field(
+        default=None, ge=1, le=50, description="Most rounds of deliberation"
+    )
+    min_iterations: Optional[int] = Field(
+        default=None, ge=1, le=50, description="Fewest rounds, even when confident early"
+    )
+    timeout: Optional[float] = Field(
+        default=None, gt=0, description="Seconds each member or arbiter call may take"
+    )
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> "ConsortiumOptions":
+        if (
+            self.min_iterations is not None
+            and self.max_iterations is not None
+            and self.min_iterations > self.max_iterations
+        ):
+            raise ValueError("min_iterations cannot be greater than max_iterations")
+        return self
+
+
+def _text_of(message: Any) -> str:
+    return "".join(getattr(part, "text", "") for part in message.parts if type(part).__name__ == "TextPart")
+
+
+def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, str]]]:
+    """(current prompt text, system prompt, earlier turns) from llm's prompt.
+
+    History must come from `prompt.messages`: on `llm -c` the conversation object
+    holds no responses, and after the first chat turn `prompt.system` is empty
+    while the system message is still at the head of the messages.
+    """
+    messages = prompt.messages
+    system_texts = [_text_of(m) for m in messages if m.role == "system"]
+    turns = [m for m in messages if m.role in ("user", "assistant")]
+    current = prompt.prompt
+    if turns and turns[-1].role == "user":
+        last = turns.pop()
+        current = current or _text_of(last)
+    history = [(m.role, text) for m in turns if (text := _text_of(m))]
+    system = prompt.system or "\n\n".join(t for t in system_texts if t)
+    return current, system, history
+
+
+class _SharedConsortium:
+    """Everything a consortium model does, for both the sync and the async class."""
+
+    can_stream = False
+    supports_conversation = True
+    Options = ConsortiumOptions
+
+    def __init__(self, name: str) -> None:
+        self.model_id = name
+
+    def __str__(self) -> str:
+        try:
+            detail = store.load(self.model_id).summary()
+        except Exception as ex:
+            detail = f"broken: {ex}"
+        return f"Consortium: {self.model_id} ({detail})"
+
+    def load_config(self) -> ConsortiumConfig:
+        try:
+            return store.load(self.model_id)
+        except (store.ConsortiumError, ValueError) as ex:
+            raise llm.ModelError(str(ex))
+
+    def _settings(self, config: ConsortiumConfig, options: ConsortiumOptions):
+        from .engine import Settings
+
+        settings = Settings(
+            max_iterations=config.max_iterations,
+            min_iterations=config.min_iterations,
+            confidence_threshold=config.confidence_threshold,
+            timeout=config.timeout,
+            retries=config.retries,
+            min_members=config.min_members,
+        )
+        for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout"):
+            value = getattr(options, key)
+            if value is not None:
+                setattr(settings, key, value)
+        settings.min_iterations = min(settings.min_iterations, settings.max_iterations)
+        return settings
+
+    async def deliberate(self, prompt: llm.Prompt):
+        """Run the consortium on llm's prompt; returns the engine's Result."""
+        from . import engine
+        from .members import resolve
+
+        config = self.load_config()
+        settings = self._settings(config, prompt.options)
+        current, system, history = split_conversation(prompt)
+        if config.system_prompt:
+            system = "\n\n".join(s for s in (config.system_prompt, system) if s)
+        members, arbiter = resolve(config)
+        request = engine.Request(current, system or None, history, list(prompt.attachments))
+        try:
+            return await engine.run(request, members, arbiter, settings)
+        except engine.ConsortiumFailed as ex:
+            raise llm.ModelError(f"Consortium {self.model_id!r} failed: {ex}")
+
+    def record(self, response: Any, result: Any) -> None:
+        """Put the run's cost and trace on the consortium's own logged turn."""
+        per_model = result.usage["per_model"]
+        response.set_usage(
+            input=result.usage["input"],
+            output=result.usage["output"],
+            details={"models": per_model} if per_model else None,
+        )
+        response.response_json = {"consortium": self.model_id, **result.trace()}
+
+
+def run_sync(coro_factory):
+    """Run a coroutine to completion from sync code, even inside a running loop.
+
+    `asyncio.run` refuses to start when the caller already runs a loop (Jupyter, a
+    consortium nested in an async one), so then the loop runs in a worker thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro_factory())
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro_factory())
+        except BaseException as ex:
+            box["error"] = ex
+
+    worker = threading.Thread(target=target, name="llm-consortium-run", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+class ConsortiumModel(_SharedConsortium, llm.Model):
+    def execute(self, prompt, stream, response, conversation):
+        result = run_sync(lambda: self.deliberate(prompt))
+        self.record(response, result)
+        yield result.text
+
+
+class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):
+    async def execute(self, prompt, stream, response, conversation):
+        result = await self.deliberate(prompt)
+        self.record(response, result)
+        yield result.text
+
+
+def register_consortiums(register, names: list[str]) -> None:
+    """Register each saved consortium by name; files are read only when used."""
+    for name in names:
+        register(ConsortiumModel(name), AsyncConsortiumModel(name))

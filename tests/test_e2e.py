@@ -1,0 +1,249 @@
+"""A consortium used the ways an `llm` user uses a model: llm's real CLI, its real
+OpenAI plugin, and the loopback OpenAI-compatible server the suite starts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import llm
+import pytest
+from click.testing import CliRunner
+from llm.cli import cli
+
+from llm_consortium import store
+from llm_consortium.config import ConsortiumConfig
+
+from .loopback import error, last_user_text, reply
+from .scripted import verdict
+
+
+def save(name: str, members: list[str], arbiter: str | None = "judge", **extra) -> None:
+    store.save(
+        ConsortiumConfig(
+            name=name,
+            models=[{"model_id": m} for m in members],
+            arbiter={"model_id": arbiter} if arbiter else None,
+            **extra,
+        )
+    )
+
+
+def judge_saying(text: str, confidence: float = 0.9):
+    """An arbiter behaviour: a tagged verdict; `text` may use {prompt}."""
+    return reply(lambda request: verdict(text, confidence))
+
+
+@pytest.fixture
+def consortium(loopback, openai_models):
+    openai_models(["alpha", "beta", "judge"])
+    save("my-consortium", ["alpha", "beta"])
+    loopback.script("judge", judge_saying("The consortium answer"))
+    return "my-consortium"
+
+
+def llm_run(*args: str, input: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def logged_responses(user_path: Path) -> list[sqlite3.Row]:
+    db = sqlite3.connect(user_path / "logs.db")
+    db.row_factory = sqlite3.Row
+    return db.execute("select * from responses order by id").fetchall()
+
+
+def test_prompt_prints_only_the_final_answer(consortium, loopback):
+    result = llm_run("-m", consortium, "What is 2+2?")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "The consortium answer\n"
+    for name in ("alpha", "beta"):
+        assert last_user_text(loopback.requests_for(name)[0]) == "What is 2+2?"
+    arbiter_prompt = last_user_text(loopback.requests_for("judge")[0])
+    assert "alpha says: What is 2+2?" in arbiter_prompt
+    assert "beta says: What is 2+2?" in arbiter_prompt
+
+
+def test_models_list_shows_the_consortium(consortium):
+    result = llm_run("models")
+    assert "Consortium: my-consortium (2 members, arbiter judge" in result.stdout
+
+
+def test_system_prompt_reaches_members_and_arbiter(consortium, loopback):
+    result = llm_run("-m", consortium, "-s", "Answer in French", "hi")
+    assert result.exit_code == 0, result.output
+    for name in ("alpha", "beta", "judge"):
+        messages = loopback.requests_for(name)[0]["messages"]
+        assert messages[0] == {"role": "system", "content": "Answer in French"}
+
+
+def test_continue_carries_the_whole_conversation(consortium, loopback, user_path):
+    assert llm_run("-m", consortium, "-s", "Be terse", "first question").exit_code == 0
+    loopback.reset()
+    loopback.script("judge", judge_saying("second answer"))
+    result = llm_run("-c", "second question")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "second answer\n"
+    messages = loopback.requests_for("alpha")[0]["messages"]
+    assert [(m["role"], m["content"]) for m in messages] == [
+        ("system", "Be terse"),
+        ("user", "first question"),
+        ("assistant", "The consortium answer"),
+        ("user", "second question"),
+    ]
+    assert "first question" in last_user_text(loopback.requests_for("judge")[0])
+    rows = logged_responses(user_path)
+    assert [row["model"] for row in rows] == [consortium, consortium]
+    assert rows[0]["conversation_id"] == rows[1]["conversation_id"]
+
+
+def test_chat_keeps_history_between_turns(consortium, loopback):
+    result = llm_run("chat", "-m", consortium, input="hello there\nand again\nquit\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("The consortium answer") == 2
+    second_turn = loopback.requests_for("beta")[1]["messages"]
+    assert [m["content"] for m in second_turn] == ["hello there", "The consortium answer", "and again"]
+
+
+def test_async_cli(consortium, loopback):
+    result = llm_run("-m", consortium, "--async", "async question")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "The consortium answer\n"
+    assert len(loopback.requests_for("alpha")) == 1
+
+
+def test_option_max_iterations_overrides_the_saved_value(consortium, loopback):
+    loopback.script("judge", judge_saying("unsure", confidence=0.1))
+    result = llm_run("-m", consortium, "-o", "max_iterations", "1", "q")
+    assert result.exit_code == 0, result.output
+    assert len(loopback.requests_for("judge")) == 1
+    loopback.reset()
+    loopback.script("judge", judge_saying("unsure", confidence=0.1))
+    assert llm_run("-m", consortium, "q").exit_code == 0
+    assert len(loopback.requests_for("judge")) == 3
+
+
+def test_bad_option_value_is_llms_validation_error(consortium, loopback):
+    result = CliRunner().invoke(cli, ["-m", consortium, "-o", "confidence_threshold", "7", "q"])
+    assert result.exit_code != 0
+    assert "confidence_threshold" in result.output and "Traceback" not in result.output
+    assert loopback.requests == []
+
+
+def test_usage_is_the_sum_of_every_call(consortium, loopback):
+    result = llm_run("-m", consortium, "-u", "count")
+    assert result.exit_code == 0, result.output
+    usage_line = result.stderr.strip().splitlines()[-1]
+    calls = loopback.requests
+    assert len(calls) == 3
+    assert "Token usage:" in usage_line and '"judge"' in usage_line
+
+
+def test_logs_hold_the_trace_and_no_member_turns(consortium, loopback, user_path):
+    assert llm_run("-m", consortium, "traced").exit_code == 0
+    rows = logged_responses(user_path)
+    assert len(rows) == 1 and rows[0]["model"] == consortium
+    trace = json.loads(rows[0]["response_json"])
+    assert trace["consortium"] == consortium
+    assert trace["final_round"] == 1
+    members = trace["rounds"][0]["members"]
+    assert sorted(m["model"] for m in members) == ["alpha", "beta"]
+    assert all(m["text"].endswith("says: traced") for m in members)
+    assert trace["rounds"][0]["arbiter"]["confidence"] == 0.9
+    assert rows[0]["input_tokens"] == trace["usage"]["input"] > 0
+    logs = llm_run("logs", "--json", "-n", "1")
+    assert json.loads(logs.stdout)[0]["response_json"]["consortium"] == consortium
+
+
+def test_member_http_500_is_survived(consortium, loopback):
+    loopback.script("beta", error(500, "internal error"))
+    result = llm_run("-m", consortium, "q")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "The consortium answer\n"
+    arbiter_prompt = last_user_text(loopback.requests_for("judge")[0])
+    assert "alpha says: q" in arbiter_prompt and "500" in arbiter_prompt
+
+
+def test_all_members_failing_is_one_clear_error(consortium, loopback, user_path):
+    loopback.script("alpha", error(400, "model overloaded"))
+    loopback.script("beta", error(400, "bad request"))
+    result = CliRunner().invoke(cli, ["-m", consortium, "q"])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
+    assert "alpha" in lines[0] and "beta" in lines[0] and "overloaded" in lines[0]
+    assert result.stdout == ""
+    assert not (user_path / "logs.db").exists() or logged_responses(user_path) == []
+
+
+def test_alias_works(consortium, loopback):
+    assert llm_run("aliases", "set", "council", consortium).exit_code == 0
+    result = llm_run("-m", "council", "via alias")
+    assert result.stdout == "The consortium answer\n"
+
+
+def test_python_api_sync_and_async(consortium, loopback):
+    model = llm.get_model(consortium)
+    response = model.prompt("python?")
+    assert response.text() == "The consortium answer"
+    assert response.response_json["consortium"] == consortium
+
+    async def ask():
+        return await llm.get_async_model(consortium).prompt("async python?").text()
+
+    assert asyncio.run(ask()) == "The consortium answer"
+
+
+def test_sync_api_inside_a_running_event_loop(consortium, loopback):
+    async def notebook_cell():
+        return llm.get_model(consortium).prompt("from a notebook").text()
+
+    assert asyncio.run(notebook_cell()) == "The consortium answer"
+
+
+def test_members_with_options_and_instances(loopback, openai_models):
+    openai_models(["alpha", "judge"])
+    store.save(
+        ConsortiumConfig(
+            name="tuned",
+            models=[{"model_id": "alpha", "count": 3, "options": {"temperature": 0.25}}],
+            arbiter={"model_id": "judge", "options": {"temperature": 0}},
+        )
+    )
+    loopback.script("judge", judge_saying("tuned answer"))
+    assert llm.get_model("tuned").prompt("q").text() == "tuned answer"
+    alpha_calls = loopback.requests_for("alpha")
+    assert len(alpha_calls) == 3
+    assert all(call["body"]["temperature"] == 0.25 for call in alpha_calls)
+    assert loopback.requests_for("judge")[0]["body"]["temperature"] == 0
+
+
+def test_self_referencing_consortium_is_refused(loopback, openai_models):
+    openai_models(["alpha"])
+    save("loop", ["alpha", "loop"], arbiter=None)
+    with pytest.raises(llm.ModelError, match="cycle"):
+        llm.get_model("loop").prompt("q").text()
+
+
+def test_real_subprocess_stdout_is_only_the_answer(consortium, loopback, user_path):
+    llm_bin = Path(sys.executable).with_name("llm")
+    env = {**os.environ, "LLM_USER_PATH": str(user_path)}
+    done = subprocess.run(
+        [str(llm_bin), "-m", consortium, "subprocess question"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "The consortium answer\n"
+    assert done.stderr == ""
+    loopback.script("alpha", error(400, "nope"))
+    loopback.script("beta", error(400, "nope"))
+    failed = subprocess.run(
+        [str(llm_bin), "-m", consortium, "q"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr
+    assert failed.stderr.startswith("Error: ") and failed.stdout == ""

@@ -1,0 +1,254 @@
+"""The engine's rules, driven by scripted members and arbiters (no llm, no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+import pytest
+
+from llm_consortium.engine import ConsortiumFailed, Request, Settings, run
+
+from .scripted import Scripted, verdict
+
+pytestmark = pytest.mark.asyncio
+
+
+def settings(**overrides) -> Settings:
+    base = dict(max_iterations=3, min_iterations=1, confidence_threshold=0.7, timeout=5, retries=0)
+    base.update(overrides)
+    return Settings(**base)
+
+
+async def test_members_are_called_concurrently():
+    # Each member waits until all of them have started: a sequential fan-out
+    # would never get past the first, and the run would fail on the timeout.
+    barrier = asyncio.Barrier(4)
+
+    async def wait_for_all(call):
+        await barrier.wait()
+        return "together"
+
+    members = [Scripted(f"m{i}", wait_for_all) for i in range(4)]
+    result = await run(
+        Request("q"), [m.participant() for m in members], None, settings(timeout=10)
+    )
+    assert result.text == "together"
+    assert all(len(m.calls) == 1 for m in members)
+
+
+async def test_instances_of_one_model_are_separate_calls():
+    member = Scripted("same", "answer")
+    arbiter = Scripted("judge", verdict("final"))
+    result = await run(
+        Request("q"), [member.participant(1), member.participant(2)], arbiter.participant(), settings()
+    )
+    assert len(member.calls) == 2
+    assert [m["instance"] for m in result.rounds[0]["members"]] == [1, 2]
+
+
+async def test_members_receive_history_system_and_prompt():
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", verdict("final"))
+    history = [("user", "earlier question"), ("assistant", "earlier answer")]
+    await run(
+        Request("now?", system="be brief", history=history),
+        [member.participant()],
+        arbiter.participant(),
+        settings(),
+    )
+    call = member.calls[0]
+    assert (call.prompt, call.system, call.history) == ("now?", "be brief", history)
+    judge_call = arbiter.calls[0]
+    assert judge_call.system == "be brief"
+    assert "earlier question" in judge_call.prompt and "now?" in judge_call.prompt
+
+
+async def test_arbiter_sees_every_answer_labelled_and_failures_marked():
+    good = Scripted("good", "the sky is blue")
+    other = Scripted("other", "the sky is azure")
+    broken = Scripted("broken", RuntimeError("boom"))
+    arbiter = Scripted("judge", verdict("blue"))
+    result = await run(
+        Request("colour?"),
+        [good.participant(), other.participant(), broken.participant()],
+        arbiter.participant(),
+        settings(),
+        rng=random.Random(7),
+    )
+    text = arbiter.calls[0].prompt
+    assert "the sky is blue" in text and "the sky is azure" in text and "boom" in text
+    assert "good" not in text and "other" not in text  # labels are neutral
+    labels = result.rounds[0]["labels"]
+    assert sorted(labels) == ["A", "B", "C"]
+    assert sorted(labels.values()) == ["broken", "good", "other"]
+    assert result.rounds[0]["members"][2]["error"] == "boom"
+
+
+async def test_label_order_is_shuffled():
+    members = [Scripted(f"m{i}", f"answer {i}") for i in range(6)]
+    seen = set()
+    for seed in range(5):
+        arbiter = Scripted("judge", verdict("x"))
+        result = await run(
+            Request("q"), [m.participant() for m in members], arbiter.participant(), settings(),
+            rng=random.Random(seed),
+        )
+        seen.add(tuple(result.rounds[0]["labels"].values()))
+    assert len(seen) > 1
+
+
+async def test_confident_first_round_stops():
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", verdict("final", 0.9))
+    result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+    assert (result.text, result.confidence, result.final_round) == ("final", 0.9, 1)
+    assert len(result.rounds) == 1 and len(member.calls) == 1
+
+
+async def test_low_confidence_refines_with_own_previous_answer_and_feedback():
+    first = Scripted("first", "draft one", "improved one")
+    second = Scripted("second", "draft two", "improved two")
+    arbiter = Scripted(
+        "judge",
+        verdict("rough", 0.4, areas="check the units\ncite a source"),
+        verdict("polished", 0.95),
+    )
+    result = await run(
+        Request("q"), [first.participant(), second.participant()], arbiter.participant(), settings()
+    )
+    assert result.text == "polished" and result.final_round == 2
+    refine = first.calls[1].prompt
+    assert "draft one" in refine and "draft two" not in refine
+    assert "rough" in refine and "check the units" in refine and "cite a source" in refine
+    assert "draft two" in second.calls[1].prompt
+    assert result.rounds[1]["answer_changed"] is True
+
+
+async def test_never_more_than_max_iterations():
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", verdict("meh", 0.1))
+    result = await run(
+        Request("q"), [member.participant()], arbiter.participant(), settings(max_iterations=2)
+    )
+    assert len(result.rounds) == 2 and len(arbiter.calls) == 2
+
+
+async def test_min_iterations_forces_more_rounds():
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", verdict("sure", 0.99))
+    result = await run(
+        Request("q"), [member.participant()], arbiter.participant(), settings(min_iterations=2)
+    )
+    assert len(result.rounds) == 2
+
+
+async def test_arbiter_asking_for_another_round_gets_it():
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", verdict("x", 0.9, needs_iteration=True), verdict("y", 0.9))
+    result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+    assert len(result.rounds) == 2 and result.text == "y"
+
+
+async def test_best_round_wins_over_a_worse_later_round():
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", verdict("good", 0.6), verdict("worse", 0.3), verdict("worst", 0.2))
+    result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+    assert (result.text, result.final_round, result.confidence) == ("good", 1, 0.6)
+
+
+async def test_latest_round_wins_a_tie():
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", verdict("one", 0.5), verdict("two", 0.5))
+    result = await run(
+        Request("q"), [member.participant()], arbiter.participant(), settings(max_iterations=2)
+    )
+    assert (result.text, result.final_round) == ("two", 2)
+    assert result.rounds[1]["answer_changed"] is True
+
+
+async def test_untagged_arbiter_reply_is_the_answer_with_unknown_confidence(caplog):
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", "Just a plain answer.")
+    with caplog.at_level(logging.WARNING):
+        result = await run(
+            Request("q"), [member.participant()], arbiter.participant(), settings(max_iterations=2)
+        )
+    assert result.text == "Just a plain answer."
+    assert result.confidence is None
+    assert len(result.rounds) == 2  # unknown confidence counts as below the threshold
+    assert any("no <synthesis> tag" in note for note in result.notes)
+    assert "no <synthesis> tag" in caplog.text
+
+
+async def test_no_arbiter_returns_first_valid_member_answer():
+    broken = Scripted("broken", RuntimeError("down"))
+    second = Scripted("second", "second answer")
+    third = Scripted("third", "third answer")
+    result = await run(
+        Request("q"), [broken.participant(), second.participant(), third.participant()], None, settings()
+    )
+    assert result.text == "second answer"
+
+
+async def test_arbiter_failure_falls_back_to_a_member_answer(caplog):
+    member = Scripted("m", "member answer")
+    arbiter = Scripted("judge", RuntimeError("arbiter down"))
+    with caplog.at_level(logging.WARNING):
+        result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+    assert result.text == "member answer"
+    assert result.rounds[0]["arbiter"]["error"] == "arbiter down"
+    assert "arbiter failed" in caplog.text
+
+
+async def test_arbiter_failure_in_a_later_round_keeps_the_earlier_synthesis():
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", verdict("first synthesis", 0.5), RuntimeError("gone"))
+    result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+    assert result.text == "first synthesis" and result.final_round == 1
+
+
+async def test_all_members_failing_names_each_member_and_error():
+    members = [Scripted("alpha", RuntimeError("HTTP 500")), Scripted("beta", ValueError("bad option"))]
+    arbiter = Scripted("judge", verdict("never"))
+    with pytest.raises(ConsortiumFailed) as info:
+        await run(Request("q"), [m.participant() for m in members], arbiter.participant(), settings())
+    message = str(info.value)
+    assert "alpha: HTTP 500" in message and "beta: bad option" in message
+    assert arbiter.calls == []
+
+
+async def test_empty_answers_count_as_failures():
+    members = [Scripted("blank", "   \n"), Scripted("real", "content")]
+    arbiter = Scripted("judge", verdict("content"))
+    result = await run(Request("q"), [m.participant() for m in members], arbiter.participant(), settings())
+    assert result.rounds[0]["members"][0]["error"] == "empty answer"
+    assert "content" in arbiter.calls[0].prompt
+
+
+async def test_usage_sums_every_call_with_per_model_totals():
+    members = [Scripted("m1", "a", tokens=(10, 1)), Scripted("m2", "b", tokens=(20, 2))]
+    arbiter = Scripted("judge", verdict("x", 0.1), tokens=(100, 50))
+    result = await run(
+        Request("q"), [m.participant() for m in members], arbiter.participant(), settings(max_iterations=2)
+    )
+    assert result.usage["input"] == 2 * (10 + 20 + 100)
+    assert result.usage["output"] == 2 * (1 + 2 + 50)
+    assert result.usage["per_model"]["judge"] == {"calls": 2, "input": 200, "output": 100}
+
+
+async def test_member_timeout_is_recorded_and_the_round_goes_on():
+    never = asyncio.Event()
+
+    async def hang(call):
+        await never.wait()
+
+    slow = Scripted("slow", hang)
+    fast = Scripted("fast", "quick")
+    arbiter = Scripted("judge", verdict("quick"))
+    result = await run(
+        Request("q"), [slow.participant(), fast.participant()], arbiter.participant(), settings(timeout=0.2)
+    )
+    assert result.text == "quick"
+    assert result.rounds[0]["members"][0]["error"] == "timed out after 0.2s"
