@@ -19,8 +19,8 @@ from llm.cli import cli
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
 
-from .loopback import error, last_user_text, reply
-from .scripted import verdict
+from loopback import error, last_user_text, reply
+from scripted import verdict
 
 
 def save(name: str, members: list[str], arbiter: str | None = "judge", **extra) -> None:
@@ -77,7 +77,7 @@ def test_system_prompt_reaches_members_and_arbiter(consortium, loopback):
     result = llm_run("-m", consortium, "-s", "Answer in French", "hi")
     assert result.exit_code == 0, result.output
     for name in ("alpha", "beta", "judge"):
-        messages = loopback.requests_for(name)[0]["messages"]
+        messages = loopback.requests_for(name)[0].messages
         assert messages[0] == {"role": "system", "content": "Answer in French"}
 
 
@@ -88,7 +88,7 @@ def test_continue_carries_the_whole_conversation(consortium, loopback, user_path
     result = llm_run("-c", "second question")
     assert result.exit_code == 0, result.output
     assert result.stdout == "second answer\n"
-    messages = loopback.requests_for("alpha")[0]["messages"]
+    messages = loopback.requests_for("alpha")[0].messages
     assert [(m["role"], m["content"]) for m in messages] == [
         ("system", "Be terse"),
         ("user", "first question"),
@@ -105,7 +105,7 @@ def test_chat_keeps_history_between_turns(consortium, loopback):
     result = llm_run("chat", "-m", consortium, input="hello there\nand again\nquit\n")
     assert result.exit_code == 0, result.output
     assert result.stdout.count("The consortium answer") == 2
-    second_turn = loopback.requests_for("beta")[1]["messages"]
+    second_turn = loopback.requests_for("beta")[1].messages
     assert [m["content"] for m in second_turn] == ["hello there", "The consortium answer", "and again"]
 
 
@@ -218,8 +218,8 @@ def test_members_with_options_and_instances(loopback, openai_models):
     assert llm.get_model("tuned").prompt("q").text() == "tuned answer"
     alpha_calls = loopback.requests_for("alpha")
     assert len(alpha_calls) == 3
-    assert all(call["body"]["temperature"] == 0.25 for call in alpha_calls)
-    assert loopback.requests_for("judge")[0]["body"]["temperature"] == 0
+    assert all(call.body["temperature"] == 0.25 for call in alpha_calls)
+    assert loopback.requests_for("judge")[0].body["temperature"] == 0
 
 
 def test_self_referencing_consortium_is_refused(loopback, openai_models):

@@ -10,7 +10,7 @@ import pytest
 
 from llm_consortium.engine import ConsortiumFailed, Request, Settings, run
 
-from .scripted import Scripted, verdict
+from scripted import Scripted, verdict
 
 pytestmark = pytest.mark.asyncio
 
