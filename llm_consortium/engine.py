@@ -264,6 +264,15 @@ class _Run:
             record["arbiter"] = {"model": self.arbiter.model_id, **_outcome_json(self.arbiter, outcome)}
             return None
         verdict = arb.parse_verdict(outcome.reply.text)
+        if not verdict.synthesis.strip():
+            record["arbiter"] = {
+                "model": self.arbiter.model_id,
+                "error": "the arbiter's reply held no answer",
+                "raw": verdict.raw,
+                "duration_ms": outcome.duration_ms,
+                "usage": outcome.usage(),
+            }
+            return None
         if not verdict.tagged:
             note = f"round {round_number}: the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown"
             self.notes.append(note)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -51,10 +50,10 @@ def llm_run(*args: str, input: str | None = None):
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
-def logged_responses(user_path: Path) -> list[sqlite3.Row]:
-    db = sqlite3.connect(user_path / "logs.db")
-    db.row_factory = sqlite3.Row
-    return db.execute("select * from responses order by id").fetchall()
+def logged_responses() -> list[dict]:
+    """Every logged turn, oldest first, as `llm logs --json` reports it."""
+    result = llm_run("logs", "--json", "-n", "0")
+    return list(reversed(json.loads(result.stdout))) if result.stdout.strip() else []
 
 
 def test_prompt_prints_only_the_final_answer(consortium, loopback):
@@ -96,7 +95,7 @@ def test_continue_carries_the_whole_conversation(consortium, loopback, user_path
         ("user", "second question"),
     ]
     assert "first question" in last_user_text(loopback.requests_for("judge")[0])
-    rows = logged_responses(user_path)
+    rows = logged_responses()
     assert [row["model"] for row in rows] == [consortium, consortium]
     assert rows[0]["conversation_id"] == rows[1]["conversation_id"]
 
@@ -145,9 +144,9 @@ def test_usage_is_the_sum_of_every_call(consortium, loopback):
 
 def test_logs_hold_the_trace_and_no_member_turns(consortium, loopback, user_path):
     assert llm_run("-m", consortium, "traced").exit_code == 0
-    rows = logged_responses(user_path)
+    rows = logged_responses()
     assert len(rows) == 1 and rows[0]["model"] == consortium
-    trace = json.loads(rows[0]["response_json"])
+    trace = rows[0]["response_json"]
     assert trace["consortium"] == consortium
     assert trace["final_round"] == 1
     members = trace["rounds"][0]["members"]
@@ -177,7 +176,7 @@ def test_all_members_failing_is_one_clear_error(consortium, loopback, user_path)
     assert len(lines) == 1 and lines[0].startswith("Error: ")
     assert "alpha" in lines[0] and "beta" in lines[0] and "overloaded" in lines[0]
     assert result.stdout == ""
-    assert not (user_path / "logs.db").exists() or logged_responses(user_path) == []
+    assert not (user_path / "logs.db").exists() or logged_responses() == []
 
 
 def test_alias_works(consortium, loopback):

@@ -66,9 +66,9 @@ async def test_members_receive_history_system_and_prompt():
 
 
 async def test_arbiter_sees_every_answer_labelled_and_failures_marked():
-    good = Scripted("good", "the sky is blue")
-    other = Scripted("other", "the sky is azure")
-    broken = Scripted("broken", RuntimeError("boom"))
+    good = Scripted("model-x1", "the sky is blue")
+    other = Scripted("model-y2", "the sky is azure")
+    broken = Scripted("model-z3", RuntimeError("boom"))
     arbiter = Scripted("judge", verdict("blue"))
     result = await run(
         Request("colour?"),
@@ -79,10 +79,10 @@ async def test_arbiter_sees_every_answer_labelled_and_failures_marked():
     )
     text = arbiter.calls[0].prompt
     assert "the sky is blue" in text and "the sky is azure" in text and "boom" in text
-    assert "good" not in text and "other" not in text  # labels are neutral
+    assert "model-" not in text  # labels are neutral
     labels = result.rounds[0]["labels"]
     assert sorted(labels) == ["A", "B", "C"]
-    assert sorted(labels.values()) == ["broken", "good", "other"]
+    assert sorted(labels.values()) == ["model-x1", "model-y2", "model-z3"]
     assert result.rounds[0]["members"][2]["error"] == "boom"
 
 
