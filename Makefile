@@ -12,3 +12,13 @@ $(VENV)/.installed: pyproject.toml
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+.PHONY: demo bench
+
+# A two-round consortium run against a canned loopback backend; no API key needed.
+demo: $(VENV)/.installed
+	$(PY) demo/demo.py
+
+# Measurements for the README's Performance section; not part of `make test`.
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
