@@ -209,6 +209,10 @@ _ERROR_TYPES = {
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # a stuck handler must never keep the process alive
+    # socketserver's default listen backlog of 5 drops the SYNs of a burst of
+    # concurrent connections (a 100-member round), and the client's retransmits
+    # then add whole seconds.
+    request_queue_size = 256
     owner: "LoopbackServer"
 
 
