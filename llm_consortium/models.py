@@ -81,7 +81,9 @@ class _SharedConsortium:
 
     def __str__(self) -> str:
         try:
-            detail = store.load(self.model_id).summary()
+            from .summaries import summary
+
+            detail = summary(self.model_id)
         except Exception as ex:
             detail = f"broken: {ex}"
         return f"Consortium: {self.model_id} ({detail})"
