@@ -1,6 +1,7 @@
 """What a valid consortium is (defaults, limits, the name rule), seen the way users
 meet it: files written by hand and read back with `llm consortiums show/list`, and
-names given to `create`."""
+names given to `create`. Every test has its own LLM_USER_PATH (conftest's
+`user_path`)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,10 @@ from click.testing import CliRunner, Result
 from llm.cli import cli
 
 
-@pytest.fixture(autouse=True)
-def user_dir(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Path:
-    monkeypatch.setenv("LLM_USER_PATH", str(tmp_path))
-    return tmp_path
-
-
 @pytest.fixture
-def write(user_dir: pathlib.Path):
+def write(user_path: pathlib.Path):
     """Write consortiums/NAME.yaml by hand, as a user editing the folder would."""
-    folder = user_dir / "consortiums"
+    folder = user_path / "consortiums"
     folder.mkdir()
 
     def write(name: str, text: str) -> None:
@@ -118,10 +113,10 @@ system_prompt: null
         ("models: [{model_id: x, count: 2}]\nmin_members: 3\n", "min_members (3) is more than the 2 member calls"),
     ],
 )  # fmt: skip
-def test_invalid_files_name_the_problem(write, user_dir: pathlib.Path, body: str, problem: str) -> None:
+def test_invalid_files_name_the_problem(write, user_path: pathlib.Path, body: str, problem: str) -> None:
     write("bad", body)
     error = refused("show", "bad")
-    assert error.startswith(f"Error: {user_dir / 'consortiums' / 'bad.yaml'}: ")
+    assert error.startswith(f"Error: {user_path / 'consortiums' / 'bad.yaml'}: ")
     assert problem in error
     listed = run("list").stdout
     assert listed.startswith("bad : BROKEN: ") and problem in listed
@@ -159,9 +154,9 @@ def test_list_summary(write, body: str, summary: str) -> None:
     assert run("list").stdout == f"s : {summary}\n"
 
 
-def test_saved_files_leave_out_defaults_but_keep_the_stop_rule(user_dir: pathlib.Path) -> None:
+def test_saved_files_leave_out_defaults_but_keep_the_stop_rule(user_path: pathlib.Path) -> None:
     assert run("create", "short", "-m", "gpt-4o-mini").exit_code == 0
-    text = (user_dir / "consortiums" / "short.yaml").read_text(encoding="utf-8")
+    text = (user_path / "consortiums" / "short.yaml").read_text(encoding="utf-8")
     assert yaml.safe_load(text) == {
         "name": "short",
         "models": [{"model_id": "gpt-4o-mini"}],
@@ -172,9 +167,9 @@ def test_saved_files_leave_out_defaults_but_keep_the_stop_rule(user_dir: pathlib
 
 
 @pytest.mark.parametrize("name", ["a" * 64, "9lives", "v1.2_beta-3", "my-consortium"])
-def test_valid_names(user_dir: pathlib.Path, name: str) -> None:
+def test_valid_names(user_path: pathlib.Path, name: str) -> None:
     assert run("create", name, "-m", "gpt-4o-mini").exit_code == 0
-    assert (user_dir / "consortiums" / f"{name}.yaml").exists()
+    assert (user_path / "consortiums" / f"{name}.yaml").exists()
 
 
 @pytest.mark.parametrize(
@@ -193,7 +188,7 @@ def test_valid_names(user_dir: pathlib.Path, name: str) -> None:
         ("x.YAML", "must not end in .yaml"),
     ],
 )
-def test_invalid_names(user_dir: pathlib.Path, name: str, problem: str) -> None:
+def test_invalid_names(user_path: pathlib.Path, name: str, problem: str) -> None:
     error = refused("create", "-n", name, "-m", "gpt-4o-mini")
     assert problem in error
-    assert not (user_dir / "consortiums").exists()
+    assert not (user_path / "consortiums").exists()

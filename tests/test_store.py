@@ -1,6 +1,6 @@
 """The consortium folder and its files, as `llm consortiums ...` reads and writes them:
 where files go, which files count, how broken ones are reported, and that a save
-is all-or-nothing."""
+is all-or-nothing. Every test has its own LLM_USER_PATH (conftest's `user_path`)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,9 @@ from click.testing import CliRunner, Result
 from llm.cli import cli
 
 
-@pytest.fixture(autouse=True)
-def user_dir(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Path:
-    monkeypatch.setenv("LLM_USER_PATH", str(tmp_path))
-    return tmp_path
-
-
 @pytest.fixture
-def folder(user_dir: pathlib.Path) -> pathlib.Path:
-    path = user_dir / "consortiums"
+def folder(user_path: pathlib.Path) -> pathlib.Path:
+    path = user_path / "consortiums"
     path.mkdir()
     return path
 
@@ -65,16 +59,16 @@ def fail_on(monkeypatch: pytest.MonkeyPatch, function: str) -> None:
 GOOD = "models:\n- model_id: gpt-4o-mini\n"
 
 
-def test_files_live_in_the_llm_user_dir(user_dir: pathlib.Path) -> None:
+def test_files_live_in_the_llm_user_path(user_path: pathlib.Path) -> None:
     ok("create", "here", "-m", "gpt-4o-mini")
-    assert [p.relative_to(user_dir).as_posix() for p in user_dir.rglob("*.yaml")] == [
+    assert [p.relative_to(user_path).as_posix() for p in user_path.rglob("*.yaml")] == [
         "consortiums/here.yaml"
     ]
 
 
-def test_no_folder_means_no_consortiums(user_dir: pathlib.Path) -> None:
+def test_no_folder_means_no_consortiums(user_path: pathlib.Path) -> None:
     assert listed() == {}
-    assert not (user_dir / "consortiums").exists()
+    assert not (user_path / "consortiums").exists()
 
 
 def test_only_valid_yaml_names_count(folder: pathlib.Path) -> None:
@@ -93,8 +87,8 @@ def test_only_valid_yaml_names_count(folder: pathlib.Path) -> None:
     assert list(listed()) == ["real"]
 
 
-def test_a_file_where_the_folder_should_be(user_dir: pathlib.Path) -> None:
-    (user_dir / "consortiums").write_text("not a folder", encoding="utf-8")
+def test_a_file_where_the_folder_should_be(user_path: pathlib.Path) -> None:
+    (user_path / "consortiums").write_text("not a folder", encoding="utf-8")
     assert listed() == {}
     assert "cannot be written" in refused("create", "x", "-m", "gpt-4o-mini")
 
@@ -104,9 +98,9 @@ def test_name_defaults_to_the_file_name(folder: pathlib.Path) -> None:
     assert yaml.safe_load(ok("show", "implicit").stdout)["name"] == "implicit"
 
 
-def test_saved_file_key_order(user_dir: pathlib.Path) -> None:
+def test_saved_file_key_order(user_path: pathlib.Path) -> None:
     ok("create", "ordered", "-m", "gpt-4o-mini", "-a", "gpt-4o", "-s", "Hi")
-    text = (user_dir / "consortiums" / "ordered.yaml").read_text(encoding="utf-8")
+    text = (user_path / "consortiums" / "ordered.yaml").read_text(encoding="utf-8")
     keys = [line.split(":")[0] for line in text.splitlines() if not line.startswith((" ", "-"))]
     assert keys == [
         "name",
@@ -149,12 +143,12 @@ def test_delete_removes_only_that_file(folder: pathlib.Path) -> None:
 
 @pytest.mark.parametrize("step", ["replace", "fsync"])
 def test_failed_save_leaves_nothing_behind(
-    user_dir: pathlib.Path, monkeypatch: pytest.MonkeyPatch, step: str
+    user_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     fail_on(monkeypatch, step)
     error = refused("create", "new", "-m", "gpt-4o-mini")
     assert "cannot be written: No space left on device" in error
-    assert os.listdir(user_dir / "consortiums") == []
+    assert os.listdir(user_path / "consortiums") == []
 
 
 @pytest.mark.parametrize("step", ["replace", "fsync"])
