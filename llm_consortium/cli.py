@@ -29,6 +29,7 @@ from .config import (
     check_name,
     explain,
 )
+from .runs_cli import runs, trace
 
 # Which create flag set each config field, so a validation error points at the flag.
 _FLAG_FOR_FIELD = {
@@ -401,3 +402,7 @@ def delete(name: str, yes: bool) -> None:
 def path_() -> None:
     "Output the path to the consortiums folder"
     click.echo(store.folder())
+
+
+consortiums.add_command(runs)
+consortiums.add_command(trace)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import click
 
@@ -55,7 +55,7 @@ def _fail(ex: Exception) -> click.ClickException:
 @click.option("json_", "--json", is_flag=True, help="Output the runs as JSON")
 @_database_option
 def runs(limit: int, name: Optional[str], json_: bool, database: Optional[Path]) -> None:
-    """Recent consortium runs from the logs, newest first."""
+    """Recent consortium runs from the logs, newest first"""
     try:
         found = recent_runs(open_logs(database), limit, name)
     except RunsError as ex:
@@ -82,7 +82,7 @@ def runs(limit: int, name: Optional[str], json_: bool, database: Optional[Path])
 def trace(
     response_id: Optional[str], full: bool, json_: bool, html_file: Optional[Path], database: Optional[Path]
 ) -> None:
-    """How a consortium reached its answer, round by round.
+    """How a consortium reached its answer, round by round
 
     RESPONSE_ID is the id `llm consortiums runs` or `llm logs` shows; without it, the
     latest run.
@@ -103,8 +103,3 @@ def trace(
         return
     click.echo(trace_text.render(run, full=full))
 
-
-def register(group: Any) -> None:
-    """Add `runs` and `trace` to the `llm consortiums` group."""
-    group.add_command(runs)
-    group.add_command(trace)
