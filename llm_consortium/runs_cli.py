@@ -25,7 +25,10 @@ _database_option = click.option(
 
 
 def _table(runs: list[Run]) -> str:
-    header = ["ID", "TIME (UTC)", "CONSORTIUM", "ROUNDS", "CONFIDENCE", "MEMBERS OK/FAILED", "TOKENS IN/OUT", "DURATION"]
+    header = [
+        "ID", "TIME (UTC)", "CONSORTIUM", "ROUNDS", "CONFIDENCE",
+        "MEMBERS OK/FAILED", "TOKENS IN/OUT", "DURATION",
+    ]
     rows = [header]
     for run in runs:
         s = run.summary()
@@ -50,7 +53,9 @@ def _fail(ex: Exception) -> click.ClickException:
 
 
 @click.command(name="runs")
-@click.option("-n", "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="How many runs (0 for all)")
+@click.option(
+    "-n", "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="How many runs (0 for all)"
+)
 @click.option("--name", help="Only runs of this consortium")
 @click.option("json_", "--json", is_flag=True, help="Output the runs as JSON")
 @_database_option

@@ -61,7 +61,9 @@ def confidence_chart(rounds: list[dict[str, Any]], final_round: Optional[int]) -
         number = round_.get("round", index + 1)
         value = (round_.get("arbiter") or {}).get("confidence")
         label_y = top + height + 16
-        parts.append(f'<text x="{x + bar / 2}" y="{label_y}" text-anchor="middle">round {escape(str(number))}</text>')
+        parts.append(
+            f'<text x="{x + bar / 2}" y="{label_y}" text-anchor="middle">round {escape(str(number))}</text>'
+        )
         if isinstance(value, (int, float)):
             clamped = min(max(float(value), 0.0), 1.0)
             bar_height = clamped * height
@@ -120,7 +122,8 @@ def _arbiter_block(arbiter: dict[str, Any], won: bool) -> str:
         f'{" · this synthesis is the answer" if won else ""}</h3>'
         f'<div class="stats">{escape(" · ".join(stats))}</div>'
     ]
-    for key, heading in (("dissent", "Dissent"), ("refinement_areas", "Refinement areas"), ("analysis", "Analysis")):
+    sections = (("dissent", "Dissent"), ("refinement_areas", "Refinement areas"), ("analysis", "Analysis"))
+    for key, heading in sections:
         value = arbiter.get(key)
         if isinstance(value, list):
             value = "\n".join(str(v) for v in value)

@@ -24,9 +24,11 @@ def confidence_text(value: Any) -> str:
 
 def tokens_text(usage: Any) -> str:
     usage = usage if isinstance(usage, dict) else {}
+
     def part(key: str) -> str:
         value = usage.get(key)
         return "?" if value is None else str(value)
+
     return f"{part('input')} in / {part('output')} out"
 
 
@@ -52,7 +54,10 @@ def preview(text: str, full: bool) -> list[str]:
     if full:
         return lines
     lines = [line for line in lines if line.strip()]
-    shown = [line if len(line) <= PREVIEW_WIDTH else line[: PREVIEW_WIDTH - 1] + "…" for line in lines[:PREVIEW_LINES]]
+    shown = [
+        line if len(line) <= PREVIEW_WIDTH else line[: PREVIEW_WIDTH - 1] + "…"
+        for line in lines[:PREVIEW_LINES]
+    ]
     if len(lines) > PREVIEW_LINES:
         shown.append(f"… ({len(lines) - PREVIEW_LINES} more lines; --full shows all)")
     return shown

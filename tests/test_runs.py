@@ -20,7 +20,9 @@ from llm_consortium.runs import Run
 from loopback import NO_RETRY, error, reply, write_models_file
 from scripted import verdict
 
-LONG_ANSWER = "\n".join(f"Final line {n}: the refined answer, long enough to be condensed by llm." for n in range(1, 7))
+LONG_ANSWER = "\n".join(
+    f"Final line {n}: the refined answer, long enough to be condensed by llm." for n in range(1, 7)
+)
 HOSTILE = '<script src="https://evil.example/x.js">alert(1)</script> & <a href="http://x">link</a>'
 
 
@@ -97,7 +99,8 @@ def test_runs_lists_consortium_runs_newest_first(logged):
     runs = json.loads(result.stdout)
     assert [r["id"] for r in runs] == [logged["rounds"], logged["failed"], logged["plain"]]
     rounds, failed, plain = runs
-    assert (rounds["consortium"], rounds["rounds"], rounds["final_round"], rounds["confidence"]) == ("trio", 2, 2, 0.95)
+    assert rounds["consortium"] == "trio"
+    assert (rounds["rounds"], rounds["final_round"], rounds["confidence"]) == (2, 2, 0.95)
     assert (rounds["members"], rounds["member_answers"], rounds["member_failures"]) == (3, 6, 0)
     assert (failed["member_answers"], failed["member_failures"]) == (1, 1)
     assert plain["confidence"] == 0.9
@@ -151,7 +154,8 @@ def test_trace_json_round_trips_the_logged_trace(logged, user_path):
     with sqlite3.connect(user_path / "logs.db") as db:
         (stored,) = db.execute("select response_json from turns where id = ?", [logged["rounds"]]).fetchone()
     assert LONG_ANSWER not in stored.replace("\\n", "\n")
-    assert json.loads(llm_run("consortiums", "trace", logged["rounds"], "--json").stdout)["rounds"][1]["arbiter"]["synthesis"] == LONG_ANSWER
+    resolved = json.loads(llm_run("consortiums", "trace", logged["rounds"], "--json").stdout)
+    assert resolved["rounds"][1]["arbiter"]["synthesis"] == LONG_ANSWER
 
 
 @pytest.mark.parametrize(
