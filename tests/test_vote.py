@@ -3,6 +3,7 @@ driven by scripted members."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
@@ -221,3 +222,34 @@ async def test_vote_ignores_an_arbiter_and_never_calls_it():
     member = Scripted("m", "answer")
     result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
     assert result.text == "answer" and arbiter.calls == []
+
+
+# ------------------------------------------------------------ through llm's CLI
+
+
+def test_cli_vote_strategy_skips_the_arbiter_and_logs_the_groups(loopback, openai_models):
+    from click.testing import CliRunner
+    from llm.cli import cli
+
+    from loopback import reply
+
+    openai_models(["alpha", "beta", "gamma", "judge"])
+    runner = CliRunner()
+    created = runner.invoke(
+        cli,
+        ["consortiums", "create", "voters", "-m", "alpha", "-m", "beta", "-m", "gamma", "-a", "judge", "--strategy", "vote"],
+    )
+    assert created.exit_code == 0, created.output
+    loopback.script("alpha", reply("It is Paris.\nFinal answer: Paris"))
+    loopback.script("beta", reply("PARIS"))
+    loopback.script("gamma", reply("Lyon"))
+    result = runner.invoke(cli, ["-m", "voters", "Capital of France?"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "It is Paris.\nFinal answer: Paris\n"
+    assert loopback.requests_for("judge") == []
+    trace = json.loads(runner.invoke(cli, ["logs", "--json", "-n", "1"]).stdout)[0]["response_json"]
+    assert trace["confidence"] == pytest.approx(2 / 3)
+    assert [(g["members"], g["share"]) for g in trace["rounds"][0]["vote"]["groups"]] == [
+        (["alpha", "beta"], pytest.approx(2 / 3)),
+        (["gamma"], pytest.approx(1 / 3)),
+    ]
