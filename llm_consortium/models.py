@@ -15,6 +15,7 @@ import llm
 from pydantic import Field, model_validator
 
 from . import store
+from .attachments import CONSORTIUM_ATTACHMENT_TYPES
 from .config import ConsortiumConfig
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class _SharedConsortium:
 
     can_stream = False
     supports_conversation = True
+    attachment_types = CONSORTIUM_ATTACHMENT_TYPES
     Options = ConsortiumOptions
 
     def __init__(self, name: str) -> None:
@@ -106,6 +108,7 @@ class _SharedConsortium:
             timeout=config.timeout,
             retries=config.retries,
             min_members=config.min_members,
+            strategy=config.effective_strategy,
         )
         for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout"):
             value = getattr(options, key)
