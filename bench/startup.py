@@ -21,10 +21,13 @@ import llm_consortium
 print((time.perf_counter() - started) * 1000)
 """
 
-# The hook `llm` runs on every model lookup, with `llm.cli` (and so PyYAML) loaded.
-HOOK_PROBE = """
-import time, llm.cli, llm_consortium
+# What the plugin adds to an `llm` command that looks up a model: its import and both
+# hooks, with `llm.cli` (and so PyYAML and pydantic) already loaded.
+HOOKS_PROBE = """
+import time, click, llm.cli
 started = time.perf_counter()
+import llm_consortium
+llm_consortium.register_commands(click.Group())
 llm_consortium.register_models(lambda *models, **kw: None)
 print((time.perf_counter() - started) * 1000)
 """
@@ -57,14 +60,21 @@ def _env(user_dir: Path, plugins: str | None = None) -> dict[str, str]:
 
 
 def import_cost(runs: int) -> dict[str, float]:
-    user_dir = Path(tempfile.mkdtemp(prefix="llm-consortium-bench-"))
-    try:
-        return {
-            "import llm_consortium after llm (plugins off)": _best_ms(IMPORT_PROBE, _env(user_dir, ""), runs),
-            "register_models hook, 0 consortiums": _best_ms(HOOK_PROBE, _env(user_dir, ""), runs),
-        }
-    finally:
-        shutil.rmtree(user_dir, ignore_errors=True)
+    results = {}
+    for count in (0, 1):
+        user_dir = Path(tempfile.mkdtemp(prefix="llm-consortium-bench-"))
+        try:
+            _populate(user_dir, count)
+            if count == 0:
+                results["import llm_consortium after llm (plugins off)"] = _best_ms(
+                    IMPORT_PROBE, _env(user_dir, ""), runs
+                )
+            results[f"import + both hooks, {count} consortiums saved"] = _best_ms(
+                HOOKS_PROBE, _env(user_dir, ""), runs
+            )
+        finally:
+            shutil.rmtree(user_dir, ignore_errors=True)
+    return results
 
 
 def _populate(user_dir: Path, count: int) -> None:
