@@ -228,7 +228,7 @@ class _Run:
 
     def _member_calls(self, round_number: int, previous: list[Outcome], verdict) -> list[Call]:
         req = self.request
-        if round_number > 1 and self.settings.strategy == "vote":
+        if round_number > 1 and (self.settings.strategy == "vote" or self.arbiter is None):
             text = vote.peer_prompts(req.prompt, _answers(previous), self.rng)
         elif round_number == 1 or verdict is None:
             text = [req.prompt] * len(self.members)
@@ -353,12 +353,7 @@ class _Run:
                     )
                 self.notes.append(f"round {round_number}: {reason}; kept the best earlier answer")
                 break
-            if self.arbiter is None and settings.strategy != "vote":
-                fallback = next(o.reply.text for o in outcomes if o.ok)
-                self.notes.append("no arbiter: returned the first member answer")
-                record["duration_ms"] = round((time.monotonic() - started) * 1000)
-                break
-            if settings.strategy == "vote":
+            if settings.strategy == "vote" or self.arbiter is None:
                 winner, record["vote"] = vote.tally(_answers(outcomes), [m.name for m in self.members])
                 verdict = arb.Verdict(winner.answer, winner.share)
             else:
