@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Optional
 
 from . import arbiter as arb
+from .verdict import Verdict, parse_verdict
 from . import attachments, vote
 from .members import Outcome, call_with_policy
 
@@ -278,7 +279,7 @@ class _Run:
         if not outcome.ok:
             record["arbiter"] = {"model": self.arbiter.model_id, **_outcome_json(self.arbiter, outcome)}
             return None
-        verdict = arb.parse_verdict(outcome.reply.text)
+        verdict = parse_verdict(outcome.reply.text)
         if not verdict.synthesis.strip():
             record["arbiter"] = {
                 "model": self.arbiter.model_id,
@@ -291,7 +292,6 @@ class _Run:
         if not verdict.tagged:
             note = f"round {round_number}: the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown"
             self.notes.append(note)
-            logger.warning("Consortium arbiter %s: %s", self.arbiter.model_id, note)
         record["arbiter"] = {
             "model": self.arbiter.model_id,
             "confidence": verdict.confidence,
@@ -355,7 +355,7 @@ class _Run:
                 break
             if settings.strategy == "vote" or self.arbiter is None:
                 winner, record["vote"] = vote.tally(_answers(outcomes), [m.name for m in self.members])
-                verdict = arb.Verdict(winner.answer, winner.share)
+                verdict = Verdict(winner.answer, winner.share)
             else:
                 verdict = await self._judge(outcomes, round_number, record)
             record["duration_ms"] = round((time.monotonic() - started) * 1000)
