@@ -7,9 +7,16 @@ file that loads here is a file every other part of the plugin can trust.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Mapping, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIDENCE_THRESHOLD = 0.7
 DEFAULT_MAX_ITERATIONS = 3
@@ -41,6 +48,22 @@ def check_name(name: str) -> str:
     if name.lower().endswith(".yaml"):
         raise InvalidName(f"Invalid consortium name {name!r}: must not end in .yaml")
     return name
+
+
+def explain(error: ValidationError, hints: Optional[Mapping[str, str]] = None) -> str:
+    """Every problem in a pydantic error on one line, as `field.path: message`.
+
+    Users see these messages after a one-line `Error:`; pydantic's own rendering
+    spans several lines and names internal model classes. `hints` maps a field
+    path to where the user set it (a command-line flag, say), shown beside it.
+    """
+    problems = []
+    for err in error.errors():
+        where = ".".join(str(part) for part in err["loc"]) or "config"
+        if hints and where in hints:
+            where = f"{where} ({hints[where]})"
+        problems.append(f"{where}: {err['msg']}")
+    return " ".join("; ".join(problems).split())
 
 
 class _Strict(BaseModel):

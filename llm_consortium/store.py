@@ -14,7 +14,7 @@ import llm
 import yaml
 from pydantic import ValidationError
 
-from .config import ConsortiumConfig, check_name
+from .config import ConsortiumConfig, check_name, explain
 
 SUFFIX = ".yaml"
 
@@ -74,11 +74,7 @@ def parse(text: str, name: str, where: str) -> ConsortiumConfig:
     try:
         return ConsortiumConfig.model_validate(data)
     except ValidationError as ex:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
-            for err in ex.errors()
-        )
-        raise ConsortiumError(f"{where}: {problems}")
+        raise ConsortiumError(f"{where}: {explain(ex)}")
 
 
 def load(name: str) -> ConsortiumConfig:
@@ -90,6 +86,8 @@ def load(name: str) -> ConsortiumConfig:
         raise ConsortiumError(f"No consortium named {name!r} (looked for {path})")
     except OSError as ex:
         raise ConsortiumError(f"{path}: cannot be read: {ex.strerror or ex}")
+    except UnicodeDecodeError as ex:
+        raise ConsortiumError(f"{path}: not UTF-8 text (byte {ex.start})")
     return parse(text, name, str(path))
 
 
@@ -133,4 +131,6 @@ def delete(name: str) -> pathlib.Path:
         path.unlink()
     except FileNotFoundError:
         raise ConsortiumError(f"No consortium named {name!r} (looked for {path})")
+    except OSError as ex:
+        raise ConsortiumError(f"{path}: cannot be deleted: {ex.strerror or ex}")
     return path
