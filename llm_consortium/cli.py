@@ -272,6 +272,15 @@ def create(
         )
     except ValidationError as ex:
         raise _fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}")
+    from .members import find_cycle
+
+    loop = find_cycle(config, known)
+    if loop:
+        click.echo(
+            f"Warning: consortium cycle {' -> '.join(loop)}; "
+            f"{name!r} will refuse to run until it is broken",
+            err=True,
+        )
     replaced = path.exists()
     try:
         written = store.save(config)

@@ -59,6 +59,9 @@ async def call_with_policy(
 ) -> Outcome:
     """Call `fn` with retries for transient errors, all within `timeout` seconds.
 
+    Retries a provider's SDK already made inside an attempt (when it reports them)
+    count against `retries`, so the two layers do not multiply the requests sent.
+
     Never raises for a model failure: the failure is the Outcome's `error`, so one
     member's problem cannot sink the round. Cancellation still propagates.
     """
@@ -66,7 +69,10 @@ async def call_with_policy(
     started = time.monotonic()
 
     async def attempts() -> None:
-        for number in range(1, retries + 2):
+        requests = 0  # sent so far, counting the retries a provider SDK made itself
+        number = 0
+        while True:
+            number += 1
             began = time.monotonic()
             try:
                 reply = await fn(call)
@@ -84,10 +90,11 @@ async def call_with_policy(
                     "ok": False, "error": outcome.error, "duration_ms": _ms(began)
                 }
                 outcome.attempts.append(attempt)
-                inner = provider_retries(exc)
+                inner = provider_retries(exc) or 0
                 if inner:
                     attempt["provider_retries"] = inner
-                if number > retries or not is_transient(exc):
+                requests += 1 + inner
+                if requests > retries or not is_transient(exc):
                     return
                 asked = retry_after(exc)
                 wait = backoff(number) if asked is None else asked

@@ -148,17 +148,31 @@ def test_a_429_the_openai_client_retries_itself_is_one_successful_attempt(loopba
     assert [r.headers.get("x-stainless-retry-count") for r in sent] == ["0", "1"]
 
 
-def test_the_clients_own_retries_show_in_a_failed_attempt(loopback, openai_models):
+def test_the_clients_own_retries_count_against_ours(loopback, openai_models):
+    # The openai client retries a 503 twice by itself; with `retries: 2` that is the
+    # whole budget, so we add none on top: three requests, not nine.
     openai_models(["alpha", "beta", "judge"])
-    save("c", ["alpha", "beta"], retries=0)
+    save("c", ["alpha", "beta"], retries=2)
     loopback.script("alpha", error(503, "overloaded", FAST_RETRY))
     loopback.script("judge", judge_saying("fine"))
     assert llm_run("-m", "c", "q").exit_code == 0
     assert len(loopback.requests_for("alpha")) == 3
     alpha = members_of(last_trace())["alpha"]
-    assert "503" in alpha["error"]
-    assert "attempts" not in alpha  # one attempt of ours; its inner retries are below
+    assert "503" in alpha["error"] and "attempts" not in alpha
     assert last_trace()["usage"]["per_model"]["alpha"]["calls"] == 1
+
+
+def test_more_retries_than_the_client_makes_adds_attempts_of_ours(loopback, openai_models):
+    openai_models(["alpha", "judge"])
+    save("c", ["alpha"], retries=3)
+    loopback.script(
+        "alpha", *[error(503, "overloaded", {"retry-after-ms": "1"})] * 3, reply("fourth request")
+    )
+    loopback.script("judge", judge_saying("fine"))
+    assert llm_run("-m", "c", "q").exit_code == 0
+    attempts = members_of(last_trace())["alpha"]["attempts"]
+    assert [(a["ok"], a.get("provider_retries")) for a in attempts] == [(False, 2), (True, None)]
+    assert len(loopback.requests_for("alpha")) == 4
 
 
 # ---------------------------------------------------------------- the arbiter
@@ -242,6 +256,18 @@ def test_self_cycle_through_the_arbiter_is_refused_before_any_call(loopback, ope
     save("narcissus", ["alpha"], arbiter="narcissus")
     line = one_error_line(llm_run("-m", "narcissus", "q"))
     assert "cycle: narcissus -> narcissus" in line
+    assert loopback.requests == []
+
+
+def test_create_warns_about_a_cycle_and_running_it_is_refused(loopback, openai_models):
+    openai_models(["alpha"])
+    first = llm_run("consortiums", "create", "first", "-m", "alpha", "-m", "second")
+    assert first.exit_code == 0 and "cycle" not in first.stderr
+    second = llm_run("consortiums", "create", "second", "-m", "alpha", "-a", "first")
+    assert second.exit_code == 0, second.output
+    assert "Warning: consortium cycle second -> first -> second" in second.stderr
+    line = one_error_line(llm_run("-m", "second", "q"))
+    assert "cycle: second -> first -> second" in line
     assert loopback.requests == []
 
 
