@@ -18,6 +18,7 @@ from click_default_group import DefaultGroup
 from pydantic import ValidationError
 
 from . import store
+from .compare import compare
 from .config import (
     DEFAULT_CONFIDENCE_THRESHOLD,
     DEFAULT_MAX_ITERATIONS,
@@ -29,6 +30,7 @@ from .config import (
     check_name,
     explain,
 )
+from .runs_cli import runs, trace
 
 # Which create flag set each config field, so a validation error points at the flag.
 _FLAG_FOR_FIELD = {
@@ -145,6 +147,11 @@ def consortiums() -> None:
 )
 @click.option("-a", "--arbiter", help="Model that writes the final answer")
 @click.option(
+    "--strategy",
+    type=click.Choice(["arbiter", "vote"]),
+    help="How the answer is chosen (default: arbiter with -a, else vote)",
+)
+@click.option(
     "-t",
     "--threshold",
     type=float,
@@ -183,6 +190,7 @@ def create(
     name: Optional[str],
     models: tuple[str, ...],
     arbiter: Optional[str],
+    strategy: Optional[str],
     threshold: float,
     iterations: int,
     min_iterations: int,
@@ -269,6 +277,7 @@ def create(
             max_iterations=iterations,
             min_iterations=min_iterations,
             system_prompt=system,
+            strategy=strategy,
         )
     except ValidationError as ex:
         raise _fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}")
@@ -410,3 +419,8 @@ def delete(name: str, yes: bool) -> None:
 def path_() -> None:
     "Output the path to the consortiums folder"
     click.echo(store.folder())
+
+
+consortiums.add_command(runs)
+consortiums.add_command(trace)
+consortiums.add_command(compare)

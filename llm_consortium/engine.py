@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Optional
 
 from . import arbiter as arb
+from . import attachments, vote
 from .members import Outcome, call_with_policy
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,12 @@ class Participant:
     model_id: str
     call: CallFn
     instance: int = 1
+    attachment_types: Optional[frozenset[str]] = None  # None: unknown, not filtered
+
+    @property
+    def name(self) -> str:
+        """`model` for the first instance, `model#2` and so on for the others."""
+        return self.model_id if self.instance == 1 else f"{self.model_id}#{self.instance}"
 
 
 @dataclass
@@ -72,6 +79,7 @@ class Settings:
     timeout: float = 120.0
     retries: int = 2
     min_members: int = 1
+    strategy: str = "arbiter"  # or "vote": the largest group of like answers wins
 
 
 @dataclass
@@ -151,6 +159,10 @@ class _Usage:
         return {"input": self.input, "output": self.output, "per_model": self.per_model}
 
 
+def _answers(outcomes: list[Outcome]) -> list[Optional[str]]:
+    return [outcome.reply.text if outcome.ok else None for outcome in outcomes]
+
+
 def describe_failures(members: list[Participant], outcomes: list[Outcome]) -> str:
     """One line naming each member and why it failed (or that it answered, when too
     few others did)."""
@@ -184,6 +196,7 @@ class _Run:
         self.notes: list[str] = []
         # (confidence or -1, round number, synthesis) of every judged round
         self.candidates: list[tuple[float, int, str, Optional[float]]] = []
+        self.arbiter_attachments = list(request.attachments)
 
     def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
         if self.progress is not None:
@@ -216,7 +229,9 @@ class _Run:
 
     def _member_calls(self, round_number: int, previous: list[Outcome], verdict) -> list[Call]:
         req = self.request
-        if round_number == 1 or verdict is None:
+        if round_number > 1 and self.settings.strategy == "vote":
+            text = vote.peer_prompts(req.prompt, _answers(previous), self.rng)
+        elif round_number == 1 or verdict is None:
             text = [req.prompt] * len(self.members)
         else:
             text = [
@@ -258,7 +273,7 @@ class _Run:
         )
         assert self.arbiter is not None
         outcome = await self._call(
-            self.arbiter, Call(text, self.request.system, [], list(self.request.attachments))
+            self.arbiter, Call(text, self.request.system, [], list(self.arbiter_attachments))
         )
         self.usage.add(self.arbiter.model_id, outcome)
         if not outcome.ok:
@@ -307,6 +322,14 @@ class _Run:
         outcomes: list[Outcome] = []
         verdict = None
         fallback: Optional[str] = None
+        if self.request.attachments:
+            try:
+                self.members, self.arbiter_attachments, notes = attachments.fit(
+                    self.request.attachments, self.members, self.arbiter
+                )
+            except attachments.NoneAccepts as ex:
+                raise ConsortiumFailed(str(ex)) from None
+            self.notes.extend(notes)
         for round_number in range(1, settings.max_iterations + 1):
             self._emit("round_start", round_number)
             started = time.monotonic()
@@ -331,12 +354,16 @@ class _Run:
                     )
                 self.notes.append(f"round {round_number}: {reason}; kept the best earlier answer")
                 break
-            if self.arbiter is None:
+            if self.arbiter is None and settings.strategy != "vote":
                 fallback = next(o.reply.text for o in outcomes if o.ok)
                 self.notes.append("no arbiter: returned the first member answer")
                 record["duration_ms"] = round((time.monotonic() - started) * 1000)
                 break
-            verdict = await self._judge(outcomes, round_number, record)
+            if settings.strategy == "vote":
+                winner, record["vote"] = vote.tally(_answers(outcomes), [m.name for m in self.members])
+                verdict = arb.Verdict(winner.answer, winner.share)
+            else:
+                verdict = await self._judge(outcomes, round_number, record)
             record["duration_ms"] = round((time.monotonic() - started) * 1000)
             if verdict is None:
                 error = record["arbiter"].get("error")

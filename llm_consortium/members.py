@@ -241,7 +241,8 @@ def resolve(config: Any) -> tuple[list[Any], Optional[Any]]:
         except llm.ModelError as ex:
             raise llm.ModelError(f"Consortium {config.name!r}: {role} model {model_id!r}: {ex}")
         call = llm_call(sync_models.get(model_id), async_models.get(model_id), options)
-        return Participant(model_id, call, instance)
+        types = frozenset(getattr(model, "attachment_types", None) or ())
+        return Participant(model_id, call, instance, attachment_types=types)
 
     members = [
         participant(member.model_id, member.options, "member", instance)

@@ -15,6 +15,7 @@ import llm
 from pydantic import Field, model_validator
 
 from . import store
+from .attachments import CONSORTIUM_ATTACHMENT_TYPES
 from .config import ConsortiumConfig
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ class ConsortiumOptions(llm.Options):
     )
     timeout: Optional[float] = Field(
         default=None, gt=0, description="Seconds each member or arbiter call may take"
+    )
+    progress: Optional[bool] = Field(
+        default=None,
+        description="Live status line on stderr when it is a terminal (default on; LLM_CONSORTIUM_PROGRESS=0 turns it off)",
     )
 
     @model_validator(mode="after")
@@ -74,6 +79,7 @@ class _SharedConsortium:
 
     can_stream = False
     supports_conversation = True
+    attachment_types = CONSORTIUM_ATTACHMENT_TYPES
     Options = ConsortiumOptions
 
     def __init__(self, name: str) -> None:
@@ -102,6 +108,7 @@ class _SharedConsortium:
             timeout=config.timeout,
             retries=config.retries,
             min_members=config.min_members,
+            strategy=config.effective_strategy,
         )
         for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout"):
             value = getattr(options, key)
@@ -114,6 +121,7 @@ class _SharedConsortium:
         """Run the consortium on llm's prompt; returns the engine's Result."""
         from . import engine
         from .members import resolve
+        from .progress import status_line
 
         config = self.load_config()
         settings = self._settings(config, prompt.options)
@@ -122,10 +130,11 @@ class _SharedConsortium:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
         members, arbiter = resolve(config)
         request = engine.Request(current, system or None, history, list(prompt.attachments))
-        try:
-            return await engine.run(request, members, arbiter, settings)
-        except engine.ConsortiumFailed as ex:
-            raise llm.ModelError(f"Consortium {self.model_id!r} failed: {ex}")
+        with status_line(self.model_id, prompt.options.progress) as progress:
+            try:
+                return await engine.run(request, members, arbiter, settings, progress=progress)
+            except engine.ConsortiumFailed as ex:
+                raise llm.ModelError(f"Consortium {self.model_id!r} failed: {ex}")
 
     def record(self, response: Any, result: Any) -> None:
         """Put the run's cost and trace on the consortium's own logged turn."""

@@ -1,0 +1,164 @@
+"""Consortium runs read back from llm's logs database.
+
+Every consortium turn stores its whole deliberation as response_json, but llm keeps
+that column condensed (long strings become references to the turn's messages), so it
+is read through llm's own log reader, which resolves it. SQL narrows the turns to
+consortium runs first and only the rows actually shown are resolved, which keeps a
+large logs.db fast.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import sqlite_utils
+from llm.logs import LogStore, log_rows
+
+
+class RunsError(Exception):
+    """The logs or the run asked for cannot be read; the message says why."""
+
+
+# A cheap text test narrows the scan before SQLite parses any JSON; the json_type
+# test then keeps only turns whose payload has a top-level "consortium" key.
+_RUN_IDS_SQL = """
+select turns.id from turns
+where turns.response_json like '%"consortium"%'
+  and json_valid(turns.response_json)
+  and json_type(turns.response_json, '$.consortium') = 'text'
+  {name_clause}
+order by turns.id desc
+{limit}
+"""
+
+
+@dataclass
+class Run:
+    """One consortium turn: llm's row fields plus the resolved trace."""
+
+    id: str
+    datetime_utc: str
+    duration_ms: Optional[int]
+    input_tokens: Optional[int]
+    output_tokens: Optional[int]
+    prompt: str
+    response: str
+    trace: dict[str, Any]
+
+    @property
+    def consortium(self) -> str:
+        return str(self.trace.get("consortium", ""))
+
+    def member_counts(self) -> tuple[int, int, int]:
+        """(member instances, answers, failures), answers and failures over all rounds."""
+        rounds = self.trace.get("rounds") or []
+        total = len(rounds[0].get("members", [])) if rounds else 0
+        answers = failures = 0
+        for round_ in rounds:
+            for member in round_.get("members", []):
+                if "error" in member:
+                    failures += 1
+                else:
+                    answers += 1
+        return total, answers, failures
+
+    def summary(self) -> dict[str, Any]:
+        """The one-line view `llm consortiums runs` shows, JSON-ready."""
+        total, answers, failures = self.member_counts()
+        return {
+            "id": self.id,
+            "datetime_utc": self.datetime_utc,
+            "consortium": self.consortium,
+            "rounds": len(self.trace.get("rounds") or []),
+            "final_round": self.trace.get("final_round"),
+            "confidence": self.trace.get("confidence"),
+            "members": total,
+            "member_answers": answers,
+            "member_failures": failures,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "duration_ms": self.duration_ms,
+        }
+
+
+def default_database_path() -> Path:
+    """Where llm itself keeps its logs (honours LLM_USER_PATH)."""
+    from llm.cli import logs_db_path
+
+    return Path(logs_db_path())
+
+
+def open_logs(path: Optional[Path] = None) -> sqlite_utils.Database:
+    """The logs database, never created: reading runs must not leave an empty file."""
+    path = Path(path) if path is not None else default_database_path()
+    if not path.is_file():
+        raise RunsError(f"No logs database at {path} - no consortium run has been logged yet")
+    return sqlite_utils.Database(path)
+
+
+def _run_from_row(row: dict[str, Any]) -> Optional[Run]:
+    payload = row.get("response_json")
+    trace = json.loads(payload) if isinstance(payload, str) else payload
+    if not isinstance(trace, dict) or not isinstance(trace.get("consortium"), str):
+        return None
+    return Run(
+        id=row["id"],
+        datetime_utc=row.get("datetime_utc") or "",
+        duration_ms=row.get("duration_ms"),
+        input_tokens=row.get("input_tokens"),
+        output_tokens=row.get("output_tokens"),
+        prompt=row.get("prompt") or "",
+        response=row.get("response") or "",
+        trace=trace,
+    )
+
+
+def _run_ids(db: sqlite_utils.Database, limit: Optional[int], name: Optional[str]) -> list[str]:
+    params: dict[str, Any] = {}
+    name_clause = ""
+    if name:
+        name_clause = "and json_extract(turns.response_json, '$.consortium') = :name"
+        params["name"] = name
+    limit_clause = ""
+    if limit:
+        limit_clause = "limit :limit"
+        params["limit"] = limit
+    sql = _RUN_IDS_SQL.format(name_clause=name_clause, limit=limit_clause)
+    return [row["id"] for row in db.query(sql, params)]
+
+
+def _load(db: sqlite_utils.Database, ids: list[str]) -> list[Run]:
+    if not ids:
+        return []
+    store = LogStore(db)
+    runs = (_run_from_row(row) for row in log_rows(store, ids=ids))
+    return [run for run in runs if run is not None]
+
+
+def recent_runs(
+    db: sqlite_utils.Database, limit: Optional[int] = 20, name: Optional[str] = None
+) -> list[Run]:
+    """Consortium runs, newest first; `limit` 0 or None means all of them."""
+    LogStore(db)  # brings an older logs.db up to llm's current schema first
+    return _load(db, _run_ids(db, limit, name))
+
+
+def find_run(db: sqlite_utils.Database, response_id: Optional[str] = None) -> Run:
+    """The run with this response id, or the latest run when no id is given."""
+    LogStore(db)
+    if response_id is None:
+        ids = _run_ids(db, 1, None)
+        if not ids:
+            raise RunsError("No consortium runs in the logs yet")
+    else:
+        ids = [response_id]
+    runs = _load(db, ids)
+    if not runs:
+        exists = db.execute("select 1 from turns where id = ?", [response_id]).fetchone()
+        if exists:
+            raise RunsError(f"Response {response_id} is not a consortium run")
+        raise RunsError(f"No response with id {response_id} in the logs")
+    return runs[0]

@@ -1,0 +1,110 @@
+"""`llm consortiums runs` and `llm consortiums trace`: looking back at deliberations.
+
+Kept apart from the management commands so the group only has to add these two;
+reading the logs lives in `runs`, formatting in `trace_text` and `trace_html`, and
+this module only turns options into calls and failures into one `Error:` line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from . import trace_html, trace_text
+from .runs import Run, RunsError, find_run, open_logs, recent_runs
+
+_database_option = click.option(
+    "-d",
+    "--database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Path to a logs database (default: the one `llm logs path` shows)",
+)
+
+
+def _table(runs: list[Run]) -> str:
+    header = [
+        "ID", "TIME (UTC)", "CONSORTIUM", "ROUNDS", "CONFIDENCE",
+        "MEMBERS OK/FAILED", "TOKENS IN/OUT", "DURATION",
+    ]
+    rows = [header]
+    for run in runs:
+        s = run.summary()
+        rows.append(
+            [
+                s["id"],
+                s["datetime_utc"][:19].replace("T", " "),
+                s["consortium"],
+                str(s["rounds"]),
+                trace_text.confidence_text(s["confidence"]),
+                f"{s['member_answers']}/{s['member_failures']}",
+                f"{s['input_tokens'] or 0}/{s['output_tokens'] or 0}",
+                trace_text.seconds(s["duration_ms"]),
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _fail(ex: Exception) -> click.ClickException:
+    return click.ClickException(" ".join(str(ex).split()))
+
+
+@click.command(name="runs")
+@click.option(
+    "-n", "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="How many runs (0 for all)"
+)
+@click.option("--name", help="Only runs of this consortium")
+@click.option("json_", "--json", is_flag=True, help="Output the runs as JSON")
+@_database_option
+def runs(limit: int, name: Optional[str], json_: bool, database: Optional[Path]) -> None:
+    """Recent consortium runs from the logs, newest first"""
+    try:
+        found = recent_runs(open_logs(database), limit, name)
+    except RunsError as ex:
+        raise _fail(ex)
+    if json_:
+        click.echo(json.dumps([run.summary() for run in found], indent=2))
+    elif not found:
+        click.echo("No consortium runs logged" + (f" for {name}" if name else ""), err=True)
+    else:
+        click.echo(_table(found))
+
+
+@click.command(name="trace")
+@click.argument("response_id", required=False)
+@click.option("--full", is_flag=True, help="Whole answers instead of their first lines")
+@click.option("json_", "--json", is_flag=True, help="Output the raw trace as JSON")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the run as a self-contained HTML page to this file",
+)
+@_database_option
+def trace(
+    response_id: Optional[str], full: bool, json_: bool, html_file: Optional[Path], database: Optional[Path]
+) -> None:
+    """How a consortium reached its answer, round by round
+
+    RESPONSE_ID is the id `llm consortiums runs` or `llm logs` shows; without it, the
+    latest run.
+    """
+    try:
+        run = find_run(open_logs(database), response_id)
+    except RunsError as ex:
+        raise _fail(ex)
+    if html_file is not None:
+        try:
+            html_file.write_text(trace_html.render(run), encoding="utf-8")
+        except OSError as ex:
+            raise _fail(f"Cannot write {html_file}: {ex.strerror or ex}")
+        click.echo(f"Wrote the trace of {run.id} to {html_file}", err=True)
+        return
+    if json_:
+        click.echo(json.dumps(run.trace, indent=2, ensure_ascii=False))
+        return
+    click.echo(trace_text.render(run, full=full))
+

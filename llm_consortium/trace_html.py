@@ -1,0 +1,201 @@
+"""One run's deliberation as a single self-contained HTML page.
+
+The page must open straight from disk, offline, years later: so it has inline CSS, an
+inline SVG chart, no script, no link, no URL of any kind. Every piece of model text is
+escaped, since answers are untrusted and may well contain HTML.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any, Optional
+
+from .trace_text import (
+    confidence_text,
+    member_name,
+    retries_text,
+    round_heading,
+    seconds,
+    tokens_text,
+    vote_groups,
+)
+
+_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1400px;padding:1.5em;color:#1d1d1f;background:#fafafa}
+h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd}
+.meta{color:#555}.prompt,.answer{background:#fff;border:1px solid #ccc;border-radius:6px;padding:.6em .9em}
+.answer{border-color:#2e7d32;border-width:2px}
+.members{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:.8em}
+.card{background:#fff;border:1px solid #ccc;border-radius:6px;padding:.6em .8em;overflow:auto}
+.card h3{font-size:1em;margin:0 0 .3em}.card .stats{color:#666;font-size:.85em}
+.failed{border:2px solid #c62828;background:#fff5f5}.failed .error{color:#c62828;font-weight:600}
+.arbiter{margin-top:.8em;border-left:4px solid #1565c0}.won{border-left-color:#2e7d32;background:#f3fbf3}
+.vote{margin-top:.8em;border-left:4px solid #6a1b9a}
+pre{white-space:pre-wrap;word-wrap:break-word;font:13px/1.4 ui-monospace,monospace;margin:.3em 0}
+svg text{font:12px system-ui,sans-serif}.notes li{color:#8a5a00}
+"""
+
+
+def _pre(text: Any) -> str:
+    return f"<pre>{escape(str(text if text is not None else ''))}</pre>"
+
+
+def confidence_chart(rounds: list[dict[str, Any]], final_round: Optional[int]) -> str:
+    """An inline SVG bar chart of the arbiter's confidence in each round (0 to 1).
+
+    Rounds without a confidence (failed or untagged arbiter) get an empty slot marked
+    "?", so the x axis always counts every round."""
+    bar, gap, height, top, bottom, left = 46, 18, 120, 22, 22, 34
+    width = left + len(rounds) * (bar + gap) + gap
+    parts = [
+        f'<svg class="chart" role="img" width="{width}" height="{height + top + bottom}" '
+        f'viewBox="0 0 {width} {height + top + bottom}">',
+        "<title>Arbiter confidence per round</title>",
+    ]
+    for tick in (0, 0.5, 1):
+        y = top + height - tick * height
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" stroke="#ddd"></line>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:g}</text>')
+    for index, round_ in enumerate(rounds):
+        x = left + gap + index * (bar + gap)
+        number = round_.get("round", index + 1)
+        value = (round_.get("arbiter") or {}).get("confidence")
+        label_y = top + height + 16
+        parts.append(
+            f'<text x="{x + bar / 2}" y="{label_y}" text-anchor="middle">round {escape(str(number))}</text>'
+        )
+        if isinstance(value, (int, float)):
+            clamped = min(max(float(value), 0.0), 1.0)
+            bar_height = clamped * height
+            colour = "#2e7d32" if number == final_round else "#1565c0"
+            parts.append(
+                f'<rect x="{x}" y="{top + height - bar_height:.1f}" width="{bar}" '
+                f'height="{bar_height:.1f}" fill="{colour}"><title>round {escape(str(number))}: '
+                f"{clamped:.2f}</title></rect>"
+            )
+            parts.append(
+                f'<text x="{x + bar / 2}" y="{top + height - bar_height - 3:.1f}" '
+                f'text-anchor="middle">{clamped:.2f}</text>'
+            )
+        else:
+            parts.append(f'<text x="{x + bar / 2}" y="{top + height - 4}" text-anchor="middle">?</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _member_card(member: dict[str, Any]) -> str:
+    failed = "error" in member
+    label = escape(str(member.get("label") or "-"))
+    stats = [seconds(member.get("duration_ms"))]
+    if not failed:
+        stats.append(f"tokens {tokens_text(member.get('usage'))}")
+    if retries_text(member):
+        stats.append(retries_text(member))
+    body = (
+        f'<p class="error">Failed: {escape(str(member.get("error")))}</p>'
+        if failed
+        else _pre(member.get("text", ""))
+    )
+    return (
+        f'<div class="card{" failed" if failed else ""}"><h3>{label} · {escape(member_name(member))}</h3>'
+        f'<div class="stats">{escape(" · ".join(stats))}</div>{body}</div>'
+    )
+
+
+def _arbiter_block(arbiter: dict[str, Any], won: bool) -> str:
+    title = f"Arbiter {escape(str(arbiter.get('model', '?')))}"
+    if "error" in arbiter:
+        raw = f"<p>Its reply:</p>{_pre(arbiter['raw'])}" if arbiter.get("raw") else ""
+        return (
+            f'<div class="card arbiter failed"><h3>{title}</h3>'
+            f'<p class="error">Failed: {escape(str(arbiter["error"]))}</p>{raw}</div>'
+        )
+    stats = [
+        f"confidence {confidence_text(arbiter.get('confidence'))}",
+        seconds(arbiter.get("duration_ms")),
+        f"tokens {tokens_text(arbiter.get('usage'))}",
+    ]
+    if arbiter.get("needs_iteration"):
+        stats.append("asked for another round")
+    parts = [
+        f'<div class="card arbiter{" won" if won else ""}"><h3>{title}'
+        f'{" · this synthesis is the answer" if won else ""}</h3>'
+        f'<div class="stats">{escape(" · ".join(stats))}</div>'
+    ]
+    sections = (("dissent", "Dissent"), ("refinement_areas", "Refinement areas"), ("analysis", "Analysis"))
+    for key, heading in sections:
+        value = arbiter.get(key)
+        if isinstance(value, list):
+            value = "\n".join(str(v) for v in value)
+        if value:
+            parts.append(f"<h4>{heading}</h4>{_pre(value)}")
+    parts.append(f"<h4>Synthesis</h4>{_pre(arbiter.get('synthesis', ''))}</div>")
+    return "".join(parts)
+
+
+def _vote_block(round_: dict[str, Any]) -> str:
+    groups = vote_groups(round_)
+    if not groups:
+        return ""
+    items = "".join(
+        f"<li><strong>{escape(str(g.get('share', '?')))}</strong> "
+        f"({escape(', '.join(str(m) for m in g.get('members', [])))}){_pre(g.get('answer', ''))}</li>"
+        for g in groups
+    )
+    return f'<div class="card vote"><h3>Vote</h3><ul>{items}</ul></div>'
+
+
+def _round_section(round_: dict[str, Any], final_round: Optional[int]) -> str:
+    members = sorted(round_.get("members", []), key=lambda m: str(m.get("label") or "~"))
+    parts = [
+        f"<section><h2>{escape(round_heading(round_, final_round))}</h2>",
+        '<div class="members">',
+        *(_member_card(m) for m in members),
+        "</div>",
+        _vote_block(round_),
+    ]
+    if isinstance(round_.get("arbiter"), dict):
+        parts.append(_arbiter_block(round_["arbiter"], round_.get("round") == final_round))
+    if round_.get("failed"):
+        parts.append(f'<p class="card failed error">Round failed: {escape(str(round_["failed"]))}</p>')
+    if round_.get("fallback"):
+        parts.append('<p class="card failed error">The arbiter failed: the best earlier answer was kept.</p>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def render(run: Any) -> str:
+    """The complete HTML document for `run` (a runs.Run)."""
+    trace = run.trace
+    summary = run.summary()
+    rounds = [r for r in trace.get("rounds") or [] if isinstance(r, dict)]
+    final_round = trace.get("final_round")
+    title = f"{run.consortium} · {run.id}"
+    meta = (
+        f"{run.datetime_utc[:19].replace('T', ' ')} UTC · {summary['rounds']} round(s) · "
+        f"final confidence {confidence_text(trace.get('confidence'))} (round {final_round}) · "
+        f"{summary['members']} members, {summary['member_failures']} failed call(s) · "
+        f"tokens {run.input_tokens or 0} in / {run.output_tokens or 0} out · {seconds(run.duration_ms)}"
+    )
+    notes = trace.get("notes") or []
+    notes_html = (
+        '<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{escape(str(n))}</li>" for n in notes) + "</ul>"
+        if notes
+        else ""
+    )
+    return "".join(
+        [
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
+            f"<h1>Consortium {escape(run.consortium)}</h1>",
+            f'<p class="meta">Response {escape(run.id)} · {escape(meta)}</p>',
+            f'<h2>Prompt</h2><div class="prompt">{_pre(run.prompt)}</div>',
+            f'<h2>Answer</h2><div class="answer">{_pre(run.response)}</div>',
+            "<h2>Confidence per round</h2>",
+            confidence_chart(rounds, final_round),
+            *(_round_section(r, final_round) for r in rounds),
+            notes_html,
+            "</body></html>\n",
+        ]
+    )

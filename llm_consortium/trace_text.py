@@ -1,0 +1,160 @@
+"""The plain-text account of one run that `llm consortiums trace` prints.
+
+Pure formatting: a trace dict in, lines out. Everything is read defensively with
+`.get`, because a trace logged by an older or newer version may lack a field, and a
+missing field must never hide the rest of the story.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+PREVIEW_LINES = 3
+PREVIEW_WIDTH = 100
+
+
+def seconds(ms: Any) -> str:
+    """`1234` -> `1.2s`; unknown durations print as `?`."""
+    return f"{ms / 1000:.1f}s" if isinstance(ms, (int, float)) else "?"
+
+
+def confidence_text(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "unknown"
+
+
+def tokens_text(usage: Any) -> str:
+    usage = usage if isinstance(usage, dict) else {}
+
+    def part(key: str) -> str:
+        value = usage.get(key)
+        return "?" if value is None else str(value)
+
+    return f"{part('input')} in / {part('output')} out"
+
+
+def member_name(member: dict[str, Any]) -> str:
+    """`model`, or `model#2` for the second instance of the same model."""
+    model = str(member.get("model", "?"))
+    instance = member.get("instance", 1)
+    return model if instance in (1, None) else f"{model}#{instance}"
+
+
+def retries_text(member: dict[str, Any]) -> str:
+    """`2 attempts, 1 failed` when the call was retried, else empty."""
+    attempts = member.get("attempts") or []
+    if len(attempts) < 2:
+        return ""
+    failed = sum(1 for attempt in attempts if not attempt.get("ok"))
+    return f"{len(attempts)} attempts, {failed} failed"
+
+
+def preview(text: str, full: bool) -> list[str]:
+    """The whole text, or its first few non-blank lines each cut to a readable width."""
+    lines = text.strip().splitlines() or [""]
+    if full:
+        return lines
+    lines = [line for line in lines if line.strip()]
+    shown = [
+        line if len(line) <= PREVIEW_WIDTH else line[: PREVIEW_WIDTH - 1] + "…"
+        for line in lines[:PREVIEW_LINES]
+    ]
+    if len(lines) > PREVIEW_LINES:
+        shown.append(f"… ({len(lines) - PREVIEW_LINES} more lines; --full shows all)")
+    return shown
+
+
+def vote_groups(round_: dict[str, Any]) -> list[dict[str, Any]]:
+    """The round's vote groups when the run voted, else an empty list."""
+    vote = round_.get("vote")
+    groups = vote.get("groups") if isinstance(vote, dict) else None
+    return [g for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
+
+
+def _indented(lines: list[str], prefix: str) -> list[str]:
+    return [prefix + line for line in lines]
+
+
+def _member_lines(member: dict[str, Any], full: bool) -> list[str]:
+    label = member.get("label") or "-"
+    head = f"  {label:<3} {member_name(member):<24} {seconds(member.get('duration_ms')):>6}"
+    retries = retries_text(member)
+    if "error" in member:
+        detail = f"FAILED: {member.get('error')}"
+        if retries:
+            detail += f" ({retries})"
+        return [f"{head}  {detail}"]
+    head += f"  {tokens_text(member.get('usage'))}"
+    if retries:
+        head += f"  ({retries})"
+    return [head] + _indented(preview(str(member.get("text", "")), full), "        ")
+
+
+def _arbiter_lines(arbiter: dict[str, Any], full: bool, won: bool) -> list[str]:
+    head = f"  Arbiter {arbiter.get('model', '?')}  {seconds(arbiter.get('duration_ms'))}"
+    if "error" in arbiter:
+        lines = [f"{head}  FAILED: {arbiter.get('error')}"]
+        if arbiter.get("raw"):
+            lines += _indented(preview(str(arbiter["raw"]), full), "        raw: ")
+        return lines
+    head += f"  {tokens_text(arbiter.get('usage'))}  confidence {confidence_text(arbiter.get('confidence'))}"
+    if arbiter.get("needs_iteration"):
+        head += "  (asked for another round)"
+    if arbiter.get("tagged") is False:
+        head += "  (untagged reply)"
+    lines = [head]
+    for key, title in (("dissent", "Dissent"), ("refinement_areas", "Refine")):
+        value = arbiter.get(key)
+        if isinstance(value, list):
+            value = "; ".join(str(v) for v in value)
+        if value and str(value).strip().lower() not in ("none", "n/a"):
+            lines += _indented(preview(str(value), full), f"    {title}: ")
+    title = "Synthesis (the answer)" if won else "Synthesis"
+    lines.append(f"    {title}:")
+    lines += _indented(preview(str(arbiter.get("synthesis", "")), full), "        ")
+    return lines
+
+
+def round_heading(round_: dict[str, Any], final_round: Optional[int]) -> str:
+    number = round_.get("round", "?")
+    bits = [f"Round {number}", seconds(round_.get("duration_ms"))]
+    if round_.get("answer_changed") is True:
+        bits.append("answer changed")
+    elif round_.get("answer_changed") is False and number != 1:
+        bits.append("answer unchanged")
+    if number == final_round:
+        bits.append("final answer from this round")
+    return " · ".join(bits)
+
+
+def render(run: Any, full: bool = False) -> str:
+    """The whole trace of `run` (a runs.Run) as text."""
+    trace = run.trace
+    summary = run.summary()
+    final_round = trace.get("final_round")
+    lines = [
+        f"Run {run.id} · {run.consortium} · {run.datetime_utc[:19].replace('T', ' ')} UTC",
+        (
+            f"{summary['rounds']} round(s) · final confidence {confidence_text(trace.get('confidence'))}"
+            f" (round {final_round}) · tokens {run.input_tokens or 0} in / {run.output_tokens or 0} out"
+            f" · {seconds(run.duration_ms)}"
+        ),
+    ]
+    lines += _indented(preview(run.prompt, full), "Prompt: ")
+    for round_ in trace.get("rounds") or []:
+        lines += ["", round_heading(round_, final_round)]
+        for member in sorted(round_.get("members", []), key=lambda m: str(m.get("label") or "~")):
+            lines += _member_lines(member, full)
+        for group in vote_groups(round_):
+            members = ", ".join(str(m) for m in group.get("members", []))
+            lines.append(f"  Vote {group.get('share', '?')}: {members}")
+            lines += _indented(preview(str(group.get("answer", "")), full), "        ")
+        if isinstance(round_.get("arbiter"), dict):
+            lines += _arbiter_lines(round_["arbiter"], full, round_.get("round") == final_round)
+        if round_.get("failed"):
+            lines.append(f"  Round failed: {round_['failed']}")
+        if round_.get("fallback"):
+            lines.append("  The arbiter failed: the best earlier answer was kept")
+    notes = trace.get("notes") or []
+    if notes:
+        lines += ["", "Notes:"] + [f"  - {note}" for note in notes]
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""The live status line: drawn on stderr only when it is a terminal, never on stdout,
+cleared before the answer, and switched off by `-o progress false` or the env var.
+
+The end-to-end tests run the real `llm` binary with stderr attached to a
+pseudo-terminal and stdout to a pipe, against the loopback server."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llm_consortium import store
+from llm_consortium.config import ConsortiumConfig
+from llm_consortium.engine import Event
+from llm_consortium.progress import ENV_SWITCH, describe, status_line
+
+from loopback import NO_RETRY, error, reply
+from scripted import verdict
+
+CLEAR = "\r\x1b[K"
+LLM = str(Path(sys.executable).with_name("llm"))
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_describe_each_kind_of_event():
+    assert describe("c", Event("round_start", 1, 3, 4)) == "c: round 1/3 · 0/4 members answered"
+    done = Event("member_done", 2, 3, 4, members_done=3, members_failed=1)
+    assert describe("c", done) == "c: round 2/3 · 3/4 members answered (1 failed)"
+    assert describe("c", Event("arbiter_start", 2, 3, 4)) == "c: round 2/3 · arbiter …"
+    again = Event("round_done", 1, 3, 4, confidence=0.42, another_round=True)
+    assert describe("c", again) == "c: round 1/3 · confidence 0.42 · another round"
+    final = Event("round_done", 3, 3, 4, confidence=None)
+    assert describe("c", final) == "c: round 3/3 · confidence unknown · done"
+
+
+def test_line_is_redrawn_in_place_and_cleared_even_on_error():
+    terminal = FakeTerminal()
+    with pytest.raises(RuntimeError):
+        with status_line("c", None, terminal) as line:
+            line(Event("round_start", 1, 2, 2))
+            line(Event("arbiter_start", 1, 2, 2))
+            raise RuntimeError("the run failed")
+    assert terminal.getvalue() == (
+        "\rc: round 1/2 · 0/2 members answered\x1b[K" "\rc: round 1/2 · arbiter …\x1b[K" + CLEAR
+    )
+    assert "\n" not in terminal.getvalue()
+
+
+def test_nothing_is_drawn_off_a_terminal_or_when_switched_off(monkeypatch):
+    with status_line("c", True, io.StringIO()) as line:
+        assert line is None
+    with status_line("c", False, FakeTerminal()) as line:
+        assert line is None
+    monkeypatch.setenv(ENV_SWITCH, "0")
+    with status_line("c", None, FakeTerminal()) as line:
+        assert line is None
+    with status_line("c", True, FakeTerminal()) as line:  # the per-call option wins
+        assert line is not None
+
+
+@pytest.fixture
+def council(loopback, openai_models):
+    """Two rounds, one failing member: every part of the status line gets drawn."""
+    openai_models(["alpha", "beta", "judge"])
+    store.save(
+        ConsortiumConfig(
+            name="council",
+            models=[{"model_id": "alpha"}, {"model_id": "beta"}],
+            arbiter={"model_id": "judge"},
+            retries=0,
+            max_iterations=2,
+        )
+    )
+    loopback.script("beta", error(400, "beta is down", NO_RETRY))
+    loopback.script(
+        "judge", reply(verdict("draft", 0.4, needs_iteration=True)), reply(verdict("The answer", 0.9))
+    )
+    return "council"
+
+
+def run_llm(args: list[str], user_path: Path, *, stderr_tty: bool, env: dict | None = None, stdin: str = ""):
+    """Run the real `llm`; returns (exit code, stdout, what reached stderr)."""
+    environment = {**os.environ, "LLM_USER_PATH": str(user_path), **(env or {})}
+    if not stderr_tty:
+        done = subprocess.run(
+            [LLM, *args], input=stdin, capture_output=True, text=True, env=environment, timeout=60
+        )
+        return done.returncode, done.stdout, done.stderr
+    master, slave = os.openpty()
+    try:
+        process = subprocess.Popen(
+            [LLM, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave, env=environment
+        )
+        os.close(slave)
+        stdout, _ = process.communicate(stdin.encode(), timeout=60)
+        received = bytearray()
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child has gone and every slave end is closed
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        os.close(master)
+    return process.returncode, stdout.decode(), received.decode()
+
+
+def test_status_line_on_a_terminal_and_only_the_answer_on_stdout(council, user_path):
+    code, stdout, terminal = run_llm(["-m", council, "question"], user_path, stderr_tty=True)
+    assert code == 0
+    assert stdout == "The answer\n"
+    assert "council: round 1/2 · 0/2 members answered" in terminal
+    assert "council: round 1/2 · 2/2 members answered (1 failed)" in terminal
+    assert "council: round 1/2 · arbiter …" in terminal
+    assert "council: round 1/2 · confidence 0.40 · another round" in terminal
+    assert "council: round 2/2 · confidence 0.90 · done" in terminal
+    assert terminal.endswith(CLEAR) and "\n" not in terminal
+
+
+def test_no_status_when_stderr_is_a_pipe(council, user_path):
+    code, stdout, stderr = run_llm(["-m", council, "question"], user_path, stderr_tty=False)
+    assert (code, stdout, stderr) == (0, "The answer\n", "")
+
+
+@pytest.mark.parametrize(
+    "args, env",
+    [(["-o", "progress", "false"], {}), ([], {ENV_SWITCH: "0"})],
+    ids=["option", "environment"],
+)
+def test_switched_off_draws_nothing_even_on_a_terminal(council, user_path, args, env):
+    code, stdout, terminal = run_llm(["-m", council, *args, "question"], user_path, stderr_tty=True, env=env)
+    assert (code, stdout, terminal) == (0, "The answer\n", "")
+
+
+def test_status_line_in_chat(council, user_path, loopback):
+    loopback.script("judge", reply(verdict("The answer", 0.9)))
+    code, stdout, terminal = run_llm(
+        ["chat", "-m", council], user_path, stderr_tty=True, stdin="hello\nquit\n"
+    )
+    assert code == 0
+    assert "The answer" in stdout and "round" not in stdout
+    assert "council: round 1/2 · arbiter …" in terminal and terminal.endswith(CLEAR)
+
+
+def test_failed_run_clears_the_line_before_the_error(council, user_path, loopback):
+    loopback.script("alpha", error(400, "alpha is down", NO_RETRY))
+    code, stdout, terminal = run_llm(["-m", council, "question"], user_path, stderr_tty=True)
+    assert code == 1 and stdout == ""
+    status, _, message = terminal.rpartition(CLEAR)
+    assert "2/2 members answered (2 failed)" in status
+    assert message.startswith("Error: ") and "alpha is down" in message
