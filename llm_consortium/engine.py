@@ -165,11 +165,12 @@ def _answers(outcomes: list[Outcome]) -> list[Optional[str]]:
 
 
 def describe_failures(members: list[Participant], outcomes: list[Outcome]) -> str:
-    """One line naming each member and why it failed."""
+    """One line naming each member and why it failed (or that it answered, when too
+    few others did)."""
     parts = []
     for member, outcome in zip(members, outcomes):
         name = member.model_id if member.instance == 1 else f"{member.model_id}#{member.instance}"
-        parts.append(f"{name}: {outcome.error or 'no answer'}")
+        parts.append(f"{name}: {'answered' if outcome.ok else outcome.error or 'no answer'}")
     return "; ".join(parts)
 
 

@@ -17,6 +17,7 @@ import llm
 from pydantic import ValidationError
 
 from . import store
+from .members import find_cycle
 from .config import (
     DEFAULT_CONFIDENCE_THRESHOLD,
     DEFAULT_MAX_ITERATIONS,
@@ -273,6 +274,13 @@ def create(
         )
     except ValidationError as ex:
         raise _fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}")
+    loop = find_cycle(config, known)
+    if loop:
+        click.echo(
+            f"Warning: consortium cycle {' -> '.join(loop)}; "
+            f"{name!r} will refuse to run until it is broken",
+            err=True,
+        )
     replaced = path.exists()
     try:
         written = store.save(config)
