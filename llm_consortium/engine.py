@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, NamedTuple, Optional
 
 from . import arbiter as arb
 from .verdict import Verdict, parse_verdict
@@ -169,9 +169,17 @@ def describe_failures(members: list[Participant], outcomes: list[Outcome]) -> st
     few others did)."""
     parts = []
     for member, outcome in zip(members, outcomes):
-        name = member.model_id if member.instance == 1 else f"{member.model_id}#{member.instance}"
-        parts.append(f"{name}: {'answered' if outcome.ok else outcome.error or 'no answer'}")
+        parts.append(f"{member.name}: {'answered' if outcome.ok else outcome.error or 'no answer'}")
     return "; ".join(parts)
+
+
+class _Candidate(NamedTuple):
+    """A judged round's answer; the greatest (by score, then round) is the final one."""
+
+    score: float  # the confidence, or -1 when unknown
+    round: int
+    text: str
+    confidence: Optional[float]
 
 
 class _Run:
@@ -195,8 +203,7 @@ class _Run:
         self.usage = _Usage()
         self.rounds: list[dict[str, Any]] = []
         self.notes: list[str] = []
-        # (confidence or -1, round number, synthesis) of every judged round
-        self.candidates: list[tuple[float, int, str, Optional[float]]] = []
+        self.candidates: list[_Candidate] = []
         self.arbiter_attachments = list(request.attachments)
 
     def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
@@ -253,7 +260,7 @@ class _Run:
         answers = []
         label_map = {}
         for label, index in zip(names, order):
-            member, outcome = self.members[index], outcomes[index]
+            outcome = outcomes[index]
             record["members"][index]["label"] = label
             label_map[label] = record["members"][index]["model"]
             answers.append(
@@ -308,14 +315,6 @@ class _Run:
         }
         return verdict
 
-    def _fallback_answer(self, outcomes: list[Outcome], why: str) -> str:
-        """The answer when the arbiter cannot give one: an earlier synthesis if any,
-        else the first member answer of this round."""
-        logger.warning("Consortium: %s; returning the best available answer", why)
-        self.notes.append(why)
-        if self.candidates:
-            return max(self.candidates)[2]
-        return next(o.reply.text for o in outcomes if o.ok)
 
     async def run(self) -> Result:
         settings = self.settings
@@ -361,14 +360,17 @@ class _Run:
                 verdict = await self._judge(outcomes, round_number, record)
             record["duration_ms"] = round((time.monotonic() - started) * 1000)
             if verdict is None:
-                error = record["arbiter"].get("error")
-                fallback = self._fallback_answer(outcomes, f"round {round_number}: arbiter failed ({error})")
+                # An earlier synthesis if there is one, else this round's first answer.
+                why = f"round {round_number}: arbiter failed ({record['arbiter'].get('error')})"
+                logger.warning("Consortium: %s; returning the best available answer", why)
+                self.notes.append(why)
                 record["fallback"] = True
+                fallback = next(o.reply.text for o in outcomes if o.ok)
                 break
             score = verdict.confidence if verdict.confidence is not None else -1.0
-            self.candidates.append((score, round_number, verdict.synthesis, verdict.confidence))
-            previous = self.rounds[-2].get("arbiter", {}).get("synthesis") if len(self.rounds) > 1 else None
+            previous = self.candidates[-1].text if self.candidates else None
             record["answer_changed"] = previous is not None and previous != verdict.synthesis
+            self.candidates.append(_Candidate(score, round_number, verdict.synthesis, verdict.confidence))
             confident = verdict.confidence is not None and verdict.confidence >= settings.confidence_threshold
             stop = (
                 confident and round_number >= settings.min_iterations and not verdict.needs_iteration
@@ -379,15 +381,14 @@ class _Run:
         return self._result(fallback)
 
     def _result(self, fallback: Optional[str]) -> Result:
-        if fallback is not None:
-            final_round = len(self.rounds)
-            text, confidence = fallback, None
-            if self.candidates and max(self.candidates)[2] == fallback:
-                best = max(self.candidates)
-                final_round, confidence = best[1], best[3]
+        """The most confident round's answer (the latest on ties); the fallback only
+        when no round was judged at all."""
+        if self.candidates:
+            best = max(self.candidates)
+            text, final_round, confidence = best.text, best.round, best.confidence
         else:
-            best = max(self.candidates)  # highest confidence, latest round on ties
-            text, final_round, confidence = best[2], best[1], best[3]
+            assert fallback is not None
+            text, final_round, confidence = fallback, len(self.rounds), None
         return Result(
             text=text,
             confidence=confidence,
