@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Call:
-    """What one participant is asked: a complete turn, with its conversation."""
+    """A complete turn, with its conversation: what the user asked the consortium
+    (a `Request`), and what the engine asks each participant."""
 
     prompt: str
     system: Optional[str] = None
@@ -41,6 +42,8 @@ class Reply:
     input_tokens: Optional[int] = None
     output_tokens: Optional[int] = None
 
+
+Request = Call
 
 CallFn = Callable[[Call], Awaitable[Reply]]
 
@@ -58,16 +61,6 @@ class Participant:
     def name(self) -> str:
         """`model` for the first instance, `model#2` and so on for the others."""
         return self.model_id if self.instance == 1 else f"{self.model_id}#{self.instance}"
-
-
-@dataclass
-class Request:
-    """The user's turn: prompt, system prompt, earlier turns, attachments."""
-
-    prompt: str
-    system: Optional[str] = None
-    history: list[tuple[str, str]] = field(default_factory=list)
-    attachments: list[Any] = field(default_factory=list)
 
 
 @dataclass

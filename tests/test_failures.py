@@ -18,23 +18,12 @@ from click.testing import CliRunner
 from llm.cli import cli
 
 from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
 
 from loopback import FAST_RETRY, NO_RETRY, empty, error, hang, last_user_text, reply
+from saved import save
 from scripted import verdict
 
 LLM = Path(sys.executable).with_name("llm")
-
-
-def save(name: str, members: list[str], arbiter: str | None = "judge", **extra) -> None:
-    store.save(
-        ConsortiumConfig(
-            name=name,
-            models=[{"model_id": m} for m in members],
-            arbiter={"model_id": arbiter} if arbiter else None,
-            **extra,
-        )
-    )
 
 
 def judge_saying(text: str):
