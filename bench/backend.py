@@ -6,9 +6,8 @@ server itself is the test suite's `tests/loopback.py`, imported by path.
 
 Run as a child: `python bench/backend.py --members 100 --delay 1 --judge-delay 0.5`
 prints the server's URL on one line, serves until its stdin closes, then exits.
-Member models are `m001`... ; the arbiter is `judge`, which answers round 1 with low
-confidence (so a run with `min confidence 0.7` and `rounds=2` refines once) only when
-started with `--refine`.
+Member models are `m001`...; the arbiter is `judge`, confident at once, or with
+`--refine` unsure in round 1 (so a consortium allowing two rounds refines once).
 """
 
 from __future__ import annotations

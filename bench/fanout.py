@@ -228,9 +228,8 @@ def bench_stack(delay: float, judge_delay: float, repeat: int, sizes=SIZES, roun
     for r in rounds:
         with Backend(biggest, delay, judge_delay, refine=r > 1) as backend:
             user_dir = _prepare_user_dir(backend.url, biggest)
-            plugin = _SyncOnlyPlugin(biggest)
-            pm.register(plugin, name="bench-sync-only")
             try:
+                pm.register(_SyncOnlyPlugin(biggest), name="bench-sync-only")
                 variants = [
                     ("llm alone: concurrent prompts, no consortium", "floor", ""),
                     ("stack, async API", "async", ""),
@@ -254,7 +253,8 @@ def bench_stack(delay: float, judge_delay: float, repeat: int, sizes=SIZES, roun
                         cpu_ms = (time.process_time() - cpu) * 1000 / (repeat * r * (count + 1))
                         rows.append(Row(label, count, r, r * (delay + judge_delay), walls, cpu_ms))
             finally:
-                pm.unregister(name="bench-sync-only")
+                if pm.has_plugin("bench-sync-only"):
+                    pm.unregister(name="bench-sync-only")
                 _remove(user_dir)
     return rows
 

@@ -110,7 +110,7 @@ def demo(server: LoopbackServer, user_dir: Path) -> None:
     click.echo(run("consortiums", "trace", env=env))
     click.secho(
         "That was the real plugin with canned answers. To use real models, see "
-        "'Real use' in the README.",
+        "Installation in the README.",
         fg="yellow",
     )
 

@@ -13,9 +13,10 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, NamedTuple, Optional
 
 from . import arbiter as arb
+from .verdict import Verdict, parse_verdict
 from . import attachments, vote
 from .members import Outcome, call_with_policy
 
@@ -24,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Call:
-    """What one participant is asked: a complete turn, with its conversation."""
+    """A complete turn, with its conversation: what the user asked the consortium
+    (a `Request`), and what the engine asks each participant."""
 
     prompt: str
     system: Optional[str] = None
@@ -40,6 +42,8 @@ class Reply:
     input_tokens: Optional[int] = None
     output_tokens: Optional[int] = None
 
+
+Request = Call
 
 CallFn = Callable[[Call], Awaitable[Reply]]
 
@@ -57,16 +61,6 @@ class Participant:
     def name(self) -> str:
         """`model` for the first instance, `model#2` and so on for the others."""
         return self.model_id if self.instance == 1 else f"{self.model_id}#{self.instance}"
-
-
-@dataclass
-class Request:
-    """The user's turn: prompt, system prompt, earlier turns, attachments."""
-
-    prompt: str
-    system: Optional[str] = None
-    history: list[tuple[str, str]] = field(default_factory=list)
-    attachments: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -164,12 +158,21 @@ def _answers(outcomes: list[Outcome]) -> list[Optional[str]]:
 
 
 def describe_failures(members: list[Participant], outcomes: list[Outcome]) -> str:
-    """One line naming each member and why it failed."""
+    """One line naming each member and why it failed (or that it answered, when too
+    few others did)."""
     parts = []
     for member, outcome in zip(members, outcomes):
-        name = member.model_id if member.instance == 1 else f"{member.model_id}#{member.instance}"
-        parts.append(f"{name}: {outcome.error or 'no answer'}")
+        parts.append(f"{member.name}: {'answered' if outcome.ok else outcome.error or 'no answer'}")
     return "; ".join(parts)
+
+
+class _Candidate(NamedTuple):
+    """A judged round's answer; the greatest (by score, then round) is the final one."""
+
+    score: float  # the confidence, or -1 when unknown
+    round: int
+    text: str
+    confidence: Optional[float]
 
 
 class _Run:
@@ -193,8 +196,7 @@ class _Run:
         self.usage = _Usage()
         self.rounds: list[dict[str, Any]] = []
         self.notes: list[str] = []
-        # (confidence or -1, round number, synthesis) of every judged round
-        self.candidates: list[tuple[float, int, str, Optional[float]]] = []
+        self.candidates: list[_Candidate] = []
         self.arbiter_attachments = list(request.attachments)
 
     def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
@@ -228,7 +230,7 @@ class _Run:
 
     def _member_calls(self, round_number: int, previous: list[Outcome], verdict) -> list[Call]:
         req = self.request
-        if round_number > 1 and self.settings.strategy == "vote":
+        if round_number > 1 and (self.settings.strategy == "vote" or self.arbiter is None):
             text = vote.peer_prompts(req.prompt, _answers(previous), self.rng)
         elif round_number == 1 or verdict is None:
             text = [req.prompt] * len(self.members)
@@ -251,7 +253,7 @@ class _Run:
         answers = []
         label_map = {}
         for label, index in zip(names, order):
-            member, outcome = self.members[index], outcomes[index]
+            outcome = outcomes[index]
             record["members"][index]["label"] = label
             label_map[label] = record["members"][index]["model"]
             answers.append(
@@ -278,7 +280,7 @@ class _Run:
         if not outcome.ok:
             record["arbiter"] = {"model": self.arbiter.model_id, **_outcome_json(self.arbiter, outcome)}
             return None
-        verdict = arb.parse_verdict(outcome.reply.text)
+        verdict = parse_verdict(outcome.reply.text)
         if not verdict.synthesis.strip():
             record["arbiter"] = {
                 "model": self.arbiter.model_id,
@@ -291,7 +293,6 @@ class _Run:
         if not verdict.tagged:
             note = f"round {round_number}: the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown"
             self.notes.append(note)
-            logger.warning("Consortium arbiter %s: %s", self.arbiter.model_id, note)
         record["arbiter"] = {
             "model": self.arbiter.model_id,
             "confidence": verdict.confidence,
@@ -307,14 +308,6 @@ class _Run:
         }
         return verdict
 
-    def _fallback_answer(self, outcomes: list[Outcome], why: str) -> str:
-        """The answer when the arbiter cannot give one: an earlier synthesis if any,
-        else the first member answer of this round."""
-        logger.warning("Consortium: %s; returning the best available answer", why)
-        self.notes.append(why)
-        if self.candidates:
-            return max(self.candidates)[2]
-        return next(o.reply.text for o in outcomes if o.ok)
 
     async def run(self) -> Result:
         settings = self.settings
@@ -353,26 +346,24 @@ class _Run:
                     )
                 self.notes.append(f"round {round_number}: {reason}; kept the best earlier answer")
                 break
-            if self.arbiter is None and settings.strategy != "vote":
-                fallback = next(o.reply.text for o in outcomes if o.ok)
-                self.notes.append("no arbiter: returned the first member answer")
-                record["duration_ms"] = round((time.monotonic() - started) * 1000)
-                break
-            if settings.strategy == "vote":
+            if settings.strategy == "vote" or self.arbiter is None:
                 winner, record["vote"] = vote.tally(_answers(outcomes), [m.name for m in self.members])
-                verdict = arb.Verdict(winner.answer, winner.share)
+                verdict = Verdict(winner.answer, winner.share)
             else:
                 verdict = await self._judge(outcomes, round_number, record)
             record["duration_ms"] = round((time.monotonic() - started) * 1000)
             if verdict is None:
-                error = record["arbiter"].get("error")
-                fallback = self._fallback_answer(outcomes, f"round {round_number}: arbiter failed ({error})")
+                # An earlier synthesis if there is one, else this round's first answer.
+                why = f"round {round_number}: arbiter failed ({record['arbiter'].get('error')})"
+                logger.warning("Consortium: %s; returning the best available answer", why)
+                self.notes.append(why)
                 record["fallback"] = True
+                fallback = next(o.reply.text for o in outcomes if o.ok)
                 break
             score = verdict.confidence if verdict.confidence is not None else -1.0
-            self.candidates.append((score, round_number, verdict.synthesis, verdict.confidence))
-            previous = self.rounds[-2].get("arbiter", {}).get("synthesis") if len(self.rounds) > 1 else None
+            previous = self.candidates[-1].text if self.candidates else None
             record["answer_changed"] = previous is not None and previous != verdict.synthesis
+            self.candidates.append(_Candidate(score, round_number, verdict.synthesis, verdict.confidence))
             confident = verdict.confidence is not None and verdict.confidence >= settings.confidence_threshold
             stop = (
                 confident and round_number >= settings.min_iterations and not verdict.needs_iteration
@@ -383,15 +374,14 @@ class _Run:
         return self._result(fallback)
 
     def _result(self, fallback: Optional[str]) -> Result:
-        if fallback is not None:
-            final_round = len(self.rounds)
-            text, confidence = fallback, None
-            if self.candidates and max(self.candidates)[2] == fallback:
-                best = max(self.candidates)
-                final_round, confidence = best[1], best[3]
+        """The most confident round's answer (the latest on ties); the fallback only
+        when no round was judged at all."""
+        if self.candidates:
+            best = max(self.candidates)
+            text, final_round, confidence = best.text, best.round, best.confidence
         else:
-            best = max(self.candidates)  # highest confidence, latest round on ties
-            text, final_round, confidence = best[2], best[1], best[3]
+            assert fallback is not None
+            text, final_round, confidence = fallback, len(self.rounds), None
         return Result(
             text=text,
             confidence=confidence,

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, TypeVar
+
+from .failures import backoff, describe, is_transient, provider_retries, remember_secret, retry_after
 
 if TYPE_CHECKING:
     from .engine import Call, CallFn, Reply
@@ -23,9 +24,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 20.0
 
 
 @dataclass
@@ -51,63 +49,6 @@ class EmptyAnswer(Exception):
     """The model answered with nothing but whitespace."""
 
 
-def status_code(exc: BaseException) -> Optional[int]:
-    """The HTTP status a provider's exception carries, whatever the SDK."""
-    for attr in ("status_code", "status", "http_status"):
-        value = getattr(exc, attr, None)
-        if isinstance(value, int):
-            return value
-    response = getattr(exc, "response", None)
-    value = getattr(response, "status_code", None)
-    return value if isinstance(value, int) else None
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Worth another attempt: rate limits, server errors, dropped connections."""
-    code = status_code(exc)
-    if code is not None:
-        return code == 429 or code >= 500
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    transient_names = {
-        "APIConnectionError",
-        "APITimeoutError",
-        "ConnectionError",
-        "TimeoutException",
-        "ConnectError",
-        "ReadTimeout",
-        "RemoteProtocolError",
-    }
-    return bool(names & transient_names)
-
-
-def retry_after(exc: BaseException) -> Optional[float]:
-    """Seconds the provider asked us to wait, when its exception exposes the header."""
-    headers = getattr(getattr(exc, "response", None), "headers", None)
-    if headers is None:
-        return None
-    try:
-        value = headers.get("retry-after")
-        return max(0.0, float(value)) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def backoff(attempt: int, rng: random.Random = random.Random()) -> float:
-    """Exponential backoff with full jitter for retry number `attempt` (1-based)."""
-    return rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line, key-free description of a failure."""
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and not str(exc):
-        return "timed out"
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    code = status_code(exc)
-    if code is not None and str(code) not in text:
-        text = f"HTTP {code}: {text}"
-    return text[:300]
-
-
 async def call_with_policy(
     fn: "CallFn",
     call: "Call",
@@ -118,6 +59,9 @@ async def call_with_policy(
 ) -> Outcome:
     """Call `fn` with retries for transient errors, all within `timeout` seconds.
 
+    Retries a provider's SDK already made inside an attempt (when it reports them)
+    count against `retries`, so the two layers do not multiply the requests sent.
+
     Never raises for a model failure: the failure is the Outcome's `error`, so one
     member's problem cannot sink the round. Cancellation still propagates.
     """
@@ -125,7 +69,10 @@ async def call_with_policy(
     started = time.monotonic()
 
     async def attempts() -> None:
-        for number in range(1, retries + 2):
+        requests = 0  # sent so far, counting the retries a provider SDK made itself
+        number = 0
+        while True:
+            number += 1
             began = time.monotonic()
             try:
                 reply = await fn(call)
@@ -139,14 +86,26 @@ async def call_with_policy(
                 raise
             except Exception as exc:
                 outcome.error = describe(exc)
-                outcome.attempts.append(
-                    {"ok": False, "error": outcome.error, "duration_ms": _ms(began)}
-                )
-                if number > retries or not is_transient(exc):
+                attempt: dict[str, Any] = {
+                    "ok": False, "error": outcome.error, "duration_ms": _ms(began)
+                }
+                outcome.attempts.append(attempt)
+                inner = provider_retries(exc) or 0
+                if inner:
+                    attempt["provider_retries"] = inner
+                requests += 1 + inner
+                if requests > retries or not is_transient(exc):
                     return
-                wait = retry_after(exc)
-                wait = backoff(number) if wait is None else wait
-                logger.info("retrying after %.2fs: %s", wait, outcome.error)
+                asked = retry_after(exc)
+                wait = backoff(number) if asked is None else asked
+                left = timeout - (time.monotonic() - started)
+                if wait >= left:
+                    # Sleeping would only end in our own timeout and hide the real error.
+                    outcome.error += f" (not retried: a {wait:.3g}s wait would pass the {timeout:g}s timeout)"
+                    attempt["error"] = outcome.error
+                    return
+                attempt["retry_in"] = round(wait, 3)
+                logger.info("retrying in %.2fs: %s", wait, outcome.error)
                 await sleep(wait)
 
     try:
@@ -270,13 +229,15 @@ def resolve(config: Any) -> tuple[list[Any], Optional[Any]]:
             if entry.async_model is not None:
                 async_models[name] = entry.async_model
     check_cycles(config, sync_models)
+    for value in llm.load_keys().values():
+        remember_secret(value)
 
     def participant(model_id: str, options: dict[str, Any], role: str, instance: int = 1):
         if model_id not in sync_models and model_id not in async_models:
             raise llm.ModelError(f"Consortium {config.name!r}: unknown {role} model {model_id!r}")
         model = async_models.get(model_id) or sync_models[model_id]
         try:
-            model.get_key()
+            remember_secret(model.get_key())
         except llm.ModelError as ex:
             raise llm.ModelError(f"Consortium {config.name!r}: {role} model {model_id!r}: {ex}")
         call = llm_call(sync_models.get(model_id), async_models.get(model_id), options)
@@ -301,28 +262,51 @@ def _model_ids(config: Any) -> list[str]:
     return ids
 
 
-def check_cycles(config: Any, models: dict[str, Any]) -> None:
-    """Refuse a consortium that reaches itself through its members or arbiter.
+def find_cycle(config: Any, models: Optional[dict[str, Any]] = None) -> Optional[list[str]]:
+    """The loop `config` would run into through nested consortiums, as names from
+    `config` back to the repeated one (["a", "b", "a"]); None when there is none.
 
-    `models` maps ids and aliases to registered models; a consortium member is
-    followed through its own saved config. Runs before any model is called.
+    `models` maps ids and aliases to registered models (looked up when omitted). A
+    member is followed when it is a registered consortium, or `config` itself, which
+    `llm consortiums create` checks before saving it.
     """
-    import llm
-
     from . import store
     from .models import _SharedConsortium
 
-    def visit(name: str, path: tuple[str, ...]) -> None:
+    if models is None:
+        import llm
+
+        models = llm.get_model_aliases()
+
+    def consortium_name(model_id: str) -> Optional[str]:
+        model = models.get(model_id)
+        if isinstance(model, _SharedConsortium):
+            return model.model_id
+        return config.name if model_id == config.name else None
+
+    def visit(name: str, path: tuple[str, ...]) -> Optional[list[str]]:
         if name in path:
-            loop = path[path.index(name):] + (name,)
-            raise llm.ModelError(f"Consortium cycle: {' -> '.join(loop)}")
+            return [*path[path.index(name):], name]
         try:
             current = config if name == config.name else store.load(name)
         except (store.ConsortiumError, ValueError):
-            return  # a broken nested consortium reports its own error when called
+            return None  # a broken nested consortium reports its own error when called
         for model_id in _model_ids(current):
-            model = models.get(model_id)
-            if isinstance(model, _SharedConsortium):
-                visit(model.model_id, path + (name,))
+            nested = consortium_name(model_id)
+            if nested is not None:
+                loop = visit(nested, path + (name,))
+                if loop:
+                    return loop
+        return None
 
-    visit(config.name, ())
+    return visit(config.name, ())
+
+
+def check_cycles(config: Any, models: dict[str, Any]) -> None:
+    """Refuse a consortium that reaches itself through its members or arbiter,
+    naming the loop; runs before any model is called."""
+    import llm
+
+    loop = find_cycle(config, models)
+    if loop:
+        raise llm.ModelError(f"Consortium cycle: {' -> '.join(loop)}")

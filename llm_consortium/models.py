@@ -153,7 +153,9 @@ def run_sync(coro_factory):
     """Run a coroutine to completion from sync code, even inside a running loop.
 
     `asyncio.run` refuses to start when the caller already runs a loop (Jupyter, a
-    consortium nested in an async one), so then the loop runs in a worker thread.
+    consortium nested in an async one), so then the loop runs in a worker thread;
+    a KeyboardInterrupt while waiting for it cancels the run there too, so member
+    calls stop instead of running on unseen.
     """
     try:
         asyncio.get_running_loop()
@@ -161,15 +163,28 @@ def run_sync(coro_factory):
         return asyncio.run(coro_factory())
     box: dict[str, Any] = {}
 
+    async def main() -> Any:
+        box["loop"] = asyncio.get_running_loop()
+        box["task"] = asyncio.current_task()
+        return await coro_factory()
+
     def target() -> None:
         try:
-            box["value"] = asyncio.run(coro_factory())
+            box["value"] = asyncio.run(main())
         except BaseException as ex:
             box["error"] = ex
 
     worker = threading.Thread(target=target, name="llm-consortium-run", daemon=True)
     worker.start()
-    worker.join()
+    try:
+        worker.join()
+    except BaseException:
+        if "task" in box:
+            try:
+                box["loop"].call_soon_threadsafe(box["task"].cancel)
+            except RuntimeError:  # the run ended meanwhile and its loop is closed
+                pass
+        raise
     if "error" in box:
         raise box["error"]
     return box["value"]

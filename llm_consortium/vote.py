@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from .arbiter import _fenced, _pick_nonce
+from .fencing import fenced, pick_nonce
 
 SIMILARITY_CUTOFF = 0.75
 """Two answers whose word sets have a Jaccard similarity of at least this are one vote.
@@ -155,18 +155,18 @@ def build_peer_prompt(prompt: str, own_answer: Optional[str], other_answers: Seq
     """What a member is asked in a vote's next round: the request, its own answer and
     the other members' answers with no names attached, so it weighs arguments rather
     than reputations, and may keep or change its answer."""
-    nonce = _pick_nonce([prompt, own_answer or "", *other_answers])
+    nonce = pick_nonce([prompt, own_answer or "", *other_answers])
     parts = [
         "You answered the request below. Other assistants answered it too, and they "
         "did not all agree. Read their answers and decide whether to keep or change yours.",
-        "## Request\n" + _fenced("REQUEST", prompt, nonce),
+        "## Request\n" + fenced("REQUEST", prompt, nonce),
     ]
     if own_answer is not None and own_answer.strip():
-        parts.append("## Your answer\n" + _fenced("YOUR ANSWER", own_answer, nonce))
+        parts.append("## Your answer\n" + fenced("YOUR ANSWER", own_answer, nonce))
     else:
         parts.append("## Your answer\nNone on record: your last attempt failed. Answer from scratch.")
     for number, answer in enumerate(other_answers, 1):
-        parts.append(f"## Other answer {number}\n" + _fenced(f"OTHER ANSWER {number}", answer, nonce))
+        parts.append(f"## Other answer {number}\n" + fenced(f"OTHER ANSWER {number}", answer, nonce))
     parts.append(
         "## Your task\n"
         "Answer the request again, in full. Change your answer only if the others "

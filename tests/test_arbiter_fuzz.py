@@ -11,8 +11,9 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm_consortium import arbiter
-from llm_consortium.arbiter import LabelledAnswer, Verdict, build_arbiter_prompt, build_refinement_prompt, labels, parse_verdict
+from llm_consortium import fencing
+from llm_consortium.arbiter import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
+from llm_consortium.verdict import Verdict, parse_verdict
 
 # Independent of the module's regexes: any known tag, any case, any inner spacing.
 ANY_TAG = re.compile(
@@ -128,7 +129,7 @@ def test_arbiter_prompt_keeps_each_answer_in_its_own_block(data, texts, prompt, 
         LabelledAnswer(label, text, None if text is not None else data.draw(ADVERSARIAL))
         for label, text in zip(names, texts)
     ]
-    with mock.patch.object(arbiter, "_new_nonce", fake_nonce):
+    with mock.patch.object(fencing, "_new_nonce", fake_nonce):
         out = build_arbiter_prompt(prompt=prompt, history=history, answers=answers, round_number=1, max_rounds=2)
 
     nonce = re.search(r"<<<NAME (\S+)>>>", out).group(1)

@@ -118,7 +118,7 @@ def test_create_without_name_and_without_terminal_fails_instead_of_hanging(
 def test_create_asks_for_name_on_a_terminal(
     user_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llm_consortium import cli as consortium_cli
+    from llm_consortium import manage as consortium_cli
 
     monkeypatch.setattr(consortium_cli, "_stdin_is_terminal", lambda: True)
     result = ok("create", "-m", "gpt-4o-mini", input="asked\n")
@@ -127,7 +127,7 @@ def test_create_asks_for_name_on_a_terminal(
 
 
 def test_create_checks_an_interactive_name_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    from llm_consortium import cli as consortium_cli
+    from llm_consortium import manage as consortium_cli
 
     monkeypatch.setattr(consortium_cli, "_stdin_is_terminal", lambda: True)
     assert "Invalid consortium name" in refused("create", "-m", "gpt-4o-mini", input="a/b\n")

@@ -19,18 +19,8 @@ from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
 
 from loopback import error, last_user_text, reply
+from saved import save
 from scripted import verdict
-
-
-def save(name: str, members: list[str], arbiter: str | None = "judge", **extra) -> None:
-    store.save(
-        ConsortiumConfig(
-            name=name,
-            models=[{"model_id": m} for m in members],
-            arbiter={"model_id": arbiter} if arbiter else None,
-            **extra,
-        )
-    )
 
 
 def judge_saying(text: str, confidence: float = 0.9):

@@ -1,0 +1,412 @@
+"""The management commands: create, list, show, edit, delete and path.
+
+The commands are thin: the name rule and validation live in `config`, files in
+`store`. What this module adds is turning command-line strings into a config
+(MODEL:N counts, -o options checked against the installed model) and turning every
+failure into one `Error:` line with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Mapping, Optional
+
+import click
+import llm
+from pydantic import ValidationError
+
+from . import store
+from .members import find_cycle
+from .config import (
+    DEFAULT_CONFIDENCE_THRESHOLD,
+    DEFAULT_MAX_ITERATIONS,
+    DEFAULT_MIN_ITERATIONS,
+    ArbiterConfig,
+    ConsortiumConfig,
+    InvalidName,
+    MemberConfig,
+    check_name,
+    explain,
+)
+
+# Which create flag set each config field, so a validation error points at the flag.
+_FLAG_FOR_FIELD = {
+    "confidence_threshold": "-t/--threshold",
+    "max_iterations": "-i/--iterations",
+    "min_iterations": "--min-iterations",
+}
+
+
+def _fail(message: object) -> click.ClickException:
+    """A ClickException whose message is guaranteed to be a single line."""
+    return click.ClickException(" ".join(str(message).split()))
+
+
+def _checked_name(name: str) -> str:
+    """Apply the name rule before any file is touched."""
+    try:
+        return check_name(name)
+    except InvalidName as ex:
+        raise _fail(ex)
+
+
+def _load(name: str) -> ConsortiumConfig:
+    """Load for a command: a bad name, a missing or broken file become one error line."""
+    try:
+        return store.load(_checked_name(name))
+    except store.ConsortiumError as ex:
+        raise _fail(ex)
+
+
+def _stdin_is_terminal() -> bool:
+    """Whether a person can answer a prompt; scripts must never hang on one."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _is_own(model: llm.Model) -> bool:
+    """A consortium model registered by this plugin (replaceable with --force)."""
+    return type(model).__module__.startswith("llm_consortium")
+
+
+def _split_member(spec: str, known: Mapping[str, llm.Model]) -> tuple[str, int]:
+    """`-m MODEL:N` -> (MODEL, N); a spec that is itself a known model id stays whole,
+    because ids such as `llama3.2:3b` contain colons of their own."""
+    if spec in known:
+        return spec, 1
+    model_id, colon, count = spec.rpartition(":")
+    if colon and model_id and count.isascii() and count.isdigit():
+        if int(count) < 1:
+            raise _fail(f"-m {spec}: the number of instances must be at least 1")
+        return model_id, int(count)
+    return spec, 1
+
+
+def _guess_value(value: str) -> Any:
+    """An option value for a model that is not installed, so has no Options to check
+    against: JSON scalars and structures (0.5, 2, true, null, [..]) become typed
+    values, anything else stays a string. The model validates them when it runs."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _checked_options(
+    model_id: str, raw: dict[str, str], model: Optional[llm.Model]
+) -> dict[str, Any]:
+    """Validate `-o` values against the installed model's Options and keep the
+    coerced values, so the YAML holds 0.5 rather than "0.5"."""
+    if model is None:
+        return {key: _guess_value(value) for key, value in raw.items()}
+    try:
+        validated = model.Options(**raw)
+    except ValidationError as ex:
+        raise _fail(f"Invalid option for {model_id}: {explain(ex)}")
+    return validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def _describe(config: ConsortiumConfig) -> str:
+    """The one-line summary `list` shows: who answers, who decides, when it stops."""
+    members = ", ".join(
+        member.model_id + (f" x{member.count}" if member.count > 1 else "")
+        for member in config.models
+    )
+    if config.arbiter and config.effective_strategy == "arbiter":
+        decides = f"arbiter {config.arbiter.model_id}"
+    else:
+        decides = "vote"
+    if config.min_iterations == config.max_iterations:
+        plural = "" if config.max_iterations == 1 else "s"
+        rounds = f"{config.max_iterations} iteration{plural}"
+    else:
+        rounds = f"{config.min_iterations}-{config.max_iterations} iterations"
+    return (
+        f"members {members}; {decides}; "
+        f"threshold {config.confidence_threshold:g}; {rounds}"
+    )
+
+
+@click.command(name="create")
+@click.argument("name_argument", metavar="[NAME]", required=False)
+@click.option("-n", "--name", help="Name of the consortium (or give NAME)")
+@click.option(
+    "-m",
+    "--model",
+    "models",
+    multiple=True,
+    required=True,
+    help="Member model, repeatable; MODEL:N asks it N times",
+)
+@click.option("-a", "--arbiter", help="Model that writes the final answer")
+@click.option(
+    "--strategy",
+    type=click.Choice(["arbiter", "vote"]),
+    help="How the answer is chosen (default: arbiter with -a, else vote)",
+)
+@click.option(
+    "-t",
+    "--threshold",
+    type=float,
+    default=DEFAULT_CONFIDENCE_THRESHOLD,
+    show_default=True,
+    help="Confidence (0-1) at which to stop iterating",
+)
+@click.option(
+    "-i",
+    "--iterations",
+    type=int,
+    default=DEFAULT_MAX_ITERATIONS,
+    show_default=True,
+    help="Maximum iterations",
+)
+@click.option(
+    "--min-iterations",
+    type=int,
+    default=DEFAULT_MIN_ITERATIONS,
+    show_default=True,
+    help="Minimum iterations",
+)
+@click.option("-s", "--system", help="System prompt for every member and the arbiter")
+@click.option(
+    "-o",
+    "--option",
+    "options",
+    type=(str, str, str),
+    multiple=True,
+    metavar="MODEL KEY VALUE",
+    help="Option for MODEL wherever it appears in this consortium, repeatable",
+)
+@click.option("--force", is_flag=True, help="Replace an existing consortium")
+def create(
+    name_argument: Optional[str],
+    name: Optional[str],
+    models: tuple[str, ...],
+    arbiter: Optional[str],
+    strategy: Optional[str],
+    threshold: float,
+    iterations: int,
+    min_iterations: int,
+    system: Optional[str],
+    options: tuple[tuple[str, str, str], ...],
+    force: bool,
+) -> None:
+    """
+    Create a consortium and save it as a YAML file
+
+    Example usage:
+
+    \b
+        llm consortiums create my-consortium \\
+          -m gpt-4o-mini:2 -m claude-3.5-haiku -a gpt-4o \\
+          -o gpt-4o-mini temperature 0.7
+    """
+    if name is not None and name_argument is not None and name != name_argument:
+        raise _fail(f"Two different names given: {name_argument!r} and -n {name!r}")
+    name = name if name is not None else name_argument
+    if name is None:
+        if not _stdin_is_terminal():
+            raise _fail("Missing consortium name: give NAME or -n/--name")
+        name = click.prompt("Consortium name")
+    name = _checked_name(name)
+    path = store.path_for(name)
+    if path.exists() and not force:
+        raise _fail(f"Consortium {name!r} already exists ({path}); use --force to replace it")
+
+    # One call: each one runs every plugin's register_models hook.
+    known = llm.get_model_aliases()
+    taken = known.get(name)
+    if taken is not None and not _is_own(taken):
+        raise _fail(
+            f"{name!r} is already a model id or alias (for {taken.model_id}); "
+            "a consortium with that name would shadow it"
+        )
+
+    def identity(model_id: str) -> str:
+        """Aliases and ids of one installed model are the same model for -o."""
+        return known[model_id].model_id if model_id in known else model_id
+
+    members = [_split_member(spec, known) for spec in models]
+    used = [model_id for model_id, _ in members] + ([arbiter] if arbiter else [])
+    for model_id in used:
+        if identity(model_id) == name:
+            raise _fail(f"Consortium {name!r} cannot include itself")
+    for model_id in dict.fromkeys(used):
+        if model_id not in known:
+            click.echo(
+                f"Warning: {model_id!r} is not an installed model; "
+                "it will be used once it is installed",
+                err=True,
+            )
+
+    targets = {identity(model_id) for model_id in used}
+    raw: dict[str, dict[str, str]] = {}
+    for model_id, key, value in options:
+        if identity(model_id) not in targets:
+            raise _fail(f"-o {model_id}: not a member or the arbiter of this consortium")
+        raw.setdefault(identity(model_id), {})[key] = value
+    checked = {
+        target: _checked_options(target, values, known.get(target))
+        for target, values in raw.items()
+    }
+
+    try:
+        config = ConsortiumConfig(
+            name=name,
+            models=[
+                MemberConfig(
+                    model_id=model_id,
+                    count=count,
+                    options=checked.get(identity(model_id), {}),
+                )
+                for model_id, count in members
+            ],
+            arbiter=(
+                ArbiterConfig(model_id=arbiter, options=checked.get(identity(arbiter), {}))
+                if arbiter
+                else None
+            ),
+            confidence_threshold=threshold,
+            max_iterations=iterations,
+            min_iterations=min_iterations,
+            system_prompt=system,
+            strategy=strategy,
+        )
+    except ValidationError as ex:
+        raise _fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}")
+    loop = find_cycle(config, known)
+    if loop:
+        click.echo(
+            f"Warning: consortium cycle {' -> '.join(loop)}; "
+            f"{name!r} will refuse to run until it is broken",
+            err=True,
+        )
+    replaced = path.exists()
+    try:
+        written = store.save(config)
+    except store.ConsortiumError as ex:
+        raise _fail(ex)
+    verb = "Replaced" if replaced else "Created"
+    click.echo(f"{verb} consortium {name!r}: {written}")
+
+
+@click.command(name="list")
+@click.option("json_", "--json", is_flag=True, help="Output the full configs as JSON")
+def list_(json_: bool) -> None:
+    """
+    List saved consortiums; broken files are listed with the reason
+
+    Example usage:
+
+    \b
+        llm consortiums list --json
+    """
+    rows: list[tuple[str, Optional[ConsortiumConfig], str]] = []
+    for name in store.list_names():
+        try:
+            rows.append((name, store.load(name), ""))
+        except store.ConsortiumError as ex:
+            rows.append((name, None, " ".join(str(ex).split())))
+    if json_:
+        click.echo(
+            json.dumps(
+                [
+                    config.model_dump(mode="json") if config else {"name": name, "error": error}
+                    for name, config, error in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not rows:
+        click.echo("No consortiums yet: create one with 'llm consortiums create'", err=True)
+        return
+    width = max(len(name) for name, _, _ in rows)
+    for name, config, error in rows:
+        line = _describe(config) if config else f"BROKEN: {error}"
+        click.echo(f"{name:<{width}} : {line}")
+
+
+@click.command(name="show")
+@click.argument("name")
+@click.option("json_", "--json", is_flag=True, help="Output the full config as JSON")
+def show(name: str, json_: bool) -> None:
+    """
+    Show a consortium's config as YAML
+
+    Example usage:
+
+    \b
+        llm consortiums show my-consortium
+    """
+    config = _load(name)
+    if json_:
+        click.echo(json.dumps(config.model_dump(mode="json"), indent=2))
+    else:
+        click.echo(store.dump(config), nl=False)
+
+
+@click.command(name="edit")
+@click.argument("name")
+def edit(name: str) -> None:
+    """
+    Edit a consortium's YAML in $EDITOR
+
+    The result is validated first: an invalid edit is not saved and the old
+    file stays as it was.
+
+    Example usage:
+
+    \b
+        llm consortiums edit my-consortium
+    """
+    path = store.path_for(_checked_name(name))
+    try:
+        before = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _fail(f"No consortium named {name!r} (looked for {path})")
+    except (OSError, UnicodeDecodeError) as ex:
+        raise _fail(f"{path}: cannot be read: {ex}")
+    after = click.edit(before, extension=".yaml")
+    if after is None or after == before:
+        click.echo(f"No changes to {path}", err=True)
+        return
+    try:
+        store.parse(after, name, str(path))
+    except store.ConsortiumError as ex:
+        raise _fail(f"Edit not saved, {path} is unchanged: {ex}")
+    try:
+        store.write_text_atomic(path, after)
+    except OSError as ex:
+        raise _fail(f"{path}: cannot be written: {ex.strerror or ex}")
+    click.echo(f"Saved {path}")
+
+
+@click.command(name="delete")
+@click.argument("name")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation")
+def delete(name: str, yes: bool) -> None:
+    """
+    Delete a saved consortium
+
+    Example usage:
+
+    \b
+        llm consortiums delete my-consortium -y
+    """
+    path = store.path_for(_checked_name(name))
+    if not path.exists():
+        raise _fail(f"No consortium named {name!r} (looked for {path})")
+    if not yes:
+        click.confirm(f"Delete consortium {name!r} ({path})?", abort=True)
+    try:
+        store.delete(name)
+    except store.ConsortiumError as ex:
+        raise _fail(ex)
+    click.echo(f"Deleted consortium {name!r}: {path}")
+
+
+@click.command(name="path")
+def path_() -> None:
+    "Output the path to the consortiums folder"
+    click.echo(store.folder())
