@@ -2,7 +2,7 @@
 
 `llm` imports this module and runs its hooks on every command, so it holds the hooks
 and nothing else; the real work lives in submodules imported only when a hook needs
-them, and `llm consortiums` itself is imported only when it runs.
+them, and each `llm consortiums` subcommand is imported only when it runs.
 """
 
 import os
@@ -32,29 +32,7 @@ def register_models(register):
 
 @llm.hookimpl
 def register_commands(cli):
-    import click
+    # cli.py imports only click; each subcommand's module loads when it runs.
+    from .cli import consortiums
 
-    class LazyConsortiums(click.Group):
-        """Stands in for the `llm consortiums` group until that command runs.
-
-        The real group imports the engine, the arbiter and the trace renderers,
-        which every other `llm` command would otherwise pay for at startup.
-        """
-
-        def _real(self) -> click.Group:
-            from .cli import consortiums
-
-            return consortiums
-
-        def make_context(self, info_name, args, parent=None, **extra):
-            return self._real().make_context(info_name, args, parent=parent, **extra)
-
-        def list_commands(self, ctx):
-            return self._real().list_commands(ctx)
-
-        def get_command(self, ctx, cmd_name):
-            return self._real().get_command(ctx, cmd_name)
-
-    cli.add_command(
-        LazyConsortiums("consortiums", help="Manage saved consortiums (each one is also an llm model)")
-    )
+    cli.add_command(consortiums)
