@@ -1,4 +1,4 @@
-"""What a saved consortium is: the pydantic models for its YAML file, and the name rule.
+"""What a saved consortium is: the pydantic models for its YAML file.
 
 Everything that reads or writes a consortium goes through `ConsortiumConfig`, so a
 file that loads here is a file every other part of the plugin can trust.
@@ -6,7 +6,6 @@ file that loads here is a file every other part of the plugin can trust.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal, Mapping, Optional
 
 from pydantic import (
@@ -18,6 +17,10 @@ from pydantic import (
     model_validator,
 )
 
+from .names import InvalidName, check_name
+
+__all__ = ["ArbiterConfig", "ConsortiumConfig", "InvalidName", "MemberConfig", "check_name", "explain"]
+
 DEFAULT_CONFIDENCE_THRESHOLD = 0.7
 DEFAULT_MAX_ITERATIONS = 3
 DEFAULT_MIN_ITERATIONS = 1
@@ -25,29 +28,6 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_RETRIES = 2
 DEFAULT_MIN_MEMBERS = 1
 
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-class InvalidName(ValueError):
-    """A consortium name that could not safely be a file name or a model id."""
-
-
-def check_name(name: str) -> str:
-    """Return `name` if it is a valid consortium name, else raise InvalidName.
-
-    One rule for every entry point: it doubles as a file name inside the
-    consortium folder, so it must never be able to point outside it.
-    """
-    if not isinstance(name, str) or not name:
-        raise InvalidName("Consortium name must not be empty")
-    if not _NAME_RE.fullmatch(name):
-        raise InvalidName(
-            f"Invalid consortium name {name!r}: use 1-64 letters, digits, '-', '_' "
-            "or '.', starting with a letter or digit"
-        )
-    if name.lower().endswith(".yaml"):
-        raise InvalidName(f"Invalid consortium name {name!r}: must not end in .yaml")
-    return name
 
 
 def explain(error: ValidationError, hints: Optional[Mapping[str, str]] = None) -> str:

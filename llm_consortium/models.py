@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import llm
 from pydantic import Field, model_validator
 
 from . import store
 from .attachments import CONSORTIUM_ATTACHMENT_TYPES
-from .config import ConsortiumConfig
+
+if TYPE_CHECKING:
+    from .config import ConsortiumConfig
 
 logger = logging.getLogger(__name__)
 

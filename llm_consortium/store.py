@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import pathlib
 import tempfile
+from typing import TYPE_CHECKING
 
 import llm
 import yaml
-from pydantic import ValidationError
 
-from .config import ConsortiumConfig, check_name, explain
+from .names import check_name
+
+if TYPE_CHECKING:
+    from .config import ConsortiumConfig
 
 SUFFIX = ".yaml"
 
@@ -71,6 +74,10 @@ def parse(text: str, name: str, where: str) -> ConsortiumConfig:
         raise ConsortiumError(
             f"{where}: name {data['name']!r} does not match the file name {name!r}"
         )
+    from pydantic import ValidationError
+
+    from .config import ConsortiumConfig, explain
+
     try:
         return ConsortiumConfig.model_validate(data)
     except ValidationError as ex:

@@ -17,7 +17,7 @@ import pathlib
 from typing import Optional
 
 from . import store
-from .config import check_name
+from .names import check_name
 
 logger = logging.getLogger(__name__)
 
