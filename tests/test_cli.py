@@ -15,8 +15,9 @@ import pathlib
 import click
 import pytest
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from llm.cli import cli
+from consortiums_cli import ok, refused, run
 
 # Ids with colons of their own, as local model servers name them. "phi:2" looks like
 # MODEL:N and must still be taken whole, because it is an installed model's id.
@@ -35,25 +36,10 @@ def colon_models(user_path: pathlib.Path) -> None:
     (user_path / "extra-openai-models.yaml").write_text(EXTRA_MODELS, encoding="utf-8")
 
 
-def run(*args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(cli, ["consortiums", *args], input=input)
 
 
-def ok(*args: str, input: str | None = None) -> Result:
-    result = run(*args, input=input)
-    assert result.exit_code == 0, result.output
-    return result
 
 
-def refused(*args: str, input: str | None = None) -> str:
-    """Run a command that must fail with exactly one `Error:` line and no traceback."""
-    result = run(*args, input=input)
-    assert result.exit_code not in (0, None), result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 def folder(user_path: pathlib.Path) -> pathlib.Path:

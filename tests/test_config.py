@@ -10,8 +10,7 @@ import pathlib
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
-from llm.cli import cli
+from consortiums_cli import refused, run
 
 
 @pytest.fixture
@@ -26,8 +25,6 @@ def write(user_path: pathlib.Path):
     return write
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, ["consortiums", *args])
 
 
 def show_json(name: str) -> dict:
@@ -36,14 +33,6 @@ def show_json(name: str) -> dict:
     return json.loads(result.stdout)
 
 
-def refused(*args: str) -> str:
-    """Run a command that must fail with exactly one `Error:` line and no traceback."""
-    result = run(*args)
-    assert result.exit_code not in (0, None), result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 def test_defaults(write) -> None:

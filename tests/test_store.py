@@ -10,8 +10,7 @@ import pathlib
 import click
 import pytest
 import yaml
-from click.testing import CliRunner, Result
-from llm.cli import cli
+from consortiums_cli import ok, refused
 
 
 @pytest.fixture
@@ -21,24 +20,10 @@ def folder(user_path: pathlib.Path) -> pathlib.Path:
     return path
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, ["consortiums", *args])
 
 
-def ok(*args: str) -> Result:
-    result = run(*args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
-def refused(*args: str) -> str:
-    """Run a command that must fail with exactly one `Error:` line and no traceback."""
-    result = run(*args)
-    assert result.exit_code not in (0, None), result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 def listed(*args: str) -> dict[str, str]:
