@@ -93,21 +93,16 @@ async def compare_runs(
 
 def _participant(model_id: str) -> engine.Participant:
     """The baseline model as a participant, with its own default options."""
-    from .members import llm_call
+    from .members import Registry
 
+    registry = Registry()
     try:
-        model = llm.get_model(model_id)
-    except llm.UnknownModelError:
+        participant = registry.participant(model_id, {})
+    except KeyError:
         raise click.ClickException(f"Unknown baseline model {model_id!r}")
-    try:
-        async_model = llm.get_async_model(model_id)
-    except llm.UnknownModelError:
-        async_model = None
-    try:
-        model.get_key()
     except llm.ModelError as ex:
         raise click.ClickException(f"Baseline model {model_id!r}: {ex}")
-    return engine.Participant(model.model_id, llm_call(model, async_model, {}))
+    return replace(participant, model_id=registry.model(model_id).model_id)
 
 
 def _default_baseline(config: ConsortiumConfig) -> str:
@@ -152,7 +147,7 @@ def compare(name: str, prompt: str, baseline: Optional[str], json_: bool) -> Non
         llm consortiums compare my-consortium "2+2?" --baseline gpt-4o-mini --json
     """
     from .members import resolve
-    from .models import ConsortiumModel, ConsortiumOptions, run_sync
+    from .models import ConsortiumOptions, run_sync, settings_for
 
     try:
         config = store.load(name)
@@ -160,7 +155,7 @@ def compare(name: str, prompt: str, baseline: Optional[str], json_: bool) -> Non
     except (store.ConsortiumError, ValueError, llm.ModelError) as ex:
         raise click.ClickException(" ".join(str(ex).split()))
     baseline_model = _participant(baseline or _default_baseline(config))
-    settings = ConsortiumModel(name)._settings(config, ConsortiumOptions())
+    settings = settings_for(config, ConsortiumOptions())
     request = engine.Request(prompt, config.system_prompt)
     columns = run_sync(
         lambda: compare_runs(request, members, arbiter, settings, baseline_model, name=name)

@@ -211,38 +211,60 @@ def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> "Cal
     return call_sync
 
 
+class Registry:
+    """Every registered model by id and alias, from one registration pass (each
+    `llm.get_model` call re-runs every plugin's registration)."""
+
+    def __init__(self) -> None:
+        import llm
+
+        self.sync: dict[str, Any] = {}
+        self.async_: dict[str, Any] = {}
+        for entry in llm.get_models_with_aliases():
+            for name in (entry.model.model_id, *entry.aliases):
+                self.sync[name] = entry.model
+                if entry.async_model is not None:
+                    self.async_[name] = entry.async_model
+
+    def model(self, model_id: str) -> Any:
+        """The model a participant calls: the async one when there is one.
+        KeyError for an id or alias nobody registered."""
+        model = self.async_.get(model_id) or self.sync.get(model_id)
+        if model is None:
+            raise KeyError(model_id)
+        return model
+
+    def participant(self, model_id: str, options: dict[str, Any], instance: int = 1) -> Any:
+        """An engine participant calling `model_id` with `options`. KeyError for an
+        unknown id, llm.ModelError (from the model) for a key that is not set."""
+        from .engine import Participant
+
+        model = self.model(model_id)
+        remember_secret(model.get_key())
+        call = llm_call(self.sync.get(model_id), self.async_.get(model_id), options)
+        types = frozenset(getattr(model, "attachment_types", None) or ())
+        return Participant(model_id, call, instance, attachment_types=types)
+
+
 def resolve(config: Any) -> tuple[list[Any], Optional[Any]]:
     """Turn a config's model ids into engine participants, before any call is spent.
 
-    One registry pass serves every lookup (each `llm.get_model` re-runs every
-    plugin's registration). An unknown id or a missing key fails here, naming it.
+    An unknown id, a missing key or a cycle fails here, naming it.
     """
     import llm
 
-    from .engine import Participant
-
-    sync_models: dict[str, Any] = {}
-    async_models: dict[str, Any] = {}
-    for entry in llm.get_models_with_aliases():
-        for name in (entry.model.model_id, *entry.aliases):
-            sync_models[name] = entry.model
-            if entry.async_model is not None:
-                async_models[name] = entry.async_model
-    check_cycles(config, sync_models)
+    registry = Registry()
+    check_cycles(config, registry.sync)
     for value in llm.load_keys().values():
         remember_secret(value)
 
     def participant(model_id: str, options: dict[str, Any], role: str, instance: int = 1):
-        if model_id not in sync_models and model_id not in async_models:
-            raise llm.ModelError(f"Consortium {config.name!r}: unknown {role} model {model_id!r}")
-        model = async_models.get(model_id) or sync_models[model_id]
         try:
-            remember_secret(model.get_key())
+            return registry.participant(model_id, options, instance)
+        except KeyError:
+            raise llm.ModelError(f"Consortium {config.name!r}: unknown {role} model {model_id!r}")
         except llm.ModelError as ex:
             raise llm.ModelError(f"Consortium {config.name!r}: {role} model {model_id!r}: {ex}")
-        call = llm_call(sync_models.get(model_id), async_models.get(model_id), options)
-        types = frozenset(getattr(model, "attachment_types", None) or ())
-        return Participant(model_id, call, instance, attachment_types=types)
 
     members = [
         participant(member.model_id, member.options, "member", instance)

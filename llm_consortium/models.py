@@ -76,6 +76,27 @@ def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, st
     return current, system, history
 
 
+def settings_for(config: ConsortiumConfig, options: ConsortiumOptions):
+    """The engine's Settings for one call: the saved config, overridden by `-o`."""
+    from .engine import Settings
+
+    settings = Settings(
+        max_iterations=config.max_iterations,
+        min_iterations=config.min_iterations,
+        confidence_threshold=config.confidence_threshold,
+        timeout=config.timeout,
+        retries=config.retries,
+        min_members=config.min_members,
+        strategy=config.effective_strategy,
+    )
+    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout"):
+        value = getattr(options, key)
+        if value is not None:
+            setattr(settings, key, value)
+    settings.min_iterations = min(settings.min_iterations, settings.max_iterations)
+    return settings
+
+
 class _SharedConsortium:
     """Everything a consortium model does, for both the sync and the async class."""
 
@@ -102,25 +123,6 @@ class _SharedConsortium:
         except (store.ConsortiumError, ValueError) as ex:
             raise llm.ModelError(str(ex))
 
-    def _settings(self, config: ConsortiumConfig, options: ConsortiumOptions):
-        from .engine import Settings
-
-        settings = Settings(
-            max_iterations=config.max_iterations,
-            min_iterations=config.min_iterations,
-            confidence_threshold=config.confidence_threshold,
-            timeout=config.timeout,
-            retries=config.retries,
-            min_members=config.min_members,
-            strategy=config.effective_strategy,
-        )
-        for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout"):
-            value = getattr(options, key)
-            if value is not None:
-                setattr(settings, key, value)
-        settings.min_iterations = min(settings.min_iterations, settings.max_iterations)
-        return settings
-
     async def deliberate(self, prompt: llm.Prompt):
         """Run the consortium on llm's prompt; returns the engine's Result."""
         from . import engine
@@ -128,7 +130,7 @@ class _SharedConsortium:
         from .progress import status_line
 
         config = self.load_config()
-        settings = self._settings(config, prompt.options)
+        settings = settings_for(config, prompt.options)
         current, system, history = split_conversation(prompt)
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
