@@ -25,6 +25,12 @@ _COMMANDS = {
 }
 
 
+def fail(message: object) -> click.ClickException:
+    """A ClickException whose message is guaranteed to be a single line: every
+    subcommand's errors end as one `Error:` line."""
+    return click.ClickException(" ".join(str(message).split()))
+
+
 class _LazyGroup(DefaultGroup):
     """A DefaultGroup whose subcommands are imported on first use."""
 

@@ -18,6 +18,7 @@ import click
 import llm
 
 from . import engine, store
+from .cli import fail
 from .config import ConsortiumConfig
 
 
@@ -153,7 +154,7 @@ def compare(name: str, prompt: str, baseline: Optional[str], json_: bool) -> Non
         config = store.load(name)
         members, arbiter = resolve(config)
     except (store.ConsortiumError, ValueError, llm.ModelError) as ex:
-        raise click.ClickException(" ".join(str(ex).split()))
+        raise fail(ex)
     baseline_model = _participant(baseline or _default_baseline(config))
     settings = settings_for(config, ConsortiumOptions())
     request = engine.Request(prompt, config.system_prompt)

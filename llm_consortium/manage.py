@@ -17,6 +17,7 @@ import llm
 from pydantic import ValidationError
 
 from . import store
+from .cli import fail
 from .members import find_cycle
 from .config import (
     DEFAULT_CONFIDENCE_THRESHOLD,
@@ -38,17 +39,12 @@ _FLAG_FOR_FIELD = {
 }
 
 
-def _fail(message: object) -> click.ClickException:
-    """A ClickException whose message is guaranteed to be a single line."""
-    return click.ClickException(" ".join(str(message).split()))
-
-
 def _checked_name(name: str) -> str:
     """Apply the name rule before any file is touched."""
     try:
         return check_name(name)
     except InvalidName as ex:
-        raise _fail(ex)
+        raise fail(ex)
 
 
 def _load(name: str) -> ConsortiumConfig:
@@ -56,7 +52,7 @@ def _load(name: str) -> ConsortiumConfig:
     try:
         return store.load(_checked_name(name))
     except store.ConsortiumError as ex:
-        raise _fail(ex)
+        raise fail(ex)
 
 
 def _stdin_is_terminal() -> bool:
@@ -77,7 +73,7 @@ def _split_member(spec: str, known: Mapping[str, llm.Model]) -> tuple[str, int]:
     model_id, colon, count = spec.rpartition(":")
     if colon and model_id and count.isascii() and count.isdigit():
         if int(count) < 1:
-            raise _fail(f"-m {spec}: the number of instances must be at least 1")
+            raise fail(f"-m {spec}: the number of instances must be at least 1")
         return model_id, int(count)
     return spec, 1
 
@@ -102,7 +98,7 @@ def _checked_options(
     try:
         validated = model.Options(**raw)
     except ValidationError as ex:
-        raise _fail(f"Invalid option for {model_id}: {explain(ex)}")
+        raise fail(f"Invalid option for {model_id}: {explain(ex)}")
     return validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
@@ -202,22 +198,22 @@ def create(
           -o gpt-4o-mini temperature 0.7
     """
     if name is not None and name_argument is not None and name != name_argument:
-        raise _fail(f"Two different names given: {name_argument!r} and -n {name!r}")
+        raise fail(f"Two different names given: {name_argument!r} and -n {name!r}")
     name = name if name is not None else name_argument
     if name is None:
         if not _stdin_is_terminal():
-            raise _fail("Missing consortium name: give NAME or -n/--name")
+            raise fail("Missing consortium name: give NAME or -n/--name")
         name = click.prompt("Consortium name")
     name = _checked_name(name)
     path = store.path_for(name)
     if path.exists() and not force:
-        raise _fail(f"Consortium {name!r} already exists ({path}); use --force to replace it")
+        raise fail(f"Consortium {name!r} already exists ({path}); use --force to replace it")
 
     # One call: each one runs every plugin's register_models hook.
     known = llm.get_model_aliases()
     taken = known.get(name)
     if taken is not None and not _is_own(taken):
-        raise _fail(
+        raise fail(
             f"{name!r} is already a model id or alias (for {taken.model_id}); "
             "a consortium with that name would shadow it"
         )
@@ -230,7 +226,7 @@ def create(
     used = [model_id for model_id, _ in members] + ([arbiter] if arbiter else [])
     for model_id in used:
         if identity(model_id) == name:
-            raise _fail(f"Consortium {name!r} cannot include itself")
+            raise fail(f"Consortium {name!r} cannot include itself")
     for model_id in dict.fromkeys(used):
         if model_id not in known:
             click.echo(
@@ -243,7 +239,7 @@ def create(
     raw: dict[str, dict[str, str]] = {}
     for model_id, key, value in options:
         if identity(model_id) not in targets:
-            raise _fail(f"-o {model_id}: not a member or the arbiter of this consortium")
+            raise fail(f"-o {model_id}: not a member or the arbiter of this consortium")
         raw.setdefault(identity(model_id), {})[key] = value
     checked = {
         target: _checked_options(target, values, known.get(target))
@@ -273,7 +269,7 @@ def create(
             strategy=strategy,
         )
     except ValidationError as ex:
-        raise _fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}")
+        raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}")
     loop = find_cycle(config, known)
     if loop:
         click.echo(
@@ -285,7 +281,7 @@ def create(
     try:
         written = store.save(config)
     except store.ConsortiumError as ex:
-        raise _fail(ex)
+        raise fail(ex)
     verb = "Replaced" if replaced else "Created"
     click.echo(f"{verb} consortium {name!r}: {written}")
 
@@ -364,9 +360,9 @@ def edit(name: str) -> None:
     try:
         before = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise _fail(f"No consortium named {name!r} (looked for {path})")
+        raise fail(f"No consortium named {name!r} (looked for {path})")
     except (OSError, UnicodeDecodeError) as ex:
-        raise _fail(f"{path}: cannot be read: {ex}")
+        raise fail(f"{path}: cannot be read: {ex}")
     after = click.edit(before, extension=".yaml")
     if after is None or after == before:
         click.echo(f"No changes to {path}", err=True)
@@ -374,11 +370,11 @@ def edit(name: str) -> None:
     try:
         store.parse(after, name, str(path))
     except store.ConsortiumError as ex:
-        raise _fail(f"Edit not saved, {path} is unchanged: {ex}")
+        raise fail(f"Edit not saved, {path} is unchanged: {ex}")
     try:
         store.write_text_atomic(path, after)
     except OSError as ex:
-        raise _fail(f"{path}: cannot be written: {ex.strerror or ex}")
+        raise fail(f"{path}: cannot be written: {ex.strerror or ex}")
     click.echo(f"Saved {path}")
 
 
@@ -396,13 +392,13 @@ def delete(name: str, yes: bool) -> None:
     """
     path = store.path_for(_checked_name(name))
     if not path.exists():
-        raise _fail(f"No consortium named {name!r} (looked for {path})")
+        raise fail(f"No consortium named {name!r} (looked for {path})")
     if not yes:
         click.confirm(f"Delete consortium {name!r} ({path})?", abort=True)
     try:
         store.delete(name)
     except store.ConsortiumError as ex:
-        raise _fail(ex)
+        raise fail(ex)
     click.echo(f"Deleted consortium {name!r}: {path}")
 
 

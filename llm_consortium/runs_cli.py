@@ -14,6 +14,7 @@ from typing import Optional
 import click
 
 from . import trace_html, trace_text
+from .cli import fail
 from .runs import Run, RunsError, find_run, open_logs, recent_runs
 
 _database_option = click.option(
@@ -48,10 +49,6 @@ def _table(runs: list[Run]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def _fail(ex: Exception) -> click.ClickException:
-    return click.ClickException(" ".join(str(ex).split()))
-
-
 @click.command(name="runs")
 @click.option(
     "-n", "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="How many runs (0 for all)"
@@ -64,7 +61,7 @@ def runs(limit: int, name: Optional[str], json_: bool, database: Optional[Path])
     try:
         found = recent_runs(open_logs(database), limit, name)
     except RunsError as ex:
-        raise _fail(ex)
+        raise fail(ex)
     if json_:
         click.echo(json.dumps([run.summary() for run in found], indent=2))
     elif not found:
@@ -95,12 +92,12 @@ def trace(
     try:
         run = find_run(open_logs(database), response_id)
     except RunsError as ex:
-        raise _fail(ex)
+        raise fail(ex)
     if html_file is not None:
         try:
             html_file.write_text(trace_html.render(run), encoding="utf-8")
         except OSError as ex:
-            raise _fail(f"Cannot write {html_file}: {ex.strerror or ex}")
+            raise fail(f"Cannot write {html_file}: {ex.strerror or ex}")
         click.echo(f"Wrote the trace of {run.id} to {html_file}", err=True)
         return
     if json_:
