@@ -117,16 +117,22 @@ class ConsortiumConfig(_Strict):
         return "arbiter" if self.arbiter else "vote"
 
     def summary(self) -> str:
-        """One line for `llm models` and `llm consortiums list`."""
-        noun = "member" if self.member_count == 1 else "members"
-        bits = [f"{self.member_count} {noun}"]
+        """The one-line summary of this consortium, for `llm models` and
+        `llm consortiums list`: who answers, who decides, when it stops."""
+        members = ", ".join(
+            member.model_id + (f" x{member.count}" if member.count > 1 else "")
+            for member in self.models
+        )
         if self.arbiter and self.effective_strategy == "arbiter":
-            bits.append(f"arbiter {self.arbiter.model_id}")
+            decides = f"arbiter {self.arbiter.model_id}"
         else:
-            bits.append("vote")
-        bits.append(f"threshold {self.confidence_threshold:g}")
-        bits.append(f"max {self.max_iterations} rounds")
-        return ", ".join(bits)
+            decides = "vote"
+        if self.min_iterations == self.max_iterations:
+            plural = "" if self.max_iterations == 1 else "s"
+            rounds = f"{self.max_iterations} iteration{plural}"
+        else:
+            rounds = f"{self.min_iterations}-{self.max_iterations} iterations"
+        return f"members {members}; {decides}; threshold {self.confidence_threshold:g}; {rounds}"
 
     def to_file_dict(self) -> dict[str, Any]:
         """The mapping written to YAML: the name and the stop rule always, other

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Iterator, Optional, TextIO
 
-from .engine import Event
+from .types import Event
 
 ENV_SWITCH = "LLM_CONSORTIUM_PROGRESS"
 _OFF_WORDS = {"0", "false", "no", "off"}

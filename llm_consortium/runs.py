@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import sqlite_utils
-from llm.logs import LogStore, log_rows
+
+from .llm_internals import LogStore, logs_db_path, resolved_rows
 
 
 class RunsError(Exception):
@@ -65,7 +66,7 @@ class Run:
                     answers += 1
         return total, answers, failures
 
-    def summary(self) -> dict[str, Any]:
+    def row(self) -> dict[str, Any]:
         """The one-line view `llm consortiums runs` shows, JSON-ready."""
         total, answers, failures = self.member_counts()
         return {
@@ -86,9 +87,7 @@ class Run:
 
 def default_database_path() -> Path:
     """Where llm itself keeps its logs (honours LLM_USER_PATH)."""
-    from llm.cli import logs_db_path
-
-    return Path(logs_db_path())
+    return logs_db_path()
 
 
 def open_logs(path: Optional[Path] = None) -> sqlite_utils.Database:
@@ -134,7 +133,7 @@ def _load(db: sqlite_utils.Database, ids: list[str]) -> list[Run]:
     if not ids:
         return []
     store = LogStore(db)
-    runs = (_run_from_row(row) for row in log_rows(store, ids=ids))
+    runs = (_run_from_row(row) for row in resolved_rows(store, ids))
     return [run for run in runs if run is not None]
 
 

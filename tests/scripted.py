@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable, Union
 
-from llm_consortium.engine import Call, Participant, Reply
+from llm_consortium.types import Call, Participant, Reply
 
 Step = Union[str, Exception, Callable[[Call], Any]]
 

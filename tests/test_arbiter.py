@@ -8,7 +8,7 @@ import re
 import pytest
 
 from llm_consortium import fencing
-from llm_consortium.arbiter import (
+from llm_consortium.prompts import (
     LabelledAnswer,
     build_arbiter_prompt,
     build_refinement_prompt,

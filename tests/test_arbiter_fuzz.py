@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llm_consortium import fencing
-from llm_consortium.arbiter import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
+from llm_consortium.prompts import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
 from llm_consortium.verdict import Verdict, parse_verdict
 
 # Independent of the module's regexes: any known tag, any case, any inner spacing.

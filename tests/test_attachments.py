@@ -20,7 +20,8 @@ from llm.cli import cli
 
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
-from llm_consortium.engine import ConsortiumFailed, Request, Settings, run
+from llm_consortium.engine import run
+from llm_consortium.types import Call, ConsortiumFailed, Settings
 
 from loopback import reply
 from scripted import Scripted, verdict
@@ -56,7 +57,7 @@ async def test_only_capable_members_are_called_and_skips_are_noted(caplog):
     blind = Scripted("blind", "no idea")
     unknown = Scripted("plugin", "a pixel")  # types unknown: passed through
     result = await run(
-        Request("what is this?", attachments=[PNG]),
+        Call("what is this?", attachments=[PNG]),
         [with_types(seeing, IMAGES), with_types(blind, frozenset()), unknown.participant()],
         None,
         Settings(strategy="vote", timeout=5, retries=0),
@@ -74,7 +75,7 @@ async def test_a_member_needs_every_attachment_type():
     images_only = Scripted("images", "x")
     both = Scripted("both", "y")
     await run(
-        Request("q", attachments=[PNG, pdf]),
+        Call("q", attachments=[PNG, pdf]),
         [with_types(images_only, IMAGES), with_types(both, IMAGES | {"application/pdf"})],
         None,
         Settings(strategy="vote", timeout=5, retries=0),
@@ -88,7 +89,7 @@ async def test_no_capable_member_fails_before_any_call():
     arbiter = Scripted("judge", verdict("x"))
     with pytest.raises(ConsortiumFailed, match="no member's model accepts attachments of type image/png"):
         await run(
-            Request("q", attachments=[PNG]),
+            Call("q", attachments=[PNG]),
             [with_types(blind, frozenset())],
             with_types(arbiter, IMAGES),
             Settings(timeout=5, retries=0),
@@ -102,7 +103,7 @@ async def test_arbiter_gets_attachments_only_when_it_accepts_them():
     for arbiter_types, expected in ((IMAGES, [PNG]), (frozenset(), [])):
         arbiter = Scripted("judge", verdict("a pixel"))
         result = await run(
-            Request("q", attachments=[PNG]),
+            Call("q", attachments=[PNG]),
             [with_types(member, IMAGES)],
             with_types(arbiter, arbiter_types),
             Settings(timeout=5, retries=0),

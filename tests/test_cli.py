@@ -104,7 +104,7 @@ def test_create_without_name_and_without_terminal_fails_instead_of_hanging(
 def test_create_asks_for_name_on_a_terminal(
     user_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llm_consortium import manage as consortium_cli
+    from llm_consortium.cli import manage as consortium_cli
 
     monkeypatch.setattr(consortium_cli, "_stdin_is_terminal", lambda: True)
     result = ok("create", "-m", "gpt-4o-mini", input="asked\n")
@@ -113,7 +113,7 @@ def test_create_asks_for_name_on_a_terminal(
 
 
 def test_create_checks_an_interactive_name_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    from llm_consortium import manage as consortium_cli
+    from llm_consortium.cli import manage as consortium_cli
 
     monkeypatch.setattr(consortium_cli, "_stdin_is_terminal", lambda: True)
     assert "Invalid consortium name" in refused("create", "-m", "gpt-4o-mini", input="a/b\n")
@@ -433,7 +433,7 @@ def test_broken_files_do_not_break_llm_models_or_prompts(user_path: pathlib.Path
     write_broken(user_path)
     models = CliRunner().invoke(cli, ["models"])
     assert models.exit_code == 0, models.output
-    assert "Consortium: good (1 member" in models.stdout
+    assert "Consortium: good (members gpt-4o-mini; vote" in models.stdout
     for name in BROKEN:
         assert f"Consortium: {name} (broken: " in models.stdout
     result = CliRunner().invoke(cli, ["-m", "corrupt", "hello"])

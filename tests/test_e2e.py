@@ -59,7 +59,7 @@ def test_prompt_prints_only_the_final_answer(consortium, loopback):
 
 def test_models_list_shows_the_consortium(consortium):
     result = llm_run("models")
-    assert "Consortium: my-consortium (2 members, arbiter judge" in result.stdout
+    assert "Consortium: my-consortium (members alpha, beta; arbiter judge" in result.stdout
 
 
 def test_system_prompt_reaches_members_and_arbiter(consortium, loopback):

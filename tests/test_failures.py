@@ -323,15 +323,16 @@ def test_ctrl_c_during_a_run_ends_the_process_cleanly(loopback, openai_models, u
 SYNC_IN_A_LOOP = """
 import asyncio, threading
 import llm
-from llm_consortium import engine, members, models
+from llm_consortium import engine, models, participants
+from llm_consortium.types import Call, Participant, Settings
 
 sync_only = llm.get_model("alpha")  # the OpenAI plugin's sync class, run in a thread
-participant = engine.Participant("alpha", members.llm_call(sync_only, None, {}))
+participant = Participant("alpha", participants.llm_call(sync_only, None, {}))
 finished = threading.Event()
 
 async def deliberation():
     try:
-        return await engine.run(engine.Request("q"), [participant], None, engine.Settings(timeout=600))
+        return await engine.run(Call("q"), [participant], None, Settings(timeout=600))
     finally:
         finished.set()
 

@@ -11,8 +11,8 @@ import pytest
 
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
-from llm_consortium.engine import Call
-from llm_consortium.failures import (
+from llm_consortium.types import Call
+from llm_consortium.policy import (
     BACKOFF_CAP,
     backoff,
     describe,
@@ -22,7 +22,8 @@ from llm_consortium.failures import (
     remember_secret,
     retry_after,
 )
-from llm_consortium.members import call_with_policy, find_cycle
+from llm_consortium.cycles import find_cycle
+from llm_consortium.policy import call_with_policy
 
 from loopback import FAST_RETRY, NO_RETRY, drop, empty, error, reply
 from scripted import Scripted
@@ -174,7 +175,7 @@ def test_an_empty_openai_completion_is_a_failed_attempt(loopback):
         completion = await client.chat.completions.create(
             model="m", messages=[{"role": "user", "content": c.prompt}]
         )
-        from llm_consortium.engine import Reply
+        from llm_consortium.types import Reply
 
         return Reply(completion.choices[0].message.content)
 

@@ -16,7 +16,7 @@ import pytest
 
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
-from llm_consortium.engine import Event
+from llm_consortium.types import Event
 from llm_consortium.progress import ENV_SWITCH, describe, status_line
 
 from loopback import NO_RETRY, error, reply

@@ -13,7 +13,9 @@ import pytest
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium import store, trace_html, trace_text
+from llm_consortium import store
+from llm_consortium.render import html as trace_html
+from llm_consortium.render import text as trace_text
 from llm_consortium.config import ConsortiumConfig
 from llm_consortium.runs import Run
 

@@ -1,9 +1,11 @@
-"""What a failed call means: worth retrying or not, how long the provider asked us
-to wait, and a one-line description of it that never carries an API key.
+"""The failure policy of one participant call: what a failed call means (worth
+retrying or not, how long the provider asked us to wait, a one-line description
+that never carries an API key), and `call_with_policy`, which applies retries and
+the timeout around any coroutine.
 
-Kept apart from the calling code because it must understand exceptions from any
-provider SDK without importing one: it reads the attributes they share
-(`status_code`, `response.headers`) and the names of their exception classes.
+It must understand exceptions from any provider SDK without importing one: it reads
+the attributes they share (`status_code`, `response.headers`) and the names of
+their exception classes.
 """
 
 from __future__ import annotations
@@ -12,8 +14,15 @@ import asyncio
 import datetime
 import email.utils
 import math
+import logging
 import random
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Optional
+
+from .types import Call, CallFn, Outcome
+
+logger = logging.getLogger(__name__)
 
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 20.0
@@ -127,3 +136,80 @@ def redact(text: str) -> str:
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, "[redacted]")
     return text
+
+
+class EmptyAnswer(Exception):
+    """The model answered with nothing but whitespace."""
+
+
+async def call_with_policy(
+    fn: CallFn,
+    call: Call,
+    *,
+    timeout: float,
+    retries: int,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Outcome:
+    """Call `fn` with retries for transient errors, all within `timeout` seconds.
+
+    Retries a provider's SDK already made inside an attempt (when it reports them)
+    count against `retries`, so the two layers do not multiply the requests sent.
+
+    Never raises for a model failure: the failure is the Outcome's `error`, so one
+    member's problem cannot sink the round. Cancellation still propagates.
+    """
+    outcome = Outcome()
+    started = time.monotonic()
+
+    async def attempts() -> None:
+        requests = 0  # sent so far, counting the retries a provider SDK made itself
+        number = 0
+        while True:
+            number += 1
+            began = time.monotonic()
+            try:
+                reply = await fn(call)
+                if not reply.text or not reply.text.strip():
+                    raise EmptyAnswer("empty answer")
+                outcome.reply = reply
+                outcome.error = None
+                outcome.attempts.append({"ok": True, "duration_ms": _ms(began)})
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                outcome.error = describe(exc)
+                attempt: dict[str, Any] = {
+                    "ok": False, "error": outcome.error, "duration_ms": _ms(began)
+                }
+                outcome.attempts.append(attempt)
+                inner = provider_retries(exc) or 0
+                if inner:
+                    attempt["provider_retries"] = inner
+                requests += 1 + inner
+                if requests > retries or not is_transient(exc):
+                    return
+                asked = retry_after(exc)
+                wait = backoff(number) if asked is None else asked
+                left = timeout - (time.monotonic() - started)
+                if wait >= left:
+                    # Sleeping would only end in our own timeout and hide the real error.
+                    outcome.error += f" (not retried: a {wait:.3g}s wait would pass the {timeout:g}s timeout)"
+                    attempt["error"] = outcome.error
+                    return
+                attempt["retry_in"] = round(wait, 3)
+                logger.info("retrying in %.2fs: %s", wait, outcome.error)
+                await sleep(wait)
+
+    try:
+        await asyncio.wait_for(attempts(), timeout)
+    except asyncio.TimeoutError:
+        outcome.reply = None
+        outcome.error = f"timed out after {timeout:g}s"
+        outcome.attempts.append({"ok": False, "error": outcome.error, "duration_ms": _ms(started)})
+    outcome.duration_ms = _ms(started)
+    return outcome
+
+
+def _ms(since: float) -> int:
+    return round((time.monotonic() - since) * 1000)

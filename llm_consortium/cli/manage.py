@@ -16,10 +16,8 @@ import click
 import llm
 from pydantic import ValidationError
 
-from . import store
-from .cli import fail
-from .members import find_cycle
-from .config import (
+from .. import store
+from ..config import (
     DEFAULT_CONFIDENCE_THRESHOLD,
     DEFAULT_MAX_ITERATIONS,
     DEFAULT_MIN_ITERATIONS,
@@ -30,6 +28,8 @@ from .config import (
     check_name,
     explain,
 )
+from ..cycles import find_cycle
+from . import fail
 
 # Which create flag set each config field, so a validation error points at the flag.
 _FLAG_FOR_FIELD = {
@@ -62,7 +62,7 @@ def _stdin_is_terminal() -> bool:
 
 def _is_own(model: llm.Model) -> bool:
     """A consortium model registered by this plugin (replaceable with --force)."""
-    return type(model).__module__.startswith("llm_consortium")
+    return isinstance(getattr(model, "consortium_name", None), str)
 
 
 def _split_member(spec: str, known: Mapping[str, llm.Model]) -> tuple[str, int]:
@@ -100,27 +100,6 @@ def _checked_options(
     except ValidationError as ex:
         raise fail(f"Invalid option for {model_id}: {explain(ex)}")
     return validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
-
-
-def _describe(config: ConsortiumConfig) -> str:
-    """The one-line summary `list` shows: who answers, who decides, when it stops."""
-    members = ", ".join(
-        member.model_id + (f" x{member.count}" if member.count > 1 else "")
-        for member in config.models
-    )
-    if config.arbiter and config.effective_strategy == "arbiter":
-        decides = f"arbiter {config.arbiter.model_id}"
-    else:
-        decides = "vote"
-    if config.min_iterations == config.max_iterations:
-        plural = "" if config.max_iterations == 1 else "s"
-        rounds = f"{config.max_iterations} iteration{plural}"
-    else:
-        rounds = f"{config.min_iterations}-{config.max_iterations} iterations"
-    return (
-        f"members {members}; {decides}; "
-        f"threshold {config.confidence_threshold:g}; {rounds}"
-    )
 
 
 @click.command(name="create")
@@ -319,7 +298,7 @@ def list_(json_: bool) -> None:
         return
     width = max(len(name) for name, _, _ in rows)
     for name, config, error in rows:
-        line = _describe(config) if config else f"BROKEN: {error}"
+        line = config.summary() if config else f"BROKEN: {error}"
         click.echo(f"{name:<{width}} : {line}")
 
 
@@ -356,13 +335,10 @@ def edit(name: str) -> None:
     \b
         llm consortiums edit my-consortium
     """
-    path = store.path_for(_checked_name(name))
     try:
-        before = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise fail(f"No consortium named {name!r} (looked for {path})")
-    except (OSError, UnicodeDecodeError) as ex:
-        raise fail(f"{path}: cannot be read: {ex}")
+        path, before = store.read_text(_checked_name(name))
+    except store.ConsortiumError as ex:
+        raise fail(ex) from ex
     after = click.edit(before, extension=".yaml")
     if after is None or after == before:
         click.echo(f"No changes to {path}", err=True)

@@ -1,7 +1,7 @@
 """`llm consortiums runs` and `llm consortiums trace`: looking back at deliberations.
 
 Kept apart from the management commands so the group only has to add these two;
-reading the logs lives in `runs`, formatting in `trace_text` and `trace_html`, and
+reading the logs lives in `llm_consortium.runs`, formatting in `render`, and
 this module only turns options into calls and failures into one `Error:` line.
 """
 
@@ -13,9 +13,11 @@ from typing import Optional
 
 import click
 
-from . import trace_html, trace_text
-from .cli import fail
-from .runs import Run, RunsError, find_run, open_logs, recent_runs
+from ..render import html as trace_html
+from ..render import text as trace_text
+from ..render.walk import confidence_text, seconds
+from ..runs import Run, RunsError, find_run, open_logs, recent_runs
+from . import fail
 
 _database_option = click.option(
     "-d",
@@ -32,17 +34,17 @@ def _table(runs: list[Run]) -> str:
     ]
     rows = [header]
     for run in runs:
-        s = run.summary()
+        s = run.row()
         rows.append(
             [
                 s["id"],
                 s["datetime_utc"][:19].replace("T", " "),
                 s["consortium"],
                 str(s["rounds"]),
-                trace_text.confidence_text(s["confidence"]),
+                confidence_text(s["confidence"]),
                 f"{s['member_answers']}/{s['member_failures']}",
                 f"{s['input_tokens'] or 0}/{s['output_tokens'] or 0}",
-                trace_text.seconds(s["duration_ms"]),
+                seconds(s["duration_ms"]),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -63,7 +65,7 @@ def runs(limit: int, name: Optional[str], json_: bool, database: Optional[Path])
     except RunsError as ex:
         raise fail(ex)
     if json_:
-        click.echo(json.dumps([run.summary() for run in found], indent=2))
+        click.echo(json.dumps([run.row() for run in found], indent=2))
     elif not found:
         click.echo("No consortium runs logged" + (f" for {name}" if name else ""), err=True)
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Optional
 
-from .trace_text import (
+from .walk import (
     confidence_text,
     member_name,
     retries_text,
@@ -167,7 +167,7 @@ def _round_section(round_: dict[str, Any], final_round: Optional[int]) -> str:
 def render(run: Any) -> str:
     """The complete HTML document for `run` (a runs.Run)."""
     trace = run.trace
-    summary = run.summary()
+    summary = run.row()
     rounds = [r for r in trace.get("rounds") or [] if isinstance(r, dict)]
     final_round = trace.get("final_round")
     title = f"{run.consortium} · {run.id}"
