@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from loopback import LoopbackServer, last_user_text, reply  # noqa: E402
+from loopback import LoopbackServer, last_user_text, reply
 
 
 def member_names(count: int) -> list[str]:
@@ -89,7 +89,7 @@ class Backend:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> "Backend":
+    def __enter__(self) -> Backend:
         return self
 
     def __exit__(self, *exc: object) -> None:

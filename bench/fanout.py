@@ -22,21 +22,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import llm
 from llm.plugins import pm
 
-from backend import Backend, member_names, tagged_verdict
 from llm_consortium import engine, models, store
-from llm_consortium.types import Call, Participant, Reply, Result, Settings
 from llm_consortium.config import ConsortiumConfig
 from llm_consortium.participants import in_thread
+from llm_consortium.types import Call, Participant, Reply, Result, Settings
+
+from backend import Backend, member_names, tagged_verdict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from loopback import write_models_file  # noqa: E402
+from loopback import write_models_file
 
 SIZES = (1, 8, 24, 100)
 
@@ -179,7 +181,7 @@ def _prepare_user_dir(url: str, count: int) -> Path:
     user_dir = Path(tempfile.mkdtemp(prefix="llm-consortium-bench-"))
     os.environ["LLM_USER_PATH"] = str(user_dir)
     os.environ.pop("OPENAI_API_KEY", None)
-    write_models_file(user_dir, url, member_names(count) + ["judge"])
+    write_models_file(user_dir, url, [*member_names(count), "judge"])
     return user_dir
 
 

@@ -23,7 +23,7 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from loopback import LoopbackServer, last_user_text, reply, write_models_file  # noqa: E402
+from loopback import LoopbackServer, last_user_text, reply, write_models_file
 
 LLM = Path(sys.executable).with_name("llm")
 QUESTION = "Why is the sky blue?"
@@ -116,13 +116,12 @@ def demo(server: LoopbackServer, user_dir: Path) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="llm-consortium-demo-") as tmp:
-        with LoopbackServer() as server:
-            try:
-                demo(server, Path(tmp))
-            except click.ClickException as ex:
-                ex.show()
-                sys.exit(1)
+    with tempfile.TemporaryDirectory(prefix="llm-consortium-demo-") as tmp, LoopbackServer() as server:
+        try:
+            demo(server, Path(tmp))
+        except click.ClickException as ex:
+            ex.show()
+            sys.exit(1)
 
 
 if __name__ == "__main__":

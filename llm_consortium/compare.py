@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
-from typing import Optional
 
 from . import engine
 from .config import ConsortiumConfig
@@ -26,14 +25,14 @@ class Column:
 
     kind: str  # "consortium", "member" or "baseline"
     name: str
-    answer: Optional[str] = None
-    error: Optional[str] = None
+    answer: str | None = None
+    error: str | None = None
     calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     # the consortium's confidence; the winning share of the baseline's vote
-    confidence: Optional[float] = None
-    samples: Optional[int] = None
+    confidence: float | None = None
+    samples: int | None = None
 
 
 def _member_calls(result: Result) -> int:
@@ -41,7 +40,7 @@ def _member_calls(result: Result) -> int:
     return sum(len(record["members"]) for record in result.rounds)
 
 
-async def _column(column: Column, running: Awaitable[Result]) -> tuple[Column, Optional[Result]]:
+async def _column(column: Column, running: Awaitable[Result]) -> tuple[Column, Result | None]:
     try:
         result = await running
     except ConsortiumFailed as ex:
@@ -57,7 +56,7 @@ async def _column(column: Column, running: Awaitable[Result]) -> tuple[Column, O
 async def compare_runs(
     request: Call,
     members: list[Participant],
-    arbiter: Optional[Participant],
+    arbiter: Participant | None,
     settings: Settings,
     baseline: Participant,
     *,

@@ -7,11 +7,12 @@ that attribute keeps this module below the llm models that define it.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import llm
 
 from . import store
+
 
 def _model_ids(config: Any) -> list[str]:
     ids = [member.model_id for member in config.models]
@@ -20,7 +21,7 @@ def _model_ids(config: Any) -> list[str]:
     return ids
 
 
-def find_cycle(config: Any, models: Optional[dict[str, Any]] = None) -> Optional[list[str]]:
+def find_cycle(config: Any, models: dict[str, Any] | None = None) -> list[str] | None:
     """The loop `config` would run into through nested consortiums, as names from
     `config` back to the repeated one (["a", "b", "a"]); None when there is none.
 
@@ -31,13 +32,13 @@ def find_cycle(config: Any, models: Optional[dict[str, Any]] = None) -> Optional
     if models is None:
         models = llm.get_model_aliases()
 
-    def consortium_name(model_id: str) -> Optional[str]:
+    def consortium_name(model_id: str) -> str | None:
         nested = getattr(models.get(model_id), "consortium_name", None)
         if isinstance(nested, str):
             return nested
         return config.name if model_id == config.name else None
 
-    def visit(name: str, path: tuple[str, ...]) -> Optional[list[str]]:
+    def visit(name: str, path: tuple[str, ...]) -> list[str] | None:
         if name in path:
             return [*path[path.index(name):], name]
         try:
@@ -47,7 +48,7 @@ def find_cycle(config: Any, models: Optional[dict[str, Any]] = None) -> Optional
         for model_id in _model_ids(current):
             nested = consortium_name(model_id)
             if nested is not None:
-                loop = visit(nested, path + (name,))
+                loop = visit(nested, (*path, name))
                 if loop:
                     return loop
         return None

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 from . import attachments, prompts, vote
 from .policy import call_with_policy
@@ -66,7 +66,7 @@ class _Usage:
         return {"input": self.input, "output": self.output, "per_model": self.per_model}
 
 
-def _answers(outcomes: list[Outcome]) -> list[Optional[str]]:
+def _answers(outcomes: list[Outcome]) -> list[str | None]:
     return [outcome.reply.text if outcome.ok else None for outcome in outcomes]
 
 
@@ -74,7 +74,7 @@ def describe_failures(members: list[Participant], outcomes: list[Outcome]) -> st
     """One line naming each member and why it failed (or that it answered, when too
     few others did)."""
     parts = []
-    for member, outcome in zip(members, outcomes):
+    for member, outcome in zip(members, outcomes, strict=False):
         parts.append(f"{member.name}: {'answered' if outcome.ok else outcome.error or 'no answer'}")
     return "; ".join(parts)
 
@@ -85,7 +85,7 @@ class _Candidate(NamedTuple):
     score: float  # the confidence, or -1 when unknown
     round: int
     text: str
-    confidence: Optional[float]
+    confidence: float | None
 
 
 class _Run:
@@ -95,9 +95,9 @@ class _Run:
         self,
         request: Call,
         members: list[Participant],
-        arbiter: Optional[Participant],
+        arbiter: Participant | None,
         settings: Settings,
-        progress: Optional[ProgressFn],
+        progress: ProgressFn | None,
         rng: random.Random,
     ) -> None:
         self.request = request
@@ -139,10 +139,10 @@ class _Run:
             self._emit("member_done", round_number, members_done=done, members_failed=failed)
             return outcome
 
-        return list(await asyncio.gather(*(one(m, c) for m, c in zip(self.members, calls))))
+        return list(await asyncio.gather(*(one(m, c) for m, c in zip(self.members, calls, strict=False))))
 
     def _member_calls(
-        self, round_number: int, previous: list[Outcome], verdict: Optional[Verdict]
+        self, round_number: int, previous: list[Outcome], verdict: Verdict | None
     ) -> list[Call]:
         req = self.request
         if round_number > 1 and self.settings.votes(self.arbiter):
@@ -167,7 +167,7 @@ class _Run:
         self.rng.shuffle(order)
         answers = []
         record["labels"] = {}
-        for label, index in zip(prompts.labels(len(order)), order):
+        for label, index in zip(prompts.labels(len(order)), order, strict=False):
             outcome = outcomes[index]
             record["members"][index]["label"] = label
             record["labels"][label] = record["members"][index]["model"]
@@ -182,7 +182,7 @@ class _Run:
 
     async def _judge(
         self, answers: list[prompts.LabelledAnswer], round_number: int
-    ) -> tuple[Optional[Verdict], dict[str, Any]]:
+    ) -> tuple[Verdict | None, dict[str, Any]]:
         """Ask the arbiter: (its Verdict or None when it failed, its trace record).
 
         The record has one shape whatever happened: the model, duration and usage,
@@ -230,7 +230,7 @@ class _Run:
         settings = self.settings
         outcomes: list[Outcome] = []
         verdict = None
-        fallback: Optional[str] = None
+        fallback: str | None = None
         if self.request.attachments:
             try:
                 self.members, self.arbiter_attachments, notes = attachments.fit(
@@ -247,7 +247,7 @@ class _Run:
             )
             record: dict[str, Any] = {
                 "round": round_number,
-                "members": [_outcome_json(m, o) for m, o in zip(self.members, outcomes)],
+                "members": [_outcome_json(m, o) for m, o in zip(self.members, outcomes, strict=False)],
             }
             self.rounds.append(record)
             succeeded = sum(1 for o in outcomes if o.ok)
@@ -291,7 +291,7 @@ class _Run:
                 break
         return self._result(fallback)
 
-    def _result(self, fallback: Optional[str]) -> Result:
+    def _result(self, fallback: str | None) -> Result:
         """The most confident round's answer (the latest on ties); the fallback only
         when no round was judged at all."""
         if self.candidates:
@@ -313,11 +313,11 @@ class _Run:
 async def run(
     request: Call,
     members: list[Participant],
-    arbiter: Optional[Participant],
+    arbiter: Participant | None,
     settings: Settings,
     *,
-    progress: Optional[ProgressFn] = None,
-    rng: Optional[random.Random] = None,
+    progress: ProgressFn | None = None,
+    rng: random.Random | None = None,
 ) -> Result:
     """Deliberate on `request`; raises ConsortiumFailed when no answer is usable."""
     if not members:

@@ -7,9 +7,10 @@ recording the trace); the two classes only adapt it to llm's sync and async exec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import llm
 from llm.parts import TextPart
@@ -27,25 +28,28 @@ logger = logging.getLogger(__name__)
 class ConsortiumOptions(llm.Options):
     """Per-call overrides (`-o key value`) of the saved consortium settings."""
 
-    confidence_threshold: Optional[float] = Field(
+    confidence_threshold: float | None = Field(
         default=None, ge=0, le=1, description="Stop once the arbiter is at least this confident (0-1)"
     )
-    max_iterations: Optional[int] = Field(
+    max_iterations: int | None = Field(
         default=None, ge=1, le=50, description="Most rounds of deliberation"
     )
-    min_iterations: Optional[int] = Field(
+    min_iterations: int | None = Field(
         default=None, ge=1, le=50, description="Fewest rounds, even when confident early"
     )
-    timeout: Optional[float] = Field(
+    timeout: float | None = Field(
         default=None, gt=0, description="Seconds each member or arbiter call may take"
     )
-    progress: Optional[bool] = Field(
+    progress: bool | None = Field(
         default=None,
-        description="Live status line on stderr when it is a terminal (default on; LLM_CONSORTIUM_PROGRESS=0 turns it off)",
+        description=(
+            "Live status line on stderr when it is a terminal "
+            "(default on; LLM_CONSORTIUM_PROGRESS=0 turns it off)"
+        ),
     )
 
     @model_validator(mode="after")
-    def _min_not_above_max(self) -> "ConsortiumOptions":
+    def _min_not_above_max(self) -> ConsortiumOptions:
         if (
             self.min_iterations is not None
             and self.max_iterations is not None
@@ -188,10 +192,9 @@ def run_sync(coro_factory):
         worker.join()
     except BaseException:
         if "task" in box:
-            try:
+            # RuntimeError: the run ended meanwhile and its loop is closed
+            with contextlib.suppress(RuntimeError):
                 box["loop"].call_soon_threadsafe(box["task"].cancel)
-            except RuntimeError:  # the run ended meanwhile and its loop is closed
-                pass
         raise
     if "error" in box:
         raise box["error"]

@@ -9,11 +9,12 @@ executor would cap concurrency) nor keep the process alive after Ctrl-C.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Optional, TypeVar
+from typing import Any, TypeVar
 
 import llm
 
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def in_thread(fn: Callable[[], T]) -> "asyncio.Future[T]":
+def in_thread(fn: Callable[[], T]) -> asyncio.Future[T]:
     """Run blocking `fn` in a new daemon thread; await the returned future.
 
     The thread runs in a copy of the caller's context (as asyncio.to_thread does).
@@ -35,7 +36,7 @@ def in_thread(fn: Callable[[], T]) -> "asyncio.Future[T]":
     future: asyncio.Future[T] = loop.create_future()
     context = contextvars.copy_context()
 
-    def settle(value: Any = None, error: Optional[BaseException] = None) -> None:
+    def settle(value: Any = None, error: BaseException | None = None) -> None:
         if future.done():
             return
         if error is not None:
@@ -44,10 +45,9 @@ def in_thread(fn: Callable[[], T]) -> "asyncio.Future[T]":
             future.set_result(value)
 
     def deliver(*args: Any) -> None:
-        try:
+        # RuntimeError: the run is over and its loop closed: nobody is waiting
+        with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, *args)
-        except RuntimeError:  # the run is over and its loop closed: nobody is waiting
-            pass
 
     def target() -> None:
         try:
@@ -61,7 +61,7 @@ def in_thread(fn: Callable[[], T]) -> "asyncio.Future[T]":
     return future
 
 
-def _messages(call: Call) -> Optional[list[Any]]:
+def _messages(call: Call) -> list[Any] | None:
     """The earlier turns as llm Messages, system first; None without history.
 
     Passed alongside `system=` because some plugins read only one of the two.
@@ -156,7 +156,7 @@ class Registry:
             raise llm.ModelError(f"{owner}{role} model {model_id!r}: {ex}") from ex
 
 
-def resolve(config: Any) -> tuple[list[Participant], Optional[Participant]]:
+def resolve(config: Any) -> tuple[list[Participant], Participant | None]:
     """Turn a config's model ids into engine participants, before any call is spent.
 
     An unknown id, a missing key or a cycle fails here, naming it.

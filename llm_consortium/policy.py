@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import datetime
 import email.utils
-import math
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Optional
+from typing import Any
 
 from .types import Call, CallFn, Outcome
 
@@ -28,7 +28,7 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 20.0
 
 
-def status_code(exc: BaseException) -> Optional[int]:
+def status_code(exc: BaseException) -> int | None:
     """The HTTP status a provider's exception carries, whatever the SDK."""
     for attr in ("status_code", "status", "http_status"):
         value = getattr(exc, attr, None)
@@ -58,7 +58,7 @@ def is_transient(exc: BaseException) -> bool:
     return bool(names & transient_names)
 
 
-def retry_after(exc: BaseException) -> Optional[float]:
+def retry_after(exc: BaseException) -> float | None:
     """Seconds the provider asked us to wait, when its exception exposes the headers:
     `retry-after-ms`, then `retry-after` as seconds or as an HTTP date."""
     headers = getattr(getattr(exc, "response", None), "headers", None)
@@ -79,17 +79,17 @@ def retry_after(exc: BaseException) -> Optional[float]:
     return None
 
 
-def _http_date_delay(value: Any) -> Optional[float]:
+def _http_date_delay(value: Any) -> float | None:
     try:
         when = email.utils.parsedate_to_datetime(str(value))
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        when = when.replace(tzinfo=datetime.UTC)
+    return (when - datetime.datetime.now(datetime.UTC)).total_seconds()
 
 
-def provider_retries(exc: BaseException) -> Optional[int]:
+def provider_retries(exc: BaseException) -> int | None:
     """How many times the provider's SDK already retried inside our attempt, when it
     says so (the OpenAI and Anthropic clients stamp `x-stainless-retry-count` on
     each request they send); None when unknown."""
@@ -103,9 +103,12 @@ def provider_retries(exc: BaseException) -> Optional[int]:
         return None
 
 
-def backoff(attempt: int, rng: random.Random = random.Random()) -> float:
+_JITTER = random.Random()
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> float:
     """Exponential backoff with full jitter for retry number `attempt` (1-based)."""
-    return rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
+    return (rng or _JITTER).uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
 
 
 def describe(exc: BaseException) -> str:
@@ -122,7 +125,7 @@ def describe(exc: BaseException) -> str:
 _secrets: set[str] = set()
 
 
-def remember_secret(value: Optional[str]) -> None:
+def remember_secret(value: str | None) -> None:
     """Note an API key in use, so no error text can carry it into a trace or message."""
     if isinstance(value, str) and len(value.strip()) >= 8 and not any(c.isspace() for c in value.strip()):
         _secrets.add(value.strip())
@@ -203,7 +206,7 @@ async def call_with_policy(
 
     try:
         await asyncio.wait_for(attempts(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         outcome.reply = None
         outcome.error = f"timed out after {timeout:g}s"
         outcome.attempts.append({"ok": False, "error": outcome.error, "duration_ms": _ms(started)})

@@ -14,7 +14,6 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 from .fencing import fenced, one_line, pick_nonce
 from .verdict import Verdict
@@ -217,7 +216,7 @@ def build_refinement_prompt(*, prompt: str, previous_answer: str | None, verdict
     return "\n\n".join(parts)
 
 
-def peer_prompts(prompt: str, answers: Sequence[Optional[str]], rng: random.Random) -> list[str]:
+def peer_prompts(prompt: str, answers: Sequence[str | None], rng: random.Random) -> list[str]:
     """The next round's prompt for each member (None for one that failed): its own
     answer and everyone else's, the others in shuffled order so position says nothing
     about who wrote them."""
@@ -229,7 +228,7 @@ def peer_prompts(prompt: str, answers: Sequence[Optional[str]], rng: random.Rand
     return prompts
 
 
-def build_peer_prompt(prompt: str, own_answer: Optional[str], other_answers: Sequence[str]) -> str:
+def build_peer_prompt(prompt: str, own_answer: str | None, other_answers: Sequence[str]) -> str:
     """What a member is asked in a vote's next round: the request, its own answer and
     the other members' answers with no names attached, so it weighs arguments rather
     than reputations, and may keep or change its answer."""

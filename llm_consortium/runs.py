@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import sqlite_utils
 
@@ -42,9 +42,9 @@ class Run:
 
     id: str
     datetime_utc: str
-    duration_ms: Optional[int]
-    input_tokens: Optional[int]
-    output_tokens: Optional[int]
+    duration_ms: int | None
+    input_tokens: int | None
+    output_tokens: int | None
     prompt: str
     response: str
     trace: dict[str, Any]
@@ -90,7 +90,7 @@ def default_database_path() -> Path:
     return logs_db_path()
 
 
-def open_logs(path: Optional[Path] = None) -> sqlite_utils.Database:
+def open_logs(path: Path | None = None) -> sqlite_utils.Database:
     """The logs database, never created: reading runs must not leave an empty file."""
     path = Path(path) if path is not None else default_database_path()
     if not path.is_file():
@@ -98,7 +98,7 @@ def open_logs(path: Optional[Path] = None) -> sqlite_utils.Database:
     return sqlite_utils.Database(path)
 
 
-def _run_from_row(row: dict[str, Any]) -> Optional[Run]:
+def _run_from_row(row: dict[str, Any]) -> Run | None:
     payload = row.get("response_json")
     trace = json.loads(payload) if isinstance(payload, str) else payload
     if not isinstance(trace, dict) or not isinstance(trace.get("consortium"), str):
@@ -115,7 +115,7 @@ def _run_from_row(row: dict[str, Any]) -> Optional[Run]:
     )
 
 
-def _run_ids(db: sqlite_utils.Database, limit: Optional[int], name: Optional[str]) -> list[str]:
+def _run_ids(db: sqlite_utils.Database, limit: int | None, name: str | None) -> list[str]:
     params: dict[str, Any] = {}
     name_clause = ""
     if name:
@@ -138,14 +138,14 @@ def _load(db: sqlite_utils.Database, ids: list[str]) -> list[Run]:
 
 
 def recent_runs(
-    db: sqlite_utils.Database, limit: Optional[int] = 20, name: Optional[str] = None
+    db: sqlite_utils.Database, limit: int | None = 20, name: str | None = None
 ) -> list[Run]:
     """Consortium runs, newest first; `limit` 0 or None means all of them."""
     LogStore(db)  # brings an older logs.db up to llm's current schema first
     return _load(db, _run_ids(db, limit, name))
 
 
-def find_run(db: sqlite_utils.Database, response_id: Optional[str] = None) -> Run:
+def find_run(db: sqlite_utils.Database, response_id: str | None = None) -> Run:
     """The run with this response id, or the latest run when no id is given."""
     LogStore(db)
     if response_id is None:

@@ -12,12 +12,13 @@ changed, by whatever means, is read again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import pathlib
 import tempfile
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import llm
 import yaml
@@ -75,7 +76,7 @@ def parse(text: str, name: str, where: str) -> ConsortiumConfig:
     except yaml.YAMLError as ex:
         mark = getattr(ex, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConsortiumError(f"{where}: not valid YAML{at}: {getattr(ex, 'problem', ex)}")
+        raise ConsortiumError(f"{where}: not valid YAML{at}: {getattr(ex, 'problem', ex)}") from ex
     if data is None:
         raise ConsortiumError(f"{where}: file is empty")
     if not isinstance(data, dict):
@@ -92,7 +93,7 @@ def parse(text: str, name: str, where: str) -> ConsortiumConfig:
     try:
         return ConsortiumConfig.model_validate(data)
     except ValidationError as ex:
-        raise ConsortiumError(f"{where}: {explain(ex)}")
+        raise ConsortiumError(f"{where}: {explain(ex)}") from ex
 
 
 def read_text(name: str) -> tuple[pathlib.Path, str]:
@@ -131,10 +132,8 @@ def write_text_atomic(path: pathlib.Path, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -144,7 +143,7 @@ def save(config: ConsortiumConfig) -> pathlib.Path:
     try:
         write_text_atomic(path, dump(config))
     except OSError as ex:
-        raise ConsortiumError(f"{path}: cannot be written: {ex.strerror or ex}")
+        raise ConsortiumError(f"{path}: cannot be written: {ex.strerror or ex}") from ex
     return path
 
 
@@ -154,9 +153,9 @@ def delete(name: str) -> pathlib.Path:
     try:
         path.unlink()
     except FileNotFoundError:
-        raise ConsortiumError(f"No consortium named {name!r} (looked for {path})")
+        raise ConsortiumError(f"No consortium named {name!r} (looked for {path})") from None
     except OSError as ex:
-        raise ConsortiumError(f"{path}: cannot be deleted: {ex.strerror or ex}")
+        raise ConsortiumError(f"{path}: cannot be deleted: {ex.strerror or ex}") from ex
     return path
 
 
@@ -164,7 +163,7 @@ def delete(name: str) -> pathlib.Path:
 
 # folder -> {name: [inode, mtime_ns, size, summary]}, loaded once per process
 _loaded: dict[pathlib.Path, dict[str, list]] = {}
-_folders: dict[Optional[str], pathlib.Path] = {}
+_folders: dict[str | None, pathlib.Path] = {}
 
 
 def _key(path: pathlib.Path) -> list[int]:
@@ -222,7 +221,8 @@ def _cached_folder() -> pathlib.Path:
 
 
 def cached_summary(name: str) -> str:
-    """`ConsortiumConfig.summary()` of consortium `name`, from the cache; raises ConsortiumError as `store.load` does."""
+    """`ConsortiumConfig.summary()` of consortium `name`, from the cache; raises
+    ConsortiumError as `load` does."""
     directory = _cached_folder()
     try:
         key = _key(directory / f"{check_name(name)}{SUFFIX}")

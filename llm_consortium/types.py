@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 STRATEGIES = ("arbiter", "vote")
 
@@ -20,7 +20,7 @@ class Call:
     and what the engine asks each participant."""
 
     prompt: str
-    system: Optional[str] = None
+    system: str | None = None
     history: list[tuple[str, str]] = field(default_factory=list)
     attachments: list[Any] = field(default_factory=list)
 
@@ -30,8 +30,8 @@ class Reply:
     """What a participant answered, with the tokens it cost when known."""
 
     text: str
-    input_tokens: Optional[int] = None
-    output_tokens: Optional[int] = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
 
 
 CallFn = Callable[[Call], Awaitable[Reply]]
@@ -44,7 +44,7 @@ class Participant:
     model_id: str
     call: CallFn
     instance: int = 1
-    attachment_types: Optional[frozenset[str]] = None  # None: unknown, not filtered
+    attachment_types: frozenset[str] | None = None  # None: unknown, not filtered
     gate: Any = None  # limits.ModelGate for this model, or None: not gated
 
     @property
@@ -57,8 +57,8 @@ class Participant:
 class Outcome:
     """How a participant's call ended, after every attempt."""
 
-    reply: Optional[Reply] = None
-    error: Optional[str] = None
+    reply: Reply | None = None
+    error: str | None = None
     duration_ms: int = 0
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -66,7 +66,7 @@ class Outcome:
     def ok(self) -> bool:
         return self.reply is not None
 
-    def usage(self) -> dict[str, Optional[int]]:
+    def usage(self) -> dict[str, int | None]:
         if self.reply is None:
             return {"input": None, "output": None}
         return {"input": self.reply.input_tokens, "output": self.reply.output_tokens}
@@ -107,7 +107,7 @@ class Settings:
         if problems:
             raise ValueError("; ".join(problems))
 
-    def votes(self, arbiter: Optional[Participant]) -> bool:
+    def votes(self, arbiter: Participant | None) -> bool:
         """Whether answers are counted rather than judged: chosen, or no arbiter."""
         return self.strategy == "vote" or arbiter is None
 
@@ -122,7 +122,7 @@ class Event:
     members_total: int
     members_done: int = 0
     members_failed: int = 0
-    confidence: Optional[float] = None
+    confidence: float | None = None
     another_round: bool = False
 
 
@@ -138,7 +138,7 @@ class Result:
     """The final answer and the trace of how it was reached."""
 
     text: str
-    confidence: Optional[float]
+    confidence: float | None
     final_round: int
     rounds: list[dict[str, Any]]
     usage: dict[str, Any]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Sequence
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any
 
 SIMILARITY_CUTOFF = 0.75
 """Two answers whose word sets have a Jaccard similarity of at least this are one vote.
@@ -81,7 +81,7 @@ class Group:
     key: str
 
 
-def group(answers: Sequence[Optional[str]]) -> list[Group]:
+def group(answers: Sequence[str | None]) -> list[Group]:
     """Group answers (None or blank for a member with no answer), largest group first.
 
     An answer joins the group holding an identical normalised answer; failing that,
@@ -120,7 +120,7 @@ def group(answers: Sequence[Optional[str]]) -> list[Group]:
     return groups
 
 
-def tally(answers: Sequence[Optional[str]], names: Sequence[str]) -> tuple[Group, dict[str, Any]]:
+def tally(answers: Sequence[str | None], names: Sequence[str]) -> tuple[Group, dict[str, Any]]:
     """Judge one round: the winning group, and the round's vote for the trace
     (every group's answer, member names and share; the winner's name and share)."""
     groups = group(answers)

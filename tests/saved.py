@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
 
 
-def save(name: str, members: list[Any], arbiter: Optional[str] = "judge", **extra: Any) -> ConsortiumConfig:
+def save(name: str, members: list[Any], arbiter: str | None = "judge", **extra: Any) -> ConsortiumConfig:
     """Save consortium `name`; members are model ids or member dicts."""
     config = ConsortiumConfig(
         name=name,

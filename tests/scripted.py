@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
 from llm_consortium.types import Call, Participant, Reply
 
-Step = Union[str, Exception, Callable[[Call], Any]]
+Step = str | Exception | Callable[[Call], Any]
 
 
 class Scripted:

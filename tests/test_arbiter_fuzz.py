@@ -127,7 +127,7 @@ def test_arbiter_prompt_keeps_each_answer_in_its_own_block(data, texts, prompt, 
     names = labels(len(texts))
     answers = [
         LabelledAnswer(label, text, None if text is not None else data.draw(ADVERSARIAL))
-        for label, text in zip(names, texts)
+        for label, text in zip(names, texts, strict=False)
     ]
     with mock.patch.object(fencing, "_new_nonce", fake_nonce):
         out = build_arbiter_prompt(prompt=prompt, history=history, answers=answers, round_number=1, max_rounds=2)

@@ -17,6 +17,7 @@ import llm
 import pytest
 from click.testing import CliRunner
 from llm.cli import cli
+from scripted import Scripted, verdict
 
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
@@ -24,7 +25,6 @@ from llm_consortium.engine import run
 from llm_consortium.types import Call, ConsortiumFailed, Settings
 
 from loopback import reply
-from scripted import Scripted, verdict
 
 IMAGES = frozenset({"image/png", "image/jpeg"})
 

@@ -16,8 +16,8 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner
-from llm.cli import cli
 from consortiums_cli import ok, refused, run
+from llm.cli import cli
 
 # Ids with colons of their own, as local model servers name them. "phi:2" looks like
 # MODEL:N and must still be taken whole, because it is an installed model's id.

@@ -9,6 +9,7 @@ import json
 import pytest
 from click.testing import CliRunner
 from llm.cli import cli
+from scripted import Scripted, verdict
 
 from llm_consortium import store
 from llm_consortium.compare import compare_runs
@@ -16,7 +17,6 @@ from llm_consortium.config import ConsortiumConfig
 from llm_consortium.types import Call, Settings
 
 from loopback import last_user_text, reply
-from scripted import Scripted, verdict
 
 SETTINGS = Settings(max_iterations=3, confidence_threshold=0.7, timeout=5, retries=0)
 

@@ -14,13 +14,13 @@ import llm
 import pytest
 from click.testing import CliRunner
 from llm.cli import cli
+from saved import save
+from scripted import verdict
 
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
 
 from loopback import error, last_user_text, reply
-from saved import save
-from scripted import verdict
 
 
 def judge_saying(text: str, confidence: float = 0.9):

@@ -7,11 +7,10 @@ import logging
 import random
 
 import pytest
+from scripted import Scripted, verdict
 
 from llm_consortium.engine import run
 from llm_consortium.types import Call, ConsortiumFailed, Settings
-
-from scripted import Scripted, verdict
 
 pytestmark = pytest.mark.asyncio
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 from llm.cli import cli
+from saved import save
+from scripted import verdict
 
 from llm_consortium import store
 
 from loopback import FAST_RETRY, NO_RETRY, empty, error, hang, last_user_text, reply
-from saved import save
-from scripted import verdict
 
 LLM = Path(sys.executable).with_name("llm")
 

@@ -8,13 +8,15 @@ import asyncio
 
 import openai
 import pytest
+from scripted import Scripted
 
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
-from llm_consortium.types import Call
+from llm_consortium.cycles import find_cycle
 from llm_consortium.policy import (
     BACKOFF_CAP,
     backoff,
+    call_with_policy,
     describe,
     is_transient,
     provider_retries,
@@ -22,11 +24,9 @@ from llm_consortium.policy import (
     remember_secret,
     retry_after,
 )
-from llm_consortium.cycles import find_cycle
-from llm_consortium.policy import call_with_policy
+from llm_consortium.types import Call
 
 from loopback import FAST_RETRY, NO_RETRY, drop, empty, error, reply
-from scripted import Scripted
 
 
 class Sleeps:

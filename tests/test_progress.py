@@ -13,14 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from scripted import verdict
 
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
-from llm_consortium.types import Event
 from llm_consortium.progress import ENV_SWITCH, describe, status_line
+from llm_consortium.types import Event
 
 from loopback import NO_RETRY, error, reply
-from scripted import verdict
 
 CLEAR = "\r\x1b[K"
 LLM = str(Path(sys.executable).with_name("llm"))
@@ -44,11 +44,10 @@ def test_describe_each_kind_of_event():
 
 def test_line_is_redrawn_in_place_and_cleared_even_on_error():
     terminal = FakeTerminal()
-    with pytest.raises(RuntimeError):
-        with status_line("c", None, terminal) as line:
-            line(Event("round_start", 1, 2, 2))
-            line(Event("arbiter_start", 1, 2, 2))
-            raise RuntimeError("the run failed")
+    with pytest.raises(RuntimeError), status_line("c", None, terminal) as line:
+        line(Event("round_start", 1, 2, 2))
+        line(Event("arbiter_start", 1, 2, 2))
+        raise RuntimeError("the run failed")
     assert terminal.getvalue() == (
         "\rc: round 1/2 · 0/2 members answered\x1b[K" "\rc: round 1/2 · arbiter …\x1b[K" + CLEAR
     )

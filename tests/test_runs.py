@@ -8,19 +8,20 @@ import shutil
 import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
 from llm.cli import cli
+from scripted import verdict
 
 from llm_consortium import store
+from llm_consortium.config import ConsortiumConfig
 from llm_consortium.render import html as trace_html
 from llm_consortium.render import text as trace_text
-from llm_consortium.config import ConsortiumConfig
 from llm_consortium.runs import Run
 
 from loopback import NO_RETRY, error, reply, write_models_file
-from scripted import verdict
 
 LONG_ANSWER = "\n".join(
     f"Final line {n}: the refined answer, long enough to be condensed by llm." for n in range(1, 7)
@@ -185,7 +186,7 @@ def test_no_logs_database_is_an_error_and_creates_nothing(user_path):
 class PageParser(HTMLParser):
     """Collects what the checks need: unbalanced tags, URL-bearing attributes, text."""
 
-    VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "source", "wbr"}
+    VOID: ClassVar[set[str]] = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "source", "wbr"}
 
     def __init__(self) -> None:
         super().__init__()

@@ -10,12 +10,11 @@ import random
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scripted import Scripted
 
 from llm_consortium import prompts, vote
 from llm_consortium.engine import run
 from llm_consortium.types import Call, Settings
-
-from scripted import Scripted
 
 
 def settings(**overrides) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -17,7 +17,7 @@ from . import fail
 @click.argument("prompt")
 @click.option("--baseline", help="Model for the same-budget vote (default: the arbiter, else the first member)")
 @click.option("json_", "--json", is_flag=True, help="Output the comparison as JSON")
-def compare(name: str, prompt: str, baseline: Optional[str], json_: bool) -> None:
+def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
     """
     Run a consortium, each member alone, and a same-budget vote of one model
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import click
 import llm
@@ -44,7 +45,7 @@ def _checked_name(name: str) -> str:
     try:
         return check_name(name)
     except InvalidName as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
 
 
 def _load(name: str) -> ConsortiumConfig:
@@ -52,7 +53,7 @@ def _load(name: str) -> ConsortiumConfig:
     try:
         return store.load(_checked_name(name))
     except store.ConsortiumError as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
 
 
 def _stdin_is_terminal() -> bool:
@@ -89,7 +90,7 @@ def _guess_value(value: str) -> Any:
 
 
 def _checked_options(
-    model_id: str, raw: dict[str, str], model: Optional[llm.Model]
+    model_id: str, raw: dict[str, str], model: llm.Model | None
 ) -> dict[str, Any]:
     """Validate `-o` values against the installed model's Options and keep the
     coerced values, so the YAML holds 0.5 rather than "0.5"."""
@@ -98,7 +99,7 @@ def _checked_options(
     try:
         validated = model.Options(**raw)
     except ValidationError as ex:
-        raise fail(f"Invalid option for {model_id}: {explain(ex)}")
+        raise fail(f"Invalid option for {model_id}: {explain(ex)}") from ex
     return validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
@@ -154,15 +155,15 @@ def _checked_options(
 )
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
 def create(
-    name_argument: Optional[str],
-    name: Optional[str],
+    name_argument: str | None,
+    name: str | None,
     models: tuple[str, ...],
-    arbiter: Optional[str],
-    strategy: Optional[str],
+    arbiter: str | None,
+    strategy: str | None,
     threshold: float,
     iterations: int,
     min_iterations: int,
-    system: Optional[str],
+    system: str | None,
     options: tuple[tuple[str, str, str], ...],
     force: bool,
 ) -> None:
@@ -248,7 +249,7 @@ def create(
             strategy=strategy,
         )
     except ValidationError as ex:
-        raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}")
+        raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}") from ex
     loop = find_cycle(config, known)
     if loop:
         click.echo(
@@ -260,7 +261,7 @@ def create(
     try:
         written = store.save(config)
     except store.ConsortiumError as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
     verb = "Replaced" if replaced else "Created"
     click.echo(f"{verb} consortium {name!r}: {written}")
 
@@ -276,7 +277,7 @@ def list_(json_: bool) -> None:
     \b
         llm consortiums list --json
     """
-    rows: list[tuple[str, Optional[ConsortiumConfig], str]] = []
+    rows: list[tuple[str, ConsortiumConfig | None, str]] = []
     for name in store.list_names():
         try:
             rows.append((name, store.load(name), ""))
@@ -346,11 +347,11 @@ def edit(name: str) -> None:
     try:
         store.parse(after, name, str(path))
     except store.ConsortiumError as ex:
-        raise fail(f"Edit not saved, {path} is unchanged: {ex}")
+        raise fail(f"Edit not saved, {path} is unchanged: {ex}") from ex
     try:
         store.write_text_atomic(path, after)
     except OSError as ex:
-        raise fail(f"{path}: cannot be written: {ex.strerror or ex}")
+        raise fail(f"{path}: cannot be written: {ex.strerror or ex}") from ex
     click.echo(f"Saved {path}")
 
 
@@ -374,7 +375,7 @@ def delete(name: str, yes: bool) -> None:
     try:
         store.delete(name)
     except store.ConsortiumError as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
     click.echo(f"Deleted consortium {name!r}: {path}")
 
 

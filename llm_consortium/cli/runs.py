@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import click
 
@@ -48,7 +47,7 @@ def _table(runs: list[Run]) -> str:
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows)
 
 
 @click.command(name="runs")
@@ -58,12 +57,12 @@ def _table(runs: list[Run]) -> str:
 @click.option("--name", help="Only runs of this consortium")
 @click.option("json_", "--json", is_flag=True, help="Output the runs as JSON")
 @_database_option
-def runs(limit: int, name: Optional[str], json_: bool, database: Optional[Path]) -> None:
+def runs(limit: int, name: str | None, json_: bool, database: Path | None) -> None:
     """Recent consortium runs from the logs, newest first"""
     try:
         found = recent_runs(open_logs(database), limit, name)
     except RunsError as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
     if json_:
         click.echo(json.dumps([run.row() for run in found], indent=2))
     elif not found:
@@ -84,7 +83,7 @@ def runs(limit: int, name: Optional[str], json_: bool, database: Optional[Path])
 )
 @_database_option
 def trace(
-    response_id: Optional[str], full: bool, json_: bool, html_file: Optional[Path], database: Optional[Path]
+    response_id: str | None, full: bool, json_: bool, html_file: Path | None, database: Path | None
 ) -> None:
     """How a consortium reached its answer, round by round
 
@@ -94,12 +93,12 @@ def trace(
     try:
         run = find_run(open_logs(database), response_id)
     except RunsError as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
     if html_file is not None:
         try:
             html_file.write_text(trace_html.render(run), encoding="utf-8")
         except OSError as ex:
-            raise fail(f"Cannot write {html_file}: {ex.strerror or ex}")
+            raise fail(f"Cannot write {html_file}: {ex.strerror or ex}") from ex
         click.echo(f"Wrote the trace of {run.id} to {html_file}", err=True)
         return
     if json_:

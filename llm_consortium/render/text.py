@@ -53,7 +53,7 @@ def _member_lines(member: dict[str, Any], full: bool) -> list[str]:
     head += f"  {tokens_text(member.get('usage'))}"
     if retries:
         head += f"  ({retries})"
-    return [head] + _indented(preview(str(member.get("text", "")), full), "        ")
+    return [head, *_indented(preview(str(member.get("text", "")), full), "        ")]
 
 
 def _arbiter_lines(arbiter: dict[str, Any], full: bool, won: bool) -> list[str]:

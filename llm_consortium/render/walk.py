@@ -7,7 +7,7 @@ newer version may lack a field, and a missing field must never hide the rest.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 
 def seconds(ms: Any) -> str:
@@ -52,7 +52,7 @@ def vote_groups(round_: dict[str, Any]) -> list[dict[str, Any]]:
     return [g for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
 
 
-def round_heading(round_: dict[str, Any], final_round: Optional[int]) -> str:
+def round_heading(round_: dict[str, Any], final_round: int | None) -> str:
     number = round_.get("round", "?")
     bits = [f"Round {number}", seconds(round_.get("duration_ms"))]
     if round_.get("answer_changed") is True:
