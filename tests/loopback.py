@@ -547,6 +547,25 @@ class LoopbackServer:
 # ------------------------------------------------------------------------ models file
 
 
+def tagged_verdict(
+    synthesis: str,
+    confidence: Any = 0.9,
+    *,
+    needs_iteration: bool = False,
+    areas: str = "",
+    analysis: str = "compared",
+    dissent: str = "none",
+) -> str:
+    """An arbiter reply in the tagged form the consortium asks its arbiter for: the
+    one builder the tests, the benchmarks and the demo share."""
+    return (
+        f"<analysis>{analysis}</analysis>\n<dissent>{dissent}</dissent>\n"
+        f"<synthesis>{synthesis}</synthesis>\n<confidence>{confidence}</confidence>\n"
+        f"<needs_iteration>{str(needs_iteration).lower()}</needs_iteration>\n"
+        f"<refinement_areas>{areas}</refinement_areas>"
+    )
+
+
 def write_models_file(
     user_dir: Path, url: str, names: Sequence[str], **per_model_extras: Mapping[str, Any]
 ) -> Path:

@@ -17,13 +17,11 @@ import llm
 import pytest
 from click.testing import CliRunner
 from llm.cli import cli
-from scripted import Scripted, verdict
 
-from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
 from llm_consortium.engine import run
 from llm_consortium.types import Call, ConsortiumFailed, Settings
 
+from helpers import Scripted, save, verdict
 from loopback import reply
 
 IMAGES = frozenset({"image/png", "image/jpeg"})
@@ -127,19 +125,9 @@ def png_file(tmp_path: Path) -> Path:
     return path
 
 
-def save(name: str, members: list[str], arbiter: str | None = None) -> None:
-    store.save(
-        ConsortiumConfig(
-            name=name,
-            models=[{"model_id": m} for m in members],
-            arbiter={"model_id": arbiter} if arbiter else None,
-        )
-    )
-
-
 def test_cli_image_reaches_only_the_vision_member(loopback, openai_models, png_file, user_path):
     openai_models(["alpha", "beta"], alpha={"vision": True})
-    save("eyes", ["alpha", "beta"])
+    save("eyes", ["alpha", "beta"], arbiter=None)
     loopback.script("alpha", reply("A white pixel."))
     done = subprocess.run(
         [str(Path(sys.executable).with_name("llm")), "-m", "eyes", "-a", str(png_file), "what is this?"],
@@ -170,7 +158,7 @@ def test_cli_vision_arbiter_sees_the_image_too(loopback, openai_models, png_file
 
 def test_cli_no_member_takes_the_image_is_one_clear_error(loopback, openai_models, png_file):
     openai_models(["alpha", "beta"])
-    save("blind", ["alpha", "beta"])
+    save("blind", ["alpha", "beta"], arbiter=None)
     result = CliRunner().invoke(cli, ["-m", "blind", "-a", str(png_file), "what is this?"])
     assert result.exit_code == 1
     assert result.stderr.strip() == (

@@ -16,8 +16,9 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner
-from consortiums_cli import ok, refused, run
 from llm.cli import cli
+
+from helpers import consortiums_run, ok, refused
 
 # Ids with colons of their own, as local model servers name them. "phi:2" looks like
 # MODEL:N and must still be taken whole, because it is an installed model's id.
@@ -120,7 +121,7 @@ def test_create_checks_an_interactive_name_too(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_create_requires_a_model() -> None:
-    result = run("create", "lonely")
+    result = consortiums_run("create", "lonely")
     assert result.exit_code == 2
     assert "Missing option '-m'" in result.output
 
@@ -305,7 +306,7 @@ def test_invalid_settings_are_one_line_errors(
 
 
 def test_non_numeric_threshold_is_a_usage_error(user_path: pathlib.Path) -> None:
-    result = run("create", "bad", "-m", "gpt-4o-mini", "-t", "high")
+    result = consortiums_run("create", "bad", "-m", "gpt-4o-mini", "-t", "high")
     assert result.exit_code == 2
     assert "'high' is not a valid float" in result.output
     assert not folder(user_path).exists()
@@ -469,7 +470,7 @@ def test_show_missing(user_path: pathlib.Path) -> None:
 
 def test_delete_asks_first(user_path: pathlib.Path) -> None:
     ok("create", "doomed", "-m", "gpt-4o-mini")
-    result = run("delete", "doomed", input="n\n")
+    result = consortiums_run("delete", "doomed", input="n\n")
     assert result.exit_code == 1 and "Aborted" in result.output
     assert (folder(user_path) / "doomed.yaml").exists()
     result = ok("delete", "doomed", input="y\n")

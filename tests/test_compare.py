@@ -9,13 +9,13 @@ import json
 import pytest
 from click.testing import CliRunner
 from llm.cli import cli
-from scripted import Scripted, verdict
 
 from llm_consortium import store
 from llm_consortium.compare import compare_runs
 from llm_consortium.config import ConsortiumConfig
 from llm_consortium.types import Call, Settings
 
+from helpers import Scripted, verdict
 from loopback import last_user_text, reply
 
 SETTINGS = Settings(max_iterations=3, confidence_threshold=0.7, timeout=5, retries=0)

@@ -7,18 +7,13 @@ import logging
 import random
 
 import pytest
-from scripted import Scripted, verdict
 
 from llm_consortium.engine import run
-from llm_consortium.types import Call, ConsortiumFailed, Settings
+from llm_consortium.types import Call, ConsortiumFailed
+
+from helpers import Scripted, settings, verdict
 
 pytestmark = pytest.mark.asyncio
-
-
-def settings(**overrides) -> Settings:
-    base = dict(max_iterations=3, min_iterations=1, confidence_threshold=0.7, timeout=5, retries=0)
-    base.update(overrides)
-    return Settings(**base)
 
 
 async def test_members_are_called_concurrently():
@@ -251,3 +246,20 @@ async def test_member_timeout_is_recorded_and_the_round_goes_on():
     )
     assert result.text == "quick"
     assert result.rounds[0]["members"][0]["error"] == "timed out after 0.2s"
+
+
+@pytest.mark.parametrize(
+    "bad, named",
+    [
+        ({"min_members": 0}, "min_members"),
+        ({"max_iterations": 0}, "max_iterations"),
+        ({"min_iterations": 4, "max_iterations": 3}, "min_iterations"),
+        ({"confidence_threshold": 1.5}, "confidence_threshold"),
+        ({"timeout": 0}, "timeout"),
+        ({"retries": -1}, "retries"),
+        ({"strategy": "dice"}, "strategy"),
+    ],
+)
+def test_settings_out_of_range_are_refused_naming_the_field(bad, named):
+    with pytest.raises(ValueError, match=named):
+        Settings(**bad)

@@ -9,21 +9,19 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from scripted import verdict
 
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
 from llm_consortium.progress import ENV_SWITCH, describe, status_line
 from llm_consortium.types import Event
 
+from helpers import LLM_BIN, subprocess_env, verdict
 from loopback import NO_RETRY, error, reply
 
 CLEAR = "\r\x1b[K"
-LLM = str(Path(sys.executable).with_name("llm"))
 
 
 class FakeTerminal(io.StringIO):
@@ -88,16 +86,16 @@ def council(loopback, openai_models):
 
 def run_llm(args: list[str], user_path: Path, *, stderr_tty: bool, env: dict | None = None, stdin: str = ""):
     """Run the real `llm`; returns (exit code, stdout, what reached stderr)."""
-    environment = {**os.environ, "LLM_USER_PATH": str(user_path), **(env or {})}
+    environment = subprocess_env(user_path, **(env or {}))
     if not stderr_tty:
         done = subprocess.run(
-            [LLM, *args], input=stdin, capture_output=True, text=True, env=environment, timeout=60
+            [LLM_BIN, *args], input=stdin, capture_output=True, text=True, env=environment, timeout=60
         )
         return done.returncode, done.stdout, done.stderr
     master, slave = os.openpty()
     try:
         process = subprocess.Popen(
-            [LLM, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave, env=environment
+            [LLM_BIN, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave, env=environment
         )
         os.close(slave)
         stdout, _ = process.communicate(stdin.encode(), timeout=60)

@@ -10,17 +10,16 @@ import random
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scripted import Scripted
 
 from llm_consortium import prompts, vote
 from llm_consortium.engine import run
 from llm_consortium.types import Call, Settings
 
+from helpers import Scripted, settings
 
-def settings(**overrides) -> Settings:
-    base = dict(max_iterations=3, min_iterations=1, confidence_threshold=0.7, timeout=5, retries=0)
-    base.update(overrides, strategy="vote")
-    return Settings(**base)
+
+def vote_settings(**overrides) -> Settings:
+    return settings(**overrides, strategy="vote")
 
 
 # ---------------------------------------------------------------- normalising
@@ -151,7 +150,7 @@ def test_peer_prompt_after_a_failure_asks_for_a_fresh_answer():
 @pytest.mark.asyncio
 async def test_vote_round_returns_the_majority_with_its_share():
     members = [Scripted("a", "Paris."), Scripted("b", "paris"), Scripted("c", "Lyon")]
-    result = await run(Call("q"), [m.participant() for m in members], None, settings(confidence_threshold=0.6))
+    result = await run(Call("q"), [m.participant() for m in members], None, vote_settings(confidence_threshold=0.6))
     assert result.text == "Paris."
     assert result.confidence == pytest.approx(2 / 3)
     assert len(result.rounds) == 1
@@ -173,7 +172,7 @@ async def test_below_threshold_members_see_peers_answers_and_converge():
         Call("Capital of France?"),
         [a.participant(), b.participant(), c.participant()],
         None,
-        settings(confidence_threshold=0.9),
+        vote_settings(confidence_threshold=0.9),
         rng=random.Random(1),
     )
     assert [r["vote"]["share"] for r in result.rounds] == [pytest.approx(1 / 3), 1.0]
@@ -191,7 +190,7 @@ async def test_vote_stops_at_max_iterations_and_keeps_the_best_round():
     c = Scripted("c", "no", "perhaps")
     result = await run(
         Call("q"), [a.participant(), b.participant(), c.participant()], None,
-        settings(confidence_threshold=0.9, max_iterations=2),
+        vote_settings(confidence_threshold=0.9, max_iterations=2),
     )
     assert len(result.rounds) == 2
     assert result.text == "yes" and result.final_round == 1
@@ -201,7 +200,7 @@ async def test_vote_stops_at_max_iterations_and_keeps_the_best_round():
 @pytest.mark.asyncio
 async def test_min_iterations_forces_a_peer_round_even_when_unanimous():
     a, b = Scripted("a", "same"), Scripted("b", "same")
-    result = await run(Call("q"), [a.participant(), b.participant()], None, settings(min_iterations=2))
+    result = await run(Call("q"), [a.participant(), b.participant()], None, vote_settings(min_iterations=2))
     assert len(result.rounds) == 2 and len(a.calls) == 2
     assert "## Other answer 1" in a.calls[1].prompt
 
@@ -210,7 +209,7 @@ async def test_min_iterations_forces_a_peer_round_even_when_unanimous():
 async def test_vote_tie_goes_to_the_earlier_member_and_failures_do_not_count():
     members = [Scripted("a", RuntimeError("down")), Scripted("b", "red"), Scripted("c", "blue")]
     result = await run(
-        Call("q"), [m.participant() for m in members], None, settings(max_iterations=1)
+        Call("q"), [m.participant() for m in members], None, vote_settings(max_iterations=1)
     )
     assert result.text == "red" and result.confidence == 0.5
     assert [g["members"] for g in result.rounds[0]["vote"]["groups"]] == [["b"], ["c"]]
@@ -220,7 +219,7 @@ async def test_vote_tie_goes_to_the_earlier_member_and_failures_do_not_count():
 async def test_vote_ignores_an_arbiter_and_never_calls_it():
     arbiter = Scripted("judge", "should not be asked")
     member = Scripted("m", "answer")
-    result = await run(Call("q"), [member.participant()], arbiter.participant(), settings())
+    result = await run(Call("q"), [member.participant()], arbiter.participant(), vote_settings())
     assert result.text == "answer" and arbiter.calls == []
 
 

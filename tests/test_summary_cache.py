@@ -6,20 +6,15 @@ from click.testing import CliRunner
 from llm.cli import cli
 
 from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
 from llm_consortium.store import CACHE_NAME
+
+from helpers import save
 
 
 def listing() -> str:
     result = CliRunner().invoke(cli, ["models"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.stdout
-
-
-def save(name: str, members: list[str], arbiter: str = "judge") -> None:
-    store.save(
-        ConsortiumConfig(name=name, models=[{"model_id": m} for m in members], arbiter={"model_id": arbiter})
-    )
 
 
 def test_listing_follows_a_hand_edit_after_the_cache_is_written():

@@ -1,4 +1,4 @@
-"""Property tests for llm_consortium.arbiter: the parser survives any reply, and
+"""Property tests for llm_consortium.verdict and .fencing: the parser survives any reply, and
 fenced member answers cannot escape their blocks."""
 
 from __future__ import annotations
