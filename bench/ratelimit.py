@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from loopback import LoopbackServer, reply, write_models_file  # noqa: E402
+from loopback import LoopbackServer, reply, write_models_file
 
 MODEL = "busy"
 PANEL = "busy-panel"
@@ -140,8 +140,8 @@ def many_processes(processes: int, user_dir: Path) -> dict[str, Any]:
     outputs = [child.communicate() for child in children]
     wall = time.monotonic() - started
     codes = [child.returncode for child in children]
-    errors = sorted({err.strip().splitlines()[-1] for (_, err), code in zip(outputs, codes) if code and err.strip()})
-    for line in errors:
+    said = {err.strip().splitlines()[-1] for (_, err), code in zip(outputs, codes, strict=True) if code and err.strip()}
+    for line in sorted(said):
         print(f"(a failed call said: {line[:200]})", file=sys.stderr)
     logs = subprocess.run(
         [llm_bin, "logs", "-n", str(processes), "-m", PANEL, "--json"],  # newest first

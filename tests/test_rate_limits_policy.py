@@ -8,7 +8,6 @@ import asyncio
 import random
 
 import pytest
-from scripted import Scripted
 
 from llm_consortium.limits import ModelGate, current_slot
 from llm_consortium.policy import (
@@ -18,6 +17,8 @@ from llm_consortium.policy import (
     rate_limit_delay,
 )
 from llm_consortium.types import Call, Participant, Reply
+
+from helpers import Scripted
 
 
 class Provider(Exception):
@@ -205,15 +206,16 @@ def test_a_rate_limit_lowers_the_models_limit_and_the_trace_shows_it():
 
     async def scenario():
         held = [await gate.acquire() for _ in range(3)]  # three other calls in flight
-        outcome = await call_with_policy(
-            gated(Scripted("m", rate_limit(1), "ok"), gate), Call("q"), timeout=60, retries=0, sleep=Waits()
-        )
-        for slot in held:
-            slot.release()
-        return outcome
+
+        async def others_finish(seconds: float) -> None:
+            for slot in held:
+                slot.release()
+
+        member = gated(Scripted("m", rate_limit(1), "ok"), gate)
+        return await call_with_policy(member, Call("q"), timeout=60, retries=0, sleep=others_finish)
 
     outcome = asyncio.run(scenario())
-    assert outcome.ok and gate.lowest == 2
+    assert outcome.ok and gate.lowest == 2  # four were in flight when it was refused
     assert outcome.concurrency_limit == gate.limit
 
 
