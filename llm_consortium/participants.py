@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import llm
 
 from .cycles import check_cycles
+from .limits import gate_for
 from .policy import remember_secret
 from .types import Call, CallFn, Participant, Reply
 
@@ -140,7 +141,9 @@ class Registry:
         remember_secret(model.get_key())
         call = llm_call(self.sync.get(model_id), self.async_.get(model_id), options)
         types = frozenset(getattr(model, "attachment_types", None) or ())
-        return Participant(model_id, call, instance, attachment_types=types)
+        # One gate per model object, whatever alias names it (max_concurrent: issue 11).
+        gate = gate_for(model.model_id)
+        return Participant(model_id, call, instance, attachment_types=types, gate=gate)
 
     def checked_participant(
         self, model_id: str, options: dict[str, Any], role: str, instance: int = 1, owner: str = ""
