@@ -88,7 +88,7 @@ def test_waiters_are_served_first_come_first_served():
     run(scenario())
 
 
-def test_rate_limit_halves_the_limit_and_successes_grow_it_back_to_the_cap():
+def test_rate_limit_halves_the_limit_and_round_trips_of_successes_grow_it_back_to_the_cap():
     async def scenario():
         gate = ModelGate(8)
         slots = await take(gate, 8)
@@ -97,13 +97,16 @@ def test_rate_limit_halves_the_limit_and_successes_grow_it_back_to_the_cap():
         for slot in slots[:4]:
             slot.release()
         assert gate.in_flight == 4
-        # At the limit: each success lets one more in, up to the cap.
+        # At the limit: a limit's worth of successes lets one more in, up to the cap.
         held = slots[4:]
-        for expected in (5, 6, 7, 8, 8):
+        grown = []
+        for _ in range(4 + 5 + 6 + 7 + 8):
             gate.succeeded()
-            assert gate.limit == expected
-            if gate.in_flight < expected:
+            grown.append(gate.limit)
+            if gate.in_flight < gate.limit:
                 held.append(await gate.acquire())
+        assert grown[3] == 5 and grown[8] == 6 and grown[14] == 7 and grown[21] == 8
+        assert grown[:3] == [4, 4, 4] and grown[-1] == 8
         assert gate.lowest == 4 and gate.in_flight == 8
         for slot in held:
             slot.release()
@@ -185,7 +188,7 @@ def test_a_grown_limit_lets_waiters_in():
         waiting = asyncio.ensure_future(gate.acquire())
         await settle()
         assert not waiting.done()
-        gate.succeeded()  # one in flight at a limit of one: grows to 2
+        gate.succeeded()  # one in flight at a limit of one: a full round trip, grows to 2
         slot = await waiting
         assert gate.in_flight == 2
         slot.release()
