@@ -19,6 +19,7 @@ sys.path.insert(0, str(HERE))
 
 import click
 import fanout
+import ratelimit
 import startup
 
 
@@ -104,6 +105,9 @@ def main() -> None:
                 "CPU per call (ms)": f"{ms:.3f}",
             })
     out(table(cpu_rows))
+
+    out("\n### 6. Rate limits: a batch against a provider allowing 4 requests in flight\n")
+    out(table(ratelimit.bench()))
 
 
 if __name__ == "__main__":
