@@ -1,1 +1,1 @@
-"""Turning traces and listings into what people read: text, HTML, terminal-safe strings."""
+"""Showing a logged run: plain text for the terminal, one HTML page for a browser."""
