@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 # (pattern, group name of the window size, group name of the prompt size); either
 # name may be missing when that engine's message does not carry the number.
@@ -54,11 +53,11 @@ _WORDED = re.compile(
 class Overflow:
     """A call refused because its prompt did not fit; the sizes are tokens, when known."""
 
-    window: Optional[int] = None
-    prompt: Optional[int] = None
+    window: int | None = None
+    prompt: int | None = None
 
 
-def overflow_in(error_text: Optional[str]) -> Optional[Overflow]:
+def overflow_in(error_text: str | None) -> Overflow | None:
     """The overflow an error message reports, or None when it reports something else."""
     if not error_text or not _WORDED.search(error_text):
         return None
@@ -75,7 +74,7 @@ def overflow_in(error_text: Optional[str]) -> Optional[Overflow]:
     return Overflow(window, prompt)
 
 
-def _int(value: Optional[str]) -> Optional[int]:
+def _int(value: str | None) -> int | None:
     return int(value) if value is not None else None
 
 
