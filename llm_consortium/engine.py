@@ -239,10 +239,11 @@ class _Run:
         verdict = None
         if self.request.attachments:
             try:
+                types = await attachments.resolve_types(self.request.attachments)
                 self.members, self.arbiter_attachments, notes = attachments.fit(
-                    self.request.attachments, self.members, self.arbiter
+                    self.request.attachments, types, self.members, self.arbiter
                 )
-            except attachments.NoneAccepts as ex:
+            except attachments.AttachmentError as ex:
                 raise ConsortiumFailed(str(ex)) from None
             self.notes.extend(notes)
         for round_number in range(1, settings.max_iterations + 1):
