@@ -66,6 +66,21 @@ class Run:
                     answers += 1
         return total, answers, failures
 
+    def arbiter_failures(self) -> int:
+        """How many rounds' arbiter calls failed."""
+        rounds = self.trace.get("rounds") or []
+        return sum(1 for r in rounds if isinstance(r.get("arbiter"), dict) and "error" in r["arbiter"])
+
+    def below_threshold(self) -> bool | None:
+        """Whether the final confidence fell short of the threshold the run had to
+        reach (an unknown confidence counts as short); None for runs logged before
+        the threshold was recorded."""
+        threshold = self.trace.get("confidence_threshold")
+        if not isinstance(threshold, (int, float)):
+            return None
+        confidence = self.trace.get("confidence")
+        return not isinstance(confidence, (int, float)) or confidence < threshold
+
     def row(self) -> dict[str, Any]:
         """The one-line view `llm consortiums runs` shows, JSON-ready."""
         total, answers, failures = self.member_counts()
@@ -76,9 +91,12 @@ class Run:
             "rounds": len(self.trace.get("rounds") or []),
             "final_round": self.trace.get("final_round"),
             "confidence": self.trace.get("confidence"),
+            "confidence_threshold": self.trace.get("confidence_threshold"),
+            "below_threshold": self.below_threshold(),
             "members": total,
             "member_answers": answers,
             "member_failures": failures,
+            "arbiter_failures": self.arbiter_failures(),
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "duration_ms": self.duration_ms,
