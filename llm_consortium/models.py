@@ -122,7 +122,9 @@ class _SharedConsortium:
             detail = store.cached_summary(self.model_id)
         except Exception as ex:
             detail = f"broken: {ex}"
-        return f"Consortium: {self.model_id} ({detail})"
+        from .render.terminal import inert  # `llm models` prints this: file text made inert
+
+        return inert(f"Consortium: {self.model_id} ({detail})")
 
     def load_config(self) -> ConsortiumConfig:
         try:

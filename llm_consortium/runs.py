@@ -9,7 +9,10 @@ large logs.db fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,7 +116,21 @@ def open_logs(path: Path | None = None) -> sqlite_utils.Database:
     path = Path(path) if path is not None else default_database_path()
     if not path.is_file():
         raise RunsError(f"No logs database at {path} - no consortium run has been logged yet")
-    return sqlite_utils.Database(path)
+    db = sqlite_utils.Database(path)
+    try:
+        db.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.DatabaseError as ex:
+        raise RunsError(f"{path} cannot be read as a logs database: {ex}") from ex
+    return db
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[None]:
+    """A logs database damaged past its header still fails one query in: one error line."""
+    try:
+        yield
+    except sqlite3.DatabaseError as ex:
+        raise RunsError(f"The logs database cannot be read: {ex}") from ex
 
 
 def _run_from_row(row: dict[str, Any]) -> Run | None:
@@ -159,12 +176,18 @@ def recent_runs(
     db: sqlite_utils.Database, limit: int | None = 20, name: str | None = None
 ) -> list[Run]:
     """Consortium runs, newest first; `limit` 0 or None means all of them."""
-    LogStore(db)  # brings an older logs.db up to llm's current schema first
-    return _load(db, _run_ids(db, limit, name))
+    with _reading():
+        LogStore(db)  # brings an older logs.db up to llm's current schema first
+        return _load(db, _run_ids(db, limit, name))
 
 
 def find_run(db: sqlite_utils.Database, response_id: str | None = None) -> Run:
     """The run with this response id, or the latest run when no id is given."""
+    with _reading():
+        return _find_run(db, response_id)
+
+
+def _find_run(db: sqlite_utils.Database, response_id: str | None) -> Run:
     LogStore(db)
     if response_id is None:
         ids = _run_ids(db, 1, None)

@@ -405,7 +405,7 @@ def test_list_json_full_configs_and_broken_reasons(user_path: pathlib.Path) -> N
         "name": "good",
         "models": [{"model_id": "gpt-4o-mini", "options": {}, "count": 1}],
         "arbiter": {"model_id": "gpt-4o", "options": {}},
-        "strategy": None,
+        "strategy": "arbiter",  # the one in effect, never null
         "confidence_threshold": 0.7,
         "max_iterations": 3,
         "min_iterations": 1,

@@ -30,7 +30,11 @@ from ..config import (
     explain,
 )
 from ..cycles import find_cycle
+from ..render.terminal import inert, inert_json
 from . import fail
+
+# `list` pads names to line up its rows, but no wider than this.
+NAME_COLUMN = 24
 
 # Which create flag set each config field, so a validation error points at the flag.
 _FLAG_FOR_FIELD = {
@@ -266,6 +270,12 @@ def create(
     click.echo(f"{verb} consortium {name!r}: {written}")
 
 
+def _as_json(config: ConsortiumConfig) -> dict[str, Any]:
+    """The whole config with every default filled in, the strategy included: the one
+    in effect (`arbiter` with an arbiter, else `vote`) when the file names none."""
+    return {**config.model_dump(mode="json"), "strategy": config.effective_strategy}
+
+
 @click.command(name="list")
 @click.option("json_", "--json", is_flag=True, help="Output the full configs as JSON")
 def list_(json_: bool) -> None:
@@ -285,22 +295,19 @@ def list_(json_: bool) -> None:
             rows.append((name, None, " ".join(str(ex).split())))
     if json_:
         click.echo(
-            json.dumps(
-                [
-                    config.model_dump(mode="json") if config else {"name": name, "error": error}
-                    for name, config, error in rows
-                ],
-                indent=2,
+            inert_json(
+                [_as_json(config) if config else {"name": name, "error": error} for name, config, error in rows]
             )
         )
         return
     if not rows:
         click.echo("No consortiums yet: create one with 'llm consortiums create'", err=True)
         return
-    width = max(len(name) for name, _, _ in rows)
+    # Names up to NAME_COLUMN wide line up; a longer one overflows its own row only.
+    width = min(max(len(name) for name, _, _ in rows), NAME_COLUMN)
     for name, config, error in rows:
         line = config.summary() if config else f"BROKEN: {error}"
-        click.echo(f"{name:<{width}} : {line}")
+        click.echo(inert(f"{name:<{width}} : {line}"))
 
 
 @click.command(name="show")
@@ -317,7 +324,7 @@ def show(name: str, json_: bool) -> None:
     """
     config = _load(name)
     if json_:
-        click.echo(json.dumps(config.model_dump(mode="json"), indent=2))
+        click.echo(inert_json(_as_json(config)))
     else:
         click.echo(store.dump(config), nl=False)
 

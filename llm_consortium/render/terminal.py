@@ -10,7 +10,9 @@ used everywhere, so there is one place to get it right.
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 # Whole escape sequences are dropped: they carry no text a reader needs.
 #   CSI  ESC [ (or 0x9b) parameters, intermediates, one final byte
@@ -50,3 +52,16 @@ def inert(text: object) -> str:
 def _needs_work(value: str) -> bool:
     # The common case, plain text, costs one scan and no copy.
     return _CONTROL.search(value) is not None
+
+
+_JSON_UNESCAPED_CONTROL = re.compile(r"[\x7f-\x9f]")
+
+
+def inert_json(value: Any, indent: int | None = 2) -> str:
+    """`value` as JSON text that is safe on a terminal and still the same data.
+
+    json.dumps escapes C0 controls itself; DEL and C1 controls (0x9b is a one-byte
+    CSI) are left raw when non-ASCII is kept readable, so they become \\u escapes
+    here: they can only occur inside strings, where an escape means the same."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    return _JSON_UNESCAPED_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
