@@ -16,7 +16,7 @@ _COMMANDS = {
     "create": ("manage", "create"),
     "list": ("manage", "list_"),
     "show": ("manage", "show"),
-    "edit": ("manage", "edit"),
+    "edit": ("edit", "edit"),
     "delete": ("manage", "delete"),
     "path": ("manage", "path_"),
     "runs": ("runs", "runs"),
