@@ -216,7 +216,9 @@ def create(
     # at another consortium (or at anything, even not installed) would be shadowed.
     target = aliases.get(name, taken.model_id if taken is not None else None)
     if target is not None and not (taken is not None and _is_own(taken) and taken.model_id == name):
-        raise fail(f"{name!r} is already a model id or alias (for {target}); a consortium with that name would shadow it")
+        raise fail(
+            f"{name!r} is already a model id or alias (for {target}); a consortium with that name would shadow it"
+        )
 
     def identity(model_id: str) -> str:
         """Aliases and ids of one model are the same model, for -o and for loops:
