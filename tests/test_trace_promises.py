@@ -146,3 +146,29 @@ def test_a_corrupt_logs_database_is_one_error_line(user_path):
     for command in ("runs", "trace"):
         line = refused(command)
         assert "cannot be read as a logs database" in line and "file is not a database" in line
+
+
+def test_an_untagged_arbiter_warns_once_per_run(loopback, openai_models, caplog):
+    openai_models(["alpha", "judge"])
+    save("c", ["alpha"], retries=0, max_iterations=3)
+    loopback.script("judge", reply("A plain reply with no tags."))
+    assert llm_run("-m", "c", "q").exit_code == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "no <synthesis> tag" in warnings[0]
+    notes = json.loads(llm_run("consortiums", "trace", "--json").stdout)["notes"]
+    assert sum("no <synthesis> tag" in note for note in notes) == 3
+
+
+def test_an_arbiter_context_window_overflow_is_told_in_plain_words(loopback, openai_models, caplog):
+    openai_models(["alpha", "beta", "judge"])
+    save("c", ["alpha", "beta"], retries=0)
+    loopback.script("alpha", reply("Paris"))
+    loopback.script("beta", reply("Paris"))
+    overflow = (
+        "This model's maximum context length is 512 tokens. However, your messages resulted in 739 tokens."
+    )
+    loopback.script("judge", error(400, overflow, NO_RETRY))
+    result = llm_run("-m", "c", "q")
+    assert (result.exit_code, result.stdout) == (0, "Paris\n")
+    assert "the arbiter's context window (512 tokens) is smaller than the judging prompt (739)" in caplog.text
+    assert "the answer is the members' vote (2 of 2 agreed: alpha, beta)" in caplog.text
