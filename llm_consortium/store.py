@@ -160,14 +160,30 @@ def write_text_atomic(path: pathlib.Path, text: str, *, exclusive: bool = False)
             handle.flush()
             os.fsync(handle.fileno())
         if exclusive:
-            os.link(tmp, path)
-            os.unlink(tmp)
+            _move_exclusive(tmp, path)
         else:
             os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _move_exclusive(tmp: str, path: pathlib.Path) -> None:
+    """Move `tmp` to `path` only if `path` does not exist (else FileExistsError)."""
+    try:
+        os.link(tmp, path)
+    except OSError as ex:
+        if isinstance(ex, FileExistsError) or ex.errno not in _NO_HARD_LINKS:
+            raise
+        # A filesystem without hard links: claim the name exclusively, then fill it.
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV}
 
 
 def save(config: ConsortiumConfig, *, replace: bool = True) -> pathlib.Path:
