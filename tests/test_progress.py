@@ -185,21 +185,18 @@ def test_failed_run_clears_the_line_before_the_error(council, user_path, loopbac
     assert message.startswith("Error: ") and "alpha is down" in message
 
 
-def test_arbiter_failure_warning_is_printed_on_its_own_line(council, user_path, loopback):
+def test_a_nested_run_draws_no_line_and_its_warning_gets_a_line_of_its_own(council, user_path, loopback):
+    """`outer` has `council` as its member; council's arbiter fails, so council warns
+    while outer's status line is drawn."""
+    store.save(ConsortiumConfig(name="outer", models=[{"model_id": council}], retries=0, max_iterations=1))
     loopback.script("alpha", reply("alpha's answer"))
     loopback.script("judge", error(400, "judge is down", NO_RETRY))
-    code, stdout, terminal = run_llm(["-m", council, "question"], user_path, stderr_tty=True)
-    assert (code, stdout) == (0, "alpha's answer\n")  # the members' vote: alpha's is the only answer
+    code, stdout, terminal = run_llm(["-m", "outer", "question"], user_path, stderr_tty=True)
+    assert (code, stdout) == (0, "alpha's answer\n")  # council's vote: alpha's is the only answer
+    assert "outer: round 1/1" in terminal
+    assert "council: round" not in terminal  # one line per process: the outer one's
     before, _, after = terminal.partition("Consortium: round 1: the arbiter failed")
     assert before.endswith(CLEAR), terminal  # the status line was wiped first
-    assert "judge is down" in after.split("\n")[0]
-    assert "\n" in after
-
-
-def test_a_nested_consortium_draws_no_line_of_its_own(council, user_path, loopback):
-    store.save(ConsortiumConfig(name="outer", models=[{"model_id": council}], retries=0, max_iterations=1))
-    loopback.script("judge", reply(verdict("The answer", 0.9)))
-    code, stdout, terminal = run_llm(["-m", "outer", "question"], user_path, stderr_tty=True)
-    assert code == 0 and stdout == "The answer\n"
-    assert "outer: round 1/1" in terminal
-    assert "council: round" not in terminal
+    warning, _, rest = after.partition("\n")
+    assert "judge is down" in warning
+    assert rest.startswith("\router: round 1/1")  # and drawn again below the warning
