@@ -22,6 +22,7 @@ _COMMANDS = {
     "runs": ("runs_cli", "runs"),
     "trace": ("runs_cli", "trace"),
     "compare": ("compare", "compare"),
+    "eval": ("eval_cli", "eval_"),
 }
 
 

@@ -18,8 +18,8 @@ from .dataset import Item
 from .judging import Scoring
 from .results import ResultStore
 
-ConsortiumFn = Callable[[Any], Awaitable[dict[str, Any]]]
-"""Runs the consortium on a request; returns its trace (as `Result.trace()` gives it)
+ConsortiumFn = Callable[[Item], Awaitable[dict[str, Any]]]
+"""Runs the consortium on an item; returns its trace (as `Result.trace()` gives it)
 plus "text". The default calls `engine.run`; `--log` swaps in the llm model path."""
 
 
@@ -167,13 +167,13 @@ class Runner:
             self.store.put(self.dataset_key, self.settings_key, item.index, system.key, record)
         return record
 
-    async def _consortium(self, request: Any) -> dict[str, Any]:
+    async def _consortium(self, item: Item, request: Any) -> dict[str, Any]:
         from .. import engine
 
         started = time.monotonic()
         try:
             if self.plan.consortium is not None:
-                trace = await self.plan.consortium(request)
+                trace = await self.plan.consortium(item)
             else:
                 result = await engine.run(request, self.plan.members, self.plan.arbiter, self.plan.settings)
                 trace = {**result.trace(), "text": result.text}
@@ -205,7 +205,7 @@ class Runner:
         request = self._request(item)
         systems = {system.key: system for system in self.plan.systems()}
         solo = {f"member:{m.model_id}": m for m in self.plan.solo()} if self.plan.include_members else {}
-        tasks = [self._stored(item, systems["consortium"], lambda: self._consortium(request))]
+        tasks = [self._stored(item, systems["consortium"], lambda: self._consortium(item, request))]
         tasks += [
             self._stored(item, systems[key], lambda m=member: self._alone(request, [m]))
             for key, member in solo.items()

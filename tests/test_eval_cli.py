@@ -1,0 +1,142 @@
+"""`llm consortiums eval` through llm's real CLI and its real OpenAI plugin, against
+the loopback server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from click.testing import CliRunner
+from llm.cli import cli
+
+from llm_consortium import store
+from llm_consortium.config import ConsortiumConfig
+from llm_consortium.evaluation.results import FILE_NAME
+from llm_consortium.runs import open_logs, recent_runs
+
+from loopback import last_user_text, reply
+from scripted import verdict
+from test_eval_parts import check_page
+
+QUESTIONS = {"What is 2+2?": "4", "What is 3+3?": "6", "What is 5+5?": "10"}
+ALPHA = {"What is 2+2?": "4", "What is 3+3?": "6", "What is 5+5?": "11"}  # wrong on the third
+BETA = {"What is 2+2?": "4", "What is 3+3?": "7", "What is 5+5?": "12"}  # right on the first only
+
+
+def answer_from(table):
+    def answer(body):
+        text = last_user_text(body)
+        return next((value for question, value in table.items() if question in text), "no idea")
+
+    return answer
+
+
+def arbiter(body):
+    text = last_user_text(body)
+    if "<synthesis>" not in text:  # a plain prompt: a baseline sample
+        return answer_from(BETA)(body)
+    return verdict(answer_from(QUESTIONS)(body), 0.9)
+
+
+@pytest.fixture
+def trio(loopback, openai_models, tmp_path):
+    openai_models(["alpha", "beta", "judge", "grader"])
+    store.save(
+        ConsortiumConfig(name="trio", models=[{"model_id": "alpha"}, {"model_id": "beta"}], arbiter={"model_id": "judge"})
+    )
+    loopback.script("alpha", reply(answer_from(ALPHA)))
+    loopback.script("beta", reply(answer_from(BETA)))
+    loopback.script("judge", reply(arbiter))
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps({"prompt": q, "expected": a}) + "\n" for q, a in QUESTIONS.items()))
+    return path
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, ["consortiums", "eval", *map(str, args)])
+
+
+def test_eval_json_report_accounts_for_every_request(trio, loopback, user_path):
+    result = invoke("trio", trio, "--json", "--price", "alpha", "1", "2", "--price", "beta", "1", "2",
+                    "--price", "judge", "10", "20")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    data = json.loads(result.stdout)
+    assert (data["consortium"], data["dataset"], data["items"]) == ("trio", str(trio), 3)
+    systems = {(s["kind"], s["name"]): s for s in data["systems"]}
+    assert list(systems) == [("consortium", "trio"), ("member", "alpha"), ("member", "beta"), ("baseline", "judge")]
+    assert [(s["correct"], s["total"]) for s in data["systems"]] == [(3, 3), (2, 3), (1, 3), (1, 3)]
+    # one round per item: 2 members + arbiter; members alone once; baseline twice per item
+    assert [len(loopback.requests_for(m)) for m in ("alpha", "beta", "judge")] == [6, 6, 9]
+    assert sum(s["calls"] for s in data["systems"]) == len(loopback.requests) == 21
+    # the loopback counts a prompt's words as its input tokens
+    words = sum(len(str(m.get("content", "")).split()) for r in loopback.requests for m in r.messages)
+    assert sum(s["input_tokens"] for s in data["systems"]) == words
+    assert systems[("member", "alpha")]["input_tokens"] == 9  # three three-word questions
+    cost = systems[("member", "alpha")]["input_tokens"] * 1 + systems[("member", "alpha")]["output_tokens"] * 2
+    assert systems[("member", "alpha")]["cost"] == pytest.approx(cost / 1e6)
+    assert systems[("baseline", "judge")]["calls"] == 6
+    assert data["flips"] == {"right_to_wrong": 0, "wrong_to_right": 0}
+    assert data["calibration"]["bins"][9]["count"] == 3
+    assert data["verdict"]["best_member"] == {"name": "alpha", "result": "no better"}
+    assert set(data["results"][0]) >= {"item", "kind", "name", "answer", "correct", "input_tokens", "output_tokens"}
+    assert all(s["cost"] is not None for s in data["systems"])
+    # nothing reaches llm's logs without --log
+    logs = user_path / "logs.db"
+    assert not logs.exists() or sqlite_utils.Database(logs)["turns"].count == 0
+
+
+def test_resume_makes_no_request_twice(trio, loopback, user_path):
+    first = invoke("trio", trio, "--json")
+    assert first.exit_code == 0, first.output
+    assert len(loopback.requests) == 21 and (user_path / FILE_NAME).is_file()
+    loopback.reset()
+    again = invoke("trio", trio, "--json", "--resume")
+    assert again.exit_code == 0, again.output
+    assert loopback.requests == []
+    assert again.stderr == "Reused 12 stored results (--resume).\n"
+    assert json.loads(again.stdout)["systems"] == json.loads(first.stdout)["systems"]
+
+
+def test_a_malformed_line_is_one_error_before_any_call(trio, loopback):
+    trio.write_text(trio.read_text() + '{"prompt": "oops", "expected": }\n')
+    result = invoke("trio", trio)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {trio} line 4: not valid JSON (Expecting value)\n"
+    assert loopback.requests == []
+
+
+def test_terminal_table_and_html_report(trio, loopback, tmp_path):
+    page = tmp_path / "report.html"
+    result = invoke("trio", trio, "--html", page, "--no-baseline", "-n", "2")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"Wrote {page}\n"
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Eval of trio on {trio}: 2 items, scorer exact"
+    assert [line.split()[:3] for line in lines[3:6]] == [["consortium", "trio", "2/2"], ["member", "alpha", "2/2"], ["member", "beta", "1/2"]]
+    assert lines[-1].startswith("Verdict: the consortium (trio 100.0% [")
+    check_page(page.read_text())
+
+
+def test_log_records_each_consortium_turn(trio, loopback, user_path):
+    result = invoke("trio", trio, "--log", "--no-members", "--no-baseline", "--json")
+    assert result.exit_code == 0, result.output
+    runs = recent_runs(open_logs(), limit=None)
+    assert [run.consortium for run in runs] == ["trio"] * 3
+    assert sorted(run.prompt for run in runs) == sorted(QUESTIONS)
+
+
+def test_real_llm_binary_prints_the_table_and_a_clean_stderr(trio, loopback, user_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "LLM_RAISE_ERRORS")}
+    env["LLM_USER_PATH"] = str(user_path)
+    llm_bin = Path(sys.executable).with_name("llm")
+    done = subprocess.run([str(llm_bin), "consortiums", "eval", "trio", str(trio), "--no-members"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "Verdict: the consortium (trio 100.0%" in done.stdout
