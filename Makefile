@@ -13,11 +13,15 @@ $(VENV)/.installed: pyproject.toml
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
-.PHONY: demo bench
+.PHONY: demo demo-eval bench
 
 # A two-round consortium run against a canned loopback backend; no API key needed.
 demo: $(VENV)/.installed
 	$(PY) demo/demo.py
+
+# `llm consortiums eval` on demo/eval-sample.jsonl, same canned loopback backend.
+demo-eval: $(VENV)/.installed
+	$(PY) demo/demo_eval.py
 
 # Measurements for the README's Performance section; not part of `make test`.
 bench: $(VENV)/.installed

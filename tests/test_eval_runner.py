@@ -106,6 +106,11 @@ async def test_every_figure_of_the_report():
 
     assert built["verdict"]["best_member"] == {"name": "a", "result": "no better"}
     assert built["verdict"]["baseline"] == {"name": "base", "result": "no better"}
+    assert built["verdict"]["line"] == (
+        "Verdict: the consortium (trio 60.0% [23.1%, 88.2%]) is no better than the best member alone "
+        "(a 80.0% [37.6%, 96.4%]) and no better than the same-budget baseline (base 40.0% [11.8%, 76.9%]). "
+        "Better or worse means the 95% intervals do not overlap. It cost 119.6x as much as a alone."
+    )
     results = {(r["item"], r["kind"], r["name"]): r for r in built["results"]}
     assert results[(1, "consortium", "trio")]["rounds"] == [
         {"round": 1, "answer": "2", "correct": True}, {"round": 2, "answer": "7", "correct": False}

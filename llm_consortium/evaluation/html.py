@@ -11,6 +11,7 @@ from html import escape
 from typing import Any, Optional, Sequence
 
 from .report import disagreements
+from .table import money
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1.5em;color:#1d1d1f;background:#fafafa}
@@ -120,7 +121,7 @@ def _systems_table(systems: list[dict[str, Any]]) -> str:
         cells = [
             f"{s['correct']}/{s['total']}", _pct(s["accuracy"]), f"{_pct(low)} - {_pct(high)}",
             s["calls"], s["input_tokens"], s["output_tokens"],
-            "-" if s["cost"] is None else f"${s['cost']:.4f}", s["errors"],
+            money(s["cost"]), s["errors"],
             s["latency_ms_p50"], s["latency_ms_p95"],
         ]
         rows.append(

@@ -124,7 +124,8 @@ def verdict(systems: list[dict[str, Any]]) -> dict[str, Any]:
         return out
     best = max(members, key=lambda s: s["correct"], default=None)  # first of equals
     parts = []
-    for key, other, label in (("best_member", best, "the best member alone"), ("baseline", baseline, "the same-budget baseline")):
+    pairs = (("best_member", best, "the best member alone"), ("baseline", baseline, "the same-budget baseline"))
+    for key, other, label in pairs:
         if other is None:
             continue
         word = stats.compare(tuple(consortium["ci95"]), tuple(other["ci95"]))
@@ -136,7 +137,21 @@ def verdict(systems: list[dict[str, Any]]) -> dict[str, Any]:
             + " and ".join(parts)
             + ". Better or worse means the 95% intervals do not overlap."
         )
+        if best is not None:
+            out["line"] += " " + _spend(consortium, best)
     return out
+
+
+def _spend(consortium: dict[str, Any], other: dict[str, Any]) -> str:
+    """How much more the consortium spent than `other`, in dollars when both have a
+    cost, else in tokens."""
+    if consortium["cost"] is not None and other["cost"]:
+        return f"It cost {consortium['cost'] / other['cost']:.1f}x as much as {other['name']} alone."
+    ours = consortium["input_tokens"] + consortium["output_tokens"]
+    theirs = other["input_tokens"] + other["output_tokens"]
+    if not theirs:
+        return ""
+    return f"It used {ours / theirs:.1f}x the tokens of {other['name']} alone."
 
 
 def build(

@@ -23,8 +23,11 @@ def _percent(value: Optional[float]) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def _cost(value: Optional[float]) -> str:
-    return "-" if value is None else f"${value:.4f}"
+def money(value: Optional[float]) -> str:
+    """Dollars, with enough digits that a cheap model's cost is not shown as 0."""
+    if value is None:
+        return "-"
+    return f"${value:,.2f}" if value >= 10 else f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
 
 
 def _ms(value: Optional[float]) -> str:
@@ -49,7 +52,7 @@ def render(report: dict[str, Any]) -> str:
                 str(s["calls"]),
                 f"{s['input_tokens']:,}",
                 f"{s['output_tokens']:,}",
-                _cost(s["cost"]),
+                money(s["cost"]),
                 str(s["errors"]),
                 _ms(s["latency_ms_p50"]),
                 _ms(s["latency_ms_p95"]),
@@ -71,7 +74,7 @@ def render(report: dict[str, Any]) -> str:
     if judge:
         lines.append(
             f"Judge {inert(judge['model'])}: {judge['calls']} calls, {judge['input_tokens']:,} input / "
-            f"{judge['output_tokens']:,} output tokens, cost {_cost(judge['cost'])}, "
+            f"{judge['output_tokens']:,} output tokens, cost {money(judge['cost'])}, "
             f"{judge['errors']} unreadable verdicts (not in the systems' figures)"
         )
     if report["verdict"]["line"]:
@@ -98,7 +101,7 @@ def _consortium_lines(report: dict[str, Any]) -> list[str]:
     for b in calibration["bins"]:
         if b["count"]:
             lines.append(
-                f"  confidence {b['low']:.1f}-{b['high']:.1f}: {b['count']} items, "
+                f"  confidence {b['low']:.1f}-{b['high']:.1f}: {b['count']} item{'s' if b['count'] != 1 else ''}, "
                 f"mean confidence {b['confidence']:.2f}, right {_percent(b['accuracy'])}"
             )
     return lines
