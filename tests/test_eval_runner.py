@@ -175,3 +175,42 @@ async def test_judge_scorer_counts_its_own_calls_and_caches_verdicts(tmp_path):
         again = Scoring("judge", judge=grader.participant(), settings=settings, store=store, reuse=True)
         await runner(plan(*scripted()), store, resume=True, scoring=again).run(ITEMS[:1])
         assert len(grader.calls) == 1 and again.usage.calls == 1
+
+
+@pytest.mark.asyncio
+async def test_an_interrupted_eval_keeps_every_finished_result(tmp_path):
+    """Ctrl-C cancels the run: results finished before it stay stored, and a resumed
+    run calls models only for what was missing."""
+    import asyncio
+
+    hang = asyncio.get_running_loop().create_future()  # never set: item 2 never answers
+
+    async def a_answer(call):
+        if number(call) == 2:
+            await hang
+        return str(number(call))
+
+    two_done = asyncio.Event()
+
+    def progress(done, errors, tokens):
+        if done == 2:
+            two_done.set()
+
+    a, b, arbiter, base = scripted()
+    p = plan(Scripted("a", a_answer), b, arbiter, base)
+    with ResultStore(tmp_path / "evals.db") as store:
+        r = Runner(p, dataset_key="d", settings_key="s", scoring=Scoring("exact"), store=store, parallel=2,
+                   progress=progress)
+        task = asyncio.ensure_future(r.run(ITEMS[:3]))
+        await two_done.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # items 1 and 3 complete (4 systems each); item 2 has only what did not wait on a
+        assert store.count("d", "s") == 8 + 1  # item 2: member b alone finished
+        again = scripted()
+        await runner(plan(*again), store, resume=True).run(ITEMS[:3])
+    # only item 2 ran again: the consortium, a alone and the baseline (b alone was stored)
+    assert {number(call) for s in again for call in s.calls} == {2}
+    # b alone was stored: b is asked item 2 as a plain prompt only once, by the consortium
+    assert [call.prompt for call in again[1].calls].count("item-2: which number?") == 1
