@@ -19,8 +19,9 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo import run, user_env  # noqa: E402  (demo.py puts tests/ on the path)
-from loopback import LoopbackServer, last_user_text, reply, write_models_file  # noqa: E402
+from demo import run, user_env
+
+from loopback import LoopbackServer, last_user_text, reply, write_models_file
 
 DATASET = Path(__file__).resolve().parent / "eval-sample.jsonl"
 # question -> (alpha, beta, gamma): each member's answer
@@ -102,13 +103,12 @@ def demo(server: LoopbackServer, user_dir: Path) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="llm-consortium-demo-") as tmp:
-        with LoopbackServer() as server:
-            try:
-                demo(server, Path(tmp))
-            except click.ClickException as ex:
-                ex.show()
-                sys.exit(1)
+    with tempfile.TemporaryDirectory(prefix="llm-consortium-demo-") as tmp, LoopbackServer() as server:
+        try:
+            demo(server, Path(tmp))
+        except click.ClickException as ex:
+            ex.show()
+            sys.exit(1)
 
 
 if __name__ == "__main__":

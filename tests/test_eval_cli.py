@@ -4,24 +4,17 @@ the loopback server."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import sqlite_utils
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
 from llm_consortium.evaluation.results import FILE_NAME
 from llm_consortium.runs import open_logs, recent_runs
 
+from helpers import llm_subprocess, parse_page, save, verdict
 from loopback import last_user_text, reply
-from scripted import verdict
-from test_eval_parts import check_page
 
 QUESTIONS = {"What is 2+2?": "4", "What is 3+3?": "6", "What is 5+5?": "10"}
 ALPHA = {"What is 2+2?": "4", "What is 3+3?": "6", "What is 5+5?": "11"}  # wrong on the third
@@ -46,9 +39,7 @@ def arbiter(body):
 @pytest.fixture
 def trio(loopback, openai_models, tmp_path):
     openai_models(["alpha", "beta", "judge", "grader"])
-    store.save(
-        ConsortiumConfig(name="trio", models=[{"model_id": "alpha"}, {"model_id": "beta"}], arbiter={"model_id": "judge"})
-    )
+    save("trio", ["alpha", "beta"], arbiter="judge")
     loopback.script("alpha", reply(answer_from(ALPHA)))
     loopback.script("beta", reply(answer_from(BETA)))
     loopback.script("judge", reply(arbiter))
@@ -120,7 +111,7 @@ def test_terminal_table_and_html_report(trio, loopback, tmp_path):
     assert lines[0] == f"Eval of trio on {trio}: 2 items, scorer exact"
     assert [line.split()[:3] for line in lines[3:6]] == [["consortium", "trio", "2/2"], ["member", "alpha", "2/2"], ["member", "beta", "1/2"]]
     assert lines[-1].startswith("Verdict: the consortium (trio 100.0% [")
-    check_page(page.read_text())
+    parse_page(page)
 
 
 def test_log_records_each_consortium_turn(trio, loopback, user_path):
@@ -132,11 +123,7 @@ def test_log_records_each_consortium_turn(trio, loopback, user_path):
 
 
 def test_real_llm_binary_prints_the_table_and_a_clean_stderr(trio, loopback, user_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "LLM_RAISE_ERRORS")}
-    env["LLM_USER_PATH"] = str(user_path)
-    llm_bin = Path(sys.executable).with_name("llm")
-    done = subprocess.run([str(llm_bin), "consortiums", "eval", "trio", str(trio), "--no-members"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    done = llm_subprocess(user_path, "consortiums", "eval", "trio", str(trio), "--no-members")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert "Verdict: the consortium (trio 100.0%" in done.stdout

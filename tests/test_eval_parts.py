@@ -4,12 +4,13 @@ the report figures, and the terminal and HTML views."""
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 
 import pytest
 
 from llm_consortium.evaluation import dataset, html, report, scorers, stats, table
 from llm_consortium.evaluation.results import ResultStore, digest
+
+from helpers import parse_page
 
 # ------------------------------------------------------------------ dataset
 
@@ -237,58 +238,14 @@ def test_table_shows_every_system_and_makes_names_inert():
 # ------------------------------------------------------------------ html
 
 
-class Checker(HTMLParser):
-    """Parses a page, checking every tag closes in order and collecting what a
-    self-contained page must not have."""
-
-    VOID = {"meta", "br", "hr", "img", "input", "link"}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[str] = []
-        self.tags: set[str] = set()
-        self.external: list[str] = []
-        self.text: list[str] = []
-        self.style: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.add(tag)
-        for name, value in attrs:
-            if name in ("src", "href", "xlink:href", "action") or name.startswith("on") or "url(" in (value or ""):
-                self.external.append(f"{name}={value}")
-        if tag not in self.VOID:
-            self.stack.append(tag)
-
-    def handle_endtag(self, tag):
-        assert self.stack and self.stack[-1] == tag, (tag, self.stack[-3:])
-        self.stack.pop()
-
-    def handle_data(self, data):
-        if self.stack and self.stack[-1] == "style":
-            self.style.append(data)
-        else:
-            self.text.append(data)
-
-
-def check_page(page: str) -> Checker:
-    checker = Checker()
-    checker.feed(page)
-    checker.close()
-    assert checker.stack == []
-    assert "script" not in checker.tags and checker.external == []
-    style = "".join(checker.style)
-    assert "url(" not in style and "@import" not in style
-    return checker
-
-
-def test_html_page_is_self_contained_and_escapes_model_text():
+def test_html_page_is_self_contained_and_escapes_model_text(tmp_path):
     rows = sample_rows()
     rows[3]["answer"] = '<script>alert(1)</script><img src="http://x/y.png">'
     items = [{"index": i, "line": i + 1, "prompt": f"<b>q{i}</b>", "expected": "e"} for i in range(4)]
     built = report.build(consortium="c<i>", dataset="d.jsonl", items=4, systems=SYSTEMS, rows=rows)
     page = html.render(built, items)
-    checker = check_page(page)
-    text = "".join(checker.text)
+    (tmp_path / "report.html").write_text(page, encoding="utf-8")
+    text = "".join(parse_page(tmp_path / "report.html").text)
     assert '<script>alert(1)</script><img src="http://x/y.png">' not in page
     assert "<script>alert(1)</script>" in text and "<b>q1</b>" in text and "Eval of c<i>" in text
     assert page.count("<svg") == 2 and "Items where the systems disagree" in text

@@ -7,14 +7,13 @@ import re
 
 import pytest
 
-from llm_consortium.engine import Settings
 from llm_consortium.evaluation import report, stats
 from llm_consortium.evaluation.dataset import Item
 from llm_consortium.evaluation.judging import Scoring
 from llm_consortium.evaluation.results import ResultStore
 from llm_consortium.evaluation.runner import Plan, Runner
 
-from scripted import Scripted, verdict
+from helpers import Scripted, settings, verdict
 
 ITEMS = [Item(n - 1, n, f"item-{n}: which number?", str(n)) for n in range(1, 6)]
 # (round 1 synthesis, confidence), (round 2 ...) per item: item 2 flips right->wrong,
@@ -48,8 +47,7 @@ def scripted():
 
 
 def plan(a, b, arbiter, base, **extra):
-    settings = Settings(max_iterations=2, confidence_threshold=0.7, timeout=5, retries=0)
-    return Plan("trio", [a.participant(), b.participant()], arbiter.participant(), settings,
+    return Plan("trio", [a.participant(), b.participant()], arbiter.participant(), settings(max_iterations=2),
                 baseline=base.participant(), **extra)
 
 
@@ -121,7 +119,7 @@ async def test_every_figure_of_the_report():
 
 @pytest.mark.asyncio
 async def test_a_failing_system_is_recorded_and_the_eval_goes_on():
-    a, b, arbiter, base = scripted()
+    a, _, arbiter, base = scripted()
     broken = Scripted("b", RuntimeError("b is down"))
     p = plan(a, broken, arbiter, base)
     p.settings.min_members = 2
@@ -164,15 +162,14 @@ async def test_judge_scorer_counts_its_own_calls_and_caches_verdicts(tmp_path):
     a, b, arbiter, base = scripted()
     grader = Scripted("grader", lambda call: "VERDICT: CORRECT" if "\n1\n" in call.prompt.split("ANSWER")[1] else "VERDICT: INCORRECT",
                       tokens=(50, 3))
-    settings = Settings(timeout=5, retries=0)
     with ResultStore(tmp_path / "evals.db") as store:
-        scoring = Scoring("judge", judge=grader.participant(), settings=settings, store=store)
+        scoring = Scoring("judge", judge=grader.participant(), settings=settings(), store=store)
         rows = await runner(plan(a, b, arbiter, base), store, scoring=scoring).run(ITEMS[:1])
         # item 1: every system answers "1": one distinct answer, judged once
         assert len(grader.calls) == 1 and all(r["correct"] for r in rows)
         assert scoring.usage.as_dict() == {"model": "grader", "calls": 1, "input_tokens": 50, "output_tokens": 3,
                                            "errors": 0, "usage": {"grader": {"calls": 1, "input": 50, "output": 3}}}
-        again = Scoring("judge", judge=grader.participant(), settings=settings, store=store, reuse=True)
+        again = Scoring("judge", judge=grader.participant(), settings=settings(), store=store, reuse=True)
         await runner(plan(*scripted()), store, resume=True, scoring=again).run(ITEMS[:1])
         assert len(grader.calls) == 1 and again.usage.calls == 1
 
@@ -196,7 +193,7 @@ async def test_an_interrupted_eval_keeps_every_finished_result(tmp_path):
         if done == 2:
             two_done.set()
 
-    a, b, arbiter, base = scripted()
+    _, b, arbiter, base = scripted()
     p = plan(Scripted("a", a_answer), b, arbiter, base)
     with ResultStore(tmp_path / "evals.db") as store:
         r = Runner(p, dataset_key="d", settings_key="s", scoring=Scoring("exact"), store=store, parallel=2,

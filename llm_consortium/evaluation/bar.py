@@ -7,7 +7,7 @@ line redrawn in place and wiped before the report is printed on stdout.
 from __future__ import annotations
 
 import sys
-from typing import Optional, TextIO
+from typing import TextIO
 
 _CLEAR = "\r\x1b[K"
 WIDTH = 24
@@ -22,7 +22,7 @@ def describe(done: int, total: int, errors: int, tokens: int) -> str:
 
 
 class Bar:
-    def __init__(self, total: int, stream: Optional[TextIO] = None) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
         try:

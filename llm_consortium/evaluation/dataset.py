@@ -13,7 +13,7 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 
 class DatasetError(Exception):
@@ -30,7 +30,7 @@ class Item:
     line: int
     prompt: str
     expected: str
-    system: Optional[str] = None
+    system: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Dataset:
     items: list[Item]
 
 
-def _text(value: Any) -> Optional[str]:
+def _text(value: Any) -> str | None:
     """A field as text: strings as they are, numbers and booleans as JSON writes
     them (an expected answer of 42 is "42"), None for null or missing."""
     if value is None:
@@ -112,7 +112,7 @@ def _csv(name: str, text: str, fields: tuple[str, str, str]) -> list[Item]:
         where = f"{name} line {start}"
         if len(values) != len(header):
             raise DatasetError(f"{where}: {len(values)} columns, the header has {len(header)}")
-        items.append(_item(where, len(items), start, dict(zip(header, values)), *fields))
+        items.append(_item(where, len(items), start, dict(zip(header, values, strict=True)), *fields))
     return items
 
 
@@ -143,7 +143,7 @@ def load(
 
 
 def subset(
-    items: list[Item], *, limit: Optional[int] = None, sample: Optional[int] = None, seed: int = 0
+    items: list[Item], *, limit: int | None = None, sample: int | None = None, seed: int = 0
 ) -> list[Item]:
     """`sample` items drawn at random with `seed` (the same seed draws the same
     items, kept in file order), then the first `limit` of those."""

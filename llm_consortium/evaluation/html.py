@@ -7,11 +7,12 @@ text and are all escaped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from .report import disagreements
-from .table import money
+from .table import HEADINGS, money
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1.5em;color:#1d1d1f;background:#fafafa}
@@ -30,7 +31,7 @@ def _e(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
-def _pct(value: Optional[float]) -> str:
+def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
@@ -40,7 +41,8 @@ def _axes(x_label: str, y_label: str) -> list[str]:
         f'<line x1="{LEFT}" y1="{bottom}" x2="{LEFT + W}" y2="{bottom}" stroke="#333"></line>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" stroke="#333"></line>',
         f'<text x="{LEFT + W / 2}" y="{bottom + 36}" text-anchor="middle">{_e(x_label)}</text>',
-        f'<text x="14" y="{TOP + H / 2}" text-anchor="middle" transform="rotate(-90 14 {TOP + H / 2})">{_e(y_label)}</text>',
+        f'<text x="14" y="{TOP + H / 2}" text-anchor="middle" transform="rotate(-90 14 {TOP + H / 2})">'
+        f"{_e(y_label)}</text>",
     ]
     for tick in (0, 0.25, 0.5, 0.75, 1):
         y = bottom - tick * H
@@ -71,7 +73,7 @@ def accuracy_chart(systems: list[dict[str, Any]]) -> str:
         value = top * fraction
         text = f"${value:.4g}" if by_cost else f"{value:,.0f}"
         body.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{_e(text)}</text>')
-    for system, amount in zip(systems, spend):
+    for system, amount in zip(systems, spend, strict=True):
         if system["accuracy"] is None:
             continue
         colour = _COLOURS[system["kind"]]
@@ -79,7 +81,8 @@ def accuracy_chart(systems: list[dict[str, Any]]) -> str:
         low, high = system["ci95"]
         y, y_low, y_high = (bottom - v * H for v in (system["accuracy"], low, high))
         body.append(
-            f'<line x1="{x:.1f}" y1="{y_low:.1f}" x2="{x:.1f}" y2="{y_high:.1f}" stroke="{colour}" stroke-width="2"></line>'
+            f'<line x1="{x:.1f}" y1="{y_low:.1f}" x2="{x:.1f}" y2="{y_high:.1f}" stroke="{colour}" '
+            'stroke-width="2"></line>'
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{_e(system["name"])}: '
             f"{_pct(system['accuracy'])} [{_pct(low)}, {_pct(high)}]</title></circle>"
             f'<text x="{x + 8:.1f}" y="{y - 6:.1f}" fill="{colour}">{_e(system["name"])}</text>'
@@ -91,7 +94,8 @@ def reliability_chart(calibration: dict[str, Any]) -> str:
     """Accuracy per confidence bin against the diagonal of perfect calibration."""
     body = _axes("final confidence", "share right")
     bottom = TOP + H
-    body.append(f'<line x1="{LEFT}" y1="{bottom}" x2="{LEFT + W}" y2="{TOP}" stroke="#999" stroke-dasharray="4 4"></line>')
+    diagonal = f'x1="{LEFT}" y1="{bottom}" x2="{LEFT + W}" y2="{TOP}"'
+    body.append(f'<line {diagonal} stroke="#999" stroke-dasharray="4 4"></line>')
     bins = calibration["bins"]
     width = W / max(1, len(bins))
     for number, b in enumerate(bins):
@@ -111,10 +115,7 @@ def reliability_chart(calibration: dict[str, Any]) -> str:
 
 
 def _systems_table(systems: list[dict[str, Any]]) -> str:
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("system", "correct", "accuracy", "95% interval", "calls", "input", "output", "cost", "errors", "p50 ms", "p95 ms")
-    )
+    head = "".join(f"<th>{h}</th>" for h in HEADINGS)
     rows = []
     for s in systems:
         low, high = s["ci95"]

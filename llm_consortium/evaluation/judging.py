@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
-from typing import Any, Optional
+from typing import Any
 
+from .. import engine
+from ..types import Call, ConsortiumFailed
 from .results import ResultStore, digest
 from .scorers import deterministic, judge_prompt, parse_judgement
 
@@ -54,7 +56,7 @@ class Scoring:
         tolerance: float = 0.0,
         judge: Any = None,  # a Participant, for the judge scorer
         settings: Any = None,  # the engine Settings for the judge's call
-        store: Optional[ResultStore] = None,
+        store: ResultStore | None = None,
         reuse: bool = False,
     ) -> None:
         self.scorer = scorer
@@ -66,7 +68,7 @@ class Scoring:
         self.usage = JudgeUsage(judge.model_id) if judge is not None else None
         self._pending: dict[str, asyncio.Future] = {}
 
-    async def score(self, question: str, expected: str, answer: str) -> tuple[bool, Optional[str]]:
+    async def score(self, question: str, expected: str, answer: str) -> tuple[bool, str | None]:
         if self.check is not None:
             return self.check(answer, expected), None
         key = digest(["judge", RUBRIC_VERSION, self.judge.model_id, question, expected, answer])
@@ -88,14 +90,12 @@ class Scoring:
         return record
 
     async def _ask(self, question: str, expected: str, answer: str) -> dict[str, Any]:
-        from .. import engine
-
         one_shot = replace(self.settings, strategy="vote", max_iterations=1, min_iterations=1, min_members=1)
-        request = engine.Request(judge_prompt(question, expected, answer))
+        request = Call(judge_prompt(question, expected, answer))
         record: dict[str, Any] = {"verdict": None, "error": None, "reply": None}
         try:
             result = await engine.run(request, [self.judge], None, one_shot)
-        except engine.ConsortiumFailed as ex:
+        except ConsortiumFailed as ex:
             record.update(error=f"the judge failed: {ex}", calls=0, input_tokens=0, output_tokens=0, usage={})
             return record
         per_model = result.usage["per_model"]

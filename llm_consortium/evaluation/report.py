@@ -13,14 +13,16 @@ round's answer and whether it was right); for the baseline, samples.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+import itertools
+from collections.abc import Sequence
+from typing import Any
 
 from . import stats
 
 Prices = dict[str, tuple[float, float]]  # model id -> (input, output) USD per million tokens
 
 
-def cost(usage: dict[str, dict[str, int]], prices: Prices) -> Optional[float]:
+def cost(usage: dict[str, dict[str, int]], prices: Prices) -> float | None:
     """What `usage` cost at `prices`; None without prices or when a model it used has none."""
     if not prices:
         return None
@@ -33,7 +35,7 @@ def cost(usage: dict[str, dict[str, int]], prices: Prices) -> Optional[float]:
     return round(total, 10)
 
 
-def _sum_costs(values: Sequence[Optional[float]]) -> Optional[float]:
+def _sum_costs(values: Sequence[float | None]) -> float | None:
     if any(value is None for value in values):
         return None
     return round(sum(value for value in values if value is not None), 10)
@@ -68,7 +70,7 @@ def flips(rows: list[dict[str, Any]]) -> dict[str, int]:
     counts = {"right_to_wrong": 0, "wrong_to_right": 0}
     for row in rows:
         marks = [r["correct"] for r in row.get("rounds") or [] if r.get("correct") is not None]
-        for before, after in zip(marks, marks[1:]):
+        for before, after in itertools.pairwise(marks):
             if before and not after:
                 counts["right_to_wrong"] += 1
             elif after and not before:
@@ -104,7 +106,7 @@ def calibration(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _percent(value: Optional[float]) -> str:
+def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 
 
@@ -161,9 +163,9 @@ def build(
     items: int,
     systems: Sequence[tuple[str, str, str]],
     rows: list[dict[str, Any]],
-    prices: Optional[Prices] = None,
+    prices: Prices | None = None,
     scorer: str = "exact",
-    judge: Optional[dict[str, Any]] = None,
+    judge: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole report. `systems` is (key, kind, name) in display order; `rows` are
     the scored results (each row's `system` is one of the keys); `judge` is the

@@ -13,9 +13,9 @@ import hashlib
 import json
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 FILE_NAME = "consortium-evals.db"
 
@@ -58,13 +58,13 @@ class ResultStore:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> "ResultStore":
+    def __enter__(self) -> ResultStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def get(self, dataset: str, settings: str, item: int, system: str) -> Optional[dict[str, Any]]:
+    def get(self, dataset: str, settings: str, item: int, system: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT data FROM results WHERE dataset=? AND settings=? AND item=? AND system=?",
@@ -87,7 +87,7 @@ class ResultStore:
             ).fetchone()
         return n
 
-    def judgement(self, key: str) -> Optional[dict[str, Any]]:
+    def judgement(self, key: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute("SELECT data FROM judgements WHERE key=?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
@@ -100,4 +100,4 @@ class ResultStore:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

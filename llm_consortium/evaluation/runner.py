@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any
 
+from .. import engine
+from ..types import Call, ConsortiumFailed
 from .dataset import Item
 from .judging import Scoring
 from .results import ResultStore
@@ -36,12 +39,12 @@ class Plan:
 
     name: str
     members: list[Any]
-    arbiter: Optional[Any]
+    arbiter: Any | None
     settings: Any
-    system_prompt: Optional[str] = None
-    baseline: Optional[Any] = None  # None: --no-baseline
+    system_prompt: str | None = None
+    baseline: Any | None = None  # None: --no-baseline
     include_members: bool = True
-    consortium: Optional[ConsortiumFn] = None
+    consortium: ConsortiumFn | None = None
 
     def systems(self) -> list[System]:
         found = [System("consortium", "consortium", self.name)]
@@ -108,10 +111,10 @@ class Runner:
         dataset_key: str,
         settings_key: str,
         scoring: Scoring,
-        store: Optional[ResultStore] = None,
+        store: ResultStore | None = None,
         resume: bool = False,
         parallel: int = 4,
-        progress: Optional[Progress] = None,
+        progress: Progress | None = None,
     ) -> None:
         self.plan = plan
         self.dataset_key = dataset_key
@@ -148,10 +151,8 @@ class Runner:
         return rows
 
     def _request(self, item: Item) -> Any:
-        from .. import engine
-
         system = "\n\n".join(s for s in (self.plan.system_prompt, item.system) if s)
-        return engine.Request(item.prompt, system or None)
+        return Call(item.prompt, system or None)
 
     async def _stored(self, item: Item, system: System, run: Callable[[], Awaitable[dict[str, Any]]],
                       fits: Callable[[dict[str, Any]], bool] = lambda _: True) -> dict[str, Any]:
@@ -168,8 +169,6 @@ class Runner:
         return record
 
     async def _consortium(self, item: Item, request: Any) -> dict[str, Any]:
-        from .. import engine
-
         started = time.monotonic()
         try:
             if self.plan.consortium is not None:
@@ -177,7 +176,7 @@ class Runner:
             else:
                 result = await engine.run(request, self.plan.members, self.plan.arbiter, self.plan.settings)
                 trace = {**result.trace(), "text": result.text}
-        except engine.ConsortiumFailed as ex:
+        except ConsortiumFailed as ex:
             return _empty(str(ex), started)
         except Exception as ex:  # a plugin's bug must not end the whole eval
             return _empty(_describe(ex), started)
@@ -185,12 +184,10 @@ class Runner:
 
     async def _alone(self, request: Any, participants: list[Any]) -> dict[str, Any]:
         """One call per participant, answers grouped by the vote rules."""
-        from .. import engine
-
         started = time.monotonic()
         try:
             result = await engine.run(request, participants, None, self._one_shot)
-        except engine.ConsortiumFailed as ex:
+        except ConsortiumFailed as ex:
             return _empty(str(ex), started)
         except Exception as ex:
             return _empty(_describe(ex), started)
@@ -210,7 +207,7 @@ class Runner:
             self._stored(item, systems[key], lambda m=member: self._alone(request, [m]))
             for key, member in solo.items()
         ]
-        records = dict(zip(["consortium", *solo], await asyncio.gather(*tasks)))
+        records = dict(zip(["consortium", *solo], await asyncio.gather(*tasks), strict=True))
         baseline = self.plan.baseline
         if baseline is not None:
             samples = records["consortium"].get("member_calls") or len(self.plan.members)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from ..fencing import fenced, pick_nonce
 from ..vote import final_answer, normalise
@@ -42,14 +42,14 @@ def numbers(text: str) -> list[float]:
     return found
 
 
-def stated_number(answer: str) -> Optional[float]:
+def stated_number(answer: str) -> float | None:
     """The number an answer gives: the last one in its final answer (so "2 + 2 = 4"
     gives 4), None when it names none."""
     found = numbers(final_answer(answer))
     return found[-1] if found else None
 
 
-def stated_choice(answer: str) -> Optional[str]:
+def stated_choice(answer: str) -> str | None:
     """The option letter an answer picks (A to J), from its final answer; None when
     it picks none. A lone lowercase letter counts; a letter inside prose only after
     'answer', 'option' or 'choice'."""
@@ -93,7 +93,7 @@ def _number(tolerance: float) -> Callable[[str, str], bool]:
     return check
 
 
-def check_expected(scorer: str, expected: str) -> Optional[str]:
+def check_expected(scorer: str, expected: str) -> str | None:
     """Why `expected` cannot be scored by `scorer`, or None when it can; run on every
     item before any call."""
     if scorer == "number" and stated_number(expected) is None:
@@ -152,7 +152,7 @@ def judge_prompt(question: str, expected: str, answer: str) -> str:
     )
 
 
-def parse_judgement(reply: str) -> Optional[bool]:
+def parse_judgement(reply: str) -> bool | None:
     """True or False from the judge's reply; None unless it holds exactly one verdict
     line and no contradicting one (a hedge is not a verdict)."""
     verdicts = set()

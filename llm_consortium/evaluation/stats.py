@@ -7,8 +7,8 @@ Pure functions on plain numbers, so every figure in a report can be checked by h
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 Z95 = 1.959963984540054
 """The two-sided 95% quantile of the standard normal distribution."""
@@ -34,7 +34,7 @@ def wilson(correct: int, total: int, z: float = Z95) -> tuple[float, float]:
     return (low, high)
 
 
-def percentile(values: Sequence[float], p: float) -> Optional[float]:
+def percentile(values: Sequence[float], p: float) -> float | None:
     """The nearest-rank percentile: the smallest value with at least p% of the values
     at or below it (always one of the values). None for no values."""
     if not values:
@@ -52,11 +52,11 @@ class Bin:
     low: float
     high: float
     count: int
-    confidence: Optional[float]
-    accuracy: Optional[float]
+    confidence: float | None
+    accuracy: float | None
 
 
-def calibration(pairs: Sequence[tuple[float, bool]], bins: int = BINS) -> tuple[Optional[float], list[Bin]]:
+def calibration(pairs: Sequence[tuple[float, bool]], bins: int = BINS) -> tuple[float | None, list[Bin]]:
     """Expected calibration error over `bins` equal-width bins, and the bins.
 
     ECE = sum over bins of (items in bin / all items) * |accuracy - mean confidence|:

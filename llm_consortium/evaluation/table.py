@@ -7,7 +7,9 @@ them is made inert before it reaches the terminal.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
+
+HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors", "p50 ms", "p95 ms")
 
 
 def inert(text: Any) -> str:
@@ -19,18 +21,18 @@ def inert(text: Any) -> str:
     )
 
 
-def _percent(value: Optional[float]) -> str:
+def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def money(value: Optional[float]) -> str:
+def money(value: float | None) -> str:
     """Dollars, with enough digits that a cheap model's cost is not shown as 0."""
     if value is None:
         return "-"
     return f"${value:,.2f}" if value >= 10 else f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
 
 
-def _ms(value: Optional[float]) -> str:
+def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
@@ -39,7 +41,7 @@ def _label(system: dict[str, Any]) -> str:
 
 
 def render(report: dict[str, Any]) -> str:
-    header = ["system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors", "p50 ms", "p95 ms"]
+    header = ["system", *HEADINGS[1:]]
     rows = [header]
     for s in report["systems"]:
         low, high = s["ci95"]
@@ -65,7 +67,7 @@ def render(report: dict[str, Any]) -> str:
         "",
     ]
     for row in rows:
-        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
         lines.append("  ".join(cells).rstrip())
     if any(s["kind"] == "consortium" for s in report["systems"]):
         lines.append("")

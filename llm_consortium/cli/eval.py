@@ -10,25 +10,25 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import click
 
-from .cli import fail
-from .evaluation.scorers import NAMES as SCORERS
+from ..evaluation.scorers import NAMES as SCORERS
+from . import fail
 
 EVAL_FORMAT = 1  # part of the stored results' key: a new result format runs afresh
 
 
-def _registry_participant(registry: Any, model_id: str, role: str) -> Any:
+def _participant(registry: Any, model_id: str, role: str) -> Any:
+    """The baseline or the judge: `model_id` with its default options, named by its
+    model id even when given as an alias."""
     import llm
 
     try:
-        participant = registry.participant(model_id, {})
-    except KeyError:
-        raise fail(f"Unknown {role} model {model_id!r}") from None
+        participant = registry.checked_participant(model_id, {}, role)
     except llm.ModelError as ex:
-        raise fail(f"{role.capitalize()} model {model_id!r}: {ex}") from None
+        raise fail(str(ex)[:1].upper() + str(ex)[1:]) from ex
     return replace(participant, model_id=registry.model(model_id).model_id)
 
 
@@ -52,17 +52,15 @@ def _logged_consortium(registry: Any, name: str) -> Any:
     `llm -m NAME` logs it (with the deliberation in response_json)."""
     import llm
     import sqlite_utils
-    from llm.migrations import migrate
 
-    from .runs import default_database_path
+    from ..llm_internals import LogStore, logs_db_path
+    from ..types import ConsortiumFailed
 
     model = registry.async_[name]
-    db = sqlite_utils.Database(default_database_path())
-    migrate(db)
+    db = sqlite_utils.Database(logs_db_path())
+    LogStore(db)  # creates or upgrades llm's tables, as llm itself does before logging
 
     async def run(item: Any) -> dict[str, Any]:
-        from . import engine
-
         kwargs: dict[str, Any] = {"progress": False}
         if item.system:
             kwargs["system"] = item.system
@@ -70,7 +68,7 @@ def _logged_consortium(registry: Any, name: str) -> Any:
         try:
             text = await response.text()
         except llm.ModelError as ex:
-            raise engine.ConsortiumFailed(str(ex)) from ex
+            raise ConsortiumFailed(str(ex)) from ex
         response.log_to_db(db)
         return {**response.response_json, "text": text}
 
@@ -82,11 +80,11 @@ def _logged_consortium(registry: Any, name: str) -> Any:
 @click.argument("dataset_path", metavar="DATASET")
 @click.option("--prompt-field", default="prompt", show_default=True, help="Field (or CSV column) holding the prompt")
 @click.option("--expected-field", default="expected", show_default=True, help="Field holding the expected answer")
-@click.option("--system-field", default="system", show_default=True, help="Optional field with a per-item system prompt")
+@click.option("--system-field", default="system", show_default=True, help="Optional per-item system prompt field")
 @click.option("-n", "--limit", type=click.IntRange(min=1), help="Evaluate only the first N items (after --sample)")
 @click.option("--sample", type=click.IntRange(min=1), help="Evaluate N items drawn at random")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed for --sample")
-@click.option("--scorer", type=click.Choice(SCORERS), help="How answers are checked (default: exact, or judge with --judge)")
+@click.option("--scorer", type=click.Choice(SCORERS), help="How answers are checked (default: exact)")
 @click.option("--tolerance", type=click.FloatRange(min=0), default=0.0, help="Absolute tolerance for --scorer number")
 @click.option("--judge", "judge_model", help="Model that grades answers for --scorer judge")
 @click.option("--baseline", help="Model for the same-budget vote (default: the arbiter, else the first member)")
@@ -101,9 +99,9 @@ def _logged_consortium(registry: Any, name: str) -> Any:
 @click.option("--log", is_flag=True, help="Log each item's consortium turn to llm's logs")
 def eval_(
     name: str, dataset_path: str, prompt_field: str, expected_field: str, system_field: str,
-    limit: Optional[int], sample: Optional[int], seed: int, scorer: Optional[str], tolerance: float,
-    judge_model: Optional[str], baseline: Optional[str], no_members: bool, no_baseline: bool,
-    prices: tuple[tuple[str, float, float], ...], json_: bool, html_path: Optional[Path], resume: bool,
+    limit: int | None, sample: int | None, seed: int, scorer: str | None, tolerance: float,
+    judge_model: str | None, baseline: str | None, no_members: bool, no_baseline: bool,
+    prices: tuple[tuple[str, float, float], ...], json_: bool, html_path: Path | None, resume: bool,
     parallel: int, log: bool,
 ) -> None:
     """
@@ -123,16 +121,17 @@ def eval_(
     """
     import llm
 
-    from . import store
-    from .evaluation import dataset as datasets
-    from .evaluation import html, report, table
-    from .evaluation.bar import Bar
-    from .evaluation.judging import Scoring
-    from .evaluation.results import FILE_NAME, ResultStore, digest
-    from .evaluation.runner import Plan, Runner
-    from .evaluation.scorers import check_expected
-    from .members import Registry, resolve
-    from .models import ConsortiumOptions, run_sync, settings_for
+    from .. import store
+    from ..compare import default_baseline
+    from ..evaluation import dataset as datasets
+    from ..evaluation import html, report, table
+    from ..evaluation.bar import Bar
+    from ..evaluation.judging import Scoring
+    from ..evaluation.results import FILE_NAME, ResultStore, digest
+    from ..evaluation.runner import Plan, Runner
+    from ..evaluation.scorers import check_expected
+    from ..models import ConsortiumOptions, run_sync, settings_for
+    from ..participants import Registry, resolve
 
     scorer = scorer or ("judge" if judge_model else "exact")
     if scorer == "judge" and not judge_model:
@@ -163,9 +162,8 @@ def eval_(
     settings = settings_for(config, ConsortiumOptions())
     baseline_participant = None
     if not no_baseline:
-        default = config.arbiter.model_id if config.arbiter else config.models[0].model_id
-        baseline_participant = _registry_participant(registry, baseline or default, "baseline")
-    judge = _registry_participant(registry, judge_model, "judge") if judge_model else None
+        baseline_participant = _participant(registry, baseline or default_baseline(config), "baseline")
+    judge = _participant(registry, judge_model, "judge") if judge_model else None
     price_table = _prices(registry, prices)
 
     plan = Plan(
