@@ -11,6 +11,7 @@ reuses every stored result and makes no call at all.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -19,9 +20,9 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo import run, user_env
+from demo import run, user_env  # demo.py puts tests/ on the path for loopback
 
-from loopback import LoopbackServer, last_user_text, reply, write_models_file
+from loopback import LoopbackServer, last_user_text, reply, tagged_verdict, write_models_file
 
 DATASET = Path(__file__).resolve().parent / "eval-sample.jsonl"
 # question -> (alpha, beta, gamma): each member's answer
@@ -72,11 +73,8 @@ def arbiter(body: dict) -> str:
     number = 2 if "This is round 2 of" in text else 1
     synthesis, confidence = rounds[min(number, len(rounds)) - 1]
     unsure = confidence < 0.7
-    return (
-        f"<analysis>Compared the answers.</analysis>\n<dissent></dissent>\n"
-        f"<synthesis>{synthesis}</synthesis>\n<confidence>{confidence}</confidence>\n"
-        f"<needs_iteration>{'true' if unsure else 'false'}</needs_iteration>\n"
-        f"<refinement_areas>{'Check the arithmetic.' if unsure else ''}</refinement_areas>"
+    return tagged_verdict(
+        synthesis, confidence, needs_iteration=unsure, areas="Check the arithmetic." if unsure else ""
     )
 
 
@@ -96,9 +94,10 @@ def demo(server: LoopbackServer, user_dir: Path) -> None:
     click.echo(run("consortiums", "create", "demo", *members, "-a", "demo-judge", env=env))
     prices = ["--price", "demo-alpha", "2.5", "10", "--price", "demo-beta", "0.15", "0.6",
               "--price", "demo-gamma", "0.15", "0.6", "--price", "demo-judge", "2.5", "10"]
-    click.echo(run("consortiums", "eval", "demo", str(DATASET), *prices, env=env))
+    dataset = os.path.relpath(DATASET)  # demo/eval-sample.jsonl from the repository root
+    click.echo(run("consortiums", "eval", "demo", dataset, *prices, env=env))
     before = len(server.requests)
-    click.echo(run("consortiums", "eval", "demo", str(DATASET), *prices, "--resume", env=env))
+    click.echo(run("consortiums", "eval", "demo", dataset, *prices, "--resume", env=env))
     click.secho(f"The --resume run made {len(server.requests) - before} model calls.", fg="yellow")
 
 

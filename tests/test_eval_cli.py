@@ -13,7 +13,7 @@ from llm.cli import cli
 from llm_consortium.evaluation.results import FILE_NAME
 from llm_consortium.runs import open_logs, recent_runs
 
-from helpers import llm_subprocess, parse_page, save, verdict
+from helpers import llm_subprocess, parse_page, refused, save, verdict
 from loopback import last_user_text, reply
 
 QUESTIONS = {"What is 2+2?": "4", "What is 3+3?": "6", "What is 5+5?": "10"}
@@ -127,3 +127,22 @@ def test_real_llm_binary_prints_the_table_and_a_clean_stderr(trio, loopback, use
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert "Verdict: the consortium (trio 100.0%" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nope", "{data}"], "Error: No consortium named 'nope'"),
+        (["trio", "{data}", "--baseline", "missing-model"], "Error: Unknown baseline model 'missing-model'"),
+        (["trio", "{data}", "--judge", "missing-model"], "Error: Unknown judge model 'missing-model'"),
+        (["trio", "{data}", "--scorer", "judge"], "Error: --scorer judge needs --judge MODEL"),
+        (["trio", "{data}", "--scorer", "choice"], "Error: {data} line 1: expected answer '4' is not an option letter (A-J) (--scorer choice)"),
+        (["trio", "{data}", "--price", "nobody", "1", "1"], "Error: Unknown model 'nobody' in --price"),
+        (["trio", "{data}", "--expected-field", "answer"], "Error: {data} line 1: no 'answer' field (or it is empty)"),
+        (["trio", "{data}.missing"], "Error: Cannot read dataset '{data}.missing': No such file or directory"),
+    ],
+)
+def test_bad_input_is_one_line_and_calls_nothing(trio, loopback, args, message):
+    error = refused("eval", *(arg.format(data=trio) for arg in args))
+    assert error.startswith(message.format(data=trio))
+    assert loopback.requests == []
