@@ -146,3 +146,30 @@ def test_bad_input_is_one_line_and_calls_nothing(trio, loopback, args, message):
     error = refused("eval", *(arg.format(data=trio) for arg in args))
     assert error.startswith(message.format(data=trio))
     assert loopback.requests == []
+
+
+def grade(body):
+    """A judge that compares the fenced answer with the fenced reference."""
+    text = last_user_text(body)
+
+    def block(title):
+        return text.split(f"<<<{title} ")[1].split("\n", 1)[1].split(f"\n<<<END {title} ")[0].strip()
+
+    return "VERDICT: CORRECT" if block("ANSWER") == block("REFERENCE") else "VERDICT: INCORRECT"
+
+
+def test_judge_scores_each_distinct_answer_once_and_is_counted_apart(trio, loopback):
+    loopback.script("grader", reply(grade))
+    result = invoke("trio", trio, "--judge", "grader", "--json", "--price", "grader", "1", "1")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["scorer"] == "judge"
+    assert [(s["correct"], s["total"]) for s in data["systems"]] == [(3, 3), (2, 3), (1, 3), (1, 3)]
+    # distinct answers per question: {4}, {6, 7}, {10, 11, 12}
+    judged = loopback.requests_for("grader")
+    assert len(judged) == data["judge"]["calls"] == 6
+    assert data["judge"]["input_tokens"] == sum(len(str(m.get("content", "")).split()) for r in judged for m in r.messages)
+    assert data["judge"]["cost"] == pytest.approx((data["judge"]["input_tokens"] + data["judge"]["output_tokens"]) / 1e6)
+    assert data["judge"]["errors"] == 0
+    # the systems' own figures do not include the judge
+    assert sum(s["calls"] for s in data["systems"]) == len(loopback.requests) - 6
