@@ -86,12 +86,23 @@ def test_resume_makes_no_request_twice(trio, loopback, user_path):
     first = invoke("trio", trio, "--json")
     assert first.exit_code == 0, first.output
     assert len(loopback.requests) == 21 and (user_path / FILE_NAME).is_file()
-    loopback.reset()
     again = invoke("trio", trio, "--json", "--resume")
     assert again.exit_code == 0, again.output
-    assert loopback.requests == []
+    assert len(loopback.requests) == 21  # not one more
     assert again.stderr == "Reused 12 stored results (--resume).\n"
     assert json.loads(again.stdout)["systems"] == json.loads(first.stdout)["systems"]
+    # results are keyed by each item's content: a new item is the only one that runs
+    trio.write_text(trio.read_text() + json.dumps({"prompt": "What is 1+1?", "expected": "2"}) + "\n")
+    grown = invoke("trio", trio, "--json", "--resume")
+    assert grown.exit_code == 0, grown.output
+    assert grown.stderr == "Reused 12 stored results (--resume).\n"
+    asked = [last_user_text(r) for r in loopback.requests[21:]]
+    assert all("What is 1+1?" in text for text in asked)
+    assert len(asked) == 7  # 2 members and the arbiter, 2 members alone, 2 baseline samples
+    # without --resume everything runs again
+    fresh = invoke("trio", trio, "--json")
+    assert fresh.exit_code == 0 and fresh.stderr == ""
+    assert len(loopback.requests) == 21 + 7 + 28
 
 
 def test_a_malformed_line_is_one_error_before_any_call(trio, loopback):

@@ -3,11 +3,12 @@ the report figures, and the terminal and HTML views."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 
-from llm_consortium.evaluation import dataset, html, report, scorers, stats, table
+from llm_consortium.evaluation import bar, dataset, html, report, scorers, stats, table
 from llm_consortium.evaluation.results import ResultStore, digest
 
 from helpers import parse_page
@@ -30,7 +31,6 @@ def test_jsonl_items_with_systems_numbers_and_blank_lines(tmp_path):
     assert [(i.index, i.line, i.prompt, i.expected, i.system) for i in data.items] == [
         (0, 1, "2+2?", "4", None), (1, 3, "Capital?", "Paris", "Be brief"),
     ]
-    assert len(data.sha256) == 64
 
 
 def test_csv_with_renamed_fields_and_a_quoted_newline(tmp_path):
@@ -158,14 +158,15 @@ def test_comparison_by_intervals():
 def test_store_round_trip_and_keys(tmp_path):
     path = tmp_path / "evals.db"
     with ResultStore(path) as store:
-        store.put("d", "s", 0, "consortium", {"answer": "4"})
-        store.put("d", "s", 0, "consortium", {"answer": "5"})  # a re-run replaces
-        assert store.get("d", "s", 0, "consortium") == {"answer": "5"}
-        assert store.get("d", "other settings", 0, "consortium") is None
-        assert store.count("d", "s") == 1
+        store.put("item", "s", "consortium", {"answer": "4"})
+        store.put("item", "s", "consortium", {"answer": "5"})  # a re-run replaces
+        assert store.get("item", "s", "consortium") == {"answer": "5"}
+        assert store.get("item", "other settings", "consortium") is None
+        assert store.get("item", "s", "member:a") is None
+        assert store.count("s") == 1
         store.put_judgement("k", {"verdict": True})
     with ResultStore(path) as again:
-        assert again.get("d", "s", 0, "consortium") == {"answer": "5"}
+        assert again.get("item", "s", "consortium") == {"answer": "5"}
         assert again.judgement("k") == {"verdict": True}
     assert digest({"b": 1, "a": 2}) == digest({"a": 2, "b": 1}) != digest({"a": 1, "b": 2})
 
@@ -249,3 +250,25 @@ def test_html_page_is_self_contained_and_escapes_model_text(tmp_path):
     assert '<script>alert(1)</script><img src="http://x/y.png">' not in page
     assert "<script>alert(1)</script>" in text and "<b>q1</b>" in text and "Eval of c<i>" in text
     assert page.count("<svg") == 2 and "Items where the systems disagree" in text
+
+
+# ------------------------------------------------------------------ progress bar
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_draws_on_a_terminal_only_and_wipes_itself():
+    assert bar.describe(3, 12, 1, 12345) == "[######------------------] 3/12 items · 1 error · 12,345 tokens"
+    terminal = Terminal()
+    progress = bar.Bar(12, terminal)
+    progress(3, 1, 12345)
+    progress.close()
+    assert terminal.getvalue() == "\r\x1b[K" + bar.describe(3, 12, 1, 12345) + "\r\x1b[K"
+    piped = io.StringIO()
+    progress = bar.Bar(12, piped)
+    progress(3, 1, 12345)
+    progress.close()
+    assert piped.getvalue() == ""

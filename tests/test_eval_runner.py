@@ -52,7 +52,7 @@ def plan(a, b, arbiter, base, **extra):
 
 
 def runner(p, store=None, resume=False, scoring=None):
-    return Runner(p, dataset_key="d", settings_key="s", scoring=scoring or Scoring("exact"), store=store,
+    return Runner(p, settings_key="s", scoring=scoring or Scoring("exact"), store=store,
                   resume=resume, parallel=3)
 
 
@@ -138,7 +138,7 @@ async def test_resume_reuses_every_stored_result(tmp_path):
     with ResultStore(tmp_path / "evals.db") as store:
         first = scripted()
         rows = await runner(plan(*first), store).run(ITEMS)
-        assert store.count("d", "s") == 20
+        assert store.count("s") == 20
         again = scripted()
         resumed = runner(plan(*again), store, resume=True)
         rows_again = await resumed.run(ITEMS)
@@ -196,7 +196,7 @@ async def test_an_interrupted_eval_keeps_every_finished_result(tmp_path):
     _, b, arbiter, base = scripted()
     p = plan(Scripted("a", a_answer), b, arbiter, base)
     with ResultStore(tmp_path / "evals.db") as store:
-        r = Runner(p, dataset_key="d", settings_key="s", scoring=Scoring("exact"), store=store, parallel=2,
+        r = Runner(p, settings_key="s", scoring=Scoring("exact"), store=store, parallel=2,
                    progress=progress)
         task = asyncio.ensure_future(r.run(ITEMS[:3]))
         await two_done.wait()
@@ -204,7 +204,7 @@ async def test_an_interrupted_eval_keeps_every_finished_result(tmp_path):
         with pytest.raises(asyncio.CancelledError):
             await task
         # items 1 and 3 complete (4 systems each); item 2 has only what did not wait on a
-        assert store.count("d", "s") == 8 + 1  # item 2: member b alone finished
+        assert store.count("s") == r.stored == 8 + 1  # item 2: member b alone finished
         again = scripted()
         await runner(plan(*again), store, resume=True).run(ITEMS[:3])
     # only item 2 ran again: the consortium, a alone and the baseline (b alone was stored)

@@ -171,22 +171,30 @@ def eval_(
         baseline=baseline_participant, include_members=not no_members,
         consortium=_logged_consortium(registry, name) if log else None,
     )
-    settings_key = digest({"format": EVAL_FORMAT, "config": config.model_dump(mode="json")})
+    # What a stored answer depends on besides the dataset file, the item and the system:
+    # the consortium's saved settings and which fields the prompt was read from.
+    settings_key = digest(
+        {
+            "format": EVAL_FORMAT,
+            "config": config.model_dump(mode="json"),
+            "fields": [prompt_field, system_field],
+        }
+    )
     results = ResultStore(llm.user_dir() / FILE_NAME)
     scoring = Scoring(scorer, tolerance=tolerance, judge=judge, settings=settings, store=results, reuse=resume)
     bar = Bar(len(items))
     runner = Runner(
-        plan, dataset_key=data.sha256, settings_key=settings_key, scoring=scoring, store=results,
+        plan, settings_key=settings_key, scoring=scoring, store=results,
         resume=resume, parallel=parallel, progress=bar,
     )
     try:
         rows = run_sync(lambda: runner.run(items))
     except KeyboardInterrupt:
         bar.close()
-        stored = results.count(data.sha256, settings_key)
         results.close()
         click.echo(
-            f"Interrupted. {stored} finished results are stored; run the same command with --resume to continue.",
+            f"Interrupted. {runner.stored + runner.reused} finished results are stored; "
+            "run the same command with --resume to continue.",
             err=True,
         )
         sys.exit(130)

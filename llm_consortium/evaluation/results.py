@@ -1,9 +1,11 @@
 """Where finished eval results live: an SQLite file in the llm user directory.
 
-Every (item, system) result is written the moment it finishes, keyed by the dataset's
-content, the item, the system and a digest of the consortium's settings, so an eval
-that is interrupted, or simply run again, can reuse everything already paid for.
-Changing the dataset file or the consortium changes the key: nothing stale is reused.
+Every (item, system) result is written the moment it finishes, keyed by the item's
+content, the system and a digest of the consortium's settings, so an eval that is
+interrupted, or simply run again, can reuse everything already paid for. Keying by
+each item's content rather than the whole file's means adding or editing items
+re-runs only those, while changing the consortium changes every key: nothing stale
+is reused.
 Judge verdicts are kept the same way, keyed by the judge model and its exact prompt.
 """
 
@@ -21,13 +23,12 @@ FILE_NAME = "consortium-evals.db"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
-    dataset TEXT NOT NULL,
+    item TEXT NOT NULL,
     settings TEXT NOT NULL,
-    item INTEGER NOT NULL,
     system TEXT NOT NULL,
     data TEXT NOT NULL,
     finished TEXT NOT NULL,
-    PRIMARY KEY (dataset, settings, item, system)
+    PRIMARY KEY (item, settings, system)
 );
 CREATE TABLE IF NOT EXISTS judgements (
     key TEXT PRIMARY KEY,
@@ -64,27 +65,25 @@ class ResultStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def get(self, dataset: str, settings: str, item: int, system: str) -> dict[str, Any] | None:
+    def get(self, item: str, settings: str, system: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT data FROM results WHERE dataset=? AND settings=? AND item=? AND system=?",
-                (dataset, settings, item, system),
+                "SELECT data FROM results WHERE item=? AND settings=? AND system=?", (item, settings, system)
             ).fetchone()
         return json.loads(row[0]) if row else None
 
-    def put(self, dataset: str, settings: str, item: int, system: str, data: dict[str, Any]) -> None:
+    def put(self, item: str, settings: str, system: str, data: dict[str, Any]) -> None:
         """Store one finished result, committed at once (an interrupt keeps it)."""
         with self._lock, self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                (dataset, settings, item, system, json.dumps(data), _now()),
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
+                (item, settings, system, json.dumps(data), _now()),
             )
 
-    def count(self, dataset: str, settings: str) -> int:
+    def count(self, settings: str) -> int:
+        """Results stored for a consortium's settings, over every dataset."""
         with self._lock:
-            (n,) = self._db.execute(
-                "SELECT count(*) FROM results WHERE dataset=? AND settings=?", (dataset, settings)
-            ).fetchone()
+            (n,) = self._db.execute("SELECT count(*) FROM results WHERE settings=?", (settings,)).fetchone()
         return n
 
     def judgement(self, key: str) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from .. import engine
 from ..types import Call, ConsortiumFailed
 from .dataset import Item
 from .judging import Scoring
-from .results import ResultStore
+from .results import ResultStore, digest
 
 ConsortiumFn = Callable[[Item], Awaitable[dict[str, Any]]]
 """Runs the consortium on an item; returns its trace (as `Result.trace()` gives it)
@@ -108,7 +108,6 @@ class Runner:
         self,
         plan: Plan,
         *,
-        dataset_key: str,
         settings_key: str,
         scoring: Scoring,
         store: ResultStore | None = None,
@@ -117,7 +116,6 @@ class Runner:
         progress: Progress | None = None,
     ) -> None:
         self.plan = plan
-        self.dataset_key = dataset_key
         self.settings_key = settings_key
         self.scoring = scoring
         self.store = store
@@ -125,6 +123,7 @@ class Runner:
         self.parallel = max(1, parallel)
         self.progress = progress
         self.reused = 0
+        self.stored = 0
         self._done = self._errors = self._tokens = 0
         self._one_shot = replace(
             plan.settings, strategy="vote", max_iterations=1, min_iterations=1, min_members=1
@@ -159,13 +158,14 @@ class Runner:
         """A finished result: the stored one when resuming (and it still fits), else a
         fresh run, stored the moment it finishes."""
         if self.store is not None and self.resume:
-            found = self.store.get(self.dataset_key, self.settings_key, item.index, system.key)
+            found = self.store.get(item_key(item), self.settings_key, system.key)
             if found is not None and fits(found):
                 self.reused += 1
                 return found
         record = await run()
         if self.store is not None:
-            self.store.put(self.dataset_key, self.settings_key, item.index, system.key, record)
+            self.store.put(item_key(item), self.settings_key, system.key, record)
+            self.stored += 1
         return record
 
     async def _consortium(self, item: Item, request: Any) -> dict[str, Any]:
@@ -234,6 +234,12 @@ class Runner:
                 rounds.append({**entry, "correct": None if error else correct})
             row["rounds"] = rounds
         return row
+
+
+def item_key(item: Item) -> str:
+    """What a stored result is for: the item's content (what the systems are asked),
+    not its place in a file."""
+    return digest(["item", item.prompt, item.system])
 
 
 def _describe(ex: Exception) -> str:
