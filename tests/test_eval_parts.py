@@ -250,6 +250,8 @@ def test_html_page_is_self_contained_and_escapes_model_text(tmp_path):
     assert '<script>alert(1)</script><img src="http://x/y.png">' not in page
     assert "<script>alert(1)</script>" in text and "<b>q1</b>" in text and "Eval of c<i>" in text
     assert page.count("<svg") == 2 and "Items where the systems disagree" in text
+    # items 0-2 went wrong -> right between rounds, item 3 right -> wrong
+    assert text.count("round 1: wrong then round 2: right") == 3 and "round 1: right then round 2: wrong" in text
 
 
 # ------------------------------------------------------------------ progress bar

@@ -68,7 +68,7 @@ def accuracy_chart(systems: list[dict[str, Any]]) -> str:
     label = "cost (USD)" if by_cost else "tokens (input + output)"
     body = _axes(label, "accuracy")
     bottom = TOP + H
-    for fraction in (0.5, 1):
+    for fraction in (0, 0.5, 1):
         x = LEFT + fraction * W * 0.9
         value = top * fraction
         text = f"${value:.4g}" if by_cost else f"{value:,.0f}"
@@ -160,6 +160,28 @@ def _disagreements(report: dict[str, Any], items: dict[int, dict[str, Any]]) -> 
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+def _flipped(report: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
+    """The consortium's items whose round answers changed from right to wrong or back."""
+    lines = []
+    for row in report["results"]:
+        marks = [r for r in row.get("rounds") or [] if r.get("correct") is not None]
+        if row["kind"] != "consortium" or len({r["correct"] for r in marks}) < 2:
+            continue
+        steps = " then ".join(
+            f"round {r['round']}: {'right' if r['correct'] else 'wrong'}" for r in marks
+        )
+        answers = "".join(f"<pre>round {r['round']}: {_e(r['answer'])}</pre>" for r in marks)
+        item = items.get(row["item"], {})
+        lines.append(
+            f"<tr><td>line {_e(item.get('line'))}</td><td><pre>{_e(item.get('prompt'))}</pre></td>"
+            f"<td><pre>{_e(item.get('expected'))}</pre></td><td>{_e(steps)}{answers}</td></tr>"
+        )
+    if not lines:
+        return ""
+    head = "<tr><th>item</th><th>prompt</th><th>expected</th><th>rounds</th></tr>"
+    return f"<table>{head}{''.join(lines)}</table>"
+
+
 def render(report: dict[str, Any], items: Sequence[dict[str, Any]]) -> str:
     """The page; `items` are the evaluated items (index, line, prompt, expected)."""
     by_index = {item["index"]: item for item in items}
@@ -183,6 +205,7 @@ def render(report: dict[str, Any], items: Sequence[dict[str, Any]]) -> str:
         "<h2>Answer flips between rounds</h2>",
         f"<p>{flips['right_to_wrong']} right to wrong, {flips['wrong_to_right']} wrong to right. "
         f"Final answers came from {_e(rounds)}.</p>",
+        _flipped(report, by_index),
         "<h2>Items where the systems disagree</h2>", _disagreements(report, by_index),
         "</body></html>",
     ]
