@@ -151,6 +151,7 @@ def test_real_llm_binary_prints_the_table_and_a_clean_stderr(trio, loopback, use
         (["trio", "{data}", "--price", "nobody", "1", "1"], "Error: Unknown model 'nobody' in --price"),
         (["trio", "{data}", "--expected-field", "answer"], "Error: {data} line 1: no 'answer' field (or it is empty)"),
         (["trio", "{data}.missing"], "Error: Cannot read dataset '{data}.missing': No such file or directory"),
+        (["trio", "{data}", "--html", "{data}/no/report.html"], "Error: Cannot write {data}/no/report.html: no directory"),
     ],
 )
 def test_bad_input_is_one_line_and_calls_nothing(trio, loopback, args, message):

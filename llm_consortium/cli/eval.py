@@ -153,6 +153,9 @@ def eval_(
         if problem:
             raise fail(f"{data.path} line {item.line}: {problem} (--scorer {scorer})")
     items = datasets.subset(data.items, limit=limit, sample=sample, seed=seed)
+    if html_path is not None and not html_path.resolve().parent.is_dir():
+        # found out now, not after an hour of calls
+        raise fail(f"Cannot write {html_path}: no directory {str(html_path.parent)!r}")
 
     try:
         members, arbiter = resolve(config)
@@ -171,8 +174,8 @@ def eval_(
         baseline=baseline_participant, include_members=not no_members,
         consortium=_logged_consortium(registry, name) if log else None,
     )
-    # What a stored answer depends on besides the dataset file, the item and the system:
-    # the consortium's saved settings and which fields the prompt was read from.
+    # What a stored answer depends on besides the item's content and the system: the
+    # consortium's saved settings and which fields the prompt was read from.
     settings_key = digest(
         {
             "format": EVAL_FORMAT,
