@@ -211,3 +211,19 @@ async def test_an_interrupted_eval_keeps_every_finished_result(tmp_path):
     assert {number(call) for s in again for call in s.calls} == {2}
     # b alone was stored: b is asked item 2 as a plain prompt only once, by the consortium
     assert [call.prompt for call in again[1].calls].count("item-2: which number?") == 1
+
+
+@pytest.mark.asyncio
+async def test_resume_tries_failed_results_again(tmp_path):
+    a, _, arbiter, base = scripted()
+    p = plan(a, Scripted("b", RuntimeError("b is down")), arbiter, base)
+    with ResultStore(tmp_path / "evals.db") as store:
+        await runner(p, store).run(ITEMS[:1])
+        again = scripted()
+        resumed = runner(plan(*again), store, resume=True)
+        rows = await resumed.run(ITEMS[:1])
+    # the consortium (a answered for it), a alone and the baseline are reused; b alone
+    # failed and is the only system that runs again
+    assert resumed.reused == 3 and len(again[0].calls) == 0
+    assert [call.prompt for call in again[1].calls] == ["item-1: which number?"]
+    assert all(row["error"] is None and row["correct"] for row in rows)

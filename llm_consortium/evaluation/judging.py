@@ -83,8 +83,8 @@ class Scoring:
         record = self.store.judgement(key) if (self.store is not None and self.reuse) else None
         if record is None:
             record = await self._ask(question, expected, answer)
-            if self.store is not None and record.get("error") != "interrupted":
-                self.store.put_judgement(key, record)
+            if self.store is not None and record["verdict"] is not None:
+                self.store.put_judgement(key, record)  # a failed judgement is asked again next time
         assert self.usage is not None
         self.usage.add(record)
         return record

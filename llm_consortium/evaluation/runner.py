@@ -155,11 +155,11 @@ class Runner:
 
     async def _stored(self, item: Item, system: System, run: Callable[[], Awaitable[dict[str, Any]]],
                       fits: Callable[[dict[str, Any]], bool] = lambda _: True) -> dict[str, Any]:
-        """A finished result: the stored one when resuming (and it still fits), else a
-        fresh run, stored the moment it finishes."""
+        """A finished result: the stored one when resuming (unless it failed, or no
+        longer fits), else a fresh run, stored the moment it finishes."""
         if self.store is not None and self.resume:
             found = self.store.get(item_key(item), self.settings_key, system.key)
-            if found is not None and fits(found):
+            if found is not None and not found["error"] and fits(found):
                 self.reused += 1
                 return found
         record = await run()
