@@ -4,6 +4,8 @@ the loopback server."""
 from __future__ import annotations
 
 import json
+import re
+import signal
 
 import pytest
 import sqlite_utils
@@ -13,8 +15,8 @@ from llm.cli import cli
 from llm_consortium.evaluation.results import FILE_NAME
 from llm_consortium.runs import open_logs, recent_runs
 
-from helpers import llm_subprocess, parse_page, refused, save, verdict
-from loopback import last_user_text, reply
+from helpers import LLM_BIN, llm_subprocess, parse_page, refused, save, spawn, verdict
+from loopback import hang, last_user_text, reply
 
 QUESTIONS = {"What is 2+2?": "4", "What is 3+3?": "6", "What is 5+5?": "10"}
 ALPHA = {"What is 2+2?": "4", "What is 3+3?": "6", "What is 5+5?": "11"}  # wrong on the third
@@ -131,6 +133,28 @@ def test_log_records_each_consortium_turn(trio, loopback, user_path):
     runs = recent_runs(open_logs(), limit=None)
     assert [run.consortium for run in runs] == ["trio"] * 3
     assert sorted(run.prompt for run in runs) == sorted(QUESTIONS)
+
+
+def test_ctrl_c_keeps_finished_results_and_resume_runs_only_the_rest(trio, loopback, user_path):
+    answer = reply(answer_from(ALPHA))
+    loopback.script("alpha", answer, answer, hang(600))  # item 1's two alpha calls, then nothing
+    running = spawn(user_path, LLM_BIN, "consortiums", "eval", "trio", str(trio), "--parallel", "1")
+    # items run one at a time: alpha's third request is item 2's, so item 1 is stored
+    assert loopback.wait_for_requests(3, model="alpha", timeout=30)
+    running.send_signal(signal.SIGINT)
+    out, err = running.communicate(timeout=30)
+    assert running.returncode == 130 and out == ""
+    assert re.fullmatch(
+        r"Interrupted\. [45] finished results are stored; run the same command with --resume to continue\.\n", err
+    )
+    loopback.release_hangs()
+    loopback.script("alpha", answer)
+    before = len(loopback.requests)
+    resumed = invoke("trio", trio, "--json", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    asked = [last_user_text(r) for r in loopback.requests[before:]]
+    assert asked and not any("What is 2+2?" in text for text in asked)
+    assert [(s["correct"], s["total"]) for s in json.loads(resumed.stdout)["systems"]] == [(3, 3), (2, 3), (1, 3), (1, 3)]
 
 
 def test_real_llm_binary_prints_the_table_and_a_clean_stderr(trio, loopback, user_path):
