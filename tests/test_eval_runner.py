@@ -227,3 +227,19 @@ async def test_resume_tries_failed_results_again(tmp_path):
     assert resumed.reused == 3 and len(again[0].calls) == 0
     assert [call.prompt for call in again[1].calls] == ["item-1: which number?"]
     assert all(row["error"] is None and row["correct"] for row in rows)
+
+
+@pytest.mark.asyncio
+async def test_a_vote_consortium_flips_on_its_winning_answers():
+    """Without an arbiter each round's answer is the vote's winner: here "1" wins
+    round 1 on a tie (earlier member), then both members say "2"."""
+    a = Scripted("a", "1", "2")
+    b = Scripted("b", "2", "2")
+    p = Plan("duo", [a.participant(), b.participant()], None, settings(max_iterations=2, strategy="vote"),
+             include_members=False)
+    rows = await runner(p).run([Item(0, 1, "q", "1")])
+    built = report.build(consortium="duo", dataset="d", items=1, systems=[("consortium", "consortium", "duo")], rows=rows)
+    assert [(r["answer"], r["correct"]) for r in rows[0]["rounds"]] == [("1", True), ("2", False)]
+    assert built["flips"] == {"right_to_wrong": 1, "wrong_to_right": 0}
+    assert (rows[0]["answer"], rows[0]["final_round"], rows[0]["confidence"]) == ("2", 2, 1.0)
+    assert built["calibration"]["bins"][9] == {"low": 0.9, "high": 1.0, "count": 1, "confidence": 1.0, "accuracy": 0.0}
