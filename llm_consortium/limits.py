@@ -92,6 +92,8 @@ class ModelGate:
         self.in_flight = 0
         self._epoch = 0  # bumped on every decrease
         self._successes = 0  # toward the next growth
+        self._window = 0  # what was in flight at the last decrease
+        self._refused = 0  # refusals since, of calls started before it
 
     @property
     def limit(self) -> int | None:
@@ -139,16 +141,21 @@ class ModelGate:
     def rate_limited(self, slot: Slot | None = None) -> None:
         """The provider refused a call for rate: halve what may be in flight (at
         least 1). Given the refused call's `slot`, a refusal of a call that started
-        before the last decrease is not counted again, so one burst of refusals
-        halves the limit once, as TCP reacts once per window."""
+        before the last decrease does not halve again (one burst of refusals halves
+        the limit once, as TCP reacts once per window); it only says the provider
+        held one call fewer than were in flight then, so the limit never stays above
+        what was in flight minus what was refused."""
         with self._lock:
             if slot is not None and slot._epoch < self._epoch:
-                return
-            current = self._limit()
-            base = self.in_flight if current is None else min(current, max(self.in_flight, 1))
-            self._adaptive = max(1, math.ceil(base / 2))
-            self._successes = 0
-            self._epoch += 1
+                self._refused += 1
+                self._adaptive = max(1, min(self._adaptive or 1, self._window - self._refused))
+            else:
+                current = self._limit()
+                base = self.in_flight if current is None else min(current, max(self.in_flight, 1))
+                self._window, self._refused = base, 1
+                self._adaptive = max(1, min(math.ceil(base / 2), base - 1))
+                self._successes = 0
+                self._epoch += 1
             limit = self._limit()
             if limit is not None and (self.lowest is None or limit < self.lowest):
                 self.lowest = limit

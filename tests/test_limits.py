@@ -140,12 +140,12 @@ def test_unlimited_gate_learns_a_limit_from_what_was_in_flight():
 
 def test_one_burst_of_refusals_halves_once():
     """Calls that started before the last decrease were refused for the old limit:
-    counting each of them again would collapse the limit to 1 for one burst."""
+    halving again for each would collapse the limit to 1 for one burst."""
 
     async def scenario():
         gate = ModelGate()
         slots = await take(gate, 8)
-        for slot in slots:
+        for slot in slots[:3]:
             gate.rate_limited(slot)
         assert gate.limit == 4
         for slot in slots:
@@ -154,6 +154,23 @@ def test_one_burst_of_refusals_halves_once():
         gate.rate_limited(later)  # a call started after the decrease counts again
         assert gate.limit == 1  # only one was in flight
         later.release()
+
+    run(scenario())
+
+
+def test_the_limit_never_stays_above_what_the_provider_held():
+    """48 calls in flight, 44 refused: the provider held 4, however the refusals
+    trickle in; halving once would leave 24 to be refused again."""
+
+    async def scenario():
+        gate = ModelGate()
+        slots = await take(gate, 48)
+        for slot in slots[:44]:
+            gate.rate_limited(slot)
+            slot.release()
+        assert gate.limit == 4 and gate.lowest == 4
+        for slot in slots[44:]:
+            slot.release()
 
     run(scenario())
 
