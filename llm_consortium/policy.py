@@ -229,11 +229,10 @@ async def call_with_policy(
       and `on_wait(False)` bracket each such wait (for the progress line).
     - A spent quota fails at once; other errors fail at once unless transient.
     - `retries` is the budget of extra requests for transient errors (5xx, dropped
-      connections), counting the retries a provider's SDK reports having made inside
-      an attempt, so the two layers do not multiply the requests sent.
+      connections), counting the retries a provider's SDK reports having made.
 
-    Never raises for a model failure: the failure is the Outcome's `error`, so one
-    member's problem cannot sink the round. Cancellation still propagates.
+    Never raises for a model failure (that is the Outcome's `error`, so one member
+    cannot sink the round). Cancellation still propagates.
     """
     if isinstance(target, Participant):
         fn, gate = target.call, target.gate
@@ -264,7 +263,12 @@ async def call_with_policy(
                 outcome.rate_limit_waits += 1 + inner
                 outcome.rate_limit_wait_ms += attempt["duration_ms"]  # incl. the SDK's own waits
                 state.refusals += 1
-                wait = rate_limit_delay(state.refusals, retry_after(failure), rng)
+                asked = retry_after(failure)
+                wait = rate_limit_delay(state.refusals, asked, rng)
+                if wait >= left:  # jitter must not push a wait the timeout allows past it
+                    wait = asked if asked is not None else left / 2
+                    if asked is None and wait < RATE_LIMIT_JITTER:
+                        wait = left  # too little time left to be worth another request
                 if wait >= left:
                     outcome.error += (
                         f" (gave up waiting for the rate limit: a {wait:.3g}s wait would pass "
@@ -388,10 +392,9 @@ async def _wait(sleep: Callable[[float], Awaitable[None]], seconds: float, on_wa
 
 
 def _notify(on_wait: WaitFn | None, waiting: bool) -> None:
-    if on_wait is None:
-        return
     try:
-        on_wait(waiting)
+        if on_wait is not None:
+            on_wait(waiting)
     except Exception:  # a broken progress display must not break the call
         logger.debug("on_wait callback failed", exc_info=True)
 
