@@ -371,6 +371,12 @@ class _Handler(BaseHTTPRequestHandler):
                 model, text, usage if include_usage else None, behaviour, release
             )
         else:
+            # A model takes as long to write a reply whether it is streamed or not.
+            if behaviour.interval:
+                release.wait(behaviour.interval * (len(_pieces(text, behaviour.piece_chars)) - 1))
+            if behaviour.hold is not None and not behaviour.hold._wait(release):
+                self.close_connection = True
+                return
             self._send_json(
                 200,
                 {
