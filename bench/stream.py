@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from loopback import LoopbackServer, reply, write_models_file  # noqa: E402
+from loopback import LoopbackServer, reply, write_models_file
 
 PIECE_CHARS = 4
 SYNTHESIS = " ".join(["Streaming lets the first words of the answer reach you early."] * 6)
@@ -115,16 +115,20 @@ def bench_stream(member_delay: float = 0.2, interval: float = 0.01, repeat: int 
                     last_piece = _piece_time(began, interval, len(VERDICT) - 1) - launched
                     figures[stream].append((first - first_piece, last - last_piece, wall))
             for stream in (True, False):
-                firsts, lasts, walls = zip(*figures[stream])
+                firsts, lasts, walls = zip(*figures[stream], strict=False)
                 rows.append({
                     "mode": "streaming (default)" if stream else "--no-stream",
-                    "first word after the arbiter's first synthesis token (ms)": f"{statistics.median(firsts) * 1000:.0f}",
-                    "whole answer after the arbiter's last token (ms)": f"{statistics.median(lasts) * 1000:.0f}",
+                    "first word, after the arbiter's first synthesis token (ms)": _ms(firsts),
+                    "whole answer, after the arbiter's last token (ms)": _ms(lasts),
                     "wall (s)": f"{statistics.median(walls):.2f}",
                 })
     finally:
         shutil.rmtree(user_dir, ignore_errors=True)
     return rows
+
+
+def _ms(seconds: list[float]) -> str:
+    return f"{statistics.median(seconds) * 1000:.0f}"
 
 
 def arbiter_seconds(interval: float) -> float:

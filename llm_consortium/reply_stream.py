@@ -21,19 +21,10 @@ once it has ended, and nothing of it streams.
 from __future__ import annotations
 
 import re
-from typing import Optional, Union
 
-from .verdict import (
-    Verdict,
-    _parse_areas,
-    _parse_bool,
-    _parse_confidence,
-    _remove_think,
-    _sections,
-    _strip_tags,
-)
+from .verdict import Verdict, parse_head, parse_verdict
 
-__all__ = ["ReplyReader", "read_head"]
+__all__ = ["ReplyReader"]
 
 # Section and reasoning tag names as (parts joined by optional separators).
 _NAMES: dict[str, tuple[str, ...]] = {
@@ -93,7 +84,7 @@ class _Tag:
         self.text = m.group(0)
 
 
-Token = Union[str, _Tag]
+Token = str | _Tag
 
 
 class _Scanner:
@@ -170,41 +161,6 @@ class _Trimmer:
         return out
 
 
-def read_head(text: str) -> Optional[Verdict]:
-    """The verdict written before the synthesis, or None when it is incomplete.
-
-    Complete means a readable confidence and a needs_iteration section: without
-    them the engine cannot tell, before the synthesis, whether the round is final.
-    The returned Verdict has an empty synthesis and raw text.
-    """
-    sections = _sections(_remove_think(text))
-
-    def last(name: str) -> Optional[str]:
-        for key, content in reversed(sections):
-            if key == name:
-                cleaned = _strip_tags(content).strip()
-                if cleaned:
-                    return cleaned
-        return None
-
-    confidence_text = last("confidence")
-    needs_iteration = last("needs_iteration")
-    if confidence_text is None or needs_iteration is None:
-        return None
-    confidence = _parse_confidence(confidence_text)
-    if confidence is None:
-        return None
-    return Verdict(
-        synthesis="",
-        confidence=confidence,
-        needs_iteration=_parse_bool(needs_iteration),
-        refinement_areas=_parse_areas(last("refinement_areas") or ""),
-        analysis=last("analysis") or "",
-        dissent=last("dissent") or "",
-        tagged=True,
-    )
-
-
 class ReplyReader:
     """Reads one arbiter reply incrementally; see the module docstring.
 
@@ -216,7 +172,7 @@ class ReplyReader:
 
     def __init__(self) -> None:
         self.raw = ""
-        self.head: Optional[Verdict] = None
+        self.head: Verdict | None = None
         self.gave_up = False  # the reply is not verdict-first: read it whole at the end
         self.ended = False  # the synthesis closed
         self.text = ""  # the synthesis printed so far
@@ -226,7 +182,7 @@ class ReplyReader:
         self._defuser = _Defuser()
         self._trimmer = _Trimmer()
         self._think = 0
-        self._section: Optional[str] = None
+        self._section: str | None = None
 
     def feed(self, chunk: str) -> str:
         self.raw += chunk
@@ -247,8 +203,6 @@ class ReplyReader:
         """The round's verdict once the reply has ended: the committed head and the
         printed synthesis, or, when nothing committed (or the synthesis came out
         empty), `parse_verdict` of the whole reply."""
-        from .verdict import parse_verdict
-
         if self.head is not None and self.text:
             head = self.head
             return Verdict(
@@ -303,7 +257,7 @@ class ReplyReader:
             # this is the real synthesis depends on text not seen yet.
             self.gave_up = True
         else:
-            head = read_head("".join(self._head_text[:-1]))
+            head = parse_head("".join(self._head_text[:-1]))
             if head is None:
                 self.gave_up = True  # synthesis first, or no usable verdict
             else:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from typing import AsyncIterator, Callable, Iterator, Optional, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TypeVar
 
 __all__ = ["iterate_sync"]
 
@@ -22,7 +23,7 @@ _ITEM, _END, _ERROR = "item", "end", "error"
 
 def iterate_sync(
     agen_factory: Callable[[], AsyncIterator[T]],
-    loop: Optional[asyncio.AbstractEventLoop] = None,
+    loop: asyncio.AbstractEventLoop | None = None,
 ) -> Iterator[T]:
     """Yield what `agen_factory()` yields, running it on `loop` (a running loop in
     another thread) or, without one, on a private loop in a daemon thread.
@@ -35,7 +36,7 @@ def iterate_sync(
     """
     items: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
     private = loop is None or _runs_here(loop)
-    thread: Optional[threading.Thread] = None
+    thread: threading.Thread | None = None
     if private:
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="llm-consortium-stream", daemon=True)
@@ -90,7 +91,7 @@ def _runs_here(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
-def _close(loop: asyncio.AbstractEventLoop, thread: Optional[threading.Thread]) -> None:
+def _close(loop: asyncio.AbstractEventLoop, thread: threading.Thread | None) -> None:
     """Finish a private loop as `asyncio.run` would: async generators closed, then
     the loop stopped and closed."""
     try:

@@ -3,14 +3,15 @@ printed once, tag-free, and only for a verdict-first reply."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm_consortium.reply_stream import ReplyReader, read_head
-from llm_consortium.verdict import parse_verdict
+from llm_consortium.reply_stream import ReplyReader
+from llm_consortium.verdict import parse_head, parse_verdict
 
 # Independent of the module's regexes: any known tag, any case, any inner spacing.
 ANY_TAG = re.compile(
@@ -52,7 +53,7 @@ def read(raw: str, cuts: list[int] | None = None) -> tuple[ReplyReader, list[str
     reader = ReplyReader()
     points = sorted({c for c in (cuts or []) if 0 < c < len(raw)})
     bounds = [0, *points, len(raw)]
-    pieces = [reader.feed(raw[a:b]) for a, b in zip(bounds, bounds[1:])]
+    pieces = [reader.feed(raw[a:b]) for a, b in itertools.pairwise(bounds)]
     pieces.append(reader.finish())
     return reader, pieces
 
@@ -171,8 +172,8 @@ def test_carriage_returns_split_from_their_newline():
     assert printed == "a\nb\nc"
 
 
-def test_read_head_needs_a_confidence_and_needs_iteration():
-    assert read_head("<confidence>0.5</confidence>") is None
-    assert read_head("<confidence>high</confidence><needs_iteration>no</needs_iteration>") is None
-    head = read_head("<confidence>50%</confidence><needs_iteration>yes</needs_iteration>")
+def test_parse_head_needs_a_confidence_and_needs_iteration():
+    assert parse_head("<confidence>0.5</confidence>") is None
+    assert parse_head("<confidence>high</confidence><needs_iteration>no</needs_iteration>") is None
+    head = parse_head("<confidence>50%</confidence><needs_iteration>yes</needs_iteration>")
     assert head is not None and head.confidence == 0.5 and head.needs_iteration
