@@ -78,7 +78,8 @@ def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> Call
     """A coroutine function calling one `llm` model with this member's options."""
 
     def kwargs_for(call: Call) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"stream": False}
+        # Streamed only when someone reads the text as it arrives (the arbiter).
+        kwargs: dict[str, Any] = {"stream": call.on_text is not None}
         if call.system:
             kwargs["system"] = call.system
         if call.attachments:
@@ -94,6 +95,9 @@ def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> Call
 
         async def call_async(call: Call) -> Reply:
             response = async_model.prompt(call.prompt, **kwargs_for(call))
+            if call.on_text is not None:
+                async for chunk in response:
+                    await call.on_text(chunk)
             text = await response.text()
             usage = await response.usage()
             return Reply(text, usage.input, usage.output)
@@ -101,8 +105,13 @@ def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> Call
         return call_async
 
     async def call_sync(call: Call) -> Reply:
+        loop = asyncio.get_running_loop()
+
         def blocking() -> Reply:
             response = sync_model.prompt(call.prompt, **kwargs_for(call))
+            if call.on_text is not None:
+                for chunk in response:  # each chunk handed to the loop, in order
+                    asyncio.run_coroutine_threadsafe(call.on_text(chunk), loop).result()
             text = response.text()
             usage = response.usage()
             return Reply(text, usage.input, usage.output)

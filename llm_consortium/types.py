@@ -14,6 +14,9 @@ from typing import Any
 STRATEGIES = ("arbiter", "vote")
 
 
+TextFn = Callable[[str], Awaitable[None]]
+
+
 @dataclass
 class Call:
     """A complete turn with its conversation: what the user asked the consortium,
@@ -23,6 +26,9 @@ class Call:
     system: str | None = None
     history: list[tuple[str, str]] = field(default_factory=list)
     attachments: list[Any] = field(default_factory=list)
+    # Where the reply's text goes as it arrives (the arbiter, when the answer may
+    # stream); None: no one is waiting for it, ask for the whole reply.
+    on_text: TextFn | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

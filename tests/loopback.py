@@ -639,13 +639,15 @@ def tagged_verdict(
     analysis: str = "compared",
     dissent: str = "none",
 ) -> str:
-    """An arbiter reply in the tagged form the consortium asks its arbiter for: the
-    one builder the tests, the benchmarks and the demo share."""
+    """An arbiter reply in the tagged form the consortium asks its arbiter for (the
+    verdict first, the synthesis last): the one builder the tests, the benchmarks
+    and the demo share."""
     return (
         f"<analysis>{analysis}</analysis>\n<dissent>{dissent}</dissent>\n"
-        f"<synthesis>{synthesis}</synthesis>\n<confidence>{confidence}</confidence>\n"
+        f"<confidence>{confidence}</confidence>\n"
         f"<needs_iteration>{str(needs_iteration).lower()}</needs_iteration>\n"
-        f"<refinement_areas>{areas}</refinement_areas>"
+        f"<refinement_areas>{areas}</refinement_areas>\n"
+        f"<synthesis>{synthesis}</synthesis>"
     )
 
 
