@@ -77,9 +77,12 @@ def _messages(call: Call) -> list[Any] | None:
 def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> CallFn:
     """A coroutine function calling one `llm` model with this member's options."""
 
+    # Streamed only when someone reads the text as it arrives (the arbiter) and the
+    # model says it can: llm's Python API would not check `can_stream` for us.
+    can_stream = bool(getattr(async_model or sync_model, "can_stream", False))
+
     def kwargs_for(call: Call) -> dict[str, Any]:
-        # Streamed only when someone reads the text as it arrives (the arbiter).
-        kwargs: dict[str, Any] = {"stream": call.on_text is not None}
+        kwargs: dict[str, Any] = {"stream": can_stream and call.on_text is not None}
         if call.system:
             kwargs["system"] = call.system
         if call.attachments:
