@@ -19,11 +19,10 @@ from pydantic import Field, model_validator
 
 from . import store
 from .attachments import CONSORTIUM_ATTACHMENT_TYPES
-from .sync_iter import iterate_sync
-from .types import Result, Settings, TextFn
 
 if TYPE_CHECKING:
     from .config import ConsortiumConfig
+    from .types import Result, Settings, TextFn
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +85,7 @@ def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, st
 
 def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settings:
     """The engine's Settings for one call: the saved config, overridden by `-o`."""
+    from .types import Settings  # not at import: registering models must stay cheap
     values: dict[str, Any] = {
         "max_iterations": config.max_iterations,
         "min_iterations": config.min_iterations,
@@ -237,6 +237,8 @@ def run_sync(coro_factory):
 
 class ConsortiumModel(_SharedConsortium, llm.Model):
     def execute(self, prompt, stream, response, conversation):
+        from .sync_iter import iterate_sync
+
         # The run goes on on a loop in another thread; chunks are yielded as they come.
         yield from iterate_sync(lambda: self.answer_chunks(prompt, response, stream))
 
