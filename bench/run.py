@@ -20,6 +20,7 @@ sys.path.insert(0, str(HERE))
 import click
 import fanout
 import startup
+import stream
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -103,7 +104,15 @@ def main() -> None:
                 "size": f"{count} members x {rounds} rounds",
                 "CPU per call (ms)": f"{ms:.3f}",
             })
-    out(table(cpu_rows))
+    out(table(cpu_rows) + "\n")
+
+    interval = 0.01
+    out(
+        f"### 6. Streaming: time to the answer's first word (`llm` CLI subprocess; the arbiter streams "
+        f"{stream.PIECE_CHARS}-character pieces every {interval * 1000:g} ms, "
+        f"{stream.arbiter_seconds(interval):.1f} s for its whole reply)\n"
+    )
+    out(table(stream.bench_stream(interval=interval, repeat=1 if args.quick else 5)))
 
 
 if __name__ == "__main__":
