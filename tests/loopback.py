@@ -458,9 +458,10 @@ class _Handler(BaseHTTPRequestHandler):
         hold_at = -1 if hold is None else text.find(hold.after)
         hold_at = -1 if hold_at < 0 else hold_at + len(hold.after)
         sent = 0
+        began = time.monotonic()
         for number, piece in enumerate(_pieces(text, behaviour.piece_chars)):
-            if number and behaviour.interval:
-                release.wait(behaviour.interval)
+            if number and behaviour.interval:  # a fixed rate: waits never add up to drift
+                release.wait(max(0.0, began + number * behaviour.interval - time.monotonic()))
             chunk(delta({"content": piece}))
             sent += len(piece)
             if hold is not None and 0 <= hold_at <= sent and not hold.reached.is_set():
