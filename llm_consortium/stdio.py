@@ -1,0 +1,135 @@
+"""Keep the consortium's stdout and stderr working whatever a member plugin does to them.
+
+Local model plugins often silence their engine while it loads by swapping
+`sys.stdout`/`sys.stderr` (contextlib) or even file descriptors 1 and 2 (dup2), and
+put back what they saw when they started. Two such calls overlapping in threads put
+back each other's replacement: the process is left writing to /dev/null (or to a
+closed file) and the consortium's answer is lost. Stdio is process-wide, so the
+guard is too: it notes stdio when the first guarded call starts, and when the last
+one ends it puts back whatever differs, with one warning naming the member whose
+call ended last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from typing import Any, Iterator, Optional
+
+logger = logging.getLogger(__name__)
+
+_FDS = (1, 2)
+
+
+class _Snapshot:
+    """sys.stdout/sys.stderr and a duplicate of fds 1 and 2, as they were."""
+
+    def __init__(self) -> None:
+        self.stdout = sys.stdout
+        self.stderr = sys.stderr
+        self.fds: dict[int, tuple[int, tuple[int, int]]] = {}
+        for fd in _FDS:
+            identity = _identity(fd)
+            if identity is None:
+                continue
+            try:
+                self.fds[fd] = (os.dup(fd), identity)
+            except OSError:
+                pass
+
+    def restore(self) -> list[str]:
+        """Put back whatever changed; the names of what was put back."""
+        changed = []
+        if sys.stdout is not self.stdout:
+            sys.stdout = self.stdout
+            changed.append("sys.stdout")
+        if sys.stderr is not self.stderr:
+            sys.stderr = self.stderr
+            changed.append("sys.stderr")
+        for fd, (copy, identity) in self.fds.items():
+            if _identity(fd) != identity:
+                with contextlib.suppress(OSError):
+                    _flush()
+                    os.dup2(copy, fd)
+                    changed.append(f"file descriptor {fd}")
+        return changed
+
+    def close(self) -> None:
+        for copy, _ in self.fds.values():
+            with contextlib.suppress(OSError):
+                os.close(copy)
+        self.fds = {}
+
+
+def _identity(fd: int) -> Optional[tuple[int, int]]:
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
+class StdioGuard:
+    """Counts guarded calls in flight; puts stdio back when the last one ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._snapshot: Optional[_Snapshot] = None
+
+    @contextlib.contextmanager
+    def guard(self, name: str) -> Iterator[None]:
+        """Around one member's call; `name` is who the warning names."""
+        with self._lock:
+            if self._depth == 0:
+                self._snapshot = _Snapshot()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            self._leave(name)
+
+    def _leave(self, name: str) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth:
+                return
+            snapshot, self._snapshot = self._snapshot, None
+            assert snapshot is not None
+            changed = snapshot.restore()
+            snapshot.close()
+        if changed:
+            _warn(name, changed)
+
+    def settle(self, name: str) -> None:
+        """At the end of a run: if calls still run (abandoned in their threads) and
+        stdio differs from when they started, put it back now so the answer is seen."""
+        with self._lock:
+            snapshot = self._snapshot
+            changed = snapshot.restore() if snapshot is not None else []
+        if changed:
+            _warn(name, changed)
+
+
+def _warn(name: str, changed: list[str]) -> None:
+    logger.warning(
+        "Consortium: member %s left %s redirected; put back so the answer is not lost",
+        name, " and ".join(changed),
+    )
+
+
+guard = StdioGuard()
+
+
+def guarded(name: str) -> Any:
+    """`with guarded(member_name): ...` around one call, on the process-wide guard."""
+    return guard.guard(name)
