@@ -6,9 +6,7 @@ recording the trace); the two classes only adapt it to llm's sync and async exec
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from typing import TYPE_CHECKING, Any, Optional
 
 import llm
@@ -154,44 +152,10 @@ class _SharedConsortium:
 
 
 def run_sync(coro_factory):
-    """Run a coroutine to completion from sync code, even inside a running loop.
+    """Run a deliberation from sync code, on the process's one shared loop (see loop.py)."""
+    from .loop import run_sync as run_on_shared_loop
 
-    `asyncio.run` refuses to start when the caller already runs a loop (Jupyter, a
-    consortium nested in an async one), so then the loop runs in a worker thread;
-    a KeyboardInterrupt while waiting for it cancels the run there too, so member
-    calls stop instead of running on unseen.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro_factory())
-    box: dict[str, Any] = {}
-
-    async def main() -> Any:
-        box["loop"] = asyncio.get_running_loop()
-        box["task"] = asyncio.current_task()
-        return await coro_factory()
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(main())
-        except BaseException as ex:
-            box["error"] = ex
-
-    worker = threading.Thread(target=target, name="llm-consortium-run", daemon=True)
-    worker.start()
-    try:
-        worker.join()
-    except BaseException:
-        if "task" in box:
-            try:
-                box["loop"].call_soon_threadsafe(box["task"].cancel)
-            except RuntimeError:  # the run ended meanwhile and its loop is closed
-                pass
-        raise
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    return run_on_shared_loop(coro_factory)
 
 
 class ConsortiumModel(_SharedConsortium, llm.Model):

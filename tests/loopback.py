@@ -369,6 +369,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
+        if self.protocol_version != "HTTP/1.0":  # the close delimits the stream
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         cid, created = _completion_id(), int(time.time())
 
@@ -398,6 +401,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+class _KeepAliveHandler(_Handler):
+    """HTTP/1.1 with keep-alive, as real providers answer: the client's pool keeps
+    the connection, so a client closed on the wrong event loop shows it."""
+
+    protocol_version = "HTTP/1.1"
+
+
 def _completion_id() -> str:
     return "chatcmpl-loopback-" + uuid.uuid4().hex[:12]
 
@@ -409,8 +419,9 @@ class LoopbackServer:
     because hangs and delays wait on an event that stop() sets.
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, keep_alive: bool = False) -> None:
         self._requested_port = port
+        self._handler = _KeepAliveHandler if keep_alive else _Handler
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._cond = threading.Condition()
@@ -424,7 +435,7 @@ class LoopbackServer:
         """Bind and start serving; returns self so `LoopbackServer().start()` chains."""
         if self._httpd is not None:
             raise RuntimeError("LoopbackServer already started")
-        httpd = _HTTPServer(("127.0.0.1", self._requested_port), _Handler)
+        httpd = _HTTPServer(("127.0.0.1", self._requested_port), self._handler)
         httpd.owner = self
         self._httpd = httpd
         self._release = threading.Event()
