@@ -32,7 +32,7 @@ from llm.plugins import pm
 from backend import Backend, member_names, tagged_verdict
 from llm_consortium import engine, models, store
 from llm_consortium.config import ConsortiumConfig
-from llm_consortium.members import in_thread
+from llm_consortium.threads import in_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from loopback import write_models_file  # noqa: E402

@@ -9,12 +9,10 @@ executor would cap concurrency) nor keep the process alive after Ctrl-C.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 from .failures import backoff, describe, is_transient, provider_retries, remember_secret, retry_after
 
@@ -23,7 +21,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 
 @dataclass
@@ -122,41 +119,6 @@ def _ms(since: float) -> int:
     return round((time.monotonic() - since) * 1000)
 
 
-def in_thread(fn: Callable[[], T]) -> "asyncio.Future[T]":
-    """Run blocking `fn` in a new daemon thread; await the returned future.
-
-    The thread runs in a copy of the caller's context (as asyncio.to_thread does).
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-    context = contextvars.copy_context()
-
-    def settle(value: Any = None, error: Optional[BaseException] = None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(value)
-
-    def deliver(*args: Any) -> None:
-        try:
-            loop.call_soon_threadsafe(settle, *args)
-        except RuntimeError:  # the run is over and its loop closed: nobody is waiting
-            pass
-
-    def target() -> None:
-        try:
-            value = context.run(fn)
-        except BaseException as exc:
-            deliver(None, exc)
-        else:
-            deliver(value)
-
-    threading.Thread(target=target, name="llm-consortium-member", daemon=True).start()
-    return future
-
-
 def _messages(call: "Call") -> Optional[list[Any]]:
     """The earlier turns as llm Messages, system first; None without history.
 
@@ -172,9 +134,41 @@ def _messages(call: "Call") -> Optional[list[Any]]:
     return messages
 
 
-def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> "CallFn":
-    """A coroutine function calling one `llm` model with this member's options."""
+CALL_MODES = ("auto", "thread", "async")
+
+
+def call_mode(sync_model: Any, async_model: Any, forced: str = "auto") -> str:
+    """How a model is called: "thread" (its sync implementation in a pool thread) or
+    "async" (its async implementation on the run's loop).
+
+    Automatic: threads whenever there is a sync implementation, because llm's plugins
+    build a client (and a TLS context) per prompt, CPU work that one loop runs call
+    after call and threads overlap; a consortium is always awaited on the loop. A
+    forced mode the model cannot do falls back to the one it can.
+    """
+    if async_model is None:
+        return "thread"
+    if sync_model is None or _is_consortium(async_model):
+        return "async"
+    return "async" if forced == "async" else "thread"
+
+
+def _is_consortium(model: Any) -> bool:
+    return bool(getattr(model, "consortium_name", None)) or type(model).__module__.startswith(
+        "llm_consortium"
+    )
+
+
+def llm_call(
+    sync_model: Any, async_model: Any, options: dict[str, Any], mode: str = "auto", name: str = ""
+) -> "CallFn":
+    """A coroutine function calling one `llm` model with this member's options,
+    inside the stdio guard (a member that leaves stdio redirected is undone)."""
     from .engine import Reply
+    from .stdio import guarded
+    from .threads import in_thread
+
+    name = name or getattr(async_model or sync_model, "model_id", "member")
 
     def kwargs_for(call: "Call") -> dict[str, Any]:
         kwargs: dict[str, Any] = {"stream": False}
@@ -189,24 +183,28 @@ def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> "Cal
             kwargs["options"] = dict(options)
         return kwargs
 
-    if async_model is not None:
+    if call_mode(sync_model, async_model, mode) == "async":
 
         async def call_async(call: "Call") -> Reply:
-            response = async_model.prompt(call.prompt, **kwargs_for(call))
-            text = await response.text()
-            usage = await response.usage()
+            with guarded(name):
+                response = async_model.prompt(call.prompt, **kwargs_for(call))
+                text = await response.text()
+                usage = await response.usage()
             return Reply(text, usage.input, usage.output)
 
         return call_async
 
-    async def call_sync(call: "Call") -> Reply:
-        def blocking() -> Reply:
-            response = sync_model.prompt(call.prompt, **kwargs_for(call))
-            text = response.text()
-            usage = response.usage()
-            return Reply(text, usage.input, usage.output)
+    def blocking(call: "Call") -> Reply:
+        response = sync_model.prompt(call.prompt, **kwargs_for(call))
+        text = response.text()
+        usage = response.usage()
+        return Reply(text, usage.input, usage.output)
 
-        return await in_thread(blocking)
+    async def call_sync(call: "Call") -> Reply:
+        # Guarded while awaited: a call given up on (its thread runs on) no longer
+        # holds back putting stdio right for the calls that follow.
+        with guarded(name):
+            return await in_thread(lambda: blocking(call))
 
     return call_sync
 
@@ -241,7 +239,8 @@ class Registry:
 
         model = self.model(model_id)
         remember_secret(model.get_key())
-        call = llm_call(self.sync.get(model_id), self.async_.get(model_id), options)
+        name = model_id if instance == 1 else f"{model_id}#{instance}"
+        call = llm_call(self.sync.get(model_id), self.async_.get(model_id), options, name=name)
         types = frozenset(getattr(model, "attachment_types", None) or ())
         return Participant(model_id, call, instance, attachment_types=types)
 

@@ -8,6 +8,10 @@ closed file) and the consortium's answer is lost. Stdio is process-wide, so the
 guard is too: it notes stdio when the first guarded call starts, and when the last
 one ends it puts back whatever differs, with one warning naming the member whose
 call ended last.
+
+A call counts while someone awaits it: a call given up on (timeout, cancel) stops
+counting although its thread may run on, so a hung member can neither hold back the
+check nor, ending much later, make it put back a stale snapshot.
 """
 
 from __future__ import annotations
@@ -107,15 +111,6 @@ class StdioGuard:
             assert snapshot is not None
             changed = snapshot.restore()
             snapshot.close()
-        if changed:
-            _warn(name, changed)
-
-    def settle(self, name: str) -> None:
-        """At the end of a run: if calls still run (abandoned in their threads) and
-        stdio differs from when they started, put it back now so the answer is seen."""
-        with self._lock:
-            snapshot = self._snapshot
-            changed = snapshot.restore() if snapshot is not None else []
         if changed:
             _warn(name, changed)
 

@@ -279,7 +279,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if isinstance(behaviour, Hang):
-            release.wait(behaviour.seconds)
+            if release.wait(behaviour.seconds) and getattr(release, "final", False):
+                self._send_error(Error(503, "released by the loopback server", dict(NO_RETRY)))
             self.close_connection = True
             return
         if isinstance(behaviour, Error):
@@ -494,12 +495,16 @@ class LoopbackServer:
         with self._cond:
             self._scripts.clear()
             self._requests.clear()
-        self.release_hangs()
+        self.release_hangs(final=True)
 
-    def release_hangs(self) -> None:
-        """End every current `hang`/`delay` now; later ones wait afresh."""
+    def release_hangs(self, final: bool = False) -> None:
+        """End every current `hang`/`delay` now; later ones wait afresh. A released
+        hang closes the connection, or with `final` answers an error the client does
+        not retry (a client abandoned in a thread then stops instead of sending its
+        retries into the next test)."""
         with self._cond:
             old, self._release = self._release, threading.Event()
+        old.final = final  # type: ignore[attr-defined]
         old.set()
 
     # -- observation
