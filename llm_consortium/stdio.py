@@ -21,7 +21,8 @@ import logging
 import os
 import sys
 import threading
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +40,8 @@ class _Snapshot:
             identity = _identity(fd)
             if identity is None:
                 continue
-            try:
+            with contextlib.suppress(OSError):
                 self.fds[fd] = (os.dup(fd), identity)
-            except OSError:
-                pass
 
     def restore(self) -> list[str]:
         """Put back whatever changed; the names of what was put back."""
@@ -68,7 +67,7 @@ class _Snapshot:
         self.fds = {}
 
 
-def _identity(fd: int) -> Optional[tuple[int, int]]:
+def _identity(fd: int) -> tuple[int, int] | None:
     try:
         info = os.fstat(fd)
     except OSError:
@@ -88,7 +87,7 @@ class StdioGuard:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._depth = 0
-        self._snapshot: Optional[_Snapshot] = None
+        self._snapshot: _Snapshot | None = None
 
     @contextlib.contextmanager
     def guard(self, name: str) -> Iterator[None]:

@@ -15,10 +15,12 @@ ends, so the model's `max_concurrent` still holds for whatever starts next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import queue
 import threading
-from typing import Any, Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .limits import current_slot
 
@@ -67,7 +69,7 @@ class DaemonPool:
 _pool = DaemonPool()
 
 
-async def in_thread(fn: Callable[[], T], pool: Optional[DaemonPool] = None) -> T:
+async def in_thread(fn: Callable[[], T], pool: DaemonPool | None = None) -> T:
     """Run blocking `fn` in a pool thread and await its result.
 
     The thread runs in a copy of the caller's context (as `asyncio.to_thread` does).
@@ -81,7 +83,7 @@ async def in_thread(fn: Callable[[], T], pool: Optional[DaemonPool] = None) -> T
     lock = threading.Lock()
     state = {"ended": False}
 
-    def settle(value: Any, error: Optional[BaseException]) -> None:
+    def settle(value: Any, error: BaseException | None) -> None:
         if future.done():
             return
         if error is not None:
@@ -91,7 +93,7 @@ async def in_thread(fn: Callable[[], T], pool: Optional[DaemonPool] = None) -> T
 
     def job() -> None:
         value: Any = None
-        error: Optional[BaseException] = None
+        error: BaseException | None = None
         try:
             value = context.run(fn)
         except BaseException as exc:
@@ -101,10 +103,8 @@ async def in_thread(fn: Callable[[], T], pool: Optional[DaemonPool] = None) -> T
             release = slot is not None and slot.detached
         if release:
             slot.release()
-        try:
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
             loop.call_soon_threadsafe(settle, value, error)
-        except RuntimeError:  # that loop is closed: nobody is waiting any more
-            pass
 
     (pool or _pool).submit(job)
     try:

@@ -24,8 +24,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional
 
 import llm
 
@@ -80,16 +80,16 @@ class LocalModel(llm.Model):
         model_id: str,
         *,
         fds: bool = False,
-        context_words: Optional[int] = None,
+        context_words: int | None = None,
         reload: bool = False,
-        hold: Optional[threading.Event] = None,
+        hold: threading.Event | None = None,
     ) -> None:
         self.model_id = model_id
         self.fds = fds
         self.context_words = context_words
         self.reload = reload
         self.hold = hold  # when set: each call blocks until the event is set
-        self.engine: Optional[str] = None
+        self.engine: str | None = None
         self.calls = 0
         self._busy = threading.Lock()
 
@@ -124,7 +124,7 @@ class LocalModel(llm.Model):
             self._busy.release()
 
 
-def local_models(hold: Optional[threading.Event] = None, reload: bool = False) -> list[LocalModel]:
+def local_models(hold: threading.Event | None = None, reload: bool = False) -> list[LocalModel]:
     return [
         LocalModel("local", reload=reload, hold=hold),
         LocalModel("local-fd", fds=True, reload=reload),
@@ -135,7 +135,7 @@ def local_models(hold: Optional[threading.Event] = None, reload: bool = False) -
 class LocalPlugin:
     """The plugin object: `pm.register(LocalPlugin(), name="local-plugin")`."""
 
-    def __init__(self, models: Optional[list[LocalModel]] = None) -> None:
+    def __init__(self, models: list[LocalModel] | None = None) -> None:
         self.models = models if models is not None else local_models()
 
     @llm.hookimpl

@@ -10,7 +10,8 @@ import pathlib
 
 import pytest
 import yaml
-from consortiums_cli import refused, run
+
+from helpers import consortiums_run, refused
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def write(user_path: pathlib.Path):
 
 
 def show_json(name: str) -> dict:
-    result = run("show", name, "--json")
+    result = consortiums_run("show", name, "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -39,7 +40,7 @@ def test_defaults(write) -> None:
     write("minimal", "models: [{model_id: gpt-4o-mini, options: null}]\n")
     assert show_json("minimal") == {
         "name": "minimal",
-        "models": [{"model_id": "gpt-4o-mini", "options": {}, "count": 1}],
+        "models": [{"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "count": 1}],
         "arbiter": None,
         "strategy": None,
         "confidence_threshold": 0.7,
@@ -49,6 +50,7 @@ def test_defaults(write) -> None:
         "timeout": 120.0,
         "retries": 2,
         "min_members": 1,
+        "call_mode": "auto",
     }
 
 
@@ -75,9 +77,10 @@ system_prompt: null
     assert config["models"][0] == {
         "model_id": "gpt-4o-mini",
         "options": {"temperature": 0.7},
+        "max_concurrent": None,
         "count": 2,
     }
-    assert config["arbiter"] == {"model_id": "gpt-4o", "options": {"temperature": 0}}
+    assert config["arbiter"] == {"model_id": "gpt-4o", "options": {"temperature": 0}, "max_concurrent": None}
 
 
 @pytest.mark.parametrize(
@@ -107,7 +110,7 @@ def test_invalid_files_name_the_problem(write, user_path: pathlib.Path, body: st
     error = refused("show", "bad")
     assert error.startswith(f"Error: {user_path / 'consortiums' / 'bad.yaml'}: ")
     assert problem in error
-    listed = run("list").stdout
+    listed = consortiums_run("list").stdout
     assert listed.startswith("bad : BROKEN: ") and problem in listed
 
 
@@ -140,11 +143,11 @@ def test_instances_count_towards_min_members(write) -> None:
 )
 def test_list_summary(write, body: str, summary: str) -> None:
     write("s", body)
-    assert run("list").stdout == f"s : {summary}\n"
+    assert consortiums_run("list").stdout == f"s : {summary}\n"
 
 
 def test_saved_files_leave_out_defaults_but_keep_the_stop_rule(user_path: pathlib.Path) -> None:
-    assert run("create", "short", "-m", "gpt-4o-mini").exit_code == 0
+    assert consortiums_run("create", "short", "-m", "gpt-4o-mini").exit_code == 0
     text = (user_path / "consortiums" / "short.yaml").read_text(encoding="utf-8")
     assert yaml.safe_load(text) == {
         "name": "short",
@@ -157,7 +160,7 @@ def test_saved_files_leave_out_defaults_but_keep_the_stop_rule(user_path: pathli
 
 @pytest.mark.parametrize("name", ["a" * 64, "9lives", "v1.2_beta-3", "my-consortium"])
 def test_valid_names(user_path: pathlib.Path, name: str) -> None:
-    assert run("create", name, "-m", "gpt-4o-mini").exit_code == 0
+    assert consortiums_run("create", name, "-m", "gpt-4o-mini").exit_code == 0
     assert (user_path / "consortiums" / f"{name}.yaml").exists()
 
 

@@ -184,9 +184,8 @@ async def test_a_call_that_ends_normally_leaves_its_slot_to_the_caller():
 
 def test_a_member_that_leaves_sys_stdout_swapped_is_put_back_and_named(caplog):
     original_out, original_err = sys.stdout, sys.stderr
-    with open(os.devnull, "w") as null, caplog.at_level(logging.WARNING):
-        with stdio.guarded("local#2"):
-            sys.stdout = sys.stderr = null
+    with open(os.devnull, "w") as null, caplog.at_level(logging.WARNING), stdio.guarded("local#2"):
+        sys.stdout = sys.stderr = null
     assert sys.stdout is original_out and sys.stderr is original_err
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
@@ -194,11 +193,10 @@ def test_a_member_that_leaves_sys_stdout_swapped_is_put_back_and_named(caplog):
 
 
 def test_a_member_that_puts_stdio_back_causes_no_warning(caplog):
-    with caplog.at_level(logging.WARNING):
-        with stdio.guarded("tidy"):
-            saved = sys.stdout
-            sys.stdout = sys.stderr
-            sys.stdout = saved
+    with caplog.at_level(logging.WARNING), stdio.guarded("tidy"):
+        saved = sys.stdout
+        sys.stdout = sys.stderr
+        sys.stdout = saved
     assert caplog.records == []
 
 
@@ -250,9 +248,8 @@ def test_a_member_that_leaves_fd_1_on_devnull_is_put_back():
 
 def test_stdio_is_checked_when_the_last_overlapping_call_ends():
     original = sys.stdout
-    with open(os.devnull, "w") as null:
-        with stdio.guarded("outer"):
-            with stdio.guarded("inner"):
-                sys.stdout = null
-            assert sys.stdout is null  # another call is still running: not yet
+    with open(os.devnull, "w") as null, stdio.guarded("outer"):
+        with stdio.guarded("inner"):
+            sys.stdout = null
+        assert sys.stdout is null  # another call is still running: not yet
     assert sys.stdout is original

@@ -10,38 +10,22 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 
+import local_plugin
 import pytest
-from click.testing import CliRunner
-from llm.cli import cli
 from llm.plugins import pm
 
-import local_plugin
-from loopback import LoopbackServer, reply, write_models_file
-from saved import save
-from scripted import verdict
+from helpers import judge_saying, llm_run, llm_subprocess, save, subprocess_env
+from loopback import LoopbackServer, write_models_file
 
 TESTS = Path(__file__).resolve().parent
-LLM = Path(sys.executable).with_name("llm")
-
-
-def judge_saying(text: str):
-    return reply(lambda request: verdict(text, 0.9))
-
-
-def run_process(user_path: Path, *args: str, input: str | None = None, **env: str):
-    """A real process with the test's LLM_USER_PATH; returns the CompletedProcess."""
-    environment = {**os.environ, "LLM_USER_PATH": str(user_path), **env}
-    return subprocess.run(
-        [*args], input=input, capture_output=True, text=True, env=environment, timeout=120
-    )
 
 
 @pytest.fixture
 def local(user_path):
-    """The local-engine test plugin, registered in this process."""
+    """The local-engine test plugin, registered in this process; its models load
+    their engine (and swap stdio) on every call."""
     plugin = local_plugin.LocalPlugin(local_plugin.local_models(reload=True))
     pm.register(plugin, name="local-plugin")
     local_plugin.OVERLAPS.clear()
@@ -61,13 +45,16 @@ def installed(tmp_path):
     return {"PYTHONPATH": path, local_plugin.ENV_OVERLAPS: str(overlaps)}, overlaps
 
 
-def llm_run(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input)
-
-
 def last_trace() -> dict:
     rows = json.loads(llm_run("logs", "--json", "-n", "1").stdout)
     return rows[0]["response_json"]
+
+
+def run_python(user_path: Path, script: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True, text=True, env=subprocess_env(user_path), timeout=120,
+    )
 
 
 # ---------------------------------------------------------------- sessions
@@ -86,7 +73,7 @@ def panel(user_path):
 
 
 def test_llm_chat_for_three_turns_prints_nothing_on_stderr(panel, user_path):
-    done = run_process(user_path, str(LLM), "chat", "-m", "panel", input="one\ntwo\nthree\nquit\n")
+    done = llm_subprocess(user_path, "chat", "-m", "panel", stdin="one\ntwo\nthree\nquit\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("The panel answer") == 3
     assert done.stderr == ""
@@ -112,7 +99,7 @@ print("\\n".join(asyncio.run(cell())))
 
 @pytest.mark.parametrize("script", [THREE_PROMPTS, THREE_PROMPTS_IN_A_LOOP], ids=["plain", "in-a-loop"])
 def test_three_sync_prompts_in_one_process_print_nothing_on_stderr(script, panel, user_path):
-    done = run_process(user_path, sys.executable, "-c", textwrap.dedent(script))
+    done = run_python(user_path, script)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "The panel answer\n" * 3
     assert done.stderr == ""

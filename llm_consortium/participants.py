@@ -1,0 +1,208 @@
+"""The llm adapter: turning installed `llm` models into the participants the engine
+calls, before any call is spent (unknown ids, missing keys and cycles fail here),
+and deciding how each call physically runs.
+
+How a call runs (`call_mode`):
+- "thread": the model's sync implementation in a pool thread (threads.py). Chosen
+  automatically whenever a model has one: llm's plugins build a client, and with it
+  a TLS context that parses the CA bundle, for every prompt; one event loop does
+  that CPU work call after call, threads overlap it (OpenSSL releases the GIL);
+- "async": the model's async implementation on the run's loop. Always for a nested
+  consortium, and for any model when forced (`call_mode: async`) because its plugin
+  misbehaves in threads.
+A mode the model cannot do falls back to the one it can.
+
+Each model gets the process-wide gate of `limits.gate_for`: `max_concurrent` from
+the member or arbiter entry, by default 1 for a model with no async implementation
+(local engines hold one handle that is not thread-safe, and are CPU/GPU-bound
+anyway) and unlimited otherwise. Every call runs inside the stdio guard (stdio.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import llm
+
+from .cycles import check_cycles
+from .limits import gate_for
+from .policy import remember_secret
+from .stdio import guarded
+from .threads import in_thread
+from .types import Call, CallFn, Participant, Reply
+
+logger = logging.getLogger(__name__)
+
+CALL_MODES = ("auto", "thread", "async")
+
+
+def call_mode(sync_model: Any, async_model: Any, forced: str | None = None) -> str:
+    """"thread" or "async": how calls to this model run (see the module docstring)."""
+    if async_model is None:
+        return "thread"
+    if sync_model is None or getattr(async_model, "consortium_name", None):
+        return "async"
+    return "async" if forced == "async" else "thread"
+
+
+def default_max_concurrent(async_model: Any) -> int | None:
+    """1 for a sync-only model, unlimited (None) for one with an async implementation."""
+    return 1 if async_model is None else None
+
+
+def _messages(call: Call) -> list[Any] | None:
+    """The earlier turns as llm Messages, system first; None without history.
+
+    Passed alongside `system=` because some plugins read only one of the two.
+    """
+    if not call.history:
+        return None
+    messages = [llm.system(call.system)] if call.system else []
+    for role, text in call.history:
+        messages.append(llm.assistant(text) if role == "assistant" else llm.user(text))
+    return messages
+
+
+def llm_call(
+    sync_model: Any,
+    async_model: Any,
+    options: dict[str, Any],
+    mode: str | None = None,
+    name: str = "",
+) -> CallFn:
+    """A coroutine function calling one `llm` model with this member's options, the
+    way `call_mode` chooses, inside the stdio guard (`name` is who its warning names)."""
+    name = name or getattr(async_model or sync_model, "model_id", "member")
+
+    def kwargs_for(call: Call) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"stream": False}
+        if call.system:
+            kwargs["system"] = call.system
+        if call.attachments:
+            kwargs["attachments"] = list(call.attachments)
+        messages = _messages(call)
+        if messages is not None:
+            kwargs["messages"] = messages
+        if options:
+            kwargs["options"] = dict(options)
+        return kwargs
+
+    if call_mode(sync_model, async_model, mode) == "async":
+
+        async def call_async(call: Call) -> Reply:
+            with guarded(name):
+                response = async_model.prompt(call.prompt, **kwargs_for(call))
+                text = await response.text()
+                usage = await response.usage()
+            return Reply(text, usage.input, usage.output)
+
+        return call_async
+
+    def blocking(call: Call) -> Reply:
+        response = sync_model.prompt(call.prompt, **kwargs_for(call))
+        text = response.text()
+        usage = response.usage()
+        return Reply(text, usage.input, usage.output)
+
+    async def call_sync(call: Call) -> Reply:
+        # Guarded while awaited: a call given up on (its thread runs on) stops
+        # holding back the check that puts stdio right for the calls after it.
+        with guarded(name):
+            return await in_thread(lambda: blocking(call))
+
+    return call_sync
+
+
+class Registry:
+    """Every registered model by id and alias, from one registration pass (each
+    `llm.get_model` call re-runs every plugin's registration)."""
+
+    def __init__(self) -> None:
+        self.sync: dict[str, Any] = {}
+        self.async_: dict[str, Any] = {}
+        for entry in llm.get_models_with_aliases():
+            for name in (entry.model.model_id, *entry.aliases):
+                self.sync[name] = entry.model
+                if entry.async_model is not None:
+                    self.async_[name] = entry.async_model
+
+    def model(self, model_id: str) -> Any:
+        """The model a participant calls: the async one when there is one.
+        KeyError for an id or alias nobody registered."""
+        model = self.async_.get(model_id) or self.sync.get(model_id)
+        if model is None:
+            raise KeyError(model_id)
+        return model
+
+    def participant(
+        self,
+        model_id: str,
+        options: dict[str, Any],
+        instance: int = 1,
+        max_concurrent: int | None = None,
+        mode: str | None = None,
+    ) -> Participant:
+        """An engine participant calling `model_id` with `options`, gated by the
+        model's process-wide gate. KeyError for an unknown id, llm.ModelError (from
+        the model) for a key that is not set."""
+        model = self.model(model_id)
+        remember_secret(model.get_key())
+        sync_model, async_model = self.sync.get(model_id), self.async_.get(model_id)
+        name = model_id if instance == 1 else f"{model_id}#{instance}"
+        call = llm_call(sync_model, async_model, options, mode, name)
+        types = frozenset(getattr(model, "attachment_types", None) or ())
+        if max_concurrent is None:
+            max_concurrent = default_max_concurrent(async_model)
+        # One gate per model object, whatever alias names it.
+        gate = gate_for(model.model_id, max_concurrent)
+        return Participant(model_id, call, instance, attachment_types=types, gate=gate)
+
+    def checked_participant(
+        self,
+        model_id: str,
+        options: dict[str, Any],
+        role: str,
+        instance: int = 1,
+        owner: str = "",
+        max_concurrent: int | None = None,
+        mode: str | None = None,
+    ) -> Participant:
+        """`participant()`, with every failure as one llm.ModelError naming the role
+        (member, arbiter, baseline) and the model: the single place those messages
+        are worded."""
+        try:
+            return self.participant(model_id, options, instance, max_concurrent, mode)
+        except KeyError:
+            raise llm.ModelError(f"{owner}unknown {role} model {model_id!r}") from None
+        except llm.ModelError as ex:
+            raise llm.ModelError(f"{owner}{role} model {model_id!r}: {ex}") from ex
+
+
+def resolve(config: Any, call_mode: str | None = None) -> tuple[list[Participant], Participant | None]:
+    """Turn a config's model ids into engine participants, before any call is spent.
+
+    An unknown id, a missing key or a cycle fails here, naming it. `call_mode`
+    (from `-o call_mode`) overrides the config's.
+    """
+    mode = call_mode or getattr(config, "call_mode", None)
+    registry = Registry()
+    check_cycles(config, registry.sync)
+    for value in llm.load_keys().values():
+        remember_secret(value)
+
+    def participant(entry: Any, role: str, instance: int = 1) -> Participant:
+        return registry.checked_participant(
+            entry.model_id, entry.options, role, instance, owner=f"Consortium {config.name!r}: ",
+            max_concurrent=getattr(entry, "max_concurrent", None), mode=mode,
+        )
+
+    members = [
+        participant(member, "member", instance)
+        for member in config.models
+        for instance in range(1, member.count + 1)
+    ]
+    arbiter = None
+    if config.arbiter is not None and config.effective_strategy == "arbiter":
+        arbiter = participant(config.arbiter, "arbiter")
+    return members, arbiter
