@@ -124,7 +124,8 @@ class _Run:
 
     def _call(self, participant: Participant, call: Call) -> Awaitable[Outcome]:
         return call_with_policy(
-            participant.call, call, timeout=self.settings.timeout, retries=self.settings.retries
+            participant.call, call, timeout=self.settings.timeout, retries=self.settings.retries,
+            gate=participant.gate,
         )
 
     async def _fan_out(self, calls: list[Call], round_number: int) -> list[Outcome]:

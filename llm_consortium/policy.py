@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .limits import current_slot
 from .types import Call, CallFn, Outcome
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ async def call_with_policy(
     timeout: float,
     retries: int,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    gate: Any = None,
 ) -> Outcome:
     """Call `fn` with retries for transient errors, all within `timeout` seconds.
 
@@ -171,7 +173,7 @@ async def call_with_policy(
             number += 1
             began = time.monotonic()
             try:
-                reply = await fn(call)
+                reply = await _gated(fn, call, gate, outcome, began)
                 if not reply.text or not reply.text.strip():
                     raise EmptyAnswer("empty answer")
                 outcome.reply = reply
@@ -212,6 +214,23 @@ async def call_with_policy(
         outcome.attempts.append({"ok": False, "error": outcome.error, "duration_ms": _ms(started)})
     outcome.duration_ms = _ms(started)
     return outcome
+
+
+async def _gated(fn: CallFn, call: Call, gate: Any, outcome: Outcome, began: float) -> Any:
+    """Interim gating until helper ratelimit's policy lands: one slot per attempt; a
+    slot the thread bridge detached is released by its thread, and the attempt is
+    recorded as abandoned."""
+    slot = await gate.acquire() if gate is not None else None
+    token = current_slot.set(slot)
+    try:
+        return await fn(call)
+    finally:
+        current_slot.reset(token)
+        if slot is not None:
+            if slot.detached:
+                outcome.attempts.append({"ok": False, "abandoned": True, "duration_ms": _ms(began)})
+            else:
+                slot.release()
 
 
 def _ms(since: float) -> int:

@@ -11,6 +11,8 @@ What makes such plugins hard for a consortium, reproduced on purpose:
   many times in one process;
 - a small context window (`local-small`: 40 words; longer prompts raise the kind of
   error such engines raise);
+- `local-racy` is thread-safe (no overlap check) but still swaps stdio while it
+  loads, so calls allowed to overlap on it race on sys.stdout;
 - it reports no token usage.
 
 Registered in-process with `pm.register(LocalPlugin())`, or as a real entry point for
@@ -83,12 +85,14 @@ class LocalModel(llm.Model):
         context_words: int | None = None,
         reload: bool = False,
         hold: threading.Event | None = None,
+        thread_safe: bool = False,
     ) -> None:
         self.model_id = model_id
         self.fds = fds
         self.context_words = context_words
         self.reload = reload
-        self.hold = hold  # when set: each call blocks until the event is set
+        self.hold = hold  # the first call blocks until this event is set
+        self.thread_safe = thread_safe
         self.engine: str | None = None
         self.calls = 0
         self._busy = threading.Lock()
@@ -96,32 +100,42 @@ class LocalModel(llm.Model):
     def load(self) -> None:
         silenced = _silenced_fds if self.fds else _silenced_objects
         with silenced():
-            print("loading weights ... (engine chatter that must not reach the user)")
+            chatter = "loading weights ... (engine chatter that must not reach the user)\n"
+            if self.fds:  # a native engine writes to the file descriptors themselves
+                os.write(1, chatter.encode())
+                os.write(2, chatter.encode())
+            else:
+                print(chatter, end="")
+                print(chatter, end="", file=sys.stderr)
             time.sleep(0.002)  # the load's own work, during which another call may start
             self.engine = "loaded"
 
     def execute(self, prompt, stream, response, conversation):
+        if self.thread_safe:
+            yield from self._answer(prompt)
+            return
         if not self._busy.acquire(blocking=False):
             _record_overlap(self.model_id)
             raise RuntimeError(f"{self.model_id}: two calls overlapped on one engine handle")
         try:
-            self.calls += 1
-            if self.engine is None or self.reload:
-                self.load()
-            if self.hold is not None:
-                self.hold.wait()
-            text = " ".join(filter(None, [prompt.system, prompt.prompt]))
-            for message in prompt.messages:
-                for part in message.parts:
-                    text += " " + getattr(part, "text", "")
-            words = len(text.split())
-            if self.context_words is not None and words > self.context_words:
-                raise ValueError(
-                    f"Requested tokens ({words}) exceed context window of {self.context_words}"
-                )
-            yield ANSWER
+            yield from self._answer(prompt)
         finally:
             self._busy.release()
+
+    def _answer(self, prompt):
+        self.calls += 1
+        if self.engine is None or self.reload:
+            self.load()
+        if self.hold is not None and self.calls == 1:
+            self.hold.wait()
+        text = " ".join(filter(None, [prompt.system, prompt.prompt]))
+        for message in prompt.messages:
+            for part in message.parts:
+                text += " " + getattr(part, "text", "")
+        words = len(text.split())
+        if self.context_words is not None and words > self.context_words:
+            raise ValueError(f"Requested tokens ({words}) exceed context window of {self.context_words}")
+        yield ANSWER
 
 
 def local_models(hold: threading.Event | None = None, reload: bool = False) -> list[LocalModel]:
@@ -129,6 +143,7 @@ def local_models(hold: threading.Event | None = None, reload: bool = False) -> l
         LocalModel("local", reload=reload, hold=hold),
         LocalModel("local-fd", fds=True, reload=reload),
         LocalModel("local-small", context_words=40, reload=reload),
+        LocalModel("local-racy", reload=True, thread_safe=True),
     ]
 
 

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import local_plugin
@@ -103,3 +104,122 @@ def test_three_sync_prompts_in_one_process_print_nothing_on_stderr(script, panel
     assert done.returncode == 0, done.stderr
     assert done.stdout == "The panel answer\n" * 3
     assert done.stderr == ""
+
+
+# ---------------------------------------------------------------- local engines
+
+ANSWER = local_plugin.ANSWER
+
+
+def test_a_sync_only_model_asked_three_times_never_sees_two_calls_at_once(local):
+    save("trio", [{"model_id": "local", "count": 3}], arbiter=None)
+    for _ in range(15):
+        result = llm_run("-m", "trio", "q")
+        assert result.exit_code == 0, result.output
+        assert result.stdout == ANSWER + "\n"
+        assert result.stderr == ""
+    assert local_plugin.OVERLAPS == []
+    assert [m["text"] for m in last_trace()["rounds"][0]["members"]] == [ANSWER] * 3
+
+
+def test_local_members_with_an_arbiter_and_loopback_members(local, loopback, openai_models):
+    openai_models(["alpha", "judge"])
+    loopback.script("judge", judge_saying("The judged answer"))
+    save("mixed", [{"model_id": "local", "count": 3}, {"model_id": "local-fd", "count": 2}, "alpha"])
+    for _ in range(10):
+        result = llm_run("-m", "mixed", "q")
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "The judged answer\n"
+        assert result.stderr == ""
+    assert local_plugin.OVERLAPS == []
+    members = last_trace()["rounds"][0]["members"]
+    assert [m.get("text") for m in members] == [ANSWER] * 5 + ["alpha says: q"]
+    # A local engine reports no usage: counted as unknown, not as zero tokens.
+    assert members[0]["usage"] == {"input": None, "output": None}
+
+
+def test_calls_allowed_to_overlap_on_a_model_that_swaps_stdio_never_lose_the_answer(local, caplog):
+    """`max_concurrent: 3` on a model whose loads swap sys.stdout: three loads race,
+    one may put back another's /dev/null; the guard puts stdout back every time."""
+    save("racy", [{"model_id": "local-racy", "count": 3, "max_concurrent": 3}], arbiter=None)
+    for _ in range(20):
+        result = llm_run("-m", "racy", "q")
+        assert result.exit_code == 0, result.output
+        assert result.stdout == ANSWER + "\n"
+    for record in caplog.records:  # a race that happened is named, nothing else
+        assert "member local-racy" in record.getMessage()
+
+
+def test_a_member_whose_context_window_is_too_small_fails_alone(local, loopback, openai_models):
+    openai_models(["alpha", "judge"])
+    loopback.script("judge", judge_saying("The judged answer"))
+    save("small", ["local-small", "alpha"])
+    long_prompt = " ".join(["word"] * 60)
+    result = llm_run("-m", "small", long_prompt)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "The judged answer\n"
+    members = {m["model"]: m for m in last_trace()["rounds"][0]["members"]}
+    assert "exceed context window of 40" in members["local-small"]["error"]
+    assert members["alpha"]["text"].startswith("alpha says")
+
+
+def test_a_timed_out_sync_call_keeps_the_model_until_its_thread_ends(loopback, openai_models, user_path):
+    """Round 1: the local call hangs past the timeout and is abandoned; its thread
+    still runs on the model. Round 2's call to the model waits for that thread (no
+    overlap), then answers. The trace says the first call was abandoned."""
+    from llm_consortium import engine, loop, participants, store
+
+    hold = threading.Event()
+    model = local_plugin.LocalModel("local-held", hold=hold)
+    pm.register(local_plugin.LocalPlugin([model]), name="local-held")
+    local_plugin.OVERLAPS.clear()
+    try:
+        openai_models(["alpha", "judge"])
+        loopback.script(
+            "judge", judge_saying("unsure", confidence=0.1), judge_saying("The judged answer")
+        )
+        save("held", ["local-held", "alpha"], max_iterations=2, timeout=1)
+        config = store.load("held")
+        members, arbiter = participants.resolve(config)
+
+        def progress(event):
+            if event.kind == "round_done" and event.round == 1:
+                hold.set()  # the abandoned call's thread may end now
+
+        result = loop.run_sync(
+            lambda: engine.run(
+                engine.Call("q"), members, arbiter, models_settings(config), progress=progress
+            )
+        )
+    finally:
+        hold.set()
+        pm.unregister(name="local-held")
+    first, second = ({m["model"]: m for m in r["members"]} for r in result.rounds)
+    assert "timed out" in first["local-held"]["error"]
+    assert "abandoned" in json.dumps(first["local-held"])
+    assert second["local-held"]["text"] == ANSWER
+    assert local_plugin.OVERLAPS == []
+    assert model.calls == 2
+
+
+def models_settings(config):
+    from llm_consortium.models import ConsortiumOptions, settings_for
+
+    return settings_for(config, ConsortiumOptions())
+
+
+# ------------------------------------------------------ as an installed plugin
+
+
+def test_an_installed_sync_only_plugin_through_the_real_llm_cli(installed, loopback, openai_models, user_path):
+    env, overlaps = installed
+    openai_models(["alpha", "judge"])
+    loopback.script("judge", judge_saying("The judged answer"))
+    save("vote3", [{"model_id": "local", "count": 3}], arbiter=None)
+    save("fds", [{"model_id": "local-fd", "count": 3}, "alpha"])
+    for name, answer in (("vote3", ANSWER), ("fds", "The judged answer"), ("vote3", ANSWER)):
+        done = llm_subprocess(user_path, "-m", name, "q", **env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == answer + "\n"
+        assert done.stderr == ""
+    assert not overlaps.exists()
