@@ -39,8 +39,9 @@ from llm_consortium.config import ConsortiumConfig
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import fanout  # noqa: E402
-from backend import Backend, member_names  # noqa: E402
+import fanout
+
+from backend import Backend, member_names
 
 QUESTION = "What is the answer?"
 
