@@ -175,6 +175,18 @@ def _memory_child(count: int, mode: str) -> None:
     sys.stdout.write(f"{fanout._peak_kb() / 1024:.1f}\n")
 
 
+def memory_rows() -> list[dict[str, Any]]:
+    """Peak RSS of a sync call of 1 and of 100 members in fresh processes, per mode."""
+    rows = []
+    for mode in ("thread", "async"):
+        one, hundred = peak_rss_mb(1, mode), peak_rss_mb(100, mode)
+        rows.append({
+            "call_mode": mode, "peak RSS, 1 member (MB)": f"{one:.1f}",
+            "100 members (MB)": f"{hundred:.1f}", "per member (MB)": f"{(hundred - one) / 99:.2f}",
+        })
+    return rows
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     headers = list(rows[0])
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -193,19 +205,11 @@ def main() -> None:
     skip = set(args.skip.split(","))
     sizes = tuple(int(s) for s in args.sizes.split(","))
     if "modes" not in skip:
-        print(table(bench_modes(args.delay, args.judge_delay, args.repeat, sizes)) + "\n")
+        print(table(bench_modes(args.delay, args.judge_delay, args.repeat, sizes)) + "\n", flush=True)
     if "cap" not in skip:
-        print(table(bench_sync_only_cap(args.delay, args.judge_delay)) + "\n")
+        print(table(bench_sync_only_cap(args.delay, args.judge_delay)) + "\n", flush=True)
     if "memory" not in skip:
-        rows = []
-        for mode in ("thread", "async"):
-            one, hundred = peak_rss_mb(1, mode), peak_rss_mb(100, mode)
-            rows.append({
-                "call_mode": mode, "peak RSS, 1 member (MB)": f"{one:.1f}",
-                "100 members (MB)": f"{hundred:.1f}",
-                "per member (MB)": f"{(hundred - one) / 99:.2f}",
-            })
-        print(table(rows))
+        print(table(memory_rows()))
 
 
 if __name__ == "__main__":

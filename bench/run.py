@@ -17,6 +17,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import callmodes
 import click
 import fanout
 import startup
@@ -103,7 +104,13 @@ def main() -> None:
                 "size": f"{count} members x {rounds} rounds",
                 "CPU per call (ms)": f"{ms:.3f}",
             })
-    out(table(cpu_rows))
+    out(table(cpu_rows) + "\n")
+
+    out("### 6. Call modes: threads or the event loop (full stack, interleaved)\n")
+    mode_sizes = (24,) if args.quick else (8, 24, 100)
+    out(table(callmodes.bench_modes(args.delay, args.judge_delay, repeat, mode_sizes)) + "\n")
+    out(table(callmodes.bench_sync_only_cap(args.delay, args.judge_delay)) + "\n")
+    out(table(callmodes.memory_rows()))
 
 
 if __name__ == "__main__":
