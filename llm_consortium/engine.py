@@ -44,8 +44,15 @@ def _outcome_json(participant: Participant, outcome: Outcome) -> dict[str, Any]:
         data["error"] = outcome.error
     data["duration_ms"] = outcome.duration_ms
     data["usage"] = outcome.usage()
-    if len(outcome.attempts) > 1:
+    data["requests"] = outcome.requests
+    if len(outcome.attempts) > 1 or outcome.requests > 1:
         data["attempts"] = outcome.attempts
+    # What scheduling cost the call, only when it cost something.
+    for key in ("rate_limit_waits", "rate_limit_wait_ms", "queued_ms", "abandoned"):
+        if getattr(outcome, key):
+            data[key] = getattr(outcome, key)
+    if outcome.concurrency_limit is not None:
+        data["concurrency_limit"] = outcome.concurrency_limit
     return data
 
 
@@ -58,8 +65,9 @@ class _Usage:
         self.per_model: dict[str, dict[str, int]] = {}
 
     def add(self, model_id: str, outcome: Outcome) -> None:
-        row = self.per_model.setdefault(model_id, {"calls": 0, "input": 0, "output": 0})
+        row = self.per_model.setdefault(model_id, {"calls": 0, "requests": 0, "input": 0, "output": 0})
         row["calls"] += len(outcome.attempts)
+        row["requests"] += outcome.requests
         usage = outcome.usage()
         row["input"] += usage["input"] or 0
         row["output"] += usage["output"] or 0
@@ -118,20 +126,32 @@ class _Run:
         self.arbiter_attachments = list(request.attachments)
         self.answer = answer
         self.printed = False  # the final answer went out while the arbiter wrote it
+        self.rate_limited = 0  # calls waiting for a rate limit now
+        self._last: tuple[str, int, dict[str, Any]] | None = None
 
     def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
+        self._last = (kind, round_number, extra)
         if self.progress is not None:
             event = Event(
-                kind, round_number, self.settings.max_iterations, len(self.members), **extra
+                kind, round_number, self.settings.max_iterations, len(self.members), **extra,
+                rate_limited=self.rate_limited,
             )
             try:
                 self.progress(event)
             except Exception:  # a broken progress display must not break the run
                 logger.debug("progress callback failed", exc_info=True)
 
+    def _waiting(self, waiting: bool) -> None:
+        """A call started or ended a rate-limit wait: redraw the last status with it."""
+        self.rate_limited += 1 if waiting else -1
+        if self._last is not None:
+            kind, round_number, extra = self._last
+            self._emit(kind, round_number, **extra)
+
     def _call(self, participant: Participant, call: Call) -> Awaitable[Outcome]:
         return call_with_policy(
-            participant.call, call, timeout=self.settings.timeout, retries=self.settings.retries
+            participant, call, timeout=self.settings.timeout, retries=self.settings.retries,
+            on_wait=self._waiting,
         )
 
     async def _fan_out(self, calls: list[Call], round_number: int) -> list[Outcome]:
@@ -355,5 +375,9 @@ async def run(
     first makes the round final, else in one piece once the run is decided."""
     if not members:
         raise ConsortiumFailed("The consortium has no members")
-    run_ = _Run(request, members, arbiter, settings, progress, rng or random.Random(), answer)
-    return await run_.run()
+    state = _Run(request, members, arbiter, settings, progress, rng or random.Random(), answer)
+    try:
+        return await state.run()
+    except ConsortiumFailed as ex:
+        ex.usage = state.usage.as_dict()  # a failed run still spent calls
+        raise

@@ -48,6 +48,8 @@ def describe(name: str, event: Event) -> str:
         confidence = "unknown" if event.confidence is None else f"{event.confidence:.2f}"
         parts.append(f"confidence {confidence}")
         parts.append("another round" if event.another_round else "done")
+    if event.rate_limited:
+        parts.append("waiting for rate limit")
     return " · ".join(parts)
 
 

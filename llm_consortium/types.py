@@ -67,6 +67,12 @@ class Outcome:
     error: str | None = None
     duration_ms: int = 0
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0  # every HTTP request it cost, the SDK's reported retries included
+    rate_limit_waits: int = 0  # times the provider said "wait" (429, 503 + Retry-After)
+    rate_limit_wait_ms: int = 0  # time lost to those: refused attempts and waits after them
+    queued_ms: int = 0  # time waiting for a free slot on the model's gate
+    abandoned: int = 0  # attempts given up while their blocking call still ran
+    concurrency_limit: int | None = None  # the model's in-flight limit, once lowered
 
     @property
     def ok(self) -> bool:
@@ -130,13 +136,17 @@ class Event:
     members_failed: int = 0
     confidence: float | None = None
     another_round: bool = False
+    rate_limited: int = 0  # calls of the run waiting for a provider's rate limit now
 
 
 ProgressFn = Callable[[Event], None]
 
 
 class ConsortiumFailed(Exception):
-    """No usable answer could be produced; the message names every member's error."""
+    """No usable answer could be produced; the message names every member's error.
+    `usage` (set by the engine) is what the failed run spent, as in Result.usage."""
+
+    usage: dict[str, Any] | None = None
 
 
 @dataclass
