@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
-from . import attachments, prompts, vote
+from . import attachments, context_window, prompts, vote
 from .policy import call_with_policy
 from .streaming import AnswerFn, ArbiterStream
 from .types import (
@@ -128,6 +128,7 @@ class _Run:
         self.printed = False  # the final answer went out while the arbiter wrote it
         self.rate_limited = 0  # calls waiting for a rate limit now
         self._last: tuple[str, int, dict[str, Any]] | None = None
+        self.warned_untagged = False
 
     def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
         self._last = (kind, round_number, extra)
@@ -248,6 +249,12 @@ class _Run:
                 f"round {round_number}: the arbiter's reply had no <synthesis> tag; "
                 "used as a whole, confidence unknown"
             )
+            if not self.warned_untagged:  # once per run: every round's is in the notes
+                self.warned_untagged = True
+                logger.warning(
+                    "Consortium: the arbiter's reply had no <synthesis> tag; its whole reply "
+                    "is used as the answer, with unknown confidence"
+                )
         record.update(
             confidence=verdict.confidence,
             needs_iteration=verdict.needs_iteration,
@@ -263,13 +270,13 @@ class _Run:
         settings = self.settings
         outcomes: list[Outcome] = []
         verdict = None
-        fallback: str | None = None
         if self.request.attachments:
             try:
+                types = await attachments.resolve_types(self.request.attachments)
                 self.members, self.arbiter_attachments, notes = attachments.fit(
-                    self.request.attachments, self.members, self.arbiter
+                    self.request.attachments, types, self.members, self.arbiter
                 )
-            except attachments.NoneAccepts as ex:
+            except attachments.AttachmentError as ex:
                 raise ConsortiumFailed(str(ex)) from None
             self.notes.extend(notes)
         for round_number in range(1, settings.max_iterations + 1):
@@ -294,7 +301,7 @@ class _Run:
                     raise ConsortiumFailed(
                         f"No usable answer: {reason} - {describe_failures(self.members, outcomes)}"
                     )
-                self.notes.append(f"round {round_number}: {reason}; kept the best earlier answer")
+                self.notes.append(f"round {round_number}: {reason}; kept the round {max(self.candidates).round} answer")
                 break
             if settings.votes(self.arbiter):
                 winner, record["vote"] = vote.tally(_answers(outcomes), [m.name for m in self.members])
@@ -304,57 +311,69 @@ class _Run:
                 verdict, record["arbiter"] = await self._judge(answers, round_number)
             record["duration_ms"] = round((time.monotonic() - started) * 1000)
             if verdict is None:
-                # An earlier synthesis if there is one, else this round's first answer.
-                why = f"round {round_number}: arbiter failed ({record['arbiter'].get('error')})"
-                logger.warning("Consortium: %s; returning the best available answer", why)
-                self.notes.append(why)
-                record["fallback"] = True
-                fallback = next(o.reply.text for o in outcomes if o.ok)
+                self._fall_back(outcomes, record)
                 break
+            record["confidence"] = verdict.confidence
             score = verdict.confidence if verdict.confidence is not None else -1.0
             previous = self.candidates[-1].text if self.candidates else None
             record["answer_changed"] = previous is not None and previous != verdict.synthesis
             self.candidates.append(_Candidate(score, round_number, verdict.synthesis, verdict.confidence))
-            stop = self._stops(verdict, round_number)
+            stop = settings.stops(verdict.confidence, verdict.needs_iteration, round_number)
             self._emit("round_done", round_number, confidence=verdict.confidence, another_round=not stop)
             if stop:
                 break
-        result = self._result(fallback)
+        result = self._result()
         if self.answer is not None and not self.printed:
             await self.answer(result.text)
         return result
-
-    def _stops(self, verdict: Verdict, round_number: int) -> bool:
-        """The stop rule: confident enough, enough rounds and no call for another,
-        or the last round allowed."""
-        settings = self.settings
-        confident = verdict.confidence is not None and verdict.confidence >= settings.confidence_threshold
-        return (
-            confident and round_number >= settings.min_iterations and not verdict.needs_iteration
-        ) or round_number == settings.max_iterations
 
     def _is_final(self, head: Verdict, round_number: int) -> bool:
         """Whether a round with this verdict gives the final answer: it stops the run
         and no earlier round was more confident (the latest wins ties)."""
         score = head.confidence if head.confidence is not None else -1.0
-        return self._stops(head, round_number) and all(score >= c.score for c in self.candidates)
+        stops = self.settings.stops(head.confidence, head.needs_iteration, round_number)
+        return stops and all(score >= c.score for c in self.candidates)
 
-    def _result(self, fallback: str | None) -> Result:
-        """The most confident round's answer (the latest on ties); the fallback only
-        when no round was judged at all."""
+    def _fall_back(self, outcomes: list[Outcome], record: dict[str, Any]) -> None:
+        """The arbiter failed: keep the best earlier synthesis when there is one, else
+        take the members' vote (the largest group of like answers), and say so once."""
+        round_number = record["round"]
+        error = str(record["arbiter"].get("error"))
+        overflow = context_window.overflow_in(error)
+        if overflow is not None:
+            why = (
+                f"{context_window.explain(overflow)}: use an arbiter with a larger context "
+                "window, fewer members or shorter answers"
+            )
+        else:
+            why = f"the arbiter failed ({error})"
         if self.candidates:
             best = max(self.candidates)
-            text, final_round, confidence = best.text, best.round, best.confidence
+            record["fallback"] = {"kept": "round", "round": best.round}
+            kept = f"kept the round {best.round} answer"
         else:
-            assert fallback is not None
-            text, final_round, confidence = fallback, len(self.rounds), None
+            names = [m.name for m in self.members]
+            winner, record["vote"] = vote.tally(_answers(outcomes), names)
+            agreed = [names[i] for i in winner.members]
+            present = sum(1 for o in outcomes if o.ok)
+            record["fallback"] = {"kept": "vote", "members": agreed, "answered": present, "share": winner.share}
+            record["confidence"] = winner.share
+            self.candidates.append(_Candidate(winner.share, round_number, winner.answer, winner.share))
+            kept = f"the answer is the members' vote ({len(agreed)} of {present} agreed: {', '.join(agreed)})"
+        logger.warning("Consortium: round %s: %s; %s", round_number, why, kept)
+        self.notes.append(f"round {round_number}: {why}; {kept}")
+
+    def _result(self) -> Result:
+        """The most confident round's answer (the latest on ties)."""
+        best = max(self.candidates)
         return Result(
-            text=text,
-            confidence=confidence,
-            final_round=final_round,
+            text=best.text,
+            confidence=best.confidence,
+            final_round=best.round,
             rounds=self.rounds,
             usage=self.usage.as_dict(),
             notes=self.notes,
+            confidence_threshold=self.settings.confidence_threshold,
         )
 
 
@@ -369,10 +388,7 @@ async def run(
     answer: AnswerFn | None = None,
 ) -> Result:
     """Deliberate on `request`; raises ConsortiumFailed when no answer is usable.
-
-    `answer`, when given, receives the final answer (exactly `Result.text`, in
-    order, before this returns): as the arbiter writes it when the verdict it wrote
-    first makes the round final, else in one piece once the run is decided."""
+    `answer` gets exactly `Result.text`, in order, before this returns (see streaming)."""
     if not members:
         raise ConsortiumFailed("The consortium has no members")
     state = _Run(request, members, arbiter, settings, progress, rng or random.Random(), answer)

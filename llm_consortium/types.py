@@ -123,6 +123,14 @@ class Settings:
         """Whether answers are counted rather than judged: chosen, or no arbiter."""
         return self.strategy == "vote" or arbiter is None
 
+    def stops(self, confidence: float | None, needs_iteration: bool, round_number: int) -> bool:
+        """The stop rule: confident enough after enough rounds with no call for
+        another, or the last round allowed."""
+        confident = confidence is not None and confidence >= self.confidence_threshold
+        return (
+            confident and round_number >= self.min_iterations and not needs_iteration
+        ) or round_number == self.max_iterations
+
 
 @dataclass
 class Event:
@@ -159,6 +167,7 @@ class Result:
     rounds: list[dict[str, Any]]
     usage: dict[str, Any]
     notes: list[str]
+    confidence_threshold: float | None = None  # what the run had to reach, for "below threshold"
 
     def trace(self) -> dict[str, Any]:
         """The JSON-ready deliberation, stored as the response's response_json."""
@@ -166,6 +175,7 @@ class Result:
             "rounds": self.rounds,
             "final_round": self.final_round,
             "confidence": self.confidence,
+            "confidence_threshold": self.confidence_threshold,
             "usage": self.usage,
             "notes": self.notes,
         }
