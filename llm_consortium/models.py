@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Literal
 
 import llm
 from llm.parts import TextPart
@@ -21,7 +21,7 @@ from .attachments import CONSORTIUM_ATTACHMENT_TYPES
 
 if TYPE_CHECKING:
     from .config import ConsortiumConfig
-    from .types import Result, Settings
+    from .types import Result, Settings, TextFn
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ class ConsortiumOptions(llm.Options):
             "Live status line on stderr when it is a terminal "
             "(default on; LLM_CONSORTIUM_PROGRESS=0 turns it off)"
         ),
+    )
+    call_mode: Literal["auto", "thread", "async"] | None = Field(
+        default=None,
+        description="How member calls run: auto, thread (sync implementation) or async",
     )
 
 
@@ -111,7 +115,7 @@ def _iterations(config: ConsortiumConfig, low: int | None, high: int | None) -> 
 class _SharedConsortium:
     """Everything a consortium model does, for both the sync and the async class."""
 
-    can_stream = False
+    can_stream = True
     supports_conversation = True
     attachment_types = CONSORTIUM_ATTACHMENT_TYPES
     Options = ConsortiumOptions
@@ -139,8 +143,9 @@ class _SharedConsortium:
         except (store.ConsortiumError, ValueError) as ex:
             raise llm.ModelError(str(ex)) from ex
 
-    async def deliberate(self, prompt: llm.Prompt) -> Result:
-        """Run the consortium on llm's prompt; returns the engine's Result."""
+    async def deliberate(self, prompt: llm.Prompt, answer: TextFn | None = None) -> Result:
+        """Run the consortium on llm's prompt; returns the engine's Result. The final
+        answer also goes to `answer`, as it is written when it can stream."""
         from . import engine
         from .participants import resolve
         from .progress import status_line
@@ -151,13 +156,44 @@ class _SharedConsortium:
         current, system, history = split_conversation(prompt)
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
-        members, arbiter = resolve(config)
+        members, arbiter = resolve(config, prompt.options.call_mode)
         request = Call(current, system or None, history, list(prompt.attachments))
         with status_line(self.model_id, prompt.options.progress) as progress:
+
+            async def to_user(text: str) -> None:
+                if progress is not None:
+                    progress.finish()  # before the first chunk; never redrawn after it
+                await answer(text)
+
             try:
-                return await engine.run(request, members, arbiter, settings, progress=progress)
+                return await engine.run(
+                    request, members, arbiter, settings, progress=progress,
+                    answer=to_user if answer is not None else None,
+                )
             except ConsortiumFailed as ex:
                 raise llm.ModelError(f"Consortium {self.model_id!r} failed: {ex}") from ex
+
+    async def answer_chunks(self, prompt: llm.Prompt, response: Any, stream: bool) -> AsyncIterator[str]:
+        """The final answer for llm's execute, chunk by chunk as the engine releases
+        it (in one piece when not streaming); the trace is recorded at the end."""
+        if not stream:
+            result = await self.deliberate(prompt)
+            self.record(response, result)
+            yield result.text
+            return
+        chunks: asyncio.Queue[str | None] = asyncio.Queue()
+        task = asyncio.ensure_future(self.deliberate(prompt, answer=chunks.put))
+        task.add_done_callback(lambda _: chunks.put_nowait(None))
+        try:
+            while (chunk := await chunks.get()) is not None:
+                yield chunk
+            result = task.result()
+        finally:
+            if not task.done():  # the caller stopped reading: stop the run too
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.record(response, result)
 
     def record(self, response: Any, result: Result) -> None:
         """Put the run's cost and trace on the consortium's own logged turn."""
@@ -171,57 +207,25 @@ class _SharedConsortium:
 
 
 def run_sync(coro_factory):
-    """Run a coroutine to completion from sync code, even inside a running loop.
+    """Run a deliberation from sync code, on the process's one shared loop (see loop.py)."""
+    from .loop import run_sync as run_on_shared_loop
 
-    `asyncio.run` refuses to start when the caller already runs a loop (Jupyter, a
-    consortium nested in an async one), so then the loop runs in a worker thread;
-    a KeyboardInterrupt while waiting for it cancels the run there too, so member
-    calls stop instead of running on unseen.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro_factory())
-    box: dict[str, Any] = {}
-
-    async def main() -> Any:
-        box["loop"] = asyncio.get_running_loop()
-        box["task"] = asyncio.current_task()
-        return await coro_factory()
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(main())
-        except BaseException as ex:
-            box["error"] = ex
-
-    worker = threading.Thread(target=target, name="llm-consortium-run", daemon=True)
-    worker.start()
-    try:
-        worker.join()
-    except BaseException:
-        if "task" in box:
-            # RuntimeError: the run ended meanwhile and its loop is closed
-            with contextlib.suppress(RuntimeError):
-                box["loop"].call_soon_threadsafe(box["task"].cancel)
-        raise
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    return run_on_shared_loop(coro_factory)
 
 
 class ConsortiumModel(_SharedConsortium, llm.Model):
     def execute(self, prompt, stream, response, conversation):
-        result = run_sync(lambda: self.deliberate(prompt))
-        self.record(response, result)
-        yield result.text
+        from .loop import shared_loop
+        from .sync_iter import iterate_sync
+
+        # The run goes on on the shared loop's thread; chunks are yielded as they come.
+        yield from iterate_sync(lambda: self.answer_chunks(prompt, response, stream), shared_loop())
 
 
 class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):
     async def execute(self, prompt, stream, response, conversation):
-        result = await self.deliberate(prompt)
-        self.record(response, result)
-        yield result.text
+        async for chunk in self.answer_chunks(prompt, response, stream):
+            yield chunk
 
 
 def register_consortiums(register, names: list[str]) -> None:
