@@ -19,6 +19,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .limits import current_slot
@@ -205,9 +206,6 @@ class EmptyAnswer(Exception):
     """The model answered with nothing but whitespace."""
 
 
-WaitFn = Callable[[bool], None]
-
-
 async def call_with_policy(
     target: Participant | CallFn,
     call: Call,
@@ -216,7 +214,7 @@ async def call_with_policy(
     retries: int,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     rng: random.Random | None = None,
-    on_wait: WaitFn | None = None,
+    on_wait: Callable[[bool], None] | None = None,
 ) -> Outcome:
     """Call a participant (or a bare coroutine function) under the failure policy.
 
@@ -315,23 +313,21 @@ async def call_with_policy(
     return outcome
 
 
+@dataclass
 class _State:
     """Where a call under the policy is: the slot it holds, whether a request is in
     flight (for the attempt a timeout cuts short), how often it was refused."""
 
-    def __init__(self, slot: Any) -> None:
-        self.slot = slot
-        self.requesting = False
-        self.abandoned = False
-        self.began = 0.0
-        self.refusals = 0
+    slot: Any
+    requesting: bool = False
+    abandoned: bool = False
+    began: float = 0.0
+    refusals: int = 0
 
 
 async def _acquire(gate: Any, outcome: Outcome) -> Any:
-    if gate is None:
-        return None
-    slot = await gate.acquire()
-    outcome.queued_ms += round(slot.waited * 1000)
+    slot = None if gate is None else await gate.acquire()
+    outcome.queued_ms += 0 if slot is None else round(slot.waited * 1000)
     return slot
 
 
@@ -383,7 +379,7 @@ async def _attempt(
     return failure
 
 
-async def _wait(sleep: Callable[[float], Awaitable[None]], seconds: float, on_wait: WaitFn | None) -> None:
+async def _wait(sleep: Callable[[float], Awaitable[None]], seconds: float, on_wait: Any) -> None:
     _notify(on_wait, True)
     try:
         await sleep(seconds)
@@ -391,7 +387,7 @@ async def _wait(sleep: Callable[[float], Awaitable[None]], seconds: float, on_wa
         _notify(on_wait, False)
 
 
-def _notify(on_wait: WaitFn | None, waiting: bool) -> None:
+def _notify(on_wait: Callable[[bool], None] | None, waiting: bool) -> None:
     try:
         if on_wait is not None:
             on_wait(waiting)
