@@ -178,6 +178,8 @@ def bench(slots: int = 4, delay: float = 1.0, calls: int = 16, processes: int = 
     finally:
         seen = provider.finish()
     rows.append(row(f"{calls} calls in one process", result, seen, slots, delay))
+    if not processes:
+        return rows
     provider = Provider(slots, delay, retry_after_ms)
     try:
         user_dir = prepare(provider.url)
