@@ -62,6 +62,24 @@ def _reject_constant(name: str) -> Any:
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 _FENCE_RE = re.compile(r"```[ \t]*(?:json5?|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
 _START_RE = re.compile(r"[\[{]")
+_THINK_OPEN_RE = re.compile(r"<(think(?:ing)?)>")
+
+
+def _drop_think(text: str) -> str:
+    """`text` without closed <think>/<thinking> blocks, in linear time (a regex with
+    a lazy .*? would be quadratic on a reply full of unclosed tags)."""
+    lower = text.lower()
+    out: list[str] = []
+    pos = 0
+    while match := _THINK_OPEN_RE.search(lower, pos):
+        end_tag = f"</{match.group(1)}>"
+        close = lower.find(end_tag, match.end())
+        if close < 0:
+            break
+        out.append(text[pos : match.start()])
+        pos = close + len(end_tag)
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _finite(value: Any) -> bool:
@@ -88,8 +106,10 @@ def extract_json(text: str) -> Any:
     Tried in order: the whole reply; the first fenced code block (```json or ```)
     that parses; the first object or array found by scanning the text (so
     "Here it is: {...}" works and a stray number in the prose is not taken for the
-    answer). Raises InvalidAnswer when there is none.
+    answer). Closed <think> blocks are skipped: a reasoning model's drafts are not
+    its answer. Raises InvalidAnswer when there is none.
     """
+    text = _drop_think(text)
     stripped = text.strip()
     try:
         return _loads(stripped)
@@ -460,3 +480,118 @@ def tally(
     share = len(top) / len(values)
     trace.update(winner=names[top[0]], share=share)
     return JsonWinner(answers[top[0]] or "", share), trace
+
+
+# ------------------------------------------------------------ the arbiter's verdict
+
+VERDICT_FIELDS = ("analysis", "dissent", "confidence", "needs_iteration", "refinement_areas", "synthesis")
+"""The JSON verdict's fields, the synthesis last (the order a streaming reader wants)."""
+
+
+def _rebase_root_refs(node: Any, base: str) -> Any:
+    """A copy of `node` whose "#" refs (the user schema's own root) point at `base`."""
+    if isinstance(node, dict):
+        out = {k: _rebase_root_refs(v, base) for k, v in node.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str) and (ref == "#" or ref.startswith("#/")) and not ref.startswith(("#/$defs/", "#/definitions/")):
+            out["$ref"] = base + ref[1:]
+        return out
+    if isinstance(node, list):
+        return [_rebase_root_refs(v, base) for v in node]
+    return node
+
+
+def verdict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema a schema-capable arbiter answers in: the verdict's fields, with the
+    synthesis an instance of the user's schema. The user's $defs move to the root so
+    their references still resolve."""
+    inner = {k: v for k, v in schema.items() if k not in ("$defs", "definitions", "$schema")}
+    wrapper: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "analysis": {"type": "string"},
+            "dissent": {"type": "string"},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "needs_iteration": {"type": "boolean"},
+            "refinement_areas": {"type": "array", "items": {"type": "string"}},
+            "synthesis": _rebase_root_refs(inner, "#/properties/synthesis"),
+        },
+        "required": list(VERDICT_FIELDS),
+    }
+    for key in ("$defs", "definitions"):
+        if key in schema:
+            wrapper[key] = schema[key]
+    return wrapper
+
+
+def _confidence(value: Any) -> Optional[float]:
+    if isinstance(value, str):
+        value = value.strip().rstrip("%")
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    if 1 < value <= 100:  # a percentage
+        value /= 100
+    return min(1.0, max(0.0, float(value)))
+
+
+def _areas(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.splitlines()
+    if not isinstance(value, list):
+        return []
+    return [str(v).strip() for v in value if str(v).strip() and str(v).strip().lower() not in ("none", "n/a")]
+
+
+_SYNTHESIS_TAG_RE = re.compile(r"<\s*synthesis\s*>", re.IGNORECASE)
+
+
+def read_verdict(raw: str, schema: dict[str, Any]) -> Any:
+    """The arbiter's reply as a `verdict.Verdict` whose synthesis is valid JSON for
+    `schema` (printed with `dumps`). InvalidAnswer when it holds none.
+
+    Read in order: a JSON verdict object (what a schema-capable arbiter is asked
+    for); the tagged reply with JSON inside <synthesis> (what a tag-only arbiter is
+    asked for); a bare instance of the user's schema (an arbiter that skipped the
+    verdict: confidence unknown, as for an untagged reply). Tags come before the bare
+    value because a tagged analysis may quote a member's JSON first.
+    """
+    from .verdict import Verdict, parse_verdict
+
+    try:
+        value = extract_json(raw)
+    except InvalidAnswer:
+        value = None
+    if isinstance(value, dict) and "synthesis" in value:
+        found = errors(value["synthesis"], schema)
+        if found:
+            raise InvalidAnswer(f"the synthesis does not match the schema: {found[0]}")
+        confidence = _confidence(value.get("confidence"))
+        needs = value.get("needs_iteration")
+        return Verdict(
+            synthesis=dumps(value["synthesis"]),
+            confidence=confidence,
+            needs_iteration=needs is True or (isinstance(needs, str) and needs.strip().lower() in ("true", "yes")),
+            refinement_areas=_areas(value.get("refinement_areas")),
+            analysis=str(value.get("analysis") or ""),
+            dissent=str(value.get("dissent") or ""),
+            tagged=True,
+            raw=raw,
+        )
+    if _SYNTHESIS_TAG_RE.search(raw):
+        verdict = parse_verdict(raw)
+        if verdict.tagged:
+            try:
+                verdict.synthesis = dumps(parse_answer(verdict.synthesis, schema))
+            except InvalidAnswer as ex:
+                raise InvalidAnswer(f"the synthesis: {ex}") from None
+            return verdict
+    if value is None:
+        raise InvalidAnswer("the reply holds no JSON verdict and no tagged synthesis")
+    found = errors(value, schema)
+    if found:
+        raise InvalidAnswer(f"the reply does not match the schema: {found[0]}")
+    return Verdict(synthesis=dumps(value), confidence=None, tagged=False, raw=raw)

@@ -355,3 +355,75 @@ def test_vote_result_does_not_depend_on_key_order_and_a_strict_majority_always_w
         best, m = max(field_counts.items(), key=lambda kv: kv[1])
         if winner.by_field and m * 2 > len(values):
             assert json.loads(winner.answer)[key] == best
+
+
+def test_extract_json_skips_reasoning_blocks():
+    assert extract_json('<think>maybe {"a": 0}?</think>\n{"a": 1}') == {"a": 1}
+    assert extract_json("<THINKING>[0]</THINKING>[1]") == [1]
+    assert extract_json('<think>unclosed {"a": 2}') == {"a": 2}
+    with pytest.raises(InvalidAnswer):
+        extract_json("<think>" * 50_000)
+
+
+# ------------------------------------------------------------ the arbiter's verdict
+
+from llm_consortium.structured import read_verdict, verdict_schema  # noqa: E402
+
+
+def test_verdict_schema_wraps_the_user_schema_and_keeps_refs_working():
+    schema = Pet.model_json_schema()
+    wrapper = verdict_schema(schema)
+    assert list(wrapper["properties"]) == ["analysis", "dissent", "confidence", "needs_iteration", "refinement_areas", "synthesis"]
+    assert "$defs" in wrapper and "$defs" not in wrapper["properties"]["synthesis"]
+    check_schema(wrapper)
+    pet = {"name": "Rex", "kind": "dog", "legs": 4, "owner": {"name": "Ada"}, "tags": []}
+    verdict = {"analysis": "", "dissent": "", "confidence": 0.9, "needs_iteration": False, "refinement_areas": [], "synthesis": pet}
+    assert errors(verdict, wrapper) == []
+    assert errors({**verdict, "synthesis": {**pet, "owner": {}}}, wrapper) == ["synthesis.owner: missing required field 'name'"]
+
+
+def test_verdict_schema_rebases_root_references():
+    tree = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}}}
+    wrapper = verdict_schema(tree)
+    base = {"analysis": "", "dissent": "", "confidence": 1, "needs_iteration": False, "refinement_areas": []}
+    assert errors({**base, "synthesis": {"kids": [{"kids": []}]}}, wrapper) == []
+    assert errors({**base, "synthesis": {"kids": [1]}}, wrapper) == ["synthesis.kids[0]: expected object, got integer 1"]
+
+
+def test_read_verdict_from_a_json_verdict():
+    raw = json.dumps({"analysis": "A and B agree", "dissent": "", "confidence": 85, "needs_iteration": "true",
+                      "refinement_areas": ["check age", "none"], "synthesis": {"name": "Rex", "age": 3, "good": True}})
+    verdict = read_verdict(raw, DOG)
+    assert json.loads(verdict.synthesis) == {"name": "Rex", "age": 3, "good": True}
+    assert verdict.confidence == pytest.approx(0.85) and verdict.needs_iteration
+    assert verdict.refinement_areas == ["check age"] and verdict.analysis == "A and B agree" and verdict.raw == raw
+
+
+def test_read_verdict_from_tags_ignores_json_quoted_in_the_analysis():
+    raw = (
+        '<analysis>A said {"name": "Max", "age": 1, "good": false}</analysis>'
+        '<synthesis>```json\n{"name": "Rex", "age": 3, "good": true}\n```</synthesis>'
+        "<confidence>0.7</confidence><needs_iteration>false</needs_iteration>"
+    )
+    verdict = read_verdict(raw, DOG)
+    assert json.loads(verdict.synthesis)["name"] == "Rex" and verdict.confidence == 0.7 and verdict.tagged
+
+
+def test_read_verdict_takes_a_bare_answer_with_unknown_confidence():
+    verdict = read_verdict('{"name": "Rex", "age": 3, "good": true}', DOG)
+    assert verdict.confidence is None and not verdict.tagged and json.loads(verdict.synthesis)["age"] == 3
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ('{"confidence": 1, "synthesis": {"name": "Rex"}}', "the synthesis does not match the schema: the answer: missing required field 'age'"),
+        ("<synthesis>Rex, 3 years old</synthesis><confidence>1</confidence>", "the synthesis: the reply holds no JSON"),
+        ("I think it is Rex.", "holds no JSON verdict"),
+        ('{"name": "Rex", "age": "3", "good": true}', "the reply does not match the schema: age: expected integer"),
+    ],
+)
+def test_read_verdict_refuses_an_invalid_synthesis(raw, message):
+    with pytest.raises(InvalidAnswer) as info:
+        read_verdict(raw, DOG)
+    assert message in str(info.value)
