@@ -250,7 +250,7 @@ WRONG = {"str": 1, "int": "1", "float": "1.5", "bool": "yes"}
 def dsl_schema_and_value(draw):
     names = draw(st.lists(st.from_regex(r"[a-z]{1,6}", fullmatch=True), min_size=1, max_size=5, unique=True))
     types = [draw(st.sampled_from(sorted(DSL_TYPES))) for _ in names]
-    schema = schema_dsl(", ".join(f"{n} {t}" for n, t in zip(names, types)))
+    schema = schema_dsl(", ".join(f"{n} {t}" for n, t in zip(names, types, strict=True)))
     value = {n: draw(DSL_TYPES[t]) for n, t in zip(names, types)}
     return schema, value, names, types
 
@@ -286,7 +286,7 @@ def test_largest_group_wins_ignoring_key_order_and_number_spelling():
 
 
 def test_failed_members_do_not_vote():
-    winner, trace = tally([None, *texts({"x": 1}, {"x": 2}, {"x": 2})], NAMES)
+    winner, _ = tally([None, *texts({"x": 1}, {"x": 2}, {"x": 2})], NAMES)
     assert json.loads(winner.answer) == {"x": 2} and winner.share == pytest.approx(2 / 3)
 
 
@@ -321,7 +321,7 @@ def test_field_vote_that_breaks_the_schema_falls_back_to_the_earliest_answer():
 
 
 def test_non_object_answers_that_all_differ_keep_the_earliest():
-    winner, trace = tally(texts([1], [2], [3]), NAMES)
+    winner, _ = tally(texts([1], [2], [3]), NAMES)
     assert json.loads(winner.answer) == [1] and winner.share == pytest.approx(1 / 3)
 
 
