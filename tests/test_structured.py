@@ -251,7 +251,7 @@ def dsl_schema_and_value(draw):
     names = draw(st.lists(st.from_regex(r"[a-z]{1,6}", fullmatch=True), min_size=1, max_size=5, unique=True))
     types = [draw(st.sampled_from(sorted(DSL_TYPES))) for _ in names]
     schema = schema_dsl(", ".join(f"{n} {t}" for n, t in zip(names, types, strict=True)))
-    value = {n: draw(DSL_TYPES[t]) for n, t in zip(names, types)}
+    value = {n: draw(DSL_TYPES[t]) for n, t in zip(names, types, strict=True)}
     return schema, value, names, types
 
 
