@@ -243,7 +243,8 @@ def _rebase_root_refs(node: Any, base: str) -> Any:
     if isinstance(node, dict):
         out = {k: _rebase_root_refs(v, base) for k, v in node.items()}
         ref = out.get("$ref")
-        if isinstance(ref, str) and (ref == "#" or ref.startswith("#/")) and not ref.startswith(("#/$defs/", "#/definitions/")):
+        moved = ("#/$defs/", "#/definitions/")  # these move to the root with the defs
+        if isinstance(ref, str) and (ref == "#" or ref.startswith("#/")) and not ref.startswith(moved):
             out["$ref"] = base + ref[1:]
         return out
     if isinstance(node, list):
