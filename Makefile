@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY = $(VENV)/bin/python
 
-.PHONY: test
+.PHONY: test lint demo bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -10,10 +10,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-test: $(VENV)/.installed
-	$(PY) -m pytest -q
+# The linter runs first: a lint finding fails the build like a failing test.
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
 
-.PHONY: demo bench
+test: lint
+	$(PY) -m pytest -q
 
 # A two-round consortium run against a canned loopback backend; no API key needed.
 demo: $(VENV)/.installed

@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from loopback import LoopbackServer, last_user_text, reply  # noqa: E402
+from loopback import LoopbackServer, last_user_text, reply
+from loopback import tagged_verdict as verdict_text
 
 
 def member_names(count: int) -> list[str]:
@@ -31,13 +32,10 @@ def member_names(count: int) -> list[str]:
 
 
 def tagged_verdict(answer: str, confidence: float, areas: str = "") -> str:
-    """An arbiter reply in the tagged form the consortium asks its arbiter for."""
-    again = "true" if areas else "false"
-    return (
-        f"<analysis>The answers agree.</analysis>\n<dissent></dissent>\n"
-        f"<synthesis>{answer}</synthesis>\n<confidence>{confidence}</confidence>\n"
-        f"<needs_iteration>{again}</needs_iteration>\n"
-        f"<refinement_areas>{areas}</refinement_areas>"
+    """The arbiter's reply: loopback's builder, asking for another round when there
+    are refinement areas."""
+    return verdict_text(
+        answer, confidence, needs_iteration=bool(areas), areas=areas, analysis="The answers agree.", dissent=""
     )
 
 
@@ -89,7 +87,7 @@ class Backend:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> "Backend":
+    def __enter__(self) -> Backend:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -22,20 +22,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import llm
 from llm.plugins import pm
 
-from backend import Backend, member_names, tagged_verdict
 from llm_consortium import engine, models, store
 from llm_consortium.config import ConsortiumConfig
-from llm_consortium.members import in_thread
+from llm_consortium.participants import in_thread
+from llm_consortium.types import Call, Participant, Reply, Result, Settings
+
+from backend import Backend, member_names, tagged_verdict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from loopback import write_models_file  # noqa: E402
+from loopback import write_models_file
 
 SIZES = (1, 8, 24, 100)
 
@@ -65,8 +68,8 @@ class Row:
 # --------------------------------------------------------------------------- engine
 
 
-def _verdict_for(refine: bool) -> Callable[[engine.Call], str]:
-    def text(call: engine.Call) -> str:
+def _verdict_for(refine: bool) -> Callable[[Call], str]:
+    def text(call: Call) -> str:
         if refine and "This is round 1 of" in call.prompt:
             return tagged_verdict("A first draft.", 0.4, "Be more precise.")
         return tagged_verdict("The benchmark answer.", 0.95)
@@ -74,23 +77,23 @@ def _verdict_for(refine: bool) -> Callable[[engine.Call], str]:
     return text
 
 
-def _async_participant(model_id: str, delay: float, text: Callable[[engine.Call], str]):
-    async def call(c: engine.Call) -> engine.Reply:
+def _async_participant(model_id: str, delay: float, text: Callable[[Call], str]):
+    async def call(c: Call) -> Reply:
         await asyncio.sleep(delay)
-        return engine.Reply(text(c), 10, 5)
+        return Reply(text(c), 10, 5)
 
-    return engine.Participant(model_id, call)
+    return Participant(model_id, call)
 
 
-def _thread_participant(model_id: str, delay: float, text: Callable[[engine.Call], str]):
-    async def call(c: engine.Call) -> engine.Reply:
-        def blocking() -> engine.Reply:
+def _thread_participant(model_id: str, delay: float, text: Callable[[Call], str]):
+    async def call(c: Call) -> Reply:
+        def blocking() -> Reply:
             time.sleep(delay)
-            return engine.Reply(text(c), 10, 5)
+            return Reply(text(c), 10, 5)
 
         return await in_thread(blocking)
 
-    return engine.Participant(model_id, call)
+    return Participant(model_id, call)
 
 
 def engine_call(count: int, delay: float, judge_delay: float, rounds: int, threads: bool):
@@ -98,10 +101,10 @@ def engine_call(count: int, delay: float, judge_delay: float, rounds: int, threa
     make = _thread_participant if threads else _async_participant
     members = [make(name, delay, lambda c: "A member answer.") for name in member_names(count)]
     arbiter = make("judge", judge_delay, _verdict_for(rounds > 1))
-    settings = engine.Settings(max_iterations=rounds, confidence_threshold=0.7)
+    settings = Settings(max_iterations=rounds, confidence_threshold=0.7)
 
-    async def one() -> engine.Result:
-        return await engine.run(engine.Request("What is the answer?"), members, arbiter, settings)
+    async def one() -> Result:
+        return await engine.run(Call("What is the answer?"), members, arbiter, settings)
 
     return one
 
@@ -178,7 +181,7 @@ def _prepare_user_dir(url: str, count: int) -> Path:
     user_dir = Path(tempfile.mkdtemp(prefix="llm-consortium-bench-"))
     os.environ["LLM_USER_PATH"] = str(user_dir)
     os.environ.pop("OPENAI_API_KEY", None)
-    write_models_file(user_dir, url, member_names(count) + ["judge"])
+    write_models_file(user_dir, url, [*member_names(count), "judge"])
     return user_dir
 
 

@@ -17,10 +17,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import click  # noqa: E402
-
-import fanout  # noqa: E402
-import startup  # noqa: E402
+import click
+import fanout
+import startup
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -77,11 +76,11 @@ def main() -> None:
     rows += fanout.bench_stack(args.delay, args.judge_delay, repeat, (max(sizes),), rounds=(2,), sync_only=False)
     out(table([fanout.describe(r) for r in rows]) + "\n")
 
-    out("### 2. Import cost (best of %d processes, ms)\n" % runs)
+    out(f"### 2. Import cost (best of {runs} processes, ms)\n")
     costs = startup.import_cost(runs)
     out(table([{"what": k, "ms": f"{v:.2f}"} for k, v in costs.items()]) + "\n")
 
-    out("### 3. `llm models` listing (in-process time, best of %d processes)\n" % runs)
+    out(f"### 3. `llm models` listing (in-process time, best of {runs} processes)\n")
     listing = startup.listing_cost((0, 100, 1000), runs)
     base = listing["0 consortiums"]
     out(table([

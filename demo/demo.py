@@ -23,7 +23,7 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from loopback import LoopbackServer, last_user_text, reply, write_models_file  # noqa: E402
+from loopback import LoopbackServer, last_user_text, reply, tagged_verdict, write_models_file
 
 LLM = Path(sys.executable).with_name("llm")
 QUESTION = "Why is the sky blue?"
@@ -55,13 +55,14 @@ FINAL = (
 
 
 def verdict(synthesis: str, confidence: float, areas: str = "") -> str:
-    """An arbiter reply in the tagged form the consortium asks its arbiter for."""
-    return (
-        f"<analysis>Two answers explain Rayleigh scattering; one blames the ocean.</analysis>\n"
-        f"<dissent>{'One answer attributes the colour to the ocean.' if areas else ''}</dissent>\n"
-        f"<synthesis>{synthesis}</synthesis>\n<confidence>{confidence}</confidence>\n"
-        f"<needs_iteration>{'true' if areas else 'false'}</needs_iteration>\n"
-        f"<refinement_areas>{areas}</refinement_areas>"
+    """The arbiter's canned reply; with refinement areas it asks for another round."""
+    return tagged_verdict(
+        synthesis,
+        confidence,
+        needs_iteration=bool(areas),
+        areas=areas,
+        analysis="Two answers explain Rayleigh scattering; one blames the ocean.",
+        dissent="One answer attributes the colour to the ocean." if areas else "",
     )
 
 
@@ -116,13 +117,12 @@ def demo(server: LoopbackServer, user_dir: Path) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="llm-consortium-demo-") as tmp:
-        with LoopbackServer() as server:
-            try:
-                demo(server, Path(tmp))
-            except click.ClickException as ex:
-                ex.show()
-                sys.exit(1)
+    with tempfile.TemporaryDirectory(prefix="llm-consortium-demo-") as tmp, LoopbackServer() as server:
+        try:
+            demo(server, Path(tmp))
+        except click.ClickException as ex:
+            ex.show()
+            sys.exit(1)
 
 
 if __name__ == "__main__":

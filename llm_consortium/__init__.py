@@ -9,7 +9,7 @@ import os
 
 import llm
 
-FOLDER_NAME = "consortiums"  # store.folder() is llm.user_dir() / FOLDER_NAME
+from .names import FOLDER_NAME
 
 
 @llm.hookimpl

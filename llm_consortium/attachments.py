@@ -8,7 +8,8 @@ would still count. The arbiter judges text answers, so it merely goes without th
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +40,12 @@ class NoneAccepts(Exception):
 
 
 def _accepts(participant: Any, types: set[str]) -> bool:
-    known: Optional[frozenset[str]] = participant.attachment_types
+    known: frozenset[str] | None = participant.attachment_types
     return known is None or types <= known
 
 
 def fit(
-    attachments: Sequence[Any], members: list[Any], arbiter: Optional[Any]
+    attachments: Sequence[Any], members: list[Any], arbiter: Any | None
 ) -> tuple[list[Any], list[Any], list[str]]:
     """(members that take every attachment, the attachments the arbiter gets, notes).
 

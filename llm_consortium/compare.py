@@ -1,4 +1,4 @@
-"""`llm consortiums compare NAME PROMPT`: is the consortium worth its price?
+"""What `llm consortiums compare NAME PROMPT` computes: is the consortium worth its price?
 
 It runs the consortium, each member alone, and a same-budget baseline — one model
 sampled as many times as the consortium made member calls, its answers grouped by
@@ -10,16 +10,13 @@ spent on a single model, with no arbiter and no refinement rounds.
 from __future__ import annotations
 
 import asyncio
-import json
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Awaitable, Optional
+from collections.abc import Awaitable
+from dataclasses import dataclass, replace
 
-import click
-import llm
-
-from . import engine, store
-from .cli import fail
+from . import engine
 from .config import ConsortiumConfig
+from .participants import Registry
+from .types import Call, ConsortiumFailed, Participant, Result, Settings
 
 
 @dataclass
@@ -28,25 +25,25 @@ class Column:
 
     kind: str  # "consortium", "member" or "baseline"
     name: str
-    answer: Optional[str] = None
-    error: Optional[str] = None
+    answer: str | None = None
+    error: str | None = None
     calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     # the consortium's confidence; the winning share of the baseline's vote
-    confidence: Optional[float] = None
-    samples: Optional[int] = None
+    confidence: float | None = None
+    samples: int | None = None
 
 
-def _member_calls(result: engine.Result) -> int:
+def _member_calls(result: Result) -> int:
     """Member calls the consortium made: one per member per round."""
     return sum(len(record["members"]) for record in result.rounds)
 
 
-async def _column(column: Column, running: Awaitable[engine.Result]) -> tuple[Column, Optional[engine.Result]]:
+async def _column(column: Column, running: Awaitable[Result]) -> tuple[Column, Result | None]:
     try:
         result = await running
-    except engine.ConsortiumFailed as ex:
+    except ConsortiumFailed as ex:
         column.error = str(ex)
         return column, None
     column.answer = result.text
@@ -57,11 +54,11 @@ async def _column(column: Column, running: Awaitable[engine.Result]) -> tuple[Co
 
 
 async def compare_runs(
-    request: engine.Request,
-    members: list[engine.Participant],
-    arbiter: Optional[engine.Participant],
-    settings: engine.Settings,
-    baseline: engine.Participant,
+    request: Call,
+    members: list[Participant],
+    arbiter: Participant | None,
+    settings: Settings,
+    baseline: Participant,
     *,
     name: str = "consortium",
 ) -> list[Column]:
@@ -92,25 +89,19 @@ async def compare_runs(
     return [consortium, *(column for column, _ in done[1:]), column]
 
 
-def _participant(model_id: str) -> engine.Participant:
-    """The baseline model as a participant, with its own default options."""
-    from .members import Registry
-
+def baseline_participant(model_id: str) -> Participant:
+    """The baseline model as a participant, with its own default options; named by
+    its model id even when given as an alias. llm.ModelError names what is wrong."""
     registry = Registry()
-    try:
-        participant = registry.participant(model_id, {})
-    except KeyError:
-        raise click.ClickException(f"Unknown baseline model {model_id!r}")
-    except llm.ModelError as ex:
-        raise click.ClickException(f"Baseline model {model_id!r}: {ex}")
+    participant = registry.checked_participant(model_id, {}, "baseline")
     return replace(participant, model_id=registry.model(model_id).model_id)
 
 
-def _default_baseline(config: ConsortiumConfig) -> str:
+def default_baseline(config: ConsortiumConfig) -> str:
     return config.arbiter.model_id if config.arbiter else config.models[0].model_id
 
 
-def _render(columns: list[Column]) -> str:
+def render(columns: list[Column]) -> str:
     blocks = []
     for column in columns:
         title = {"consortium": "Consortium", "member": "Member alone:", "baseline": "Baseline:"}[column.kind]
@@ -129,44 +120,3 @@ def _render(columns: list[Column]) -> str:
         total = c.input_tokens + c.output_tokens
         rows.append(f"{label:<{width}}  {c.calls:>5}  {c.input_tokens:>8}  {c.output_tokens:>8}  {total:>8}")
     return "\n\n".join(blocks) + "\n\n" + "\n".join(rows)
-
-
-@click.command()
-@click.argument("name")
-@click.argument("prompt")
-@click.option("--baseline", help="Model for the same-budget vote (default: the arbiter, else the first member)")
-@click.option("json_", "--json", is_flag=True, help="Output the comparison as JSON")
-def compare(name: str, prompt: str, baseline: Optional[str], json_: bool) -> None:
-    """
-    Run a consortium, each member alone, and a same-budget vote of one model
-
-    The baseline asks one model as many times as the consortium made member
-    calls and votes on its answers. Every answer is printed with its token cost.
-
-    \b
-        llm consortiums compare my-consortium "What causes the seasons?"
-        llm consortiums compare my-consortium "2+2?" --baseline gpt-4o-mini --json
-    """
-    from .members import resolve
-    from .models import ConsortiumOptions, run_sync, settings_for
-
-    try:
-        config = store.load(name)
-        members, arbiter = resolve(config)
-    except (store.ConsortiumError, ValueError, llm.ModelError) as ex:
-        raise fail(ex)
-    baseline_model = _participant(baseline or _default_baseline(config))
-    settings = settings_for(config, ConsortiumOptions())
-    request = engine.Request(prompt, config.system_prompt)
-    columns = run_sync(
-        lambda: compare_runs(request, members, arbiter, settings, baseline_model, name=name)
-    )
-    if json_:
-        payload: dict[str, Any] = {
-            "consortium": name,
-            "prompt": prompt,
-            "columns": [asdict(column) for column in columns],
-        }
-        click.echo(json.dumps(payload, indent=2))
-    else:
-        click.echo(_render(columns))

@@ -6,7 +6,8 @@ file that loads here is a file every other part of the plugin can trust.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -30,7 +31,7 @@ DEFAULT_MIN_MEMBERS = 1
 
 
 
-def explain(error: ValidationError, hints: Optional[Mapping[str, str]] = None) -> str:
+def explain(error: ValidationError, hints: Mapping[str, str] | None = None) -> str:
     """Every problem in a pydantic error on one line, as `field.path: message`.
 
     Users see these messages after a one-line `Error:`; pydantic's own rendering
@@ -73,12 +74,12 @@ class ConsortiumConfig(_Strict):
 
     name: str
     models: list[MemberConfig] = Field(min_length=1)
-    arbiter: Optional[ArbiterConfig] = None
-    strategy: Optional[Literal["arbiter", "vote"]] = None
+    arbiter: ArbiterConfig | None = None
+    strategy: Literal["arbiter", "vote"] | None = None
     confidence_threshold: float = Field(default=DEFAULT_CONFIDENCE_THRESHOLD, ge=0, le=1)
     max_iterations: int = Field(default=DEFAULT_MAX_ITERATIONS, ge=1, le=50)
     min_iterations: int = Field(default=DEFAULT_MIN_ITERATIONS, ge=1, le=50)
-    system_prompt: Optional[str] = None
+    system_prompt: str | None = None
     timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0)
     retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=10)
     min_members: int = Field(default=DEFAULT_MIN_MEMBERS, ge=1)
@@ -89,7 +90,7 @@ class ConsortiumConfig(_Strict):
         return check_name(value)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ConsortiumConfig":
+    def _consistent(self) -> ConsortiumConfig:
         if self.min_iterations > self.max_iterations:
             raise ValueError(
                 f"min_iterations ({self.min_iterations}) is greater than "
@@ -117,16 +118,22 @@ class ConsortiumConfig(_Strict):
         return "arbiter" if self.arbiter else "vote"
 
     def summary(self) -> str:
-        """One line for `llm models` and `llm consortiums list`."""
-        noun = "member" if self.member_count == 1 else "members"
-        bits = [f"{self.member_count} {noun}"]
+        """The one-line summary of this consortium, for `llm models` and
+        `llm consortiums list`: who answers, who decides, when it stops."""
+        members = ", ".join(
+            member.model_id + (f" x{member.count}" if member.count > 1 else "")
+            for member in self.models
+        )
         if self.arbiter and self.effective_strategy == "arbiter":
-            bits.append(f"arbiter {self.arbiter.model_id}")
+            decides = f"arbiter {self.arbiter.model_id}"
         else:
-            bits.append("vote")
-        bits.append(f"threshold {self.confidence_threshold:g}")
-        bits.append(f"max {self.max_iterations} rounds")
-        return ", ".join(bits)
+            decides = "vote"
+        if self.min_iterations == self.max_iterations:
+            plural = "" if self.max_iterations == 1 else "s"
+            rounds = f"{self.max_iterations} iteration{plural}"
+        else:
+            rounds = f"{self.min_iterations}-{self.max_iterations} iterations"
+        return f"members {members}; {decides}; threshold {self.confidence_threshold:g}; {rounds}"
 
     def to_file_dict(self) -> dict[str, Any]:
         """The mapping written to YAML: the name and the stop rule always, other

@@ -12,111 +12,24 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, NamedTuple, Optional
+from collections.abc import Awaitable
+from typing import Any, NamedTuple
 
-from . import arbiter as arb
+from . import attachments, prompts, vote
+from .policy import call_with_policy
+from .types import (
+    Call,
+    ConsortiumFailed,
+    Event,
+    Outcome,
+    Participant,
+    ProgressFn,
+    Result,
+    Settings,
+)
 from .verdict import Verdict, parse_verdict
-from . import attachments, vote
-from .members import Outcome, call_with_policy
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Call:
-    """A complete turn, with its conversation: what the user asked the consortium
-    (a `Request`), and what the engine asks each participant."""
-
-    prompt: str
-    system: Optional[str] = None
-    history: list[tuple[str, str]] = field(default_factory=list)
-    attachments: list[Any] = field(default_factory=list)
-
-
-@dataclass
-class Reply:
-    """What a participant answered, with the tokens it cost when known."""
-
-    text: str
-    input_tokens: Optional[int] = None
-    output_tokens: Optional[int] = None
-
-
-Request = Call
-
-CallFn = Callable[[Call], Awaitable[Reply]]
-
-
-@dataclass
-class Participant:
-    """A member instance or the arbiter: a display name and how to call it."""
-
-    model_id: str
-    call: CallFn
-    instance: int = 1
-    attachment_types: Optional[frozenset[str]] = None  # None: unknown, not filtered
-
-    @property
-    def name(self) -> str:
-        """`model` for the first instance, `model#2` and so on for the others."""
-        return self.model_id if self.instance == 1 else f"{self.model_id}#{self.instance}"
-
-
-@dataclass
-class Settings:
-    """The stop rule and the failure policy for one run."""
-
-    max_iterations: int = 3
-    min_iterations: int = 1
-    confidence_threshold: float = 0.7
-    timeout: float = 120.0
-    retries: int = 2
-    min_members: int = 1
-    strategy: str = "arbiter"  # or "vote": the largest group of like answers wins
-
-
-@dataclass
-class Event:
-    """A progress notice; `kind` is round_start, member_done, arbiter_start or round_done."""
-
-    kind: str
-    round: int
-    max_rounds: int
-    members_total: int
-    members_done: int = 0
-    members_failed: int = 0
-    confidence: Optional[float] = None
-    another_round: bool = False
-
-
-ProgressFn = Callable[[Event], None]
-
-
-class ConsortiumFailed(Exception):
-    """No usable answer could be produced; the message names every member's error."""
-
-
-@dataclass
-class Result:
-    """The final answer and the trace of how it was reached."""
-
-    text: str
-    confidence: Optional[float]
-    final_round: int
-    rounds: list[dict[str, Any]]
-    usage: dict[str, Any]
-    notes: list[str]
-
-    def trace(self) -> dict[str, Any]:
-        """The JSON-ready deliberation, stored as the response's response_json."""
-        return {
-            "rounds": self.rounds,
-            "final_round": self.final_round,
-            "confidence": self.confidence,
-            "usage": self.usage,
-            "notes": self.notes,
-        }
 
 
 def _outcome_json(participant: Participant, outcome: Outcome) -> dict[str, Any]:
@@ -153,7 +66,7 @@ class _Usage:
         return {"input": self.input, "output": self.output, "per_model": self.per_model}
 
 
-def _answers(outcomes: list[Outcome]) -> list[Optional[str]]:
+def _answers(outcomes: list[Outcome]) -> list[str | None]:
     return [outcome.reply.text if outcome.ok else None for outcome in outcomes]
 
 
@@ -161,7 +74,7 @@ def describe_failures(members: list[Participant], outcomes: list[Outcome]) -> st
     """One line naming each member and why it failed (or that it answered, when too
     few others did)."""
     parts = []
-    for member, outcome in zip(members, outcomes):
+    for member, outcome in zip(members, outcomes, strict=False):
         parts.append(f"{member.name}: {'answered' if outcome.ok else outcome.error or 'no answer'}")
     return "; ".join(parts)
 
@@ -172,7 +85,7 @@ class _Candidate(NamedTuple):
     score: float  # the confidence, or -1 when unknown
     round: int
     text: str
-    confidence: Optional[float]
+    confidence: float | None
 
 
 class _Run:
@@ -180,11 +93,11 @@ class _Run:
 
     def __init__(
         self,
-        request: Request,
+        request: Call,
         members: list[Participant],
-        arbiter: Optional[Participant],
+        arbiter: Participant | None,
         settings: Settings,
-        progress: Optional[ProgressFn],
+        progress: ProgressFn | None,
         rng: random.Random,
     ) -> None:
         self.request = request
@@ -226,17 +139,19 @@ class _Run:
             self._emit("member_done", round_number, members_done=done, members_failed=failed)
             return outcome
 
-        return list(await asyncio.gather(*(one(m, c) for m, c in zip(self.members, calls))))
+        return list(await asyncio.gather(*(one(m, c) for m, c in zip(self.members, calls, strict=False))))
 
-    def _member_calls(self, round_number: int, previous: list[Outcome], verdict) -> list[Call]:
+    def _member_calls(
+        self, round_number: int, previous: list[Outcome], verdict: Verdict | None
+    ) -> list[Call]:
         req = self.request
-        if round_number > 1 and (self.settings.strategy == "vote" or self.arbiter is None):
-            text = vote.peer_prompts(req.prompt, _answers(previous), self.rng)
+        if round_number > 1 and self.settings.votes(self.arbiter):
+            text = prompts.peer_prompts(req.prompt, _answers(previous), self.rng)
         elif round_number == 1 or verdict is None:
             text = [req.prompt] * len(self.members)
         else:
             text = [
-                arb.build_refinement_prompt(
+                prompts.build_refinement_prompt(
                     prompt=req.prompt,
                     previous_answer=outcome.reply.text if outcome.ok else None,
                     verdict=verdict,
@@ -245,75 +160,77 @@ class _Run:
             ]
         return [Call(t, req.system, list(req.history), list(req.attachments)) for t in text]
 
-    async def _judge(self, outcomes: list[Outcome], round_number: int, record: dict) -> Any:
-        """Ask the arbiter; returns a Verdict, or None when the arbiter failed."""
+    def _labelled(self, outcomes: list[Outcome], record: dict[str, Any]) -> list[prompts.LabelledAnswer]:
+        """This round's answers under shuffled neutral labels; each member's label and
+        the label -> model map go into the round's record."""
         order = list(range(len(self.members)))
         self.rng.shuffle(order)
-        names = arb.labels(len(order))
         answers = []
-        label_map = {}
-        for label, index in zip(names, order):
+        record["labels"] = {}
+        for label, index in zip(prompts.labels(len(order)), order, strict=False):
             outcome = outcomes[index]
             record["members"][index]["label"] = label
-            label_map[label] = record["members"][index]["model"]
+            record["labels"][label] = record["members"][index]["model"]
             answers.append(
-                arb.LabelledAnswer(
+                prompts.LabelledAnswer(
                     label,
-                    outcome.reply.text if outcome.ok else None,
-                    None if outcome.ok else outcome.error,
+                    outcome.reply.text if outcome.reply is not None else None,
+                    outcome.error,
                 )
             )
-        record["labels"] = label_map
+        return answers
+
+    async def _judge(
+        self, answers: list[prompts.LabelledAnswer], round_number: int
+    ) -> tuple[Verdict | None, dict[str, Any]]:
+        """Ask the arbiter: (its Verdict or None when it failed, its trace record).
+
+        The record has one shape whatever happened: the model, duration and usage,
+        then either `error` (with `raw` when it replied without an answer) or the
+        parsed verdict's fields."""
+        assert self.arbiter is not None
         self._emit("arbiter_start", round_number)
-        text = arb.build_arbiter_prompt(
+        text = prompts.build_arbiter_prompt(
             prompt=self.request.prompt,
             history=self.request.history,
             answers=answers,
             round_number=round_number,
             max_rounds=self.settings.max_iterations,
         )
-        assert self.arbiter is not None
         outcome = await self._call(
             self.arbiter, Call(text, self.request.system, [], list(self.arbiter_attachments))
         )
         self.usage.add(self.arbiter.model_id, outcome)
-        if not outcome.ok:
-            record["arbiter"] = {"model": self.arbiter.model_id, **_outcome_json(self.arbiter, outcome)}
-            return None
-        verdict = parse_verdict(outcome.reply.text)
+        record = _outcome_json(self.arbiter, outcome)
+        record.pop("instance", None)
+        if outcome.reply is None:
+            return None, record
+        verdict = parse_verdict(record.pop("text"))
+        record["raw"] = verdict.raw
         if not verdict.synthesis.strip():
-            record["arbiter"] = {
-                "model": self.arbiter.model_id,
-                "error": "the arbiter's reply held no answer",
-                "raw": verdict.raw,
-                "duration_ms": outcome.duration_ms,
-                "usage": outcome.usage(),
-            }
-            return None
+            record["error"] = "the arbiter's reply held no answer"
+            return None, record
         if not verdict.tagged:
-            note = f"round {round_number}: the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown"
-            self.notes.append(note)
-        record["arbiter"] = {
-            "model": self.arbiter.model_id,
-            "confidence": verdict.confidence,
-            "needs_iteration": verdict.needs_iteration,
-            "synthesis": verdict.synthesis,
-            "refinement_areas": verdict.refinement_areas,
-            "dissent": verdict.dissent,
-            "analysis": verdict.analysis,
-            "tagged": verdict.tagged,
-            "raw": verdict.raw,
-            "duration_ms": outcome.duration_ms,
-            "usage": outcome.usage(),
-        }
-        return verdict
-
+            self.notes.append(
+                f"round {round_number}: the arbiter's reply had no <synthesis> tag; "
+                "used as a whole, confidence unknown"
+            )
+        record.update(
+            confidence=verdict.confidence,
+            needs_iteration=verdict.needs_iteration,
+            synthesis=verdict.synthesis,
+            refinement_areas=verdict.refinement_areas,
+            dissent=verdict.dissent,
+            analysis=verdict.analysis,
+            tagged=verdict.tagged,
+        )
+        return verdict, record
 
     async def run(self) -> Result:
         settings = self.settings
         outcomes: list[Outcome] = []
         verdict = None
-        fallback: Optional[str] = None
+        fallback: str | None = None
         if self.request.attachments:
             try:
                 self.members, self.arbiter_attachments, notes = attachments.fit(
@@ -330,7 +247,7 @@ class _Run:
             )
             record: dict[str, Any] = {
                 "round": round_number,
-                "members": [_outcome_json(m, o) for m, o in zip(self.members, outcomes)],
+                "members": [_outcome_json(m, o) for m, o in zip(self.members, outcomes, strict=False)],
             }
             self.rounds.append(record)
             succeeded = sum(1 for o in outcomes if o.ok)
@@ -346,11 +263,12 @@ class _Run:
                     )
                 self.notes.append(f"round {round_number}: {reason}; kept the best earlier answer")
                 break
-            if settings.strategy == "vote" or self.arbiter is None:
+            if settings.votes(self.arbiter):
                 winner, record["vote"] = vote.tally(_answers(outcomes), [m.name for m in self.members])
                 verdict = Verdict(winner.answer, winner.share)
             else:
-                verdict = await self._judge(outcomes, round_number, record)
+                answers = self._labelled(outcomes, record)
+                verdict, record["arbiter"] = await self._judge(answers, round_number)
             record["duration_ms"] = round((time.monotonic() - started) * 1000)
             if verdict is None:
                 # An earlier synthesis if there is one, else this round's first answer.
@@ -373,7 +291,7 @@ class _Run:
                 break
         return self._result(fallback)
 
-    def _result(self, fallback: Optional[str]) -> Result:
+    def _result(self, fallback: str | None) -> Result:
         """The most confident round's answer (the latest on ties); the fallback only
         when no round was judged at all."""
         if self.candidates:
@@ -393,13 +311,13 @@ class _Run:
 
 
 async def run(
-    request: Request,
+    request: Call,
     members: list[Participant],
-    arbiter: Optional[Participant],
+    arbiter: Participant | None,
     settings: Settings,
     *,
-    progress: Optional[ProgressFn] = None,
-    rng: Optional[random.Random] = None,
+    progress: ProgressFn | None = None,
+    rng: random.Random | None = None,
 ) -> Result:
     """Deliberate on `request`; raises ConsortiumFailed when no answer is usable."""
     if not members:

@@ -7,15 +7,18 @@ recording the trace); the two classes only adapt it to llm's sync and async exec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import llm
+from llm.parts import TextPart
 from pydantic import Field, model_validator
 
 from . import store
 from .attachments import CONSORTIUM_ATTACHMENT_TYPES
+from .types import Result, Settings
 
 if TYPE_CHECKING:
     from .config import ConsortiumConfig
@@ -25,25 +28,28 @@ logger = logging.getLogger(__name__)
 class ConsortiumOptions(llm.Options):
     """Per-call overrides (`-o key value`) of the saved consortium settings."""
 
-    confidence_threshold: Optional[float] = Field(
+    confidence_threshold: float | None = Field(
         default=None, ge=0, le=1, description="Stop once the arbiter is at least this confident (0-1)"
     )
-    max_iterations: Optional[int] = Field(
+    max_iterations: int | None = Field(
         default=None, ge=1, le=50, description="Most rounds of deliberation"
     )
-    min_iterations: Optional[int] = Field(
+    min_iterations: int | None = Field(
         default=None, ge=1, le=50, description="Fewest rounds, even when confident early"
     )
-    timeout: Optional[float] = Field(
+    timeout: float | None = Field(
         default=None, gt=0, description="Seconds each member or arbiter call may take"
     )
-    progress: Optional[bool] = Field(
+    progress: bool | None = Field(
         default=None,
-        description="Live status line on stderr when it is a terminal (default on; LLM_CONSORTIUM_PROGRESS=0 turns it off)",
+        description=(
+            "Live status line on stderr when it is a terminal "
+            "(default on; LLM_CONSORTIUM_PROGRESS=0 turns it off)"
+        ),
     )
 
     @model_validator(mode="after")
-    def _min_not_above_max(self) -> "ConsortiumOptions":
+    def _min_not_above_max(self) -> ConsortiumOptions:
         if (
             self.min_iterations is not None
             and self.max_iterations is not None
@@ -54,7 +60,7 @@ class ConsortiumOptions(llm.Options):
 
 
 def _text_of(message: Any) -> str:
-    return "".join(getattr(part, "text", "") for part in message.parts if type(part).__name__ == "TextPart")
+    return "".join(part.text for part in message.parts if isinstance(part, TextPart))
 
 
 def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, str]]]:
@@ -76,25 +82,23 @@ def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, st
     return current, system, history
 
 
-def settings_for(config: ConsortiumConfig, options: ConsortiumOptions):
+def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settings:
     """The engine's Settings for one call: the saved config, overridden by `-o`."""
-    from .engine import Settings
-
-    settings = Settings(
-        max_iterations=config.max_iterations,
-        min_iterations=config.min_iterations,
-        confidence_threshold=config.confidence_threshold,
-        timeout=config.timeout,
-        retries=config.retries,
-        min_members=config.min_members,
-        strategy=config.effective_strategy,
-    )
+    values: dict[str, Any] = {
+        "max_iterations": config.max_iterations,
+        "min_iterations": config.min_iterations,
+        "confidence_threshold": config.confidence_threshold,
+        "timeout": config.timeout,
+        "retries": config.retries,
+        "min_members": config.min_members,
+        "strategy": config.effective_strategy,
+    }
     for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout"):
         value = getattr(options, key)
         if value is not None:
-            setattr(settings, key, value)
-    settings.min_iterations = min(settings.min_iterations, settings.max_iterations)
-    return settings
+            values[key] = value
+    values["min_iterations"] = min(values["min_iterations"], values["max_iterations"])
+    return Settings(**values)
 
 
 class _SharedConsortium:
@@ -108,11 +112,14 @@ class _SharedConsortium:
     def __init__(self, name: str) -> None:
         self.model_id = name
 
+    @property
+    def consortium_name(self) -> str:
+        """Marks this model as a consortium for `cycles`, which must not import us."""
+        return self.model_id
+
     def __str__(self) -> str:
         try:
-            from .summaries import summary
-
-            detail = summary(self.model_id)
+            detail = store.cached_summary(self.model_id)
         except Exception as ex:
             detail = f"broken: {ex}"
         return f"Consortium: {self.model_id} ({detail})"
@@ -121,13 +128,14 @@ class _SharedConsortium:
         try:
             return store.load(self.model_id)
         except (store.ConsortiumError, ValueError) as ex:
-            raise llm.ModelError(str(ex))
+            raise llm.ModelError(str(ex)) from ex
 
-    async def deliberate(self, prompt: llm.Prompt):
+    async def deliberate(self, prompt: llm.Prompt) -> Result:
         """Run the consortium on llm's prompt; returns the engine's Result."""
         from . import engine
-        from .members import resolve
+        from .participants import resolve
         from .progress import status_line
+        from .types import Call, ConsortiumFailed
 
         config = self.load_config()
         settings = settings_for(config, prompt.options)
@@ -135,14 +143,14 @@ class _SharedConsortium:
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
         members, arbiter = resolve(config)
-        request = engine.Request(current, system or None, history, list(prompt.attachments))
+        request = Call(current, system or None, history, list(prompt.attachments))
         with status_line(self.model_id, prompt.options.progress) as progress:
             try:
                 return await engine.run(request, members, arbiter, settings, progress=progress)
-            except engine.ConsortiumFailed as ex:
-                raise llm.ModelError(f"Consortium {self.model_id!r} failed: {ex}")
+            except ConsortiumFailed as ex:
+                raise llm.ModelError(f"Consortium {self.model_id!r} failed: {ex}") from ex
 
-    def record(self, response: Any, result: Any) -> None:
+    def record(self, response: Any, result: Result) -> None:
         """Put the run's cost and trace on the consortium's own logged turn."""
         per_model = result.usage["per_model"]
         response.set_usage(
@@ -184,10 +192,9 @@ def run_sync(coro_factory):
         worker.join()
     except BaseException:
         if "task" in box:
-            try:
+            # RuntimeError: the run ended meanwhile and its loop is closed
+            with contextlib.suppress(RuntimeError):
                 box["loop"].call_soon_threadsafe(box["task"].cancel)
-            except RuntimeError:  # the run ended meanwhile and its loop is closed
-                pass
         raise
     if "error" in box:
         raise box["error"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+FOLDER_NAME = "consortiums"
+"""The folder in llm's user directory that holds one YAML file per consortium."""
+
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Iterator, Optional, TextIO
+from collections.abc import Iterator
+from typing import TextIO
 
-from .engine import Event
+from .types import Event
 
 ENV_SWITCH = "LLM_CONSORTIUM_PROGRESS"
 _OFF_WORDS = {"0", "false", "no", "off"}
 _CLEAR_TO_EOL = "\x1b[K"
 
 
-def wanted(option: Optional[bool], stream: TextIO) -> bool:
+def wanted(option: bool | None, stream: TextIO) -> bool:
     """Whether to draw: the per-call option wins over the environment switch, and
     nothing is ever drawn on a stream that is not a terminal."""
     if option is None:
@@ -82,8 +83,8 @@ class StatusLine:
 
 @contextlib.contextmanager
 def status_line(
-    name: str, option: Optional[bool], stream: Optional[TextIO] = None
-) -> Iterator[Optional[StatusLine]]:
+    name: str, option: bool | None, stream: TextIO | None = None
+) -> Iterator[StatusLine | None]:
     """The progress callback for one run (None when nothing should be drawn); the
     line is cleared on the way out, also when the run fails."""
     stream = stream if stream is not None else sys.stderr
@@ -94,7 +95,6 @@ def status_line(
     try:
         yield line
     finally:
-        try:
+        # OSError/ValueError: the terminal went away; nothing left to wipe
+        with contextlib.suppress(OSError, ValueError):
             line.clear()
-        except (OSError, ValueError):  # the terminal went away; nothing left to wipe
-            pass

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import sqlite_utils
-from llm.logs import LogStore, log_rows
+
+from .llm_internals import LogStore, logs_db_path, resolved_rows
 
 
 class RunsError(Exception):
@@ -41,9 +42,9 @@ class Run:
 
     id: str
     datetime_utc: str
-    duration_ms: Optional[int]
-    input_tokens: Optional[int]
-    output_tokens: Optional[int]
+    duration_ms: int | None
+    input_tokens: int | None
+    output_tokens: int | None
     prompt: str
     response: str
     trace: dict[str, Any]
@@ -65,7 +66,7 @@ class Run:
                     answers += 1
         return total, answers, failures
 
-    def summary(self) -> dict[str, Any]:
+    def row(self) -> dict[str, Any]:
         """The one-line view `llm consortiums runs` shows, JSON-ready."""
         total, answers, failures = self.member_counts()
         return {
@@ -86,12 +87,10 @@ class Run:
 
 def default_database_path() -> Path:
     """Where llm itself keeps its logs (honours LLM_USER_PATH)."""
-    from llm.cli import logs_db_path
-
-    return Path(logs_db_path())
+    return logs_db_path()
 
 
-def open_logs(path: Optional[Path] = None) -> sqlite_utils.Database:
+def open_logs(path: Path | None = None) -> sqlite_utils.Database:
     """The logs database, never created: reading runs must not leave an empty file."""
     path = Path(path) if path is not None else default_database_path()
     if not path.is_file():
@@ -99,7 +98,7 @@ def open_logs(path: Optional[Path] = None) -> sqlite_utils.Database:
     return sqlite_utils.Database(path)
 
 
-def _run_from_row(row: dict[str, Any]) -> Optional[Run]:
+def _run_from_row(row: dict[str, Any]) -> Run | None:
     payload = row.get("response_json")
     trace = json.loads(payload) if isinstance(payload, str) else payload
     if not isinstance(trace, dict) or not isinstance(trace.get("consortium"), str):
@@ -116,7 +115,7 @@ def _run_from_row(row: dict[str, Any]) -> Optional[Run]:
     )
 
 
-def _run_ids(db: sqlite_utils.Database, limit: Optional[int], name: Optional[str]) -> list[str]:
+def _run_ids(db: sqlite_utils.Database, limit: int | None, name: str | None) -> list[str]:
     params: dict[str, Any] = {}
     name_clause = ""
     if name:
@@ -134,19 +133,19 @@ def _load(db: sqlite_utils.Database, ids: list[str]) -> list[Run]:
     if not ids:
         return []
     store = LogStore(db)
-    runs = (_run_from_row(row) for row in log_rows(store, ids=ids))
+    runs = (_run_from_row(row) for row in resolved_rows(store, ids))
     return [run for run in runs if run is not None]
 
 
 def recent_runs(
-    db: sqlite_utils.Database, limit: Optional[int] = 20, name: Optional[str] = None
+    db: sqlite_utils.Database, limit: int | None = 20, name: str | None = None
 ) -> list[Run]:
     """Consortium runs, newest first; `limit` 0 or None means all of them."""
     LogStore(db)  # brings an older logs.db up to llm's current schema first
     return _load(db, _run_ids(db, limit, name))
 
 
-def find_run(db: sqlite_utils.Database, response_id: Optional[str] = None) -> Run:
+def find_run(db: sqlite_utils.Database, response_id: str | None = None) -> Run:
     """The run with this response id, or the latest run when no id is given."""
     LogStore(db)
     if response_id is None:

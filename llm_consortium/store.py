@@ -2,10 +2,19 @@
 
 Listing only reads the folder (it runs on every `llm` model lookup); loading parses
 and validates one file; saving is atomic so a crash never leaves half a config.
+
+`llm models` prints a summary line per consortium, which takes reading, parsing and
+validating its file (about a quarter of a millisecond each: a quarter of a second for
+a thousand). So each summary is cached with its file's inode, mtime and size in one
+JSON file in the folder: a listing reads one file and stats the rest, and a file that
+changed, by whatever means, is read again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import os
 import pathlib
 import tempfile
@@ -14,12 +23,15 @@ from typing import TYPE_CHECKING
 import llm
 import yaml
 
-from .names import check_name
+from .names import FOLDER_NAME, check_name
 
 if TYPE_CHECKING:
     from .config import ConsortiumConfig
 
 SUFFIX = ".yaml"
+CACHE_NAME = ".summaries.json"
+
+logger = logging.getLogger(__name__)
 
 
 class ConsortiumError(Exception):
@@ -28,7 +40,7 @@ class ConsortiumError(Exception):
 
 def folder() -> pathlib.Path:
     """The consortium folder (honours LLM_USER_PATH); not created here."""
-    return llm.user_dir() / "consortiums"
+    return llm.user_dir() / FOLDER_NAME
 
 
 def path_for(name: str) -> pathlib.Path:
@@ -64,7 +76,7 @@ def parse(text: str, name: str, where: str) -> ConsortiumConfig:
     except yaml.YAMLError as ex:
         mark = getattr(ex, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConsortiumError(f"{where}: not valid YAML{at}: {getattr(ex, 'problem', ex)}")
+        raise ConsortiumError(f"{where}: not valid YAML{at}: {getattr(ex, 'problem', ex)}") from ex
     if data is None:
         raise ConsortiumError(f"{where}: file is empty")
     if not isinstance(data, dict):
@@ -81,20 +93,26 @@ def parse(text: str, name: str, where: str) -> ConsortiumConfig:
     try:
         return ConsortiumConfig.model_validate(data)
     except ValidationError as ex:
-        raise ConsortiumError(f"{where}: {explain(ex)}")
+        raise ConsortiumError(f"{where}: {explain(ex)}") from ex
+
+
+def read_text(name: str) -> tuple[pathlib.Path, str]:
+    """(path, text) of consortium `name`'s file, unparsed (what `edit` opens);
+    ConsortiumError when it is missing or unreadable."""
+    path = path_for(name)
+    try:
+        return path, path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConsortiumError(f"No consortium named {name!r} (looked for {path})") from None
+    except OSError as ex:
+        raise ConsortiumError(f"{path}: cannot be read: {ex.strerror or ex}") from ex
+    except UnicodeDecodeError as ex:
+        raise ConsortiumError(f"{path}: not UTF-8 text (byte {ex.start})") from ex
 
 
 def load(name: str) -> ConsortiumConfig:
     """Read and validate one consortium."""
-    path = path_for(name)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConsortiumError(f"No consortium named {name!r} (looked for {path})")
-    except OSError as ex:
-        raise ConsortiumError(f"{path}: cannot be read: {ex.strerror or ex}")
-    except UnicodeDecodeError as ex:
-        raise ConsortiumError(f"{path}: not UTF-8 text (byte {ex.start})")
+    path, text = read_text(name)
     return parse(text, name, str(path))
 
 
@@ -114,10 +132,8 @@ def write_text_atomic(path: pathlib.Path, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -127,7 +143,7 @@ def save(config: ConsortiumConfig) -> pathlib.Path:
     try:
         write_text_atomic(path, dump(config))
     except OSError as ex:
-        raise ConsortiumError(f"{path}: cannot be written: {ex.strerror or ex}")
+        raise ConsortiumError(f"{path}: cannot be written: {ex.strerror or ex}") from ex
     return path
 
 
@@ -137,7 +153,88 @@ def delete(name: str) -> pathlib.Path:
     try:
         path.unlink()
     except FileNotFoundError:
-        raise ConsortiumError(f"No consortium named {name!r} (looked for {path})")
+        raise ConsortiumError(f"No consortium named {name!r} (looked for {path})") from None
     except OSError as ex:
-        raise ConsortiumError(f"{path}: cannot be deleted: {ex.strerror or ex}")
+        raise ConsortiumError(f"{path}: cannot be deleted: {ex.strerror or ex}") from ex
     return path
+
+
+# --- the summary cache
+
+# folder -> {name: [inode, mtime_ns, size, summary]}, loaded once per process
+_loaded: dict[pathlib.Path, dict[str, list]] = {}
+_folders: dict[str | None, pathlib.Path] = {}
+
+
+def _key(path: pathlib.Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_ino, stat.st_mtime_ns, stat.st_size]
+
+
+def _read_cache(directory: pathlib.Path) -> dict[str, list]:
+    try:
+        data = json.loads((directory / CACHE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == 4}
+
+
+def _refresh(directory: pathlib.Path, cache: dict[str, list]) -> None:
+    """Bring every saved consortium's entry up to date and write the cache once.
+
+    Done for all of them at the first stale entry, so listing a thousand new files
+    parses each once and writes the cache once, not a thousand times.
+    """
+    fresh: dict[str, list] = {}
+    for name in list_names():
+        try:
+            key = _key(path_for(name))
+        except OSError:
+            continue
+        entry = cache.get(name)
+        if entry is not None and entry[:3] == key:
+            fresh[name] = entry
+            continue
+        try:
+            fresh[name] = [*key, load(name).summary()]
+        except (ConsortiumError, ValueError):
+            continue  # a broken file is reported when shown, never cached
+    cache.clear()
+    cache.update(fresh)
+    try:
+        write_text_atomic(directory / CACHE_NAME, json.dumps(cache))
+    except OSError as ex:
+        logger.debug("consortium summary cache not written: %s", ex)
+
+
+def _cached_folder() -> pathlib.Path:
+    """`folder()`, remembered per LLM_USER_PATH value (all llm.user_dir() reads):
+    user_dir() creates the directory on every call, which a thousand times over
+    would cost more than the whole cached listing."""
+    env = os.environ.get("LLM_USER_PATH")
+    path = _folders.get(env)
+    if path is None:
+        path = _folders[env] = folder()
+    return path
+
+
+def cached_summary(name: str) -> str:
+    """`ConsortiumConfig.summary()` of consortium `name`, from the cache; raises
+    ConsortiumError as `load` does."""
+    directory = _cached_folder()
+    try:
+        key = _key(directory / f"{check_name(name)}{SUFFIX}")
+    except OSError:
+        return load(name).summary()  # raises the precise error
+    cache = _loaded.get(directory)
+    if cache is None:
+        cache = _loaded[directory] = _read_cache(directory)
+    entry = cache.get(name)
+    if entry is None or entry[:3] != key:
+        _refresh(directory, cache)
+        entry = cache.get(name)
+        if entry is None or entry[:3] != key:
+            return load(name).summary()
+    return entry[3]

@@ -75,10 +75,7 @@ def _strip_tags(text: str) -> str:
 
 def _tag_info(m: re.Match[str]) -> tuple[str, bool]:
     """(canonical name, is_closing) for a `_TAG_RE` match; think tags are "think"."""
-    if m.group("think") is not None:
-        name = "think"
-    else:
-        name = next(key for key in _FIELDS if m.group(key) is not None)
+    name = "think" if m.group("think") is not None else next(key for key in _FIELDS if m.group(key) is not None)
     return name, m.group("close") is not None
 
 

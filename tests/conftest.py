@@ -7,11 +7,13 @@ the developer's real files or real OpenAI key.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pytest
 
+from helpers import SCRUBBED_ENV
 from loopback import LoopbackServer, write_models_file
 
 
@@ -21,13 +23,23 @@ def user_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "llm-user"
     path.mkdir()
     monkeypatch.setenv("LLM_USER_PATH", str(path))
-    # A real key must never reach any request, even by a misconfigured model.
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    # These change llm's user-visible behaviour (raw tracebacks, HTTP logging);
-    # tests must see what a user sees.
-    monkeypatch.delenv("LLM_RAISE_ERRORS", raising=False)
-    monkeypatch.delenv("LLM_OPENAI_SHOW_RESPONSES", raising=False)
+    # A real key must never reach any request, and tests must see what a user sees
+    # (no raw tracebacks, no HTTP logging).
+    for name in SCRUBBED_ENV:
+        monkeypatch.delenv(name, raising=False)
     return path
+
+
+@pytest.fixture
+def no_sdk_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The openai client's own retries of a connection error, without its 0.5-8 s
+    backoff: the requests and errors are real, only the waiting between them goes.
+    (Responses can say so themselves with loopback.FAST_RETRY; a refused connection
+    has no response to say it with.)"""
+    import openai._base_client
+
+    monkeypatch.setattr(openai._base_client, "INITIAL_RETRY_DELAY", 0.001)
+    monkeypatch.setattr(openai._base_client, "MAX_RETRY_DELAY", 0.001)
 
 
 @pytest.fixture(scope="session")

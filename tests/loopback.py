@@ -20,6 +20,7 @@ an error final, or `headers=FAST_RETRY` to let the client retry without the back
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import logging
@@ -29,10 +30,11 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, Union
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ NO_RETRY: Mapping[str, str] = {"x-should-retry": "false"}
 #: client treats 0 as "unspecified" and falls back to its 0.5s+ backoff.
 FAST_RETRY: Mapping[str, str] = {"retry-after-ms": "1"}
 
-TextSource = Union[str, Callable[[dict], str]]
+TextSource = str | Callable[[dict], str]
 
 
 # --------------------------------------------------------------------------- behaviours
@@ -86,7 +88,7 @@ class Drop:
     """Close the connection without sending any response bytes."""
 
 
-Behaviour = Union[Reply, Error, Hang, Empty, Drop]
+Behaviour = Reply | Error | Hang | Empty | Drop
 
 
 def reply(
@@ -213,7 +215,7 @@ class _HTTPServer(ThreadingHTTPServer):
     # concurrent connections (a 100-member round), and the client's retransmits
     # then add whole seconds.
     request_queue_size = 256
-    owner: "LoopbackServer"
+    owner: LoopbackServer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -420,7 +422,7 @@ class LoopbackServer:
 
     # -- lifecycle
 
-    def start(self) -> "LoopbackServer":
+    def start(self) -> LoopbackServer:
         """Bind and start serving; returns self so `LoopbackServer().start()` chains."""
         if self._httpd is not None:
             raise RuntimeError("LoopbackServer already started")
@@ -449,7 +451,7 @@ class LoopbackServer:
             thread.join()
         self._httpd = self._thread = None
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> LoopbackServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -545,6 +547,25 @@ class LoopbackServer:
 # ------------------------------------------------------------------------ models file
 
 
+def tagged_verdict(
+    synthesis: str,
+    confidence: Any = 0.9,
+    *,
+    needs_iteration: bool = False,
+    areas: str = "",
+    analysis: str = "compared",
+    dissent: str = "none",
+) -> str:
+    """An arbiter reply in the tagged form the consortium asks its arbiter for: the
+    one builder the tests, the benchmarks and the demo share."""
+    return (
+        f"<analysis>{analysis}</analysis>\n<dissent>{dissent}</dissent>\n"
+        f"<synthesis>{synthesis}</synthesis>\n<confidence>{confidence}</confidence>\n"
+        f"<needs_iteration>{str(needs_iteration).lower()}</needs_iteration>\n"
+        f"<refinement_areas>{areas}</refinement_areas>"
+    )
+
+
 def write_models_file(
     user_dir: Path, url: str, names: Sequence[str], **per_model_extras: Mapping[str, Any]
 ) -> Path:
@@ -587,10 +608,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = write_models_file(args.user_dir, server.url, args.model)
             sys.stderr.write(f"wrote {path}\n")
         sys.stderr.write(f"loopback serving at {server.url} (Ctrl-C to stop)\n")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -18,12 +18,11 @@ import pytest
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
-from llm_consortium.engine import ConsortiumFailed, Request, Settings, run
+from llm_consortium.engine import run
+from llm_consortium.types import Call, ConsortiumFailed, Settings
 
+from helpers import Scripted, save, verdict
 from loopback import reply
-from scripted import Scripted, verdict
 
 IMAGES = frozenset({"image/png", "image/jpeg"})
 
@@ -56,7 +55,7 @@ async def test_only_capable_members_are_called_and_skips_are_noted(caplog):
     blind = Scripted("blind", "no idea")
     unknown = Scripted("plugin", "a pixel")  # types unknown: passed through
     result = await run(
-        Request("what is this?", attachments=[PNG]),
+        Call("what is this?", attachments=[PNG]),
         [with_types(seeing, IMAGES), with_types(blind, frozenset()), unknown.participant()],
         None,
         Settings(strategy="vote", timeout=5, retries=0),
@@ -74,7 +73,7 @@ async def test_a_member_needs_every_attachment_type():
     images_only = Scripted("images", "x")
     both = Scripted("both", "y")
     await run(
-        Request("q", attachments=[PNG, pdf]),
+        Call("q", attachments=[PNG, pdf]),
         [with_types(images_only, IMAGES), with_types(both, IMAGES | {"application/pdf"})],
         None,
         Settings(strategy="vote", timeout=5, retries=0),
@@ -88,7 +87,7 @@ async def test_no_capable_member_fails_before_any_call():
     arbiter = Scripted("judge", verdict("x"))
     with pytest.raises(ConsortiumFailed, match="no member's model accepts attachments of type image/png"):
         await run(
-            Request("q", attachments=[PNG]),
+            Call("q", attachments=[PNG]),
             [with_types(blind, frozenset())],
             with_types(arbiter, IMAGES),
             Settings(timeout=5, retries=0),
@@ -102,7 +101,7 @@ async def test_arbiter_gets_attachments_only_when_it_accepts_them():
     for arbiter_types, expected in ((IMAGES, [PNG]), (frozenset(), [])):
         arbiter = Scripted("judge", verdict("a pixel"))
         result = await run(
-            Request("q", attachments=[PNG]),
+            Call("q", attachments=[PNG]),
             [with_types(member, IMAGES)],
             with_types(arbiter, arbiter_types),
             Settings(timeout=5, retries=0),
@@ -126,19 +125,9 @@ def png_file(tmp_path: Path) -> Path:
     return path
 
 
-def save(name: str, members: list[str], arbiter: str | None = None) -> None:
-    store.save(
-        ConsortiumConfig(
-            name=name,
-            models=[{"model_id": m} for m in members],
-            arbiter={"model_id": arbiter} if arbiter else None,
-        )
-    )
-
-
 def test_cli_image_reaches_only_the_vision_member(loopback, openai_models, png_file, user_path):
     openai_models(["alpha", "beta"], alpha={"vision": True})
-    save("eyes", ["alpha", "beta"])
+    save("eyes", ["alpha", "beta"], arbiter=None)
     loopback.script("alpha", reply("A white pixel."))
     done = subprocess.run(
         [str(Path(sys.executable).with_name("llm")), "-m", "eyes", "-a", str(png_file), "what is this?"],
@@ -169,7 +158,7 @@ def test_cli_vision_arbiter_sees_the_image_too(loopback, openai_models, png_file
 
 def test_cli_no_member_takes_the_image_is_one_clear_error(loopback, openai_models, png_file):
     openai_models(["alpha", "beta"])
-    save("blind", ["alpha", "beta"])
+    save("blind", ["alpha", "beta"], arbiter=None)
     result = CliRunner().invoke(cli, ["-m", "blind", "-a", str(png_file), "what is this?"])
     assert result.exit_code == 1
     assert result.stderr.strip() == (

@@ -17,7 +17,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from llm.cli import cli
-from consortiums_cli import ok, refused, run
+
+from helpers import consortiums_run, ok, refused
 
 # Ids with colons of their own, as local model servers name them. "phi:2" looks like
 # MODEL:N and must still be taken whole, because it is an installed model's id.
@@ -104,7 +105,7 @@ def test_create_without_name_and_without_terminal_fails_instead_of_hanging(
 def test_create_asks_for_name_on_a_terminal(
     user_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llm_consortium import manage as consortium_cli
+    from llm_consortium.cli import manage as consortium_cli
 
     monkeypatch.setattr(consortium_cli, "_stdin_is_terminal", lambda: True)
     result = ok("create", "-m", "gpt-4o-mini", input="asked\n")
@@ -113,14 +114,14 @@ def test_create_asks_for_name_on_a_terminal(
 
 
 def test_create_checks_an_interactive_name_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    from llm_consortium import manage as consortium_cli
+    from llm_consortium.cli import manage as consortium_cli
 
     monkeypatch.setattr(consortium_cli, "_stdin_is_terminal", lambda: True)
     assert "Invalid consortium name" in refused("create", "-m", "gpt-4o-mini", input="a/b\n")
 
 
 def test_create_requires_a_model() -> None:
-    result = run("create", "lonely")
+    result = consortiums_run("create", "lonely")
     assert result.exit_code == 2
     assert "Missing option '-m'" in result.output
 
@@ -305,7 +306,7 @@ def test_invalid_settings_are_one_line_errors(
 
 
 def test_non_numeric_threshold_is_a_usage_error(user_path: pathlib.Path) -> None:
-    result = run("create", "bad", "-m", "gpt-4o-mini", "-t", "high")
+    result = consortiums_run("create", "bad", "-m", "gpt-4o-mini", "-t", "high")
     assert result.exit_code == 2
     assert "'high' is not a valid float" in result.output
     assert not folder(user_path).exists()
@@ -433,7 +434,7 @@ def test_broken_files_do_not_break_llm_models_or_prompts(user_path: pathlib.Path
     write_broken(user_path)
     models = CliRunner().invoke(cli, ["models"])
     assert models.exit_code == 0, models.output
-    assert "Consortium: good (1 member" in models.stdout
+    assert "Consortium: good (members gpt-4o-mini; vote" in models.stdout
     for name in BROKEN:
         assert f"Consortium: {name} (broken: " in models.stdout
     result = CliRunner().invoke(cli, ["-m", "corrupt", "hello"])
@@ -469,7 +470,7 @@ def test_show_missing(user_path: pathlib.Path) -> None:
 
 def test_delete_asks_first(user_path: pathlib.Path) -> None:
     ok("create", "doomed", "-m", "gpt-4o-mini")
-    result = run("delete", "doomed", input="n\n")
+    result = consortiums_run("delete", "doomed", input="n\n")
     assert result.exit_code == 1 and "Aborted" in result.output
     assert (folder(user_path) / "doomed.yaml").exists()
     result = ok("delete", "doomed", input="y\n")

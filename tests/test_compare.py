@@ -13,10 +13,10 @@ from llm.cli import cli
 from llm_consortium import store
 from llm_consortium.compare import compare_runs
 from llm_consortium.config import ConsortiumConfig
-from llm_consortium.engine import Request, Settings
+from llm_consortium.types import Call, Settings
 
+from helpers import Scripted, verdict
 from loopback import last_user_text, reply
-from scripted import Scripted, verdict
 
 SETTINGS = Settings(max_iterations=3, confidence_threshold=0.7, timeout=5, retries=0)
 
@@ -29,7 +29,7 @@ async def test_columns_and_token_accounting_with_scripted_models():
     base = Scripted("base", "4", "4", "5", "4", "four", "4", tokens=(3, 1))
     members = [a.participant(), b.participant(1), b.participant(2)]
     columns = await compare_runs(
-        Request("2+2?"), members, judge.participant(), SETTINGS, base.participant(), name="trio"
+        Call("2+2?"), members, judge.participant(), SETTINGS, base.participant(), name="trio"
     )
     assert [(c.kind, c.name) for c in columns] == [
         ("consortium", "trio"), ("member", "a"), ("member", "b"), ("baseline", "base")
@@ -56,7 +56,7 @@ async def test_a_failed_consortium_is_reported_and_the_rest_still_runs():
     broken = Scripted("x", RuntimeError("down"))
     base = Scripted("base", "fine")
     columns = await compare_runs(
-        Request("q"), [broken.participant(), broken.participant(2)], None,
+        Call("q"), [broken.participant(), broken.participant(2)], None,
         Settings(strategy="vote", timeout=5, retries=0), base.participant(),
     )
     consortium, alone, baseline = columns
@@ -123,7 +123,7 @@ def test_cli_compare_text_output(trio, loopback):
     "args, message",
     [
         (["nope", "q"], "Error: No consortium named 'nope'"),
-        (["trio", "q", "--baseline", "missing-model"], "Error: Unknown baseline model 'missing-model'"),
+        (["trio", "q", "--baseline", "missing-model"], "Error: unknown baseline model 'missing-model'"),
     ],
 )
 def test_cli_compare_bad_input_is_one_line(trio, loopback, args, message):

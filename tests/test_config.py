@@ -10,7 +10,8 @@ import pathlib
 
 import pytest
 import yaml
-from consortiums_cli import refused, run
+
+from helpers import consortiums_run, refused
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def write(user_path: pathlib.Path):
 
 
 def show_json(name: str) -> dict:
-    result = run("show", name, "--json")
+    result = consortiums_run("show", name, "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -107,7 +108,7 @@ def test_invalid_files_name_the_problem(write, user_path: pathlib.Path, body: st
     error = refused("show", "bad")
     assert error.startswith(f"Error: {user_path / 'consortiums' / 'bad.yaml'}: ")
     assert problem in error
-    listed = run("list").stdout
+    listed = consortiums_run("list").stdout
     assert listed.startswith("bad : BROKEN: ") and problem in listed
 
 
@@ -140,11 +141,11 @@ def test_instances_count_towards_min_members(write) -> None:
 )
 def test_list_summary(write, body: str, summary: str) -> None:
     write("s", body)
-    assert run("list").stdout == f"s : {summary}\n"
+    assert consortiums_run("list").stdout == f"s : {summary}\n"
 
 
 def test_saved_files_leave_out_defaults_but_keep_the_stop_rule(user_path: pathlib.Path) -> None:
-    assert run("create", "short", "-m", "gpt-4o-mini").exit_code == 0
+    assert consortiums_run("create", "short", "-m", "gpt-4o-mini").exit_code == 0
     text = (user_path / "consortiums" / "short.yaml").read_text(encoding="utf-8")
     assert yaml.safe_load(text) == {
         "name": "short",
@@ -157,7 +158,7 @@ def test_saved_files_leave_out_defaults_but_keep_the_stop_rule(user_path: pathli
 
 @pytest.mark.parametrize("name", ["a" * 64, "9lives", "v1.2_beta-3", "my-consortium"])
 def test_valid_names(user_path: pathlib.Path, name: str) -> None:
-    assert run("create", name, "-m", "gpt-4o-mini").exit_code == 0
+    assert consortiums_run("create", name, "-m", "gpt-4o-mini").exit_code == 0
     assert (user_path / "consortiums" / f"{name}.yaml").exists()
 
 

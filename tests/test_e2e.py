@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import llm
 import pytest
@@ -18,14 +14,8 @@ from llm.cli import cli
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
 
-from loopback import error, last_user_text, reply
-from saved import save
-from scripted import verdict
-
-
-def judge_saying(text: str, confidence: float = 0.9):
-    """An arbiter behaviour: a tagged verdict; `text` may use {prompt}."""
-    return reply(lambda request: verdict(text, confidence))
+from helpers import judge_saying, llm_run, llm_subprocess, save, verdict
+from loopback import FAST_RETRY, error, last_user_text, reply
 
 
 @pytest.fixture
@@ -34,10 +24,6 @@ def consortium(loopback, openai_models):
     save("my-consortium", ["alpha", "beta"])
     loopback.script("judge", judge_saying("The consortium answer"))
     return "my-consortium"
-
-
-def llm_run(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
 def logged_responses() -> list[dict]:
@@ -59,7 +45,7 @@ def test_prompt_prints_only_the_final_answer(consortium, loopback):
 
 def test_models_list_shows_the_consortium(consortium):
     result = llm_run("models")
-    assert "Consortium: my-consortium (2 members, arbiter judge" in result.stdout
+    assert "Consortium: my-consortium (members alpha, beta; arbiter judge" in result.stdout
 
 
 def test_system_prompt_reaches_members_and_arbiter(consortium, loopback):
@@ -124,12 +110,23 @@ def test_bad_option_value_is_llms_validation_error(consortium, loopback):
 
 
 def test_usage_is_the_sum_of_every_call(consortium, loopback):
+    loopback.script("alpha", reply("four", prompt_tokens=11, completion_tokens=3))
+    loopback.script("beta", reply("4", prompt_tokens=13, completion_tokens=5))
+    loopback.script("judge", reply(verdict("It is 4", 0.9), prompt_tokens=100, completion_tokens=20))
     result = llm_run("-m", consortium, "-u", "count")
     assert result.exit_code == 0, result.output
+    assert len(loopback.requests) == 3
     usage_line = result.stderr.strip().splitlines()[-1]
-    calls = loopback.requests
-    assert len(calls) == 3
-    assert "Token usage:" in usage_line and '"judge"' in usage_line
+    per_model = {
+        "alpha": {"calls": 1, "input": 11, "output": 3},
+        "beta": {"calls": 1, "input": 13, "output": 5},
+        "judge": {"calls": 1, "input": 100, "output": 20},
+    }
+    prefix = "Token usage: 124 input, 28 output, "
+    assert usage_line.startswith(prefix)
+    assert json.loads(usage_line[len(prefix):]) == {"models": per_model}
+    row = logged_responses()[0]
+    assert (row["input_tokens"], row["output_tokens"]) == (124, 28)
 
 
 def test_logs_hold_the_trace_and_no_member_turns(consortium, loopback, user_path):
@@ -149,7 +146,7 @@ def test_logs_hold_the_trace_and_no_member_turns(consortium, loopback, user_path
 
 
 def test_member_http_500_is_survived(consortium, loopback):
-    loopback.script("beta", error(500, "internal error"))
+    loopback.script("beta", error(500, "internal error", FAST_RETRY))
     result = llm_run("-m", consortium, "q")
     assert result.exit_code == 0, result.output
     assert result.stdout == "The consortium answer\n"
@@ -219,20 +216,13 @@ def test_self_referencing_consortium_is_refused(loopback, openai_models):
 
 
 def test_real_subprocess_stdout_is_only_the_answer(consortium, loopback, user_path):
-    llm_bin = Path(sys.executable).with_name("llm")
-    env = {**os.environ, "LLM_USER_PATH": str(user_path)}
-    done = subprocess.run(
-        [str(llm_bin), "-m", consortium, "subprocess question"],
-        capture_output=True, text=True, env=env, timeout=60,
-    )
+    done = llm_subprocess(user_path, "-m", consortium, "subprocess question")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "The consortium answer\n"
     assert done.stderr == ""
     loopback.script("alpha", error(400, "nope"))
     loopback.script("beta", error(400, "nope"))
-    failed = subprocess.run(
-        [str(llm_bin), "-m", consortium, "q"], capture_output=True, text=True, env=env, timeout=60
-    )
+    failed = llm_subprocess(user_path, "-m", consortium, "q")
     assert failed.returncode == 1
     assert "Traceback" not in failed.stderr
     assert failed.stderr.startswith("Error: ") and failed.stdout == ""

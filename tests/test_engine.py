@@ -8,17 +8,12 @@ import random
 
 import pytest
 
-from llm_consortium.engine import ConsortiumFailed, Request, Settings, run
+from llm_consortium.engine import run
+from llm_consortium.types import Call, ConsortiumFailed
 
-from scripted import Scripted, verdict
+from helpers import Scripted, settings, verdict
 
 pytestmark = pytest.mark.asyncio
-
-
-def settings(**overrides) -> Settings:
-    base = dict(max_iterations=3, min_iterations=1, confidence_threshold=0.7, timeout=5, retries=0)
-    base.update(overrides)
-    return Settings(**base)
 
 
 async def test_members_are_called_concurrently():
@@ -32,7 +27,7 @@ async def test_members_are_called_concurrently():
 
     members = [Scripted(f"m{i}", wait_for_all) for i in range(4)]
     result = await run(
-        Request("q"), [m.participant() for m in members], None, settings(timeout=10)
+        Call("q"), [m.participant() for m in members], None, settings(timeout=10)
     )
     assert result.text == "together"
     assert all(len(m.calls) == 1 for m in members)
@@ -42,7 +37,7 @@ async def test_instances_of_one_model_are_separate_calls():
     member = Scripted("same", "answer")
     arbiter = Scripted("judge", verdict("final"))
     result = await run(
-        Request("q"), [member.participant(1), member.participant(2)], arbiter.participant(), settings()
+        Call("q"), [member.participant(1), member.participant(2)], arbiter.participant(), settings()
     )
     assert len(member.calls) == 2
     assert [m["instance"] for m in result.rounds[0]["members"]] == [1, 2]
@@ -53,7 +48,7 @@ async def test_members_receive_history_system_and_prompt():
     arbiter = Scripted("judge", verdict("final"))
     history = [("user", "earlier question"), ("assistant", "earlier answer")]
     await run(
-        Request("now?", system="be brief", history=history),
+        Call("now?", system="be brief", history=history),
         [member.participant()],
         arbiter.participant(),
         settings(),
@@ -71,7 +66,7 @@ async def test_arbiter_sees_every_answer_labelled_and_failures_marked():
     broken = Scripted("model-z3", RuntimeError("boom"))
     arbiter = Scripted("judge", verdict("blue"))
     result = await run(
-        Request("colour?"),
+        Call("colour?"),
         [good.participant(), other.participant(), broken.participant()],
         arbiter.participant(),
         settings(),
@@ -92,7 +87,7 @@ async def test_label_order_is_shuffled():
     for seed in range(5):
         arbiter = Scripted("judge", verdict("x"))
         result = await run(
-            Request("q"), [m.participant() for m in members], arbiter.participant(), settings(),
+            Call("q"), [m.participant() for m in members], arbiter.participant(), settings(),
             rng=random.Random(seed),
         )
         seen.add(tuple(result.rounds[0]["labels"].values()))
@@ -102,7 +97,7 @@ async def test_label_order_is_shuffled():
 async def test_confident_first_round_stops():
     member = Scripted("m", "a")
     arbiter = Scripted("judge", verdict("final", 0.9))
-    result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+    result = await run(Call("q"), [member.participant()], arbiter.participant(), settings())
     assert (result.text, result.confidence, result.final_round) == ("final", 0.9, 1)
     assert len(result.rounds) == 1 and len(member.calls) == 1
 
@@ -116,7 +111,7 @@ async def test_low_confidence_refines_with_own_previous_answer_and_feedback():
         verdict("polished", 0.95),
     )
     result = await run(
-        Request("q"), [first.participant(), second.participant()], arbiter.participant(), settings()
+        Call("q"), [first.participant(), second.participant()], arbiter.participant(), settings()
     )
     assert result.text == "polished" and result.final_round == 2
     refine = first.calls[1].prompt
@@ -130,7 +125,7 @@ async def test_never_more_than_max_iterations():
     member = Scripted("m", "a")
     arbiter = Scripted("judge", verdict("meh", 0.1))
     result = await run(
-        Request("q"), [member.participant()], arbiter.participant(), settings(max_iterations=2)
+        Call("q"), [member.participant()], arbiter.participant(), settings(max_iterations=2)
     )
     assert len(result.rounds) == 2 and len(arbiter.calls) == 2
 
@@ -139,7 +134,7 @@ async def test_min_iterations_forces_more_rounds():
     member = Scripted("m", "a")
     arbiter = Scripted("judge", verdict("sure", 0.99))
     result = await run(
-        Request("q"), [member.participant()], arbiter.participant(), settings(min_iterations=2)
+        Call("q"), [member.participant()], arbiter.participant(), settings(min_iterations=2)
     )
     assert len(result.rounds) == 2
 
@@ -147,14 +142,14 @@ async def test_min_iterations_forces_more_rounds():
 async def test_arbiter_asking_for_another_round_gets_it():
     member = Scripted("m", "a")
     arbiter = Scripted("judge", verdict("x", 0.9, needs_iteration=True), verdict("y", 0.9))
-    result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+    result = await run(Call("q"), [member.participant()], arbiter.participant(), settings())
     assert len(result.rounds) == 2 and result.text == "y"
 
 
 async def test_best_round_wins_over_a_worse_later_round():
     member = Scripted("m", "a")
     arbiter = Scripted("judge", verdict("good", 0.6), verdict("worse", 0.3), verdict("worst", 0.2))
-    result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+    result = await run(Call("q"), [member.participant()], arbiter.participant(), settings())
     assert (result.text, result.final_round, result.confidence) == ("good", 1, 0.6)
 
 
@@ -162,7 +157,7 @@ async def test_latest_round_wins_a_tie():
     member = Scripted("m", "a")
     arbiter = Scripted("judge", verdict("one", 0.5), verdict("two", 0.5))
     result = await run(
-        Request("q"), [member.participant()], arbiter.participant(), settings(max_iterations=2)
+        Call("q"), [member.participant()], arbiter.participant(), settings(max_iterations=2)
     )
     assert (result.text, result.final_round) == ("two", 2)
     assert result.rounds[1]["answer_changed"] is True
@@ -173,7 +168,7 @@ async def test_untagged_arbiter_reply_is_the_answer_with_unknown_confidence(capl
     arbiter = Scripted("judge", "Just a plain answer.")
     with caplog.at_level(logging.WARNING):
         result = await run(
-            Request("q"), [member.participant()], arbiter.participant(), settings(max_iterations=2)
+            Call("q"), [member.participant()], arbiter.participant(), settings(max_iterations=2)
         )
     assert result.text == "Just a plain answer."
     assert result.confidence is None
@@ -185,7 +180,7 @@ async def test_untagged_arbiter_reply_is_the_answer_with_unknown_confidence(capl
 async def test_no_arbiter_means_a_vote_among_the_answers():
     broken = Scripted("broken", RuntimeError("down"))
     members = [broken] + [Scripted(f"m{i}", a) for i, a in enumerate(["London", "Paris", "paris."])]
-    result = await run(Request("q"), [m.participant() for m in members], None, settings())
+    result = await run(Call("q"), [m.participant() for m in members], None, settings())
     assert result.text.lower().startswith("paris")
     assert result.confidence == pytest.approx(2 / 3)
     assert result.rounds[0]["vote"]["winner"] == "m1"
@@ -195,7 +190,7 @@ async def test_arbiter_failure_falls_back_to_a_member_answer(caplog):
     member = Scripted("m", "member answer")
     arbiter = Scripted("judge", RuntimeError("arbiter down"))
     with caplog.at_level(logging.WARNING):
-        result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+        result = await run(Call("q"), [member.participant()], arbiter.participant(), settings())
     assert result.text == "member answer"
     assert result.rounds[0]["arbiter"]["error"] == "arbiter down"
     assert "arbiter failed" in caplog.text
@@ -204,7 +199,7 @@ async def test_arbiter_failure_falls_back_to_a_member_answer(caplog):
 async def test_arbiter_failure_in_a_later_round_keeps_the_earlier_synthesis():
     member = Scripted("m", "a")
     arbiter = Scripted("judge", verdict("first synthesis", 0.5), RuntimeError("gone"))
-    result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+    result = await run(Call("q"), [member.participant()], arbiter.participant(), settings())
     assert result.text == "first synthesis" and result.final_round == 1
 
 
@@ -212,7 +207,7 @@ async def test_all_members_failing_names_each_member_and_error():
     members = [Scripted("alpha", RuntimeError("HTTP 500")), Scripted("beta", ValueError("bad option"))]
     arbiter = Scripted("judge", verdict("never"))
     with pytest.raises(ConsortiumFailed) as info:
-        await run(Request("q"), [m.participant() for m in members], arbiter.participant(), settings())
+        await run(Call("q"), [m.participant() for m in members], arbiter.participant(), settings())
     message = str(info.value)
     assert "alpha: HTTP 500" in message and "beta: bad option" in message
     assert arbiter.calls == []
@@ -221,7 +216,7 @@ async def test_all_members_failing_names_each_member_and_error():
 async def test_empty_answers_count_as_failures():
     members = [Scripted("blank", "   \n"), Scripted("real", "content")]
     arbiter = Scripted("judge", verdict("content"))
-    result = await run(Request("q"), [m.participant() for m in members], arbiter.participant(), settings())
+    result = await run(Call("q"), [m.participant() for m in members], arbiter.participant(), settings())
     assert result.rounds[0]["members"][0]["error"] == "empty answer"
     assert "content" in arbiter.calls[0].prompt
 
@@ -230,7 +225,7 @@ async def test_usage_sums_every_call_with_per_model_totals():
     members = [Scripted("m1", "a", tokens=(10, 1)), Scripted("m2", "b", tokens=(20, 2))]
     arbiter = Scripted("judge", verdict("x", 0.1), tokens=(100, 50))
     result = await run(
-        Request("q"), [m.participant() for m in members], arbiter.participant(), settings(max_iterations=2)
+        Call("q"), [m.participant() for m in members], arbiter.participant(), settings(max_iterations=2)
     )
     assert result.usage["input"] == 2 * (10 + 20 + 100)
     assert result.usage["output"] == 2 * (1 + 2 + 50)
@@ -247,7 +242,8 @@ async def test_member_timeout_is_recorded_and_the_round_goes_on():
     fast = Scripted("fast", "quick")
     arbiter = Scripted("judge", verdict("quick"))
     result = await run(
-        Request("q"), [slow.participant(), fast.participant()], arbiter.participant(), settings(timeout=0.2)
+        Call("q"), [slow.participant(), fast.participant()], arbiter.participant(), settings(timeout=0.2)
     )
     assert result.text == "quick"
     assert result.rounds[0]["members"][0]["error"] == "timed out after 0.2s"
+

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import urllib.error
 import urllib.request
@@ -22,15 +21,9 @@ from loopback import (
     reply,
 )
 
+
 # llm.cli calls our register_commands hook, which imports llm_consortium.cli; until
 # that module lands on this branch the CLI cannot even be imported.
-needs_cli = pytest.mark.skipif(
-    importlib.util.find_spec("llm_consortium.cli") is None,
-    reason="llm_consortium.cli not present yet; llm.cli import would fail",
-)
-
-
-@needs_cli
 def test_cli_streams_and_no_stream(loopback, openai_models):
     from llm.cli import cli
 
@@ -53,7 +46,6 @@ def test_cli_streams_and_no_stream(loopback, openai_models):
     ]
 
 
-@needs_cli
 def test_cli_reports_server_error(loopback, openai_models):
     from llm.cli import cli
 

@@ -9,21 +9,19 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from llm_consortium import store
 from llm_consortium.config import ConsortiumConfig
-from llm_consortium.engine import Event
 from llm_consortium.progress import ENV_SWITCH, describe, status_line
+from llm_consortium.types import Event
 
+from helpers import LLM_BIN, subprocess_env, verdict
 from loopback import NO_RETRY, error, reply
-from scripted import verdict
 
 CLEAR = "\r\x1b[K"
-LLM = str(Path(sys.executable).with_name("llm"))
 
 
 class FakeTerminal(io.StringIO):
@@ -44,11 +42,10 @@ def test_describe_each_kind_of_event():
 
 def test_line_is_redrawn_in_place_and_cleared_even_on_error():
     terminal = FakeTerminal()
-    with pytest.raises(RuntimeError):
-        with status_line("c", None, terminal) as line:
-            line(Event("round_start", 1, 2, 2))
-            line(Event("arbiter_start", 1, 2, 2))
-            raise RuntimeError("the run failed")
+    with pytest.raises(RuntimeError), status_line("c", None, terminal) as line:
+        line(Event("round_start", 1, 2, 2))
+        line(Event("arbiter_start", 1, 2, 2))
+        raise RuntimeError("the run failed")
     assert terminal.getvalue() == (
         "\rc: round 1/2 · 0/2 members answered\x1b[K" "\rc: round 1/2 · arbiter …\x1b[K" + CLEAR
     )
@@ -89,16 +86,16 @@ def council(loopback, openai_models):
 
 def run_llm(args: list[str], user_path: Path, *, stderr_tty: bool, env: dict | None = None, stdin: str = ""):
     """Run the real `llm`; returns (exit code, stdout, what reached stderr)."""
-    environment = {**os.environ, "LLM_USER_PATH": str(user_path), **(env or {})}
+    environment = subprocess_env(user_path, **(env or {}))
     if not stderr_tty:
         done = subprocess.run(
-            [LLM, *args], input=stdin, capture_output=True, text=True, env=environment, timeout=60
+            [LLM_BIN, *args], input=stdin, capture_output=True, text=True, env=environment, timeout=60
         )
         return done.returncode, done.stdout, done.stderr
     master, slave = os.openpty()
     try:
         process = subprocess.Popen(
-            [LLM, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave, env=environment
+            [LLM_BIN, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave, env=environment
         )
         os.close(slave)
         stdout, _ = process.communicate(stdin.encode(), timeout=60)

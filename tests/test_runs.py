@@ -8,30 +8,23 @@ import shutil
 import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium import store, trace_html, trace_text
-from llm_consortium.config import ConsortiumConfig
+from llm_consortium.render import html as trace_html
+from llm_consortium.render import text as trace_text
 from llm_consortium.runs import Run
 
+from helpers import SCRUBBED_ENV, llm_run, save, verdict
 from loopback import NO_RETRY, error, reply, write_models_file
-from scripted import verdict
 
 LONG_ANSWER = "\n".join(
     f"Final line {n}: the refined answer, long enough to be condensed by llm." for n in range(1, 7)
 )
 HOSTILE = '<script src="https://evil.example/x.js">alert(1)</script> & <a href="http://x">link</a>'
-
-
-def llm_run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def save(name: str, members: list[dict], **extra) -> None:
-    store.save(ConsortiumConfig(name=name, models=members, arbiter={"model_id": "judge"}, **extra))
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +36,7 @@ def _logged_once(tmp_path_factory, _loopback_server) -> tuple[Path, dict[str, st
     loopback = _loopback_server
     with pytest.MonkeyPatch.context() as env:
         env.setenv("LLM_USER_PATH", str(user_dir))
-        for name in ("OPENAI_API_KEY", "LLM_RAISE_ERRORS", "LLM_OPENAI_SHOW_RESPONSES"):
+        for name in SCRUBBED_ENV:
             env.delenv(name, raising=False)
         loopback.reset()
         write_models_file(user_dir, loopback.url, ["alpha", "beta", "judge"])
@@ -183,7 +176,7 @@ def test_no_logs_database_is_an_error_and_creates_nothing(user_path):
 class PageParser(HTMLParser):
     """Collects what the checks need: unbalanced tags, URL-bearing attributes, text."""
 
-    VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "source", "wbr"}
+    VOID: ClassVar[set[str]] = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "source", "wbr"}
 
     def __init__(self) -> None:
         super().__init__()

@@ -10,7 +10,8 @@ import pathlib
 import click
 import pytest
 import yaml
-from consortiums_cli import ok, refused
+
+from helpers import ok, refused
 
 
 @pytest.fixture

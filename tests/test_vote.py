@@ -11,16 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_consortium import vote
-from llm_consortium.engine import Request, Settings, run
+from llm_consortium import prompts, vote
+from llm_consortium.engine import run
+from llm_consortium.types import Call, Settings
 
-from scripted import Scripted
+from helpers import Scripted, settings
 
 
-def settings(**overrides) -> Settings:
-    base = dict(max_iterations=3, min_iterations=1, confidence_threshold=0.7, timeout=5, retries=0)
-    base.update(overrides, strategy="vote")
-    return Settings(**base)
+def vote_settings(**overrides) -> Settings:
+    return settings(**overrides, strategy="vote")
 
 
 # ---------------------------------------------------------------- normalising
@@ -133,7 +132,7 @@ def test_grouping_is_deterministic(answers):
 
 
 def test_peer_prompt_shows_own_and_others_answers_without_names():
-    text = vote.build_peer_prompt("Capital of France?", "Lyon", ["Paris", "Paris, France"])
+    text = prompts.build_peer_prompt("Capital of France?", "Lyon", ["Paris", "Paris, France"])
     assert "Capital of France?" in text
     assert "## Your answer" in text and "Lyon" in text
     assert "## Other answer 1" in text and "## Other answer 2" in text
@@ -141,7 +140,7 @@ def test_peer_prompt_shows_own_and_others_answers_without_names():
 
 
 def test_peer_prompt_after_a_failure_asks_for_a_fresh_answer():
-    text = vote.build_peer_prompt("q", None, ["a"])
+    text = prompts.build_peer_prompt("q", None, ["a"])
     assert "failed" in text
 
 
@@ -151,7 +150,7 @@ def test_peer_prompt_after_a_failure_asks_for_a_fresh_answer():
 @pytest.mark.asyncio
 async def test_vote_round_returns_the_majority_with_its_share():
     members = [Scripted("a", "Paris."), Scripted("b", "paris"), Scripted("c", "Lyon")]
-    result = await run(Request("q"), [m.participant() for m in members], None, settings(confidence_threshold=0.6))
+    result = await run(Call("q"), [m.participant() for m in members], None, vote_settings(confidence_threshold=0.6))
     assert result.text == "Paris."
     assert result.confidence == pytest.approx(2 / 3)
     assert len(result.rounds) == 1
@@ -170,10 +169,10 @@ async def test_below_threshold_members_see_peers_answers_and_converge():
     b = Scripted("b", "Lyon", revise)
     c = Scripted("c", "Marseille", revise)
     result = await run(
-        Request("Capital of France?"),
+        Call("Capital of France?"),
         [a.participant(), b.participant(), c.participant()],
         None,
-        settings(confidence_threshold=0.9),
+        vote_settings(confidence_threshold=0.9),
         rng=random.Random(1),
     )
     assert [r["vote"]["share"] for r in result.rounds] == [pytest.approx(1 / 3), 1.0]
@@ -190,8 +189,8 @@ async def test_vote_stops_at_max_iterations_and_keeps_the_best_round():
     b = Scripted("b", "yes", "maybe")
     c = Scripted("c", "no", "perhaps")
     result = await run(
-        Request("q"), [a.participant(), b.participant(), c.participant()], None,
-        settings(confidence_threshold=0.9, max_iterations=2),
+        Call("q"), [a.participant(), b.participant(), c.participant()], None,
+        vote_settings(confidence_threshold=0.9, max_iterations=2),
     )
     assert len(result.rounds) == 2
     assert result.text == "yes" and result.final_round == 1
@@ -201,7 +200,7 @@ async def test_vote_stops_at_max_iterations_and_keeps_the_best_round():
 @pytest.mark.asyncio
 async def test_min_iterations_forces_a_peer_round_even_when_unanimous():
     a, b = Scripted("a", "same"), Scripted("b", "same")
-    result = await run(Request("q"), [a.participant(), b.participant()], None, settings(min_iterations=2))
+    result = await run(Call("q"), [a.participant(), b.participant()], None, vote_settings(min_iterations=2))
     assert len(result.rounds) == 2 and len(a.calls) == 2
     assert "## Other answer 1" in a.calls[1].prompt
 
@@ -210,7 +209,7 @@ async def test_min_iterations_forces_a_peer_round_even_when_unanimous():
 async def test_vote_tie_goes_to_the_earlier_member_and_failures_do_not_count():
     members = [Scripted("a", RuntimeError("down")), Scripted("b", "red"), Scripted("c", "blue")]
     result = await run(
-        Request("q"), [m.participant() for m in members], None, settings(max_iterations=1)
+        Call("q"), [m.participant() for m in members], None, vote_settings(max_iterations=1)
     )
     assert result.text == "red" and result.confidence == 0.5
     assert [g["members"] for g in result.rounds[0]["vote"]["groups"]] == [["b"], ["c"]]
@@ -220,7 +219,7 @@ async def test_vote_tie_goes_to_the_earlier_member_and_failures_do_not_count():
 async def test_vote_ignores_an_arbiter_and_never_calls_it():
     arbiter = Scripted("judge", "should not be asked")
     member = Scripted("m", "answer")
-    result = await run(Request("q"), [member.participant()], arbiter.participant(), settings())
+    result = await run(Call("q"), [member.participant()], arbiter.participant(), vote_settings())
     assert result.text == "answer" and arbiter.calls == []
 
 

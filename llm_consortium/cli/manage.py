@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import click
 import llm
 from pydantic import ValidationError
 
-from . import store
-from .cli import fail
-from .members import find_cycle
-from .config import (
+from .. import store
+from ..config import (
     DEFAULT_CONFIDENCE_THRESHOLD,
     DEFAULT_MAX_ITERATIONS,
     DEFAULT_MIN_ITERATIONS,
@@ -30,6 +29,8 @@ from .config import (
     check_name,
     explain,
 )
+from ..cycles import find_cycle
+from . import fail
 
 # Which create flag set each config field, so a validation error points at the flag.
 _FLAG_FOR_FIELD = {
@@ -44,7 +45,7 @@ def _checked_name(name: str) -> str:
     try:
         return check_name(name)
     except InvalidName as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
 
 
 def _load(name: str) -> ConsortiumConfig:
@@ -52,7 +53,7 @@ def _load(name: str) -> ConsortiumConfig:
     try:
         return store.load(_checked_name(name))
     except store.ConsortiumError as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
 
 
 def _stdin_is_terminal() -> bool:
@@ -62,7 +63,7 @@ def _stdin_is_terminal() -> bool:
 
 def _is_own(model: llm.Model) -> bool:
     """A consortium model registered by this plugin (replaceable with --force)."""
-    return type(model).__module__.startswith("llm_consortium")
+    return isinstance(getattr(model, "consortium_name", None), str)
 
 
 def _split_member(spec: str, known: Mapping[str, llm.Model]) -> tuple[str, int]:
@@ -89,7 +90,7 @@ def _guess_value(value: str) -> Any:
 
 
 def _checked_options(
-    model_id: str, raw: dict[str, str], model: Optional[llm.Model]
+    model_id: str, raw: dict[str, str], model: llm.Model | None
 ) -> dict[str, Any]:
     """Validate `-o` values against the installed model's Options and keep the
     coerced values, so the YAML holds 0.5 rather than "0.5"."""
@@ -98,29 +99,8 @@ def _checked_options(
     try:
         validated = model.Options(**raw)
     except ValidationError as ex:
-        raise fail(f"Invalid option for {model_id}: {explain(ex)}")
+        raise fail(f"Invalid option for {model_id}: {explain(ex)}") from ex
     return validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
-
-
-def _describe(config: ConsortiumConfig) -> str:
-    """The one-line summary `list` shows: who answers, who decides, when it stops."""
-    members = ", ".join(
-        member.model_id + (f" x{member.count}" if member.count > 1 else "")
-        for member in config.models
-    )
-    if config.arbiter and config.effective_strategy == "arbiter":
-        decides = f"arbiter {config.arbiter.model_id}"
-    else:
-        decides = "vote"
-    if config.min_iterations == config.max_iterations:
-        plural = "" if config.max_iterations == 1 else "s"
-        rounds = f"{config.max_iterations} iteration{plural}"
-    else:
-        rounds = f"{config.min_iterations}-{config.max_iterations} iterations"
-    return (
-        f"members {members}; {decides}; "
-        f"threshold {config.confidence_threshold:g}; {rounds}"
-    )
 
 
 @click.command(name="create")
@@ -175,15 +155,15 @@ def _describe(config: ConsortiumConfig) -> str:
 )
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
 def create(
-    name_argument: Optional[str],
-    name: Optional[str],
+    name_argument: str | None,
+    name: str | None,
     models: tuple[str, ...],
-    arbiter: Optional[str],
-    strategy: Optional[str],
+    arbiter: str | None,
+    strategy: str | None,
     threshold: float,
     iterations: int,
     min_iterations: int,
-    system: Optional[str],
+    system: str | None,
     options: tuple[tuple[str, str, str], ...],
     force: bool,
 ) -> None:
@@ -269,7 +249,7 @@ def create(
             strategy=strategy,
         )
     except ValidationError as ex:
-        raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}")
+        raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}") from ex
     loop = find_cycle(config, known)
     if loop:
         click.echo(
@@ -281,7 +261,7 @@ def create(
     try:
         written = store.save(config)
     except store.ConsortiumError as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
     verb = "Replaced" if replaced else "Created"
     click.echo(f"{verb} consortium {name!r}: {written}")
 
@@ -297,7 +277,7 @@ def list_(json_: bool) -> None:
     \b
         llm consortiums list --json
     """
-    rows: list[tuple[str, Optional[ConsortiumConfig], str]] = []
+    rows: list[tuple[str, ConsortiumConfig | None, str]] = []
     for name in store.list_names():
         try:
             rows.append((name, store.load(name), ""))
@@ -319,7 +299,7 @@ def list_(json_: bool) -> None:
         return
     width = max(len(name) for name, _, _ in rows)
     for name, config, error in rows:
-        line = _describe(config) if config else f"BROKEN: {error}"
+        line = config.summary() if config else f"BROKEN: {error}"
         click.echo(f"{name:<{width}} : {line}")
 
 
@@ -356,13 +336,10 @@ def edit(name: str) -> None:
     \b
         llm consortiums edit my-consortium
     """
-    path = store.path_for(_checked_name(name))
     try:
-        before = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise fail(f"No consortium named {name!r} (looked for {path})")
-    except (OSError, UnicodeDecodeError) as ex:
-        raise fail(f"{path}: cannot be read: {ex}")
+        path, before = store.read_text(_checked_name(name))
+    except store.ConsortiumError as ex:
+        raise fail(ex) from ex
     after = click.edit(before, extension=".yaml")
     if after is None or after == before:
         click.echo(f"No changes to {path}", err=True)
@@ -370,11 +347,11 @@ def edit(name: str) -> None:
     try:
         store.parse(after, name, str(path))
     except store.ConsortiumError as ex:
-        raise fail(f"Edit not saved, {path} is unchanged: {ex}")
+        raise fail(f"Edit not saved, {path} is unchanged: {ex}") from ex
     try:
         store.write_text_atomic(path, after)
     except OSError as ex:
-        raise fail(f"{path}: cannot be written: {ex.strerror or ex}")
+        raise fail(f"{path}: cannot be written: {ex.strerror or ex}") from ex
     click.echo(f"Saved {path}")
 
 
@@ -398,7 +375,7 @@ def delete(name: str, yes: bool) -> None:
     try:
         store.delete(name)
     except store.ConsortiumError as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
     click.echo(f"Deleted consortium {name!r}: {path}")
 
 

@@ -1,6 +1,6 @@
 """The failure policy of one participant call (timeout over all attempts, retries,
 Retry-After, empty answers), error classification on the openai client's real
-exceptions, key redaction, and cycle detection."""
+exceptions, and key redaction."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ import asyncio
 import openai
 import pytest
 
-from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
-from llm_consortium.engine import Call
-from llm_consortium.failures import (
+from llm_consortium.policy import (
     BACKOFF_CAP,
     backoff,
+    call_with_policy,
     describe,
     is_transient,
     provider_retries,
@@ -22,10 +20,10 @@ from llm_consortium.failures import (
     remember_secret,
     retry_after,
 )
-from llm_consortium.members import call_with_policy, find_cycle
+from llm_consortium.types import Call
 
+from helpers import Scripted
 from loopback import FAST_RETRY, NO_RETRY, drop, empty, error, reply
-from scripted import Scripted
 
 
 class Sleeps:
@@ -98,9 +96,19 @@ def test_a_retry_after_beyond_the_timeout_is_not_slept_on():
     assert "429" in outcome.error and "would pass the 30s timeout" in outcome.error
 
 
-def test_backoff_grows_but_is_capped():
-    assert all(0 <= backoff(n) <= BACKOFF_CAP for n in range(1, 40))
-    assert max(backoff(1) for _ in range(200)) <= 0.5
+class _Ceiling:
+    """A jitter source that always draws the top of the range: the backoff's bound."""
+
+    def uniform(self, low: float, high: float) -> float:
+        return high
+
+
+def test_backoff_doubles_from_the_base_up_to_the_cap_with_full_jitter():
+    bounds = [backoff(n, _Ceiling()) for n in range(1, 10)]
+    assert bounds[:6] == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]
+    assert bounds[6:] == [BACKOFF_CAP] * 3
+    # full jitter: every wait is drawn from 0 up to that bound
+    assert all(0 <= backoff(n) <= bound for n, bound in enumerate(bounds, 1) for _ in range(50))
 
 
 def test_timeout_covers_every_attempt_and_keeps_earlier_errors():
@@ -174,7 +182,7 @@ def test_an_empty_openai_completion_is_a_failed_attempt(loopback):
         completion = await client.chat.completions.create(
             model="m", messages=[{"role": "user", "content": c.prompt}]
         )
-        from llm_consortium.engine import Reply
+        from llm_consortium.types import Reply
 
         return Reply(completion.choices[0].message.content)
 
@@ -196,32 +204,3 @@ def test_known_keys_are_redacted_from_error_descriptions():
 
 
 # -------------------------------------------------------------------------- cycles
-
-
-def save(name: str, *members: str, arbiter: str | None = None) -> ConsortiumConfig:
-    config = ConsortiumConfig(
-        name=name,
-        models=[{"model_id": m} for m in members],
-        arbiter={"model_id": arbiter} if arbiter else None,
-    )
-    store.save(config)
-    return config
-
-
-def test_find_cycle_names_the_loop():
-    save("b", "alpha", "a")
-    a = save("a", "beta", "b")
-    assert find_cycle(a) == ["a", "b", "a"]
-
-
-def test_find_cycle_through_an_arbiter_and_itself():
-    assert find_cycle(save("selfish", "alpha", "selfish")) == ["selfish", "selfish"]
-    save("inner", "alpha", arbiter="outer")
-    assert find_cycle(save("outer", "inner")) == ["outer", "inner", "outer"]
-
-
-def test_find_cycle_on_an_unsaved_config_and_a_clean_nesting():
-    save("leaf", "alpha", "beta")
-    assert find_cycle(save("top", "leaf", "leaf")) is None
-    unsaved = ConsortiumConfig(name="new", models=[{"model_id": "new"}])
-    assert find_cycle(unsaved) == ["new", "new"]

@@ -19,8 +19,8 @@ _COMMANDS = {
     "edit": ("manage", "edit"),
     "delete": ("manage", "delete"),
     "path": ("manage", "path_"),
-    "runs": ("runs_cli", "runs"),
-    "trace": ("runs_cli", "trace"),
+    "runs": ("runs", "runs"),
+    "trace": ("runs", "trace"),
     "compare": ("compare", "compare"),
 }
 
@@ -41,7 +41,7 @@ class _LazyGroup(DefaultGroup):
         target = _COMMANDS.get(cmd_name)
         if target is None:
             return None
-        module = importlib.import_module(f"{__package__}.{target[0]}")
+        module = importlib.import_module(f"{__name__}.{target[0]}")
         return getattr(module, target[1])
 
 

@@ -6,8 +6,9 @@ from click.testing import CliRunner
 from llm.cli import cli
 
 from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
-from llm_consortium.summaries import CACHE_NAME
+from llm_consortium.store import CACHE_NAME
+
+from helpers import save
 
 
 def listing() -> str:
@@ -16,19 +17,13 @@ def listing() -> str:
     return result.stdout
 
 
-def save(name: str, members: list[str], arbiter: str = "judge") -> None:
-    store.save(
-        ConsortiumConfig(name=name, models=[{"model_id": m} for m in members], arbiter={"model_id": arbiter})
-    )
-
-
 def test_listing_follows_a_hand_edit_after_the_cache_is_written():
     save("team", ["alpha", "beta"])
-    assert "Consortium: team (2 members, arbiter judge" in listing()
+    assert "Consortium: team (members alpha, beta; arbiter judge" in listing()
     assert (store.folder() / CACHE_NAME).exists()
     path = store.path_for("team")
     path.write_text(path.read_text().replace("model_id: judge", "model_id: umpire"))
-    assert "Consortium: team (2 members, arbiter umpire" in listing()
+    assert "Consortium: team (members alpha, beta; arbiter umpire" in listing()
 
 
 def test_listing_follows_a_save_from_another_consortium_command():
@@ -37,8 +32,8 @@ def test_listing_follows_a_save_from_another_consortium_command():
     save("team", ["alpha", "beta", "gamma"])
     save("other", ["alpha"])
     out = listing()
-    assert "Consortium: team (3 members, arbiter judge" in out
-    assert "Consortium: other (1 member, arbiter judge" in out
+    assert "Consortium: team (members alpha, beta, gamma; arbiter judge" in out
+    assert "Consortium: other (members alpha; arbiter judge" in out
 
 
 def test_a_corrupt_cache_is_ignored_and_a_broken_file_reported():
@@ -46,5 +41,5 @@ def test_a_corrupt_cache_is_ignored_and_a_broken_file_reported():
     (store.folder() / CACHE_NAME).write_text("{not json")
     store.path_for("bad").write_text("models: [")
     out = listing()
-    assert "Consortium: good (1 member, arbiter judge" in out
+    assert "Consortium: good (members alpha; arbiter judge" in out
     assert "Consortium: bad (broken:" in out

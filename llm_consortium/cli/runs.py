@@ -1,7 +1,7 @@
 """`llm consortiums runs` and `llm consortiums trace`: looking back at deliberations.
 
 Kept apart from the management commands so the group only has to add these two;
-reading the logs lives in `runs`, formatting in `trace_text` and `trace_html`, and
+reading the logs lives in `llm_consortium.runs`, formatting in `render`, and
 this module only turns options into calls and failures into one `Error:` line.
 """
 
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import click
 
-from . import trace_html, trace_text
-from .cli import fail
-from .runs import Run, RunsError, find_run, open_logs, recent_runs
+from ..render import html as trace_html
+from ..render import text as trace_text
+from ..render.walk import confidence_text, seconds
+from ..runs import Run, RunsError, find_run, open_logs, recent_runs
+from . import fail
 
 _database_option = click.option(
     "-d",
@@ -32,21 +33,21 @@ def _table(runs: list[Run]) -> str:
     ]
     rows = [header]
     for run in runs:
-        s = run.summary()
+        s = run.row()
         rows.append(
             [
                 s["id"],
                 s["datetime_utc"][:19].replace("T", " "),
                 s["consortium"],
                 str(s["rounds"]),
-                trace_text.confidence_text(s["confidence"]),
+                confidence_text(s["confidence"]),
                 f"{s['member_answers']}/{s['member_failures']}",
                 f"{s['input_tokens'] or 0}/{s['output_tokens'] or 0}",
-                trace_text.seconds(s["duration_ms"]),
+                seconds(s["duration_ms"]),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows)
 
 
 @click.command(name="runs")
@@ -56,14 +57,14 @@ def _table(runs: list[Run]) -> str:
 @click.option("--name", help="Only runs of this consortium")
 @click.option("json_", "--json", is_flag=True, help="Output the runs as JSON")
 @_database_option
-def runs(limit: int, name: Optional[str], json_: bool, database: Optional[Path]) -> None:
+def runs(limit: int, name: str | None, json_: bool, database: Path | None) -> None:
     """Recent consortium runs from the logs, newest first"""
     try:
         found = recent_runs(open_logs(database), limit, name)
     except RunsError as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
     if json_:
-        click.echo(json.dumps([run.summary() for run in found], indent=2))
+        click.echo(json.dumps([run.row() for run in found], indent=2))
     elif not found:
         click.echo("No consortium runs logged" + (f" for {name}" if name else ""), err=True)
     else:
@@ -82,7 +83,7 @@ def runs(limit: int, name: Optional[str], json_: bool, database: Optional[Path])
 )
 @_database_option
 def trace(
-    response_id: Optional[str], full: bool, json_: bool, html_file: Optional[Path], database: Optional[Path]
+    response_id: str | None, full: bool, json_: bool, html_file: Path | None, database: Path | None
 ) -> None:
     """How a consortium reached its answer, round by round
 
@@ -92,12 +93,12 @@ def trace(
     try:
         run = find_run(open_logs(database), response_id)
     except RunsError as ex:
-        raise fail(ex)
+        raise fail(ex) from ex
     if html_file is not None:
         try:
             html_file.write_text(trace_html.render(run), encoding="utf-8")
         except OSError as ex:
-            raise fail(f"Cannot write {html_file}: {ex.strerror or ex}")
+            raise fail(f"Cannot write {html_file}: {ex.strerror or ex}") from ex
         click.echo(f"Wrote the trace of {run.id} to {html_file}", err=True)
         return
     if json_:

@@ -8,9 +8,9 @@ escaped, since answers are untrusted and may well contain HTML.
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Optional
+from typing import Any
 
-from .trace_text import (
+from .walk import (
     confidence_text,
     member_name,
     retries_text,
@@ -40,7 +40,7 @@ def _pre(text: Any) -> str:
     return f"<pre>{escape(str(text if text is not None else ''))}</pre>"
 
 
-def confidence_chart(rounds: list[dict[str, Any]], final_round: Optional[int]) -> str:
+def confidence_chart(rounds: list[dict[str, Any]], final_round: int | None) -> str:
     """An inline SVG bar chart of the arbiter's confidence in each round (0 to 1).
 
     Rounds without a confidence (failed or untagged arbiter) get an empty slot marked
@@ -145,7 +145,7 @@ def _vote_block(round_: dict[str, Any]) -> str:
     return f'<div class="card vote"><h3>Vote</h3><ul>{items}</ul></div>'
 
 
-def _round_section(round_: dict[str, Any], final_round: Optional[int]) -> str:
+def _round_section(round_: dict[str, Any], final_round: int | None) -> str:
     members = sorted(round_.get("members", []), key=lambda m: str(m.get("label") or "~"))
     parts = [
         f"<section><h2>{escape(round_heading(round_, final_round))}</h2>",
@@ -167,7 +167,7 @@ def _round_section(round_: dict[str, Any], final_round: Optional[int]) -> str:
 def render(run: Any) -> str:
     """The complete HTML document for `run` (a runs.Run)."""
     trace = run.trace
-    summary = run.summary()
+    summary = run.row()
     rounds = [r for r in trace.get("rounds") or [] if isinstance(r, dict)]
     final_round = trace.get("final_round")
     title = f"{run.consortium} · {run.id}"

@@ -5,33 +5,17 @@ connections), plus cycles, missing keys, secrets and Ctrl-C."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import yaml
-from click.testing import CliRunner
-from llm.cli import cli
 
 from llm_consortium import store
 
+from helpers import LLM_BIN, judge_saying, llm_run, save, spawn
 from loopback import FAST_RETRY, NO_RETRY, empty, error, hang, last_user_text, reply
-from saved import save
-from scripted import verdict
-
-LLM = Path(sys.executable).with_name("llm")
-
-
-def judge_saying(text: str):
-    return reply(lambda request: verdict(text, 0.9))
-
-
-def llm_run(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 def last_trace() -> dict:
@@ -60,13 +44,6 @@ def one_error_line(result) -> str:
     return lines[0]
 
 
-def spawn(user_path: Path, *args: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "LLM_USER_PATH": str(user_path)}
-    return subprocess.Popen(
-        [*args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kwargs
-    )
-
-
 # ------------------------------------------------------------- the quorum holds
 
 
@@ -89,7 +66,7 @@ def test_each_fault_costs_one_member_and_the_answer_still_arrives(loopback, open
     assert "ok says: q" in arbiter_prompt and "timed out after 1s" in arbiter_prompt
 
 
-def test_a_refused_connection_costs_one_member(loopback, openai_models):
+def test_a_refused_connection_costs_one_member(loopback, openai_models, no_sdk_backoff):
     openai_models(["ok", "gone", "judge"], gone={"api_base": closed_port_url()})
     save("c", ["ok", "gone"], retries=0)
     loopback.script("judge", judge_saying("Answer without gone"))
@@ -172,7 +149,7 @@ def test_hung_arbiter_falls_back_to_a_member_answer_with_a_warning(loopback, ope
     save("c", ["alpha"])
     loopback.script("alpha", reply("the member's answer"))
     loopback.script("judge", hang(600))
-    done = spawn(user_path, str(LLM), "-m", "c", "-o", "timeout", "1", "q")
+    done = spawn(user_path, LLM_BIN, "-m", "c", "-o", "timeout", "1", "q")
     out, err = done.communicate(timeout=60)
     assert done.returncode == 0, err
     assert out == "the member's answer\n"
@@ -312,7 +289,7 @@ def test_ctrl_c_during_a_run_ends_the_process_cleanly(loopback, openai_models, u
     save("c", ["alpha", "beta"])
     loopback.script("alpha", hang(600))
     loopback.script("beta", hang(600))
-    running = spawn(user_path, str(LLM), "-m", "c", "q")
+    running = spawn(user_path, LLM_BIN, "-m", "c", "q")
     assert loopback.wait_for_requests(2, timeout=30)
     running.send_signal(signal.SIGINT)
     out, err = running.communicate(timeout=30)  # returning at all is the assertion
@@ -323,15 +300,16 @@ def test_ctrl_c_during_a_run_ends_the_process_cleanly(loopback, openai_models, u
 SYNC_IN_A_LOOP = """
 import asyncio, threading
 import llm
-from llm_consortium import engine, members, models
+from llm_consortium import engine, models, participants
+from llm_consortium.types import Call, Participant, Settings
 
 sync_only = llm.get_model("alpha")  # the OpenAI plugin's sync class, run in a thread
-participant = engine.Participant("alpha", members.llm_call(sync_only, None, {}))
+participant = Participant("alpha", participants.llm_call(sync_only, None, {}))
 finished = threading.Event()
 
 async def deliberation():
     try:
-        return await engine.run(engine.Request("q"), [participant], None, engine.Settings(timeout=600))
+        return await engine.run(Call("q"), [participant], None, Settings(timeout=600))
     finally:
         finished.set()
 

@@ -1,4 +1,4 @@
-"""Property tests for llm_consortium.arbiter: the parser survives any reply, and
+"""Property tests for llm_consortium.verdict and .fencing: the parser survives any reply, and
 fenced member answers cannot escape their blocks."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llm_consortium import fencing
-from llm_consortium.arbiter import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
+from llm_consortium.prompts import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
 from llm_consortium.verdict import Verdict, parse_verdict
 
 # Independent of the module's regexes: any known tag, any case, any inner spacing.
@@ -127,7 +127,7 @@ def test_arbiter_prompt_keeps_each_answer_in_its_own_block(data, texts, prompt, 
     names = labels(len(texts))
     answers = [
         LabelledAnswer(label, text, None if text is not None else data.draw(ADVERSARIAL))
-        for label, text in zip(names, texts)
+        for label, text in zip(names, texts, strict=False)
     ]
     with mock.patch.object(fencing, "_new_nonce", fake_nonce):
         out = build_arbiter_prompt(prompt=prompt, history=history, answers=answers, round_number=1, max_rounds=2)

@@ -1,4 +1,4 @@
-"""Unit tests for llm_consortium.arbiter: labels, both prompts, and the verdict parser."""
+"""Unit tests for llm_consortium.prompts and .verdict: labels, the arbiter's and the members' prompts, and the verdict parser."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 
 from llm_consortium import fencing
-from llm_consortium.arbiter import (
+from llm_consortium.prompts import (
     LabelledAnswer,
     build_arbiter_prompt,
     build_refinement_prompt,

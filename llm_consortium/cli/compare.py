@@ -1,0 +1,58 @@
+"""`llm consortiums compare NAME PROMPT`: the command; what it computes is in
+`llm_consortium.compare`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from . import fail
+
+
+@click.command()
+@click.argument("name")
+@click.argument("prompt")
+@click.option("--baseline", help="Model for the same-budget vote (default: the arbiter, else the first member)")
+@click.option("json_", "--json", is_flag=True, help="Output the comparison as JSON")
+def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
+    """
+    Run a consortium, each member alone, and a same-budget vote of one model
+
+    The baseline asks one model as many times as the consortium made member
+    calls and votes on its answers. Every answer is printed with its token cost.
+
+    \b
+        llm consortiums compare my-consortium "What causes the seasons?"
+        llm consortiums compare my-consortium "2+2?" --baseline gpt-4o-mini --json
+    """
+    import llm
+
+    from .. import store
+    from ..compare import baseline_participant, compare_runs, default_baseline, render
+    from ..models import ConsortiumOptions, run_sync, settings_for
+    from ..participants import resolve
+    from ..types import Call
+
+    try:
+        config = store.load(name)
+        members, arbiter = resolve(config)
+        baseline_model = baseline_participant(baseline or default_baseline(config))
+    except (store.ConsortiumError, ValueError, llm.ModelError) as ex:
+        raise fail(ex) from ex
+    settings = settings_for(config, ConsortiumOptions())
+    request = Call(prompt, config.system_prompt)
+    columns = run_sync(
+        lambda: compare_runs(request, members, arbiter, settings, baseline_model, name=name)
+    )
+    if json_:
+        payload: dict[str, Any] = {
+            "consortium": name,
+            "prompt": prompt,
+            "columns": [asdict(column) for column in columns],
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(render(columns))

@@ -1,0 +1,64 @@
+"""Refusing consortiums that would call themselves: a loop through nested
+consortiums (a -> b -> a, or one that includes itself) is found before any call.
+
+A registered model is a consortium when it carries a `consortium_name`; reading
+that attribute keeps this module below the llm models that define it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import llm
+
+from . import store
+
+
+def _model_ids(config: Any) -> list[str]:
+    ids = [member.model_id for member in config.models]
+    if config.arbiter is not None:
+        ids.append(config.arbiter.model_id)
+    return ids
+
+
+def find_cycle(config: Any, models: dict[str, Any] | None = None) -> list[str] | None:
+    """The loop `config` would run into through nested consortiums, as names from
+    `config` back to the repeated one (["a", "b", "a"]); None when there is none.
+
+    `models` maps ids and aliases to registered models (looked up when omitted). A
+    member is followed when it is a registered consortium, or `config` itself, which
+    `llm consortiums create` checks before saving it.
+    """
+    if models is None:
+        models = llm.get_model_aliases()
+
+    def consortium_name(model_id: str) -> str | None:
+        nested = getattr(models.get(model_id), "consortium_name", None)
+        if isinstance(nested, str):
+            return nested
+        return config.name if model_id == config.name else None
+
+    def visit(name: str, path: tuple[str, ...]) -> list[str] | None:
+        if name in path:
+            return [*path[path.index(name):], name]
+        try:
+            current = config if name == config.name else store.load(name)
+        except (store.ConsortiumError, ValueError):
+            return None  # a broken nested consortium reports its own error when called
+        for model_id in _model_ids(current):
+            nested = consortium_name(model_id)
+            if nested is not None:
+                loop = visit(nested, (*path, name))
+                if loop:
+                    return loop
+        return None
+
+    return visit(config.name, ())
+
+
+def check_cycles(config: Any, models: dict[str, Any]) -> None:
+    """Refuse a consortium that reaches itself through its members or arbiter,
+    naming the loop; runs before any model is called."""
+    loop = find_cycle(config, models)
+    if loop:
+        raise llm.ModelError(f"Consortium cycle: {' -> '.join(loop)}")

@@ -1,0 +1,155 @@
+"""The values every layer passes around: a turn, a reply, a participant, how a call
+ended, the settings of a run, progress events and the result.
+
+At the bottom of the package (the standard library only), so the engine, the llm
+adapter and the commands can all share them without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+STRATEGIES = ("arbiter", "vote")
+
+
+@dataclass
+class Call:
+    """A complete turn with its conversation: what the user asked the consortium,
+    and what the engine asks each participant."""
+
+    prompt: str
+    system: str | None = None
+    history: list[tuple[str, str]] = field(default_factory=list)
+    attachments: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Reply:
+    """What a participant answered, with the tokens it cost when known."""
+
+    text: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+CallFn = Callable[[Call], Awaitable[Reply]]
+
+
+@dataclass
+class Participant:
+    """A member instance or the arbiter: a display name and how to call it."""
+
+    model_id: str
+    call: CallFn
+    instance: int = 1
+    attachment_types: frozenset[str] | None = None  # None: unknown, not filtered
+    gate: Any = None  # limits.ModelGate for this model, or None: not gated
+
+    @property
+    def name(self) -> str:
+        """`model` for the first instance, `model#2` and so on for the others."""
+        return self.model_id if self.instance == 1 else f"{self.model_id}#{self.instance}"
+
+
+@dataclass
+class Outcome:
+    """How a participant's call ended, after every attempt."""
+
+    reply: Reply | None = None
+    error: str | None = None
+    duration_ms: int = 0
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.reply is not None
+
+    def usage(self) -> dict[str, int | None]:
+        if self.reply is None:
+            return {"input": None, "output": None}
+        return {"input": self.reply.input_tokens, "output": self.reply.output_tokens}
+
+
+@dataclass
+class Settings:
+    """The stop rule and the failure policy for one run, checked when made: a value
+    out of range is a ValueError naming it, never a failure deep inside a run."""
+
+    max_iterations: int = 3
+    min_iterations: int = 1
+    confidence_threshold: float = 0.7
+    timeout: float = 120.0
+    retries: int = 2
+    min_members: int = 1
+    strategy: str = "arbiter"  # or "vote": the largest group of like answers wins
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.max_iterations < 1:
+            problems.append(f"max_iterations must be at least 1, got {self.max_iterations}")
+        if not 1 <= self.min_iterations <= max(self.max_iterations, 1):
+            problems.append(
+                f"min_iterations must be between 1 and max_iterations ({self.max_iterations}), "
+                f"got {self.min_iterations}"
+            )
+        if not 0 <= self.confidence_threshold <= 1:
+            problems.append(f"confidence_threshold must be 0 to 1, got {self.confidence_threshold}")
+        if not self.timeout > 0:
+            problems.append(f"timeout must be more than 0, got {self.timeout}")
+        if self.retries < 0:
+            problems.append(f"retries must be 0 or more, got {self.retries}")
+        if self.min_members < 1:
+            problems.append(f"min_members must be at least 1, got {self.min_members}")
+        if self.strategy not in STRATEGIES:
+            problems.append(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def votes(self, arbiter: Participant | None) -> bool:
+        """Whether answers are counted rather than judged: chosen, or no arbiter."""
+        return self.strategy == "vote" or arbiter is None
+
+
+@dataclass
+class Event:
+    """A progress notice; `kind` is round_start, member_done, arbiter_start or round_done."""
+
+    kind: str
+    round: int
+    max_rounds: int
+    members_total: int
+    members_done: int = 0
+    members_failed: int = 0
+    confidence: float | None = None
+    another_round: bool = False
+
+
+ProgressFn = Callable[[Event], None]
+
+
+class ConsortiumFailed(Exception):
+    """No usable answer could be produced; the message names every member's error."""
+
+
+@dataclass
+class Result:
+    """The final answer and the trace of how it was reached."""
+
+    text: str
+    confidence: float | None
+    final_round: int
+    rounds: list[dict[str, Any]]
+    usage: dict[str, Any]
+    notes: list[str]
+
+    def trace(self) -> dict[str, Any]:
+        """The JSON-ready deliberation, stored as the response's response_json."""
+        return {
+            "rounds": self.rounds,
+            "final_round": self.final_round,
+            "confidence": self.confidence,
+            "usage": self.usage,
+            "notes": self.notes,
+        }

@@ -1,0 +1,161 @@
+"""Every helper the tests share, defined once: saving consortiums, running llm's
+real CLI (in-process and as a subprocess), scripted engine participants, arbiter
+replies, engine settings.
+
+Fixtures live in conftest.py; the loopback server and the tagged-verdict builder in
+loopback.py (the bench and the demo use those too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+from llm.cli import cli
+
+from llm_consortium import store
+from llm_consortium.config import ConsortiumConfig
+from llm_consortium.types import Call, Participant, Reply, Settings
+
+from loopback import reply, tagged_verdict
+
+#: The `llm` executable of the interpreter running the tests.
+LLM_BIN = str(Path(sys.executable).with_name("llm"))
+
+#: Variables that change what a user would see (a real key, raw tracebacks, HTTP
+#: logging); every test runs without them.
+SCRUBBED_ENV = ("OPENAI_API_KEY", "LLM_RAISE_ERRORS", "LLM_OPENAI_SHOW_RESPONSES")
+
+
+# ------------------------------------------------------------------ consortiums
+
+
+def save(name: str, members: Sequence[Any], arbiter: str | None = "judge", **extra: Any) -> ConsortiumConfig:
+    """Save consortium `name`; members are model ids or member dicts; no arbiter
+    with `arbiter=None`."""
+    config = ConsortiumConfig(
+        name=name,
+        models=[{"model_id": m} if isinstance(m, str) else m for m in members],
+        arbiter={"model_id": arbiter} if arbiter else None,
+        **extra,
+    )
+    store.save(config)
+    return config
+
+
+# ------------------------------------------------------------------ llm's CLI
+
+
+def llm_run(*args: str, input: str | None = None) -> Result:
+    """`llm ARGS...` through llm's real click CLI, in this process."""
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def consortiums_run(*args: str, input: str | None = None) -> Result:
+    """`llm consortiums ARGS...`; exceptions are kept on the Result for `refused`."""
+    return CliRunner().invoke(cli, ["consortiums", *args], input=input)
+
+
+def ok(*args: str, input: str | None = None) -> Result:
+    """`llm consortiums ARGS...`, which must succeed."""
+    result = consortiums_run(*args, input=input)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def refused(*args: str, input: str | None = None) -> str:
+    """Run a command that must fail with exactly one `Error:` line and no traceback;
+    returns that line."""
+    result = consortiums_run(*args, input=input)
+    assert result.exit_code not in (0, None), result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def subprocess_env(user_path: Path, **extra: str) -> dict[str, str]:
+    """The environment for a real `llm` process: this test's user dir, nothing
+    that would change what a user sees."""
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+    return {**env, "LLM_USER_PATH": str(user_path), **extra}
+
+
+def llm_subprocess(user_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
+    """Run the real `llm` executable to completion (text mode, 60 s cap)."""
+    return subprocess.run(
+        [LLM_BIN, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(user_path, **env),
+        timeout=60,
+    )
+
+
+def spawn(user_path: Path, *args: str, **kwargs: Any) -> subprocess.Popen:
+    """Start a process (e.g. `LLM_BIN, "-m", ...`) with this test's user dir."""
+    return subprocess.Popen(
+        [*args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(user_path), **kwargs
+    )
+
+
+# ------------------------------------------------------------------ arbiter replies
+
+
+def verdict(synthesis: str, confidence: Any = 0.9, needs_iteration: bool = False, areas: str = "") -> str:
+    """An arbiter reply in the tagged form the engine asks for."""
+    return tagged_verdict(synthesis, confidence, needs_iteration=needs_iteration, areas=areas)
+
+
+def judge_saying(text: str, confidence: float = 0.9):
+    """A loopback behaviour for an arbiter: always this tagged verdict."""
+    return reply(lambda request: verdict(text, confidence))
+
+
+# ------------------------------------------------------------------ the engine
+
+
+def settings(**overrides: Any) -> Settings:
+    """Engine settings for unit tests: short timeout, no retries."""
+    values: dict[str, Any] = dict(max_iterations=3, min_iterations=1, confidence_threshold=0.7, timeout=5, retries=0)
+    values.update(overrides)
+    return Settings(**values)
+
+
+Step = str | Exception | Callable[[Call], Any]
+
+
+class Scripted:
+    """A participant whose answers are a script: one step per call, the last repeats.
+
+    A step is the answer text, an exception to raise, or a callable given the Call
+    (it may return text, raise, or be a coroutine function).
+    """
+
+    def __init__(self, model_id: str, *steps: Step, tokens: tuple[int, int] = (10, 5)) -> None:
+        self.model_id = model_id
+        self.steps = list(steps) or ["ok"]
+        self.tokens = tokens
+        self.calls: list[Call] = []
+
+    async def __call__(self, call: Call) -> Reply:
+        self.calls.append(call)
+        step = self.steps[min(len(self.calls), len(self.steps)) - 1]
+        if isinstance(step, Exception):
+            raise step
+        if callable(step):
+            step = step(call)
+            if asyncio.iscoroutine(step):
+                step = await step
+        return Reply(step, *self.tokens)
+
+    def participant(self, instance: int = 1) -> Participant:
+        return Participant(self.model_id, self, instance)
