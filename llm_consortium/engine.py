@@ -15,7 +15,8 @@ import time
 from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
-from . import attachments, prompts, vote
+from . import attachments, prompts
+from .formats import InvalidAnswer, SchemaProblem, format_for
 from .policy import call_with_policy
 from .types import (
     Call,
@@ -27,7 +28,7 @@ from .types import (
     Result,
     Settings,
 )
-from .verdict import Verdict, parse_verdict
+from .verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,8 @@ class _Run:
         self.notes: list[str] = []
         self.candidates: list[_Candidate] = []
         self.arbiter_attachments = list(request.attachments)
+        self.format = format_for(request.schema)
+        self.rejected: dict[int, dict[str, Any]] = {}  # this round's rejected answers, by member
 
     def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
         if self.progress is not None:
@@ -130,16 +133,21 @@ class _Run:
     async def _fan_out(self, calls: list[Call], round_number: int) -> list[Outcome]:
         done = failed = 0
 
-        async def one(member: Participant, call: Call) -> Outcome:
+        async def one(index: int, member: Participant, call: Call) -> Outcome:
             nonlocal done, failed
             outcome = await self._call(member, call)
             self.usage.add(member.model_id, outcome)
+            rejected = self.format.check(outcome)
+            if rejected:
+                self.rejected[index] = rejected
             done += 1
             failed += 0 if outcome.ok else 1
             self._emit("member_done", round_number, members_done=done, members_failed=failed)
             return outcome
 
-        return list(await asyncio.gather(*(one(m, c) for m, c in zip(self.members, calls, strict=False))))
+        self.rejected = {}
+        pairs = zip(self.members, calls, strict=False)
+        return list(await asyncio.gather(*(one(i, m, c) for i, (m, c) in enumerate(pairs))))
 
     def _member_calls(
         self, round_number: int, previous: list[Outcome], verdict: Verdict | None
@@ -158,7 +166,10 @@ class _Run:
                 )
                 for outcome in previous
             ]
-        return [Call(t, req.system, list(req.history), list(req.attachments)) for t in text]
+        return [
+            self.format.member_call(member, Call(t, req.system, list(req.history), list(req.attachments)))
+            for member, t in zip(self.members, text, strict=False)
+        ]
 
     def _labelled(self, outcomes: list[Outcome], record: dict[str, Any]) -> list[prompts.LabelledAnswer]:
         """This round's answers under shuffled neutral labels; each member's label and
@@ -196,17 +207,21 @@ class _Run:
             answers=answers,
             round_number=round_number,
             max_rounds=self.settings.max_iterations,
+            **self.format.arbiter_prompt_options(self.arbiter),
         )
-        outcome = await self._call(
-            self.arbiter, Call(text, self.request.system, [], list(self.arbiter_attachments))
-        )
+        call = Call(text, self.request.system, [], list(self.arbiter_attachments))
+        outcome = await self._call(self.arbiter, self.format.arbiter_call(self.arbiter, call))
         self.usage.add(self.arbiter.model_id, outcome)
         record = _outcome_json(self.arbiter, outcome)
         record.pop("instance", None)
         if outcome.reply is None:
             return None, record
-        verdict = parse_verdict(record.pop("text"))
-        record["raw"] = verdict.raw
+        record["raw"] = record.pop("text")
+        try:
+            verdict = self.format.read_verdict(record["raw"])
+        except InvalidAnswer as ex:
+            record["error"] = f"the arbiter's answer was rejected: {ex}"
+            return None, record
         if not verdict.synthesis.strip():
             record["error"] = "the arbiter's reply held no answer"
             return None, record
@@ -249,6 +264,8 @@ class _Run:
                 "round": round_number,
                 "members": [_outcome_json(m, o) for m, o in zip(self.members, outcomes, strict=False)],
             }
+            for index, rejected in self.rejected.items():
+                record["members"][index].update(rejected)
             self.rounds.append(record)
             succeeded = sum(1 for o in outcomes if o.ok)
             if succeeded < settings.min_members:
@@ -264,7 +281,8 @@ class _Run:
                 self.notes.append(f"round {round_number}: {reason}; kept the best earlier answer")
                 break
             if settings.votes(self.arbiter):
-                winner, record["vote"] = vote.tally(_answers(outcomes), [m.name for m in self.members])
+                winner, record["vote"], notes = self.format.tally(_answers(outcomes), [m.name for m in self.members])
+                self.notes.extend(f"round {round_number}: {note}" for note in notes)
                 verdict = Verdict(winner.answer, winner.share)
             else:
                 answers = self._labelled(outcomes, record)
@@ -276,7 +294,7 @@ class _Run:
                 logger.warning("Consortium: %s; returning the best available answer", why)
                 self.notes.append(why)
                 record["fallback"] = True
-                fallback = next(o.reply.text for o in outcomes if o.ok)
+                fallback = self.format.fallback(_answers(outcomes), [m.name for m in self.members], record)
                 break
             score = verdict.confidence if verdict.confidence is not None else -1.0
             previous = self.candidates[-1].text if self.candidates else None
@@ -322,4 +340,8 @@ async def run(
     """Deliberate on `request`; raises ConsortiumFailed when no answer is usable."""
     if not members:
         raise ConsortiumFailed("The consortium has no members")
-    return await _Run(request, members, arbiter, settings, progress, rng or random.Random()).run()
+    try:
+        deliberation = _Run(request, members, arbiter, settings, progress, rng or random.Random())
+    except SchemaProblem as ex:
+        raise ConsortiumFailed(f"the schema cannot be used: {ex}") from None
+    return await deliberation.run()

@@ -18,9 +18,10 @@ from . import prompts, structured, vote
 from .types import Call, Outcome, Participant
 from .verdict import Verdict, parse_verdict
 
-__all__ = ["InvalidAnswer", "JsonFormat", "TextFormat", "format_for"]
+__all__ = ["InvalidAnswer", "JsonFormat", "SchemaProblem", "TextFormat", "format_for"]
 
 InvalidAnswer = structured.InvalidAnswer
+SchemaProblem = structured.SchemaProblem
 
 
 class TextFormat:
@@ -53,6 +54,11 @@ class TextFormat:
         """(winner with .answer and .share, the vote for the trace, notes)."""
         winner, trace = vote.tally(answers, names)
         return winner, trace, []
+
+    def fallback(self, answers: list[str | None], names: list[str], record: dict[str, Any]) -> str:
+        """The answer when the arbiter failed and no earlier round was judged: the
+        first member's answer."""
+        return next(answer for answer in answers if answer is not None)
 
 
 class JsonFormat(TextFormat):
@@ -104,6 +110,12 @@ class JsonFormat(TextFormat):
                 f"({trace['by_field_rejected']}), so the first member's answer was kept"
             )
         return winner, trace, notes
+
+    def fallback(self, answers: list[str | None], names: list[str], record: dict[str, Any]) -> str:
+        """The members' vote (kept in the round's record): with JSON a vote is exact,
+        so it beats taking the first answer."""
+        winner, record["vote"], _ = self.tally(answers, names)
+        return winner.answer
 
 
 def format_for(schema: dict[str, Any] | None) -> TextFormat:

@@ -106,6 +106,7 @@ class _SharedConsortium:
 
     can_stream = False
     supports_conversation = True
+    supports_schema = True  # members and arbiter are checked against it (see formats)
     attachment_types = CONSORTIUM_ATTACHMENT_TYPES
     Options = ConsortiumOptions
 
@@ -143,7 +144,7 @@ class _SharedConsortium:
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
         members, arbiter = resolve(config)
-        request = Call(current, system or None, history, list(prompt.attachments))
+        request = Call(current, system or None, history, list(prompt.attachments), schema=prompt.schema)
         with status_line(self.model_id, prompt.options.progress) as progress:
             try:
                 return await engine.run(request, members, arbiter, settings, progress=progress)

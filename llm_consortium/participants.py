@@ -88,6 +88,8 @@ def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> Call
             kwargs["messages"] = messages
         if options:
             kwargs["options"] = dict(options)
+        if call.schema is not None:
+            kwargs["schema"] = call.schema
         return kwargs
 
     if async_model is not None:
@@ -140,7 +142,8 @@ class Registry:
         remember_secret(model.get_key())
         call = llm_call(self.sync.get(model_id), self.async_.get(model_id), options)
         types = frozenset(getattr(model, "attachment_types", None) or ())
-        return Participant(model_id, call, instance, attachment_types=types)
+        schemas = bool(getattr(model, "supports_schema", False))
+        return Participant(model_id, call, instance, attachment_types=types, supports_schema=schemas)
 
     def checked_participant(
         self, model_id: str, options: dict[str, Any], role: str, instance: int = 1, owner: str = ""
