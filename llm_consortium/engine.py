@@ -220,7 +220,7 @@ class _Run:
         try:
             verdict = self.format.read_verdict(record["raw"])
         except InvalidAnswer as ex:
-            record["error"] = f"the arbiter's answer was rejected: {ex}"
+            record["error"] = f"answer rejected: {ex}"
             return None, record
         if not verdict.synthesis.strip():
             record["error"] = "the arbiter's reply held no answer"

@@ -119,7 +119,7 @@ def extract_json(text: str) -> Any:
             continue
         if _finite(value):
             return value
-    raise InvalidAnswer("the reply holds no JSON object or array")
+    raise InvalidAnswer("no JSON object or array found")
 
 
 # ------------------------------------------------------------ comparing and printing
@@ -319,7 +319,7 @@ def read_verdict(raw: str, schema: dict[str, Any]) -> Any:
     if isinstance(value, dict) and "synthesis" in value:
         found = errors(value["synthesis"], schema)
         if found:
-            raise InvalidAnswer(f"the synthesis does not match the schema: {found[0]}")
+            raise InvalidAnswer(f"its synthesis does not match the schema: {found[0]}")
         confidence = _confidence(value.get("confidence"))
         needs = value.get("needs_iteration")
         return Verdict(
@@ -338,11 +338,11 @@ def read_verdict(raw: str, schema: dict[str, Any]) -> Any:
             try:
                 verdict.synthesis = dumps(parse_answer(verdict.synthesis, schema))
             except InvalidAnswer as ex:
-                raise InvalidAnswer(f"the synthesis: {ex}") from None
+                raise InvalidAnswer(f"its synthesis: {ex}") from None
             return verdict
     if value is None:
-        raise InvalidAnswer("the reply holds no JSON verdict and no tagged synthesis")
+        raise InvalidAnswer("no JSON verdict and no tagged synthesis found")
     found = errors(value, schema)
     if found:
-        raise InvalidAnswer(f"the reply does not match the schema: {found[0]}")
+        raise InvalidAnswer(f"its reply does not match the schema: {found[0]}")
     return Verdict(synthesis=dumps(value), confidence=None, tagged=False, raw=raw)

@@ -417,10 +417,10 @@ def test_read_verdict_takes_a_bare_answer_with_unknown_confidence():
 @pytest.mark.parametrize(
     "raw, message",
     [
-        ('{"confidence": 1, "synthesis": {"name": "Rex"}}', "the synthesis does not match the schema: the answer: missing required field 'age'"),
-        ("<synthesis>Rex, 3 years old</synthesis><confidence>1</confidence>", "the synthesis: the reply holds no JSON"),
-        ("I think it is Rex.", "holds no JSON verdict"),
-        ('{"name": "Rex", "age": "3", "good": true}', "the reply does not match the schema: age: expected integer"),
+        ('{"confidence": 1, "synthesis": {"name": "Rex"}}', "its synthesis does not match the schema: the answer: missing required field 'age'"),
+        ("<synthesis>Rex, 3 years old</synthesis><confidence>1</confidence>", "its synthesis: no JSON object or array found"),
+        ("I think it is Rex.", "no JSON verdict and no tagged synthesis found"),
+        ('{"name": "Rex", "age": "3", "good": true}', "its reply does not match the schema: age: expected integer"),
     ],
 )
 def test_read_verdict_refuses_an_invalid_synthesis(raw, message):

@@ -101,6 +101,8 @@ def test_vote_mode_votes_field_by_field_when_no_two_agree(models, loopback):
     vote = trace["rounds"][0]["vote"]
     assert vote["by_field"]["name"]["members"] == ["smart", "plain"]
     assert any("field by field" in note for note in trace["notes"])
+    shown = llm_run("consortiums", "trace").stdout
+    assert 'name = "Rex" (smart, plain)' in shown and "age = 3 (smart, smart2)" in shown
 
 
 def test_vote_mode_largest_group_wins_ignoring_key_order(models, loopback):
@@ -122,6 +124,8 @@ def test_a_member_with_invalid_json_counts_as_failed_and_the_run_still_answers(m
     plain = last_trace()["rounds"][0]["members"][1]
     assert plain["model"] == "plain"
     assert "age: expected integer" in plain["error"]
+    assert plain["rejected"] == '{"name": "Rex", "age": "three"}' and plain["usage"]["output"] == 4
+    assert 'said: {"name": "Rex", "age": "three"}' in llm_run("consortiums", "trace").stdout
     assert "FAILED" in last_user_text(loopback.requests_for("sjudge")[0])
 
 
@@ -136,7 +140,7 @@ def test_an_invalid_synthesis_falls_back_to_the_members_vote(models, loopback, u
     assert "arbiter failed" in warning and "synthesis" in warning
     assert printed_json(done, stderr=done.stderr) == REX
     round_ = last_trace()["rounds"][0]
-    assert "the synthesis" in round_["arbiter"]["error"] and "no JSON" in round_["arbiter"]["error"]
+    assert round_["arbiter"]["error"] == "answer rejected: its synthesis: no JSON object or array found"
     assert round_["fallback"] is True and round_["vote"]["groups"][0]["members"] == ["plain", "smart2"]
 
 

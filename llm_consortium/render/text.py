@@ -6,6 +6,7 @@ are in `walk`.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .walk import (
@@ -49,7 +50,8 @@ def _member_lines(member: dict[str, Any], full: bool) -> list[str]:
         detail = f"FAILED: {member.get('error')}"
         if retries:
             detail += f" ({retries})"
-        return [f"{head}  {detail}"]
+        rejected = member.get("rejected")  # an answer that failed the schema
+        return [f"{head}  {detail}", *(_indented(preview(str(rejected), full), "        said: ") if rejected else [])]
     head += f"  {tokens_text(member.get('usage'))}"
     if retries:
         head += f"  ({retries})"
@@ -103,6 +105,13 @@ def render(run: Any, full: bool = False) -> str:
             members = ", ".join(str(m) for m in group.get("members", []))
             lines.append(f"  Vote {group.get('share', '?')}: {members}")
             lines += _indented(preview(str(group.get("answer", "")), full), "        ")
+        by_field = (round_.get("vote") or {}).get("by_field")
+        if isinstance(by_field, dict):  # a JSON vote where no two answers agreed
+            lines.append("  Voted field by field:")
+            for name, field in by_field.items():
+                value = "(left out)" if field.get("absent") else json.dumps(field.get("value"), ensure_ascii=False)
+                members = ", ".join(str(m) for m in field.get("members", []))
+                lines += _indented(preview(f"{name} = {value} ({members})", full), "    ")
         if isinstance(round_.get("arbiter"), dict):
             lines += _arbiter_lines(round_["arbiter"], full, round_.get("round") == final_round)
         if round_.get("failed"):
