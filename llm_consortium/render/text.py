@@ -50,8 +50,11 @@ def _member_lines(member: dict[str, Any], full: bool) -> list[str]:
         detail = f"FAILED: {member.get('error')}"
         if retries:
             detail += f" ({retries})"
-        rejected = member.get("rejected")  # an answer that failed the schema
-        return [f"{head}  {detail}", *(_indented(preview(str(rejected), full), "        said: ") if rejected else [])]
+        lines = [f"{head}  {detail}"]
+        if member.get("rejected"):  # an answer that failed the schema, as it was written
+            said = preview(str(member["rejected"]), full) or [""]
+            lines += [f"        said: {said[0]}", *_indented(said[1:], "              ")]
+        return lines
     head += f"  {tokens_text(member.get('usage'))}"
     if retries:
         head += f"  ({retries})"
