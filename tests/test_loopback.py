@@ -161,3 +161,13 @@ def test_stop_releases_a_hanging_request():
     client.join()
     assert len(outcome) == 1
     assert not isinstance(outcome[0], urllib.error.HTTPError)  # no answer at all
+
+
+def test_records_the_json_schema_a_schema_capable_model_is_sent(loopback, openai_models):
+    openai_models(["able", "unable"], able={"supports_schema": True})
+    loopback.script("able", reply('{"name": "Rex"}'))
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}}
+    assert llm.get_model("able").prompt("dog", schema=schema).text() == '{"name": "Rex"}'
+    assert loopback.requests_for("able")[0].json_schema == schema
+    llm.get_model("unable").prompt("dog").text()
+    assert loopback.requests_for("unable")[0].json_schema is None

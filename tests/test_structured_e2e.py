@@ -64,13 +64,13 @@ def test_schema_capable_arbiter_answers_one_validated_json_object(models, loopba
     result = llm_run("-m", "panel", "--schema", DOG, "Invent a dog")
     assert printed_json(result) == REX
     [smart] = loopback.requests_for("smart")
-    assert smart.body["response_format"]["json_schema"]["schema"] == DOG_SCHEMA
+    assert smart.json_schema == DOG_SCHEMA
     [plain] = loopback.requests_for("plain")
-    assert "response_format" not in plain.body
+    assert plain.json_schema is None and "response_format" not in plain.body
     instructions = last_user_text(plain)
     assert instructions.startswith("Invent a dog") and '"age"' in instructions and "JSON" in instructions
     [judge] = loopback.requests_for("sjudge")
-    assert judge.body["response_format"]["json_schema"]["schema"] == verdict_schema(DOG_SCHEMA)
+    assert judge.json_schema == verdict_schema(DOG_SCHEMA)
     arbiter_prompt = last_user_text(judge)
     assert "<synthesis>" not in arbiter_prompt  # asked for JSON, not tags
     assert '{"name": "Rex", "age": 3}' in arbiter_prompt  # the plain member's JSON, normalised
@@ -86,7 +86,7 @@ def test_tag_only_arbiter_puts_json_in_its_synthesis(models, loopback, user_path
     done = llm_subprocess(user_path, "-m", "panel", "--schema", DOG, "Invent a dog")
     assert printed_json(done) == REX
     [judge] = loopback.requests_for("tjudge")
-    assert "response_format" not in judge.body
+    assert judge.json_schema is None
     prompt = last_user_text(judge)
     assert "<synthesis>" in prompt and '"age"' in prompt
 
@@ -152,7 +152,7 @@ def test_schema_multi_prints_items(models, loopback):
     loopback.script("sjudge", reply(json_verdict(items)))
     assert printed_json(llm_run("-m", "panel", "--schema-multi", DOG, "Invent two dogs")) == items
     [smart] = loopback.requests_for("smart")
-    assert smart.body["response_format"]["json_schema"]["schema"] == multi_schema(DOG_SCHEMA)
+    assert smart.json_schema == multi_schema(DOG_SCHEMA)
 
 
 def test_logs_find_consortium_rows_by_schema_and_a_saved_schema_id_works(models, loopback):
@@ -215,5 +215,5 @@ def test_answers_match_the_schema_in_every_round_of_a_refinement(models, loopbac
     loopback.script("sjudge", reply(json_verdict({"name": "Rex", "age": 4}, 0.5, True)), reply(json_verdict(REX, 0.95)))
     assert printed_json(llm_run("-m", "panel", "--schema", DOG, "Invent a dog")) == REX
     second = loopback.requests_for("plain")[1]
-    assert "JSON" in last_user_text(second) and "response_format" not in second.body
-    assert loopback.requests_for("smart")[1].body["response_format"]["json_schema"]["schema"] == DOG_SCHEMA
+    assert "JSON" in last_user_text(second) and second.json_schema is None
+    assert loopback.requests_for("smart")[1].json_schema == DOG_SCHEMA
