@@ -18,10 +18,10 @@ from pydantic import Field, model_validator
 
 from . import store
 from .attachments import CONSORTIUM_ATTACHMENT_TYPES
-from .types import Result, Settings
 
 if TYPE_CHECKING:
     from .config import ConsortiumConfig
+    from .types import Result, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, st
 
 def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settings:
     """The engine's Settings for one call: the saved config, overridden by `-o`."""
+    from .types import Settings  # not at import: registering models must stay cheap
     values: dict[str, Any] = {
         "max_iterations": config.max_iterations,
         "min_iterations": config.min_iterations,
