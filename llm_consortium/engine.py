@@ -3,12 +3,15 @@ the stop rule, and a trace of everything that happened.
 
 The engine knows nothing of click, files or `llm`: it is given the request and
 participants whose `call` is any coroutine function, which keeps it testable with
-scripted members and reusable from both the sync and the async model.
+scripted members and reusable from both the sync and the async model. The final
+answer goes to an optional `answer` function: streamed while the arbiter writes it
+when the round is known to be final, else whole once the run is decided.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -18,6 +21,7 @@ from typing import Any, NamedTuple
 from . import attachments, prompts
 from .formats import InvalidAnswer, SchemaProblem, format_for
 from .policy import call_with_policy
+from .streaming import AnswerFn, ArbiterStream
 from .types import (
     Call,
     ConsortiumFailed,
@@ -100,6 +104,7 @@ class _Run:
         settings: Settings,
         progress: ProgressFn | None,
         rng: random.Random,
+        answer: AnswerFn | None = None,
     ) -> None:
         self.request = request
         self.members = members
@@ -114,6 +119,8 @@ class _Run:
         self.arbiter_attachments = list(request.attachments)
         self.format = format_for(request.schema)
         self.rejected: dict[int, dict[str, Any]] = {}  # this round's rejected answers, by member
+        self.answer = answer
+        self.printed = False  # the final answer went out while the arbiter wrote it
 
     def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
         if self.progress is not None:
@@ -209,19 +216,28 @@ class _Run:
             max_rounds=self.settings.max_iterations,
             **self.format.arbiter_prompt_options(self.arbiter),
         )
+        # A JSON answer is checked before it is shown, so only text streams.
+        stream = ArbiterStream(
+            lambda head: self._is_final(head, round_number), self.answer if self.format.streams else None
+        )
+        arbiter = dataclasses.replace(self.arbiter, call=stream.wrap(self.arbiter.call))
         call = Call(text, self.request.system, [], list(self.arbiter_attachments))
-        outcome = await self._call(self.arbiter, self.format.arbiter_call(self.arbiter, call))
+        outcome = await self._call(arbiter, self.format.arbiter_call(self.arbiter, call))
+        self.printed = stream.printed
         self.usage.add(self.arbiter.model_id, outcome)
         record = _outcome_json(self.arbiter, outcome)
         record.pop("instance", None)
         if outcome.reply is None:
+            if stream.printed:  # part of the answer is out: nothing can replace it
+                raise ConsortiumFailed(f"the arbiter stopped in the middle of the answer: {outcome.error}")
             return None, record
-        record["raw"] = record.pop("text")
+        raw = record.pop("text")
         try:
-            verdict = self.format.read_verdict(record["raw"])
+            verdict = self.format.read_verdict(raw, stream.verdict)
         except InvalidAnswer as ex:
-            record["error"] = f"answer rejected: {ex}"
+            record.update(raw=raw, error=f"answer rejected: {ex}")
             return None, record
+        record["raw"] = verdict.raw
         if not verdict.synthesis.strip():
             record["error"] = "the arbiter's reply held no answer"
             return None, record
@@ -300,14 +316,29 @@ class _Run:
             previous = self.candidates[-1].text if self.candidates else None
             record["answer_changed"] = previous is not None and previous != verdict.synthesis
             self.candidates.append(_Candidate(score, round_number, verdict.synthesis, verdict.confidence))
-            confident = verdict.confidence is not None and verdict.confidence >= settings.confidence_threshold
-            stop = (
-                confident and round_number >= settings.min_iterations and not verdict.needs_iteration
-            ) or round_number == settings.max_iterations
+            stop = self._stops(verdict, round_number)
             self._emit("round_done", round_number, confidence=verdict.confidence, another_round=not stop)
             if stop:
                 break
-        return self._result(fallback)
+        result = self._result(fallback)
+        if self.answer is not None and not self.printed:
+            await self.answer(result.text)
+        return result
+
+    def _stops(self, verdict: Verdict, round_number: int) -> bool:
+        """The stop rule: confident enough, enough rounds and no call for another,
+        or the last round allowed."""
+        settings = self.settings
+        confident = verdict.confidence is not None and verdict.confidence >= settings.confidence_threshold
+        return (
+            confident and round_number >= settings.min_iterations and not verdict.needs_iteration
+        ) or round_number == settings.max_iterations
+
+    def _is_final(self, head: Verdict, round_number: int) -> bool:
+        """Whether a round with this verdict gives the final answer: it stops the run
+        and no earlier round was more confident (the latest wins ties)."""
+        score = head.confidence if head.confidence is not None else -1.0
+        return self._stops(head, round_number) and all(score >= c.score for c in self.candidates)
 
     def _result(self, fallback: str | None) -> Result:
         """The most confident round's answer (the latest on ties); the fallback only
@@ -336,12 +367,17 @@ async def run(
     *,
     progress: ProgressFn | None = None,
     rng: random.Random | None = None,
+    answer: AnswerFn | None = None,
 ) -> Result:
-    """Deliberate on `request`; raises ConsortiumFailed when no answer is usable."""
+    """Deliberate on `request`; raises ConsortiumFailed when no answer is usable.
+
+    `answer`, when given, receives the final answer (exactly `Result.text`, in
+    order, before this returns): as the arbiter writes it when the verdict it wrote
+    first makes the round final, else in one piece once the run is decided."""
     if not members:
         raise ConsortiumFailed("The consortium has no members")
     try:
-        deliberation = _Run(request, members, arbiter, settings, progress, rng or random.Random())
+        deliberation = _Run(request, members, arbiter, settings, progress, rng or random.Random(), answer)
     except SchemaProblem as ex:
         raise ConsortiumFailed(f"the schema cannot be used: {ex}") from None
     return await deliberation.run()

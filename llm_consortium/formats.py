@@ -11,12 +11,13 @@ for its whole verdict as one JSON object, and votes on canonical JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from . import prompts, structured, vote
 from .types import Call, Outcome, Participant
-from .verdict import Verdict, parse_verdict
+from .verdict import Verdict
 
 __all__ = ["InvalidAnswer", "JsonFormat", "SchemaProblem", "TextFormat", "format_for"]
 
@@ -29,6 +30,7 @@ class TextFormat:
     replies in tags, votes group answers by wording (see `vote`)."""
 
     schema: dict[str, Any] | None = None
+    streams = True  # the synthesis may be shown as the arbiter writes it
 
     def member_call(self, member: Participant, call: Call) -> Call:
         return call
@@ -45,10 +47,11 @@ class TextFormat:
         returns what the trace should add about it (empty when nothing)."""
         return {}
 
-    def read_verdict(self, raw: str) -> Verdict:
-        """The arbiter's reply as a Verdict; InvalidAnswer when it holds no usable
-        answer (never for text: any reply degrades to an untagged verdict)."""
-        return parse_verdict(raw)
+    def read_verdict(self, raw: str, streamed: Callable[[], Verdict]) -> Verdict:
+        """The arbiter's whole reply `raw` as a Verdict; InvalidAnswer when it holds
+        no usable answer. Text takes the verdict the streaming reader made of the
+        reply (`streamed`), which never fails: any reply degrades to an untagged one."""
+        return streamed()
 
     def tally(self, answers: list[str | None], names: list[str]) -> tuple[Any, dict[str, Any], list[str]]:
         """(winner with .answer and .share, the vote for the trace, notes)."""
@@ -62,7 +65,10 @@ class TextFormat:
 
 
 class JsonFormat(TextFormat):
-    """Answers that are one JSON value valid for `schema`."""
+    """Answers that are one JSON value valid for `schema`. Not streamed: an answer
+    is shown only once it has been checked, so an invalid one is never half-printed."""
+
+    streams = False
 
     def __init__(self, schema: dict[str, Any]) -> None:
         structured.check_schema(schema)  # SchemaProblem before any call is spent
@@ -96,7 +102,7 @@ class JsonFormat(TextFormat):
         outcome.reply = replace(outcome.reply, text=structured.dumps(value))
         return {}
 
-    def read_verdict(self, raw: str) -> Verdict:
+    def read_verdict(self, raw: str, streamed: Callable[[], Verdict]) -> Verdict:
         return structured.read_verdict(raw, self.schema)
 
     def tally(self, answers: list[str | None], names: list[str]) -> tuple[Any, dict[str, Any], list[str]]:

@@ -77,8 +77,12 @@ def _messages(call: Call) -> list[Any] | None:
 def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> CallFn:
     """A coroutine function calling one `llm` model with this member's options."""
 
+    # Streamed only when someone reads the text as it arrives (the arbiter) and the
+    # model says it can: llm's Python API would not check `can_stream` for us.
+    can_stream = bool(getattr(async_model or sync_model, "can_stream", False))
+
     def kwargs_for(call: Call) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"stream": False}
+        kwargs: dict[str, Any] = {"stream": can_stream and call.on_text is not None}
         if call.system:
             kwargs["system"] = call.system
         if call.attachments:
@@ -96,6 +100,9 @@ def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> Call
 
         async def call_async(call: Call) -> Reply:
             response = async_model.prompt(call.prompt, **kwargs_for(call))
+            if call.on_text is not None:
+                async for chunk in response:
+                    await call.on_text(chunk)
             text = await response.text()
             usage = await response.usage()
             return Reply(text, usage.input, usage.output)
@@ -103,8 +110,13 @@ def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> Call
         return call_async
 
     async def call_sync(call: Call) -> Reply:
+        loop = asyncio.get_running_loop()
+
         def blocking() -> Reply:
             response = sync_model.prompt(call.prompt, **kwargs_for(call))
+            if call.on_text is not None:
+                for chunk in response:  # each chunk handed to the loop, in order
+                    asyncio.run_coroutine_threadsafe(call.on_text(chunk), loop).result()
             text = response.text()
             usage = response.usage()
             return Reply(text, usage.input, usage.output)

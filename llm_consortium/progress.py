@@ -58,6 +58,7 @@ class StatusLine:
         self.name = name
         self.stream = stream
         self.drawn = False
+        self.finished = False
 
     def _width(self) -> int:
         try:
@@ -67,6 +68,8 @@ class StatusLine:
         return columns if columns > 1 else 80
 
     def __call__(self, event: Event) -> None:
+        if self.finished:
+            return
         # One column short of the width: a line that wraps cannot be redrawn by \r.
         text = describe(self.name, event)[: self._width() - 1]
         self.stream.write(f"\r{text}{_CLEAR_TO_EOL}")
@@ -79,6 +82,14 @@ class StatusLine:
             self.stream.write(f"\r{_CLEAR_TO_EOL}")
             self.stream.flush()
             self.drawn = False
+
+    # -- streaming hook (issue 13): the answer has started on stdout
+
+    def finish(self) -> None:
+        """Wipe the line for good: the answer is being printed, and a line redrawn
+        on the same terminal would land in the middle of it."""
+        self.clear()
+        self.finished = True
 
 
 @contextlib.contextmanager

@@ -14,6 +14,9 @@ from typing import Any
 STRATEGIES = ("arbiter", "vote")
 
 
+TextFn = Callable[[str], Awaitable[None]]
+
+
 @dataclass
 class Call:
     """A complete turn with its conversation: what the user asked the consortium,
@@ -26,6 +29,9 @@ class Call:
     # The JSON schema the reply must match (`llm --schema`): the user's on a request;
     # on a participant's call, set only for a model that takes a schema itself.
     schema: dict[str, Any] | None = None
+    # Where the reply's text goes as it arrives (the arbiter, when the answer may
+    # stream); None: no one is waiting for it, ask for the whole reply.
+    on_text: TextFn | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

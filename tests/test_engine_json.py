@@ -102,3 +102,16 @@ async def test_an_unusable_schema_fails_before_any_call():
     with pytest.raises(ConsortiumFailed, match="the schema cannot be used: unknown type 'text'"):
         await run(Call("q", schema={"type": "text"}), [member.participant()], None, settings())
     assert member.calls == []
+
+
+async def test_a_json_answer_is_not_streamed_but_given_whole_once_checked():
+    member = Scripted("m", PARIS)
+    judge = Scripted("judge", verdict(PARIS, 0.9))
+    shown: list[str] = []
+
+    async def answer(text: str) -> None:
+        shown.append(text)
+
+    result = await run(Call("q", schema=SCHEMA), [member.participant()], judge.participant(), settings(), answer=answer)
+    assert shown == [result.text] == [PARIS]
+    assert judge.calls[0].on_text is None  # the arbiter was not asked to stream

@@ -121,8 +121,16 @@ def test_status_line_on_a_terminal_and_only_the_answer_on_stdout(council, user_p
     assert "council: round 1/2 · 2/2 members answered (1 failed)" in terminal
     assert "council: round 1/2 · arbiter …" in terminal
     assert "council: round 1/2 · confidence 0.40 · another round" in terminal
-    assert "council: round 2/2 · confidence 0.90 · done" in terminal
-    assert terminal.endswith(CLEAR) and "\n" not in terminal
+    # The final round's answer streams: the line is wiped before its first chunk and
+    # never drawn again (no "done" over the answer).
+    assert terminal.endswith("council: round 2/2 · arbiter …\x1b[K" + CLEAR)
+    assert "\n" not in terminal
+
+
+def test_without_streaming_the_last_status_is_drawn_then_wiped(council, user_path):
+    code, stdout, terminal = run_llm(["-m", council, "--no-stream", "question"], user_path, stderr_tty=True)
+    assert (code, stdout) == (0, "The answer\n")
+    assert terminal.endswith("council: round 2/2 · confidence 0.90 · done\x1b[K" + CLEAR)
 
 
 def test_no_status_when_stderr_is_a_pipe(council, user_path):
