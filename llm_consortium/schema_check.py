@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SchemaProblem", "canonical", "check_schema", "errors"]
+__all__ = ["SchemaProblem", "canonical", "check_schema", "errors", "escape_unsafe"]
 
 MAX_REF_HOPS = 32
 """$ref jumps allowed without descending into the value: stops `{"$ref": "#"}` loops."""
@@ -79,8 +79,23 @@ def _type_of(value: Any) -> str:
     return type(value).__name__
 
 
+# C1 controls, DEL, line/paragraph separators and bidi overrides: json.dumps with
+# ensure_ascii=False leaves them raw, and a terminal may act on them.
+_UNSAFE_RE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_unsafe(json_text: str) -> str:
+    """JSON text (from json.dumps) with every character a terminal could act on
+    written as a \\u escape; they can only be inside strings, so it stays JSON."""
+    return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
+
+
+_PLAIN_KEY_RE = re.compile(r"[\w-]+")
+
+
 def _show(value: Any) -> str:
-    text = canonical(value)
+    """A value as quoted in an error message: short, and inert on a terminal."""
+    text = escape_unsafe(canonical(value))
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -172,7 +187,8 @@ class _Checker:
                 self.fail(path, f"missing required field {name!r}")
         extra = schema.get("additionalProperties", True)
         for key, item in value.items():
-            where = f"{path}.{key}" if path else key
+            name = key if _PLAIN_KEY_RE.fullmatch(key) else escape_unsafe(json.dumps(key, ensure_ascii=False))
+            where = f"{path}.{name}" if path else name
             if key in properties:
                 self.check(item, properties[key], where)
             elif extra is False:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .schema_check import SchemaProblem, canonical, check_schema, errors
+from .schema_check import SchemaProblem, canonical, check_schema, errors, escape_unsafe
 
 __all__ = [
     "InvalidAnswer",
@@ -131,8 +131,7 @@ _UNSAFE_RE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\
 def dumps(value: Any) -> str:
     """The answer as printed: one line of JSON, readable Unicode, and every character
     a terminal could act on escaped (only possible inside strings, so it stays JSON)."""
-    text = json.dumps(value, ensure_ascii=False)
-    return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return escape_unsafe(json.dumps(value, ensure_ascii=False))
 
 
 # ------------------------------------------------------------ answers that validate

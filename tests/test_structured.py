@@ -427,3 +427,11 @@ def test_read_verdict_refuses_an_invalid_synthesis(raw, message):
     with pytest.raises(InvalidAnswer) as info:
         read_verdict(raw, DOG)
     assert message in str(info.value)
+
+
+def test_error_messages_quote_model_text_inertly():
+    [message] = errors({"age": "\x1b]0;pwned\x07\x9b31m"}, {"properties": {"age": {"type": "integer"}}})
+    assert not any(unicodedata.category(c) == "Cc" for c in message)
+    assert "\\u009b" in message
+    [message] = errors({"\x1b[2J": 1}, {"additionalProperties": {"type": "string"}})
+    assert message.startswith('"\\u001b[2J": expected string')
