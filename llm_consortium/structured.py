@@ -159,6 +159,7 @@ class JsonWinner:
 
     answer: str
     share: float
+    members: tuple[int, ...] = ()  # the winning group (none for a field-by-field vote)
     by_field: bool = False
 
 
@@ -228,7 +229,7 @@ def tally(
         trace["by_field_rejected"] = errors(merged, schema, limit=1)[0]
     share = len(top) / len(values)
     trace.update(winner=names[top[0]], share=share)
-    return JsonWinner(answers[top[0]] or "", share), trace
+    return JsonWinner(answers[top[0]] or "", share, tuple(top)), trace
 
 
 # ------------------------------------------------------------ the arbiter's verdict
