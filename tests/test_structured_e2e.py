@@ -150,7 +150,7 @@ def test_schema_multi_prints_items(models, loopback):
     loopback.script("smart", reply(json.dumps(items)))
     loopback.script("plain", reply(json.dumps(items)))
     loopback.script("sjudge", reply(json_verdict(items)))
-    assert printed_json(llm_run("-m", "panel", "--schema-multi", DOG, "Invent two dogs")) == items
+    assert printed_json(llm_run("-m", "panel", "--no-stream", "--schema-multi", DOG, "Invent two dogs")) == items
     [smart] = loopback.requests_for("smart")
     assert smart.json_schema == multi_schema(DOG_SCHEMA)
 
