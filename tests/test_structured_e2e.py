@@ -91,7 +91,7 @@ def test_tag_only_arbiter_puts_json_in_its_synthesis(models, loopback, user_path
     assert "<synthesis>" in prompt and '"age"' in prompt
 
 
-def test_vote_mode_votes_field_by_field_when_no_two_agree(models, loopback):
+def test_vote_mode_votes_field_by_field_when_no_two_agree(models, loopback, tmp_path):
     save("voters", ["smart", "plain", "smart2"], arbiter=None, max_iterations=1)
     loopback.script("smart", reply('{"name": "Rex", "age": 3}'))
     loopback.script("plain", reply('{"name": "Rex", "age": 4}'))
@@ -103,6 +103,7 @@ def test_vote_mode_votes_field_by_field_when_no_two_agree(models, loopback):
     assert any("field by field" in note for note in trace["notes"])
     shown = llm_run("consortiums", "trace").stdout
     assert 'name = "Rex" (smart, plain)' in shown and "age = 3 (smart, smart2)" in shown
+    assert llm_run("consortiums", "trace", "--html", str(tmp_path / "run.html")).exit_code == 0
 
 
 def test_vote_mode_largest_group_wins_ignoring_key_order(models, loopback):
