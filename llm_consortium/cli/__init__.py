@@ -22,6 +22,7 @@ _COMMANDS = {
     "runs": ("runs", "runs"),
     "trace": ("runs", "trace"),
     "compare": ("compare", "compare"),
+    "eval": ("eval", "eval_"),
 }
 
 
