@@ -305,12 +305,13 @@ class _Run:
                 verdict, record["arbiter"] = await self._judge(answers, round_number)
             record["duration_ms"] = round((time.monotonic() - started) * 1000)
             if verdict is None:
-                # An earlier synthesis if there is one, else this round's first answer.
+                # An earlier synthesis if there is one, else the format's pick of this round's answers.
                 why = f"round {round_number}: arbiter failed ({record['arbiter'].get('error')})"
                 logger.warning("Consortium: %s; returning the best available answer", why)
                 self.notes.append(why)
                 record["fallback"] = True
-                fallback = self.format.fallback(_answers(outcomes), [m.name for m in self.members], record)
+                if not self.candidates:
+                    fallback = self.format.fallback(_answers(outcomes), [m.name for m in self.members], record)
                 break
             score = verdict.confidence if verdict.confidence is not None else -1.0
             previous = self.candidates[-1].text if self.candidates else None
