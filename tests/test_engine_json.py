@@ -115,3 +115,11 @@ async def test_a_json_answer_is_not_streamed_but_given_whole_once_checked():
     result = await run(Call("q", schema=SCHEMA), [member.participant()], judge.participant(), settings(), answer=answer)
     assert shown == [result.text] == [PARIS]
     assert judge.calls[0].on_text is None  # the arbiter was not asked to stream
+
+
+async def test_when_a_later_arbiter_fails_the_earlier_synthesis_is_kept_without_a_vote():
+    members = [Scripted("a", '{"city": "Lyon"}').participant(), Scripted("b", PARIS).participant()]
+    judge = Scripted("judge", json_verdict({"city": "Paris"}, 0.5, True), "not json at all")
+    result = await run(Call("q", schema=SCHEMA), members, capable(judge), settings(max_iterations=2))
+    assert result.text == PARIS and result.final_round == 1
+    assert result.rounds[1]["fallback"] and "vote" not in result.rounds[1]
