@@ -127,6 +127,8 @@ def test_a_member_with_invalid_json_counts_as_failed_and_the_run_still_answers(m
     assert "age: expected integer" in plain["error"]
     assert plain["rejected"] == '{"name": "Rex", "age": "three"}' and plain["usage"]["output"] == 4
     assert 'said: {"name": "Rex", "age": "three"}' in llm_run("consortiums", "trace").stdout
+    llm_run("consortiums", "trace", "--html", str(user_path / "run.html"))
+    assert "Its answer:" in (user_path / "run.html").read_text()
     assert "FAILED" in last_user_text(loopback.requests_for("sjudge")[0])
 
 

@@ -96,6 +96,8 @@ def _member_card(member: dict[str, Any]) -> str:
         if failed
         else _pre(member.get("text", ""))
     )
+    if member.get("rejected"):  # an answer that failed the schema, as it was written
+        body += f"<p>Its answer:</p>{_pre(member['rejected'])}"
     return (
         f'<div class="card{" failed" if failed else ""}"><h3>{label} · {escape(member_name(member))}</h3>'
         f'<div class="stats">{escape(" · ".join(stats))}</div>{body}</div>'
