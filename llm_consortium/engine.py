@@ -18,8 +18,8 @@ import time
 from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
-from . import attachments, prompts
-from .formats import InvalidAnswer, SchemaProblem, format_for
+from . import attachments, context_window, prompts
+from .formats import InvalidAnswer, format_for
 from .policy import call_with_policy
 from .streaming import AnswerFn, ArbiterStream
 from .types import (
@@ -118,9 +118,9 @@ class _Run:
         self.candidates: list[_Candidate] = []
         self.arbiter_attachments = list(request.attachments)
         self.format = format_for(request.schema)
-        self.rejected: dict[int, dict[str, Any]] = {}  # this round's rejected answers, by member
         self.answer = answer
         self.printed = False  # the final answer went out while the arbiter wrote it
+        self.warned_untagged = False
 
     def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
         if self.progress is not None:
@@ -140,21 +140,17 @@ class _Run:
     async def _fan_out(self, calls: list[Call], round_number: int) -> list[Outcome]:
         done = failed = 0
 
-        async def one(index: int, member: Participant, call: Call) -> Outcome:
+        async def one(member: Participant, call: Call) -> Outcome:
             nonlocal done, failed
             outcome = await self._call(member, call)
             self.usage.add(member.model_id, outcome)
-            rejected = self.format.check(outcome)
-            if rejected:
-                self.rejected[index] = rejected
+            self.format.check(outcome)
             done += 1
             failed += 0 if outcome.ok else 1
             self._emit("member_done", round_number, members_done=done, members_failed=failed)
             return outcome
 
-        self.rejected = {}
-        pairs = zip(self.members, calls, strict=False)
-        return list(await asyncio.gather(*(one(i, m, c) for i, (m, c) in enumerate(pairs))))
+        return list(await asyncio.gather(*(one(m, c) for m, c in zip(self.members, calls, strict=False))))
 
     def _member_calls(
         self, round_number: int, previous: list[Outcome], verdict: Verdict | None
@@ -173,10 +169,8 @@ class _Run:
                 )
                 for outcome in previous
             ]
-        return [
-            self.format.member_call(member, Call(t, req.system, list(req.history), list(req.attachments)))
-            for member, t in zip(self.members, text, strict=False)
-        ]
+        calls = [Call(t, req.system, list(req.history), list(req.attachments)) for t in text]
+        return [self.format.member_call(m, c) for m, c in zip(self.members, calls, strict=False)]
 
     def _labelled(self, outcomes: list[Outcome], record: dict[str, Any]) -> list[prompts.LabelledAnswer]:
         """This round's answers under shuffled neutral labels; each member's label and
@@ -216,10 +210,8 @@ class _Run:
             max_rounds=self.settings.max_iterations,
             **self.format.arbiter_prompt_options(self.arbiter),
         )
-        # A JSON answer is checked before it is shown, so only text streams.
-        stream = ArbiterStream(
-            lambda head: self._is_final(head, round_number), self.answer if self.format.streams else None
-        )
+        show = self.answer if self.format.streams else None  # JSON is shown only once checked
+        stream = ArbiterStream(lambda head: self._is_final(head, round_number), show)
         arbiter = dataclasses.replace(self.arbiter, call=stream.wrap(self.arbiter.call))
         call = Call(text, self.request.system, [], list(self.arbiter_attachments))
         outcome = await self._call(arbiter, self.format.arbiter_call(self.arbiter, call))
@@ -246,6 +238,12 @@ class _Run:
                 f"round {round_number}: the arbiter's reply had no <synthesis> tag; "
                 "used as a whole, confidence unknown"
             )
+            if not self.warned_untagged:  # once per run: every round's is in the notes
+                self.warned_untagged = True
+                logger.warning(
+                    "Consortium: the arbiter's reply had no <synthesis> tag; its whole reply "
+                    "is used as the answer, with unknown confidence"
+                )
         record.update(
             confidence=verdict.confidence,
             needs_iteration=verdict.needs_iteration,
@@ -261,13 +259,13 @@ class _Run:
         settings = self.settings
         outcomes: list[Outcome] = []
         verdict = None
-        fallback: str | None = None
         if self.request.attachments:
             try:
+                types = await attachments.resolve_types(self.request.attachments)
                 self.members, self.arbiter_attachments, notes = attachments.fit(
-                    self.request.attachments, self.members, self.arbiter
+                    self.request.attachments, types, self.members, self.arbiter
                 )
-            except attachments.NoneAccepts as ex:
+            except attachments.AttachmentError as ex:
                 raise ConsortiumFailed(str(ex)) from None
             self.notes.extend(notes)
         for round_number in range(1, settings.max_iterations + 1):
@@ -276,12 +274,11 @@ class _Run:
             outcomes = await self._fan_out(
                 self._member_calls(round_number, outcomes, verdict), round_number
             )
+            pairs = zip(self.members, outcomes, strict=False)
             record: dict[str, Any] = {
                 "round": round_number,
-                "members": [_outcome_json(m, o) for m, o in zip(self.members, outcomes, strict=False)],
+                "members": [self.format.traced(o, _outcome_json(m, o)) for m, o in pairs],
             }
-            for index, rejected in self.rejected.items():
-                record["members"][index].update(rejected)
             self.rounds.append(record)
             succeeded = sum(1 for o in outcomes if o.ok)
             if succeeded < settings.min_members:
@@ -294,7 +291,7 @@ class _Run:
                     raise ConsortiumFailed(
                         f"No usable answer: {reason} - {describe_failures(self.members, outcomes)}"
                     )
-                self.notes.append(f"round {round_number}: {reason}; kept the best earlier answer")
+                self.notes.append(f"round {round_number}: {reason}; kept the round {max(self.candidates).round} answer")
                 break
             if settings.votes(self.arbiter):
                 winner, record["vote"], notes = self.format.tally(_answers(outcomes), [m.name for m in self.members])
@@ -305,14 +302,9 @@ class _Run:
                 verdict, record["arbiter"] = await self._judge(answers, round_number)
             record["duration_ms"] = round((time.monotonic() - started) * 1000)
             if verdict is None:
-                # An earlier synthesis if there is one, else the format's pick of this round's answers.
-                why = f"round {round_number}: arbiter failed ({record['arbiter'].get('error')})"
-                logger.warning("Consortium: %s; returning the best available answer", why)
-                self.notes.append(why)
-                record["fallback"] = True
-                if not self.candidates:
-                    fallback = self.format.fallback(_answers(outcomes), [m.name for m in self.members], record)
+                self._fall_back(outcomes, record)
                 break
+            record["confidence"] = verdict.confidence
             score = verdict.confidence if verdict.confidence is not None else -1.0
             previous = self.candidates[-1].text if self.candidates else None
             record["answer_changed"] = previous is not None and previous != verdict.synthesis
@@ -321,7 +313,7 @@ class _Run:
             self._emit("round_done", round_number, confidence=verdict.confidence, another_round=not stop)
             if stop:
                 break
-        result = self._result(fallback)
+        result = self._result()
         if self.answer is not None and not self.printed:
             await self.answer(result.text)
         return result
@@ -341,22 +333,48 @@ class _Run:
         score = head.confidence if head.confidence is not None else -1.0
         return self._stops(head, round_number) and all(score >= c.score for c in self.candidates)
 
-    def _result(self, fallback: str | None) -> Result:
-        """The most confident round's answer (the latest on ties); the fallback only
-        when no round was judged at all."""
+    def _fall_back(self, outcomes: list[Outcome], record: dict[str, Any]) -> None:
+        """The arbiter failed: keep the best earlier synthesis when there is one, else
+        take the members' vote (the largest group of like answers), and say so once."""
+        round_number = record["round"]
+        error = str(record["arbiter"].get("error"))
+        overflow = context_window.overflow_in(error)
+        if overflow is not None:
+            why = (
+                f"{context_window.explain(overflow)}: use an arbiter with a larger context "
+                "window, fewer members or shorter answers"
+            )
+        else:
+            why = f"the arbiter failed ({error})"
         if self.candidates:
             best = max(self.candidates)
-            text, final_round, confidence = best.text, best.round, best.confidence
+            record["fallback"] = {"kept": "round", "round": best.round}
+            kept = f"kept the round {best.round} answer"
         else:
-            assert fallback is not None
-            text, final_round, confidence = fallback, len(self.rounds), None
+            names = [m.name for m in self.members]
+            winner, record["vote"], notes = self.format.tally(_answers(outcomes), names)
+            agreed = [names[i] for i in winner.members]
+            present = sum(1 for o in outcomes if o.ok)
+            record["fallback"] = {"kept": "vote", "members": agreed, "answered": present, "share": winner.share}
+            record["confidence"] = winner.share
+            self.candidates.append(_Candidate(winner.share, round_number, winner.answer, winner.share))
+            kept = f"the answer is the members' vote ({len(agreed)} of {present} agreed: {', '.join(agreed)})"
+            if not agreed:  # a JSON vote taken field by field
+                kept = f"the answer is the members' vote ({'; '.join(notes)})"
+        logger.warning("Consortium: round %s: %s; %s", round_number, why, kept)
+        self.notes.append(f"round {round_number}: {why}; {kept}")
+
+    def _result(self) -> Result:
+        """The most confident round's answer (the latest on ties)."""
+        best = max(self.candidates)
         return Result(
-            text=text,
-            confidence=confidence,
-            final_round=final_round,
+            text=best.text,
+            confidence=best.confidence,
+            final_round=best.round,
             rounds=self.rounds,
             usage=self.usage.as_dict(),
             notes=self.notes,
+            confidence_threshold=self.settings.confidence_threshold,
         )
 
 
@@ -377,8 +395,5 @@ async def run(
     first makes the round final, else in one piece once the run is decided."""
     if not members:
         raise ConsortiumFailed("The consortium has no members")
-    try:
-        deliberation = _Run(request, members, arbiter, settings, progress, rng or random.Random(), answer)
-    except SchemaProblem as ex:
-        raise ConsortiumFailed(f"the schema cannot be used: {ex}") from None
-    return await deliberation.run()
+    run_ = _Run(request, members, arbiter, settings, progress, rng or random.Random(), answer)
+    return await run_.run()

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from . import prompts, structured, vote
-from .types import Call, Outcome, Participant
+from .types import Call, ConsortiumFailed, Outcome, Participant
 from .verdict import Verdict
 
 __all__ = ["InvalidAnswer", "JsonFormat", "SchemaProblem", "TextFormat", "format_for"]
@@ -42,10 +42,12 @@ class TextFormat:
         """Extra keyword arguments for `prompts.build_arbiter_prompt`."""
         return {}
 
-    def check(self, outcome: Outcome) -> dict[str, Any]:
-        """Reject an answer that is not usable (turning `outcome` into a failure);
-        returns what the trace should add about it (empty when nothing)."""
-        return {}
+    def check(self, outcome: Outcome) -> None:
+        """Reject a member's answer that is not usable, turning `outcome` into a failure."""
+
+    def traced(self, outcome: Outcome, data: dict[str, Any]) -> dict[str, Any]:
+        """A member's trace record `data`, with what `check` found about `outcome`."""
+        return data
 
     def read_verdict(self, raw: str, streamed: Callable[[], Verdict]) -> Verdict:
         """The arbiter's whole reply `raw` as a Verdict; InvalidAnswer when it holds
@@ -58,11 +60,6 @@ class TextFormat:
         winner, trace = vote.tally(answers, names)
         return winner, trace, []
 
-    def fallback(self, answers: list[str | None], names: list[str], record: dict[str, Any]) -> str:
-        """The answer when the arbiter failed and no earlier round was judged: the
-        first member's answer."""
-        return next(answer for answer in answers if answer is not None)
-
 
 class JsonFormat(TextFormat):
     """Answers that are one JSON value valid for `schema`. Not streamed: an answer
@@ -71,9 +68,15 @@ class JsonFormat(TextFormat):
     streams = False
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        structured.check_schema(schema)  # SchemaProblem before any call is spent
+        try:
+            structured.check_schema(schema)  # before any call is spent
+        except SchemaProblem as ex:
+            raise ConsortiumFailed(f"the schema cannot be used: {ex}") from None
         self.schema = schema
         self._verdict_schema = structured.verdict_schema(schema)
+        # Rejected answers' trace additions, by the outcome they belong to (kept
+        # alive here, so an id is never reused while it is looked up).
+        self._rejected: dict[int, tuple[Outcome, dict[str, Any]]] = {}
 
     def member_call(self, member: Participant, call: Call) -> Call:
         if member.supports_schema:
@@ -86,21 +89,25 @@ class JsonFormat(TextFormat):
     def arbiter_prompt_options(self, arbiter: Participant) -> dict[str, Any]:
         return {"schema": self.schema, "json_verdict": arbiter.supports_schema}
 
-    def check(self, outcome: Outcome) -> dict[str, Any]:
+    def check(self, outcome: Outcome) -> None:
         """A valid answer is rewritten as one line of JSON (so the arbiter and the
         vote see clean JSON); an invalid one fails that member, and the trace keeps
         what it said and what it cost."""
         if outcome.reply is None:
-            return {}
+            return
         try:
             value = structured.parse_answer(outcome.reply.text, self.schema)
         except InvalidAnswer as ex:
             extra = {"rejected": outcome.reply.text, "usage": outcome.usage()}
+            self._rejected[id(outcome)] = (outcome, extra)
             outcome.reply = None
             outcome.error = f"answer rejected: {ex}"
-            return extra
+            return
         outcome.reply = replace(outcome.reply, text=structured.dumps(value))
-        return {}
+
+    def traced(self, outcome: Outcome, data: dict[str, Any]) -> dict[str, Any]:
+        _, extra = self._rejected.pop(id(outcome), (None, {}))
+        return {**data, **extra}
 
     def read_verdict(self, raw: str, streamed: Callable[[], Verdict]) -> Verdict:
         return structured.read_verdict(raw, self.schema)
@@ -117,14 +124,8 @@ class JsonFormat(TextFormat):
             )
         return winner, trace, notes
 
-    def fallback(self, answers: list[str | None], names: list[str], record: dict[str, Any]) -> str:
-        """The members' vote (kept in the round's record): with JSON a vote is exact,
-        so it beats taking the first answer."""
-        winner, record["vote"], _ = self.tally(answers, names)
-        return winner.answer
-
 
 def format_for(schema: dict[str, Any] | None) -> TextFormat:
     """The format for a request with this schema (None: free text).
-    structured.SchemaProblem for a schema that cannot be checked."""
+    ConsortiumFailed for a schema that cannot be checked."""
     return JsonFormat(schema) if schema else TextFormat()

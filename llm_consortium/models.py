@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import llm
 from llm.parts import TextPart
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from . import store
 from .attachments import CONSORTIUM_ATTACHMENT_TYPES
@@ -48,16 +48,6 @@ class ConsortiumOptions(llm.Options):
             "(default on; LLM_CONSORTIUM_PROGRESS=0 turns it off)"
         ),
     )
-
-    @model_validator(mode="after")
-    def _min_not_above_max(self) -> ConsortiumOptions:
-        if (
-            self.min_iterations is not None
-            and self.max_iterations is not None
-            and self.min_iterations > self.max_iterations
-        ):
-            raise ValueError("min_iterations cannot be greater than max_iterations")
-        return self
 
 
 def _text_of(message: Any) -> str:
@@ -99,8 +89,24 @@ def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settin
         value = getattr(options, key)
         if value is not None:
             values[key] = value
-    values["min_iterations"] = min(values["min_iterations"], values["max_iterations"])
+    values["min_iterations"], values["max_iterations"] = _iterations(
+        config, options.min_iterations, options.max_iterations
+    )
     return Settings(**values)
+
+
+def _iterations(config: ConsortiumConfig, low: int | None, high: int | None) -> tuple[int, int]:
+    """(min, max) rounds for one call. The rule: what you pass with `-o` wins over
+    what is saved. `-o min_iterations 4` against a saved max of 3 runs 4 rounds;
+    `-o max_iterations 2` against a saved min of 3 runs at most 2; only an `-o` min
+    above an `-o` max is a contradiction, refused in one line."""
+    if low is not None and high is not None and low > high:
+        raise llm.ModelError(f"-o min_iterations ({low}) cannot be greater than -o max_iterations ({high})")
+    if low is not None:
+        return low, max(low, high if high is not None else config.max_iterations)
+    if high is not None:
+        return min(config.min_iterations, high), high
+    return config.min_iterations, config.max_iterations
 
 
 class _SharedConsortium:
@@ -125,7 +131,9 @@ class _SharedConsortium:
             detail = store.cached_summary(self.model_id)
         except Exception as ex:
             detail = f"broken: {ex}"
-        return f"Consortium: {self.model_id} ({detail})"
+        from .render.terminal import inert  # `llm models` prints this: file text made inert
+
+        return inert(f"Consortium: {self.model_id} ({detail})")
 
     def load_config(self) -> ConsortiumConfig:
         try:

@@ -92,7 +92,7 @@ async def test_an_arbiter_reply_without_valid_json_is_an_arbiter_failure_and_the
     result = await run(Call("q", schema=SCHEMA), members, capable(judge), settings())
     assert result.text == PARIS
     round_ = result.rounds[0]
-    assert round_["fallback"] is True
+    assert round_["fallback"] == {"kept": "vote", "members": ["b", "c"], "answered": 3, "share": 2 / 3}
     assert round_["arbiter"]["error"].startswith("answer rejected: its synthesis does not match the schema")
     assert round_["arbiter"]["raw"] == json_verdict({"town": "Paris"})
 
@@ -122,4 +122,14 @@ async def test_when_a_later_arbiter_fails_the_earlier_synthesis_is_kept_without_
     judge = Scripted("judge", json_verdict({"city": "Paris"}, 0.5, True), "not json at all")
     result = await run(Call("q", schema=SCHEMA), members, capable(judge), settings(max_iterations=2))
     assert result.text == PARIS and result.final_round == 1
-    assert result.rounds[1]["fallback"] and "vote" not in result.rounds[1]
+    assert result.rounds[1]["fallback"] == {"kept": "round", "round": 1} and "vote" not in result.rounds[1]
+
+
+async def test_a_failed_arbiter_over_answers_that_all_differ_falls_back_to_a_field_vote():
+    schema = {"type": "object", "properties": {"x": {}, "y": {}}, "required": ["x", "y"]}
+    answers = ('{"x": 1, "y": 1}', '{"x": 1, "y": 2}', '{"x": 2, "y": 2}')
+    members = [Scripted(n, t).participant() for n, t in zip("abc", answers, strict=True)]
+    result = await run(Call("q", schema=schema), members, Scripted("judge", "no idea").participant(), settings())
+    assert json.loads(result.text) == {"x": 1, "y": 2}
+    assert result.rounds[0]["fallback"]["members"] == []
+    assert "field by field" in result.notes[-1] and "vote" in result.notes[-1]
