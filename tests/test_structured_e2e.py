@@ -220,3 +220,17 @@ def test_answers_match_the_schema_in_every_round_of_a_refinement(models, loopbac
     second = loopback.requests_for("plain")[1]
     assert "JSON" in last_user_text(second) and second.json_schema is None
     assert loopback.requests_for("smart")[1].json_schema == DOG_SCHEMA
+
+
+def test_a_nested_consortium_member_takes_the_schema_itself(models, loopback):
+    save("inner", ["smart", "smart2"], arbiter=None, max_iterations=1)
+    save("outer", ["inner", "plain"], arbiter="sjudge")
+    loopback.script("smart", reply(json.dumps(REX)))
+    loopback.script("smart2", reply(json.dumps(REX)))
+    loopback.script("plain", reply(json.dumps(REX)))
+    loopback.script("sjudge", reply(json_verdict(REX)))
+    assert printed_json(llm_run("-m", "outer", "--schema", DOG, "Invent a dog")) == REX
+    # The inner consortium was given the schema (so its members got it as llm sends it),
+    # not the instructions meant for models without schema support.
+    assert [r.json_schema for r in loopback.requests_for("smart")] == [DOG_SCHEMA]
+    assert last_user_text(loopback.requests_for("smart")[0]) == "Invent a dog"
