@@ -32,7 +32,7 @@ from llm.plugins import pm
 
 from llm_consortium import engine, models, store
 from llm_consortium.config import ConsortiumConfig
-from llm_consortium.participants import in_thread
+from llm_consortium.threads import in_thread
 from llm_consortium.types import Call, Participant, Reply, Result, Settings
 
 from backend import Backend, member_names, tagged_verdict

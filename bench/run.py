@@ -17,9 +17,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import callmodes
 import click
 import fanout
 import startup
+import stream
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -103,7 +105,21 @@ def main() -> None:
                 "size": f"{count} members x {rounds} rounds",
                 "CPU per call (ms)": f"{ms:.3f}",
             })
-    out(table(cpu_rows))
+    out(table(cpu_rows) + "\n")
+
+    out("### 6. Call modes: threads or the event loop (full stack, interleaved)\n")
+    mode_sizes = (24,) if args.quick else (8, 24, 100)
+    out(table(callmodes.bench_modes(args.delay, args.judge_delay, repeat, mode_sizes)) + "\n")
+    out(table(callmodes.bench_sync_only_cap(args.delay, args.judge_delay)) + "\n")
+    out(table(callmodes.memory_rows()) + "\n")
+
+    interval = 0.01
+    out(
+        f"### 7. Streaming: time to the answer's first word (`llm` CLI subprocess; the arbiter streams "
+        f"{stream.PIECE_CHARS}-character pieces every {interval * 1000:g} ms, "
+        f"{stream.arbiter_seconds(interval):.1f} s for its whole reply)\n"
+    )
+    out(table(stream.bench_stream(interval=interval, repeat=1 if args.quick else 5)))
 
 
 if __name__ == "__main__":

@@ -100,8 +100,8 @@ def bench_stream(member_delay: float = 0.2, interval: float = 0.01, repeat: int 
                 env=env, check=True, capture_output=True,
             )
             figures: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
-            for _ in range(repeat):
-                for stream in (True, False):
+            for number in range(repeat):
+                for stream in (True, False) if number % 2 else (False, True):  # no order bias
                     judge = _Judge()
                     server.reset()
                     for name in ("a", "b"):

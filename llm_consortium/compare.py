@@ -45,12 +45,21 @@ async def _column(column: Column, running: Awaitable[Result]) -> tuple[Column, R
         result = await running
     except ConsortiumFailed as ex:
         column.error = str(ex)
+        _spent(column, ex.usage)  # a failed member made calls too
         return column, None
     column.answer = result.text
-    column.calls = sum(row["calls"] for row in result.usage["per_model"].values())
-    column.input_tokens = result.usage["input"]
-    column.output_tokens = result.usage["output"]
+    _spent(column, result.usage)
     return column, result
+
+
+def _spent(column: Column, usage: dict | None) -> None:
+    """Fill in what a run cost: every HTTP request it sent (retries included) and
+    its tokens."""
+    if not usage:
+        return
+    column.calls = sum(row.get("requests", row["calls"]) for row in usage["per_model"].values())
+    column.input_tokens = usage["input"]
+    column.output_tokens = usage["output"]
 
 
 async def compare_runs(

@@ -56,6 +56,9 @@ class ArbiterConfig(_Strict):
 
     model_id: str = Field(min_length=1, description="llm model id or alias")
     options: dict[str, Any] = Field(default_factory=dict)
+    # Calls in flight to this model at once, in the whole process; None: the
+    # default (1 for a model with no async implementation, else unlimited).
+    max_concurrent: int | None = Field(default=None, ge=1)
 
     @field_validator("options", mode="before")
     @classmethod
@@ -83,6 +86,8 @@ class ConsortiumConfig(_Strict):
     timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0)
     retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=10)
     min_members: int = Field(default=DEFAULT_MIN_MEMBERS, ge=1)
+    # How member and arbiter calls run: "auto", "thread" or "async" (participants.py).
+    call_mode: Literal["auto", "thread", "async"] = "auto"
 
     @field_validator("name")
     @classmethod

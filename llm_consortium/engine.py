@@ -19,19 +19,10 @@ from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
 from . import attachments, context_window, prompts
-from .formats import InvalidAnswer, format_for
+from .formats import format_for
 from .policy import call_with_policy
 from .streaming import AnswerFn, ArbiterStream
-from .types import (
-    Call,
-    ConsortiumFailed,
-    Event,
-    Outcome,
-    Participant,
-    ProgressFn,
-    Result,
-    Settings,
-)
+from .types import Call, ConsortiumFailed, Event, Outcome, Participant, ProgressFn, Result, Settings
 from .verdict import Verdict
 
 logger = logging.getLogger(__name__)
@@ -45,8 +36,15 @@ def _outcome_json(participant: Participant, outcome: Outcome) -> dict[str, Any]:
         data["error"] = outcome.error
     data["duration_ms"] = outcome.duration_ms
     data["usage"] = outcome.usage()
-    if len(outcome.attempts) > 1:
+    data["requests"] = outcome.requests
+    if len(outcome.attempts) > 1 or outcome.requests > 1:
         data["attempts"] = outcome.attempts
+    # What scheduling cost the call, only when it cost something.
+    for key in ("rate_limit_waits", "rate_limit_wait_ms", "queued_ms", "abandoned"):
+        if getattr(outcome, key):
+            data[key] = getattr(outcome, key)
+    if outcome.concurrency_limit is not None:
+        data["concurrency_limit"] = outcome.concurrency_limit
     return data
 
 
@@ -59,8 +57,9 @@ class _Usage:
         self.per_model: dict[str, dict[str, int]] = {}
 
     def add(self, model_id: str, outcome: Outcome) -> None:
-        row = self.per_model.setdefault(model_id, {"calls": 0, "input": 0, "output": 0})
+        row = self.per_model.setdefault(model_id, {"calls": 0, "requests": 0, "input": 0, "output": 0})
         row["calls"] += len(outcome.attempts)
+        row["requests"] += outcome.requests
         usage = outcome.usage()
         row["input"] += usage["input"] or 0
         row["output"] += usage["output"] or 0
@@ -120,21 +119,33 @@ class _Run:
         self.format = format_for(request.schema)
         self.answer = answer
         self.printed = False  # the final answer went out while the arbiter wrote it
+        self.rate_limited = 0  # calls waiting for a rate limit now
+        self._last: tuple[str, int, dict[str, Any]] | None = None
         self.warned_untagged = False
 
     def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
+        self._last = (kind, round_number, extra)
         if self.progress is not None:
             event = Event(
-                kind, round_number, self.settings.max_iterations, len(self.members), **extra
+                kind, round_number, self.settings.max_iterations, len(self.members), **extra,
+                rate_limited=self.rate_limited,
             )
             try:
                 self.progress(event)
             except Exception:  # a broken progress display must not break the run
                 logger.debug("progress callback failed", exc_info=True)
 
+    def _waiting(self, waiting: bool) -> None:
+        """A call started or ended a rate-limit wait: redraw the last status with it."""
+        self.rate_limited += 1 if waiting else -1
+        if self._last is not None:
+            kind, round_number, extra = self._last
+            self._emit(kind, round_number, **extra)
+
     def _call(self, participant: Participant, call: Call) -> Awaitable[Outcome]:
         return call_with_policy(
-            participant.call, call, timeout=self.settings.timeout, retries=self.settings.retries
+            participant, call, timeout=self.settings.timeout, retries=self.settings.retries,
+            on_wait=self._waiting,
         )
 
     async def _fan_out(self, calls: list[Call], round_number: int) -> list[Outcome]:
@@ -183,13 +194,8 @@ class _Run:
             outcome = outcomes[index]
             record["members"][index]["label"] = label
             record["labels"][label] = record["members"][index]["model"]
-            answers.append(
-                prompts.LabelledAnswer(
-                    label,
-                    outcome.reply.text if outcome.reply is not None else None,
-                    outcome.error,
-                )
-            )
+            text = outcome.reply.text if outcome.reply is not None else None
+            answers.append(prompts.LabelledAnswer(label, text, outcome.error))
         return answers
 
     async def _judge(
@@ -210,8 +216,7 @@ class _Run:
             max_rounds=self.settings.max_iterations,
             **self.format.arbiter_prompt_options(self.arbiter),
         )
-        show = self.answer if self.format.streams else None  # JSON is shown only once checked
-        stream = ArbiterStream(lambda head: self._is_final(head, round_number), show)
+        stream = ArbiterStream(lambda head: self._is_final(head, round_number), self.format.shown(self.answer))
         arbiter = dataclasses.replace(self.arbiter, call=stream.wrap(self.arbiter.call))
         call = Call(text, self.request.system, [], list(self.arbiter_attachments))
         outcome = await self._call(arbiter, self.format.arbiter_call(self.arbiter, call))
@@ -224,10 +229,9 @@ class _Run:
                 raise ConsortiumFailed(f"the arbiter stopped in the middle of the answer: {outcome.error}")
             return None, record
         raw = record.pop("text")
-        try:
-            verdict = self.format.read_verdict(raw, stream.verdict)
-        except InvalidAnswer as ex:
-            record.update(raw=raw, error=f"answer rejected: {ex}")
+        verdict, problem = self.format.read_verdict(raw, stream.verdict)
+        if verdict is None:
+            record.update(raw=raw, error=f"answer rejected: {problem}")
             return None, record
         record["raw"] = verdict.raw
         if not verdict.synthesis.strip():
@@ -309,7 +313,7 @@ class _Run:
             previous = self.candidates[-1].text if self.candidates else None
             record["answer_changed"] = previous is not None and previous != verdict.synthesis
             self.candidates.append(_Candidate(score, round_number, verdict.synthesis, verdict.confidence))
-            stop = self._stops(verdict, round_number)
+            stop = settings.stops(verdict.confidence, verdict.needs_iteration, round_number)
             self._emit("round_done", round_number, confidence=verdict.confidence, another_round=not stop)
             if stop:
                 break
@@ -318,20 +322,12 @@ class _Run:
             await self.answer(result.text)
         return result
 
-    def _stops(self, verdict: Verdict, round_number: int) -> bool:
-        """The stop rule: confident enough, enough rounds and no call for another,
-        or the last round allowed."""
-        settings = self.settings
-        confident = verdict.confidence is not None and verdict.confidence >= settings.confidence_threshold
-        return (
-            confident and round_number >= settings.min_iterations and not verdict.needs_iteration
-        ) or round_number == settings.max_iterations
-
     def _is_final(self, head: Verdict, round_number: int) -> bool:
         """Whether a round with this verdict gives the final answer: it stops the run
         and no earlier round was more confident (the latest wins ties)."""
         score = head.confidence if head.confidence is not None else -1.0
-        return self._stops(head, round_number) and all(score >= c.score for c in self.candidates)
+        stops = self.settings.stops(head.confidence, head.needs_iteration, round_number)
+        return stops and all(score >= c.score for c in self.candidates)
 
     def _fall_back(self, outcomes: list[Outcome], record: dict[str, Any]) -> None:
         """The arbiter failed: keep the best earlier synthesis when there is one, else
@@ -358,9 +354,8 @@ class _Run:
             record["fallback"] = {"kept": "vote", "members": agreed, "answered": present, "share": winner.share}
             record["confidence"] = winner.share
             self.candidates.append(_Candidate(winner.share, round_number, winner.answer, winner.share))
-            kept = f"the answer is the members' vote ({len(agreed)} of {present} agreed: {', '.join(agreed)})"
-            if not agreed:  # a JSON vote taken field by field
-                kept = f"the answer is the members' vote ({'; '.join(notes)})"
+            how = "; ".join(notes) or f"{len(agreed)} of {present} agreed: {', '.join(agreed)}"
+            kept = f"the answer is the members' vote ({how})"
         logger.warning("Consortium: round %s: %s; %s", round_number, why, kept)
         self.notes.append(f"round {round_number}: {why}; {kept}")
 
@@ -389,11 +384,12 @@ async def run(
     answer: AnswerFn | None = None,
 ) -> Result:
     """Deliberate on `request`; raises ConsortiumFailed when no answer is usable.
-
-    `answer`, when given, receives the final answer (exactly `Result.text`, in
-    order, before this returns): as the arbiter writes it when the verdict it wrote
-    first makes the round final, else in one piece once the run is decided."""
+    `answer` gets exactly `Result.text`, in order, before this returns (see streaming)."""
     if not members:
         raise ConsortiumFailed("The consortium has no members")
-    run_ = _Run(request, members, arbiter, settings, progress, rng or random.Random(), answer)
-    return await run_.run()
+    state = _Run(request, members, arbiter, settings, progress, rng or random.Random(), answer)
+    try:
+        return await state.run()
+    except ConsortiumFailed as ex:
+        ex.usage = state.usage.as_dict()  # a failed run still spent calls
+        raise

@@ -32,6 +32,11 @@ class TextFormat:
     schema: dict[str, Any] | None = None
     streams = True  # the synthesis may be shown as the arbiter writes it
 
+    def shown(self, answer: Any) -> Any:
+        """Where the arbiter's synthesis goes as it is written: `answer` when this
+        format streams, else None (the answer is given whole at the end)."""
+        return answer if self.streams else None
+
     def member_call(self, member: Participant, call: Call) -> Call:
         return call
 
@@ -49,11 +54,11 @@ class TextFormat:
         """A member's trace record `data`, with what `check` found about `outcome`."""
         return data
 
-    def read_verdict(self, raw: str, streamed: Callable[[], Verdict]) -> Verdict:
-        """The arbiter's whole reply `raw` as a Verdict; InvalidAnswer when it holds
-        no usable answer. Text takes the verdict the streaming reader made of the
+    def read_verdict(self, raw: str, streamed: Callable[[], Verdict]) -> tuple[Verdict | None, str]:
+        """(the arbiter's whole reply `raw` as a Verdict, "") or (None, why it holds
+        no usable answer). Text takes the verdict the streaming reader made of the
         reply (`streamed`), which never fails: any reply degrades to an untagged one."""
-        return streamed()
+        return streamed(), ""
 
     def tally(self, answers: list[str | None], names: list[str]) -> tuple[Any, dict[str, Any], list[str]]:
         """(winner with .answer and .share, the vote for the trace, notes)."""
@@ -109,8 +114,11 @@ class JsonFormat(TextFormat):
         _, extra = self._rejected.pop(id(outcome), (None, {}))
         return {**data, **extra}
 
-    def read_verdict(self, raw: str, streamed: Callable[[], Verdict]) -> Verdict:
-        return structured.read_verdict(raw, self.schema)
+    def read_verdict(self, raw: str, streamed: Callable[[], Verdict]) -> tuple[Verdict | None, str]:
+        try:
+            return structured.read_verdict(raw, self.schema), ""
+        except InvalidAnswer as ex:
+            return None, str(ex)
 
     def tally(self, answers: list[str | None], names: list[str]) -> tuple[Any, dict[str, Any], list[str]]:
         winner, trace = structured.tally(answers, names, self.schema)

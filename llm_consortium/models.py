@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import llm
 from llm.parts import TextPart
@@ -47,6 +46,10 @@ class ConsortiumOptions(llm.Options):
             "Live status line on stderr when it is a terminal "
             "(default on; LLM_CONSORTIUM_PROGRESS=0 turns it off)"
         ),
+    )
+    call_mode: Literal["auto", "thread", "async"] | None = Field(
+        default=None,
+        description="How member calls run: auto, thread (sync implementation) or async",
     )
 
 
@@ -154,7 +157,7 @@ class _SharedConsortium:
         current, system, history = split_conversation(prompt)
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
-        members, arbiter = resolve(config)
+        members, arbiter = resolve(config, prompt.options.call_mode)
         request = Call(current, system or None, history, list(prompt.attachments), schema=prompt.schema)
         with status_line(self.model_id, prompt.options.progress) as progress:
 
@@ -205,51 +208,19 @@ class _SharedConsortium:
 
 
 def run_sync(coro_factory):
-    """Run a coroutine to completion from sync code, even inside a running loop.
+    """Run a deliberation from sync code, on the process's one shared loop (see loop.py)."""
+    from .loop import run_sync as run_on_shared_loop
 
-    `asyncio.run` refuses to start when the caller already runs a loop (Jupyter, a
-    consortium nested in an async one), so then the loop runs in a worker thread;
-    a KeyboardInterrupt while waiting for it cancels the run there too, so member
-    calls stop instead of running on unseen.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro_factory())
-    box: dict[str, Any] = {}
-
-    async def main() -> Any:
-        box["loop"] = asyncio.get_running_loop()
-        box["task"] = asyncio.current_task()
-        return await coro_factory()
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(main())
-        except BaseException as ex:
-            box["error"] = ex
-
-    worker = threading.Thread(target=target, name="llm-consortium-run", daemon=True)
-    worker.start()
-    try:
-        worker.join()
-    except BaseException:
-        if "task" in box:
-            # RuntimeError: the run ended meanwhile and its loop is closed
-            with contextlib.suppress(RuntimeError):
-                box["loop"].call_soon_threadsafe(box["task"].cancel)
-        raise
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    return run_on_shared_loop(coro_factory)
 
 
 class ConsortiumModel(_SharedConsortium, llm.Model):
     def execute(self, prompt, stream, response, conversation):
+        from .loop import shared_loop
         from .sync_iter import iterate_sync
 
-        # The run goes on on a loop in another thread; chunks are yielded as they come.
-        yield from iterate_sync(lambda: self.answer_chunks(prompt, response, stream))
+        # The run goes on on the shared loop's thread; chunks are yielded as they come.
+        yield from iterate_sync(lambda: self.answer_chunks(prompt, response, stream), shared_loop())
 
 
 class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):

@@ -1,64 +1,55 @@
 """The llm adapter: turning installed `llm` models into the participants the engine
-calls, before any call is spent (unknown ids, missing keys and cycles fail here).
+calls, before any call is spent (unknown ids, missing keys and cycles fail here),
+and deciding how each call physically runs.
 
-An async model is awaited on the run's event loop; a sync-only model runs in its
-own daemon thread, so a hung provider can neither serialise the fan-out (a shared
-executor would cap concurrency) nor keep the process alive after Ctrl-C.
+How a call runs (`call_mode`):
+- "thread": the model's sync implementation in a pool thread (threads.py). Chosen
+  automatically whenever a model has one: llm's plugins build a client, and with it
+  a TLS context that parses the CA bundle, for every prompt; one event loop does
+  that CPU work call after call, threads overlap it (OpenSSL releases the GIL);
+- "async": the model's async implementation on the run's loop. Always for a nested
+  consortium, and for any model when forced (`call_mode: async`) because its plugin
+  misbehaves in threads.
+A mode the model cannot do falls back to the one it can.
+
+Each model gets the process-wide gate of `limits.gate_for`: `max_concurrent` from
+the member or arbiter entry, by default 1 for a model with no async implementation
+(local engines hold one handle that is not thread-safe, and are CPU/GPU-bound
+anyway) and unlimited otherwise. Every call runs inside the stdio guard (stdio.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import logging
-import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import llm
 
 from .cycles import check_cycles
+from .limits import gate_for
 from .policy import remember_secret
+from .stdio import guarded
+from .threads import in_thread
 from .types import Call, CallFn, Participant, Reply
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
+CALL_MODES = ("auto", "thread", "async")
 
 
-def in_thread(fn: Callable[[], T]) -> asyncio.Future[T]:
-    """Run blocking `fn` in a new daemon thread; await the returned future.
+def call_mode(sync_model: Any, async_model: Any, forced: str | None = None) -> str:
+    """"thread" or "async": how calls to this model run (see the module docstring)."""
+    if async_model is None:
+        return "thread"
+    if sync_model is None or getattr(async_model, "consortium_name", None):
+        return "async"
+    return "async" if forced == "async" else "thread"
 
-    The thread runs in a copy of the caller's context (as asyncio.to_thread does).
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-    context = contextvars.copy_context()
 
-    def settle(value: Any = None, error: BaseException | None = None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(value)
-
-    def deliver(*args: Any) -> None:
-        # RuntimeError: the run is over and its loop closed: nobody is waiting
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, *args)
-
-    def target() -> None:
-        try:
-            value = context.run(fn)
-        except BaseException as exc:
-            deliver(None, exc)
-        else:
-            deliver(value)
-
-    threading.Thread(target=target, name="llm-consortium-member", daemon=True).start()
-    return future
+def default_max_concurrent(async_model: Any) -> int | None:
+    """1 for a sync-only model, unlimited (None) for one with an async implementation."""
+    return 1 if async_model is None else None
 
 
 def _messages(call: Call) -> list[Any] | None:
@@ -74,8 +65,16 @@ def _messages(call: Call) -> list[Any] | None:
     return messages
 
 
-def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> CallFn:
-    """A coroutine function calling one `llm` model with this member's options."""
+def llm_call(
+    sync_model: Any,
+    async_model: Any,
+    options: dict[str, Any],
+    mode: str | None = None,
+    name: str = "",
+) -> CallFn:
+    """A coroutine function calling one `llm` model with this member's options, the
+    way `call_mode` chooses, inside the stdio guard (`name` is who its warning names)."""
+    name = name or getattr(async_model or sync_model, "model_id", "member")
 
     # Streamed only when someone reads the text as it arrives (the arbiter) and the
     # model says it can: llm's Python API would not check `can_stream` for us.
@@ -96,32 +95,35 @@ def llm_call(sync_model: Any, async_model: Any, options: dict[str, Any]) -> Call
             kwargs["schema"] = call.schema
         return kwargs
 
-    if async_model is not None:
+    if call_mode(sync_model, async_model, mode) == "async":
 
         async def call_async(call: Call) -> Reply:
-            response = async_model.prompt(call.prompt, **kwargs_for(call))
-            if call.on_text is not None:
-                async for chunk in response:
-                    await call.on_text(chunk)
-            text = await response.text()
-            usage = await response.usage()
+            with guarded(name):
+                response = async_model.prompt(call.prompt, **kwargs_for(call))
+                if call.on_text is not None:
+                    async for chunk in response:
+                        await call.on_text(chunk)
+                text = await response.text()
+                usage = await response.usage()
             return Reply(text, usage.input, usage.output)
 
         return call_async
 
+    def blocking(call: Call, loop: asyncio.AbstractEventLoop) -> Reply:
+        response = sync_model.prompt(call.prompt, **kwargs_for(call))
+        if call.on_text is not None:
+            for chunk in response:  # each chunk handed to the loop, in order
+                asyncio.run_coroutine_threadsafe(call.on_text(chunk), loop).result()
+        text = response.text()
+        usage = response.usage()
+        return Reply(text, usage.input, usage.output)
+
     async def call_sync(call: Call) -> Reply:
+        # Guarded while awaited: a call given up on (its thread runs on) stops
+        # holding back the check that puts stdio right for the calls after it.
         loop = asyncio.get_running_loop()
-
-        def blocking() -> Reply:
-            response = sync_model.prompt(call.prompt, **kwargs_for(call))
-            if call.on_text is not None:
-                for chunk in response:  # each chunk handed to the loop, in order
-                    asyncio.run_coroutine_threadsafe(call.on_text(chunk), loop).result()
-            text = response.text()
-            usage = response.usage()
-            return Reply(text, usage.input, usage.output)
-
-        return await in_thread(blocking)
+        with guarded(name):
+            return await in_thread(lambda: blocking(call, loop))
 
     return call_sync
 
@@ -147,51 +149,75 @@ class Registry:
             raise KeyError(model_id)
         return model
 
-    def participant(self, model_id: str, options: dict[str, Any], instance: int = 1) -> Participant:
-        """An engine participant calling `model_id` with `options`. KeyError for an
-        unknown id, llm.ModelError (from the model) for a key that is not set."""
+    def participant(
+        self,
+        model_id: str,
+        options: dict[str, Any],
+        instance: int = 1,
+        max_concurrent: int | None = None,
+        mode: str | None = None,
+    ) -> Participant:
+        """An engine participant calling `model_id` with `options`, gated by the
+        model's process-wide gate. KeyError for an unknown id, llm.ModelError (from
+        the model) for a key that is not set."""
         model = self.model(model_id)
         remember_secret(model.get_key())
-        call = llm_call(self.sync.get(model_id), self.async_.get(model_id), options)
+        sync_model, async_model = self.sync.get(model_id), self.async_.get(model_id)
+        name = model_id if instance == 1 else f"{model_id}#{instance}"
+        call = llm_call(sync_model, async_model, options, mode, name)
         types = frozenset(getattr(model, "attachment_types", None) or ())
+        if max_concurrent is None:
+            max_concurrent = default_max_concurrent(async_model)
+        # One gate per model object, whatever alias names it.
+        gate = gate_for(model.model_id, max_concurrent)
         schemas = bool(getattr(model, "supports_schema", False))
-        return Participant(model_id, call, instance, attachment_types=types, supports_schema=schemas)
+        return Participant(model_id, call, instance, attachment_types=types, gate=gate, supports_schema=schemas)
 
     def checked_participant(
-        self, model_id: str, options: dict[str, Any], role: str, instance: int = 1, owner: str = ""
+        self,
+        model_id: str,
+        options: dict[str, Any],
+        role: str,
+        instance: int = 1,
+        owner: str = "",
+        max_concurrent: int | None = None,
+        mode: str | None = None,
     ) -> Participant:
         """`participant()`, with every failure as one llm.ModelError naming the role
         (member, arbiter, baseline) and the model: the single place those messages
         are worded."""
         try:
-            return self.participant(model_id, options, instance)
+            return self.participant(model_id, options, instance, max_concurrent, mode)
         except KeyError:
             raise llm.ModelError(f"{owner}unknown {role} model {model_id!r}") from None
         except llm.ModelError as ex:
             raise llm.ModelError(f"{owner}{role} model {model_id!r}: {ex}") from ex
 
 
-def resolve(config: Any) -> tuple[list[Participant], Participant | None]:
+def resolve(config: Any, call_mode: str | None = None) -> tuple[list[Participant], Participant | None]:
     """Turn a config's model ids into engine participants, before any call is spent.
 
-    An unknown id, a missing key or a cycle fails here, naming it.
+    An unknown id, a missing key or a cycle fails here, naming it. `call_mode`
+    (from `-o call_mode`) overrides the config's.
     """
+    mode = call_mode or getattr(config, "call_mode", None)
     registry = Registry()
     check_cycles(config, registry.sync)
     for value in llm.load_keys().values():
         remember_secret(value)
 
-    def participant(model_id: str, options: dict[str, Any], role: str, instance: int = 1) -> Participant:
+    def participant(entry: Any, role: str, instance: int = 1) -> Participant:
         return registry.checked_participant(
-            model_id, options, role, instance, owner=f"Consortium {config.name!r}: "
+            entry.model_id, entry.options, role, instance, owner=f"Consortium {config.name!r}: ",
+            max_concurrent=getattr(entry, "max_concurrent", None), mode=mode,
         )
 
     members = [
-        participant(member.model_id, member.options, "member", instance)
+        participant(member, "member", instance)
         for member in config.models
         for instance in range(1, member.count + 1)
     ]
     arbiter = None
     if config.arbiter is not None and config.effective_strategy == "arbiter":
-        arbiter = participant(config.arbiter.model_id, config.arbiter.options, "arbiter")
+        arbiter = participant(config.arbiter, "arbiter")
     return members, arbiter

@@ -16,16 +16,19 @@ import email.utils
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .types import Call, CallFn, Outcome
+from .limits import current_slot
+from .types import Call, CallFn, Outcome, Participant
 
 logger = logging.getLogger(__name__)
 
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 20.0
+RATE_LIMIT_JITTER = 0.1  # the least spread added to a Retry-After
 
 
 def status_code(exc: BaseException) -> int | None:
@@ -141,77 +144,256 @@ def redact(text: str) -> str:
     return text
 
 
+#: Error codes/types providers use for a spent quota or unpaid bill: not a wait.
+QUOTA_CODES = frozenset(
+    {"insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "quota_exceeded"}
+)
+_QUOTA_WORDS = re.compile(
+    r"insufficient[_ ]quota|billing|credit balance|out of credits|daily (?:limit|quota|cap)"
+    r"|per day|quota (?:is )?(?:exhausted|exceeded)",
+    re.IGNORECASE,
+)
+
+
+def _error_fields(exc: BaseException) -> set[str]:
+    """The `code` and `type` a provider's error carries (as attributes or in its
+    JSON body), lower-cased."""
+    found = set()
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        body = body.get("error", body)
+    for source in (exc, body):
+        for name in ("code", "type"):
+            value = source.get(name) if isinstance(source, dict) else getattr(source, name, None)
+            if isinstance(value, str):
+                found.add(value.lower())
+    return found
+
+
+def is_quota_exhausted(exc: BaseException) -> bool:
+    """A 429 that no wait will cure: the account's quota or credit is spent.
+
+    Said by the error code (`insufficient_quota` and the like), or by a message about
+    billing or a daily cap that asks for no particular wait (a per-minute limit that
+    speaks of "quota" sends a Retry-After)."""
+    if status_code(exc) != 429:
+        return False
+    if _error_fields(exc) & QUOTA_CODES:
+        return True
+    return bool(_QUOTA_WORDS.search(str(exc))) and retry_after(exc) is None
+
+
+def is_rate_limited(exc: BaseException) -> bool:
+    """The provider asked us to slow down: a 429 (not a spent quota), or a 503 that
+    says when to come back."""
+    code = status_code(exc)
+    if code == 429:
+        return not is_quota_exhausted(exc)
+    return code == 503 and retry_after(exc) is not None
+
+
+def rate_limit_delay(waits: int, asked: float | None, rng: random.Random) -> float:
+    """How long to wait after the `waits`-th refusal (1-based): what the provider
+    asked for plus full jitter of up to as much again (at least RATE_LIMIT_JITTER),
+    so clients refused together do not all come back at the same instant; full-jitter
+    backoff when it asked for nothing."""
+    jitter = backoff(waits, rng)
+    return jitter if asked is None else asked + min(jitter, max(asked, RATE_LIMIT_JITTER))
+
+
 class EmptyAnswer(Exception):
     """The model answered with nothing but whitespace."""
 
 
+WaitFn = Callable[[bool], None]
+
+
 async def call_with_policy(
-    fn: CallFn,
+    target: Participant | CallFn,
     call: Call,
     *,
     timeout: float,
     retries: int,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rng: random.Random | None = None,
+    on_wait: WaitFn | None = None,
 ) -> Outcome:
-    """Call `fn` with retries for transient errors, all within `timeout` seconds.
+    """Call a participant (or a bare coroutine function) under the failure policy.
 
-    Retries a provider's SDK already made inside an attempt (when it reports them)
-    count against `retries`, so the two layers do not multiply the requests sent.
+    - `timeout` bounds everything from the start of the first attempt: attempts,
+      waits between them, and waits for the model's gate after the first. Waiting
+      for the gate before the first attempt counts against no timeout.
+    - A rate limit (429, or 503 with Retry-After) is a wait, not a failure: the call
+      waits as asked (plus jitter) and tries again for as long as `timeout` allows,
+      and the model's gate lowers how many calls may be in flight. `on_wait(True)`
+      and `on_wait(False)` bracket each such wait (for the progress line).
+    - A spent quota fails at once; other errors fail at once unless transient.
+    - `retries` is the budget of extra requests for transient errors (5xx, dropped
+      connections), counting the retries a provider's SDK reports having made inside
+      an attempt, so the two layers do not multiply the requests sent.
 
     Never raises for a model failure: the failure is the Outcome's `error`, so one
     member's problem cannot sink the round. Cancellation still propagates.
     """
+    if isinstance(target, Participant):
+        fn, gate = target.call, target.gate
+    else:
+        fn, gate = target, None
+    rng = rng or _JITTER
     outcome = Outcome()
+    slot = await _acquire(gate, outcome)
     started = time.monotonic()
+    state = _State(slot)
 
     async def attempts() -> None:
-        requests = 0  # sent so far, counting the retries a provider SDK made itself
-        number = 0
+        errors = 0  # requests spent on transient errors, against `retries`
         while True:
-            number += 1
-            began = time.monotonic()
-            try:
-                reply = await fn(call)
-                if not reply.text or not reply.text.strip():
-                    raise EmptyAnswer("empty answer")
-                outcome.reply = reply
-                outcome.error = None
-                outcome.attempts.append({"ok": True, "duration_ms": _ms(began)})
+            if state.slot is None and gate is not None:
+                state.slot = await _acquire(gate, outcome)
+            failure = await _attempt(fn, call, gate, state, outcome)
+            if failure is None:
                 return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                outcome.error = describe(exc)
-                attempt: dict[str, Any] = {
-                    "ok": False, "error": outcome.error, "duration_ms": _ms(began)
-                }
-                outcome.attempts.append(attempt)
-                inner = provider_retries(exc) or 0
-                if inner:
-                    attempt["provider_retries"] = inner
-                requests += 1 + inner
-                if requests > retries or not is_transient(exc):
-                    return
-                asked = retry_after(exc)
-                wait = backoff(number) if asked is None else asked
-                left = timeout - (time.monotonic() - started)
+            inner = provider_retries(failure) or 0
+            attempt = outcome.attempts[-1]
+            if is_quota_exhausted(failure):
+                outcome.error += " (quota exhausted: not retried)"
+                attempt["error"] = outcome.error
+                return
+            left = timeout - (time.monotonic() - started)
+            if is_rate_limited(failure):
+                outcome.rate_limit_waits += 1 + inner
+                outcome.rate_limit_wait_ms += attempt["duration_ms"]  # incl. the SDK's own waits
+                state.refusals += 1
+                wait = rate_limit_delay(state.refusals, retry_after(failure), rng)
                 if wait >= left:
-                    # Sleeping would only end in our own timeout and hide the real error.
-                    outcome.error += f" (not retried: a {wait:.3g}s wait would pass the {timeout:g}s timeout)"
+                    outcome.error += (
+                        f" (gave up waiting for the rate limit: a {wait:.3g}s wait would pass "
+                        f"the {timeout:g}s timeout)"
+                    )
                     attempt["error"] = outcome.error
                     return
+                attempt["rate_limited"] = True
                 attempt["retry_in"] = round(wait, 3)
-                logger.info("retrying in %.2fs: %s", wait, outcome.error)
-                await sleep(wait)
+                await _wait(sleep, wait, on_wait)
+                outcome.rate_limit_wait_ms += round(wait * 1000)
+                continue
+            errors += 1 + inner
+            if errors > retries or not is_transient(failure):
+                return
+            asked = retry_after(failure)
+            wait = backoff(errors, rng) if asked is None else asked
+            if wait >= left:
+                # Sleeping would only end in our own timeout and hide the real error.
+                outcome.error += (
+                    f" (not retried: a {wait:.3g}s wait would pass the {timeout:g}s timeout)"
+                )
+                attempt["error"] = outcome.error
+                return
+            attempt["retry_in"] = round(wait, 3)
+            logger.info("retrying in %.2fs: %s", wait, outcome.error)
+            await sleep(wait)
 
     try:
         await asyncio.wait_for(attempts(), timeout)
     except TimeoutError:
         outcome.reply = None
         outcome.error = f"timed out after {timeout:g}s"
-        outcome.attempts.append({"ok": False, "error": outcome.error, "duration_ms": _ms(started)})
+        cut: dict[str, Any] = {"ok": False, "error": outcome.error, "duration_ms": _ms(started)}
+        if state.requesting:
+            outcome.requests += 1
+            cut["duration_ms"] = _ms(state.began)
+            if state.abandoned:
+                cut["abandoned"] = True
+        outcome.attempts.append(cut)
     outcome.duration_ms = _ms(started)
+    if gate is not None and gate.lowest is not None:
+        outcome.concurrency_limit = gate.limit
     return outcome
+
+
+class _State:
+    """Where a call under the policy is: the slot it holds, whether a request is in
+    flight (for the attempt a timeout cuts short), how often it was refused."""
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+        self.requesting = False
+        self.abandoned = False
+        self.began = 0.0
+        self.refusals = 0
+
+
+async def _acquire(gate: Any, outcome: Outcome) -> Any:
+    if gate is None:
+        return None
+    slot = await gate.acquire()
+    outcome.queued_ms += round(slot.waited * 1000)
+    return slot
+
+
+async def _attempt(
+    fn: CallFn, call: Call, gate: Any, state: _State, outcome: Outcome
+) -> BaseException | None:
+    """One request, recorded in `outcome`: the exception it ended in, or None when
+    it answered. The slot is released after it (or left to the thread still running
+    the call, when the bridge detached it), and the gate learns what happened."""
+    slot, state.slot = state.slot, None
+    token = current_slot.set(slot)
+    state.requesting, state.began = True, time.monotonic()
+    try:
+        reply = await fn(call)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        failure: BaseException | None = exc
+        if gate is not None and is_rate_limited(exc):
+            gate.rate_limited(slot)
+    else:
+        failure = None
+        if gate is not None:
+            gate.succeeded()
+        if not reply.text or not reply.text.strip():
+            failure = EmptyAnswer("empty answer")
+    finally:
+        current_slot.reset(token)
+        if slot is not None:
+            if slot.detached:
+                state.abandoned = True
+                outcome.abandoned += 1
+            else:
+                slot.release()
+    state.requesting = False
+    duration = _ms(state.began)
+    if failure is None:
+        outcome.reply, outcome.error = reply, None
+        outcome.requests += 1
+        outcome.attempts.append({"ok": True, "duration_ms": duration})
+        return None
+    outcome.error = describe(failure)
+    attempt: dict[str, Any] = {"ok": False, "error": outcome.error, "duration_ms": duration}
+    inner = provider_retries(failure) or 0
+    if inner:
+        attempt["provider_retries"] = inner
+    outcome.requests += 1 + inner
+    outcome.attempts.append(attempt)
+    return failure
+
+
+async def _wait(sleep: Callable[[float], Awaitable[None]], seconds: float, on_wait: WaitFn | None) -> None:
+    _notify(on_wait, True)
+    try:
+        await sleep(seconds)
+    finally:
+        _notify(on_wait, False)
+
+
+def _notify(on_wait: WaitFn | None, waiting: bool) -> None:
+    if on_wait is None:
+        return
+    try:
+        on_wait(waiting)
+    except Exception:  # a broken progress display must not break the call
+        logger.debug("on_wait callback failed", exc_info=True)
 
 
 def _ms(since: float) -> int:

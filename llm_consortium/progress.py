@@ -61,6 +61,8 @@ def describe(name: str, event: Event) -> str:
         confidence = "unknown" if event.confidence is None else f"{event.confidence:.2f}"
         parts.append(f"confidence {confidence}")
         parts.append("another round" if event.another_round else "done")
+    if event.rate_limited:
+        parts.append("waiting for rate limit")
     return " · ".join(parts)
 
 
@@ -71,10 +73,10 @@ class StatusLine:
         self.name = name
         self.stream = stream
         self.drawn = False
-        self.finished = False
         self.text = ""
         # Members' threads and the run's loop may both write: one writer at a time.
         self.lock = threading.RLock()
+        self.finished = False
 
     def _width(self) -> int:
         try:

@@ -171,11 +171,11 @@ class ReplyReader:
     """
 
     def __init__(self) -> None:
-        self.raw = ""
+        self._raw: list[str] = []  # joined only when asked: a long reply comes in many chunks
         self.head: Verdict | None = None
         self.gave_up = False  # the reply is not verdict-first: read it whole at the end
         self.ended = False  # the synthesis closed
-        self.text = ""  # the synthesis printed so far
+        self._text: list[str] = []
         self._head_text: list[str] = []
         self._cr = False  # a trailing "\r" that may be half of "\r\n"
         self._scanner = _Scanner()
@@ -185,7 +185,7 @@ class ReplyReader:
         self._section: str | None = None
 
     def feed(self, chunk: str) -> str:
-        self.raw += chunk
+        self._raw.append(chunk)
         if self._cr:
             chunk = "\r" + chunk
         self._cr = chunk.endswith("\r")
@@ -199,14 +199,25 @@ class ReplyReader:
         self._cr = False
         return self._take(self._scanner.feed(tail, final=True), final=True)
 
+    @property
+    def raw(self) -> str:
+        """The reply so far, as received."""
+        return "".join(self._raw)
+
+    @property
+    def text(self) -> str:
+        """The synthesis printed so far."""
+        return "".join(self._text)
+
     def verdict(self) -> Verdict:
         """The round's verdict once the reply has ended: the committed head and the
         printed synthesis, or, when nothing committed (or the synthesis came out
         empty), `parse_verdict` of the whole reply."""
-        if self.head is not None and self.text:
+        text = self.text
+        if self.head is not None and text:
             head = self.head
             return Verdict(
-                synthesis=self.text,
+                synthesis=text,
                 confidence=head.confidence,
                 needs_iteration=head.needs_iteration,
                 refinement_areas=list(head.refinement_areas),
@@ -230,7 +241,8 @@ class ReplyReader:
                 self._inside(token, body)
         out = self._defuser.feed("".join(body), final=final or self.ended)
         out = self._trimmer.feed(out)
-        self.text += out
+        if out:
+            self._text.append(out)
         return out
 
     def _before(self, token: Token) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 
+from .policy import describe
 from .reply_stream import ReplyReader
 from .types import Call, CallFn, Reply
 from .verdict import Verdict
@@ -38,13 +39,15 @@ class _Attempt:
         self.reader = ReplyReader()
         self.show: bool | None = None  # decided when the verdict is complete
         self.over = False  # a late chunk (from an abandoned call) is ignored
+        self.fed = False  # chunks arrived: the reply streamed
 
     async def feed(self, chunk: str) -> None:
         if not self.over:
+            self.fed = True
             await self._pass(self.reader.feed(chunk))
 
     async def finish(self, reply: Reply) -> None:
-        if not self.reader.raw:  # the arbiter did not stream: read its whole reply
+        if not self.fed:  # the arbiter did not stream: read its whole reply
             await self._pass(self.reader.feed(reply.text))
         await self._pass(self.reader.finish())
 
@@ -85,7 +88,7 @@ class ArbiterStream:
                 return reply
             except Exception as ex:
                 if self.printed:
-                    raise AnswerBrokeOff(f"the reply broke off mid-answer: {ex}") from ex
+                    raise AnswerBrokeOff(describe(ex)) from ex  # not transient: never retried
                 raise
             finally:
                 attempt.over = True

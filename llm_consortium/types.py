@@ -71,6 +71,12 @@ class Outcome:
     error: str | None = None
     duration_ms: int = 0
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0  # every HTTP request it cost, the SDK's reported retries included
+    rate_limit_waits: int = 0  # times the provider said "wait" (429, 503 + Retry-After)
+    rate_limit_wait_ms: int = 0  # time lost to those: refused attempts and waits after them
+    queued_ms: int = 0  # time waiting for a free slot on the model's gate
+    abandoned: int = 0  # attempts given up while their blocking call still ran
+    concurrency_limit: int | None = None  # the model's in-flight limit, once lowered
 
     @property
     def ok(self) -> bool:
@@ -121,6 +127,14 @@ class Settings:
         """Whether answers are counted rather than judged: chosen, or no arbiter."""
         return self.strategy == "vote" or arbiter is None
 
+    def stops(self, confidence: float | None, needs_iteration: bool, round_number: int) -> bool:
+        """The stop rule: confident enough after enough rounds with no call for
+        another, or the last round allowed."""
+        confident = confidence is not None and confidence >= self.confidence_threshold
+        return (
+            confident and round_number >= self.min_iterations and not needs_iteration
+        ) or round_number == self.max_iterations
+
 
 @dataclass
 class Event:
@@ -134,13 +148,17 @@ class Event:
     members_failed: int = 0
     confidence: float | None = None
     another_round: bool = False
+    rate_limited: int = 0  # calls of the run waiting for a provider's rate limit now
 
 
 ProgressFn = Callable[[Event], None]
 
 
 class ConsortiumFailed(Exception):
-    """No usable answer could be produced; the message names every member's error."""
+    """No usable answer could be produced; the message names every member's error.
+    `usage` (set by the engine) is what the failed run spent, as in Result.usage."""
+
+    usage: dict[str, Any] | None = None
 
 
 @dataclass

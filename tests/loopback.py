@@ -187,6 +187,19 @@ def drop() -> Drop:
     return Drop()
 
 
+#: What OpenAI answers when the account's credit or quota is spent.
+QUOTA_MESSAGE = (
+    "You exceeded your current quota, please check your plan and billing details."
+)
+
+
+def quota_exhausted(
+    message: str = QUOTA_MESSAGE, headers: Mapping[str, str] | None = None
+) -> Error:
+    """A 429 that is not a wait: the quota is spent (`insufficient_quota`)."""
+    return error(429, message, headers, type="insufficient_quota", code="insufficient_quota")
+
+
 # ------------------------------------------------------------------- recorded requests
 
 
@@ -323,10 +336,16 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
         )
         behaviour, release = owner._record_and_choose(recorded)
+        refusal = owner._enter_slot(behaviour)
+        if refusal is not None:
+            self._send_error(refusal)
+            return
         try:
             self._perform(behaviour, recorded, release)
         except (BrokenPipeError, ConnectionResetError):
             log.debug("loopback: client went away during %s", type(behaviour).__name__)
+        finally:
+            owner._leave_slot(behaviour)
 
     # -- behaviours
 
@@ -337,7 +356,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if isinstance(behaviour, Hang):
-            release.wait(behaviour.seconds)
+            if release.wait(behaviour.seconds) and getattr(release, "final", False):
+                self._send_error(Error(503, "released by the loopback server", dict(NO_RETRY)))
             self.close_connection = True
             return
         if isinstance(behaviour, Error):
@@ -444,6 +464,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
+        if self.protocol_version != "HTTP/1.0":  # the close delimits the stream
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         cid, created = _completion_id(), int(time.time())
 
@@ -467,9 +490,10 @@ class _Handler(BaseHTTPRequestHandler):
         hold_at = -1 if hold is None else text.find(hold.after)
         hold_at = -1 if hold_at < 0 else hold_at + len(hold.after)
         sent = 0
+        began = time.monotonic()
         for number, piece in enumerate(_pieces(text, behaviour.piece_chars)):
-            if number and behaviour.interval:
-                release.wait(behaviour.interval)
+            if number and behaviour.interval:  # a fixed rate: waits never add up to drift
+                release.wait(max(0.0, began + number * behaviour.interval - time.monotonic()))
             chunk(delta({"content": piece}))
             sent += len(piece)
             if hold is not None and 0 <= hold_at <= sent and not hold.reached.is_set():
@@ -492,6 +516,13 @@ def _pieces(text: str, size: int | None) -> list[str]:
     return re.findall(r"\s*\S+\s*|\s+", text)
 
 
+class _KeepAliveHandler(_Handler):
+    """HTTP/1.1 with keep-alive, as real providers answer: the client's pool keeps
+    the connection, so a client closed on the wrong event loop shows it."""
+
+    protocol_version = "HTTP/1.1"
+
+
 def _completion_id() -> str:
     return "chatcmpl-loopback-" + uuid.uuid4().hex[:12]
 
@@ -503,14 +534,20 @@ class LoopbackServer:
     because hangs and delays wait on an event that stop() sets.
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, keep_alive: bool = False) -> None:
         self._requested_port = port
+        self._handler = _KeepAliveHandler if keep_alive else _Handler
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._cond = threading.Condition()
         self._scripts: dict[str, deque[Behaviour]] = {}
         self._requests: list[RecordedRequest] = []
         self._release = threading.Event()
+        self._slots: int | None = None  # see limit_in_flight()
+        self._slot_retry_after_ms = 0.0
+        self._in_flight = 0
+        self.peak_in_flight = 0
+        self.refused = 0
 
     # -- lifecycle
 
@@ -518,7 +555,7 @@ class LoopbackServer:
         """Bind and start serving; returns self so `LoopbackServer().start()` chains."""
         if self._httpd is not None:
             raise RuntimeError("LoopbackServer already started")
-        httpd = _HTTPServer(("127.0.0.1", self._requested_port), _Handler)
+        httpd = _HTTPServer(("127.0.0.1", self._requested_port), self._handler)
         httpd.owner = self
         self._httpd = httpd
         self._release = threading.Event()
@@ -577,13 +614,30 @@ class LoopbackServer:
         with self._cond:
             self._scripts.clear()
             self._requests.clear()
-        self.release_hangs()
+            self._slots = None
+            self.peak_in_flight = self.refused = 0
+        self.release_hangs(final=True)
 
-    def release_hangs(self) -> None:
-        """End every current `hang`/`delay` now; later ones wait afresh."""
+    def release_hangs(self, final: bool = False) -> None:
+        """End every current `hang`/`delay` now; later ones wait afresh. A released
+        hang closes the connection, or with `final` answers an error the client does
+        not retry (a client abandoned in a thread then stops instead of sending its
+        retries into the next test)."""
         with self._cond:
             old, self._release = self._release, threading.Event()
+        old.final = final  # type: ignore[attr-defined]
         old.set()
+
+    def limit_in_flight(self, slots: int | None, *, retry_after_ms: float = 100) -> None:
+        """Act as a provider that allows `slots` requests in flight at once (over
+        every model, as a per-account limit does): a request beyond that is answered
+        at once with 429, `retry-after-ms` and `retry-after` (whole seconds, rounded
+        up). `None` lifts the limit. `peak_in_flight` and `refused` say what happened.
+        """
+        with self._cond:
+            self._slots = slots
+            self._slot_retry_after_ms = retry_after_ms
+            self.peak_in_flight = self.refused = 0
 
     # -- observation
 
@@ -630,6 +684,34 @@ class LoopbackServer:
                 name = request.model
                 behaviour = Reply(lambda body: f"{name} says: {last_user_text(body)}")
             return behaviour, self._release
+
+    def _enter_slot(self, behaviour: Behaviour) -> Error | None:
+        """Take an in-flight slot for work (a reply, a hang); the 429 to send when
+        none is free. Errors and drops take no slot: they answer at once."""
+        if isinstance(behaviour, (Error, Drop)):
+            return None
+        with self._cond:
+            if self._slots is not None and self._in_flight >= self._slots:
+                self.refused += 1
+                wait_ms = self._slot_retry_after_ms
+                return Error(
+                    429,
+                    f"Rate limit reached: {self._slots} requests in flight. Please try again.",
+                    {
+                        "retry-after-ms": f"{wait_ms:g}",
+                        "retry-after": str(max(1, -(-int(wait_ms) // 1000))),
+                    },
+                    "rate_limit_error",
+                    "rate_limit_exceeded",
+                )
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            return None
+
+    def _leave_slot(self, behaviour: Behaviour) -> None:
+        if not isinstance(behaviour, (Error, Drop)):
+            with self._cond:
+                self._in_flight -= 1
 
     def _scripted_names(self) -> list[str]:
         with self._cond:

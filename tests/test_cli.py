@@ -406,8 +406,8 @@ def test_list_json_full_configs_and_broken_reasons(user_path: pathlib.Path) -> N
     entries = {entry["name"]: entry for entry in json.loads(ok("list", "--json").stdout)}
     assert entries["good"] == {
         "name": "good",
-        "models": [{"model_id": "gpt-4o-mini", "options": {}, "count": 1}],
-        "arbiter": {"model_id": "gpt-4o", "options": {}},
+        "models": [{"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "count": 1}],
+        "arbiter": {"model_id": "gpt-4o", "options": {}, "max_concurrent": None},
         "strategy": "arbiter",  # the one in effect, never null
         "confidence_threshold": 0.7,
         "max_iterations": 3,
@@ -416,6 +416,7 @@ def test_list_json_full_configs_and_broken_reasons(user_path: pathlib.Path) -> N
         "timeout": 120.0,
         "retries": 2,
         "min_members": 1,
+        "call_mode": "auto",
     }
     for name, (_, reason) in BROKEN.items():
         assert set(entries[name]) == {"name", "error"} and reason in entries[name]["error"]
@@ -460,7 +461,7 @@ def test_show_json(user_path: pathlib.Path) -> None:
     ok("create", "shown", "-m", "gpt-4o-mini", "-t", "0.8")
     data = json.loads(ok("show", "shown", "--json").stdout)
     assert data["name"] == "shown" and data["confidence_threshold"] == 0.8
-    assert data["models"] == [{"model_id": "gpt-4o-mini", "options": {}, "count": 1}]
+    assert data["models"] == [{"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "count": 1}]
     assert data["max_iterations"] == 3 and data["arbiter"] is None
 
 

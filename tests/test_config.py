@@ -40,7 +40,7 @@ def test_defaults(write) -> None:
     write("minimal", "models: [{model_id: gpt-4o-mini, options: null}]\n")
     assert show_json("minimal") == {
         "name": "minimal",
-        "models": [{"model_id": "gpt-4o-mini", "options": {}, "count": 1}],
+        "models": [{"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "count": 1}],
         "arbiter": None,
         "strategy": "vote",  # the one in effect: no arbiter, so a vote
         "confidence_threshold": 0.7,
@@ -50,6 +50,7 @@ def test_defaults(write) -> None:
         "timeout": 120.0,
         "retries": 2,
         "min_members": 1,
+        "call_mode": "auto",
     }
 
 
@@ -76,9 +77,10 @@ system_prompt: null
     assert config["models"][0] == {
         "model_id": "gpt-4o-mini",
         "options": {"temperature": 0.7},
+        "max_concurrent": None,
         "count": 2,
     }
-    assert config["arbiter"] == {"model_id": "gpt-4o", "options": {"temperature": 0}}
+    assert config["arbiter"] == {"model_id": "gpt-4o", "options": {"temperature": 0}, "max_concurrent": None}
 
 
 @pytest.mark.parametrize(

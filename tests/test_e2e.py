@@ -118,9 +118,9 @@ def test_usage_is_the_sum_of_every_call(consortium, loopback):
     assert len(loopback.requests) == 3
     usage_line = result.stderr.strip().splitlines()[-1]
     per_model = {
-        "alpha": {"calls": 1, "input": 11, "output": 3},
-        "beta": {"calls": 1, "input": 13, "output": 5},
-        "judge": {"calls": 1, "input": 100, "output": 20},
+        "alpha": {"calls": 1, "requests": 1, "input": 11, "output": 3},
+        "beta": {"calls": 1, "requests": 1, "input": 13, "output": 5},
+        "judge": {"calls": 1, "requests": 1, "input": 100, "output": 20},
     }
     prefix = "Token usage: 124 input, 28 output, "
     assert usage_line.startswith(prefix)

@@ -257,7 +257,7 @@ async def test_usage_sums_every_call_with_per_model_totals():
     )
     assert result.usage["input"] == 2 * (10 + 20 + 100)
     assert result.usage["output"] == 2 * (1 + 2 + 50)
-    assert result.usage["per_model"]["judge"] == {"calls": 2, "input": 200, "output": 100}
+    assert result.usage["per_model"]["judge"] == {"calls": 2, "requests": 2, "input": 200, "output": 100}
 
 
 async def test_member_timeout_is_recorded_and_the_round_goes_on():

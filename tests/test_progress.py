@@ -76,6 +76,16 @@ def test_a_warning_goes_through_the_line_and_the_line_is_redrawn():
     assert not logging.getLogger("llm_consortium").handlers  # nothing left behind
 
 
+def test_once_the_answer_streams_the_line_is_wiped_and_never_drawn_again():
+    terminal = FakeTerminal()
+    with status_line("c", None, terminal) as line:
+        line(Event("arbiter_start", 1, 2, 2))
+        line.finish()  # the first chunk of the answer is about to be printed
+        line(Event("round_done", 1, 2, 2, confidence=0.9))
+        logging.getLogger("llm_consortium.engine").warning("Consortium: late")
+    assert terminal.getvalue() == "\rc: round 1/2 · arbiter …\x1b[K" + CLEAR + "Consortium: late\n"
+
+
 def test_a_nested_run_draws_no_second_line_but_its_warnings_go_through_the_outer_one():
     terminal = FakeTerminal()
     with status_line("outer", None, terminal) as outer:

@@ -172,6 +172,10 @@ def _checked_options(
     metavar="MODEL KEY VALUE",
     help="Option for MODEL wherever it appears in this consortium, repeatable",
 )
+@click.option("--max-concurrent", type=(str, click.IntRange(min=1)), multiple=True, metavar="MODEL N",
+              help="At most N calls to MODEL at once (default: 1 for sync-only models), repeatable")
+@click.option("--call-mode", type=click.Choice(["auto", "thread", "async"]), default="auto", show_default=True,
+              help="How member calls run: a model's sync implementation in threads, or its async one")
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
 def create(
     name_argument: str | None,
@@ -184,6 +188,8 @@ def create(
     min_iterations: int,
     system: str | None,
     options: tuple[tuple[str, str, str], ...],
+    max_concurrent: tuple[tuple[str, int], ...],
+    call_mode: str,
     force: bool,
 ) -> None:
     """
@@ -250,6 +256,10 @@ def create(
         target: _checked_options(target, values, known.get(target))
         for target, values in raw.items()
     }
+    for model_id, _ in max_concurrent:
+        if identity(model_id) not in targets:
+            raise fail(f"--max-concurrent {model_id}: not a member or the arbiter of this consortium")
+    caps = {identity(model_id): limit for model_id, limit in max_concurrent}
 
     try:
         config = ConsortiumConfig(
@@ -259,14 +269,17 @@ def create(
                     model_id=model_id,
                     count=count,
                     options=checked.get(identity(model_id), {}),
+                    max_concurrent=caps.get(identity(model_id)),
                 )
                 for model_id, count in members
             ],
             arbiter=(
-                ArbiterConfig(model_id=arbiter, options=checked.get(identity(arbiter), {}))
+                ArbiterConfig(model_id=arbiter, options=checked.get(identity(arbiter), {}),
+                              max_concurrent=caps.get(identity(arbiter)))
                 if arbiter
                 else None
             ),
+            call_mode=call_mode,
             confidence_threshold=threshold,
             max_iterations=iterations,
             min_iterations=min_iterations,

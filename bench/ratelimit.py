@@ -1,0 +1,213 @@
+"""Throughput of a batch of consortium calls against a provider with a fixed in-flight
+limit, as a share of that provider's capacity (slots / latency).
+
+The provider is the test suite's loopback server in its own process, allowing
+`--slots` requests in flight and answering the rest `429` with Retry-After at once.
+Each consortium has three members on that provider (vote, one round), so every call
+costs three member requests. Measured twice:
+
+- one process: `--calls` consortium calls gathered on one event loop through llm's
+  Python API (they share the model's adaptive gate);
+- `--processes` concurrent `llm -m` processes, one call each (each learns alone;
+  only Retry-After coordinates them).
+
+Reported: wall time, member requests served per second as a share of capacity,
+calls failed, member answers lost, and the 429s the provider sent.
+Run alone: `python bench/ratelimit.py`; `bench/run.py` includes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from loopback import LoopbackServer, reply, write_models_file
+
+MODEL = "busy"
+PANEL = "busy-panel"
+MEMBERS = 3
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Child: serve until stdin closes, then print what the provider saw as JSON."""
+    with LoopbackServer() as server:
+        server.limit_in_flight(args.slots, retry_after_ms=args.retry_after_ms)
+        server.script(MODEL, reply("A member answer.", delay=args.delay))
+        sys.stdout.write(server.url + "\n")
+        sys.stdout.flush()
+        sys.stdin.readline()
+        seen = {
+            "requests": len(server.requests),
+            "refused": server.refused,
+            "peak_in_flight": server.peak_in_flight,
+        }
+        sys.stdout.write(json.dumps(seen) + "\n")
+        sys.stdout.flush()
+        sys.stdin.read()
+
+
+class Provider:
+    """Parent side of the child server: its URL, then what it saw when told to stop."""
+
+    def __init__(self, slots: int, delay: float, retry_after_ms: float) -> None:
+        command = [
+            sys.executable, __file__, "--serve", "--slots", str(slots),
+            "--delay", str(delay), "--retry-after-ms", str(retry_after_ms),
+        ]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.url = self.process.stdout.readline().strip()
+
+    def finish(self) -> dict[str, int]:
+        self.process.stdin.write("report\n")
+        self.process.stdin.flush()
+        seen = json.loads(self.process.stdout.readline())
+        self.process.stdin.close()
+        self.process.wait()
+        return seen
+
+
+def prepare(url: str) -> Path:
+    """A fresh LLM_USER_PATH holding the loopback model and the consortium."""
+    user_dir = Path(tempfile.mkdtemp(prefix="llm-consortium-ratelimit-"))
+    os.environ["LLM_USER_PATH"] = str(user_dir)
+    os.environ.pop("OPENAI_API_KEY", None)
+    write_models_file(user_dir, url, [MODEL])
+    folder = user_dir / "consortiums"
+    folder.mkdir()
+    (folder / f"{PANEL}.yaml").write_text(
+        f"name: {PANEL}\nmodels:\n- model_id: {MODEL}\n  count: {MEMBERS}\n"
+        "strategy: vote\nmax_iterations: 1\n"
+    )
+    return user_dir
+
+
+def answered(trace: Any) -> int:
+    """Member answers in a consortium response's trace."""
+    if isinstance(trace, str):
+        trace = json.loads(trace)
+    return sum(
+        1 for round_ in (trace or {}).get("rounds", []) for m in round_.get("members", []) if m.get("text")
+    )
+
+
+def one_process(calls: int) -> dict[str, Any]:
+    import llm
+
+    async def one(model: Any) -> int:
+        response = model.prompt("What is the answer?")
+        await response.text()
+        return answered(response.response_json)
+
+    async def batch() -> list[Any]:
+        model = llm.get_async_model(PANEL)
+        return await asyncio.gather(*(one(model) for _ in range(calls)), return_exceptions=True)
+
+    started = time.monotonic()
+    results = asyncio.run(batch())
+    wall = time.monotonic() - started
+    failed = [r for r in results if isinstance(r, BaseException)]
+    got = sum(r for r in results if isinstance(r, int))
+    return {"wall": wall, "calls": calls, "failed": len(failed), "answers": got}
+
+
+def many_processes(processes: int, user_dir: Path) -> dict[str, Any]:
+    llm_bin = str(Path(sys.executable).with_name("llm"))
+    env = {**os.environ, "LLM_USER_PATH": str(user_dir)}
+    # Create logs.db first, as any user's has been: eight first-ever runs at once
+    # race in llm's own migrations ("table messages already exists").
+    subprocess.run([llm_bin, "-m", MODEL, "warm-up"], env=env, capture_output=True, check=True)
+    started = time.monotonic()
+    children = [
+        subprocess.Popen(
+            [llm_bin, "-m", PANEL, f"Question {n}?"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for n in range(processes)
+    ]
+    outputs = [child.communicate() for child in children]
+    wall = time.monotonic() - started
+    codes = [child.returncode for child in children]
+    said = {err.strip().splitlines()[-1] for (_, err), code in zip(outputs, codes, strict=True) if code and err.strip()}
+    for line in sorted(said):
+        print(f"(a failed call said: {line[:200]})", file=sys.stderr)
+    logs = subprocess.run(
+        [llm_bin, "logs", "-n", str(processes), "-m", PANEL, "--json"],  # newest first
+        env=env, capture_output=True, text=True, check=True,
+    )
+    got = sum(answered(row.get("response_json")) for row in json.loads(logs.stdout))
+    failed = sum(1 for code in codes if code != 0)
+    return {"wall": wall, "calls": processes, "failed": failed, "answers": got}
+
+
+def row(label: str, result: dict[str, Any], seen: dict[str, int], slots: int, delay: float) -> dict[str, Any]:
+    requests = result["calls"] * MEMBERS
+    capacity = slots / delay  # member requests per second the provider can serve
+    share = result["answers"] / result["wall"] / capacity
+    return {
+        "batch": label,
+        "wall (s)": f"{result['wall']:.2f}",
+        "ideal (s)": f"{requests / capacity:.2f}",
+        "share of capacity": f"{share:.0%}",
+        "calls failed": result["failed"],
+        "member answers lost": requests - result["answers"],
+        "429s sent": seen["refused"],
+        "peak in flight": seen["peak_in_flight"],
+    }
+
+
+def bench(slots: int = 2, delay: float = 0.25, calls: int = 16, processes: int = 8,
+          retry_after_ms: float = 250) -> list[dict[str, Any]]:
+    rows = []
+    provider = Provider(slots, delay, retry_after_ms)
+    try:
+        prepare(provider.url)
+        result = one_process(calls)
+    finally:
+        seen = provider.finish()
+    rows.append(row(f"{calls} calls in one process", result, seen, slots, delay))
+    provider = Provider(slots, delay, retry_after_ms)
+    try:
+        user_dir = prepare(provider.url)
+        result = many_processes(processes, user_dir)
+    finally:
+        seen = provider.finish()
+    rows.append(row(f"{processes} `llm` processes", result, seen, slots, delay))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--slots", type=int, default=2, help="requests the provider allows in flight")
+    parser.add_argument("--delay", type=float, default=0.25, help="provider latency, seconds")
+    parser.add_argument("--retry-after-ms", type=float, default=250, help="the wait a 429 asks for")
+    parser.add_argument("--calls", type=int, default=16, help="consortium calls in one process")
+    parser.add_argument("--processes", type=int, default=8, help="concurrent llm processes")
+    args = parser.parse_args()
+    if args.serve:
+        serve(args)
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import table
+
+    print(f"Provider: {args.slots} requests in flight, {args.delay:g} s each, "
+          f"429 with Retry-After {args.retry_after_ms:g} ms beyond that; "
+          f"{MEMBERS} members per consortium (vote, one round)\n")
+    print(table(bench(args.slots, args.delay, args.calls, args.processes, args.retry_after_ms)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""How many calls may be in flight to one model in this process.
+
+A provider (or a local engine) has a capacity the plugin cannot see: a free tier
+allows two requests at once, a gateway a few dozen, a local model one. Sending more
+only buys `429 Too Many Requests` and wasted retries. Each model gets one `ModelGate`
+per process, shared by every run in it (an async app's concurrent calls, `compare`,
+`eval --parallel`), holding two limits:
+
+- a fixed cap, `max_concurrent` (None = unlimited), which the user sets for models
+  that cannot take more (a local engine with one handle);
+- an adaptive limit, AIMD as TCP does: a rate-limited call halves what may be in
+  flight (at least 1), each success while the limit was reached lets it grow by one,
+  up to the cap. A batch settles at the provider's real capacity instead of
+  hammering it.
+
+The gate is used from several event loops (the sync path's loop, a user's own loop,
+eval's loop) and from threads, so it holds its state under a `threading.Lock` and
+wakes each waiter on the waiter's own loop; no loop-bound asyncio primitive is
+shared across loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+import math
+import threading
+import time
+
+
+class Slot:
+    """One call's permission to run on a model. `release()` is idempotent and
+    thread-safe.
+
+    `detached` is set by the thread bridge when the awaiting task gave up (timeout,
+    cancel) while the blocking call still runs; the thread then releases the slot
+    itself when the call really ends, so no new call overlaps it.
+    """
+
+    __slots__ = ("_epoch", "_gate", "_released", "detached", "waited")
+
+    def __init__(self, gate: ModelGate | None, epoch: int = 0, waited: float = 0.0) -> None:
+        self._gate = gate
+        self._epoch = epoch
+        self._released = False
+        self.detached = False
+        self.waited = waited  # seconds spent waiting for the gate
+
+    @property
+    def released(self) -> bool:
+        return self._released
+
+    def release(self) -> None:
+        gate = self._gate
+        if gate is None:
+            self._released = True
+            return
+        gate._release(self)
+
+
+class _Waiter:
+    __slots__ = ("future", "loop", "slot")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.slot: Slot | None = None
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class ModelGate:
+    """Per-model concurrency in one process: a fixed cap and an AIMD limit.
+
+    `limit` is what may be in flight now (None = unlimited), `lowest` the lowest
+    the limit went in this process (None = never lowered), `in_flight` the slots
+    held now. Waiters are served first come, first served.
+    """
+
+    def __init__(self, max_concurrent: int | None = None) -> None:
+        if max_concurrent is not None and max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        self._lock = threading.Lock()
+        self._queue: collections.deque[_Waiter] = collections.deque()
+        self.cap: int | None = max_concurrent
+        self._adaptive: int | None = None  # None until the first rate limit
+        self.lowest: int | None = None
+        self.in_flight = 0
+        self._epoch = 0  # bumped on every decrease
+
+    @property
+    def limit(self) -> int | None:
+        with self._lock:
+            return self._limit()
+
+    def _limit(self) -> int | None:
+        if self._adaptive is None:
+            return self.cap
+        if self.cap is None:
+            return self._adaptive
+        return min(self.cap, self._adaptive)
+
+    def _has_room(self) -> bool:
+        limit = self._limit()
+        return limit is None or self.in_flight < limit
+
+    def _grant(self, waited: float) -> Slot:
+        self.in_flight += 1
+        return Slot(self, self._epoch, waited)
+
+    async def acquire(self) -> Slot:
+        """Wait for room and take a slot; `Slot.waited` says how long it took."""
+        loop = asyncio.get_running_loop()
+        started = time.monotonic()
+        with self._lock:
+            if not self._queue and self._has_room():
+                return self._grant(0.0)
+            waiter = _Waiter(loop)
+            self._queue.append(waiter)
+        try:
+            await waiter.future
+        except BaseException:
+            with self._lock:
+                slot = waiter.slot
+                if slot is None and waiter in self._queue:
+                    self._queue.remove(waiter)
+            if slot is not None:  # granted as we were cancelled: give it back
+                slot.release()
+            raise
+        assert waiter.slot is not None
+        waiter.slot.waited = time.monotonic() - started
+        return waiter.slot
+
+    def rate_limited(self, slot: Slot | None = None) -> None:
+        """The provider refused a call for rate: halve what may be in flight (at
+        least 1). Given the refused call's `slot`, a refusal of a call that started
+        before the last decrease is not counted again, so one burst of refusals
+        halves the limit once, as TCP reacts once per window."""
+        with self._lock:
+            if slot is not None and slot._epoch < self._epoch:
+                return
+            current = self._limit()
+            base = self.in_flight if current is None else min(current, max(self.in_flight, 1))
+            self._adaptive = max(1, math.ceil(base / 2))
+            self._epoch += 1
+            limit = self._limit()
+            if limit is not None and (self.lowest is None or limit < self.lowest):
+                self.lowest = limit
+
+    def succeeded(self) -> None:
+        """A call succeeded (call before releasing its slot): when the limit was
+        what held calls back, let one more in."""
+        with self._lock:
+            if self._adaptive is None:
+                return
+            if self.in_flight >= self._adaptive or self._queue:
+                self._adaptive += 1
+                if self.cap is not None and self._adaptive >= self.cap:
+                    self._adaptive = self.cap
+            self._dispatch()
+
+    def _release(self, slot: Slot) -> None:
+        with self._lock:
+            if slot._released:
+                return
+            slot._released = True
+            self.in_flight -= 1
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand free room to waiters, in order (call with the lock held)."""
+        while self._queue and self._has_room():
+            waiter = self._queue.popleft()
+            if waiter.future.cancelled():
+                continue
+            slot = self._grant(0.0)
+            waiter.slot = slot
+            try:
+                waiter.loop.call_soon_threadsafe(_wake, waiter.future)
+            except RuntimeError:  # that waiter's loop is closed: nobody is waiting
+                waiter.slot = None
+                slot._released = True
+                self.in_flight -= 1
+
+    def set_cap(self, max_concurrent: int | None) -> None:
+        """Lower the fixed cap (a second configuration asked for fewer)."""
+        with self._lock:
+            if max_concurrent is not None and (self.cap is None or max_concurrent < self.cap):
+                self.cap = max_concurrent
+            self._dispatch()
+
+
+_gates: dict[str, ModelGate] = {}
+_gates_lock = threading.Lock()
+
+
+def gate_for(key: str, max_concurrent: int | None = None) -> ModelGate:
+    """The process-wide gate of model `key`, shared by every run in the process.
+
+    When configurations ask for different caps on one model, the smallest holds:
+    a cap is a promise that the model never sees more (a plugin that is not
+    thread-safe), so one configuration cannot lift another's.
+    """
+    with _gates_lock:
+        gate = _gates.get(key)
+        if gate is None:
+            gate = _gates[key] = ModelGate(max_concurrent)
+            return gate
+    gate.set_cap(max_concurrent)
+    return gate
+
+
+def reset_gates() -> None:
+    """Forget every gate (tests, or a process that wants to start afresh)."""
+    with _gates_lock:
+        _gates.clear()
+
+
+current_slot: contextvars.ContextVar[Slot | None] = contextvars.ContextVar(
+    "llm_consortium_current_slot", default=None
+)

@@ -1,0 +1,179 @@
+"""A stand-in for a local-engine llm plugin (llama.cpp-, gpt4all-, MLX-like), for tests.
+
+What makes such plugins hard for a consortium, reproduced on purpose:
+- sync-only: no async implementation;
+- one engine handle that is not thread-safe: two calls overlapping on one model is a
+  bug the tests must catch, so every overlap is recorded (in `OVERLAPS`, and in the
+  file named by $LOCAL_PLUGIN_OVERLAPS for a subprocess) and the call fails;
+- it silences its engine while loading by swapping `sys.stdout`/`sys.stderr`
+  (`local-fd`: by pointing file descriptors 1 and 2 at /dev/null with dup2) and puts
+  back what it saw; `reload=True` loads on every call, so a test can run the race
+  many times in one process;
+- a small context window (`local-small`: 40 words; longer prompts raise the kind of
+  error such engines raise);
+- `local-racy` is thread-safe (no overlap check) but still swaps stdio while it
+  loads, so calls allowed to overlap on it race on sys.stdout;
+- it reports no token usage.
+
+Registered in-process with `pm.register(LocalPlugin())`, or as a real entry point for
+an `llm` subprocess with `entry_point_dir()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import llm
+
+OVERLAPS: list[str] = []
+ENV_OVERLAPS = "LOCAL_PLUGIN_OVERLAPS"
+ANSWER = "The local answer."
+
+
+def _record_overlap(model_id: str) -> None:
+    OVERLAPS.append(model_id)
+    path = os.environ.get(ENV_OVERLAPS)
+    if path:
+        with open(path, "a") as f:
+            f.write(model_id + "\n")
+
+
+@contextlib.contextmanager
+def _silenced_objects() -> Iterator[None]:
+    saved = sys.stdout, sys.stderr
+    with open(os.devnull, "w") as null:
+        sys.stdout = sys.stderr = null
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = saved
+
+
+@contextlib.contextmanager
+def _silenced_fds() -> Iterator[None]:
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = os.dup(1), os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
+class LocalModel(llm.Model):
+    """A sync-only model with one engine handle; see the module docstring."""
+
+    can_stream = True
+
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        fds: bool = False,
+        context_words: int | None = None,
+        reload: bool = False,
+        hold: threading.Event | None = None,
+        thread_safe: bool = False,
+    ) -> None:
+        self.model_id = model_id
+        self.fds = fds
+        self.context_words = context_words
+        self.reload = reload
+        self.hold = hold  # the first call blocks until this event is set
+        self.thread_safe = thread_safe
+        self.engine: str | None = None
+        self.calls = 0
+        self._busy = threading.Lock()
+
+    def load(self) -> None:
+        silenced = _silenced_fds if self.fds else _silenced_objects
+        with silenced():
+            chatter = "loading weights ... (engine chatter that must not reach the user)\n"
+            if self.fds:  # a native engine writes to the file descriptors themselves
+                os.write(1, chatter.encode())
+                os.write(2, chatter.encode())
+            else:
+                print(chatter, end="")
+                print(chatter, end="", file=sys.stderr)
+            time.sleep(0.002)  # the load's own work, during which another call may start
+            self.engine = "loaded"
+
+    def execute(self, prompt, stream, response, conversation):
+        if self.thread_safe:
+            yield from self._answer(prompt)
+            return
+        if not self._busy.acquire(blocking=False):
+            _record_overlap(self.model_id)
+            raise RuntimeError(f"{self.model_id}: two calls overlapped on one engine handle")
+        try:
+            yield from self._answer(prompt)
+        finally:
+            self._busy.release()
+
+    def _answer(self, prompt):
+        self.calls += 1
+        if self.engine is None or self.reload:
+            self.load()
+        if self.hold is not None and self.calls == 1:
+            self.hold.wait()
+        text = " ".join(filter(None, [prompt.system, prompt.prompt]))
+        for message in prompt.messages:
+            for part in message.parts:
+                text += " " + getattr(part, "text", "")
+        words = len(text.split())
+        if self.context_words is not None and words > self.context_words:
+            raise ValueError(f"Requested tokens ({words}) exceed context window of {self.context_words}")
+        yield ANSWER
+
+
+def local_models(hold: threading.Event | None = None, reload: bool = False) -> list[LocalModel]:
+    return [
+        LocalModel("local", reload=reload, hold=hold),
+        LocalModel("local-fd", fds=True, reload=reload),
+        LocalModel("local-small", context_words=40, reload=reload),
+        LocalModel("local-racy", reload=True, thread_safe=True),
+    ]
+
+
+class LocalPlugin:
+    """The plugin object: `pm.register(LocalPlugin(), name="local-plugin")`."""
+
+    def __init__(self, models: list[LocalModel] | None = None) -> None:
+        self.models = models if models is not None else local_models()
+
+    @llm.hookimpl
+    def register_models(self, register):
+        for model in self.models:
+            register(model)
+
+
+# As an installed plugin (entry point), each call loads the engine again.
+_INSTALLED = local_models(reload=True)
+
+
+@llm.hookimpl
+def register_models(register):
+    for model in _INSTALLED:
+        register(model)
+
+
+def entry_point_dir(parent: Path) -> Path:
+    """A directory that, on PYTHONPATH beside tests/, makes `llm` load this module as
+    an installed plugin named `llm-local-test`."""
+    info = parent / "llm_local_test-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: llm-local-test\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[llm]\nlocal_test = local_plugin\n")
+    return parent

@@ -1,0 +1,340 @@
+"""The per-model gate: a fixed cap, the AIMD limit, fairness, cancellation, and use
+from several event loops and threads at once."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+
+import pytest
+
+from llm_consortium.limits import ModelGate, Slot, current_slot, gate_for, reset_gates
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def take(gate: ModelGate, n: int) -> list[Slot]:
+    return [await gate.acquire() for _ in range(n)]
+
+
+async def settle() -> None:
+    """Let every ready callback on this loop run (no timing involved)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_unlimited_gate_never_waits():
+    gate = ModelGate()
+    slots = run(take(gate, 50))
+    assert gate.limit is None and gate.in_flight == 50 and gate.lowest is None
+    assert all(slot.waited == 0 for slot in slots)
+    for slot in slots:
+        slot.release()
+    assert gate.in_flight == 0
+
+
+def test_cap_holds_calls_back_until_a_slot_is_released():
+    async def scenario():
+        gate = ModelGate(2)
+        first, second = await take(gate, 2)
+        third = asyncio.ensure_future(gate.acquire())
+        await settle()
+        assert not third.done() and gate.in_flight == 2
+        first.release()
+        slot = await third
+        assert gate.in_flight == 2
+        assert slot.waited >= 0
+        second.release()
+        slot.release()
+        assert gate.in_flight == 0
+
+    run(scenario())
+
+
+def test_release_is_idempotent():
+    async def scenario():
+        gate = ModelGate(1)
+        (slot,) = await take(gate, 1)
+        slot.release()
+        slot.release()
+        assert gate.in_flight == 0 and slot.released
+        (again,) = await take(gate, 1)
+        assert gate.in_flight == 1
+        again.release()
+
+    run(scenario())
+
+
+def test_waiters_are_served_first_come_first_served():
+    async def scenario():
+        gate = ModelGate(1)
+        (held,) = await take(gate, 1)
+        order: list[int] = []
+
+        async def waiter(n: int) -> None:
+            slot = await gate.acquire()
+            order.append(n)
+            slot.release()
+
+        tasks = [asyncio.ensure_future(waiter(n)) for n in range(5)]
+        await settle()
+        held.release()
+        await asyncio.gather(*tasks)
+        assert order == [0, 1, 2, 3, 4]
+
+    run(scenario())
+
+
+def test_rate_limit_halves_the_limit_and_successes_grow_it_back_to_the_cap():
+    async def scenario():
+        gate = ModelGate(8)
+        slots = await take(gate, 8)
+        gate.rate_limited()
+        assert gate.limit == 4 and gate.lowest == 4
+        for slot in slots[:4]:
+            slot.release()
+        assert gate.in_flight == 4
+        # At the limit: each success lets one more in, up to the cap.
+        held = slots[4:]
+        for expected in (5, 6, 7, 8, 8):
+            gate.succeeded()
+            assert gate.limit == expected
+            if gate.in_flight < expected:
+                held.append(await gate.acquire())
+        assert gate.lowest == 4 and gate.in_flight == 8
+        for slot in held:
+            slot.release()
+
+    run(scenario())
+
+
+def test_halving_never_goes_below_one():
+    async def scenario():
+        gate = ModelGate()
+        (slot,) = await take(gate, 1)
+        for _ in range(4):
+            gate.rate_limited()
+        assert gate.limit == 1 and gate.lowest == 1
+        slot.release()
+
+    run(scenario())
+
+
+def test_unlimited_gate_learns_a_limit_from_what_was_in_flight():
+    async def scenario():
+        gate = ModelGate()
+        slots = await take(gate, 6)
+        gate.rate_limited(slots[0])
+        assert gate.limit == 3
+        for slot in slots:
+            slot.release()
+
+    run(scenario())
+
+
+def test_one_burst_of_refusals_halves_once():
+    """Calls that started before the last decrease were refused for the old limit:
+    counting each of them again would collapse the limit to 1 for one burst."""
+
+    async def scenario():
+        gate = ModelGate()
+        slots = await take(gate, 8)
+        for slot in slots:
+            gate.rate_limited(slot)
+        assert gate.limit == 4
+        for slot in slots:
+            slot.release()
+        (later,) = await take(gate, 1)
+        gate.rate_limited(later)  # a call started after the decrease counts again
+        assert gate.limit == 1  # only one was in flight
+        later.release()
+
+    run(scenario())
+
+
+def test_success_below_the_limit_does_not_grow_it():
+    """Growth only when the limit was what held calls back, so a quiet spell does
+    not build up a limit that the next burst then hammers the provider with."""
+
+    async def scenario():
+        gate = ModelGate()
+        slots = await take(gate, 4)
+        gate.rate_limited()
+        assert gate.limit == 2
+        for slot in slots:
+            slot.release()
+        (one,) = await take(gate, 1)
+        for _ in range(5):
+            gate.succeeded()
+        assert gate.limit == 2
+        one.release()
+
+    run(scenario())
+
+
+def test_a_grown_limit_lets_waiters_in():
+    async def scenario():
+        gate = ModelGate()
+        slots = await take(gate, 2)
+        gate.rate_limited()
+        assert gate.limit == 1
+        slots[0].release()
+        waiting = asyncio.ensure_future(gate.acquire())
+        await settle()
+        assert not waiting.done()
+        gate.succeeded()  # one in flight at a limit of one: grows to 2
+        slot = await waiting
+        assert gate.in_flight == 2
+        slot.release()
+        slots[1].release()
+
+    run(scenario())
+
+
+def test_a_cancelled_waiter_leaves_the_queue_and_holds_nothing():
+    async def scenario():
+        gate = ModelGate(1)
+        (held,) = await take(gate, 1)
+        waiting = asyncio.ensure_future(gate.acquire())
+        await settle()
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        held.release()
+        assert gate.in_flight == 0
+        (slot,) = await take(gate, 1)
+        slot.release()
+
+    run(scenario())
+
+
+def test_a_waiter_cancelled_just_as_it_was_granted_gives_the_slot_back():
+    async def scenario():
+        gate = ModelGate(1)
+        (held,) = await take(gate, 1)
+        waiting = asyncio.ensure_future(gate.acquire())
+        await settle()
+        held.release()  # grants the slot to the waiter; its wake-up is scheduled
+        waiting.cancel()  # ...but it is cancelled before it runs
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert gate.in_flight == 0
+
+    run(scenario())
+
+
+def test_wait_for_timeout_while_queued_releases_nothing_it_did_not_take():
+    async def scenario():
+        gate = ModelGate(1)
+        (held,) = await take(gate, 1)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(gate.acquire(), 0)
+        assert gate.in_flight == 1
+        held.release()
+        assert gate.in_flight == 0
+
+    run(scenario())
+
+
+def test_one_gate_serves_several_event_loops_in_threads():
+    """Many loops in many threads share one gate with a cap of 2: never more than two
+    hold a slot at once, and every call gets one."""
+    gate = ModelGate(2)
+    lock = threading.Lock()
+    holding = 0
+    most = 0
+    done = 0
+
+    async def calls() -> None:
+        nonlocal holding, most, done
+        for _ in range(20):
+            slot = await gate.acquire()
+            with lock:
+                holding += 1
+                most = max(most, holding)
+            await asyncio.sleep(0)
+            with lock:
+                holding -= 1
+                done += 1
+            slot.release()
+
+    threads = [threading.Thread(target=asyncio.run, args=(calls(),)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert done == 120 and most <= 2 and gate.in_flight == 0
+
+
+def test_release_from_another_thread_wakes_a_waiter_on_its_loop():
+    async def scenario():
+        gate = ModelGate(1)
+        (held,) = await take(gate, 1)
+        waiting = asyncio.ensure_future(gate.acquire())
+        await settle()
+        thread = threading.Thread(target=held.release)
+        thread.start()
+        slot = await waiting
+        thread.join()
+        assert gate.in_flight == 1
+        slot.release()
+
+    run(scenario())
+
+
+def test_a_waiter_whose_loop_closed_does_not_keep_a_slot(caplog):
+    gate = ModelGate(1)
+    held = run(gate.acquire())
+
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(gate.acquire())
+    loop.run_until_complete(asyncio.sleep(0))
+    assert not task.done()
+    loop.close()  # abandoned with the waiter still queued
+
+    held.release()
+    assert gate.in_flight == 0
+    slot = run(gate.acquire())
+    slot.release()
+    task.get_coro().close()  # what garbage collection would do to the abandoned task
+    assert gate.in_flight == 0
+    del task
+    gc.collect()  # asyncio logs the pending task now, into caplog, not after the test
+
+
+def test_gate_for_shares_one_gate_per_model_and_keeps_the_smallest_cap():
+    reset_gates()
+    try:
+        gate = gate_for("model-a", None)
+        assert gate_for("model-a", None) is gate
+        assert gate_for("model-b", 3) is not gate
+        gate_for("model-a", 4)
+        gate_for("model-a", 2)
+        gate_for("model-a", None)
+        assert gate.cap == 2 and gate.limit == 2
+    finally:
+        reset_gates()
+
+
+def test_max_concurrent_must_be_positive():
+    with pytest.raises(ValueError):
+        ModelGate(0)
+
+
+def test_current_slot_is_per_context():
+    assert current_slot.get() is None
+
+    async def scenario():
+        gate = ModelGate()
+        slot = await gate.acquire()
+        token = current_slot.set(slot)
+        seen = await asyncio.ensure_future(asyncio.sleep(0, result=current_slot.get()))
+        current_slot.reset(token)
+        slot.release()
+        return slot, seen
+
+    slot, seen = run(scenario())
+    assert seen is slot and current_slot.get() is None
