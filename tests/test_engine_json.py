@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from llm_consortium.engine import run
+from llm_consortium.render.walk import fallback_text
 from llm_consortium.structured import verdict_schema
 from llm_consortium.types import Call, ConsortiumFailed
 
@@ -133,3 +134,4 @@ async def test_a_failed_arbiter_over_answers_that_all_differ_falls_back_to_a_fie
     assert json.loads(result.text) == {"x": 1, "y": 2}
     assert result.rounds[0]["fallback"]["members"] == []
     assert "field by field" in result.notes[-1] and "vote" in result.notes[-1]
+    assert fallback_text(result.rounds[0]) == "The arbiter failed: the answer is the members' vote, taken field by field"
