@@ -34,9 +34,6 @@ from .types import Call, CallFn, Participant, Reply
 
 logger = logging.getLogger(__name__)
 
-CALL_MODES = ("auto", "thread", "async")
-
-
 def call_mode(sync_model: Any, async_model: Any, forced: str | None = None) -> str:
     """"thread" or "async": how calls to this model run (see the module docstring)."""
     if async_model is None:
