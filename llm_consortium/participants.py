@@ -70,7 +70,8 @@ def llm_call(
 ) -> CallFn:
     """A coroutine function calling one `llm` model with this member's options, the
     way `call_mode` chooses, inside the stdio guard (`name` is who its warning names)."""
-    name = name or getattr(async_model or sync_model, "model_id", "member")
+    model_id = getattr(async_model or sync_model, "model_id", "member")
+    name = name or model_id
 
     def kwargs_for(call: Call) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"stream": False}
@@ -88,7 +89,7 @@ def llm_call(
     if call_mode(sync_model, async_model, mode) == "async":
 
         async def call_async(call: Call) -> Reply:
-            with guarded(name):
+            with guarded(name, model_id):
                 response = async_model.prompt(call.prompt, **kwargs_for(call))
                 text = await response.text()
                 usage = await response.usage()
@@ -105,7 +106,7 @@ def llm_call(
     async def call_sync(call: Call) -> Reply:
         # Guarded while awaited: a call given up on (its thread runs on) stops
         # holding back the check that puts stdio right for the calls after it.
-        with guarded(name):
+        with guarded(name, model_id):
             return await in_thread(lambda: blocking(call))
 
     return call_sync

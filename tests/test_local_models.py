@@ -224,6 +224,14 @@ def test_an_installed_sync_only_plugin_through_the_real_llm_cli(installed, loopb
         assert done.stdout == answer + "\n"
         assert done.stderr == ""
     assert not overlaps.exists()
+    save("leaky", [{"model_id": "local-leaky", "count": 2}], arbiter=None)
+    done = llm_subprocess(user_path, "-m", "leaky", "q", **env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ANSWER + "\n"
+    assert done.stderr == (
+        "Consortium: member local-leaky left sys.stdout and sys.stderr redirected; "
+        "put back so the answer is not lost\n"
+    )
 
 
 # ---------------------------------------------------------------- call modes
@@ -280,3 +288,14 @@ def test_create_saves_max_concurrent_and_call_mode(user_path):
     assert "max_concurrent" not in (user_path / "consortiums" / "plain.yaml").read_text()
     assert "not a member" in refused("create", "bad", "-m", "gpt-4o-mini", "--max-concurrent", "gpt-4o", "2")
     assert "--max-concurrent" in refused("create", "bad", "-m", "gpt-4o-mini", "--max-concurrent", "gpt-4o-mini", "0")
+
+
+def test_a_member_that_leaves_stdio_on_devnull_is_put_back_with_one_warning(local, caplog):
+    save("leaky", [{"model_id": "local-leaky", "count": 2}], arbiter=None)
+    for _ in range(2):
+        result = llm_run("-m", "leaky", "q")
+        assert result.exit_code == 0, result.output
+        assert result.stdout == ANSWER + "\n"
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert "member local-leaky" in warnings[0] and "sys.stdout and sys.stderr" in warnings[0]
