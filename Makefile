@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY = $(VENV)/bin/python
 
-.PHONY: test lint demo bench
+.PHONY: test lint demo demo-eval bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: lint
 # A two-round consortium run against a canned loopback backend; no API key needed.
 demo: $(VENV)/.installed
 	$(PY) demo/demo.py
+
+# `llm consortiums eval` on demo/eval-sample.jsonl, same canned loopback backend.
+demo-eval: $(VENV)/.installed
+	$(PY) demo/demo_eval.py
 
 # Measurements for the README's Performance section; not part of `make test`.
 bench: $(VENV)/.installed

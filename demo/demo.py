@@ -87,14 +87,20 @@ def _quote(arg: str) -> str:
     return f'"{arg}"' if " " in arg else arg
 
 
+def user_env(user_dir: Path) -> dict[str, str]:
+    """The environment the demo's `llm` runs in: its own user dir, no real key."""
+    env = {**os.environ, "LLM_USER_PATH": str(user_dir)}
+    for variable in ("OPENAI_API_KEY", "LLM_RAISE_ERRORS", "LLM_OPENAI_SHOW_RESPONSES"):
+        env.pop(variable, None)
+    return env
+
+
 def demo(server: LoopbackServer, user_dir: Path) -> None:
     for name, (first, second) in MEMBERS.items():
         server.script(name, reply(first), reply(second))
     server.script("demo-judge", reply(judge))
     write_models_file(user_dir, server.url, [*MEMBERS, "demo-judge"])
-    env = {**os.environ, "LLM_USER_PATH": str(user_dir)}
-    for variable in ("OPENAI_API_KEY", "LLM_RAISE_ERRORS", "LLM_OPENAI_SHOW_RESPONSES"):
-        env.pop(variable, None)
+    env = user_env(user_dir)
 
     click.secho(
         "DEMO WITH CANNED ANSWERS: the models below are a local test server replaying "

@@ -9,12 +9,12 @@ import os
 
 import llm
 
-from .names import FOLDER_NAME
-
 
 @llm.hookimpl
 def register_models(register):
     # A user with no consortium must not pay for importing the config models.
+    from .names import FOLDER_NAME
+
     try:
         entries = os.listdir(llm.user_dir() / FOLDER_NAME)
     except OSError:

@@ -7,9 +7,12 @@ would still count. The arbiter judges text answers, so it merely goes without th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
+
+from .policy import describe
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +38,36 @@ CONSORTIUM_ATTACHMENT_TYPES = frozenset(
 )
 
 
-class NoneAccepts(Exception):
+class AttachmentError(Exception):
+    """The attachments cannot be given to anyone; the message says why."""
+
+
+class NoneAccepts(AttachmentError):
     """No member's model accepts the attachments: nothing could answer the request."""
+
+
+async def resolve_types(attachments: Sequence[Any]) -> set[str]:
+    """The content types of `attachments`, worked out off the event loop.
+
+    An attachment given only as a URL has its type asked of the server (a blocking
+    HEAD request inside llm), and a file's is sniffed from its bytes: done in a
+    worker thread so the loop, and every member call on it, keeps running. A server
+    that fails or names no type is an AttachmentError saying which attachment."""
+    return set(await asyncio.to_thread(_types_of, list(attachments)))
+
+
+def _types_of(attachments: list[Any]) -> list[str]:
+    types = []
+    for attachment in attachments:
+        where = getattr(attachment, "url", None) or getattr(attachment, "path", None) or "attachment"
+        try:
+            found = attachment.resolve_type()
+        except Exception as ex:
+            raise AttachmentError(f"cannot tell the type of {where}: {describe(ex)}") from ex
+        if not found:
+            raise AttachmentError(f"cannot tell the type of {where}: the server named none")
+        types.append(found.split(";")[0].strip())
+    return types
 
 
 def _accepts(participant: Any, types: set[str]) -> bool:
@@ -45,14 +76,14 @@ def _accepts(participant: Any, types: set[str]) -> bool:
 
 
 def fit(
-    attachments: Sequence[Any], members: list[Any], arbiter: Any | None
+    attachments: Sequence[Any], types: set[str], members: list[Any], arbiter: Any | None
 ) -> tuple[list[Any], list[Any], list[str]]:
-    """(members that take every attachment, the attachments the arbiter gets, notes).
+    """(members that take every attachment, the attachments the arbiter gets, notes),
+    given the attachments' `types` (from resolve_types).
 
     Each skipped member and an arbiter without them is a note and a warning on
     stderr. Raises NoneAccepts, before any call, when no member takes them.
     """
-    types = {attachment.resolve_type() for attachment in attachments}
     wanted = ", ".join(sorted(types))
     capable = [member for member in members if _accepts(member, types)]
     if not capable:

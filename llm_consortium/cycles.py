@@ -7,6 +7,7 @@ that attribute keeps this module below the llm models that define it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import llm
@@ -21,22 +22,39 @@ def _model_ids(config: Any) -> list[str]:
     return ids
 
 
-def find_cycle(config: Any, models: dict[str, Any] | None = None) -> list[str] | None:
+def configured_aliases() -> dict[str, str]:
+    """The user's aliases from llm's aliases.json (`llm aliases set`), including those
+    whose target is not registered yet - llm's own lookup drops those, so an alias
+    to a consortium about to be created would otherwise go unseen."""
+    try:
+        data = json.loads((llm.user_dir() / "aliases.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def find_cycle(
+    config: Any, models: dict[str, Any] | None = None, aliases: dict[str, str] | None = None
+) -> list[str] | None:
     """The loop `config` would run into through nested consortiums, as names from
     `config` back to the repeated one (["a", "b", "a"]); None when there is none.
 
-    `models` maps ids and aliases to registered models (looked up when omitted). A
-    member is followed when it is a registered consortium, or `config` itself, which
-    `llm consortiums create` checks before saving it.
+    `models` maps ids and aliases to registered models (looked up when omitted);
+    `aliases` are the user's configured aliases (read when omitted). A member is
+    followed when it is a registered consortium, or `config` itself (by name or
+    through an alias), which `create` and `edit` check before saving it.
     """
     if models is None:
         models = llm.get_model_aliases()
+    if aliases is None:
+        aliases = configured_aliases()
 
     def consortium_name(model_id: str) -> str | None:
-        nested = getattr(models.get(model_id), "consortium_name", None)
+        target = aliases.get(model_id, model_id)
+        nested = getattr(models.get(model_id) or models.get(target), "consortium_name", None)
         if isinstance(nested, str):
             return nested
-        return config.name if model_id == config.name else None
+        return config.name if target == config.name else None
 
     def visit(name: str, path: tuple[str, ...]) -> list[str] | None:
         if name in path:

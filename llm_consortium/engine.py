@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
-from . import attachments, prompts, vote
+from . import attachments, context_window, prompts, vote
 from .policy import call_with_policy
 from .types import (
     Call,
@@ -121,6 +121,7 @@ class _Run:
         self.arbiter_attachments = list(request.attachments)
         self.rate_limited = 0  # calls waiting for a rate limit now
         self._last: tuple[str, int, dict[str, Any]] | None = None
+        self.warned_untagged = False
 
     def _emit(self, kind: str, round_number: int, **extra: Any) -> None:
         self._last = (kind, round_number, extra)
@@ -235,6 +236,12 @@ class _Run:
                 f"round {round_number}: the arbiter's reply had no <synthesis> tag; "
                 "used as a whole, confidence unknown"
             )
+            if not self.warned_untagged:  # once per run: every round's is in the notes
+                self.warned_untagged = True
+                logger.warning(
+                    "Consortium: the arbiter's reply had no <synthesis> tag; its whole reply "
+                    "is used as the answer, with unknown confidence"
+                )
         record.update(
             confidence=verdict.confidence,
             needs_iteration=verdict.needs_iteration,
@@ -250,13 +257,13 @@ class _Run:
         settings = self.settings
         outcomes: list[Outcome] = []
         verdict = None
-        fallback: str | None = None
         if self.request.attachments:
             try:
+                types = await attachments.resolve_types(self.request.attachments)
                 self.members, self.arbiter_attachments, notes = attachments.fit(
-                    self.request.attachments, self.members, self.arbiter
+                    self.request.attachments, types, self.members, self.arbiter
                 )
-            except attachments.NoneAccepts as ex:
+            except attachments.AttachmentError as ex:
                 raise ConsortiumFailed(str(ex)) from None
             self.notes.extend(notes)
         for round_number in range(1, settings.max_iterations + 1):
@@ -281,7 +288,7 @@ class _Run:
                     raise ConsortiumFailed(
                         f"No usable answer: {reason} - {describe_failures(self.members, outcomes)}"
                     )
-                self.notes.append(f"round {round_number}: {reason}; kept the best earlier answer")
+                self.notes.append(f"round {round_number}: {reason}; kept the round {max(self.candidates).round} answer")
                 break
             if settings.votes(self.arbiter):
                 winner, record["vote"] = vote.tally(_answers(outcomes), [m.name for m in self.members])
@@ -291,13 +298,9 @@ class _Run:
                 verdict, record["arbiter"] = await self._judge(answers, round_number)
             record["duration_ms"] = round((time.monotonic() - started) * 1000)
             if verdict is None:
-                # An earlier synthesis if there is one, else this round's first answer.
-                why = f"round {round_number}: arbiter failed ({record['arbiter'].get('error')})"
-                logger.warning("Consortium: %s; returning the best available answer", why)
-                self.notes.append(why)
-                record["fallback"] = True
-                fallback = next(o.reply.text for o in outcomes if o.ok)
+                self._fall_back(outcomes, record)
                 break
+            record["confidence"] = verdict.confidence
             score = verdict.confidence if verdict.confidence is not None else -1.0
             previous = self.candidates[-1].text if self.candidates else None
             record["answer_changed"] = previous is not None and previous != verdict.synthesis
@@ -309,24 +312,48 @@ class _Run:
             self._emit("round_done", round_number, confidence=verdict.confidence, another_round=not stop)
             if stop:
                 break
-        return self._result(fallback)
+        return self._result()
 
-    def _result(self, fallback: str | None) -> Result:
-        """The most confident round's answer (the latest on ties); the fallback only
-        when no round was judged at all."""
+    def _fall_back(self, outcomes: list[Outcome], record: dict[str, Any]) -> None:
+        """The arbiter failed: keep the best earlier synthesis when there is one, else
+        take the members' vote (the largest group of like answers), and say so once."""
+        round_number = record["round"]
+        error = str(record["arbiter"].get("error"))
+        overflow = context_window.overflow_in(error)
+        if overflow is not None:
+            why = (
+                f"{context_window.explain(overflow)}: use an arbiter with a larger context "
+                "window, fewer members or shorter answers"
+            )
+        else:
+            why = f"the arbiter failed ({error})"
         if self.candidates:
             best = max(self.candidates)
-            text, final_round, confidence = best.text, best.round, best.confidence
+            record["fallback"] = {"kept": "round", "round": best.round}
+            kept = f"kept the round {best.round} answer"
         else:
-            assert fallback is not None
-            text, final_round, confidence = fallback, len(self.rounds), None
+            names = [m.name for m in self.members]
+            winner, record["vote"] = vote.tally(_answers(outcomes), names)
+            agreed = [names[i] for i in winner.members]
+            present = sum(1 for o in outcomes if o.ok)
+            record["fallback"] = {"kept": "vote", "members": agreed, "answered": present, "share": winner.share}
+            record["confidence"] = winner.share
+            self.candidates.append(_Candidate(winner.share, round_number, winner.answer, winner.share))
+            kept = f"the answer is the members' vote ({len(agreed)} of {present} agreed: {', '.join(agreed)})"
+        logger.warning("Consortium: round %s: %s; %s", round_number, why, kept)
+        self.notes.append(f"round {round_number}: {why}; {kept}")
+
+    def _result(self) -> Result:
+        """The most confident round's answer (the latest on ties)."""
+        best = max(self.candidates)
         return Result(
-            text=text,
-            confidence=confidence,
-            final_round=final_round,
+            text=best.text,
+            confidence=best.confidence,
+            final_round=best.round,
             rounds=self.rounds,
             usage=self.usage.as_dict(),
             notes=self.notes,
+            confidence_threshold=self.settings.confidence_threshold,
         )
 
 

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import llm
 from llm.parts import TextPart
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from . import store
 from .attachments import CONSORTIUM_ATTACHMENT_TYPES
-from .types import Result, Settings
 
 if TYPE_CHECKING:
     from .config import ConsortiumConfig
+    from .types import Result, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +49,6 @@ class ConsortiumOptions(llm.Options):
         description="How member calls run: auto, thread (sync implementation) or async",
     )
 
-    @model_validator(mode="after")
-    def _min_not_above_max(self) -> ConsortiumOptions:
-        if (
-            self.min_iterations is not None
-            and self.max_iterations is not None
-            and self.min_iterations > self.max_iterations
-        ):
-            raise ValueError("min_iterations cannot be greater than max_iterations")
-        return self
-
 
 def _text_of(message: Any) -> str:
     return "".join(part.text for part in message.parts if isinstance(part, TextPart))
@@ -85,6 +75,7 @@ def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, st
 
 def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settings:
     """The engine's Settings for one call: the saved config, overridden by `-o`."""
+    from .types import Settings  # not at import: registering models must stay cheap
     values: dict[str, Any] = {
         "max_iterations": config.max_iterations,
         "min_iterations": config.min_iterations,
@@ -98,8 +89,24 @@ def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settin
         value = getattr(options, key)
         if value is not None:
             values[key] = value
-    values["min_iterations"] = min(values["min_iterations"], values["max_iterations"])
+    values["min_iterations"], values["max_iterations"] = _iterations(
+        config, options.min_iterations, options.max_iterations
+    )
     return Settings(**values)
+
+
+def _iterations(config: ConsortiumConfig, low: int | None, high: int | None) -> tuple[int, int]:
+    """(min, max) rounds for one call. The rule: what you pass with `-o` wins over
+    what is saved. `-o min_iterations 4` against a saved max of 3 runs 4 rounds;
+    `-o max_iterations 2` against a saved min of 3 runs at most 2; only an `-o` min
+    above an `-o` max is a contradiction, refused in one line."""
+    if low is not None and high is not None and low > high:
+        raise llm.ModelError(f"-o min_iterations ({low}) cannot be greater than -o max_iterations ({high})")
+    if low is not None:
+        return low, max(low, high if high is not None else config.max_iterations)
+    if high is not None:
+        return min(config.min_iterations, high), high
+    return config.min_iterations, config.max_iterations
 
 
 class _SharedConsortium:
@@ -123,7 +130,9 @@ class _SharedConsortium:
             detail = store.cached_summary(self.model_id)
         except Exception as ex:
             detail = f"broken: {ex}"
-        return f"Consortium: {self.model_id} ({detail})"
+        from .render.terminal import inert  # `llm models` prints this: file text made inert
+
+        return inert(f"Consortium: {self.model_id} ({detail})")
 
     def load_config(self) -> ConsortiumConfig:
         try:

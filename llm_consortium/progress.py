@@ -4,21 +4,35 @@ A run can take a minute; one updating line (round, members answered, the arbiter
 confidence) shows it is alive without touching stdout, where only the answer goes. The
 line is drawn only when stderr is a terminal, so pipes, CI logs and tests never see
 control characters, and it is wiped before the answer is printed.
+
+Warnings logged while the line is drawn (a failed arbiter, a skipped member) go
+through it: the line is wiped, the warning printed on its own line, and the status
+drawn again below it, instead of the warning being glued onto the status text. One
+process draws one line: a consortium running inside another (as a member) leaves the
+drawing to the outer one, whose line its warnings still go through.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from typing import TextIO
 
+from .render.terminal import inert
 from .types import Event
 
 ENV_SWITCH = "LLM_CONSORTIUM_PROGRESS"
 _OFF_WORDS = {"0", "false", "no", "off"}
 _CLEAR_TO_EOL = "\x1b[K"
+_PACKAGE_LOGGER = "llm_consortium"
+
+# The one line drawn in this process, if any (see status_line).
+_active_lock = threading.Lock()
+_active: StatusLine | None = None
 
 
 def wanted(option: bool | None, stream: TextIO) -> bool:
@@ -38,10 +52,9 @@ def describe(name: str, event: Event) -> str:
     """The status text for one event, without any control characters."""
     parts = [f"{name}: round {event.round}/{event.max_rounds}"]
     if event.kind in ("round_start", "member_done"):
-        answered = f"{event.members_done}/{event.members_total} members answered"
-        if event.members_failed:
-            answered += f" ({event.members_failed} failed)"
-        parts.append(answered)
+        answered = event.members_done - event.members_failed
+        failed = f", {event.members_failed} failed" if event.members_failed else ""
+        parts.append(f"{answered} answered{failed} of {event.members_total}")
     elif event.kind == "arbiter_start":
         parts.append("arbiter …")
     elif event.kind == "round_done":
@@ -60,6 +73,9 @@ class StatusLine:
         self.name = name
         self.stream = stream
         self.drawn = False
+        self.text = ""
+        # Members' threads and the run's loop may both write: one writer at a time.
+        self.lock = threading.RLock()
 
     def _width(self) -> int:
         try:
@@ -71,16 +87,43 @@ class StatusLine:
     def __call__(self, event: Event) -> None:
         # One column short of the width: a line that wraps cannot be redrawn by \r.
         text = describe(self.name, event)[: self._width() - 1]
-        self.stream.write(f"\r{text}{_CLEAR_TO_EOL}")
-        self.stream.flush()
-        self.drawn = True
+        with self.lock:
+            self.text = text
+            self.stream.write(f"\r{text}{_CLEAR_TO_EOL}")
+            self.stream.flush()
+            self.drawn = True
 
     def clear(self) -> None:
         """Wipe the line so the answer (or an error) starts on a clean line."""
-        if self.drawn:
-            self.stream.write(f"\r{_CLEAR_TO_EOL}")
+        with self.lock:
+            if self.drawn:
+                self.stream.write(f"\r{_CLEAR_TO_EOL}")
+                self.stream.flush()
+                self.drawn = False
+
+    def warn(self, message: str) -> None:
+        """Print `message` on a line of its own above the status, which is redrawn."""
+        with self.lock:
+            self.clear()
+            self.stream.write(inert(message) + "\n")
+            if self.text:
+                self.stream.write(f"\r{self.text}{_CLEAR_TO_EOL}")
+                self.drawn = True
             self.stream.flush()
-            self.drawn = False
+
+
+class _ThroughStatusLine(logging.Handler):
+    """Sends the package's warnings to the status line instead of straight to stderr."""
+
+    def __init__(self, line: StatusLine) -> None:
+        super().__init__(logging.WARNING)
+        self.line = line
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.line.warn(record.getMessage())
+        except Exception:
+            self.handleError(record)
 
 
 @contextlib.contextmanager
@@ -89,14 +132,28 @@ def status_line(
 ) -> Iterator[StatusLine | None]:
     """The progress callback for one run (None when nothing should be drawn); the
     line is cleared on the way out, also when the run fails."""
+    global _active
     stream = stream if stream is not None else sys.stderr
-    if not wanted(option, stream):
+    with _active_lock:
+        drawing = _active is None and wanted(option, stream)
+        line = StatusLine(name, stream) if drawing else None
+        if line is not None:
+            _active = line
+    if line is None:  # not a terminal, switched off, or an outer run draws already
         yield None
         return
-    line = StatusLine(name, stream)
+    logger = logging.getLogger(_PACKAGE_LOGGER)
+    handler = _ThroughStatusLine(line)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False  # else a configured root handler prints it over the line
     try:
         yield line
     finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        with _active_lock:
+            _active = None
         # OSError/ValueError: the terminal went away; nothing left to wipe
         with contextlib.suppress(OSError, ValueError):
             line.clear()

@@ -9,7 +9,10 @@ large logs.db fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +69,21 @@ class Run:
                     answers += 1
         return total, answers, failures
 
+    def arbiter_failures(self) -> int:
+        """How many rounds' arbiter calls failed."""
+        rounds = self.trace.get("rounds") or []
+        return sum(1 for r in rounds if isinstance(r.get("arbiter"), dict) and "error" in r["arbiter"])
+
+    def below_threshold(self) -> bool | None:
+        """Whether the final confidence fell short of the threshold the run had to
+        reach (an unknown confidence counts as short); None for runs logged before
+        the threshold was recorded."""
+        threshold = self.trace.get("confidence_threshold")
+        if not isinstance(threshold, (int, float)):
+            return None
+        confidence = self.trace.get("confidence")
+        return not isinstance(confidence, (int, float)) or confidence < threshold
+
     def row(self) -> dict[str, Any]:
         """The one-line view `llm consortiums runs` shows, JSON-ready."""
         total, answers, failures = self.member_counts()
@@ -76,9 +94,12 @@ class Run:
             "rounds": len(self.trace.get("rounds") or []),
             "final_round": self.trace.get("final_round"),
             "confidence": self.trace.get("confidence"),
+            "confidence_threshold": self.trace.get("confidence_threshold"),
+            "below_threshold": self.below_threshold(),
             "members": total,
             "member_answers": answers,
             "member_failures": failures,
+            "arbiter_failures": self.arbiter_failures(),
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "duration_ms": self.duration_ms,
@@ -95,7 +116,21 @@ def open_logs(path: Path | None = None) -> sqlite_utils.Database:
     path = Path(path) if path is not None else default_database_path()
     if not path.is_file():
         raise RunsError(f"No logs database at {path} - no consortium run has been logged yet")
-    return sqlite_utils.Database(path)
+    db = sqlite_utils.Database(path)
+    try:
+        db.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.DatabaseError as ex:
+        raise RunsError(f"{path} cannot be read as a logs database: {ex}") from ex
+    return db
+
+
+@contextlib.contextmanager
+def _reading() -> Iterator[None]:
+    """A logs database damaged past its header still fails one query in: one error line."""
+    try:
+        yield
+    except sqlite3.DatabaseError as ex:
+        raise RunsError(f"The logs database cannot be read: {ex}") from ex
 
 
 def _run_from_row(row: dict[str, Any]) -> Run | None:
@@ -141,12 +176,18 @@ def recent_runs(
     db: sqlite_utils.Database, limit: int | None = 20, name: str | None = None
 ) -> list[Run]:
     """Consortium runs, newest first; `limit` 0 or None means all of them."""
-    LogStore(db)  # brings an older logs.db up to llm's current schema first
-    return _load(db, _run_ids(db, limit, name))
+    with _reading():
+        LogStore(db)  # brings an older logs.db up to llm's current schema first
+        return _load(db, _run_ids(db, limit, name))
 
 
 def find_run(db: sqlite_utils.Database, response_id: str | None = None) -> Run:
     """The run with this response id, or the latest run when no id is given."""
+    with _reading():
+        return _find_run(db, response_id)
+
+
+def _find_run(db: sqlite_utils.Database, response_id: str | None) -> Run:
     LogStore(db)
     if response_id is None:
         ids = _run_ids(db, 1, None)

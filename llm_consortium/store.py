@@ -5,14 +5,16 @@ and validates one file; saving is atomic so a crash never leaves half a config.
 
 `llm models` prints a summary line per consortium, which takes reading, parsing and
 validating its file (about a quarter of a millisecond each: a quarter of a second for
-a thousand). So each summary is cached with its file's inode, mtime and size in one
-JSON file in the folder: a listing reads one file and stats the rest, and a file that
-changed, by whatever means, is read again.
+a thousand). So each summary, or a broken file's error, is cached with its file's
+inode, mtime, ctime (nanoseconds) and size in one JSON file in the folder: a listing
+reads one file and stats the rest, and a file that changed, by whatever means (even a
+rewrite that keeps size and mtime: its ctime moves), is read again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -36,6 +38,24 @@ logger = logging.getLogger(__name__)
 
 class ConsortiumError(Exception):
     """A consortium that cannot be found, read or saved; the message is for users."""
+
+
+class AlreadyExists(ConsortiumError):
+    """`create` lost to an existing file of the same name (perhaps written a moment ago)."""
+
+
+class _BlockStrings(yaml.SafeDumper):
+    """Multi-line strings (a system prompt, say) as `|` block scalars, which read as
+    they were typed, instead of quoted strings with `\n` and doubled blank lines."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # PyYAML falls back to a quoted style itself where a block cannot hold the text.
+    style = "|" if "\n" in value.strip("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockStrings.add_representer(str, _str)
 
 
 def folder() -> pathlib.Path:
@@ -118,30 +138,62 @@ def load(name: str) -> ConsortiumConfig:
 
 def dump(config: ConsortiumConfig) -> str:
     """The YAML text for a config, in the documented key order."""
-    return yaml.safe_dump(config.to_file_dict(), sort_keys=False, allow_unicode=True)
+    return yaml.dump(config.to_file_dict(), Dumper=_BlockStrings, sort_keys=False, allow_unicode=True)
 
 
-def write_text_atomic(path: pathlib.Path, text: str) -> None:
-    """Write `text` to `path` so readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_text_atomic(path: pathlib.Path, text: str, *, exclusive: bool = False) -> None:
+    """Write `text` to `path` so readers see the old file or the new one, never a part.
+
+    A symlink is written through (its target is replaced, the link kept). With
+    `exclusive`, the file must not exist: the complete temporary file is hard-linked
+    into place, which fails with FileExistsError if any other writer got there first,
+    so checking and writing are one step."""
+    path = pathlib.Path(os.path.realpath(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as ex:  # a file where the folder should be: not "exists"
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from ex
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            _move_exclusive(tmp, path)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
 
 
-def save(config: ConsortiumConfig) -> pathlib.Path:
-    """Write a consortium atomically; returns the file's path."""
+def _move_exclusive(tmp: str, path: pathlib.Path) -> None:
+    """Move `tmp` to `path` only if `path` does not exist (else FileExistsError)."""
+    try:
+        os.link(tmp, path)
+    except OSError as ex:
+        if isinstance(ex, FileExistsError) or ex.errno not in _NO_HARD_LINKS:
+            raise
+        # A filesystem without hard links: claim the name exclusively, then fill it.
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV}
+
+
+def save(config: ConsortiumConfig, *, replace: bool = True) -> pathlib.Path:
+    """Write a consortium atomically; returns the file's path. With `replace=False`
+    an existing consortium of that name is AlreadyExists, however close the race."""
     path = path_for(config.name)
     try:
-        write_text_atomic(path, dump(config))
+        write_text_atomic(path, dump(config), exclusive=not replace)
+    except FileExistsError as ex:
+        raise AlreadyExists(f"Consortium {config.name!r} already exists ({path}); use --force to replace it") from ex
     except OSError as ex:
         raise ConsortiumError(f"{path}: cannot be written: {ex.strerror or ex}") from ex
     return path
@@ -161,14 +213,17 @@ def delete(name: str) -> pathlib.Path:
 
 # --- the summary cache
 
-# folder -> {name: [inode, mtime_ns, size, summary]}, loaded once per process
+# folder -> {name: [inode, mtime_ns, ctime_ns, size, summary, error]}, loaded once per
+# process; a broken file has summary None and its error, so it is not re-read either.
 _loaded: dict[pathlib.Path, dict[str, list]] = {}
 _folders: dict[str | None, pathlib.Path] = {}
+_KEY_LENGTH = 4
+_ENTRY_LENGTH = _KEY_LENGTH + 2
 
 
 def _key(path: pathlib.Path) -> list[int]:
     stat = path.stat()
-    return [stat.st_ino, stat.st_mtime_ns, stat.st_size]
+    return [stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size]
 
 
 def _read_cache(directory: pathlib.Path) -> dict[str, list]:
@@ -178,7 +233,7 @@ def _read_cache(directory: pathlib.Path) -> dict[str, list]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == 4}
+    return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == _ENTRY_LENGTH}
 
 
 def _refresh(directory: pathlib.Path, cache: dict[str, list]) -> None:
@@ -194,13 +249,13 @@ def _refresh(directory: pathlib.Path, cache: dict[str, list]) -> None:
         except OSError:
             continue
         entry = cache.get(name)
-        if entry is not None and entry[:3] == key:
+        if entry is not None and entry[:_KEY_LENGTH] == key:
             fresh[name] = entry
             continue
         try:
-            fresh[name] = [*key, load(name).summary()]
-        except (ConsortiumError, ValueError):
-            continue  # a broken file is reported when shown, never cached
+            fresh[name] = [*key, load(name).summary(), None]
+        except (ConsortiumError, ValueError) as ex:
+            fresh[name] = [*key, None, str(ex)]  # broken: the error, until the file changes
     cache.clear()
     cache.update(fresh)
     try:
@@ -232,9 +287,12 @@ def cached_summary(name: str) -> str:
     if cache is None:
         cache = _loaded[directory] = _read_cache(directory)
     entry = cache.get(name)
-    if entry is None or entry[:3] != key:
+    if entry is None or entry[:_KEY_LENGTH] != key:
         _refresh(directory, cache)
         entry = cache.get(name)
-        if entry is None or entry[:3] != key:
+        if entry is None or entry[:_KEY_LENGTH] != key:
             return load(name).summary()
-    return entry[3]
+    summary, error = entry[_KEY_LENGTH:]
+    if summary is None:
+        raise ConsortiumError(error)
+    return summary

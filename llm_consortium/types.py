@@ -153,6 +153,7 @@ class Result:
     rounds: list[dict[str, Any]]
     usage: dict[str, Any]
     notes: list[str]
+    confidence_threshold: float | None = None  # what the run had to reach, for "below threshold"
 
     def trace(self) -> dict[str, Any]:
         """The JSON-ready deliberation, stored as the response's response_json."""
@@ -160,6 +161,7 @@ class Result:
             "rounds": self.rounds,
             "final_round": self.final_round,
             "confidence": self.confidence,
+            "confidence_threshold": self.confidence_threshold,
             "usage": self.usage,
             "notes": self.notes,
         }

@@ -249,7 +249,8 @@ def parse_verdict(raw: str) -> Verdict:
     synthesis = last("synthesis")
     tagged = synthesis is not None
     if synthesis is None:
-        logger.warning("Arbiter reply had no usable <synthesis> section; using the whole reply")
+        # Not a warning here: the engine warns once per run, not once per parse.
+        logger.debug("Arbiter reply had no usable <synthesis> section; using the whole reply")
         synthesis = _strip_tags(visible).strip()
         confidence = None
     else:

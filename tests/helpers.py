@@ -13,8 +13,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from click.testing import CliRunner, Result
 from llm.cli import cli
@@ -159,3 +160,53 @@ class Scripted:
 
     def participant(self, instance: int = 1) -> Participant:
         return Participant(self.model_id, self, instance)
+
+
+# ------------------------------------------------------------------ HTML pages
+
+
+class PageParser(HTMLParser):
+    """Collects what the checks need: unbalanced tags, URL-bearing attributes, text
+    (the style sheet apart)."""
+
+    VOID: ClassVar[set[str]] = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "source", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if self.stack[-1:] != ["style"]:
+            self.text.append(data)
+
+
+def parse_page(path: Path) -> PageParser:
+    """Parse a page that must open from disk, offline, safely: every tag closed in
+    order, no script, nothing loaded from anywhere (no src, href, url() or @import)."""
+    page = path.read_text(encoding="utf-8")
+    parser = PageParser()
+    parser.feed(page)
+    parser.close()
+    assert parser.problems == [] and parser.stack == []
+    names = [tag for tag, _ in parser.tags]
+    assert {"script", "link", "iframe", "img", "object", "embed"}.isdisjoint(names)
+    for tag, attrs in parser.tags:
+        assert "src" not in attrs and "href" not in attrs, tag
+        assert not any(name.startswith("on") for name in attrs), tag
+        assert not any("://" in (value or "") or "url(" in (value or "") for value in attrs.values()), tag
+    assert "url(" not in page and "@import" not in page
+    return parser

@@ -165,3 +165,49 @@ def test_cli_no_member_takes_the_image_is_one_clear_error(loopback, openai_model
         "Error: Consortium 'blind' failed: no member's model accepts attachments of type image/png"
     )
     assert loopback.requests == []
+
+
+class UntypedURL:
+    """An attachment known only by its URL: working out its type is blocking I/O
+    (llm sends a HEAD request), so it must not run on the event loop."""
+
+    def __init__(self, url: str, answer: str | Exception) -> None:
+        self.url, self.answer, self.on_loop = url, answer, None
+
+    def resolve_type(self) -> str:
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+            self.on_loop = True
+        except RuntimeError:
+            self.on_loop = False
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.mark.asyncio
+async def test_an_attachments_type_is_resolved_off_the_event_loop():
+    attachment = UntypedURL("https://example.test/cat", "image/png; charset=binary")
+    seeing = Scripted("seeing", "a cat")
+    result = await run(
+        Call("q", attachments=[attachment]), [with_types(seeing, IMAGES)], None,
+        Settings(strategy="vote", timeout=5, retries=0),
+    )
+    assert attachment.on_loop is False
+    assert result.text == "a cat" and seeing.calls[0].attachments == [attachment]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "answer, says",
+    [(ConnectionError("Connection refused"), "Connection refused"), (None, "the server named none")],
+)
+async def test_an_attachment_whose_type_cannot_be_told_is_a_clear_error(answer, says):
+    attachment = UntypedURL("https://example.test/cat", answer)
+    member = Scripted("m", "never")
+    with pytest.raises(ConsortiumFailed) as info:
+        await run(Call("q", attachments=[attachment]), [member.participant()], None, Settings(strategy="vote"))
+    assert str(info.value) == f"cannot tell the type of https://example.test/cat: {says}"
+    assert member.calls == []

@@ -113,11 +113,14 @@ def test_create_asks_for_name_on_a_terminal(
     assert saved(user_path, "asked")["name"] == "asked"
 
 
-def test_create_checks_an_interactive_name_too(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_invalid_interactive_name_is_asked_again(user_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from llm_consortium.cli import manage as consortium_cli
 
     monkeypatch.setattr(consortium_cli, "_stdin_is_terminal", lambda: True)
-    assert "Invalid consortium name" in refused("create", "-m", "gpt-4o-mini", input="a/b\n")
+    result = ok("create", "-m", "gpt-4o-mini", input="a/b\n\ngood-name\n")
+    assert result.output.count("Consortium name:") == 3
+    assert "Error: Invalid consortium name" in result.output
+    assert saved(user_path, "good-name")["models"] == [{"model_id": "gpt-4o-mini"}]
 
 
 def test_create_requires_a_model() -> None:
@@ -405,7 +408,7 @@ def test_list_json_full_configs_and_broken_reasons(user_path: pathlib.Path) -> N
         "name": "good",
         "models": [{"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "count": 1}],
         "arbiter": {"model_id": "gpt-4o", "options": {}, "max_concurrent": None},
-        "strategy": None,
+        "strategy": "arbiter",  # the one in effect, never null
         "confidence_threshold": 0.7,
         "max_iterations": 3,
         "min_iterations": 1,
@@ -536,7 +539,7 @@ def test_edit_without_changes(user_path: pathlib.Path, monkeypatch: pytest.Monke
     "edited, problem",
     [
         ("models: [\n", "not valid YAML"),
-        ("", "file is empty"),
+        ("", "cancelled (the file was emptied)"),
         ("name: ed\nmodels: []\n", "models: List should have at least 1 item"),
         ("name: ed\nmodels: [{model_id: x}]\nconfidence_threshold: 3\n", "confidence_threshold"),
         ("name: other\nmodels: [{model_id: x}]\n", "does not match the file name"),
@@ -550,7 +553,7 @@ def test_edit_refuses_an_invalid_edit_and_keeps_the_old_file(
     before = path.read_text(encoding="utf-8")
     fake_editor(monkeypatch, edited)
     error = refused("edit", "ed")
-    assert "not saved" in error and str(path) in error and problem in error
+    assert ("not saved" in error or "cancelled" in error) and str(path) in error and problem in error
     assert path.read_text(encoding="utf-8") == before
     assert os.listdir(folder(user_path)) == ["ed.yaml"]
 

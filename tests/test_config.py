@@ -42,7 +42,7 @@ def test_defaults(write) -> None:
         "name": "minimal",
         "models": [{"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "count": 1}],
         "arbiter": None,
-        "strategy": None,
+        "strategy": "vote",  # the one in effect: no arbiter, so a vote
         "confidence_threshold": 0.7,
         "max_iterations": 3,
         "min_iterations": 1,

@@ -168,13 +168,14 @@ async def test_untagged_arbiter_reply_is_the_answer_with_unknown_confidence(capl
     arbiter = Scripted("judge", "Just a plain answer.")
     with caplog.at_level(logging.WARNING):
         result = await run(
-            Call("q"), [member.participant()], arbiter.participant(), settings(max_iterations=2)
+            Call("q"), [member.participant()], arbiter.participant(), settings(max_iterations=3)
         )
     assert result.text == "Just a plain answer."
     assert result.confidence is None
-    assert len(result.rounds) == 2  # unknown confidence counts as below the threshold
-    assert any("no <synthesis> tag" in note for note in result.notes)
-    assert "no usable <synthesis>" in caplog.text
+    assert len(result.rounds) == 3  # unknown confidence counts as below the threshold
+    assert sum("no <synthesis> tag" in note for note in result.notes) == 3  # one note per round
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "no <synthesis> tag" in warnings[0].getMessage()  # one warning per run
 
 
 async def test_no_arbiter_means_a_vote_among_the_answers():
@@ -186,14 +187,40 @@ async def test_no_arbiter_means_a_vote_among_the_answers():
     assert result.rounds[0]["vote"]["winner"] == "m1"
 
 
-async def test_arbiter_failure_falls_back_to_a_member_answer(caplog):
-    member = Scripted("m", "member answer")
+async def test_arbiter_failure_falls_back_to_the_members_vote(caplog):
+    # The first member to answer is the odd one out: the vote, not the order, decides.
+    members = [Scripted("odd", "London"), Scripted("m1", "Paris"), Scripted("m2", "paris.")]
     arbiter = Scripted("judge", RuntimeError("arbiter down"))
     with caplog.at_level(logging.WARNING):
-        result = await run(Call("q"), [member.participant()], arbiter.participant(), settings())
-    assert result.text == "member answer"
-    assert result.rounds[0]["arbiter"]["error"] == "arbiter down"
-    assert "arbiter failed" in caplog.text
+        result = await run(Call("q"), [m.participant() for m in members], arbiter.participant(), settings())
+    assert result.text.lower().startswith("paris")
+    assert result.confidence == pytest.approx(2 / 3)
+    round_ = result.rounds[0]
+    assert round_["arbiter"]["error"] == "arbiter down"
+    assert round_["fallback"] == {"kept": "vote", "members": ["m1", "m2"], "answered": 3, "share": pytest.approx(2 / 3)}
+    assert round_["confidence"] == pytest.approx(2 / 3)
+    assert "the arbiter failed (arbiter down); the answer is the members' vote (2 of 3 agreed: m1, m2)" in caplog.text
+
+
+async def test_an_arbiter_whose_context_window_is_too_small_is_told_in_plain_words(caplog):
+    members = [Scripted("m1", "same"), Scripted("m2", "same")]
+    arbiter = Scripted("judge", RuntimeError("Requested tokens (739) exceed context window of 512"))
+    with caplog.at_level(logging.WARNING):
+        result = await run(Call("q"), [m.participant() for m in members], arbiter.participant(), settings())
+    assert result.text == "same"
+    assert "the arbiter's context window (512 tokens) is smaller than the judging prompt (739)" in caplog.text
+    assert any("context window (512 tokens)" in note for note in result.notes)
+
+
+async def test_every_round_records_its_confidence():
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", verdict("one", 0.4), verdict("two", 0.8))
+    result = await run(Call("q"), [member.participant()], arbiter.participant(), settings(confidence_threshold=0.7))
+    assert [r["confidence"] for r in result.rounds] == [0.4, 0.8]
+    assert result.trace()["confidence_threshold"] == 0.7
+    voters = [Scripted("a", "x"), Scripted("b", "x"), Scripted("c", "y")]
+    voted = await run(Call("q"), [m.participant() for m in voters], None, settings(max_iterations=1))
+    assert voted.rounds[0]["confidence"] == pytest.approx(2 / 3)
 
 
 async def test_arbiter_failure_in_a_later_round_keeps_the_earlier_synthesis():
@@ -201,6 +228,7 @@ async def test_arbiter_failure_in_a_later_round_keeps_the_earlier_synthesis():
     arbiter = Scripted("judge", verdict("first synthesis", 0.5), RuntimeError("gone"))
     result = await run(Call("q"), [member.participant()], arbiter.participant(), settings())
     assert result.text == "first synthesis" and result.final_round == 1
+    assert result.rounds[1]["fallback"] == {"kept": "round", "round": 1}
 
 
 async def test_all_members_failing_names_each_member_and_error():

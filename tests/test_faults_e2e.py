@@ -147,7 +147,7 @@ def test_more_retries_than_the_client_makes_adds_attempts_of_ours(loopback, open
 # ---------------------------------------------------------------- the arbiter
 
 
-def test_hung_arbiter_falls_back_to_a_member_answer_with_a_warning(loopback, openai_models, user_path):
+def test_hung_arbiter_falls_back_to_the_members_vote_with_a_warning(loopback, openai_models, user_path):
     openai_models(["alpha", "judge"])
     save("c", ["alpha"])
     loopback.script("alpha", reply("the member's answer"))
@@ -156,9 +156,10 @@ def test_hung_arbiter_falls_back_to_a_member_answer_with_a_warning(loopback, ope
     out, err = done.communicate(timeout=60)
     assert done.returncode == 0, err
     assert out == "the member's answer\n"
-    assert "arbiter failed (timed out after 1s)" in err and "Traceback" not in err
+    assert "the arbiter failed (timed out after 1s); the answer is the members' vote (1 of 1 agreed: alpha)" in err
+    assert "Traceback" not in err
     trace = last_trace()
-    assert trace["rounds"][0]["fallback"] is True
+    assert trace["rounds"][0]["fallback"]["kept"] == "vote"
     assert trace["rounds"][0]["arbiter"]["error"] == "timed out after 1s"
     assert any("arbiter failed" in note for note in trace["notes"])
 

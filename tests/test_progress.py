@@ -7,6 +7,7 @@ pseudo-terminal and stdout to a pipe, against the loopback server."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import subprocess
 from pathlib import Path
@@ -30,9 +31,9 @@ class FakeTerminal(io.StringIO):
 
 
 def test_describe_each_kind_of_event():
-    assert describe("c", Event("round_start", 1, 3, 4)) == "c: round 1/3 · 0/4 members answered"
+    assert describe("c", Event("round_start", 1, 3, 4)) == "c: round 1/3 · 0 answered of 4"
     done = Event("member_done", 2, 3, 4, members_done=3, members_failed=1)
-    assert describe("c", done) == "c: round 2/3 · 3/4 members answered (1 failed)"
+    assert describe("c", done) == "c: round 2/3 · 2 answered, 1 failed of 4"
     assert describe("c", Event("arbiter_start", 2, 3, 4)) == "c: round 2/3 · arbiter …"
     again = Event("round_done", 1, 3, 4, confidence=0.42, another_round=True)
     assert describe("c", again) == "c: round 1/3 · confidence 0.42 · another round"
@@ -47,7 +48,7 @@ def test_line_is_redrawn_in_place_and_cleared_even_on_error():
         line(Event("arbiter_start", 1, 2, 2))
         raise RuntimeError("the run failed")
     assert terminal.getvalue() == (
-        "\rc: round 1/2 · 0/2 members answered\x1b[K" "\rc: round 1/2 · arbiter …\x1b[K" + CLEAR
+        "\rc: round 1/2 · 0 answered of 2\x1b[K" "\rc: round 1/2 · arbiter …\x1b[K" + CLEAR
     )
     assert "\n" not in terminal.getvalue()
 
@@ -61,6 +62,31 @@ def test_nothing_is_drawn_off_a_terminal_or_when_switched_off(monkeypatch):
     with status_line("c", None, FakeTerminal()) as line:
         assert line is None
     with status_line("c", True, FakeTerminal()) as line:  # the per-call option wins
+        assert line is not None
+
+
+def test_a_warning_goes_through_the_line_and_the_line_is_redrawn():
+    terminal = FakeTerminal()
+    with status_line("c", None, terminal) as line:
+        line(Event("arbiter_start", 1, 2, 2))
+        logging.getLogger("llm_consortium.engine").warning("Consortium: careful\x1b]0;title\x07")
+    assert terminal.getvalue() == (
+        "\rc: round 1/2 · arbiter …\x1b[K" + CLEAR + "Consortium: careful\n" "\rc: round 1/2 · arbiter …\x1b[K" + CLEAR
+    )
+    assert not logging.getLogger("llm_consortium").handlers  # nothing left behind
+
+
+def test_a_nested_run_draws_no_second_line_but_its_warnings_go_through_the_outer_one():
+    terminal = FakeTerminal()
+    with status_line("outer", None, terminal) as outer:
+        outer(Event("round_start", 1, 1, 2))
+        with status_line("inner", None, terminal) as inner:
+            assert inner is None
+            logging.getLogger("llm_consortium.engine").warning("inner trouble")
+        outer(Event("member_done", 1, 1, 2, members_done=1))
+    assert "inner:" not in terminal.getvalue()
+    assert CLEAR + "inner trouble\n\router: round 1/1 · 0 answered of 2" in terminal.getvalue()
+    with status_line("again", None, FakeTerminal()) as line:  # the outer one has ended
         assert line is not None
 
 
@@ -117,8 +143,8 @@ def test_status_line_on_a_terminal_and_only_the_answer_on_stdout(council, user_p
     code, stdout, terminal = run_llm(["-m", council, "question"], user_path, stderr_tty=True)
     assert code == 0
     assert stdout == "The answer\n"
-    assert "council: round 1/2 · 0/2 members answered" in terminal
-    assert "council: round 1/2 · 2/2 members answered (1 failed)" in terminal
+    assert "council: round 1/2 · 0 answered of 2" in terminal
+    assert "council: round 1/2 · 1 answered, 1 failed of 2" in terminal
     assert "council: round 1/2 · arbiter …" in terminal
     assert "council: round 1/2 · confidence 0.40 · another round" in terminal
     assert "council: round 2/2 · confidence 0.90 · done" in terminal
@@ -155,5 +181,22 @@ def test_failed_run_clears_the_line_before_the_error(council, user_path, loopbac
     code, stdout, terminal = run_llm(["-m", council, "question"], user_path, stderr_tty=True)
     assert code == 1 and stdout == ""
     status, _, message = terminal.rpartition(CLEAR)
-    assert "2/2 members answered (2 failed)" in status
+    assert "0 answered, 2 failed of 2" in status
     assert message.startswith("Error: ") and "alpha is down" in message
+
+
+def test_a_nested_run_draws_no_line_and_its_warning_gets_a_line_of_its_own(council, user_path, loopback):
+    """`outer` has `council` as its member; council's arbiter fails, so council warns
+    while outer's status line is drawn."""
+    store.save(ConsortiumConfig(name="outer", models=[{"model_id": council}], retries=0, max_iterations=1))
+    loopback.script("alpha", reply("alpha's answer"))
+    loopback.script("judge", error(400, "judge is down", NO_RETRY))
+    code, stdout, terminal = run_llm(["-m", "outer", "question"], user_path, stderr_tty=True)
+    assert (code, stdout) == (0, "alpha's answer\n")  # council's vote: alpha's is the only answer
+    assert "outer: round 1/1" in terminal
+    assert "council: round" not in terminal  # one line per process: the outer one's
+    before, _, after = terminal.partition("Consortium: round 1: the arbiter failed")
+    assert before.endswith(CLEAR), terminal  # the status line was wiped first
+    warning, _, rest = after.partition("\n")
+    assert "judge is down" in warning
+    assert rest.startswith("\router: round 1/1")  # and drawn again below the warning

@@ -127,7 +127,8 @@ def test_delete_removes_only_that_file(folder: pathlib.Path) -> None:
     assert sorted(os.listdir(folder)) == ["keep.yaml"]
 
 
-@pytest.mark.parametrize("step", ["replace", "fsync"])
+# create puts a new file in place with a hard link (exclusive: it never replaces).
+@pytest.mark.parametrize("step", ["link", "fsync"])
 def test_failed_save_leaves_nothing_behind(
     user_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
@@ -158,3 +159,13 @@ def test_successful_save_leaves_no_temp_file(
     ok("edit", "kept")
     assert os.listdir(folder) == ["kept.yaml"]
     assert "1-5 iterations" in listed()["kept"]
+
+
+def test_create_works_where_hard_links_do_not(user_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    ok("create", "plain", "-m", "gpt-4o-mini")
+    assert sorted(os.listdir(user_path / "consortiums")) == ["plain.yaml"]
+    assert "already exists" in refused("create", "plain", "-m", "gpt-4o")

@@ -16,19 +16,23 @@ _COMMANDS = {
     "create": ("manage", "create"),
     "list": ("manage", "list_"),
     "show": ("manage", "show"),
-    "edit": ("manage", "edit"),
+    "edit": ("edit", "edit"),
     "delete": ("manage", "delete"),
     "path": ("manage", "path_"),
     "runs": ("runs", "runs"),
     "trace": ("runs", "trace"),
     "compare": ("compare", "compare"),
+    "eval": ("eval", "eval_"),
 }
 
 
 def fail(message: object) -> click.ClickException:
     """A ClickException whose message is guaranteed to be a single line: every
-    subcommand's errors end as one `Error:` line."""
-    return click.ClickException(" ".join(str(message).split()))
+    subcommand's errors end as one `Error:` line, with any model or file text in
+    it made inert for the terminal."""
+    from ..render.terminal import inert
+
+    return click.ClickException(" ".join(inert(message).split()))
 
 
 class _LazyGroup(DefaultGroup):

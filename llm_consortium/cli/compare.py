@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any
 
@@ -34,6 +33,7 @@ def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
     from ..compare import baseline_participant, compare_runs, default_baseline, render
     from ..models import ConsortiumOptions, run_sync, settings_for
     from ..participants import resolve
+    from ..render.terminal import inert, inert_json
     from ..types import Call
 
     try:
@@ -53,6 +53,6 @@ def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
             "prompt": prompt,
             "columns": [asdict(column) for column in columns],
         }
-        click.echo(json.dumps(payload, indent=2))
+        click.echo(inert_json(payload))
     else:
-        click.echo(render(columns))
+        click.echo(inert(render(columns)))

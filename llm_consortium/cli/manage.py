@@ -9,6 +9,7 @@ failure into one `Error:` line with a non-zero exit.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -29,8 +30,12 @@ from ..config import (
     check_name,
     explain,
 )
-from ..cycles import find_cycle
+from ..cycles import configured_aliases, find_cycle
+from ..render.terminal import inert, inert_json
 from . import fail
+
+# `list` pads names to line up its rows, but no wider than this.
+NAME_COLUMN = 24
 
 # Which create flag set each config field, so a validation error points at the flag.
 _FLAG_FOR_FIELD = {
@@ -66,17 +71,31 @@ def _is_own(model: llm.Model) -> bool:
     return isinstance(getattr(model, "consortium_name", None), str)
 
 
+# What follows the last colon when it was meant as a count: -1, +2, 1.5, 0, or nothing.
+_COUNT_LIKE = re.compile(r"\s*[+-]?[\d.]*\s*")
+
+
 def _split_member(spec: str, known: Mapping[str, llm.Model]) -> tuple[str, int]:
     """`-m MODEL:N` -> (MODEL, N); a spec that is itself a known model id stays whole,
-    because ids such as `llama3.2:3b` contain colons of their own."""
+    because ids such as `llama3.2:3b` contain colons of their own. A count that is not
+    a whole number of at least 1 (`m1:-1`, `m1:0`, `m1:1.5`, `m1:`) is refused rather
+    than saved as a model id that cannot exist."""
     if spec in known:
         return spec, 1
     model_id, colon, count = spec.rpartition(":")
-    if colon and model_id and count.isascii() and count.isdigit():
-        if int(count) < 1:
-            raise fail(f"-m {spec}: the number of instances must be at least 1")
+    if colon and model_id and count.isascii() and count.isdigit() and int(count) >= 1:
         return model_id, int(count)
+    if colon and model_id and _COUNT_LIKE.fullmatch(count):
+        raise fail(f"-m {spec}: the number of instances after the colon must be a whole number, at least 1")
     return spec, 1
+
+
+def _prompted_name(value: str) -> str:
+    """The interactive name prompt's check: click shows the error and asks again."""
+    try:
+        return check_name(value.strip())
+    except InvalidName as ex:
+        raise click.UsageError(str(ex)) from ex
 
 
 def _guess_value(value: str) -> Any:
@@ -189,7 +208,7 @@ def create(
     if name is None:
         if not _stdin_is_terminal():
             raise fail("Missing consortium name: give NAME or -n/--name")
-        name = click.prompt("Consortium name")
+        name = click.prompt("Consortium name", value_proc=_prompted_name)
     name = _checked_name(name)
     path = store.path_for(name)
     if path.exists() and not force:
@@ -197,16 +216,22 @@ def create(
 
     # One call: each one runs every plugin's register_models hook.
     known = llm.get_model_aliases()
+    aliases = configured_aliases()
     taken = known.get(name)
-    if taken is not None and not _is_own(taken):
+    # Only this consortium's own registration may be replaced: an alias that points
+    # at another consortium (or at anything, even not installed) would be shadowed.
+    target = aliases.get(name, taken.model_id if taken is not None else None)
+    if target is not None and not (taken is not None and _is_own(taken) and taken.model_id == name):
         raise fail(
-            f"{name!r} is already a model id or alias (for {taken.model_id}); "
-            "a consortium with that name would shadow it"
+            f"{name!r} is already a model id or alias (for {target}); a consortium with that name would shadow it"
         )
 
     def identity(model_id: str) -> str:
-        """Aliases and ids of one installed model are the same model for -o."""
-        return known[model_id].model_id if model_id in known else model_id
+        """Aliases and ids of one model are the same model, for -o and for loops:
+        registered ones, and aliases whose target is not registered (yet)."""
+        if model_id in known:
+            return known[model_id].model_id
+        return aliases.get(model_id, model_id)
 
     members = [_split_member(spec, known) for spec in models]
     used = [model_id for model_id, _ in members] + ([arbiter] if arbiter else [])
@@ -263,20 +288,28 @@ def create(
         )
     except ValidationError as ex:
         raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}") from ex
-    loop = find_cycle(config, known)
+    loop = find_cycle(config, known, aliases)
     if loop:
         click.echo(
             f"Warning: consortium cycle {' -> '.join(loop)}; "
             f"{name!r} will refuse to run until it is broken",
             err=True,
         )
-    replaced = path.exists()
+    replaced = force and path.exists()
     try:
-        written = store.save(config)
+        # Without --force the write itself refuses an existing file: two creates of
+        # one name at the same moment cannot both succeed.
+        written = store.save(config, replace=force)
     except store.ConsortiumError as ex:
         raise fail(ex) from ex
     verb = "Replaced" if replaced else "Created"
     click.echo(f"{verb} consortium {name!r}: {written}")
+
+
+def _as_json(config: ConsortiumConfig) -> dict[str, Any]:
+    """The whole config with every default filled in, the strategy included: the one
+    in effect (`arbiter` with an arbiter, else `vote`) when the file names none."""
+    return {**config.model_dump(mode="json"), "strategy": config.effective_strategy}
 
 
 @click.command(name="list")
@@ -298,22 +331,19 @@ def list_(json_: bool) -> None:
             rows.append((name, None, " ".join(str(ex).split())))
     if json_:
         click.echo(
-            json.dumps(
-                [
-                    config.model_dump(mode="json") if config else {"name": name, "error": error}
-                    for name, config, error in rows
-                ],
-                indent=2,
+            inert_json(
+                [_as_json(config) if config else {"name": name, "error": error} for name, config, error in rows]
             )
         )
         return
     if not rows:
         click.echo("No consortiums yet: create one with 'llm consortiums create'", err=True)
         return
-    width = max(len(name) for name, _, _ in rows)
+    # Names up to NAME_COLUMN wide line up; a longer one overflows its own row only.
+    width = min(max(len(name) for name, _, _ in rows), NAME_COLUMN)
     for name, config, error in rows:
         line = config.summary() if config else f"BROKEN: {error}"
-        click.echo(f"{name:<{width}} : {line}")
+        click.echo(inert(f"{name:<{width}} : {line}"))
 
 
 @click.command(name="show")
@@ -330,42 +360,9 @@ def show(name: str, json_: bool) -> None:
     """
     config = _load(name)
     if json_:
-        click.echo(json.dumps(config.model_dump(mode="json"), indent=2))
+        click.echo(inert_json(_as_json(config)))
     else:
         click.echo(store.dump(config), nl=False)
-
-
-@click.command(name="edit")
-@click.argument("name")
-def edit(name: str) -> None:
-    """
-    Edit a consortium's YAML in $EDITOR
-
-    The result is validated first: an invalid edit is not saved and the old
-    file stays as it was.
-
-    Example usage:
-
-    \b
-        llm consortiums edit my-consortium
-    """
-    try:
-        path, before = store.read_text(_checked_name(name))
-    except store.ConsortiumError as ex:
-        raise fail(ex) from ex
-    after = click.edit(before, extension=".yaml")
-    if after is None or after == before:
-        click.echo(f"No changes to {path}", err=True)
-        return
-    try:
-        store.parse(after, name, str(path))
-    except store.ConsortiumError as ex:
-        raise fail(f"Edit not saved, {path} is unchanged: {ex}") from ex
-    try:
-        store.write_text_atomic(path, after)
-    except OSError as ex:
-        raise fail(f"{path}: cannot be written: {ex.strerror or ex}") from ex
-    click.echo(f"Saved {path}")
 
 
 @click.command(name="delete")

@@ -7,13 +7,13 @@ this module only turns options into calls and failures into one `Error:` line.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from ..render import html as trace_html
 from ..render import text as trace_text
+from ..render.terminal import inert, inert_json
 from ..render.walk import confidence_text, seconds
 from ..runs import Run, RunsError, find_run, open_logs, recent_runs
 from . import fail
@@ -24,6 +24,12 @@ _database_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Path to a logs database (default: the one `llm logs path` shows)",
 )
+
+
+def _confidence_cell(row: dict) -> str:
+    """`0.90`, or `0.40 < 0.90` for a run below its threshold."""
+    shown = confidence_text(row["confidence"])
+    return f"{shown} < {row['confidence_threshold']:.2f}" if row.get("below_threshold") else shown
 
 
 def _table(runs: list[Run]) -> str:
@@ -38,9 +44,9 @@ def _table(runs: list[Run]) -> str:
             [
                 s["id"],
                 s["datetime_utc"][:19].replace("T", " "),
-                s["consortium"],
+                inert(s["consortium"]),
                 str(s["rounds"]),
-                confidence_text(s["confidence"]),
+                _confidence_cell(s),
                 f"{s['member_answers']}/{s['member_failures']}",
                 f"{s['input_tokens'] or 0}/{s['output_tokens'] or 0}",
                 seconds(s["duration_ms"]),
@@ -64,7 +70,7 @@ def runs(limit: int, name: str | None, json_: bool, database: Path | None) -> No
     except RunsError as ex:
         raise fail(ex) from ex
     if json_:
-        click.echo(json.dumps([run.row() for run in found], indent=2))
+        click.echo(inert_json([run.row() for run in found]))
     elif not found:
         click.echo("No consortium runs logged" + (f" for {name}" if name else ""), err=True)
     else:
@@ -102,7 +108,7 @@ def trace(
         click.echo(f"Wrote the trace of {run.id} to {html_file}", err=True)
         return
     if json_:
-        click.echo(json.dumps(run.trace, indent=2, ensure_ascii=False))
+        click.echo(inert_json(run.trace))
         return
-    click.echo(trace_text.render(run, full=full))
+    click.echo(inert(trace_text.render(run, full=full)))
 

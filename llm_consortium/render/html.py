@@ -1,8 +1,10 @@
 """One run's deliberation as a single self-contained HTML page.
 
 The page must open straight from disk, offline, years later: so it has inline CSS, an
-inline SVG chart, no script, no link, no URL of any kind. Every piece of model text is
-escaped, since answers are untrusted and may well contain HTML.
+inline SVG chart, no script, no link, no URL of any kind. Answers are shown as rendered
+markdown (render/markdown.py: raw HTML escaped, links and images as plain text) and
+long ones folded; every other piece of model text is escaped, since answers are
+untrusted and may well contain HTML.
 """
 
 from __future__ import annotations
@@ -10,12 +12,18 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from .markdown import answer_html
 from .walk import (
     confidence_text,
+    fallback_text,
+    group_share,
+    items,
     member_name,
     retries_text,
+    round_confidence,
     round_heading,
     seconds,
+    threshold_text,
     tokens_text,
     vote_groups,
 )
@@ -33,6 +41,15 @@ h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.6em 0 .5em;borde
 .vote{margin-top:.8em;border-left:4px solid #6a1b9a}
 pre{white-space:pre-wrap;word-wrap:break-word;font:13px/1.4 ui-monospace,monospace;margin:.3em 0}
 svg text{font:12px system-ui,sans-serif}.notes li{color:#8a5a00}
+.md{overflow-wrap:anywhere}.md>:first-child{margin-top:.2em}.md>:last-child{margin-bottom:.2em}
+.md h1,.md h2,.md h3,.md h4{font-size:1em;border:0;margin:.6em 0 .3em}
+.md pre{background:#f4f4f4;padding:.4em .6em;border-radius:4px;overflow:auto;white-space:pre}
+.md code{font:13px/1.4 ui-monospace,monospace;background:#f4f4f4;padding:0 .2em}
+.md table{border-collapse:collapse}.md td,.md th{border:1px solid #ccc;padding:.2em .5em}
+.md blockquote{margin:.3em 0;padding-left:.8em;border-left:3px solid #ccc;color:#444}
+.md .url{color:#555;font-size:.9em;overflow-wrap:anywhere}
+details>summary{cursor:pointer;color:#333}details>summary .size{color:#777;font-size:.85em}
+.below{border:2px solid #b26a00;background:#fff8e6;color:#7a4a00;font-weight:600}
 """
 
 
@@ -40,8 +57,11 @@ def _pre(text: Any) -> str:
     return f"<pre>{escape(str(text if text is not None else ''))}</pre>"
 
 
-def confidence_chart(rounds: list[dict[str, Any]], final_round: int | None) -> str:
-    """An inline SVG bar chart of the arbiter's confidence in each round (0 to 1).
+def confidence_chart(
+    rounds: list[dict[str, Any]], final_round: int | None, threshold: float | None = None
+) -> str:
+    """An inline SVG bar chart of each round's confidence (0 to 1): the arbiter's, or
+    the vote's share; a dashed line marks the threshold when the trace has one.
 
     Rounds without a confidence (failed or untagged arbiter) get an empty slot marked
     "?", so the x axis always counts every round."""
@@ -50,16 +70,25 @@ def confidence_chart(rounds: list[dict[str, Any]], final_round: int | None) -> s
     parts = [
         f'<svg class="chart" role="img" width="{width}" height="{height + top + bottom}" '
         f'viewBox="0 0 {width} {height + top + bottom}">',
-        "<title>Arbiter confidence per round</title>",
+        "<title>Confidence per round</title>",
     ]
     for tick in (0, 0.5, 1):
         y = top + height - tick * height
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" stroke="#ddd"></line>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:g}</text>')
+    if isinstance(threshold, (int, float)) and 0 <= threshold <= 1:
+        y = top + height - threshold * height
+        parts.append(
+            f'<line class="threshold" x1="{left}" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" '
+            f'stroke="#b26a00" stroke-width="1.5" stroke-dasharray="5 3"><title>threshold {threshold:g}</title></line>'
+        )
+        parts.append(
+            f'<text x="{width - 2}" y="{y - 3:.1f}" text-anchor="end" fill="#b26a00">threshold {threshold:g}</text>'
+        )
     for index, round_ in enumerate(rounds):
         x = left + gap + index * (bar + gap)
         number = round_.get("round", index + 1)
-        value = (round_.get("arbiter") or {}).get("confidence")
+        value = round_confidence(round_)
         label_y = top + height + 16
         parts.append(
             f'<text x="{x + bar / 2}" y="{label_y}" text-anchor="middle">round {escape(str(number))}</text>'
@@ -85,7 +114,7 @@ def confidence_chart(rounds: list[dict[str, Any]], final_round: int | None) -> s
 
 def _member_card(member: dict[str, Any]) -> str:
     failed = "error" in member
-    label = escape(str(member.get("label") or "-"))
+    label = escape(str(member.get("label") or ""))
     stats = [seconds(member.get("duration_ms"))]
     if not failed:
         stats.append(f"tokens {tokens_text(member.get('usage'))}")
@@ -94,10 +123,11 @@ def _member_card(member: dict[str, Any]) -> str:
     body = (
         f'<p class="error">Failed: {escape(str(member.get("error")))}</p>'
         if failed
-        else _pre(member.get("text", ""))
+        else answer_html(member.get("text", ""))
     )
+    title = f"{label} · {escape(member_name(member))}" if label else escape(member_name(member))
     return (
-        f'<div class="card{" failed" if failed else ""}"><h3>{label} · {escape(member_name(member))}</h3>'
+        f'<div class="card{" failed" if failed else ""}"><h3>{title}</h3>'
         f'<div class="stats">{escape(" · ".join(stats))}</div>{body}</div>'
     )
 
@@ -124,12 +154,12 @@ def _arbiter_block(arbiter: dict[str, Any], won: bool) -> str:
     ]
     sections = (("dissent", "Dissent"), ("refinement_areas", "Refinement areas"), ("analysis", "Analysis"))
     for key, heading in sections:
-        value = arbiter.get(key)
-        if isinstance(value, list):
-            value = "\n".join(str(v) for v in value)
-        if value:
-            parts.append(f"<h4>{heading}</h4>{_pre(value)}")
-    parts.append(f"<h4>Synthesis</h4>{_pre(arbiter.get('synthesis', ''))}</div>")
+        found = items(arbiter.get(key))
+        if len(found) > 1:  # one per line, as a list
+            parts.append(f"<h4>{heading}</h4><ul>" + "".join(f"<li>{escape(v)}</li>" for v in found) + "</ul>")
+        elif found:
+            parts.append(f"<h4>{heading}</h4>{answer_html(found[0])}")
+    parts.append(f"<h4>Synthesis</h4>{answer_html(arbiter.get('synthesis', ''))}</div>")
     return "".join(parts)
 
 
@@ -137,12 +167,12 @@ def _vote_block(round_: dict[str, Any]) -> str:
     groups = vote_groups(round_)
     if not groups:
         return ""
-    items = "".join(
-        f"<li><strong>{escape(str(g.get('share', '?')))}</strong> "
-        f"({escape(', '.join(str(m) for m in g.get('members', [])))}){_pre(g.get('answer', ''))}</li>"
+    entries = "".join(
+        f"<li><strong>{escape(group_share(round_, g))}</strong> "
+        f"({escape(', '.join(str(m) for m in g.get('members', [])))}){answer_html(g.get('answer', ''))}</li>"
         for g in groups
     )
-    return f'<div class="card vote"><h3>Vote</h3><ul>{items}</ul></div>'
+    return f'<div class="card vote"><h3>Vote</h3><ul>{entries}</ul></div>'
 
 
 def _round_section(round_: dict[str, Any], final_round: int | None) -> str:
@@ -159,7 +189,7 @@ def _round_section(round_: dict[str, Any], final_round: int | None) -> str:
     if round_.get("failed"):
         parts.append(f'<p class="card failed error">Round failed: {escape(str(round_["failed"]))}</p>')
     if round_.get("fallback"):
-        parts.append('<p class="card failed error">The arbiter failed: the best earlier answer was kept.</p>')
+        parts.append(f'<p class="card failed error">{escape(fallback_text(round_))}.</p>')
     parts.append("</section>")
     return "".join(parts)
 
@@ -171,10 +201,19 @@ def render(run: Any) -> str:
     rounds = [r for r in trace.get("rounds") or [] if isinstance(r, dict)]
     final_round = trace.get("final_round")
     title = f"{run.consortium} · {run.id}"
+    failures = summary.get("arbiter_failures") or 0
+    arbiter_failed = f", {failures} failed arbiter call(s)" if failures else ""
+    below = (
+        f'<p class="card below">This answer is {escape(threshold_text(summary))}: the consortium did not '
+        "reach the confidence it asks for.</p>"
+        if summary.get("below_threshold")
+        else ""
+    )
     meta = (
         f"{run.datetime_utc[:19].replace('T', ' ')} UTC · {summary['rounds']} round(s) · "
         f"final confidence {confidence_text(trace.get('confidence'))} (round {final_round}) · "
-        f"{summary['members']} members, {summary['member_failures']} failed call(s) · "
+        f"{summary['members']} members, {summary['member_failures']} failed member call(s)"
+        f"{arbiter_failed} · "
         f"tokens {run.input_tokens or 0} in / {run.output_tokens or 0} out · {seconds(run.duration_ms)}"
     )
     notes = trace.get("notes") or []
@@ -191,9 +230,9 @@ def render(run: Any) -> str:
             f"<h1>Consortium {escape(run.consortium)}</h1>",
             f'<p class="meta">Response {escape(run.id)} · {escape(meta)}</p>',
             f'<h2>Prompt</h2><div class="prompt">{_pre(run.prompt)}</div>',
-            f'<h2>Answer</h2><div class="answer">{_pre(run.response)}</div>',
+            f'<h2>Answer</h2>{below}<div class="answer">{answer_html(run.response, fold=False)}</div>',
             "<h2>Confidence per round</h2>",
-            confidence_chart(rounds, final_round),
+            confidence_chart(rounds, final_round, summary.get("confidence_threshold")),
             *(_round_section(r, final_round) for r in rounds),
             notes_html,
             "</body></html>\n",

@@ -10,10 +10,14 @@ from typing import Any
 
 from .walk import (
     confidence_text,
+    fallback_text,
+    group_share,
+    items,
     member_name,
     retries_text,
     round_heading,
     seconds,
+    threshold_text,
     tokens_text,
     vote_groups,
 )
@@ -42,7 +46,7 @@ def _indented(lines: list[str], prefix: str) -> list[str]:
 
 
 def _member_lines(member: dict[str, Any], full: bool) -> list[str]:
-    label = member.get("label") or "-"
+    label = member.get("label") or ""
     head = f"  {label:<3} {member_name(member):<24} {seconds(member.get('duration_ms')):>6}"
     retries = retries_text(member)
     if "error" in member:
@@ -69,12 +73,13 @@ def _arbiter_lines(arbiter: dict[str, Any], full: bool, won: bool) -> list[str]:
     if arbiter.get("tagged") is False:
         head += "  (untagged reply)"
     lines = [head]
-    for key, title in (("dissent", "Dissent"), ("refinement_areas", "Refine")):
-        value = arbiter.get(key)
-        if isinstance(value, list):
-            value = "; ".join(str(v) for v in value)
-        if value and str(value).strip().lower() not in ("none", "n/a"):
-            lines += _indented(preview(str(value), full), f"    {title}: ")
+    for dissent in items(arbiter.get("dissent")):
+        lines += _indented(preview(dissent, full), "    Dissent: ")
+    areas = items(arbiter.get("refinement_areas"))
+    if areas:
+        lines.append("    Refine:")
+        for area in areas:  # one per line, each a bullet
+            lines += [f"      - {line}" for line in preview(area, full)]
     title = "Synthesis (the answer)" if won else "Synthesis"
     lines.append(f"    {title}:")
     lines += _indented(preview(str(arbiter.get("synthesis", "")), full), "        ")
@@ -94,6 +99,8 @@ def render(run: Any, full: bool = False) -> str:
             f" · {seconds(run.duration_ms)}"
         ),
     ]
+    if summary.get("below_threshold"):
+        lines.append(f"WARNING: {threshold_text(summary)}; the consortium did not reach the confidence it asks for")
     lines += _indented(preview(run.prompt, full), "Prompt: ")
     for round_ in trace.get("rounds") or []:
         lines += ["", round_heading(round_, final_round)]
@@ -101,14 +108,14 @@ def render(run: Any, full: bool = False) -> str:
             lines += _member_lines(member, full)
         for group in vote_groups(round_):
             members = ", ".join(str(m) for m in group.get("members", []))
-            lines.append(f"  Vote {group.get('share', '?')}: {members}")
+            lines.append(f"  Vote {group_share(round_, group)}: {members}")
             lines += _indented(preview(str(group.get("answer", "")), full), "        ")
         if isinstance(round_.get("arbiter"), dict):
             lines += _arbiter_lines(round_["arbiter"], full, round_.get("round") == final_round)
         if round_.get("failed"):
             lines.append(f"  Round failed: {round_['failed']}")
         if round_.get("fallback"):
-            lines.append("  The arbiter failed: the best earlier answer was kept")
+            lines.append(f"  {fallback_text(round_)}")
     notes = trace.get("notes") or []
     if notes:
         lines += ["", "Notes:"] + [f"  - {note}" for note in notes]

@@ -55,6 +55,9 @@ def vote_groups(round_: dict[str, Any]) -> list[dict[str, Any]]:
 def round_heading(round_: dict[str, Any], final_round: int | None) -> str:
     number = round_.get("round", "?")
     bits = [f"Round {number}", seconds(round_.get("duration_ms"))]
+    confidence = round_confidence(round_)
+    if confidence is not None:
+        bits.append(f"confidence {confidence:.2f}")
     if round_.get("answer_changed") is True:
         bits.append("answer changed")
     elif round_.get("answer_changed") is False and number != 1:
@@ -62,3 +65,56 @@ def round_heading(round_: dict[str, Any], final_round: int | None) -> str:
     if number == final_round:
         bits.append("final answer from this round")
     return " · ".join(bits)
+
+
+def round_confidence(round_: dict[str, Any]) -> float | None:
+    """The round's confidence: recorded by the engine (the arbiter's, or the vote's
+    share), else read from an older trace's arbiter or vote."""
+    for value in (
+        round_.get("confidence"),
+        (round_.get("arbiter") or {}).get("confidence"),
+        (round_.get("vote") or {}).get("share"),
+    ):
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
+
+
+def share_text(share: Any, agreed: int | None = None, total: int | None = None) -> str:
+    """`0.67 (2/3)`; just `0.67` when the counts are unknown."""
+    if not isinstance(share, (int, float)):
+        return "?"
+    counts = f" ({agreed}/{total})" if agreed is not None and total else ""
+    return f"{share:.2f}{counts}"
+
+
+def group_share(round_: dict[str, Any], group: dict[str, Any]) -> str:
+    """A vote group's share with its count of the round's answers: `0.67 (2/3)`."""
+    total = sum(len(g.get("members") or []) for g in vote_groups(round_))
+    return share_text(group.get("share"), len(group.get("members") or []), total)
+
+
+def fallback_text(round_: dict[str, Any]) -> str:
+    """What happened when the round's arbiter failed, in one sentence."""
+    fallback = round_.get("fallback")
+    if isinstance(fallback, dict) and fallback.get("kept") == "vote":
+        agreed = [str(m) for m in fallback.get("members") or []]
+        share = share_text(fallback.get("share"), len(agreed), fallback.get("answered"))
+        return f"The arbiter failed: the answer is the members' vote, {share}: {', '.join(agreed)}"
+    if isinstance(fallback, dict) and fallback.get("kept") == "round":
+        return f"The arbiter failed: the round {fallback.get('round', '?')} answer was kept"
+    return "The arbiter failed: the best available answer was kept"
+
+
+def threshold_text(row: dict[str, Any]) -> str:
+    """`below the threshold: 0.40 < 0.90` for a run that fell short, else empty."""
+    if not row.get("below_threshold"):
+        return ""
+    return f"below the threshold: {confidence_text(row.get('confidence'))} < {row['confidence_threshold']:.2f}"
+
+
+def items(value: Any) -> list[str]:
+    """A list-or-text field (refinement areas, dissent) as its non-empty items."""
+    values = value if isinstance(value, list) else [value]
+    found = [str(v).strip() for v in values if v is not None and str(v).strip()]
+    return [v for v in found if v.lower() not in ("none", "n/a")]

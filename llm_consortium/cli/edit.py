@@ -1,0 +1,88 @@
+"""`llm consortiums edit`: change a consortium's YAML in $EDITOR, never losing the edit.
+
+An invalid edit is not saved, and not thrown away either: the editor opens again on
+the user's own text with the problem written above it as comment lines, as `git
+commit` does, until the text is valid, or the user empties the file (cancel) or
+saves it unchanged (give up, with the problem as the error). The file is written
+atomically, through a symlink when it is one.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import store
+from ..cycles import find_cycle
+from ..names import InvalidName, check_name
+from ..render.terminal import inert
+from . import fail
+
+# Our comment lines start with this, so they can be taken out again exactly.
+MARK = "# llm consortiums edit:"
+
+
+def with_problem(text: str, problem: str) -> str:
+    """`text` with `problem` above it as comment lines for the next round in the editor."""
+    lines = [f"{MARK} NOT SAVED - {line}" for line in inert(problem).splitlines() or [""]]
+    lines.append(f"{MARK} fix the YAML below and save; empty the file to cancel.")
+    return "\n".join(lines) + "\n" + without_problem(text)
+
+
+def without_problem(text: str) -> str:
+    """`text` without the comment lines `with_problem` put at its top."""
+    lines = text.splitlines(keepends=True)
+    while lines and lines[0].startswith(MARK):
+        lines.pop(0)
+    return "".join(lines)
+
+
+@click.command(name="edit")
+@click.argument("name")
+def edit(name: str) -> None:
+    """
+    Edit a consortium's YAML in $EDITOR
+
+    The result is validated before it is saved. An invalid edit reopens the
+    editor with the problem shown at the top as comments; empty the file to
+    cancel. A symlinked file stays a symlink.
+
+    Example usage:
+
+    \b
+        llm consortiums edit my-consortium
+    """
+    try:
+        path, before = store.read_text(check_name(name))
+    except (InvalidName, store.ConsortiumError) as ex:
+        raise fail(ex) from ex
+    shown, problem, rejected = before, "", None
+    while True:
+        edited = click.edit(shown, extension=".yaml")
+        if edited is None and not problem:
+            click.echo(f"No changes to {path}", err=True)
+            return
+        if edited is None or without_problem(edited) == rejected:
+            raise fail(f"Edit not saved, {path} is unchanged: {problem}")
+        text = without_problem(edited)
+        if not text.strip():
+            raise fail(f"Edit cancelled (the file was emptied); {path} is unchanged")
+        if text == before:
+            click.echo(f"No changes to {path}", err=True)
+            return
+        try:
+            config = store.parse(text, name, str(path))
+            break
+        except store.ConsortiumError as ex:
+            problem, rejected = str(ex), text
+            shown = with_problem(text, problem)
+    try:
+        store.write_text_atomic(path, text)
+    except OSError as ex:
+        raise fail(f"{path}: cannot be written: {ex.strerror or ex}") from ex
+    click.echo(f"Saved {path}")
+    loop = find_cycle(config)
+    if loop:
+        click.echo(
+            inert(f"Warning: consortium cycle {' -> '.join(loop)}; {name!r} will refuse to run until it is broken"),
+            err=True,
+        )

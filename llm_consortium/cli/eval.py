@@ -1,0 +1,221 @@
+"""`llm consortiums eval NAME DATASET`: is this consortium worth its price on my data?
+
+This module only turns options into a plan and failures into one `Error:` line; the
+work is in `evaluation/` (reading, running, scoring, reporting).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..evaluation.scorers import NAMES as SCORERS
+from . import fail
+
+EVAL_FORMAT = 1  # part of the stored results' key: a new result format runs afresh
+
+
+def _participant(registry: Any, model_id: str, role: str) -> Any:
+    """The baseline or the judge: `model_id` with its default options, named by its
+    model id even when given as an alias."""
+    import llm
+
+    try:
+        participant = registry.checked_participant(model_id, {}, role)
+    except llm.ModelError as ex:
+        raise fail(str(ex)[:1].upper() + str(ex)[1:]) from ex
+    return replace(participant, model_id=registry.model(model_id).model_id)
+
+
+def _prices(registry: Any, given: tuple[tuple[str, float, float], ...]) -> dict[str, tuple[float, float]]:
+    """Prices by every name a priced model goes by (its id and its aliases)."""
+    canonical = {name: model.model_id for name, model in registry.sync.items()}
+    prices: dict[str, tuple[float, float]] = {}
+    for model_id, price_in, price_out in given:
+        if price_in < 0 or price_out < 0:
+            raise fail(f"--price {model_id}: prices cannot be negative")
+        if model_id not in canonical:
+            raise fail(f"Unknown model {model_id!r} in --price")
+        for name, target in canonical.items():
+            if target == canonical[model_id]:
+                prices[name] = (price_in, price_out)
+    return prices
+
+
+def _logged_consortium(registry: Any, name: str) -> Any:
+    """The consortium run through its llm model, each item's turn logged like
+    `llm -m NAME` logs it (with the deliberation in response_json)."""
+    import llm
+    import sqlite_utils
+
+    from ..llm_internals import LogStore, logs_db_path
+    from ..types import ConsortiumFailed
+
+    model = registry.async_[name]
+    db = sqlite_utils.Database(logs_db_path())
+    LogStore(db)  # creates or upgrades llm's tables, as llm itself does before logging
+
+    async def run(item: Any) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"progress": False}
+        if item.system:
+            kwargs["system"] = item.system
+        response = model.prompt(item.prompt, **kwargs)
+        try:
+            text = await response.text()
+        except llm.ModelError as ex:
+            raise ConsortiumFailed(str(ex)) from ex
+        response.log_to_db(db)
+        return {**response.response_json, "text": text}
+
+    return run
+
+
+@click.command(name="eval")
+@click.argument("name")
+@click.argument("dataset_path", metavar="DATASET")
+@click.option("--prompt-field", default="prompt", show_default=True, help="Field (or CSV column) holding the prompt")
+@click.option("--expected-field", default="expected", show_default=True, help="Field holding the expected answer")
+@click.option("--system-field", default="system", show_default=True, help="Optional per-item system prompt field")
+@click.option("-n", "--limit", type=click.IntRange(min=1), help="Evaluate only the first N items (after --sample)")
+@click.option("--sample", type=click.IntRange(min=1), help="Evaluate N items drawn at random")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed for --sample")
+@click.option("--scorer", type=click.Choice(SCORERS), help="How answers are checked (default: exact)")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=0.0, help="Absolute tolerance for --scorer number")
+@click.option("--judge", "judge_model", help="Model that grades answers for --scorer judge")
+@click.option("--baseline", help="Model for the same-budget vote (default: the arbiter, else the first member)")
+@click.option("--no-members", is_flag=True, help="Do not score each member alone")
+@click.option("--no-baseline", is_flag=True, help="Do not score the same-budget baseline")
+@click.option("prices", "--price", multiple=True, type=(str, float, float), metavar="MODEL INPUT OUTPUT",
+              help="USD per million input and output tokens for MODEL (repeatable)")
+@click.option("json_", "--json", is_flag=True, help="Output the report as JSON")
+@click.option("html_path", "--html", type=click.Path(dir_okay=False, path_type=Path), help="Also write an HTML report")
+@click.option("--resume", is_flag=True, help="Reuse results stored by an earlier run of the same eval")
+@click.option("--parallel", type=click.IntRange(min=1), default=4, show_default=True, help="Items evaluated at once")
+@click.option("--log", is_flag=True, help="Log each item's consortium turn to llm's logs")
+def eval_(
+    name: str, dataset_path: str, prompt_field: str, expected_field: str, system_field: str,
+    limit: int | None, sample: int | None, seed: int, scorer: str | None, tolerance: float,
+    judge_model: str | None, baseline: str | None, no_members: bool, no_baseline: bool,
+    prices: tuple[tuple[str, float, float], ...], json_: bool, html_path: Path | None, resume: bool,
+    parallel: int, log: bool,
+) -> None:
+    """
+    Score a consortium against its members and a same-budget vote on a dataset
+
+    DATASET is a JSONL or CSV file with a prompt and an expected answer per item.
+    Every item goes to the consortium, to each member alone and to a baseline that
+    asks one model as many times as the consortium called members, voting on the
+    answers. The report gives each system's accuracy with a 95% interval, calls,
+    tokens, cost and latency, and says whether the consortium did better.
+
+    \b
+        llm consortiums eval my-consortium questions.jsonl
+        llm consortiums eval my-consortium mmlu.csv --scorer choice --sample 50
+        llm consortiums eval my-consortium qa.jsonl --judge gpt-4o --html report.html
+        llm consortiums eval my-consortium qa.jsonl --price gpt-4o 2.5 10 --resume
+    """
+    import llm
+
+    from .. import store
+    from ..compare import default_baseline
+    from ..evaluation import dataset as datasets
+    from ..evaluation import html, report, table
+    from ..evaluation.bar import Bar
+    from ..evaluation.judging import Scoring
+    from ..evaluation.results import FILE_NAME, ResultStore, digest
+    from ..evaluation.runner import Plan, Runner
+    from ..evaluation.scorers import check_expected
+    from ..models import ConsortiumOptions, run_sync, settings_for
+    from ..participants import Registry, resolve
+
+    scorer = scorer or ("judge" if judge_model else "exact")
+    if scorer == "judge" and not judge_model:
+        raise fail("--scorer judge needs --judge MODEL")
+    if judge_model and scorer != "judge":
+        raise fail(f"--judge only applies to --scorer judge, not {scorer}")
+    try:
+        config = store.load(name)
+    except (store.ConsortiumError, ValueError) as ex:
+        raise fail(ex) from None
+    try:
+        data = datasets.load(
+            dataset_path, prompt_field=prompt_field, expected_field=expected_field, system_field=system_field
+        )
+    except datasets.DatasetError as ex:
+        raise fail(ex) from None
+    for item in data.items:
+        problem = check_expected(scorer, item.expected)
+        if problem:
+            raise fail(f"{data.path} line {item.line}: {problem} (--scorer {scorer})")
+    items = datasets.subset(data.items, limit=limit, sample=sample, seed=seed)
+    if html_path is not None and not html_path.resolve().parent.is_dir():
+        # found out now, not after an hour of calls
+        raise fail(f"Cannot write {html_path}: no directory {str(html_path.parent)!r}")
+
+    try:
+        members, arbiter = resolve(config)
+    except (ValueError, llm.ModelError) as ex:
+        raise fail(ex) from None
+    registry = Registry()
+    settings = settings_for(config, ConsortiumOptions())
+    baseline_participant = None
+    if not no_baseline:
+        baseline_participant = _participant(registry, baseline or default_baseline(config), "baseline")
+    judge = _participant(registry, judge_model, "judge") if judge_model else None
+    price_table = _prices(registry, prices)
+
+    plan = Plan(
+        name, members, arbiter, settings, system_prompt=config.system_prompt,
+        baseline=baseline_participant, include_members=not no_members,
+        consortium=_logged_consortium(registry, name) if log else None,
+    )
+    # What a stored answer depends on besides the item's content and the system: the
+    # consortium's saved settings and which fields the prompt was read from.
+    settings_key = digest(
+        {
+            "format": EVAL_FORMAT,
+            "config": config.model_dump(mode="json"),
+            "fields": [prompt_field, system_field],
+        }
+    )
+    results = ResultStore(llm.user_dir() / FILE_NAME)
+    scoring = Scoring(scorer, tolerance=tolerance, judge=judge, settings=settings, store=results, reuse=resume)
+    bar = Bar(len(items))
+    runner = Runner(
+        plan, settings_key=settings_key, scoring=scoring, store=results,
+        resume=resume, parallel=parallel, progress=bar,
+    )
+    try:
+        rows = run_sync(lambda: runner.run(items))
+    except KeyboardInterrupt:
+        bar.close()
+        results.close()
+        click.echo(
+            f"Interrupted. {runner.stored + runner.reused} finished results are stored; "
+            "run the same command with --resume to continue.",
+            err=True,
+        )
+        sys.exit(130)
+    bar.close()
+    results.close()
+    if runner.reused:
+        click.echo(f"Reused {runner.reused} stored results (--resume).", err=True)
+
+    built = report.build(
+        consortium=name, dataset=data.path, items=len(items),
+        systems=[(s.key, s.kind, s.name) for s in plan.systems()], rows=rows, prices=price_table,
+        scorer=scorer, judge=scoring.usage.as_dict() if scoring.usage else None,
+    )
+    if html_path is not None:
+        page = html.render(built, [vars(item) for item in items])
+        try:
+            html_path.write_text(page, encoding="utf-8")
+        except OSError as ex:
+            raise fail(f"Cannot write {html_path}: {ex.strerror or ex}") from None
+        click.echo(f"Wrote {html_path}", err=True)
+    click.echo(json.dumps(built, indent=2) if json_ else table.render(built))

@@ -1,0 +1,212 @@
+"""The eval report as one self-contained HTML page.
+
+Like the trace page, it must open from disk, offline, years later: inline CSS, inline
+SVG charts, no script, no link, no URL. Answers, prompts and names are untrusted
+text and are all escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from .report import disagreements
+from .table import HEADINGS, money
+
+_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1.5em;color:#1d1d1f;background:#fafafa}
+h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd}
+.meta{color:#555}.verdict{background:#fff;border-left:4px solid #1565c0;padding:.5em .9em}
+table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:.3em .6em;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}.right{background:#f0faf0}.wrong{background:#fff3f3}
+pre{white-space:pre-wrap;word-wrap:break-word;font:13px/1.4 ui-monospace,monospace;margin:0;max-width:40em}
+svg{background:#fff;border:1px solid #ddd}svg text{font:12px system-ui,sans-serif}
+"""
+_COLOURS = {"consortium": "#1565c0", "member": "#6d6d6d", "baseline": "#e65100"}
+W, H, LEFT, TOP, BOTTOM, RIGHT = 560, 300, 56, 16, 44, 16
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _axes(x_label: str, y_label: str) -> list[str]:
+    bottom = TOP + H
+    parts = [
+        f'<line x1="{LEFT}" y1="{bottom}" x2="{LEFT + W}" y2="{bottom}" stroke="#333"></line>',
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" stroke="#333"></line>',
+        f'<text x="{LEFT + W / 2}" y="{bottom + 36}" text-anchor="middle">{_e(x_label)}</text>',
+        f'<text x="14" y="{TOP + H / 2}" text-anchor="middle" transform="rotate(-90 14 {TOP + H / 2})">'
+        f"{_e(y_label)}</text>",
+    ]
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        y = bottom - tick * H
+        parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + W}" y2="{y:.1f}" stroke="#eee"></line>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:g}</text>')
+    return parts
+
+
+def _svg(title: str, body: list[str]) -> str:
+    width, height = LEFT + W + RIGHT, TOP + H + BOTTOM
+    return (
+        f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f"<title>{_e(title)}</title>" + "".join(body) + "</svg>"
+    )
+
+
+def accuracy_chart(systems: list[dict[str, Any]]) -> str:
+    """Accuracy (with its 95% interval) against cost, or against tokens when some
+    system has no cost."""
+    by_cost = all(s["cost"] is not None for s in systems)
+    spend = [(s["cost"] if by_cost else s["input_tokens"] + s["output_tokens"]) for s in systems]
+    top = max(spend, default=0) or 1
+    label = "cost (USD)" if by_cost else "tokens (input + output)"
+    body = _axes(label, "accuracy")
+    bottom = TOP + H
+    for fraction in (0, 0.5, 1):
+        x = LEFT + fraction * W * 0.9
+        value = top * fraction
+        text = f"${value:.4g}" if by_cost else f"{value:,.0f}"
+        body.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{_e(text)}</text>')
+    for system, amount in zip(systems, spend, strict=True):
+        if system["accuracy"] is None:
+            continue
+        colour = _COLOURS[system["kind"]]
+        x = LEFT + amount / top * W * 0.9
+        low, high = system["ci95"]
+        y, y_low, y_high = (bottom - v * H for v in (system["accuracy"], low, high))
+        body.append(
+            f'<line x1="{x:.1f}" y1="{y_low:.1f}" x2="{x:.1f}" y2="{y_high:.1f}" stroke="{colour}" '
+            'stroke-width="2"></line>'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{_e(system["name"])}: '
+            f"{_pct(system['accuracy'])} [{_pct(low)}, {_pct(high)}]</title></circle>"
+            f'<text x="{x + 8:.1f}" y="{y - 6:.1f}" fill="{colour}">{_e(system["name"])}</text>'
+        )
+    return _svg("Accuracy against cost, with 95% intervals", body)
+
+
+def reliability_chart(calibration: dict[str, Any]) -> str:
+    """Accuracy per confidence bin against the diagonal of perfect calibration."""
+    body = _axes("final confidence", "share right")
+    bottom = TOP + H
+    diagonal = f'x1="{LEFT}" y1="{bottom}" x2="{LEFT + W}" y2="{TOP}"'
+    body.append(f'<line {diagonal} stroke="#999" stroke-dasharray="4 4"></line>')
+    bins = calibration["bins"]
+    width = W / max(1, len(bins))
+    for number, b in enumerate(bins):
+        x = LEFT + number * width
+        if number % 2 == 0 or number == len(bins) - 1:
+            body.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{b["low"]:g}</text>')
+        if not b["count"]:
+            continue
+        height = b["accuracy"] * H
+        body.append(
+            f'<rect x="{x + 2:.1f}" y="{bottom - height:.1f}" width="{width - 4:.1f}" height="{height:.1f}" '
+            f'fill="#1565c0" fill-opacity="0.6"><title>{b["low"]:g}-{b["high"]:g}: {b["count"]} items, '
+            f'right {_pct(b["accuracy"])}, mean confidence {b["confidence"]:.2f}</title></rect>'
+        )
+    body.append(f'<text x="{LEFT + W}" y="{bottom + 16}" text-anchor="end">1</text>')
+    return _svg("Reliability diagram: share right per confidence bin", body)
+
+
+def _systems_table(systems: list[dict[str, Any]]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in HEADINGS)
+    rows = []
+    for s in systems:
+        low, high = s["ci95"]
+        cells = [
+            f"{s['correct']}/{s['total']}", _pct(s["accuracy"]), f"{_pct(low)} - {_pct(high)}",
+            s["calls"], s["input_tokens"], s["output_tokens"],
+            money(s["cost"]), s["errors"],
+            s["latency_ms_p50"], s["latency_ms_p95"],
+        ]
+        rows.append(
+            f"<tr><td>{_e(s['kind'])} {_e(s['name'])}</td>"
+            + "".join(f'<td class="n">{_e("-" if c is None else c)}</td>' for c in cells)
+            + "</tr>"
+        )
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _disagreements(report: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
+    chosen = disagreements(report)
+    if not chosen:
+        return "<p>Every system was right, or every system was wrong, on every item.</p>"
+    systems = [(s["kind"], s["name"]) for s in report["systems"]]
+    head = "<th>item</th><th>prompt</th><th>expected</th>" + "".join(
+        f"<th>{_e(kind)} {_e(name)}</th>" for kind, name in systems
+    )
+    rows = []
+    results = {(r["item"], r["kind"], r["name"]): r for r in report["results"]}
+    for index in chosen:
+        item = items.get(index, {})
+        cells = [f"<td>line {_e(item.get('line'))}</td>", f"<td><pre>{_e(item.get('prompt'))}</pre></td>",
+                 f"<td><pre>{_e(item.get('expected'))}</pre></td>"]
+        for kind, name in systems:
+            row = results.get((index, kind, name))
+            if row is None:
+                cells.append("<td></td>")
+                continue
+            css = "right" if row.get("correct") else "wrong"
+            mark = "right" if row.get("correct") else "wrong"
+            text = row.get("answer") if not row.get("error") else f"failed: {row['error']}"
+            cells.append(f'<td class="{css}"><b>{mark}</b><pre>{_e(text)}</pre></td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _flipped(report: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
+    """The consortium's items whose round answers changed from right to wrong or back."""
+    lines = []
+    for row in report["results"]:
+        marks = [r for r in row.get("rounds") or [] if r.get("correct") is not None]
+        if row["kind"] != "consortium" or len({r["correct"] for r in marks}) < 2:
+            continue
+        steps = " then ".join(
+            f"round {r['round']}: {'right' if r['correct'] else 'wrong'}" for r in marks
+        )
+        answers = "".join(f"<pre>round {r['round']}: {_e(r['answer'])}</pre>" for r in marks)
+        item = items.get(row["item"], {})
+        lines.append(
+            f"<tr><td>line {_e(item.get('line'))}</td><td><pre>{_e(item.get('prompt'))}</pre></td>"
+            f"<td><pre>{_e(item.get('expected'))}</pre></td><td>{_e(steps)}{answers}</td></tr>"
+        )
+    if not lines:
+        return ""
+    head = "<tr><th>item</th><th>prompt</th><th>expected</th><th>rounds</th></tr>"
+    return f"<table>{head}{''.join(lines)}</table>"
+
+
+def render(report: dict[str, Any], items: Sequence[dict[str, Any]]) -> str:
+    """The page; `items` are the evaluated items (index, line, prompt, expected)."""
+    by_index = {item["index"]: item for item in items}
+    flips = report["flips"]
+    verdict = report["verdict"]["line"] or "No verdict: nothing to compare the consortium with."
+    calibration = report["calibration"]
+    ece = "n/a" if calibration["ece"] is None else f"{calibration['ece']:.3f}"
+    rounds = ", ".join(f"round {k}: {v}" for k, v in report["final_rounds"].items()) or "none"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Eval of {_e(report['consortium'])}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Eval of {_e(report['consortium'])}</h1>",
+        f'<p class="meta">{_e(report["dataset"])}: {report["items"]} items, scorer {_e(report["scorer"])}</p>',
+        f'<p class="verdict">{_e(verdict)}</p>',
+        "<h2>Systems</h2>", _systems_table(report["systems"]),
+        "<h2>Accuracy against cost</h2>", accuracy_chart(report["systems"]),
+        "<h2>Calibration</h2>",
+        f"<p>Expected calibration error {ece} over {calibration['items']} items with a final confidence.</p>",
+        reliability_chart(calibration),
+        "<h2>Answer flips between rounds</h2>",
+        f"<p>{flips['right_to_wrong']} right to wrong, {flips['wrong_to_right']} wrong to right. "
+        f"Final answers came from {_e(rounds)}.</p>",
+        _flipped(report, by_index),
+        "<h2>Items where the systems disagree</h2>", _disagreements(report, by_index),
+        "</body></html>",
+    ]
+    return "\n".join(parts)
