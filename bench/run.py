@@ -20,6 +20,7 @@ sys.path.insert(0, str(HERE))
 import callmodes
 import click
 import fanout
+import ratelimit
 import startup
 
 
@@ -111,6 +112,9 @@ def main() -> None:
     out(table(callmodes.bench_modes(args.delay, args.judge_delay, repeat, mode_sizes)) + "\n")
     out(table(callmodes.bench_sync_only_cap(args.delay, args.judge_delay)) + "\n")
     out(table(callmodes.memory_rows()))
+
+    out("\n### 6. Rate limits: a batch against a provider allowing 4 requests in flight\n")
+    out(table(ratelimit.bench()))
 
 
 if __name__ == "__main__":

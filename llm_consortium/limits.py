@@ -9,9 +9,9 @@ per process, shared by every run in it (an async app's concurrent calls, `compar
 - a fixed cap, `max_concurrent` (None = unlimited), which the user sets for models
   that cannot take more (a local engine with one handle);
 - an adaptive limit, AIMD as TCP does: a rate-limited call halves what may be in
-  flight (at least 1), each success while the limit was reached lets it grow by one,
-  up to the cap. A batch settles at the provider's real capacity instead of
-  hammering it.
+  flight (at least 1); successes while the limit was reached let it grow again by
+  one per limit's worth of them (one per round trip), up to the cap. A batch
+  settles at the provider's real capacity instead of hammering it.
 
 The gate is used from several event loops (the sync path's loop, a user's own loop,
 eval's loop) and from threads, so it holds its state under a `threading.Lock` and
@@ -91,6 +91,9 @@ class ModelGate:
         self.lowest: int | None = None
         self.in_flight = 0
         self._epoch = 0  # bumped on every decrease
+        self._successes = 0  # toward the next growth
+        self._window = 0  # what was in flight at the last decrease
+        self._refused = 0  # refusals since, of calls started before it
 
     @property
     def limit(self) -> int | None:
@@ -138,26 +141,39 @@ class ModelGate:
     def rate_limited(self, slot: Slot | None = None) -> None:
         """The provider refused a call for rate: halve what may be in flight (at
         least 1). Given the refused call's `slot`, a refusal of a call that started
-        before the last decrease is not counted again, so one burst of refusals
-        halves the limit once, as TCP reacts once per window."""
+        before the last decrease does not halve again (one burst of refusals halves
+        the limit once, as TCP reacts once per window); it only says the provider
+        held one call fewer than were in flight then, so the limit never stays above
+        what was in flight minus what was refused."""
         with self._lock:
             if slot is not None and slot._epoch < self._epoch:
-                return
-            current = self._limit()
-            base = self.in_flight if current is None else min(current, max(self.in_flight, 1))
-            self._adaptive = max(1, math.ceil(base / 2))
-            self._epoch += 1
+                self._refused += 1
+                self._adaptive = max(1, min(self._adaptive or 1, self._window - self._refused))
+            else:
+                current = self._limit()
+                base = self.in_flight if current is None else min(current, max(self.in_flight, 1))
+                self._window, self._refused = base, 1
+                self._adaptive = max(1, min(math.ceil(base / 2), base - 1))
+                self._successes = 0
+                self._epoch += 1
             limit = self._limit()
             if limit is not None and (self.lowest is None or limit < self.lowest):
                 self.lowest = limit
 
     def succeeded(self) -> None:
-        """A call succeeded (call before releasing its slot): when the limit was
-        what held calls back, let one more in."""
+        """A call succeeded (call before releasing its slot). When the limit was
+        what held calls back, it grows by one for each limit's worth of successes:
+        one per round trip, as TCP's congestion avoidance does. (Growing by one per
+        success overshoots: a refusal is learnt only after the provider's SDK has
+        retried it, and meanwhile every success would raise the limit.)"""
         with self._lock:
             if self._adaptive is None:
                 return
             if self.in_flight >= self._adaptive or self._queue:
+                self._successes += 1
+                if self._successes < self._adaptive:
+                    return
+                self._successes = 0
                 self._adaptive += 1
                 if self.cap is not None and self._adaptive >= self.cap:
                     self._adaptive = self.cap

@@ -130,7 +130,7 @@ class _SharedConsortium:
             detail = store.cached_summary(self.model_id)
         except Exception as ex:
             detail = f"broken: {ex}"
-        from .render.terminal import inert  # `llm models` prints this: file text made inert
+        from .terminal import inert  # `llm models` prints this: file text made inert
 
         return inert(f"Consortium: {self.model_id} ({detail})")
 

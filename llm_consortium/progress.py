@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from typing import TextIO
 
-from .render.terminal import inert
+from .terminal import inert
 from .types import Event
 
 ENV_SWITCH = "LLM_CONSORTIUM_PROGRESS"

@@ -30,6 +30,17 @@ def user_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def fresh_gates() -> Iterator[None]:
+    """Every test starts with no per-model gates: a limit one test's 429s lowered
+    (gates live as long as the process) must not throttle the next test."""
+    from llm_consortium.limits import reset_gates
+
+    reset_gates()
+    yield
+    reset_gates()
+
+
 @pytest.fixture
 def no_sdk_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """The openai client's own retries of a connection error, without its 0.5-8 s

@@ -452,6 +452,7 @@ class LoopbackServer:
         self._release = threading.Event()
         self._slots: int | None = None  # see limit_in_flight()
         self._slot_retry_after_ms = 0.0
+        self._slot_headers: dict[str, str] = {}
         self._in_flight = 0
         self.peak_in_flight = 0
         self.refused = 0
@@ -535,15 +536,20 @@ class LoopbackServer:
         old.final = final  # type: ignore[attr-defined]
         old.set()
 
-    def limit_in_flight(self, slots: int | None, *, retry_after_ms: float = 100) -> None:
+    def limit_in_flight(
+        self, slots: int | None, *, retry_after_ms: float = 100, client_retries: bool = True
+    ) -> None:
         """Act as a provider that allows `slots` requests in flight at once (over
         every model, as a per-account limit does): a request beyond that is answered
         at once with 429, `retry-after-ms` and `retry-after` (whole seconds, rounded
         up). `None` lifts the limit. `peak_in_flight` and `refused` say what happened.
+        `client_retries=False` adds `x-should-retry: false`, so the openai client
+        hands every 429 to its caller instead of retrying it itself.
         """
         with self._cond:
             self._slots = slots
             self._slot_retry_after_ms = retry_after_ms
+            self._slot_headers = {} if client_retries else dict(NO_RETRY)
             self.peak_in_flight = self.refused = 0
 
     # -- observation
@@ -607,6 +613,7 @@ class LoopbackServer:
                     {
                         "retry-after-ms": f"{wait_ms:g}",
                         "retry-after": str(max(1, -(-int(wait_ms) // 1000))),
+                        **self._slot_headers,
                     },
                     "rate_limit_error",
                     "rate_limit_exceeded",

@@ -88,7 +88,7 @@ def test_waiters_are_served_first_come_first_served():
     run(scenario())
 
 
-def test_rate_limit_halves_the_limit_and_successes_grow_it_back_to_the_cap():
+def test_rate_limit_halves_the_limit_and_round_trips_of_successes_grow_it_back_to_the_cap():
     async def scenario():
         gate = ModelGate(8)
         slots = await take(gate, 8)
@@ -97,13 +97,16 @@ def test_rate_limit_halves_the_limit_and_successes_grow_it_back_to_the_cap():
         for slot in slots[:4]:
             slot.release()
         assert gate.in_flight == 4
-        # At the limit: each success lets one more in, up to the cap.
+        # At the limit: a limit's worth of successes lets one more in, up to the cap.
         held = slots[4:]
-        for expected in (5, 6, 7, 8, 8):
+        grown = []
+        for _ in range(4 + 5 + 6 + 7 + 8):
             gate.succeeded()
-            assert gate.limit == expected
-            if gate.in_flight < expected:
+            grown.append(gate.limit)
+            if gate.in_flight < gate.limit:
                 held.append(await gate.acquire())
+        assert grown[3] == 5 and grown[8] == 6 and grown[14] == 7 and grown[21] == 8
+        assert grown[:3] == [4, 4, 4] and grown[-1] == 8
         assert gate.lowest == 4 and gate.in_flight == 8
         for slot in held:
             slot.release()
@@ -137,12 +140,12 @@ def test_unlimited_gate_learns_a_limit_from_what_was_in_flight():
 
 def test_one_burst_of_refusals_halves_once():
     """Calls that started before the last decrease were refused for the old limit:
-    counting each of them again would collapse the limit to 1 for one burst."""
+    halving again for each would collapse the limit to 1 for one burst."""
 
     async def scenario():
         gate = ModelGate()
         slots = await take(gate, 8)
-        for slot in slots:
+        for slot in slots[:3]:
             gate.rate_limited(slot)
         assert gate.limit == 4
         for slot in slots:
@@ -151,6 +154,23 @@ def test_one_burst_of_refusals_halves_once():
         gate.rate_limited(later)  # a call started after the decrease counts again
         assert gate.limit == 1  # only one was in flight
         later.release()
+
+    run(scenario())
+
+
+def test_the_limit_never_stays_above_what_the_provider_held():
+    """48 calls in flight, 44 refused: the provider held 4, however the refusals
+    trickle in; halving once would leave 24 to be refused again."""
+
+    async def scenario():
+        gate = ModelGate()
+        slots = await take(gate, 48)
+        for slot in slots[:44]:
+            gate.rate_limited(slot)
+            slot.release()
+        assert gate.limit == 4 and gate.lowest == 4
+        for slot in slots[44:]:
+            slot.release()
 
     run(scenario())
 
@@ -185,7 +205,7 @@ def test_a_grown_limit_lets_waiters_in():
         waiting = asyncio.ensure_future(gate.acquire())
         await settle()
         assert not waiting.done()
-        gate.succeeded()  # one in flight at a limit of one: grows to 2
+        gate.succeeded()  # one in flight at a limit of one: a full round trip, grows to 2
         slot = await waiting
         assert gate.in_flight == 2
         slot.release()

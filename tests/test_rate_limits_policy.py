@@ -16,6 +16,7 @@ from llm_consortium.policy import (
     is_rate_limited,
     rate_limit_delay,
 )
+from llm_consortium.render.walk import retries_text
 from llm_consortium.types import Call, Participant, Reply
 
 from helpers import Scripted
@@ -268,12 +269,15 @@ def test_successes_let_a_lowered_limit_grow_back():
             slot.release()
         assert gate.limit == 2
         other = await gate.acquire()
-        outcome = await call_with_policy(gated(Scripted("m", "ok"), gate), Call("q"), timeout=60, retries=0)
+        outcomes = [
+            await call_with_policy(gated(Scripted("m", "ok"), gate), Call("q"), timeout=60, retries=0)
+            for _ in range(2)  # at the limit of two: two successes are one round trip
+        ]
         other.release()
-        return outcome
+        return outcomes
 
-    outcome = asyncio.run(scenario())
-    assert outcome.ok and gate.limit == 3 and outcome.concurrency_limit == 3
+    outcomes = asyncio.run(scenario())
+    assert gate.limit == 3 and [o.concurrency_limit for o in outcomes] == [2, 3]
 
 
 def test_a_detached_slot_is_left_to_the_thread_and_the_attempt_marked_abandoned():
@@ -292,3 +296,25 @@ def test_a_detached_slot_is_left_to_the_thread_and_the_attempt_marked_abandoned(
     assert not outcome.ok and "timed out" in outcome.error
     assert outcome.abandoned == 1 and outcome.attempts[-1].get("abandoned") is True
     assert outcome.requests == 1 and gate.in_flight == 1
+
+
+# ------------------------------------------------------------------ in the trace views
+
+
+@pytest.mark.parametrize(
+    ("member", "text"),
+    [
+        ({"requests": 1, "attempts": [{"ok": True}]}, ""),
+        ({}, ""),  # a trace from an older version
+        ({"requests": 3, "attempts": [{"ok": False}]}, "3 requests in 1 attempt, 1 failed"),
+        ({"requests": 2, "attempts": [{"ok": False}, {"ok": True}]}, "2 attempts, 1 failed"),
+        (
+            {"requests": 4, "attempts": [{"ok": False}] * 3 + [{"ok": True}], "rate_limit_waits": 3,
+             "rate_limit_wait_ms": 1234, "concurrency_limit": 2},
+            "4 attempts, 3 failed, rate-limited 3x, waited 1.2s, model limit 2 in flight",
+        ),
+        ({"requests": 1, "attempts": [{"ok": True}], "queued_ms": 400, "abandoned": 1}, "queued 0.4s, 1 abandoned"),
+    ],
+)
+def test_trace_views_say_what_a_call_cost_beyond_one_request(member, text):
+    assert retries_text(member) == text

@@ -33,7 +33,7 @@ def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
     from ..compare import baseline_participant, compare_runs, default_baseline, render
     from ..models import ConsortiumOptions, run_sync, settings_for
     from ..participants import resolve
-    from ..render.terminal import inert, inert_json
+    from ..terminal import inert, inert_json
     from ..types import Call
 
     try:

@@ -14,7 +14,7 @@ import click
 from .. import store
 from ..cycles import find_cycle
 from ..names import InvalidName, check_name
-from ..render.terminal import inert
+from ..terminal import inert
 from . import fail
 
 # Our comment lines start with this, so they can be taken out again exactly.

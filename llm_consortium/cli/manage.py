@@ -31,7 +31,7 @@ from ..config import (
     explain,
 )
 from ..cycles import configured_aliases, find_cycle
-from ..render.terminal import inert, inert_json
+from ..terminal import inert, inert_json
 from . import fail
 
 # `list` pads names to line up its rows, but no wider than this.

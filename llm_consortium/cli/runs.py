@@ -13,9 +13,9 @@ import click
 
 from ..render import html as trace_html
 from ..render import text as trace_text
-from ..render.terminal import inert, inert_json
 from ..render.walk import confidence_text, seconds
 from ..runs import Run, RunsError, find_run, open_logs, recent_runs
+from ..terminal import inert, inert_json
 from . import fail
 
 _database_option = click.option(

@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..terminal import inert
+
 HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors", "p50 ms", "p95 ms")
-
-
-def inert(text: Any) -> str:
-    """`text` with control characters (escape sequences, carriage returns) shown as
-    escapes, so nothing printed can move the cursor or recolour the terminal."""
-    return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in str(text)
-    )
 
 
 def _percent(value: float | None) -> str:

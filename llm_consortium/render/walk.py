@@ -37,12 +37,25 @@ def member_name(member: dict[str, Any]) -> str:
 
 
 def retries_text(member: dict[str, Any]) -> str:
-    """`2 attempts, 1 failed` when the call was retried, else empty."""
+    """What a call cost beyond one request, else empty: `6 requests in 2 attempts,
+    2 failed`, `rate-limited 3x, waited 1.2s`, `queued 0.4s`, `1 abandoned`, and
+    the model's in-flight limit when a rate limit lowered it."""
     attempts = member.get("attempts") or []
-    if len(attempts) < 2:
-        return ""
-    failed = sum(1 for attempt in attempts if not attempt.get("ok"))
-    return f"{len(attempts)} attempts, {failed} failed"
+    requests = member.get("requests")
+    bits = []
+    if len(attempts) > 1 or (isinstance(requests, int) and requests > 1):
+        failed = sum(1 for attempt in attempts if not attempt.get("ok"))
+        sent = f"{requests} requests in " if isinstance(requests, int) and requests != len(attempts) else ""
+        bits.append(f"{sent}{len(attempts)} attempt{'s' if len(attempts) != 1 else ''}, {failed} failed")
+    if member.get("rate_limit_waits"):
+        bits.append(f"rate-limited {member['rate_limit_waits']}x, waited {seconds(member.get('rate_limit_wait_ms'))}")
+    if member.get("queued_ms"):
+        bits.append(f"queued {seconds(member['queued_ms'])}")
+    if member.get("abandoned"):
+        bits.append(f"{member['abandoned']} abandoned")
+    if member.get("concurrency_limit"):
+        bits.append(f"model limit {member['concurrency_limit']} in flight")
+    return ", ".join(bits)
 
 
 def vote_groups(round_: dict[str, Any]) -> list[dict[str, Any]]:
