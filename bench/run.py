@@ -22,6 +22,7 @@ import click
 import fanout
 import ratelimit
 import startup
+import stream
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -111,7 +112,15 @@ def main() -> None:
     mode_sizes = (24,) if args.quick else (8, 24, 100)
     out(table(callmodes.bench_modes(args.delay, args.judge_delay, repeat, mode_sizes)) + "\n")
     out(table(callmodes.bench_sync_only_cap(args.delay, args.judge_delay)) + "\n")
-    out(table(callmodes.memory_rows()))
+    out(table(callmodes.memory_rows()) + "\n")
+
+    interval = 0.01
+    out(
+        f"### 7. Streaming: time to the answer's first word (`llm` CLI subprocess; the arbiter streams "
+        f"{stream.PIECE_CHARS}-character pieces every {interval * 1000:g} ms, "
+        f"{stream.arbiter_seconds(interval):.1f} s for its whole reply)\n"
+    )
+    out(table(stream.bench_stream(interval=interval, repeat=1 if args.quick else 5)))
 
     out("\n### 6. Rate limits: a batch against a provider allowing 4 requests in flight\n")
     out(table(ratelimit.bench()))

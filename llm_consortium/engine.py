@@ -3,12 +3,15 @@ the stop rule, and a trace of everything that happened.
 
 The engine knows nothing of click, files or `llm`: it is given the request and
 participants whose `call` is any coroutine function, which keeps it testable with
-scripted members and reusable from both the sync and the async model.
+scripted members and reusable from both the sync and the async model. The final
+answer goes to an optional `answer` function: streamed while the arbiter writes it
+when the round is known to be final, else whole once the run is decided.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -17,6 +20,7 @@ from typing import Any, NamedTuple
 
 from . import attachments, context_window, prompts, vote
 from .policy import call_with_policy
+from .streaming import AnswerFn, ArbiterStream
 from .types import (
     Call,
     ConsortiumFailed,
@@ -27,7 +31,7 @@ from .types import (
     Result,
     Settings,
 )
-from .verdict import Verdict, parse_verdict
+from .verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +111,7 @@ class _Run:
         settings: Settings,
         progress: ProgressFn | None,
         rng: random.Random,
+        answer: AnswerFn | None = None,
     ) -> None:
         self.request = request
         self.members = members
@@ -119,6 +124,8 @@ class _Run:
         self.notes: list[str] = []
         self.candidates: list[_Candidate] = []
         self.arbiter_attachments = list(request.attachments)
+        self.answer = answer
+        self.printed = False  # the final answer went out while the arbiter wrote it
         self.rate_limited = 0  # calls waiting for a rate limit now
         self._last: tuple[str, int, dict[str, Any]] | None = None
         self.warned_untagged = False
@@ -218,15 +225,21 @@ class _Run:
             round_number=round_number,
             max_rounds=self.settings.max_iterations,
         )
+        stream = ArbiterStream(lambda head: self._is_final(head, round_number), self.answer)
+        arbiter = dataclasses.replace(self.arbiter, call=stream.wrap(self.arbiter.call))
         outcome = await self._call(
-            self.arbiter, Call(text, self.request.system, [], list(self.arbiter_attachments))
+            arbiter, Call(text, self.request.system, [], list(self.arbiter_attachments))
         )
+        self.printed = stream.printed
         self.usage.add(self.arbiter.model_id, outcome)
         record = _outcome_json(self.arbiter, outcome)
         record.pop("instance", None)
         if outcome.reply is None:
+            if stream.printed:  # part of the answer is out: nothing can replace it
+                raise ConsortiumFailed(f"the arbiter stopped in the middle of the answer: {outcome.error}")
             return None, record
-        verdict = parse_verdict(record.pop("text"))
+        record.pop("text")
+        verdict = stream.verdict()
         record["raw"] = verdict.raw
         if not verdict.synthesis.strip():
             record["error"] = "the arbiter's reply held no answer"
@@ -305,14 +318,21 @@ class _Run:
             previous = self.candidates[-1].text if self.candidates else None
             record["answer_changed"] = previous is not None and previous != verdict.synthesis
             self.candidates.append(_Candidate(score, round_number, verdict.synthesis, verdict.confidence))
-            confident = verdict.confidence is not None and verdict.confidence >= settings.confidence_threshold
-            stop = (
-                confident and round_number >= settings.min_iterations and not verdict.needs_iteration
-            ) or round_number == settings.max_iterations
+            stop = settings.stops(verdict.confidence, verdict.needs_iteration, round_number)
             self._emit("round_done", round_number, confidence=verdict.confidence, another_round=not stop)
             if stop:
                 break
-        return self._result()
+        result = self._result()
+        if self.answer is not None and not self.printed:
+            await self.answer(result.text)
+        return result
+
+    def _is_final(self, head: Verdict, round_number: int) -> bool:
+        """Whether a round with this verdict gives the final answer: it stops the run
+        and no earlier round was more confident (the latest wins ties)."""
+        score = head.confidence if head.confidence is not None else -1.0
+        stops = self.settings.stops(head.confidence, head.needs_iteration, round_number)
+        return stops and all(score >= c.score for c in self.candidates)
 
     def _fall_back(self, outcomes: list[Outcome], record: dict[str, Any]) -> None:
         """The arbiter failed: keep the best earlier synthesis when there is one, else
@@ -365,11 +385,13 @@ async def run(
     *,
     progress: ProgressFn | None = None,
     rng: random.Random | None = None,
+    answer: AnswerFn | None = None,
 ) -> Result:
-    """Deliberate on `request`; raises ConsortiumFailed when no answer is usable."""
+    """Deliberate on `request`; raises ConsortiumFailed when no answer is usable.
+    `answer` gets exactly `Result.text`, in order, before this returns (see streaming)."""
     if not members:
         raise ConsortiumFailed("The consortium has no members")
-    state = _Run(request, members, arbiter, settings, progress, rng or random.Random())
+    state = _Run(request, members, arbiter, settings, progress, rng or random.Random(), answer)
     try:
         return await state.run()
     except ConsortiumFailed as ex:

@@ -7,12 +7,15 @@ needs an event loop for its concurrent member calls. A fresh loop per call
 call and schedules its `aclose()` on that later loop, which then fails against the
 closed one ("Task exception was never retrieved ... Event loop is closed").
 
-So sync calls reuse one loop that is never closed:
-- from plain sync code, an `asyncio.Runner` kept for the calling thread: the run
-  happens in the caller's own thread (its sqlite connections and thread-locals keep
-  working), and Ctrl-C cancels it the way `asyncio.run` does;
-- inside a running loop (a notebook cell, a sync model called from async code),
-  where that thread's loop is busy, on one long-lived loop in a daemon thread.
+So sync calls reuse loops that are never closed:
+- `shared_loop()`: one long-lived loop in a daemon thread, where the sync consortium
+  model deliberates while the caller's thread yields the answer as it streams
+  (models.py, sync_iter.py), and where `run_sync` runs when its caller already runs
+  a loop (a notebook cell, a sync model called from async code);
+- `run_sync` from plain sync code (compare, eval): an `asyncio.Runner` kept for the
+  calling thread, so the run happens in the caller's own thread (its sqlite
+  connections and thread-locals keep working) and Ctrl-C cancels it the way
+  `asyncio.run` does.
 
 Why not anyio's blocking portal: a portal kept open for the life of the process runs
 in a non-daemon executor thread, which the interpreter joins at exit, so the process

@@ -6,7 +6,10 @@ recording the trace); the two classes only adapt it to llm's sync and async exec
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Literal
 
 import llm
@@ -18,7 +21,7 @@ from .attachments import CONSORTIUM_ATTACHMENT_TYPES
 
 if TYPE_CHECKING:
     from .config import ConsortiumConfig
-    from .types import Result, Settings
+    from .types import Result, Settings, TextFn
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +115,7 @@ def _iterations(config: ConsortiumConfig, low: int | None, high: int | None) -> 
 class _SharedConsortium:
     """Everything a consortium model does, for both the sync and the async class."""
 
-    can_stream = False
+    can_stream = True
     supports_conversation = True
     attachment_types = CONSORTIUM_ATTACHMENT_TYPES
     Options = ConsortiumOptions
@@ -140,8 +143,9 @@ class _SharedConsortium:
         except (store.ConsortiumError, ValueError) as ex:
             raise llm.ModelError(str(ex)) from ex
 
-    async def deliberate(self, prompt: llm.Prompt) -> Result:
-        """Run the consortium on llm's prompt; returns the engine's Result."""
+    async def deliberate(self, prompt: llm.Prompt, answer: TextFn | None = None) -> Result:
+        """Run the consortium on llm's prompt; returns the engine's Result. The final
+        answer also goes to `answer`, as it is written when it can stream."""
         from . import engine
         from .participants import resolve
         from .progress import status_line
@@ -155,10 +159,41 @@ class _SharedConsortium:
         members, arbiter = resolve(config, prompt.options.call_mode)
         request = Call(current, system or None, history, list(prompt.attachments))
         with status_line(self.model_id, prompt.options.progress) as progress:
+
+            async def to_user(text: str) -> None:
+                if progress is not None:
+                    progress.finish()  # before the first chunk; never redrawn after it
+                await answer(text)
+
             try:
-                return await engine.run(request, members, arbiter, settings, progress=progress)
+                return await engine.run(
+                    request, members, arbiter, settings, progress=progress,
+                    answer=to_user if answer is not None else None,
+                )
             except ConsortiumFailed as ex:
                 raise llm.ModelError(f"Consortium {self.model_id!r} failed: {ex}") from ex
+
+    async def answer_chunks(self, prompt: llm.Prompt, response: Any, stream: bool) -> AsyncIterator[str]:
+        """The final answer for llm's execute, chunk by chunk as the engine releases
+        it (in one piece when not streaming); the trace is recorded at the end."""
+        if not stream:
+            result = await self.deliberate(prompt)
+            self.record(response, result)
+            yield result.text
+            return
+        chunks: asyncio.Queue[str | None] = asyncio.Queue()
+        task = asyncio.ensure_future(self.deliberate(prompt, answer=chunks.put))
+        task.add_done_callback(lambda _: chunks.put_nowait(None))
+        try:
+            while (chunk := await chunks.get()) is not None:
+                yield chunk
+            result = task.result()
+        finally:
+            if not task.done():  # the caller stopped reading: stop the run too
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.record(response, result)
 
     def record(self, response: Any, result: Result) -> None:
         """Put the run's cost and trace on the consortium's own logged turn."""
@@ -172,7 +207,7 @@ class _SharedConsortium:
 
 
 def run_sync(coro_factory):
-    """Run a deliberation from sync code, on the process's one shared loop (see loop.py)."""
+    """Run a deliberation from sync code on a loop that outlives it (see loop.py)."""
     from .loop import run_sync as run_on_shared_loop
 
     return run_on_shared_loop(coro_factory)
@@ -180,16 +215,17 @@ def run_sync(coro_factory):
 
 class ConsortiumModel(_SharedConsortium, llm.Model):
     def execute(self, prompt, stream, response, conversation):
-        result = run_sync(lambda: self.deliberate(prompt))
-        self.record(response, result)
-        yield result.text
+        from .loop import shared_loop
+        from .sync_iter import iterate_sync
+
+        # The run goes on on the shared loop's thread; chunks are yielded as they come.
+        yield from iterate_sync(lambda: self.answer_chunks(prompt, response, stream), shared_loop())
 
 
 class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):
     async def execute(self, prompt, stream, response, conversation):
-        result = await self.deliberate(prompt)
-        self.record(response, result)
-        yield result.text
+        async for chunk in self.answer_chunks(prompt, response, stream):
+            yield chunk
 
 
 def register_consortiums(register, names: list[str]) -> None:

@@ -20,6 +20,7 @@ anyway) and unlimited otherwise. Every call runs inside the stdio guard (stdio.p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -73,8 +74,12 @@ def llm_call(
     model_id = getattr(async_model or sync_model, "model_id", "member")
     name = name or model_id
 
+    # Streamed only when someone reads the text as it arrives (the arbiter) and the
+    # model says it can: llm's Python API would not check `can_stream` for us.
+    can_stream = bool(getattr(async_model or sync_model, "can_stream", False))
+
     def kwargs_for(call: Call) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"stream": False}
+        kwargs: dict[str, Any] = {"stream": can_stream and call.on_text is not None}
         if call.system:
             kwargs["system"] = call.system
         if call.attachments:
@@ -91,14 +96,20 @@ def llm_call(
         async def call_async(call: Call) -> Reply:
             with guarded(name, model_id):
                 response = async_model.prompt(call.prompt, **kwargs_for(call))
+                if call.on_text is not None:
+                    async for chunk in response:
+                        await call.on_text(chunk)
                 text = await response.text()
                 usage = await response.usage()
             return Reply(text, usage.input, usage.output)
 
         return call_async
 
-    def blocking(call: Call) -> Reply:
+    def blocking(call: Call, loop: asyncio.AbstractEventLoop) -> Reply:
         response = sync_model.prompt(call.prompt, **kwargs_for(call))
+        if call.on_text is not None:
+            for chunk in response:  # each chunk handed to the loop, in order
+                asyncio.run_coroutine_threadsafe(call.on_text(chunk), loop).result()
         text = response.text()
         usage = response.usage()
         return Reply(text, usage.input, usage.output)
@@ -106,8 +117,9 @@ def llm_call(
     async def call_sync(call: Call) -> Reply:
         # Guarded while awaited: a call given up on (its thread runs on) stops
         # holding back the check that puts stdio right for the calls after it.
+        loop = asyncio.get_running_loop()
         with guarded(name, model_id):
-            return await in_thread(lambda: blocking(call))
+            return await in_thread(lambda: blocking(call, loop))
 
     return call_sync
 

@@ -76,6 +76,7 @@ class StatusLine:
         self.text = ""
         # Members' threads and the run's loop may both write: one writer at a time.
         self.lock = threading.RLock()
+        self.finished = False
 
     def _width(self) -> int:
         try:
@@ -85,6 +86,8 @@ class StatusLine:
         return columns if columns > 1 else 80
 
     def __call__(self, event: Event) -> None:
+        if self.finished:
+            return
         # One column short of the width: a line that wraps cannot be redrawn by \r.
         text = describe(self.name, event)[: self._width() - 1]
         with self.lock:
@@ -106,10 +109,18 @@ class StatusLine:
         with self.lock:
             self.clear()
             self.stream.write(inert(message) + "\n")
-            if self.text:
+            if self.text and not self.finished:
                 self.stream.write(f"\r{self.text}{_CLEAR_TO_EOL}")
                 self.drawn = True
             self.stream.flush()
+
+    # -- streaming hook (issue 13): the answer has started on stdout
+
+    def finish(self) -> None:
+        """Wipe the line for good: the answer is being printed, and a line redrawn
+        on the same terminal would land in the middle of it."""
+        self.clear()
+        self.finished = True
 
 
 class _ThroughStatusLine(logging.Handler):

@@ -148,22 +148,23 @@ def build_arbiter_prompt(
 
     parts.append(
         "## Reply format\n"
-        "Reply with these tags, in this order, and nothing outside them:\n"
+        "Reply with these tags, in this order, and nothing outside them. Judge first: "
+        "the synthesis comes last, after your verdict on it.\n"
         "<analysis>Where the responses agree and differ, and which points are right "
         "or wrong and why.</analysis>\n"
         "<dissent>Substantive disagreements or minority views worth keeping, including "
         "ones you rejected and why. Empty if none.</dissent>\n"
-        "<synthesis>The complete final answer to the user's request, written for the "
-        "user. It must stand on its own: do not mention the responses, their labels, "
-        "the panel or this review.</synthesis>\n"
-        "<confidence>One number from 0 to 1: how likely the synthesis is correct and "
-        "complete.</confidence>\n"
+        "<confidence>One number from 0 to 1: how likely the synthesis you are about to "
+        "write is correct and complete.</confidence>\n"
         "<needs_iteration>true if another round, in which the models revise their "
         "answers using your feedback, would clearly improve the synthesis; otherwise "
         "false.</needs_iteration>\n"
         "<refinement_areas>\n"
         "One specific improvement per line if needs_iteration is true; otherwise empty.\n"
-        "</refinement_areas>"
+        "</refinement_areas>\n"
+        "<synthesis>The complete final answer to the user's request, written for the "
+        "user. It must stand on its own: do not mention the responses, their labels, "
+        "the panel or this review.</synthesis>"
     )
     return "\n\n".join(parts)
 

@@ -14,6 +14,9 @@ from typing import Any
 STRATEGIES = ("arbiter", "vote")
 
 
+TextFn = Callable[[str], Awaitable[None]]
+
+
 @dataclass
 class Call:
     """A complete turn with its conversation: what the user asked the consortium,
@@ -23,6 +26,9 @@ class Call:
     system: str | None = None
     history: list[tuple[str, str]] = field(default_factory=list)
     attachments: list[Any] = field(default_factory=list)
+    # Where the reply's text goes as it arrives (the arbiter, when the answer may
+    # stream); None: no one is waiting for it, ask for the whole reply.
+    on_text: TextFn | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -116,6 +122,14 @@ class Settings:
     def votes(self, arbiter: Participant | None) -> bool:
         """Whether answers are counted rather than judged: chosen, or no arbiter."""
         return self.strategy == "vote" or arbiter is None
+
+    def stops(self, confidence: float | None, needs_iteration: bool, round_number: int) -> bool:
+        """The stop rule: confident enough after enough rounds with no call for
+        another, or the last round allowed."""
+        confident = confidence is not None and confidence >= self.confidence_threshold
+        return (
+            confident and round_number >= self.min_iterations and not needs_iteration
+        ) or round_number == self.max_iterations
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Verdict", "parse_verdict"]
+__all__ = ["Verdict", "parse_head", "parse_verdict"]
 
 
 @dataclass
@@ -226,16 +226,8 @@ def _parse_areas(text: str) -> list[str]:
     return areas
 
 
-def parse_verdict(raw: str) -> Verdict:
-    """Read the arbiter's reply into a Verdict. Never raises for any str.
-
-    The last non-empty ``<synthesis>`` outside reasoning blocks wins, because models
-    draft and then restate. With no usable synthesis the whole visible reply, tags
-    stripped, becomes the synthesis and confidence is None (``tagged=False``), so the
-    user still gets an answer but the engine does not trust a number it cannot place.
-    """
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    visible = _remove_think(text)
+def _last_sections(visible: str):
+    """`last(name)`: the last non-empty section `name` of think-free text, tags stripped."""
     sections = _sections(visible)
 
     def last(name: str) -> str | None:
@@ -246,6 +238,45 @@ def parse_verdict(raw: str) -> Verdict:
                     return cleaned
         return None
 
+    return last
+
+
+def parse_head(text: str) -> Verdict | None:
+    """The verdict an arbiter wrote before its synthesis, or None when incomplete.
+
+    Complete means a readable confidence and a needs_iteration section: without them
+    nobody can tell, before the synthesis, whether the round is final (see
+    `reply_stream`). The Verdict's synthesis and raw text are empty.
+    """
+    last = _last_sections(_remove_think(text.replace("\r\n", "\n").replace("\r", "\n")))
+    confidence_text = last("confidence")
+    needs_iteration = last("needs_iteration")
+    if confidence_text is None or needs_iteration is None:
+        return None
+    confidence = _parse_confidence(confidence_text)
+    if confidence is None:
+        return None
+    return Verdict(
+        synthesis="",
+        confidence=confidence,
+        needs_iteration=_parse_bool(needs_iteration),
+        refinement_areas=_parse_areas(last("refinement_areas") or ""),
+        analysis=last("analysis") or "",
+        dissent=last("dissent") or "",
+    )
+
+
+def parse_verdict(raw: str) -> Verdict:
+    """Read the arbiter's reply into a Verdict. Never raises for any str.
+
+    The last non-empty ``<synthesis>`` outside reasoning blocks wins, because models
+    draft and then restate. With no usable synthesis the whole visible reply, tags
+    stripped, becomes the synthesis and confidence is None (``tagged=False``), so the
+    user still gets an answer but the engine does not trust a number it cannot place.
+    """
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    visible = _remove_think(text)
+    last = _last_sections(visible)
     synthesis = last("synthesis")
     tagged = synthesis is not None
     if synthesis is None:

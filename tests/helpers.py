@@ -116,6 +116,25 @@ def verdict(synthesis: str, confidence: Any = 0.9, needs_iteration: bool = False
     return tagged_verdict(synthesis, confidence, needs_iteration=needs_iteration, areas=areas)
 
 
+def streamed(text: str, size: int = 3, wait: Callable[[str], Any] | None = None):
+    """A Scripted step that streams `text` in `size`-character pieces through the
+    call's `on_text` (when the engine asks for it) and then returns it whole. After
+    each piece `wait(sent_so_far)` is awaited when given, so a test can hold the
+    arbiter mid-reply until it has seen what it expects."""
+
+    async def step(call: Call) -> str:
+        sent = ""
+        for start in range(0, len(text), size):
+            if call.on_text is not None:
+                await call.on_text(text[start : start + size])
+            sent += text[start : start + size]
+            if wait is not None:
+                await wait(sent)
+        return text
+
+    return step
+
+
 def judge_saying(text: str, confidence: float = 0.9):
     """A loopback behaviour for an arbiter: always this tagged verdict."""
     return reply(lambda request: verdict(text, confidence))

@@ -50,14 +50,56 @@ TextSource = str | Callable[[dict], str]
 # --------------------------------------------------------------------------- behaviours
 
 
+class Hold:
+    """A point in a streamed reply where the server stops until the test says go.
+
+    The server sends every piece up to the one that completes the first `after` in
+    the text, sets `reached`, and waits for `release()`. A test reads the client's
+    output meanwhile, so "the client showed X while the rest was still unsent" is
+    proven by ordering, not timing. Nobody releasing it within `timeout` seconds
+    drops the connection: a test waiting for the wrong thing then fails, not passes late.
+    """
+
+    def __init__(self, after: str, timeout: float = 20.0) -> None:
+        if not after:
+            raise ValueError("Hold needs a non-empty `after`")
+        self.after = after
+        self.timeout = timeout
+        self.reached = threading.Event()
+        self.timed_out = False
+        self._go = threading.Event()
+
+    def release(self) -> None:
+        self._go.set()
+
+    def _wait(self, stop: threading.Event) -> bool:
+        """True when released; False on timeout or server shutdown."""
+        deadline = time.monotonic() + self.timeout
+        while not self._go.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or stop.is_set():
+                self.timed_out = True
+                return False
+            self._go.wait(min(left, 0.05))
+        return True
+
+
 @dataclass(frozen=True)
 class Reply:
-    """A successful completion. `text` may be a callable of the parsed request body."""
+    """A successful completion. `text` may be a callable of the parsed request body.
+
+    When the client asks to stream: `piece_chars` cuts the text into pieces of that
+    many characters (token-sized; words by default), `interval` seconds apart, and
+    `hold` pauses the stream at a point until the test releases it.
+    """
 
     text: TextSource
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     delay: float = 0.0
+    interval: float = 0.0
+    piece_chars: int | None = None
+    hold: Hold | None = None
 
 
 @dataclass(frozen=True)
@@ -97,13 +139,18 @@ def reply(
     prompt_tokens: int | None = None,
     completion_tokens: int | None = None,
     delay: float = 0.0,
+    interval: float = 0.0,
+    piece_chars: int | None = None,
+    hold: Hold | None = None,
 ) -> Reply:
     """Answer with `text` (or `text(body)`); token counts default to word counts.
 
     `delay` postpones the answer (for benchmarks; tests should not synchronise on it).
     It is cut short by `stop()`/`reset()`/`release_hangs()` so shutdown stays prompt.
+    A streamed answer goes out in `piece_chars`-sized pieces `interval` seconds apart
+    (benchmarks), pausing at `hold` (tests; see `Hold`).
     """
-    return Reply(text, prompt_tokens, completion_tokens, delay)
+    return Reply(text, prompt_tokens, completion_tokens, delay, interval, piece_chars, hold)
 
 
 def error(
@@ -342,8 +389,16 @@ class _Handler(BaseHTTPRequestHandler):
             include_usage = bool(
                 (req.body.get("stream_options") or {}).get("include_usage")
             )
-            self._send_stream(model, text, usage if include_usage else None)
+            self._send_stream(
+                model, text, usage if include_usage else None, behaviour, release
+            )
         else:
+            # A model takes as long to write a reply whether it is streamed or not.
+            if behaviour.interval:
+                release.wait(behaviour.interval * (len(_pieces(text, behaviour.piece_chars)) - 1))
+            if behaviour.hold is not None and not behaviour.hold._wait(release):
+                self.close_connection = True
+                return
             self._send_json(
                 200,
                 {
@@ -386,8 +441,17 @@ class _Handler(BaseHTTPRequestHandler):
             err.headers,
         )
 
-    def _send_stream(self, model: str, text: str, usage: dict[str, int] | None) -> None:
+    def _send_stream(
+        self,
+        model: str,
+        text: str,
+        usage: dict[str, int] | None,
+        behaviour: Reply | None = None,
+        release: threading.Event | None = None,
+    ) -> None:
         """SSE as OpenAI sends it: role chunk, content chunks, finish, [usage], [DONE]."""
+        behaviour = behaviour or Reply(text)
+        release = release or threading.Event()
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -413,14 +477,34 @@ class _Handler(BaseHTTPRequestHandler):
             return [{"index": 0, "delta": d, "finish_reason": finish}]
 
         chunk(delta({"role": "assistant", "content": ""}))
-        # Word-sized pieces so clients really see several chunks; "".join == text.
-        for piece in re.findall(r"\s*\S+\s*|\s+", text):
+        hold = behaviour.hold
+        hold_at = -1 if hold is None else text.find(hold.after)
+        hold_at = -1 if hold_at < 0 else hold_at + len(hold.after)
+        sent = 0
+        began = time.monotonic()
+        for number, piece in enumerate(_pieces(text, behaviour.piece_chars)):
+            if number and behaviour.interval:  # a fixed rate: waits never add up to drift
+                release.wait(max(0.0, began + number * behaviour.interval - time.monotonic()))
             chunk(delta({"content": piece}))
+            sent += len(piece)
+            if hold is not None and 0 <= hold_at <= sent and not hold.reached.is_set():
+                hold.reached.set()
+                if not hold._wait(release):
+                    self.close_connection = True
+                    return
         chunk(delta({}, "stop"))
         if usage is not None:
             chunk([], usage=usage)
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
+
+
+def _pieces(text: str, size: int | None) -> list[str]:
+    """Word-sized pieces (or `size`-character ones) so clients really see several
+    chunks; "".join(pieces) == text."""
+    if size:
+        return [text[i : i + size] for i in range(0, len(text), size)]
+    return re.findall(r"\s*\S+\s*|\s+", text)
 
 
 class _KeepAliveHandler(_Handler):
@@ -644,13 +728,15 @@ def tagged_verdict(
     analysis: str = "compared",
     dissent: str = "none",
 ) -> str:
-    """An arbiter reply in the tagged form the consortium asks its arbiter for: the
-    one builder the tests, the benchmarks and the demo share."""
+    """An arbiter reply in the tagged form the consortium asks its arbiter for (the
+    verdict first, the synthesis last): the one builder the tests, the benchmarks
+    and the demo share."""
     return (
         f"<analysis>{analysis}</analysis>\n<dissent>{dissent}</dissent>\n"
-        f"<synthesis>{synthesis}</synthesis>\n<confidence>{confidence}</confidence>\n"
+        f"<confidence>{confidence}</confidence>\n"
         f"<needs_iteration>{str(needs_iteration).lower()}</needs_iteration>\n"
-        f"<refinement_areas>{areas}</refinement_areas>"
+        f"<refinement_areas>{areas}</refinement_areas>\n"
+        f"<synthesis>{synthesis}</synthesis>"
     )
 
 

@@ -161,3 +161,21 @@ def test_stop_releases_a_hanging_request():
     client.join()
     assert len(outcome) == 1
     assert not isinstance(outcome[0], urllib.error.HTTPError)  # no answer at all
+
+
+def test_streamed_reply_in_token_sized_pieces_pauses_at_a_hold(loopback, openai_models):
+    from loopback import Hold
+
+    openai_models(["alpha"])
+    hold = Hold("Paris")
+    loopback.script("alpha", reply("The capital is Paris, of course.", piece_chars=3, hold=hold))
+    chunks = iter(llm.get_model("alpha").prompt("capital?"))
+    seen = ""
+    while "Paris" not in seen:
+        seen += next(chunks)
+    # The server stopped right after the piece completing "Paris" and waits for us.
+    assert hold.reached.is_set()
+    assert seen == "The capital is Paris,"  # pieces: "The", " ca", ... "Par", "is,"
+    hold.release()
+    assert list(chunks) == [" of", " co", "urs", "e."]
+    assert not hold.timed_out

@@ -76,6 +76,16 @@ def test_a_warning_goes_through_the_line_and_the_line_is_redrawn():
     assert not logging.getLogger("llm_consortium").handlers  # nothing left behind
 
 
+def test_once_the_answer_streams_the_line_is_wiped_and_never_drawn_again():
+    terminal = FakeTerminal()
+    with status_line("c", None, terminal) as line:
+        line(Event("arbiter_start", 1, 2, 2))
+        line.finish()  # the first chunk of the answer is about to be printed
+        line(Event("round_done", 1, 2, 2, confidence=0.9))
+        logging.getLogger("llm_consortium.engine").warning("Consortium: late")
+    assert terminal.getvalue() == "\rc: round 1/2 · arbiter …\x1b[K" + CLEAR + "Consortium: late\n"
+
+
 def test_a_nested_run_draws_no_second_line_but_its_warnings_go_through_the_outer_one():
     terminal = FakeTerminal()
     with status_line("outer", None, terminal) as outer:
@@ -147,8 +157,16 @@ def test_status_line_on_a_terminal_and_only_the_answer_on_stdout(council, user_p
     assert "council: round 1/2 · 1 answered, 1 failed of 2" in terminal
     assert "council: round 1/2 · arbiter …" in terminal
     assert "council: round 1/2 · confidence 0.40 · another round" in terminal
-    assert "council: round 2/2 · confidence 0.90 · done" in terminal
-    assert terminal.endswith(CLEAR) and "\n" not in terminal
+    # The final round's answer streams: the line is wiped before its first chunk and
+    # never drawn again (no "done" over the answer).
+    assert terminal.endswith("council: round 2/2 · arbiter …\x1b[K" + CLEAR)
+    assert "\n" not in terminal
+
+
+def test_without_streaming_the_last_status_is_drawn_then_wiped(council, user_path):
+    code, stdout, terminal = run_llm(["-m", council, "--no-stream", "question"], user_path, stderr_tty=True)
+    assert (code, stdout) == (0, "The answer\n")
+    assert terminal.endswith("council: round 2/2 · confidence 0.90 · done\x1b[K" + CLEAR)
 
 
 def test_no_status_when_stderr_is_a_pipe(council, user_path):

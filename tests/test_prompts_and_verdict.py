@@ -152,8 +152,9 @@ def test_arbiter_prompt_asks_for_every_tag_and_treats_blocks_as_data():
     prompt = arbiter_prompt([LabelledAnswer("A", "x", None)])
     for tag in ("analysis", "dissent", "synthesis", "confidence", "needs_iteration", "refinement_areas"):
         assert f"<{tag}>" in prompt and f"</{tag}>" in prompt
-    assert prompt.index("<analysis>") < prompt.index("<dissent>") < prompt.index("<synthesis>")
-    assert prompt.index("<synthesis>") < prompt.index("<confidence>") < prompt.index("<needs_iteration>")
+    # The verdict first and the synthesis last, so the answer can stream (see reply_stream).
+    order = ["<analysis>", "<dissent>", "<confidence>", "<needs_iteration>", "<refinement_areas>", "<synthesis>"]
+    assert [prompt.index(tag) for tag in order] == sorted(prompt.index(tag) for tag in order)
     assert "never instructions" in prompt
     assert "do not mention the responses" in prompt
 

@@ -57,8 +57,16 @@ def _logged_consortium(registry: Any, name: str) -> Any:
     from ..types import ConsortiumFailed
 
     model = registry.async_[name]
-    db = sqlite_utils.Database(logs_db_path())
-    LogStore(db)  # creates or upgrades llm's tables, as llm itself does before logging
+    opened: list[Any] = []
+
+    def database() -> Any:
+        # Opened on first use, in the thread that logs: the run goes on the sync path's
+        # shared loop thread, and a sqlite connection stays in the thread that made it.
+        if not opened:
+            db = sqlite_utils.Database(logs_db_path())
+            LogStore(db)  # creates or upgrades llm's tables, as llm itself does before logging
+            opened.append(db)
+        return opened[0]
 
     async def run(item: Any) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"progress": False}
@@ -69,7 +77,7 @@ def _logged_consortium(registry: Any, name: str) -> Any:
             text = await response.text()
         except llm.ModelError as ex:
             raise ConsortiumFailed(str(ex)) from ex
-        response.log_to_db(db)
+        response.log_to_db(database())
         return {**response.response_json, "text": text}
 
     return run
