@@ -11,15 +11,17 @@ import subprocess
 import sys
 import textwrap
 import threading
+import traceback
 from pathlib import Path
 
+import llm
 import local_plugin
 import pytest
 import yaml
 from llm.plugins import pm
 
 from helpers import judge_saying, llm_run, llm_subprocess, ok, refused, save, subprocess_env
-from loopback import LoopbackServer, write_models_file
+from loopback import NO_RETRY, LoopbackServer, error, write_models_file
 
 TESTS = Path(__file__).resolve().parent
 
@@ -299,3 +301,15 @@ def test_a_member_that_leaves_stdio_on_devnull_is_put_back_with_one_warning(loca
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
     assert "member local-leaky" in warnings[0] and "sys.stdout and sys.stderr" in warnings[0]
+
+
+def test_a_failed_sync_call_carries_no_unrelated_chained_exception(panel, user_path):
+    """Before: every error on the sync path also showed `RuntimeError: no running
+    event loop` and "During handling of the above exception..." in its traceback."""
+    panel.script("alpha", error(400, "nope", NO_RETRY))
+    panel.script("beta", error(400, "nope", NO_RETRY))
+    with pytest.raises(llm.ModelError) as info:
+        llm.get_model("panel").prompt("q").text()
+    shown = "".join(traceback.format_exception(info.value))
+    assert "no running event loop" not in shown
+    assert "During handling of the above exception" not in shown
