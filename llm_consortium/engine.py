@@ -18,19 +18,11 @@ import time
 from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
-from . import attachments, context_window, prompts, vote
+from . import attachments, context_window, prompts
+from .formats import format_for
 from .policy import call_with_policy
 from .streaming import AnswerFn, ArbiterStream
-from .types import (
-    Call,
-    ConsortiumFailed,
-    Event,
-    Outcome,
-    Participant,
-    ProgressFn,
-    Result,
-    Settings,
-)
+from .types import Call, ConsortiumFailed, Event, Outcome, Participant, ProgressFn, Result, Settings
 from .verdict import Verdict
 
 logger = logging.getLogger(__name__)
@@ -124,6 +116,7 @@ class _Run:
         self.notes: list[str] = []
         self.candidates: list[_Candidate] = []
         self.arbiter_attachments = list(request.attachments)
+        self.format = format_for(request.schema)
         self.answer = answer
         self.printed = False  # the final answer went out while the arbiter wrote it
         self.rate_limited = 0  # calls waiting for a rate limit now
@@ -162,6 +155,7 @@ class _Run:
             nonlocal done, failed
             outcome = await self._call(member, call)
             self.usage.add(member.model_id, outcome)
+            self.format.check(outcome)
             done += 1
             failed += 0 if outcome.ok else 1
             self._emit("member_done", round_number, members_done=done, members_failed=failed)
@@ -186,7 +180,8 @@ class _Run:
                 )
                 for outcome in previous
             ]
-        return [Call(t, req.system, list(req.history), list(req.attachments)) for t in text]
+        calls = [Call(t, req.system, list(req.history), list(req.attachments)) for t in text]
+        return [self.format.member_call(m, c) for m, c in zip(self.members, calls, strict=False)]
 
     def _labelled(self, outcomes: list[Outcome], record: dict[str, Any]) -> list[prompts.LabelledAnswer]:
         """This round's answers under shuffled neutral labels; each member's label and
@@ -199,13 +194,8 @@ class _Run:
             outcome = outcomes[index]
             record["members"][index]["label"] = label
             record["labels"][label] = record["members"][index]["model"]
-            answers.append(
-                prompts.LabelledAnswer(
-                    label,
-                    outcome.reply.text if outcome.reply is not None else None,
-                    outcome.error,
-                )
-            )
+            text = outcome.reply.text if outcome.reply is not None else None
+            answers.append(prompts.LabelledAnswer(label, text, outcome.error))
         return answers
 
     async def _judge(
@@ -224,12 +214,12 @@ class _Run:
             answers=answers,
             round_number=round_number,
             max_rounds=self.settings.max_iterations,
+            **self.format.arbiter_prompt_options(self.arbiter),
         )
-        stream = ArbiterStream(lambda head: self._is_final(head, round_number), self.answer)
+        stream = ArbiterStream(lambda head: self._is_final(head, round_number), self.format.shown(self.answer))
         arbiter = dataclasses.replace(self.arbiter, call=stream.wrap(self.arbiter.call))
-        outcome = await self._call(
-            arbiter, Call(text, self.request.system, [], list(self.arbiter_attachments))
-        )
+        call = Call(text, self.request.system, [], list(self.arbiter_attachments))
+        outcome = await self._call(arbiter, self.format.arbiter_call(self.arbiter, call))
         self.printed = stream.printed
         self.usage.add(self.arbiter.model_id, outcome)
         record = _outcome_json(self.arbiter, outcome)
@@ -238,8 +228,11 @@ class _Run:
             if stream.printed:  # part of the answer is out: nothing can replace it
                 raise ConsortiumFailed(f"the arbiter stopped in the middle of the answer: {outcome.error}")
             return None, record
-        record.pop("text")
-        verdict = stream.verdict()
+        raw = record.pop("text")
+        verdict, problem = self.format.read_verdict(raw, stream.verdict)
+        if verdict is None:
+            record.update(raw=raw, error=f"answer rejected: {problem}")
+            return None, record
         record["raw"] = verdict.raw
         if not verdict.synthesis.strip():
             record["error"] = "the arbiter's reply held no answer"
@@ -285,9 +278,10 @@ class _Run:
             outcomes = await self._fan_out(
                 self._member_calls(round_number, outcomes, verdict), round_number
             )
+            pairs = zip(self.members, outcomes, strict=False)
             record: dict[str, Any] = {
                 "round": round_number,
-                "members": [_outcome_json(m, o) for m, o in zip(self.members, outcomes, strict=False)],
+                "members": [self.format.traced(o, _outcome_json(m, o)) for m, o in pairs],
             }
             self.rounds.append(record)
             succeeded = sum(1 for o in outcomes if o.ok)
@@ -304,7 +298,8 @@ class _Run:
                 self.notes.append(f"round {round_number}: {reason}; kept the round {max(self.candidates).round} answer")
                 break
             if settings.votes(self.arbiter):
-                winner, record["vote"] = vote.tally(_answers(outcomes), [m.name for m in self.members])
+                winner, record["vote"], notes = self.format.tally(_answers(outcomes), [m.name for m in self.members])
+                self.notes.extend(f"round {round_number}: {note}" for note in notes)
                 verdict = Verdict(winner.answer, winner.share)
             else:
                 answers = self._labelled(outcomes, record)
@@ -353,13 +348,14 @@ class _Run:
             kept = f"kept the round {best.round} answer"
         else:
             names = [m.name for m in self.members]
-            winner, record["vote"] = vote.tally(_answers(outcomes), names)
+            winner, record["vote"], notes = self.format.tally(_answers(outcomes), names)
             agreed = [names[i] for i in winner.members]
             present = sum(1 for o in outcomes if o.ok)
             record["fallback"] = {"kept": "vote", "members": agreed, "answered": present, "share": winner.share}
             record["confidence"] = winner.share
             self.candidates.append(_Candidate(winner.share, round_number, winner.answer, winner.share))
-            kept = f"the answer is the members' vote ({len(agreed)} of {present} agreed: {', '.join(agreed)})"
+            how = "; ".join(notes) or f"{len(agreed)} of {present} agreed: {', '.join(agreed)}"
+            kept = f"the answer is the members' vote ({how})"
         logger.warning("Consortium: round %s: %s; %s", round_number, why, kept)
         self.notes.append(f"round {round_number}: {why}; {kept}")
 

@@ -117,6 +117,7 @@ class _SharedConsortium:
 
     can_stream = True
     supports_conversation = True
+    supports_schema = True  # members and arbiter are checked against it (see formats)
     attachment_types = CONSORTIUM_ATTACHMENT_TYPES
     Options = ConsortiumOptions
 
@@ -157,7 +158,7 @@ class _SharedConsortium:
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
         members, arbiter = resolve(config, prompt.options.call_mode)
-        request = Call(current, system or None, history, list(prompt.attachments))
+        request = Call(current, system or None, history, list(prompt.attachments), schema=prompt.schema)
         with status_line(self.model_id, prompt.options.progress) as progress:
 
             async def to_user(text: str) -> None:

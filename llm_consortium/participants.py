@@ -89,6 +89,8 @@ def llm_call(
             kwargs["messages"] = messages
         if options:
             kwargs["options"] = dict(options)
+        if call.schema is not None:
+            kwargs["schema"] = call.schema
         return kwargs
 
     if call_mode(sync_model, async_model, mode) == "async":
@@ -166,7 +168,8 @@ class Registry:
             max_concurrent = default_max_concurrent(async_model)
         # One gate per model object, whatever alias names it.
         gate = gate_for(model.model_id, max_concurrent)
-        return Participant(model_id, call, instance, attachment_types=types, gate=gate)
+        schemas = bool(getattr(model, "supports_schema", False))
+        return Participant(model_id, call, instance, attachment_types=types, gate=gate, supports_schema=schemas)
 
     def checked_participant(
         self,

@@ -109,7 +109,7 @@ class StatusLine:
         with self.lock:
             self.clear()
             self.stream.write(inert(message) + "\n")
-            if self.text and not self.finished:
+            if self.text and not self.finished:  # never redrawn once the answer has begun
                 self.stream.write(f"\r{self.text}{_CLEAR_TO_EOL}")
                 self.drawn = True
             self.stream.flush()
@@ -119,8 +119,9 @@ class StatusLine:
     def finish(self) -> None:
         """Wipe the line for good: the answer is being printed, and a line redrawn
         on the same terminal would land in the middle of it."""
-        self.clear()
-        self.finished = True
+        with self.lock:
+            self.clear()
+            self.finished = True
 
 
 class _ThroughStatusLine(logging.Handler):

@@ -26,6 +26,9 @@ class Call:
     system: str | None = None
     history: list[tuple[str, str]] = field(default_factory=list)
     attachments: list[Any] = field(default_factory=list)
+    # The JSON schema the reply must match (`llm --schema`): the user's on a request;
+    # on a participant's call, set only for a model that takes a schema itself.
+    schema: dict[str, Any] | None = None
     # Where the reply's text goes as it arrives (the arbiter, when the answer may
     # stream); None: no one is waiting for it, ask for the whole reply.
     on_text: TextFn | None = field(default=None, compare=False, repr=False)
@@ -52,6 +55,7 @@ class Participant:
     instance: int = 1
     attachment_types: frozenset[str] | None = None  # None: unknown, not filtered
     gate: Any = None  # limits.ModelGate for this model, or None: not gated
+    supports_schema: bool = False  # the model takes a JSON schema (llm's supports_schema)
 
     @property
     def name(self) -> str:

@@ -213,6 +213,15 @@ class RecordedRequest:
     body: dict[str, Any]
     headers: dict[str, str]  # keys lower-cased
 
+    @property
+    def json_schema(self) -> dict[str, Any] | None:
+        """The JSON schema the client asked the reply to match (`response_format` of
+        type json_schema, as llm's OpenAI plugin sends for `--schema`), else None."""
+        response_format = self.body.get("response_format") or {}
+        if response_format.get("type") != "json_schema":
+            return None
+        return (response_format.get("json_schema") or {}).get("schema")
+
 
 def _content_text(content: Any) -> str:
     """Text of a message `content`: a string, or the text parts of a parts list."""

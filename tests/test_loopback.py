@@ -163,6 +163,16 @@ def test_stop_releases_a_hanging_request():
     assert not isinstance(outcome[0], urllib.error.HTTPError)  # no answer at all
 
 
+def test_records_the_json_schema_a_schema_capable_model_is_sent(loopback, openai_models):
+    openai_models(["able", "unable"], able={"supports_schema": True})
+    loopback.script("able", reply('{"name": "Rex"}'))
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}}
+    assert llm.get_model("able").prompt("dog", schema=schema).text() == '{"name": "Rex"}'
+    assert loopback.requests_for("able")[0].json_schema == schema
+    llm.get_model("unable").prompt("dog").text()
+    assert loopback.requests_for("unable")[0].json_schema is None
+
+
 def test_streamed_reply_in_token_sized_pieces_pauses_at_a_hold(loopback, openai_models):
     from loopback import Hold
 

@@ -125,6 +125,8 @@ def _member_card(member: dict[str, Any]) -> str:
         if failed
         else answer_html(member.get("text", ""))
     )
+    if member.get("rejected"):  # an answer that failed the schema, as it was written
+        body += f"<p>Its answer:</p>{_pre(member['rejected'])}"
     title = f"{label} · {escape(member_name(member))}" if label else escape(member_name(member))
     return (
         f'<div class="card{" failed" if failed else ""}"><h3>{title}</h3>'

@@ -6,6 +6,7 @@ are in `walk`.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .walk import (
@@ -53,7 +54,11 @@ def _member_lines(member: dict[str, Any], full: bool) -> list[str]:
         detail = f"FAILED: {member.get('error')}"
         if retries:
             detail += f" ({retries})"
-        return [f"{head}  {detail}"]
+        lines = [f"{head}  {detail}"]
+        if member.get("rejected"):  # an answer that failed the schema, as it was written
+            said = preview(str(member["rejected"]), full) or [""]
+            lines += [f"        said: {said[0]}", *_indented(said[1:], "              ")]
+        return lines
     head += f"  {tokens_text(member.get('usage'))}"
     if retries:
         head += f"  ({retries})"
@@ -110,6 +115,13 @@ def render(run: Any, full: bool = False) -> str:
             members = ", ".join(str(m) for m in group.get("members", []))
             lines.append(f"  Vote {group_share(round_, group)}: {members}")
             lines += _indented(preview(str(group.get("answer", "")), full), "        ")
+        by_field = (round_.get("vote") or {}).get("by_field")
+        if isinstance(by_field, dict):  # a JSON vote where no two answers agreed
+            lines.append("  Voted field by field:")
+            for name, field in by_field.items():
+                value = "(left out)" if field.get("absent") else json.dumps(field.get("value"), ensure_ascii=False)
+                members = ", ".join(str(m) for m in field.get("members", []))
+                lines += _indented(preview(f"{name} = {value} ({members})", full), "    ")
         if isinstance(round_.get("arbiter"), dict):
             lines += _arbiter_lines(round_["arbiter"], full, round_.get("round") == final_round)
         if round_.get("failed"):

@@ -111,6 +111,8 @@ def fallback_text(round_: dict[str, Any]) -> str:
     """What happened when the round's arbiter failed, in one sentence."""
     fallback = round_.get("fallback")
     if isinstance(fallback, dict) and fallback.get("kept") == "vote":
+        if isinstance(round_.get("vote"), dict) and round_["vote"].get("by_field"):  # JSON, no two agreed
+            return "The arbiter failed: the answer is the members' vote, taken field by field"
         agreed = [str(m) for m in fallback.get("members") or []]
         share = share_text(fallback.get("share"), len(agreed), fallback.get("answered"))
         return f"The arbiter failed: the answer is the members' vote, {share}: {', '.join(agreed)}"
