@@ -122,7 +122,7 @@ def main() -> None:
     )
     out(table(stream.bench_stream(interval=interval, repeat=1 if args.quick else 5)))
 
-    out("\n### 6. Rate limits: a batch against a provider allowing 4 requests in flight\n")
+    out("\n### 8. Rate limits: a batch against a provider allowing 4 requests in flight\n")
     out(table(ratelimit.bench()))
 
 

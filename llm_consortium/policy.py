@@ -19,6 +19,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .limits import current_slot
@@ -205,9 +206,6 @@ class EmptyAnswer(Exception):
     """The model answered with nothing but whitespace."""
 
 
-WaitFn = Callable[[bool], None]
-
-
 async def call_with_policy(
     target: Participant | CallFn,
     call: Call,
@@ -216,7 +214,7 @@ async def call_with_policy(
     retries: int,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     rng: random.Random | None = None,
-    on_wait: WaitFn | None = None,
+    on_wait: Callable[[bool], None] | None = None,
 ) -> Outcome:
     """Call a participant (or a bare coroutine function) under the failure policy.
 
@@ -229,11 +227,10 @@ async def call_with_policy(
       and `on_wait(False)` bracket each such wait (for the progress line).
     - A spent quota fails at once; other errors fail at once unless transient.
     - `retries` is the budget of extra requests for transient errors (5xx, dropped
-      connections), counting the retries a provider's SDK reports having made inside
-      an attempt, so the two layers do not multiply the requests sent.
+      connections), counting the retries a provider's SDK reports having made.
 
-    Never raises for a model failure: the failure is the Outcome's `error`, so one
-    member's problem cannot sink the round. Cancellation still propagates.
+    Never raises for a model failure (that is the Outcome's `error`, so one member
+    cannot sink the round). Cancellation still propagates.
     """
     if isinstance(target, Participant):
         fn, gate = target.call, target.gate
@@ -264,7 +261,12 @@ async def call_with_policy(
                 outcome.rate_limit_waits += 1 + inner
                 outcome.rate_limit_wait_ms += attempt["duration_ms"]  # incl. the SDK's own waits
                 state.refusals += 1
-                wait = rate_limit_delay(state.refusals, retry_after(failure), rng)
+                asked = retry_after(failure)
+                wait = rate_limit_delay(state.refusals, asked, rng)
+                if wait >= left:  # jitter must not push a wait the timeout allows past it
+                    wait = asked if asked is not None else left / 2
+                    if asked is None and wait < RATE_LIMIT_JITTER:
+                        wait = left  # too little time left to be worth another request
                 if wait >= left:
                     outcome.error += (
                         f" (gave up waiting for the rate limit: a {wait:.3g}s wait would pass "
@@ -311,23 +313,21 @@ async def call_with_policy(
     return outcome
 
 
+@dataclass
 class _State:
     """Where a call under the policy is: the slot it holds, whether a request is in
     flight (for the attempt a timeout cuts short), how often it was refused."""
 
-    def __init__(self, slot: Any) -> None:
-        self.slot = slot
-        self.requesting = False
-        self.abandoned = False
-        self.began = 0.0
-        self.refusals = 0
+    slot: Any
+    requesting: bool = False
+    abandoned: bool = False
+    began: float = 0.0
+    refusals: int = 0
 
 
 async def _acquire(gate: Any, outcome: Outcome) -> Any:
-    if gate is None:
-        return None
-    slot = await gate.acquire()
-    outcome.queued_ms += round(slot.waited * 1000)
+    slot = None if gate is None else await gate.acquire()
+    outcome.queued_ms += 0 if slot is None else round(slot.waited * 1000)
     return slot
 
 
@@ -379,7 +379,7 @@ async def _attempt(
     return failure
 
 
-async def _wait(sleep: Callable[[float], Awaitable[None]], seconds: float, on_wait: WaitFn | None) -> None:
+async def _wait(sleep: Callable[[float], Awaitable[None]], seconds: float, on_wait: Any) -> None:
     _notify(on_wait, True)
     try:
         await sleep(seconds)
@@ -387,11 +387,10 @@ async def _wait(sleep: Callable[[float], Awaitable[None]], seconds: float, on_wa
         _notify(on_wait, False)
 
 
-def _notify(on_wait: WaitFn | None, waiting: bool) -> None:
-    if on_wait is None:
-        return
+def _notify(on_wait: Callable[[bool], None] | None, waiting: bool) -> None:
     try:
-        on_wait(waiting)
+        if on_wait is not None:
+            on_wait(waiting)
     except Exception:  # a broken progress display must not break the call
         logger.debug("on_wait callback failed", exc_info=True)
 

@@ -318,3 +318,14 @@ def test_a_detached_slot_is_left_to_the_thread_and_the_attempt_marked_abandoned(
 )
 def test_trace_views_say_what_a_call_cost_beyond_one_request(member, text):
     assert retries_text(member) == text
+
+
+def test_jitter_never_makes_a_wait_the_timeout_allows_give_up():
+    waits = Waits()
+    # Asked for 4 s with a 5 s timeout: jitter could make it up to 8 s; it waits 4 s.
+    outcome = policy(Scripted("m", rate_limit(4000), "ok"), timeout=5, sleep=waits)
+    assert outcome.ok and len(waits.seconds) == 1 and 4 <= waits.seconds[0] < 5
+    # Asked for nothing: the backoff is kept inside what is left of the timeout.
+    waits = Waits()
+    outcome = policy(Scripted("m", *[rate_limit()] * 8, "ok"), timeout=2, sleep=waits)
+    assert outcome.ok and all(w < 2 for w in waits.seconds)
