@@ -1,13 +1,21 @@
-"""One event loop for every sync call in the process.
+"""One event loop lifetime for the sync calls of a process.
 
 A sync consortium call (`llm prompt`, each `llm chat` turn, `model.prompt(...).text()`)
 needs an event loop for its concurrent member calls. A fresh loop per call
 (`asyncio.run`) breaks async clients that outlive it: llm's OpenAI plugin builds an
 `AsyncOpenAI` client per prompt, the client is garbage-collected during a *later*
 call and schedules its `aclose()` on that later loop, which then fails against the
-closed one ("Task exception was never retrieved ... Event loop is closed"). So every
-sync call in a process runs on one long-lived loop in a daemon thread, and whatever a
-client leaves behind is finalised on the loop that made it.
+closed one ("Task exception was never retrieved ... Event loop is closed").
+
+So sync calls reuse loops that are never closed:
+- `shared_loop()`: one long-lived loop in a daemon thread, where the sync consortium
+  model deliberates while the caller's thread yields the answer as it streams
+  (models.py, sync_iter.py), and where `run_sync` runs when its caller already runs
+  a loop (a notebook cell, a sync model called from async code);
+- `run_sync` from plain sync code (compare, eval): an `asyncio.Runner` kept for the
+  calling thread, so the run happens in the caller's own thread (its sqlite
+  connections and thread-locals keep working) and Ctrl-C cancels it the way
+  `asyncio.run` does.
 
 Why not anyio's blocking portal: a portal kept open for the life of the process runs
 in a non-daemon executor thread, which the interpreter joins at exit, so the process
@@ -17,6 +25,7 @@ would never end; a portal opened per call is a loop per call again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -25,6 +34,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _lock = threading.Lock()
+_local = threading.local()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
 _pid: int | None = None
@@ -51,14 +61,38 @@ def _serve(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def run_sync(coro_factory: Callable[[], Awaitable[T]]) -> T:
-    """Run the coroutine `coro_factory()` makes to completion from sync code, on the
-    shared loop; works the same inside a running loop (a notebook cell, a sync model
-    called from async code).
+    """Run the coroutine `coro_factory()` makes to completion from sync code, on this
+    thread's lasting loop, or on the shared loop when this thread already runs one.
 
-    Ctrl-C (or any exception) while waiting cancels the run on the loop and waits
-    for it to unwind, so member calls stop instead of running on unseen; calls
-    blocked in threads are abandoned there, not waited for.
+    Ctrl-C (or any exception) while waiting cancels the run and waits for it to
+    unwind, so member calls stop instead of running on unseen; calls blocked in
+    threads are abandoned there, not waited for.
     """
+    if _in_a_running_loop():
+        return _run_on_shared_loop(coro_factory)
+    # A fresh copy of the caller's context for each run, as asyncio.run makes.
+    return _runner().run(coro_factory(), context=contextvars.copy_context())  # type: ignore[arg-type]
+
+
+def _in_a_running_loop() -> bool:
+    # Decided apart from the run, so the run's own errors are not raised while a
+    # RuntimeError is being handled (and do not carry it as their context).
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _runner() -> asyncio.Runner:
+    runner = getattr(_local, "runner", None)
+    if runner is None or _local.pid != os.getpid():
+        runner = _local.runner = asyncio.Runner()
+        _local.pid = os.getpid()
+    return runner
+
+
+def _run_on_shared_loop(coro_factory: Callable[[], Awaitable[T]]) -> T:
     loop = shared_loop()
     if threading.current_thread() is _thread:
         # A sync call made from a coroutine on the shared loop itself would wait for

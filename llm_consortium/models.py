@@ -208,7 +208,7 @@ class _SharedConsortium:
 
 
 def run_sync(coro_factory):
-    """Run a deliberation from sync code, on the process's one shared loop (see loop.py)."""
+    """Run a deliberation from sync code on a loop that outlives it (see loop.py)."""
     from .loop import run_sync as run_on_shared_loop
 
     return run_on_shared_loop(coro_factory)

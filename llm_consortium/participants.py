@@ -35,9 +35,6 @@ from .types import Call, CallFn, Participant, Reply
 
 logger = logging.getLogger(__name__)
 
-CALL_MODES = ("auto", "thread", "async")
-
-
 def call_mode(sync_model: Any, async_model: Any, forced: str | None = None) -> str:
     """"thread" or "async": how calls to this model run (see the module docstring)."""
     if async_model is None:
@@ -74,7 +71,8 @@ def llm_call(
 ) -> CallFn:
     """A coroutine function calling one `llm` model with this member's options, the
     way `call_mode` chooses, inside the stdio guard (`name` is who its warning names)."""
-    name = name or getattr(async_model or sync_model, "model_id", "member")
+    model_id = getattr(async_model or sync_model, "model_id", "member")
+    name = name or model_id
 
     # Streamed only when someone reads the text as it arrives (the arbiter) and the
     # model says it can: llm's Python API would not check `can_stream` for us.
@@ -98,7 +96,7 @@ def llm_call(
     if call_mode(sync_model, async_model, mode) == "async":
 
         async def call_async(call: Call) -> Reply:
-            with guarded(name):
+            with guarded(name, model_id):
                 response = async_model.prompt(call.prompt, **kwargs_for(call))
                 if call.on_text is not None:
                     async for chunk in response:
@@ -122,7 +120,7 @@ def llm_call(
         # Guarded while awaited: a call given up on (its thread runs on) stops
         # holding back the check that puts stdio right for the calls after it.
         loop = asyncio.get_running_loop()
-        with guarded(name):
+        with guarded(name, model_id):
             return await in_thread(lambda: blocking(call, loop))
 
     return call_sync

@@ -88,10 +88,12 @@ class StdioGuard:
         self._lock = threading.Lock()
         self._depth = 0
         self._snapshot: _Snapshot | None = None
+        self._warned: set[str] = set()  # models already named: one warning each
 
     @contextlib.contextmanager
-    def guard(self, name: str) -> Iterator[None]:
-        """Around one member's call; `name` is who the warning names."""
+    def guard(self, name: str, model: str = "") -> Iterator[None]:
+        """Around one member's call; `name` is who the warning names, once per
+        `model` (default: the name) in the process."""
         with self._lock:
             if self._depth == 0:
                 self._snapshot = _Snapshot()
@@ -99,9 +101,9 @@ class StdioGuard:
         try:
             yield
         finally:
-            self._leave(name)
+            self._leave(name, model or name)
 
-    def _leave(self, name: str) -> None:
+    def _leave(self, name: str, model: str) -> None:
         with self._lock:
             self._depth -= 1
             if self._depth:
@@ -110,7 +112,10 @@ class StdioGuard:
             assert snapshot is not None
             changed = snapshot.restore()
             snapshot.close()
-        if changed:
+            warn = bool(changed) and model not in self._warned
+            if warn:
+                self._warned.add(model)
+        if warn:
             _warn(name, changed)
 
 
@@ -124,6 +129,6 @@ def _warn(name: str, changed: list[str]) -> None:
 guard = StdioGuard()
 
 
-def guarded(name: str) -> Any:
+def guarded(name: str, model: str = "") -> Any:
     """`with guarded(member_name): ...` around one call, on the process-wide guard."""
-    return guard.guard(name)
+    return guard.guard(name, model)

@@ -11,6 +11,7 @@ What makes such plugins hard for a consortium, reproduced on purpose:
   many times in one process;
 - a small context window (`local-small`: 40 words; longer prompts raise the kind of
   error such engines raise);
+- `local-leaky` swaps sys.stdout and sys.stderr for /dev/null and never puts them back;
 - `local-racy` is thread-safe (no overlap check) but still swaps stdio while it
   loads, so calls allowed to overlap on it race on sys.stdout;
 - it reports no token usage.
@@ -86,6 +87,7 @@ class LocalModel(llm.Model):
         reload: bool = False,
         hold: threading.Event | None = None,
         thread_safe: bool = False,
+        leaky: bool = False,
     ) -> None:
         self.model_id = model_id
         self.fds = fds
@@ -93,11 +95,16 @@ class LocalModel(llm.Model):
         self.reload = reload
         self.hold = hold  # the first call blocks until this event is set
         self.thread_safe = thread_safe
+        self.leaky = leaky
         self.engine: str | None = None
         self.calls = 0
         self._busy = threading.Lock()
 
     def load(self) -> None:
+        if self.leaky:
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the bug it stands for
+            self.engine = "loaded"
+            return
         silenced = _silenced_fds if self.fds else _silenced_objects
         with silenced():
             chatter = "loading weights ... (engine chatter that must not reach the user)\n"
@@ -144,6 +151,7 @@ def local_models(hold: threading.Event | None = None, reload: bool = False) -> l
         LocalModel("local-fd", fds=True, reload=reload),
         LocalModel("local-small", context_words=40, reload=reload),
         LocalModel("local-racy", reload=True, thread_safe=True),
+        LocalModel("local-leaky", reload=True, leaky=True),
     ]
 
 

@@ -4,6 +4,7 @@ daemon thread pool and its bridge (threads.py), and the stdio guard (stdio.py)."
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import sys
@@ -23,17 +24,45 @@ def test_every_sync_call_in_a_process_runs_on_one_loop():
 
     first = loop.run_sync(which)
     assert loop.run_sync(which) is first
-    assert first.is_running()
+    assert not first.is_closed()
 
 
-def test_inside_a_running_loop_the_sync_call_uses_the_same_loop():
+def test_a_sync_call_runs_in_the_callers_thread():
+    """Callers keep thread-bound things working: eval logs through a sqlite
+    connection made in its own thread, plugins keep thread-locals."""
+
+    async def where():
+        return threading.current_thread()
+
+    assert loop.run_sync(where) is threading.current_thread()
+
+
+def test_inside_a_running_loop_sync_calls_share_one_other_loop():
     async def which():
         return asyncio.get_running_loop()
 
     async def notebook_cell():
-        return loop.run_sync(which)
+        return asyncio.get_running_loop(), loop.run_sync(which), loop.run_sync(which)
 
-    assert asyncio.run(notebook_cell()) is loop.run_sync(which)
+    cell_loop, first, second = asyncio.run(notebook_cell())
+    assert first is second and first is not cell_loop and first.is_running()
+
+
+def test_each_sync_call_sees_the_callers_context_of_the_moment():
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
+
+    async def read_then_set():
+        seen = marker.get()
+        marker.set("set inside a run")
+        return seen
+
+    token = marker.set("first")
+    try:
+        assert loop.run_sync(read_then_set) == "first"
+        marker.set("second")
+        assert loop.run_sync(read_then_set) == "second"
+    finally:
+        marker.reset(token)
 
 
 def test_an_error_arrives_without_an_unrelated_chained_exception():

@@ -11,14 +11,17 @@ import subprocess
 import sys
 import textwrap
 import threading
+import traceback
 from pathlib import Path
 
+import llm
 import local_plugin
 import pytest
+import yaml
 from llm.plugins import pm
 
-from helpers import judge_saying, llm_run, llm_subprocess, save, subprocess_env
-from loopback import LoopbackServer, write_models_file
+from helpers import judge_saying, llm_run, llm_subprocess, ok, refused, save, subprocess_env
+from loopback import NO_RETRY, LoopbackServer, error, write_models_file
 
 TESTS = Path(__file__).resolve().parent
 
@@ -223,3 +226,90 @@ def test_an_installed_sync_only_plugin_through_the_real_llm_cli(installed, loopb
         assert done.stdout == answer + "\n"
         assert done.stderr == ""
     assert not overlaps.exists()
+    save("leaky", [{"model_id": "local-leaky", "count": 2}], arbiter=None)
+    done = llm_subprocess(user_path, "-m", "leaky", "q", **env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ANSWER + "\n"
+    assert done.stderr == (
+        "Consortium: member local-leaky left sys.stdout and sys.stderr redirected; "
+        "put back so the answer is not lost\n"
+    )
+
+
+# ---------------------------------------------------------------- call modes
+
+
+def _implementation(request) -> str:
+    """Which of the OpenAI plugin's implementations sent a request: its client
+    stamps `x-stainless-async` ("false" from the sync client)."""
+    return "sync" if request.headers.get("x-stainless-async") == "false" else "async"
+
+
+def test_call_mode_auto_uses_the_sync_implementation_and_async_can_be_forced(loopback, openai_models):
+    openai_models(["alpha", "judge"])
+    loopback.script("judge", judge_saying("The judged answer"))
+    save("modes", ["alpha"])
+    save("forced", ["alpha"], call_mode="async")
+    for args, expected in (
+        (("-m", "modes", "q"), "sync"),
+        (("-m", "modes", "-o", "call_mode", "async", "q"), "async"),
+        (("-m", "forced", "q"), "async"),
+        (("-m", "forced", "-o", "call_mode", "thread", "q"), "sync"),
+        (("-m", "modes", "--async", "q"), "sync"),
+    ):
+        loopback.reset()
+        loopback.script("judge", judge_saying("The judged answer"))
+        result = llm_run(*args)
+        assert result.stdout == "The judged answer\n", result.output
+        assert {_implementation(r) for r in loopback.requests} == {expected}, args
+
+
+def test_call_mode_async_on_a_sync_only_model_still_runs_it(local):
+    save("solo", ["local"], arbiter=None, call_mode="async")
+    result = llm_run("-m", "solo", "q")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ANSWER + "\n"
+
+
+def test_a_bad_call_mode_is_one_clear_error(loopback, openai_models):
+    openai_models(["alpha", "judge"])
+    save("modes", ["alpha"])
+    result = llm_run("-m", "modes", "-o", "call_mode", "sideways", "q")
+    assert result.exit_code == 1
+    assert "call_mode" in result.output and "Traceback" not in result.output
+
+
+def test_create_saves_max_concurrent_and_call_mode(user_path):
+    ok("create", "capped", "-m", "gpt-4o-mini:3", "-a", "gpt-4o",
+       "--max-concurrent", "gpt-4o-mini", "2", "--max-concurrent", "gpt-4o", "1", "--call-mode", "async")
+    saved = yaml.safe_load((user_path / "consortiums" / "capped.yaml").read_text())
+    assert saved["models"] == [{"model_id": "gpt-4o-mini", "max_concurrent": 2, "count": 3}]
+    assert saved["arbiter"] == {"model_id": "gpt-4o", "max_concurrent": 1}
+    assert saved["call_mode"] == "async"
+    ok("create", "plain", "-m", "gpt-4o-mini")
+    assert "max_concurrent" not in (user_path / "consortiums" / "plain.yaml").read_text()
+    assert "not a member" in refused("create", "bad", "-m", "gpt-4o-mini", "--max-concurrent", "gpt-4o", "2")
+    assert "--max-concurrent" in refused("create", "bad", "-m", "gpt-4o-mini", "--max-concurrent", "gpt-4o-mini", "0")
+
+
+def test_a_member_that_leaves_stdio_on_devnull_is_put_back_with_one_warning(local, caplog):
+    save("leaky", [{"model_id": "local-leaky", "count": 2}], arbiter=None)
+    for _ in range(2):
+        result = llm_run("-m", "leaky", "q")
+        assert result.exit_code == 0, result.output
+        assert result.stdout == ANSWER + "\n"
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert "member local-leaky" in warnings[0] and "sys.stdout and sys.stderr" in warnings[0]
+
+
+def test_a_failed_sync_call_carries_no_unrelated_chained_exception(panel, user_path):
+    """Before: every error on the sync path also showed `RuntimeError: no running
+    event loop` and "During handling of the above exception..." in its traceback."""
+    panel.script("alpha", error(400, "nope", NO_RETRY))
+    panel.script("beta", error(400, "nope", NO_RETRY))
+    with pytest.raises(llm.ModelError) as info:
+        llm.get_model("panel").prompt("q").text()
+    shown = "".join(traceback.format_exception(info.value))
+    assert "no running event loop" not in shown
+    assert "During handling of the above exception" not in shown
