@@ -81,12 +81,15 @@ class ModelGate:
     held now. Waiters are served first come, first served.
     """
 
-    def __init__(self, max_concurrent: int | None = None) -> None:
+    def __init__(self, max_concurrent: int | None = None, *, explicit: bool = True) -> None:
         if max_concurrent is not None and max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self._lock = threading.Lock()
         self._queue: collections.deque[_Waiter] = collections.deque()
         self.cap: int | None = max_concurrent
+        # Whether the cap was configured (max_concurrent) or is only the default for
+        # the kind of model: a configured cap replaces a default one, even upward.
+        self.cap_configured = explicit and max_concurrent is not None
         self._adaptive: int | None = None  # None until the first rate limit
         self.lowest: int | None = None
         self.in_flight = 0
@@ -202,11 +205,19 @@ class ModelGate:
                 slot._released = True
                 self.in_flight -= 1
 
-    def set_cap(self, max_concurrent: int | None) -> None:
-        """Lower the fixed cap (a second configuration asked for fewer)."""
+    def set_cap(self, max_concurrent: int | None, *, explicit: bool = True) -> None:
+        """Apply another configuration's cap. Configured caps: the smallest holds (a
+        second configuration asked for fewer). A configured cap replaces a default
+        one, even upward; a default never changes a configured one."""
+        if max_concurrent is None:
+            return
         with self._lock:
-            if max_concurrent is not None and (self.cap is None or max_concurrent < self.cap):
+            if explicit and not self.cap_configured:
+                self.cap, self.cap_configured = max_concurrent, True
+            elif explicit == self.cap_configured and (self.cap is None or max_concurrent < self.cap):
                 self.cap = max_concurrent
+            if self._adaptive is not None and self.cap is not None:
+                self._adaptive = min(self._adaptive, self.cap)
             self._dispatch()
 
 
@@ -214,19 +225,21 @@ _gates: dict[str, ModelGate] = {}
 _gates_lock = threading.Lock()
 
 
-def gate_for(key: str, max_concurrent: int | None = None) -> ModelGate:
+def gate_for(key: str, max_concurrent: int | None = None, *, explicit: bool = True) -> ModelGate:
     """The process-wide gate of model `key`, shared by every run in the process.
 
     When configurations ask for different caps on one model, the smallest holds:
     a cap is a promise that the model never sees more (a plugin that is not
-    thread-safe), so one configuration cannot lift another's.
+    thread-safe), so one configuration cannot lift another's. `explicit=False`
+    marks the default cap for the kind of model (1 for a sync-only one), which any
+    configured `max_concurrent` replaces, also upward.
     """
     with _gates_lock:
         gate = _gates.get(key)
         if gate is None:
-            gate = _gates[key] = ModelGate(max_concurrent)
+            gate = _gates[key] = ModelGate(max_concurrent, explicit=explicit)
             return gate
-    gate.set_cap(max_concurrent)
+    gate.set_cap(max_concurrent, explicit=explicit)
     return gate
 
 

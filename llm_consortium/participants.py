@@ -164,10 +164,11 @@ class Registry:
         name = model_id if instance == 1 else f"{model_id}#{instance}"
         call = llm_call(sync_model, async_model, options, mode, name)
         types = frozenset(getattr(model, "attachment_types", None) or ())
-        if max_concurrent is None:
+        explicit = max_concurrent is not None
+        if not explicit:
             max_concurrent = default_max_concurrent(async_model)
         # One gate per model object, whatever alias names it.
-        gate = gate_for(model.model_id, max_concurrent)
+        gate = gate_for(model.model_id, max_concurrent, explicit=explicit)
         schemas = bool(getattr(model, "supports_schema", False))
         return Participant(model_id, call, instance, attachment_types=types, gate=gate, supports_schema=schemas)
 

@@ -339,6 +339,22 @@ def test_gate_for_shares_one_gate_per_model_and_keeps_the_smallest_cap():
         reset_gates()
 
 
+def test_a_configured_cap_replaces_the_default_one_even_upward():
+    """A sync-only model's default cap of 1 must not stop a later consortium that
+    configures `max_concurrent: 4` for it; a default never lifts or lowers a
+    configured cap."""
+    reset_gates()
+    try:
+        gate = gate_for("sync-only", 1, explicit=False)
+        assert gate.limit == 1
+        assert gate_for("sync-only", 4).limit == 4
+        assert gate_for("sync-only", 1, explicit=False).limit == 4
+        assert gate_for("sync-only", 3).limit == 3  # configured caps: the smallest holds
+        assert gate_for("sync-only", 5).limit == 3
+    finally:
+        reset_gates()
+
+
 def test_max_concurrent_must_be_positive():
     with pytest.raises(ValueError):
         ModelGate(0)
