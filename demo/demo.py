@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -122,10 +123,12 @@ def demo(server: LoopbackServer, user_dir: Path) -> None:
     )
 
 
-def main() -> None:
+def main(scenario: Callable[[LoopbackServer, Path], None] = demo) -> None:
+    """Run `scenario` against a fresh loopback server in a temporary user dir; both
+    are gone when it ends, and a failed step ends the demo with its error."""
     with tempfile.TemporaryDirectory(prefix="llm-consortium-demo-") as tmp, LoopbackServer() as server:
         try:
-            demo(server, Path(tmp))
+            scenario(server, Path(tmp))
         except click.ClickException as ex:
             ex.show()
             sys.exit(1)

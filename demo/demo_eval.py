@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo import run, user_env  # demo.py puts tests/ on the path for loopback
+from demo import main, run, user_env  # demo.py puts tests/ on the path for loopback
 
 from loopback import LoopbackServer, last_user_text, reply, tagged_verdict, write_models_file
 
@@ -101,14 +100,5 @@ def demo(server: LoopbackServer, user_dir: Path) -> None:
     click.secho(f"The --resume run made {len(server.requests) - before} model calls.", fg="yellow")
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="llm-consortium-demo-") as tmp, LoopbackServer() as server:
-        try:
-            demo(server, Path(tmp))
-        except click.ClickException as ex:
-            ex.show()
-            sys.exit(1)
-
-
 if __name__ == "__main__":
-    main()
+    main(demo)

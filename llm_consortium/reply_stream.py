@@ -245,20 +245,25 @@ class ReplyReader:
             self._text.append(out)
         return out
 
+    def _skipped(self, token: Token) -> bool:
+        """Whether a tag needs nothing more: a self-closing one, or a `<think>` tag,
+        which only moves how deep in reasoning the reader is."""
+        if token.selfclose:
+            return True
+        if token.name != "think":
+            return False
+        self._think = max(0, self._think - 1) if token.close else self._think + 1
+        return True
+
     def _before(self, token: Token) -> None:
         """Before the synthesis: keep the verdict's text, watch for the commit."""
         if isinstance(token, str):
             self._head_text.append(token)
             return
         self._head_text.append(token.text)
-        if token.selfclose:
+        if self._skipped(token):
             return
-        if token.name == "think":
-            if token.close:
-                self._think = max(0, self._think - 1)
-            else:
-                self._think += 1
-        elif token.close:
+        if token.close:
             if token.name == self._section:
                 self._section = None
         elif token.name != "synthesis":
@@ -282,14 +287,9 @@ class ReplyReader:
             if not self._think:
                 body.append(token)
             return
-        if token.selfclose:
+        if self._skipped(token):
             return
-        if token.name == "think":
-            if token.close:
-                self._think = max(0, self._think - 1)
-            else:
-                self._think += 1
-        elif token.name == "synthesis" and not token.close:
+        if token.name == "synthesis" and not token.close:
             return  # a nested or repeated opening tag: just removed
         elif token.name == "synthesis" or not token.close:
             # Its end, or the next section opening because it was left unclosed.
