@@ -16,7 +16,7 @@ import yaml
 from llm_consortium import store
 from llm_consortium.store import CACHE_NAME
 
-from helpers import llm_run, ok, refused, save
+from helpers import LLM_BIN, llm_run, ok, refused, save, spawn
 
 EDITOR = '''
 import os, pathlib, sys
@@ -89,6 +89,23 @@ def test_a_create_that_loses_a_race_does_not_replace_the_winner(user_path, monke
     assert "already exists" in refused("create", "dup", "-m", "the-loser")
     assert store.load("dup").models[0].model_id == "the-winner"
     assert sorted(os.listdir(store.folder())) == ["dup.yaml"]  # no temporary file left
+
+
+def test_simultaneous_creates_of_one_name_in_real_processes_have_exactly_one_winner(user_path):
+    contenders = [f"model-{n}" for n in range(6)]
+    running = [spawn(user_path, LLM_BIN, "consortiums", "create", "dup", "-m", model) for model in contenders]
+    finished = []
+    for process in running:
+        out, err = process.communicate(timeout=60)
+        finished.append((process.returncode, out, err))
+    winners = [n for n, (code, out, _) in enumerate(finished) if code == 0]
+    assert len(winners) == 1, finished
+    assert "Created consortium 'dup'" in finished[winners[0]][1]
+    for n, (code, _, err) in enumerate(finished):
+        if n != winners[0]:
+            assert code == 1 and "already exists" in err and "Traceback" not in err, err
+    assert store.load("dup").models[0].model_id == contenders[winners[0]]
+    assert sorted(os.listdir(store.folder())) == ["dup.yaml"]
 
 
 # --- 5. counts -----------------------------------------------------------------------
