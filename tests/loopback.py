@@ -54,7 +54,8 @@ class Hold:
     """A point in a streamed reply where the server stops until the test says go.
 
     The server sends every piece up to the one that completes the first `after` in
-    the text, sets `reached`, and waits for `release()`. A test reads the client's
+    the text (setting `reached` just before that last piece leaves), and then waits
+    for `release()`. A test reads the client's
     output meanwhile, so "the client showed X while the rest was still unsent" is
     proven by ordering, not timing. Nobody releasing it within `timeout` seconds
     drops the connection: a test waiting for the wrong thing then fails, not passes late.
@@ -494,13 +495,16 @@ class _Handler(BaseHTTPRequestHandler):
         for number, piece in enumerate(_pieces(text, behaviour.piece_chars)):
             if number and behaviour.interval:  # a fixed rate: waits never add up to drift
                 release.wait(max(0.0, began + number * behaviour.interval - time.monotonic()))
-            chunk(delta({"content": piece}))
             sent += len(piece)
-            if hold is not None and 0 <= hold_at <= sent and not hold.reached.is_set():
+            holding = hold is not None and 0 <= hold_at <= sent and not hold.reached.is_set()
+            if holding:
+                # Set before the piece goes out: a client that has read it can rely on
+                # the server being at the hold (or about to wait there), never past it.
                 hold.reached.set()
-                if not hold._wait(release):
-                    self.close_connection = True
-                    return
+            chunk(delta({"content": piece}))
+            if holding and not hold._wait(release):
+                self.close_connection = True
+                return
         chunk(delta({}, "stop"))
         if usage is not None:
             chunk([], usage=usage)
