@@ -12,8 +12,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from .policy import describe
-
 logger = logging.getLogger(__name__)
 
 # What a consortium model declares to llm, which validates attachments before the
@@ -57,6 +55,10 @@ async def resolve_types(attachments: Sequence[Any]) -> set[str]:
 
 
 def _types_of(attachments: list[Any]) -> list[str]:
+    # Imported here: `llm models` imports this module for the type list alone, and
+    # registering consortiums must stay cheap.
+    from .policy import describe
+
     types = []
     for attachment in attachments:
         where = getattr(attachment, "url", None) or getattr(attachment, "path", None) or "attachment"

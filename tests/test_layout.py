@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import save, subprocess_env
+
 PACKAGE = Path(__file__).resolve().parent.parent / "llm_consortium"
 MAX_LINES = 400
 
@@ -109,3 +111,22 @@ def test_importing_the_hooks_module_imports_nothing_heavy():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_registering_saved_consortiums_does_not_import_the_engine_side(user_path):
+    """`llm` registers models on every command: with consortiums saved, that must
+    read names and build the model classes, not import the engine, its policy or
+    the types it runs on (a regression once cost every command 5 ms)."""
+    save("panel", ["alpha"])
+    code = (
+        "import sys, llm_consortium; "
+        "llm_consortium.register_models(lambda *models, **kw: None); "
+        "print(sorted(m for m in sys.modules if m.startswith('llm_consortium.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env(user_path)
+    )
+    loaded = set(ast.literal_eval(done.stdout.strip()))
+    assert "llm_consortium.models" in loaded  # it did register
+    heavy = {"engine", "policy", "types", "limits", "participants", "prompts", "verdict"}
+    assert not {f"llm_consortium.{name}" for name in heavy} & loaded
