@@ -187,13 +187,6 @@ def memory_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    headers = list(rows[0])
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(row[h]) for h in headers) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=1.0)
@@ -202,6 +195,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="8,24,100")
     parser.add_argument("--skip", default="", help="comma list of: modes,cap,memory")
     args = parser.parse_args()
+    from run import table  # run.py imports this module: one table renderer for every section
+
     skip = set(args.skip.split(","))
     sizes = tuple(int(s) for s in args.sizes.split(","))
     if "modes" not in skip:
