@@ -50,6 +50,25 @@ def save(name: str, members: Sequence[Any], arbiter: str | None = "judge", **ext
     return config
 
 
+def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> dict[str, Any]:
+    """What `show --json` and `list --json` print for a one-member consortium saved
+    with every other setting at its default: each field, defaults filled in."""
+    return {
+        "name": name,
+        "models": [{"model_id": member, "options": {}, "max_concurrent": None, "count": 1}],
+        "arbiter": {"model_id": arbiter, "options": {}, "max_concurrent": None} if arbiter else None,
+        "strategy": strategy,
+        "confidence_threshold": 0.7,
+        "max_iterations": 3,
+        "min_iterations": 1,
+        "system_prompt": None,
+        "timeout": 120.0,
+        "retries": 2,
+        "min_members": 1,
+        "call_mode": "auto",
+    }
+
+
 # ------------------------------------------------------------------ llm's CLI
 
 

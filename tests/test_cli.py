@@ -18,7 +18,7 @@ import yaml
 from click.testing import CliRunner
 from llm.cli import cli
 
-from helpers import consortiums_run, ok, refused
+from helpers import consortiums_run, full_config, ok, refused
 
 # Ids with colons of their own, as local model servers name them. "phi:2" looks like
 # MODEL:N and must still be taken whole, because it is an installed model's id.
@@ -404,20 +404,8 @@ def test_list_json_full_configs_and_broken_reasons(user_path: pathlib.Path) -> N
     ok("create", "good", "-m", "gpt-4o-mini", "-a", "gpt-4o")
     write_broken(user_path)
     entries = {entry["name"]: entry for entry in json.loads(ok("list", "--json").stdout)}
-    assert entries["good"] == {
-        "name": "good",
-        "models": [{"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "count": 1}],
-        "arbiter": {"model_id": "gpt-4o", "options": {}, "max_concurrent": None},
-        "strategy": "arbiter",  # the one in effect, never null
-        "confidence_threshold": 0.7,
-        "max_iterations": 3,
-        "min_iterations": 1,
-        "system_prompt": None,
-        "timeout": 120.0,
-        "retries": 2,
-        "min_members": 1,
-        "call_mode": "auto",
-    }
+    # the strategy in effect, never null
+    assert entries["good"] == full_config("good", "gpt-4o-mini", "gpt-4o", "arbiter")
     for name, (_, reason) in BROKEN.items():
         assert set(entries[name]) == {"name", "error"} and reason in entries[name]["error"]
 

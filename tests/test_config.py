@@ -11,7 +11,7 @@ import pathlib
 import pytest
 import yaml
 
-from helpers import consortiums_run, refused
+from helpers import consortiums_run, full_config, refused
 
 
 @pytest.fixture
@@ -38,20 +38,8 @@ def show_json(name: str) -> dict:
 
 def test_defaults(write) -> None:
     write("minimal", "models: [{model_id: gpt-4o-mini, options: null}]\n")
-    assert show_json("minimal") == {
-        "name": "minimal",
-        "models": [{"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "count": 1}],
-        "arbiter": None,
-        "strategy": "vote",  # the one in effect: no arbiter, so a vote
-        "confidence_threshold": 0.7,
-        "max_iterations": 3,
-        "min_iterations": 1,
-        "system_prompt": None,
-        "timeout": 120.0,
-        "retries": 2,
-        "min_members": 1,
-        "call_mode": "auto",
-    }
+    # the strategy in effect: no arbiter, so a vote
+    assert show_json("minimal") == full_config("minimal", "gpt-4o-mini", None, "vote")
 
 
 def test_the_documented_example_file_is_valid(write) -> None:
