@@ -169,6 +169,38 @@ def settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
+class ProviderError(Exception):
+    """A provider SDK's HTTP error as the failure policy reads it: the status, the
+    message, the response's headers, an error code, and the retry count the SDK's
+    client stamped on the last request it sent (`x-stainless-retry-count`)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str = "provider trouble",
+        *,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+        sdk_retries: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status
+        self.code = code
+        sent = {} if sdk_retries is None else {"x-stainless-retry-count": str(sdk_retries)}
+        request = type("Request", (), {"headers": sent})()
+        self.response = type("Response", (), {"headers": headers or {}, "request": request})()
+
+
+class Sleeps:
+    """Records the waits the failure policy asks for, without waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
 Step = str | Exception | Callable[[Call], Any]
 
 

@@ -22,27 +22,8 @@ from llm_consortium.policy import (
 )
 from llm_consortium.types import Call
 
-from helpers import Scripted
+from helpers import ProviderError, Scripted, Sleeps
 from loopback import FAST_RETRY, NO_RETRY, drop, empty, error, reply
-
-
-class Sleeps:
-    """Records the waits call_with_policy asks for, without waiting."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-class Status(Exception):
-    """A provider-like exception: an HTTP status and optional response headers."""
-
-    def __init__(self, code: int, headers: dict[str, str] | None = None) -> None:
-        super().__init__("provider trouble")
-        self.status_code = code
-        self.response = type("Response", (), {"headers": headers or {}})()
 
 
 def policy(fn, *, timeout: float = 5, retries: int = 2, sleep=None):
@@ -55,7 +36,7 @@ def policy(fn, *, timeout: float = 5, retries: int = 2, sleep=None):
 
 
 def test_transient_errors_are_retried_and_each_attempt_recorded():
-    member = Scripted("m", Status(503), Status(429), "finally")
+    member = Scripted("m", ProviderError(503), ProviderError(429), "finally")
     sleeps = Sleeps()
     outcome = policy(member, sleep=sleeps)
     assert outcome.ok and outcome.reply.text == "finally"
@@ -66,7 +47,7 @@ def test_transient_errors_are_retried_and_each_attempt_recorded():
 
 @pytest.mark.parametrize(
     "exc",
-    [Status(400), Status(401), Status(404), ValueError("bad option"), KeyError("model")],
+    [ProviderError(400), ProviderError(401), ProviderError(404), ValueError("bad option"), KeyError("model")],
 )
 def test_permanent_errors_are_not_retried(exc):
     member = Scripted("m", exc, "never reached")
@@ -75,7 +56,7 @@ def test_permanent_errors_are_not_retried(exc):
 
 
 def test_retries_stop_after_the_configured_count():
-    member = Scripted("m", Status(500))
+    member = Scripted("m", ProviderError(500))
     outcome = policy(member, retries=1)
     assert len(member.calls) == 2
     assert outcome.error == "HTTP 500: provider trouble"
@@ -83,14 +64,14 @@ def test_retries_stop_after_the_configured_count():
 
 def test_retry_after_header_sets_the_wait():
     # (a 429's wait adds jitter on top: see test_rate_limits_policy.py)
-    member = Scripted("m", Status(500, {"retry-after": "1.5"}), "ok")
+    member = Scripted("m", ProviderError(500, headers={"retry-after": "1.5"}), "ok")
     sleeps = Sleeps()
     assert policy(member, sleep=sleeps).ok
     assert sleeps.waits == [1.5]
 
 
 def test_a_retry_after_beyond_the_timeout_is_not_slept_on():
-    member = Scripted("m", Status(429, {"retry-after": "3600"}), "never reached")
+    member = Scripted("m", ProviderError(429, headers={"retry-after": "3600"}), "never reached")
     sleeps = Sleeps()
     outcome = policy(member, timeout=30, sleep=sleeps)
     assert sleeps.waits == [] and len(member.calls) == 1
@@ -116,7 +97,7 @@ def test_timeout_covers_every_attempt_and_keeps_earlier_errors():
     async def hang(call):
         await asyncio.Event().wait()
 
-    member = Scripted("m", Status(500, {"retry-after": "0"}), hang)
+    member = Scripted("m", ProviderError(500, headers={"retry-after": "0"}), hang)
     outcome = asyncio.run(call_with_policy(member, Call("q"), timeout=0.3, retries=3))
     assert outcome.error == "timed out after 0.3s"
     assert outcome.attempts[0]["error"] == "HTTP 500: provider trouble"
@@ -198,7 +179,7 @@ def test_known_keys_are_redacted_from_error_descriptions():
     remember_secret("sk-unit-test-0123456789")
     remember_secret("short")  # too short to be a key; never blanked out of text
     assert redact("bad key sk-unit-test-0123456789!") == "bad key [redacted]!"
-    exc = Status(401)
+    exc = ProviderError(401)
     exc.args = ("Incorrect API key provided: sk-unit-test-0123456789",)
     assert "sk-unit" not in describe(exc) and "[redacted]" in describe(exc)
     assert redact("a short word") == "a short word"

@@ -19,52 +19,21 @@ from llm_consortium.policy import (
 from llm_consortium.render.walk import retries_text
 from llm_consortium.types import Call, Participant, Reply
 
-from helpers import Scripted
+from helpers import ProviderError, Scripted, Sleeps
 
 
-class Provider(Exception):
-    """A provider SDK's HTTP error: status, response headers, error code, and the
-    retry count its client stamped on the last request it sent."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str = "Rate limit reached",
-        *,
-        headers: dict[str, str] | None = None,
-        code: str | None = None,
-        sdk_retries: int | None = None,
-    ) -> None:
-        super().__init__(f"Error code: {status} - {message}")
-        self.status_code = status
-        self.code = code
-        sent = {} if sdk_retries is None else {"x-stainless-retry-count": str(sdk_retries)}
-        request = type("Request", (), {"headers": sent})()
-        self.response = type("Response", (), {"headers": headers or {}, "request": request})()
-
-
-def rate_limit(ms: int | None = None, **kwargs) -> Provider:
+def rate_limit(ms: int | None = None, **kwargs) -> ProviderError:
     headers = {} if ms is None else {"retry-after-ms": str(ms)}
-    return Provider(429, headers=headers, **kwargs)
+    return ProviderError(429, "Rate limit reached", headers=headers, **kwargs)
 
 
 QUOTA = "You exceeded your current quota, please check your plan and billing details."
 
 
-class Waits:
-    """The waits the policy asks for, without waiting."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-
-
 def policy(target, *, timeout: float = 60, retries: int = 2, sleep=None, on_wait=None):
     return asyncio.run(
         call_with_policy(
-            target, Call("q"), timeout=timeout, retries=retries, sleep=sleep or Waits(),
+            target, Call("q"), timeout=timeout, retries=retries, sleep=sleep or Sleeps(),
             rng=random.Random(1), on_wait=on_wait,
         )
     )
@@ -78,16 +47,16 @@ def policy(target, *, timeout: float = 60, retries: int = 2, sleep=None, on_wait
     [
         (rate_limit(), True, False),
         (rate_limit(200), True, False),
-        (Provider(503, "overloaded", headers={"retry-after": "2"}), True, False),
-        (Provider(503, "overloaded"), False, False),  # a server error: retried as one
-        (Provider(500, "boom", headers={"retry-after": "2"}), False, False),
-        (Provider(429, QUOTA, code="insufficient_quota"), False, True),
-        (Provider(429, "quota spent", code="billing_hard_limit_reached"), False, True),
-        (Provider(429, QUOTA), False, True),  # said in words, no wait asked
-        (Provider(429, "Daily limit reached for this key"), False, True),
+        (ProviderError(503, "overloaded", headers={"retry-after": "2"}), True, False),
+        (ProviderError(503, "overloaded"), False, False),  # a server error: retried as one
+        (ProviderError(500, "boom", headers={"retry-after": "2"}), False, False),
+        (ProviderError(429, QUOTA, code="insufficient_quota"), False, True),
+        (ProviderError(429, "quota spent", code="billing_hard_limit_reached"), False, True),
+        (ProviderError(429, QUOTA), False, True),  # said in words, no wait asked
+        (ProviderError(429, "Daily limit reached for this key"), False, True),
         # A per-minute limit that speaks of "quota" but asks for a wait is a wait.
-        (Provider(429, QUOTA, headers={"retry-after": "20"}), True, False),
-        (Provider(400, "insufficient_quota"), False, False),
+        (ProviderError(429, QUOTA, headers={"retry-after": "20"}), True, False),
+        (ProviderError(400, "insufficient_quota"), False, False),
         (ValueError("429"), False, False),
     ],
 )
@@ -110,21 +79,21 @@ def test_a_wait_honours_retry_after_and_adds_jitter_within_bounds():
 
 def test_rate_limits_are_waits_not_counted_against_retries():
     member = Scripted("m", *[rate_limit(100)] * 5, "at last")
-    waits = Waits()
+    waits = Sleeps()
     outcome = policy(member, retries=0, sleep=waits)
     assert outcome.ok and outcome.reply.text == "at last"
     assert len(member.calls) == 6 and outcome.requests == 6
-    assert outcome.rate_limit_waits == 5 and len(waits.seconds) == 5
-    assert all(0.1 <= s <= 0.6 for s in waits.seconds)
-    assert outcome.rate_limit_wait_ms >= round(sum(waits.seconds) * 1000) - 5
+    assert outcome.rate_limit_waits == 5 and len(waits.waits) == 5
+    assert all(0.1 <= s <= 0.6 for s in waits.waits)
+    assert outcome.rate_limit_wait_ms >= round(sum(waits.waits) * 1000) - 5
     assert [a.get("rate_limited", False) for a in outcome.attempts] == [True] * 5 + [False]
 
 
 def test_a_503_with_retry_after_is_a_wait_and_without_it_an_error():
-    waits = Waits()
-    outcome = policy(Scripted("m", Provider(503, "busy", headers={"retry-after": "3"}), "ok"), retries=0, sleep=waits)
-    assert outcome.ok and outcome.rate_limit_waits == 1 and 3 <= waits.seconds[0] <= 6
-    outcome = policy(Scripted("m", Provider(503, "busy"), "ok"), retries=0)
+    waits = Sleeps()
+    outcome = policy(Scripted("m", ProviderError(503, "busy", headers={"retry-after": "3"}), "ok"), retries=0, sleep=waits)
+    assert outcome.ok and outcome.rate_limit_waits == 1 and 3 <= waits.waits[0] <= 6
+    outcome = policy(Scripted("m", ProviderError(503, "busy"), "ok"), retries=0)
     assert not outcome.ok and outcome.rate_limit_waits == 0
 
 
@@ -149,7 +118,7 @@ def test_a_provider_that_never_stops_refusing_is_waited_on_until_the_timeout():
 
 
 def test_a_spent_quota_fails_at_once():
-    member = Scripted("m", Provider(429, QUOTA, code="insufficient_quota"), "never")
+    member = Scripted("m", ProviderError(429, QUOTA, code="insufficient_quota"), "never")
     outcome = policy(member, retries=5)
     assert not outcome.ok and len(member.calls) == 1 and outcome.rate_limit_waits == 0
     assert QUOTA in outcome.error and "quota exhausted" in outcome.error
@@ -184,7 +153,7 @@ def test_a_broken_progress_callback_does_not_break_the_call():
     ],
 )
 def test_retries_bound_the_requests_a_failing_member_costs(retries, sdk_retries, attempts, requests):
-    member = Scripted("m", Provider(500, "boom", sdk_retries=sdk_retries))
+    member = Scripted("m", ProviderError(500, "boom", sdk_retries=sdk_retries))
     outcome = policy(member, retries=retries)
     assert not outcome.ok
     assert len(outcome.attempts) == attempts and outcome.requests == requests
@@ -321,11 +290,11 @@ def test_trace_views_say_what_a_call_cost_beyond_one_request(member, text):
 
 
 def test_jitter_never_makes_a_wait_the_timeout_allows_give_up():
-    waits = Waits()
+    waits = Sleeps()
     # Asked for 4 s with a 5 s timeout: jitter could make it up to 8 s; it waits 4 s.
     outcome = policy(Scripted("m", rate_limit(4000), "ok"), timeout=5, sleep=waits)
-    assert outcome.ok and len(waits.seconds) == 1 and 4 <= waits.seconds[0] < 5
+    assert outcome.ok and len(waits.waits) == 1 and 4 <= waits.waits[0] < 5
     # Asked for nothing: the backoff is kept inside what is left of the timeout.
-    waits = Waits()
+    waits = Sleeps()
     outcome = policy(Scripted("m", *[rate_limit()] * 8, "ok"), timeout=2, sleep=waits)
-    assert outcome.ok and all(w < 2 for w in waits.seconds)
+    assert outcome.ok and all(w < 2 for w in waits.waits)
