@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 
 from . import engine
 from .config import ConsortiumConfig
-from .participants import Registry
 from .types import Call, ConsortiumFailed, Participant, Result, Settings
 
 
@@ -96,14 +95,6 @@ async def compare_runs(
     if voted is not None:
         column.confidence = voted.confidence
     return [consortium, *(column for column, _ in done[1:]), column]
-
-
-def baseline_participant(model_id: str) -> Participant:
-    """The baseline model as a participant, with its own default options; named by
-    its model id even when given as an alias. llm.ModelError names what is wrong."""
-    registry = Registry()
-    participant = registry.checked_participant(model_id, {}, "baseline")
-    return replace(participant, model_id=registry.model(model_id).model_id)
 
 
 def default_baseline(config: ConsortiumConfig) -> str:

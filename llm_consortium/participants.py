@@ -21,6 +21,7 @@ anyway) and unlimited otherwise. Every call runs inside the stdio guard (stdio.p
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
@@ -192,15 +193,24 @@ class Registry:
         except llm.ModelError as ex:
             raise llm.ModelError(f"{owner}{role} model {model_id!r}: {ex}") from ex
 
+    def named_participant(self, model_id: str, role: str) -> Participant:
+        """`model_id` alone, with its default options (a baseline or a judge), named by
+        its model id even when given as an alias; llm.ModelError names the role."""
+        participant = self.checked_participant(model_id, {}, role)
+        return dataclasses.replace(participant, model_id=self.model(model_id).model_id)
 
-def resolve(config: Any, call_mode: str | None = None) -> tuple[list[Participant], Participant | None]:
+
+def resolve(
+    config: Any, call_mode: str | None = None, registry: Registry | None = None
+) -> tuple[list[Participant], Participant | None]:
     """Turn a config's model ids into engine participants, before any call is spent.
 
     An unknown id, a missing key or a cycle fails here, naming it. `call_mode`
-    (from `-o call_mode`) overrides the config's.
+    (from `-o call_mode`) overrides the config's. A command that looks up more
+    models (a baseline, a judge) passes its `registry`, so plugins register once.
     """
     mode = call_mode or getattr(config, "call_mode", None)
-    registry = Registry()
+    registry = registry or Registry()
     check_cycles(config, registry.sync)
     for value in llm.load_keys().values():
         remember_secret(value)

@@ -30,16 +30,17 @@ def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
     import llm
 
     from .. import store
-    from ..compare import baseline_participant, compare_runs, default_baseline, render
+    from ..compare import compare_runs, default_baseline, render
     from ..models import ConsortiumOptions, run_sync, settings_for
-    from ..participants import resolve
+    from ..participants import Registry, resolve
     from ..terminal import inert, inert_json
     from ..types import Call
 
     try:
         config = store.load(name)
-        members, arbiter = resolve(config)
-        baseline_model = baseline_participant(baseline or default_baseline(config))
+        registry = Registry()
+        members, arbiter = resolve(config, registry=registry)
+        baseline_model = registry.named_participant(baseline or default_baseline(config), "baseline")
     except (store.ConsortiumError, ValueError, llm.ModelError) as ex:
         raise fail(ex) from ex
     settings = settings_for(config, ConsortiumOptions())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +20,13 @@ EVAL_FORMAT = 1  # part of the stored results' key: a new result format runs afr
 
 
 def _participant(registry: Any, model_id: str, role: str) -> Any:
-    """The baseline or the judge: `model_id` with its default options, named by its
-    model id even when given as an alias."""
+    """The baseline or the judge (`Registry.named_participant`), its error as one line."""
     import llm
 
     try:
-        participant = registry.checked_participant(model_id, {}, role)
+        return registry.named_participant(model_id, role)
     except llm.ModelError as ex:
         raise fail(str(ex)[:1].upper() + str(ex)[1:]) from ex
-    return replace(participant, model_id=registry.model(model_id).model_id)
 
 
 def _prices(registry: Any, given: tuple[tuple[str, float, float], ...]) -> dict[str, tuple[float, float]]:
@@ -165,11 +162,11 @@ def eval_(
         # found out now, not after an hour of calls
         raise fail(f"Cannot write {html_path}: no directory {str(html_path.parent)!r}")
 
+    registry = Registry()
     try:
-        members, arbiter = resolve(config)
+        members, arbiter = resolve(config, registry=registry)
     except (ValueError, llm.ModelError) as ex:
         raise fail(ex) from None
-    registry = Registry()
     settings = settings_for(config, ConsortiumOptions())
     baseline_participant = None
     if not no_baseline:
