@@ -30,7 +30,7 @@ from typing import Any
 import llm
 from llm.plugins import pm
 
-from llm_consortium import engine, models, store
+from llm_consortium import engine, loop, store
 from llm_consortium.config import ConsortiumConfig
 from llm_consortium.threads import in_thread
 from llm_consortium.types import Call, Participant, Reply, Result, Settings
@@ -119,7 +119,7 @@ def bench_engine(delay: float, judge_delay: float, repeat: int, sizes=SIZES, rou
                 cpu = time.process_time()
                 for _ in range(repeat):
                     started = time.perf_counter()
-                    result = models.run_sync(factory)
+                    result = loop.run_sync(factory)
                     walls.append(time.perf_counter() - started)
                     assert len(result.rounds) == r, result.rounds
                 cpu_ms = (time.process_time() - cpu) * 1000 / (repeat * r * (count + 1))
@@ -130,10 +130,10 @@ def bench_engine(delay: float, judge_delay: float, repeat: int, sizes=SIZES, rou
 def engine_cpu(count: int, rounds: int, runs: int, threads: bool) -> float:
     """Process CPU milliseconds per participant call, members answering at once."""
     factory = engine_call(count, 0.0, 0.0, rounds, threads)
-    models.run_sync(factory)  # warm-up: imports, first-use caches
+    loop.run_sync(factory)  # warm-up: imports, first-use caches
     started = time.process_time()
     for _ in range(runs):
-        models.run_sync(factory)
+        loop.run_sync(factory)
     calls = runs * rounds * (count + 1)
     return (time.process_time() - started) * 1000 / calls
 

@@ -207,13 +207,6 @@ class _SharedConsortium:
         response.response_json = {"consortium": self.model_id, **result.trace()}
 
 
-def run_sync(coro_factory):
-    """Run a deliberation from sync code on a loop that outlives it (see loop.py)."""
-    from .loop import run_sync as run_on_shared_loop
-
-    return run_on_shared_loop(coro_factory)
-
-
 class ConsortiumModel(_SharedConsortium, llm.Model):
     def execute(self, prompt, stream, response, conversation):
         from .loop import shared_loop

@@ -304,7 +304,7 @@ def test_ctrl_c_during_a_run_ends_the_process_cleanly(loopback, openai_models, u
 SYNC_IN_A_LOOP = """
 import asyncio, threading
 import llm
-from llm_consortium import engine, models, participants
+from llm_consortium import engine, loop, participants
 from llm_consortium.types import Call, Participant, Settings
 
 sync_only = llm.get_model("alpha")  # the OpenAI plugin's sync class, run in a thread
@@ -318,7 +318,7 @@ async def deliberation():
         finished.set()
 
 async def cell():  # like a notebook cell: sync code inside a running loop
-    return models.run_sync(deliberation)
+    return loop.run_sync(deliberation)
 
 try:
     asyncio.new_event_loop().run_until_complete(cell())

@@ -31,7 +31,8 @@ def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
 
     from .. import store
     from ..compare import compare_runs, default_baseline, render
-    from ..models import ConsortiumOptions, run_sync, settings_for
+    from ..loop import run_sync
+    from ..models import ConsortiumOptions, settings_for
     from ..participants import Registry, resolve
     from ..terminal import inert, inert_json
     from ..types import Call

@@ -135,7 +135,8 @@ def eval_(
     from ..evaluation.results import FILE_NAME, ResultStore, digest
     from ..evaluation.runner import Plan, Runner
     from ..evaluation.scorers import check_expected
-    from ..models import ConsortiumOptions, run_sync, settings_for
+    from ..loop import run_sync
+    from ..models import ConsortiumOptions, settings_for
     from ..participants import Registry, resolve
 
     scorer = scorer or ("judge" if judge_model else "exact")
