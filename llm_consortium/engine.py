@@ -91,6 +91,10 @@ class _Candidate(NamedTuple):
     text: str
     confidence: float | None
 
+    @classmethod
+    def of(cls, round_number: int, text: str, confidence: float | None) -> _Candidate:
+        return cls(-1.0 if confidence is None else confidence, round_number, text, confidence)
+
 
 class _Run:
     """State of one deliberation; `run()` below is the public entry point."""
@@ -309,10 +313,9 @@ class _Run:
                 self._fall_back(outcomes, record)
                 break
             record["confidence"] = verdict.confidence
-            score = verdict.confidence if verdict.confidence is not None else -1.0
             previous = self.candidates[-1].text if self.candidates else None
             record["answer_changed"] = previous is not None and previous != verdict.synthesis
-            self.candidates.append(_Candidate(score, round_number, verdict.synthesis, verdict.confidence))
+            self.candidates.append(_Candidate.of(round_number, verdict.synthesis, verdict.confidence))
             stop = settings.stops(verdict.confidence, verdict.needs_iteration, round_number)
             self._emit("round_done", round_number, confidence=verdict.confidence, another_round=not stop)
             if stop:
@@ -325,7 +328,7 @@ class _Run:
     def _is_final(self, head: Verdict, round_number: int) -> bool:
         """Whether a round with this verdict gives the final answer: it stops the run
         and no earlier round was more confident (the latest wins ties)."""
-        score = head.confidence if head.confidence is not None else -1.0
+        score = _Candidate.of(round_number, "", head.confidence).score
         stops = self.settings.stops(head.confidence, head.needs_iteration, round_number)
         return stops and all(score >= c.score for c in self.candidates)
 
@@ -353,7 +356,7 @@ class _Run:
             present = sum(1 for o in outcomes if o.ok)
             record["fallback"] = {"kept": "vote", "members": agreed, "answered": present, "share": winner.share}
             record["confidence"] = winner.share
-            self.candidates.append(_Candidate(winner.share, round_number, winner.answer, winner.share))
+            self.candidates.append(_Candidate.of(round_number, winner.answer, winner.share))
             how = "; ".join(notes) or f"{len(agreed)} of {present} agreed: {', '.join(agreed)}"
             kept = f"the answer is the members' vote ({how})"
         logger.warning("Consortium: round %s: %s; %s", round_number, why, kept)
