@@ -33,8 +33,8 @@ from typing import Any
 import llm
 from llm.plugins import pm
 
-from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
+from llm_consortium.saved import store
+from llm_consortium.saved.config import ConsortiumConfig
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

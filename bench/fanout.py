@@ -30,9 +30,11 @@ from typing import Any
 import llm
 from llm.plugins import pm
 
-from llm_consortium import engine, loop, store
-from llm_consortium.config import ConsortiumConfig
-from llm_consortium.threads import in_thread
+from llm_consortium import engine
+from llm_consortium.adapter import loop
+from llm_consortium.calls.threads import in_thread
+from llm_consortium.saved import store
+from llm_consortium.saved.config import ConsortiumConfig
 from llm_consortium.types import Call, Participant, Reply, Result, Settings
 
 from backend import Backend, member_names, tagged_verdict

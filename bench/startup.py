@@ -80,8 +80,8 @@ def import_cost(runs: int) -> dict[str, float]:
 def _populate(user_dir: Path, count: int) -> None:
     code = (
         "import sys\n"
-        "from llm_consortium import store\n"
-        "from llm_consortium.config import ConsortiumConfig\n"
+        "from llm_consortium.saved import store\n"
+        "from llm_consortium.saved.config import ConsortiumConfig\n"
         "for i in range(int(sys.argv[1])):\n"
         "    store.save(ConsortiumConfig(name=f'c{i:04d}', models=[{'model_id': 'gpt-4o-mini'},"
         " {'model_id': 'claude-3.5-haiku', 'count': 2}], arbiter={'model_id': 'gpt-4o'}))\n"

@@ -13,7 +13,7 @@ import llm
 @llm.hookimpl
 def register_models(register):
     # A user with no consortium must not pay for importing the config models.
-    from .names import FOLDER_NAME
+    from .saved.names import FOLDER_NAME
 
     try:
         entries = os.listdir(llm.user_dir() / FOLDER_NAME)
@@ -21,11 +21,11 @@ def register_models(register):
         return
     if not any(entry.endswith(".yaml") for entry in entries):
         return
-    from .store import list_names
+    from .saved.store import list_names
 
     names = list_names()
     if names:
-        from .models import register_consortiums
+        from .adapter.models import register_consortiums
 
         register_consortiums(register, names)
 

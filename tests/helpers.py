@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 from click.testing import CliRunner, Result
 from llm.cli import cli
 
-from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
+from llm_consortium.saved import store
+from llm_consortium.saved.config import ConsortiumConfig
 from llm_consortium.types import Call, Participant, Reply, Settings
 
 from loopback import reply, tagged_verdict

@@ -2,7 +2,7 @@
 
 import pytest
 
-from llm_consortium.context_window import Overflow, explain, overflow_in
+from llm_consortium.calls.context_window import Overflow, explain, overflow_in
 
 
 @pytest.mark.parametrize(

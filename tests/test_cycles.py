@@ -3,8 +3,8 @@ through an arbiter, and a consortium that includes itself."""
 
 from __future__ import annotations
 
-from llm_consortium.config import ConsortiumConfig
-from llm_consortium.cycles import find_cycle
+from llm_consortium.saved.config import ConsortiumConfig
+from llm_consortium.saved.cycles import find_cycle
 
 from helpers import save
 

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
+from llm_consortium.saved import store
+from llm_consortium.saved.config import ConsortiumConfig
 
 from helpers import judge_saying, llm_run, llm_subprocess, save, verdict
 from loopback import FAST_RETRY, error, last_user_text, reply

@@ -12,8 +12,9 @@ import threading
 
 import pytest
 
-from llm_consortium import loop, stdio, threads
-from llm_consortium.limits import ModelGate, current_slot
+from llm_consortium.adapter import loop
+from llm_consortium.calls import stdio, threads
+from llm_consortium.calls.gate import ModelGate, current_slot
 
 # ------------------------------------------------------------------ the shared loop
 

@@ -12,7 +12,7 @@ import textwrap
 
 import yaml
 
-from llm_consortium import store
+from llm_consortium.saved import store
 
 from helpers import LLM_BIN, judge_saying, llm_run, save, spawn
 from loopback import FAST_RETRY, NO_RETRY, empty, error, hang, last_user_text, reply
@@ -304,7 +304,8 @@ def test_ctrl_c_during_a_run_ends_the_process_cleanly(loopback, openai_models, u
 SYNC_IN_A_LOOP = """
 import asyncio, threading
 import llm
-from llm_consortium import engine, loop, participants
+from llm_consortium import engine
+from llm_consortium.adapter import loop, participants
 from llm_consortium.types import Call, Participant, Settings
 
 sync_only = llm.get_model("alpha")  # the OpenAI plugin's sync class, run in a thread

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from llm_consortium.limits import ModelGate, Slot, current_slot, gate_for, reset_gates
+from llm_consortium.calls.gate import ModelGate, Slot, current_slot, gate_for, reset_gates
 
 
 def run(coro):

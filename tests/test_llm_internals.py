@@ -7,7 +7,7 @@ import llm
 import llm.cli
 from llm.parts import TextPart
 
-from llm_consortium import llm_internals
+from llm_consortium.history import llm_internals
 
 
 def test_the_logs_database_is_where_llm_keeps_it(user_path):

@@ -170,7 +170,10 @@ def test_a_timed_out_sync_call_keeps_the_model_until_its_thread_ends(loopback, o
     """Round 1: the local call hangs past the timeout and is abandoned; its thread
     still runs on the model. Round 2's call to the model waits for that thread (no
     overlap), then answers. The trace says the first call was abandoned."""
-    from llm_consortium import engine, loop, participants, store
+    from llm_consortium import engine
+    from llm_consortium.adapter import loop, participants
+    from llm_consortium.saved import store
+    from llm_consortium.types import Call
 
     hold = threading.Event()
     model = local_plugin.LocalModel("local-held", hold=hold)
@@ -191,7 +194,7 @@ def test_a_timed_out_sync_call_keeps_the_model_until_its_thread_ends(loopback, o
 
         result = loop.run_sync(
             lambda: engine.run(
-                engine.Call("q"), members, arbiter, models_settings(config), progress=progress
+                Call("q"), members, arbiter, models_settings(config), progress=progress
             )
         )
     finally:
@@ -206,7 +209,7 @@ def test_a_timed_out_sync_call_keeps_the_model_until_its_thread_ends(loopback, o
 
 
 def models_settings(config):
-    from llm_consortium.models import ConsortiumOptions, settings_for
+    from llm_consortium.adapter.models import ConsortiumOptions, settings_for
 
     return settings_for(config, ConsortiumOptions())
 

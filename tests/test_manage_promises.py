@@ -13,8 +13,8 @@ import llm
 import pytest
 import yaml
 
-from llm_consortium import store
-from llm_consortium.store import CACHE_NAME
+from llm_consortium.saved import store
+from llm_consortium.saved.store import CACHE_NAME
 
 from helpers import LLM_BIN, llm_run, ok, refused, save, spawn
 

@@ -9,7 +9,7 @@ import asyncio
 import openai
 import pytest
 
-from llm_consortium.policy import (
+from llm_consortium.calls.policy import (
     BACKOFF_CAP,
     backoff,
     call_with_policy,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from llm_consortium import store
-from llm_consortium.config import ConsortiumConfig
-from llm_consortium.progress import ENV_SWITCH, describe, status_line
+from llm_consortium.adapter.progress import ENV_SWITCH, describe, status_line
+from llm_consortium.saved import store
+from llm_consortium.saved.config import ConsortiumConfig
 from llm_consortium.types import Event
 
 from helpers import LLM_BIN, subprocess_env, verdict

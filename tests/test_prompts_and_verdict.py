@@ -1,4 +1,4 @@
-"""Unit tests for llm_consortium.prompts and .verdict: labels, the arbiter's and the members' prompts, and the verdict parser."""
+"""Unit tests for llm_consortium.judging.prompts and .verdict: labels, the arbiter's and the members' prompts, and the verdict parser."""
 
 from __future__ import annotations
 
@@ -7,14 +7,9 @@ import re
 
 import pytest
 
-from llm_consortium import fencing
-from llm_consortium.prompts import (
-    LabelledAnswer,
-    build_arbiter_prompt,
-    build_refinement_prompt,
-    labels,
-)
-from llm_consortium.verdict import Verdict, parse_verdict
+from llm_consortium.judging.prompts import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
+from llm_consortium.judging.verdict import Verdict, parse_verdict
+from llm_consortium.text import fencing
 
 # Written independently of the module's own regexes on purpose.
 ANY_TAG = re.compile(
@@ -270,7 +265,7 @@ def test_parse_ignores_later_synthesis_inside_thinking_block():
 
 def test_parse_synthesis_only_inside_think_is_not_usable(caplog):
     raw = "<think><synthesis>secret</synthesis><confidence>0.9</confidence></think>Plain answer."
-    with caplog.at_level(logging.WARNING, logger="llm_consortium.verdict"):
+    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.verdict"):
         v = parse_verdict(raw)
     assert v.synthesis == "Plain answer."
     assert not v.tagged
@@ -452,7 +447,7 @@ def test_parse_missing_confidence_is_none():
 
 def test_parse_untagged_reply_ignores_confidence_silently(caplog):
     raw = "Just an answer.\n<confidence>0.9</confidence>"
-    with caplog.at_level(logging.WARNING, logger="llm_consortium.verdict"):
+    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.verdict"):
         v = parse_verdict(raw)
     assert v.synthesis == "Just an answer.\n0.9"
     assert v.confidence is None
@@ -461,7 +456,7 @@ def test_parse_untagged_reply_ignores_confidence_silently(caplog):
 
 
 def test_parse_tagged_reply_does_not_warn(caplog):
-    with caplog.at_level(logging.WARNING, logger="llm_consortium.verdict"):
+    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.verdict"):
         parse_verdict(WELL_FORMED)
     assert not caplog.records
 
@@ -521,7 +516,7 @@ def test_parse_refinement_areas_none(body):
 
 @pytest.mark.parametrize("raw", ["", "   ", "\n\r\n\t  \n"])
 def test_parse_empty_or_blank_reply(raw, caplog):
-    with caplog.at_level(logging.WARNING, logger="llm_consortium.verdict"):
+    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.verdict"):
         v = parse_verdict(raw)
     assert v.synthesis == ""
     assert v.confidence is None

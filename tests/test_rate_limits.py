@@ -11,7 +11,7 @@ import llm
 import pytest
 
 from llm_consortium import engine
-from llm_consortium.progress import describe
+from llm_consortium.adapter.progress import describe
 from llm_consortium.types import Call, Event
 
 from helpers import LLM_BIN, Scripted, consortiums_run, llm_run, llm_subprocess, save, settings, spawn

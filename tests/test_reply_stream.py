@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm_consortium.reply_stream import ReplyReader
-from llm_consortium.verdict import parse_head, parse_verdict
+from llm_consortium.judging.reader import ReplyReader
+from llm_consortium.judging.verdict import parse_head, parse_verdict
 
 # Independent of the module's regexes: any known tag, any case, any inner spacing.
 ANY_TAG = re.compile(

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from llm.utils import multi_schema, schema_dsl
 from pydantic import BaseModel
 
-from llm_consortium.structured import (
+from llm_consortium.structured.json_answers import (
     InvalidAnswer,
     SchemaProblem,
     canonical,
@@ -367,7 +367,7 @@ def test_extract_json_skips_reasoning_blocks():
 
 # ------------------------------------------------------------ the arbiter's verdict
 
-from llm_consortium.structured import read_verdict, verdict_schema  # noqa: E402
+from llm_consortium.structured.json_answers import read_verdict, verdict_schema  # noqa: E402
 
 
 def test_verdict_schema_wraps_the_user_schema_and_keeps_refs_working():

@@ -11,7 +11,7 @@ import pytest
 from llm.utils import make_schema_id, multi_schema, schema_dsl
 from pydantic import BaseModel
 
-from llm_consortium.structured import verdict_schema
+from llm_consortium.structured.json_answers import verdict_schema
 
 from helpers import llm_run, llm_subprocess, save, verdict
 from loopback import last_user_text, reply

@@ -5,8 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium import store
-from llm_consortium.store import CACHE_NAME
+from llm_consortium.saved import store
+from llm_consortium.saved.store import CACHE_NAME
 
 from helpers import save
 

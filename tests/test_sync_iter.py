@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from llm_consortium.sync_iter import iterate_sync
+from llm_consortium.adapter.sync_iter import iterate_sync
 
 
 def test_items_arrive_while_the_generator_is_still_running():

@@ -5,7 +5,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_consortium.terminal import inert
+from llm_consortium.text.terminal import inert
 
 # Every C0 control but tab and newline, DEL, and every C1 control.
 CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -1,4 +1,4 @@
-"""Property tests for llm_consortium.verdict and .fencing: the parser survives any reply, and
+"""Property tests for llm_consortium.judging.verdict and .fencing: the parser survives any reply, and
 fenced member answers cannot escape their blocks."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm_consortium import fencing
-from llm_consortium.prompts import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
-from llm_consortium.verdict import Verdict, parse_verdict
+from llm_consortium.judging.prompts import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
+from llm_consortium.judging.verdict import Verdict, parse_verdict
+from llm_consortium.text import fencing
 
 # Independent of the module's regexes: any known tag, any case, any inner spacing.
 ANY_TAG = re.compile(

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_consortium import prompts, vote
 from llm_consortium.engine import run
+from llm_consortium.judging import prompts, vote
 from llm_consortium.types import Call, Settings
 
 from helpers import Scripted, settings

@@ -30,7 +30,7 @@ def fail(message: object) -> click.ClickException:
     """A ClickException whose message is guaranteed to be a single line: every
     subcommand's errors end as one `Error:` line, with any model or file text in
     it made inert for the terminal."""
-    from ..terminal import inert
+    from ..text.terminal import inert
 
     return click.ClickException(" ".join(inert(message).split()))
 

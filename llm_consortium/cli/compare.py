@@ -1,5 +1,5 @@
 """`llm consortiums compare NAME PROMPT`: the command; what it computes is in
-`llm_consortium.compare`."""
+`llm_consortium.evaluation.compare`."""
 
 from __future__ import annotations
 
@@ -29,12 +29,12 @@ def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
     """
     import llm
 
-    from .. import store
-    from ..compare import compare_runs, default_baseline, render
-    from ..loop import run_sync
-    from ..models import ConsortiumOptions, settings_for
-    from ..participants import Registry, resolve
-    from ..terminal import inert, inert_json
+    from ..adapter.loop import run_sync
+    from ..adapter.models import ConsortiumOptions, settings_for
+    from ..adapter.participants import Registry, resolve
+    from ..evaluation.compare import compare_runs, default_baseline, render
+    from ..saved import store
+    from ..text.terminal import inert, inert_json
     from ..types import Call
 
     try:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import click
 
-from .. import store
-from ..cycles import find_cycle
-from ..names import InvalidName, check_name
-from ..terminal import inert
+from ..saved import store
+from ..saved.cycles import find_cycle
+from ..saved.names import InvalidName, check_name
+from ..text.terminal import inert
 from . import fail
 
 # Our comment lines start with this, so they can be taken out again exactly.

@@ -50,7 +50,7 @@ def _logged_consortium(registry: Any, name: str) -> Any:
     import llm
     import sqlite_utils
 
-    from ..llm_internals import LogStore, logs_db_path
+    from ..history.llm_internals import LogStore, logs_db_path
     from ..types import ConsortiumFailed
 
     model = registry.async_[name]
@@ -126,18 +126,18 @@ def eval_(
     """
     import llm
 
-    from .. import store
-    from ..compare import default_baseline
+    from ..adapter.loop import run_sync
+    from ..adapter.models import ConsortiumOptions, settings_for
+    from ..adapter.participants import Registry, resolve
     from ..evaluation import dataset as datasets
     from ..evaluation import html, report, table
     from ..evaluation.bar import Bar
+    from ..evaluation.compare import default_baseline
     from ..evaluation.judging import Scoring
     from ..evaluation.results import FILE_NAME, ResultStore, digest
     from ..evaluation.runner import Plan, Runner
     from ..evaluation.scorers import check_expected
-    from ..loop import run_sync
-    from ..models import ConsortiumOptions, settings_for
-    from ..participants import Registry, resolve
+    from ..saved import store
 
     scorer = scorer or ("judge" if judge_model else "exact")
     if scorer == "judge" and not judge_model:

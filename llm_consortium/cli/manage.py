@@ -18,8 +18,8 @@ import click
 import llm
 from pydantic import ValidationError
 
-from .. import store
-from ..config import (
+from ..saved import store
+from ..saved.config import (
     DEFAULT_CONFIDENCE_THRESHOLD,
     DEFAULT_MAX_ITERATIONS,
     DEFAULT_MIN_ITERATIONS,
@@ -30,8 +30,8 @@ from ..config import (
     check_name,
     explain,
 )
-from ..cycles import configured_aliases, find_cycle
-from ..terminal import inert, inert_json
+from ..saved.cycles import configured_aliases, find_cycle
+from ..text.terminal import inert, inert_json
 from . import fail
 
 # `list` pads names to line up its rows, but no wider than this.

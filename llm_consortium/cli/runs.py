@@ -1,7 +1,7 @@
 """`llm consortiums runs` and `llm consortiums trace`: looking back at deliberations.
 
 Kept apart from the management commands so the group only has to add these two;
-reading the logs lives in `llm_consortium.runs`, formatting in `render`, and
+reading the logs lives in `llm_consortium.history.runs`, formatting in `render`, and
 this module only turns options into calls and failures into one `Error:` line.
 """
 
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import click
 
+from ..history.runs import Run, RunsError, find_run, open_logs, recent_runs
 from ..render import html as trace_html
 from ..render import text as trace_text
 from ..render.walk import confidence_text, seconds
-from ..runs import Run, RunsError, find_run, open_logs, recent_runs
-from ..terminal import inert, inert_json
+from ..text.terminal import inert, inert_json
 from . import fail
 
 _database_option = click.option(

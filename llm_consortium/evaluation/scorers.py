@@ -12,8 +12,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from ..fencing import fenced, pick_nonce
-from ..vote import final_answer, normalise
+from ..judging.vote import final_answer, normalise
+from ..text.fencing import fenced, pick_nonce
 
 NAMES = ("exact", "number", "contains", "regex", "choice", "judge")
 

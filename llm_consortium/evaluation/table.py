@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..terminal import inert
+from ..text.terminal import inert
 
 HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors", "p50 ms", "p95 ms")
 

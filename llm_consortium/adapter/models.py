@@ -16,14 +16,34 @@ import llm
 from llm.parts import TextPart
 from pydantic import Field
 
-from . import store
-from .attachments import CONSORTIUM_ATTACHMENT_TYPES
+from ..saved import store
 
 if TYPE_CHECKING:
-    from .config import ConsortiumConfig
-    from .types import Result, Settings, TextFn
+    from ..saved.config import ConsortiumConfig
+    from ..types import Result, Settings, TextFn
 
 logger = logging.getLogger(__name__)
+
+# What a consortium model declares to llm, which validates attachments before the
+# consortium runs: the usual image, audio and PDF types. Whether a member really
+# takes them is decided per member at run time by `fit`.
+CONSORTIUM_ATTACHMENT_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/webp",
+        "image/gif",
+        "image/heic",
+        "image/heif",
+        "audio/wav",
+        "audio/mpeg",
+        "audio/mp3",
+        "audio/ogg",
+        "audio/flac",
+        "audio/aac",
+        "application/pdf",
+    }
+)
 
 class ConsortiumOptions(llm.Options):
     """Per-call overrides (`-o key value`) of the saved consortium settings."""
@@ -78,7 +98,7 @@ def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, st
 
 def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settings:
     """The engine's Settings for one call: the saved config, overridden by `-o`."""
-    from .types import Settings  # not at import: registering models must stay cheap
+    from ..types import Settings  # not at import: registering models must stay cheap
     values: dict[str, Any] = {
         "max_iterations": config.max_iterations,
         "min_iterations": config.min_iterations,
@@ -134,7 +154,7 @@ class _SharedConsortium:
             detail = store.cached_summary(self.model_id)
         except Exception as ex:
             detail = f"broken: {ex}"
-        from .terminal import inert  # `llm models` prints this: file text made inert
+        from ..text.terminal import inert  # `llm models` prints this: file text made inert
 
         return inert(f"Consortium: {self.model_id} ({detail})")
 
@@ -147,10 +167,10 @@ class _SharedConsortium:
     async def deliberate(self, prompt: llm.Prompt, answer: TextFn | None = None) -> Result:
         """Run the consortium on llm's prompt; returns the engine's Result. The final
         answer also goes to `answer`, as it is written when it can stream."""
-        from . import engine
+        from .. import engine
+        from ..types import Call, ConsortiumFailed
         from .participants import resolve
         from .progress import status_line
-        from .types import Call, ConsortiumFailed
 
         config = self.load_config()
         settings = settings_for(config, prompt.options)

@@ -27,12 +27,12 @@ from typing import Any
 
 import llm
 
-from .cycles import check_cycles
-from .limits import gate_for
-from .policy import remember_secret
-from .stdio import guarded
-from .threads import in_thread
-from .types import Call, CallFn, Participant, Reply
+from ..calls.gate import gate_for
+from ..calls.policy import remember_secret
+from ..calls.stdio import guarded
+from ..calls.threads import in_thread
+from ..saved.cycles import check_cycles
+from ..types import Call, CallFn, Participant, Reply
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 
-from . import engine
-from .config import ConsortiumConfig
-from .types import Call, ConsortiumFailed, Participant, Result, Settings
+from .. import engine
+from ..saved.config import ConsortiumConfig
+from ..types import Call, ConsortiumFailed, Participant, Result, Settings
 
 
 @dataclass

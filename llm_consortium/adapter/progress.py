@@ -22,8 +22,8 @@ import threading
 from collections.abc import Iterator
 from typing import TextIO
 
-from .terminal import inert
-from .types import Event
+from ..text.terminal import inert
+from ..types import Event
 
 ENV_SWITCH = "LLM_CONSORTIUM_PROGRESS"
 _OFF_WORDS = {"0", "false", "no", "off"}

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .schema_check import SchemaProblem, canonical, check_schema, errors, escape_unsafe
+from .schema import SchemaProblem, canonical, check_schema, errors, escape_unsafe
 
 __all__ = [
     "InvalidAnswer",
@@ -310,7 +310,7 @@ def read_verdict(raw: str, schema: dict[str, Any]) -> Any:
     verdict: confidence unknown, as for an untagged reply). Tags come before the bare
     value because a tagged analysis may quote a member's JSON first.
     """
-    from .verdict import Verdict, parse_verdict
+    from ..judging.verdict import Verdict, parse_verdict
 
     try:
         value = extract_json(raw)

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .limits import current_slot
+from .gate import current_slot
 
 T = TypeVar("T")
 

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from . import prompts, structured, vote
-from .types import Call, ConsortiumFailed, Outcome, Participant
-from .verdict import Verdict
+from ..judging import prompts, vote
+from ..judging.verdict import Verdict
+from ..types import Call, ConsortiumFailed, Outcome, Participant
+from . import json_answers as structured
 
 __all__ = ["InvalidAnswer", "JsonFormat", "SchemaProblem", "TextFormat", "format_for"]
 

@@ -14,28 +14,6 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-# What a consortium model declares to llm, which validates attachments before the
-# consortium runs: the usual image, audio and PDF types. Whether a member really
-# takes them is decided per member at run time by `fit`.
-CONSORTIUM_ATTACHMENT_TYPES = frozenset(
-    {
-        "image/png",
-        "image/jpeg",
-        "image/webp",
-        "image/gif",
-        "image/heic",
-        "image/heif",
-        "audio/wav",
-        "audio/mpeg",
-        "audio/mp3",
-        "audio/ogg",
-        "audio/flac",
-        "audio/aac",
-        "application/pdf",
-    }
-)
-
-
 class AttachmentError(Exception):
     """The attachments cannot be given to anyone; the message says why."""
 
@@ -57,7 +35,7 @@ async def resolve_types(attachments: Sequence[Any]) -> set[str]:
 def _types_of(attachments: list[Any]) -> list[str]:
     # Imported here: `llm models` imports this module for the type list alone, and
     # registering consortiums must stay cheap.
-    from .policy import describe
+    from ..calls.policy import describe
 
     types = []
     for attachment in attachments:

@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .limits import current_slot
-from .types import Call, CallFn, Outcome, Participant
+from ..types import Call, CallFn, Outcome, Participant
+from .gate import current_slot
 
 logger = logging.getLogger(__name__)
 

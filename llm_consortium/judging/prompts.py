@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .fencing import fenced, one_line, pick_nonce
+from ..text.fencing import fenced, one_line, pick_nonce
 from .verdict import Verdict
 
 __all__ = [

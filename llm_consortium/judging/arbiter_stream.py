@@ -17,9 +17,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 
-from .policy import describe
-from .reply_stream import ReplyReader
-from .types import Call, CallFn, Reply
+from ..calls.policy import describe
+from ..types import Call, CallFn, Reply
+from .reader import ReplyReader
 from .verdict import Verdict
 
 __all__ = ["AnswerBrokeOff", "AnswerFn", "ArbiterStream"]

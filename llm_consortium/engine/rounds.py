@@ -18,12 +18,14 @@ import time
 from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
-from . import attachments, context_window, prompts
-from .formats import format_for
-from .policy import call_with_policy
-from .streaming import AnswerFn, ArbiterStream
-from .types import Call, ConsortiumFailed, Event, Outcome, Participant, ProgressFn, Result, Settings
-from .verdict import Verdict
+from ..calls import context_window
+from ..calls.policy import call_with_policy
+from ..judging import prompts
+from ..judging.arbiter_stream import AnswerFn, ArbiterStream
+from ..judging.verdict import Verdict
+from ..structured.formats import format_for
+from ..types import Call, ConsortiumFailed, Event, Outcome, Participant, ProgressFn, Result, Settings
+from . import attachments
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,2 @@
+"""Looking back: consortium runs read from llm's logs database, and the one place that
+touches llm's non-public API."""

@@ -1,0 +1,1 @@
+"""Untrusted text, made safe: for a terminal (`terminal`) and inside prompts (`fencing`)."""
