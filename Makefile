@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY = $(VENV)/bin/python
 
-.PHONY: test lint demo demo-eval bench
+.PHONY: test lint typecheck demo demo-eval bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,12 @@ $(VENV)/.installed: pyproject.toml
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 
+# The type checker: clean on llm_consortium/ (the configuration is in pyproject.toml).
+typecheck: $(VENV)/.installed
+	$(PY) -m mypy
+
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 # A two-round consortium run against a canned loopback backend; no API key needed.
 demo: $(VENV)/.installed
