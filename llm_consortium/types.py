@@ -154,13 +154,6 @@ class Event:
 ProgressFn = Callable[[Event], None]
 
 
-class ConsortiumFailed(Exception):
-    """No usable answer could be produced; the message names every member's error.
-    `usage` (set by the engine) is what the failed run spent, as in Result.usage."""
-
-    usage: dict[str, Any] | None = None
-
-
 @dataclass
 class Result:
     """The final answer and the trace of how it was reached."""

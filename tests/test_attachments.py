@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from llm.cli import cli
 
 from llm_consortium.engine import run
-from llm_consortium.types import Call, ConsortiumFailed, Settings
+from llm_consortium.errors import ConsortiumFailed
+from llm_consortium.types import Call, Settings
 
 from helpers import Scripted, save, verdict
 from loopback import reply

@@ -9,7 +9,8 @@ import random
 import pytest
 
 from llm_consortium.engine import run
-from llm_consortium.types import Call, ConsortiumFailed
+from llm_consortium.errors import ConsortiumFailed
+from llm_consortium.types import Call
 
 from helpers import Scripted, settings, verdict
 

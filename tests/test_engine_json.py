@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 
 from llm_consortium.engine import run
+from llm_consortium.errors import ConsortiumFailed
 from llm_consortium.render.walk import fallback_text
 from llm_consortium.structured.json_answers import verdict_schema
-from llm_consortium.types import Call, ConsortiumFailed
+from llm_consortium.types import Call
 
 from helpers import Scripted, settings, verdict
 

@@ -12,7 +12,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from llm_consortium.engine import run
-from llm_consortium.types import Call, ConsortiumFailed
+from llm_consortium.errors import ConsortiumFailed
+from llm_consortium.types import Call
 
 from helpers import Scripted, settings, streamed, verdict
 

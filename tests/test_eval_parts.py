@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from llm_consortium.errors import DatasetError
 from llm_consortium.evaluation import bar, dataset, html, report, scorers, stats, table
 from llm_consortium.evaluation.results import ResultStore, digest
 
@@ -53,7 +54,7 @@ def test_csv_with_renamed_fields_and_a_quoted_newline(tmp_path):
 )
 def test_a_malformed_dataset_is_one_error_naming_file_and_line(tmp_path, name, text, message):
     path = write(tmp_path, name, text)
-    with pytest.raises(dataset.DatasetError) as raised:
+    with pytest.raises(DatasetError) as raised:
         dataset.load(path)
     assert str(raised.value).startswith(str(tmp_path / message.split(":")[0]) + message[len(message.split(":")[0]):])
 

@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from llm.utils import multi_schema, schema_dsl
 from pydantic import BaseModel
 
+from llm_consortium.errors import InvalidAnswer, SchemaProblem
 from llm_consortium.structured.json_answers import (
-    InvalidAnswer,
-    SchemaProblem,
     canonical,
     check_schema,
     dumps,

@@ -16,6 +16,7 @@ import llm
 from llm.parts import TextPart
 from pydantic import Field
 
+from ..errors import StoreError
 from ..saved import store
 
 if TYPE_CHECKING:
@@ -161,14 +162,15 @@ class _SharedConsortium:
     def load_config(self) -> ConsortiumConfig:
         try:
             return store.load(self.model_id)
-        except (store.ConsortiumError, ValueError) as ex:
+        except (StoreError, ValueError) as ex:
             raise llm.ModelError(str(ex)) from ex
 
     async def deliberate(self, prompt: llm.Prompt, answer: TextFn | None = None) -> Result:
         """Run the consortium on llm's prompt; returns the engine's Result. The final
         answer also goes to `answer`, as it is written when it can stream."""
         from .. import engine
-        from ..types import Call, ConsortiumFailed
+        from ..errors import ConsortiumFailed
+        from ..types import Call
         from .participants import resolve
         from .progress import status_line
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import EmptyAnswer
 from ..types import Call, CallFn, Outcome, Participant
 from .gate import current_slot
 
@@ -200,10 +201,6 @@ def rate_limit_delay(waits: int, asked: float | None, rng: random.Random) -> flo
     backoff when it asked for nothing."""
     jitter = backoff(waits, rng)
     return jitter if asked is None else asked + min(jitter, max(asked, RATE_LIMIT_JITTER))
-
-
-class EmptyAnswer(Exception):
-    """The model answered with nothing but whitespace."""
 
 
 async def call_with_policy(

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..errors import StoreError
 from . import fail
 
 
@@ -42,7 +43,7 @@ def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
         registry = Registry()
         members, arbiter = resolve(config, registry=registry)
         baseline_model = registry.named_participant(baseline or default_baseline(config), "baseline")
-    except (store.ConsortiumError, ValueError, llm.ModelError) as ex:
+    except (StoreError, ValueError, llm.ModelError) as ex:
         raise fail(ex) from ex
     settings = settings_for(config, ConsortiumOptions())
     request = Call(prompt, config.system_prompt)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import click
 
+from ..errors import InvalidName, StoreError
 from ..saved import store
 from ..saved.cycles import find_cycle
-from ..saved.names import InvalidName, check_name
+from ..saved.names import check_name
 from ..text.terminal import inert
 from . import fail
 
@@ -53,7 +54,7 @@ def edit(name: str) -> None:
     """
     try:
         path, before = store.read_text(check_name(name))
-    except (InvalidName, store.ConsortiumError) as ex:
+    except (InvalidName, StoreError) as ex:
         raise fail(ex) from ex
     shown, problem, rejected = before, "", None
     while True:
@@ -72,7 +73,7 @@ def edit(name: str) -> None:
         try:
             config = store.parse(text, name, str(path))
             break
-        except store.ConsortiumError as ex:
+        except StoreError as ex:
             problem, rejected = str(ex), text
             shown = with_problem(text, problem)
     try:

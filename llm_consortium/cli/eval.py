@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from ..errors import DatasetError, StoreError
 from ..evaluation.scorers import NAMES as SCORERS
 from . import fail
 
@@ -50,8 +51,8 @@ def _logged_consortium(registry: Any, name: str) -> Any:
     import llm
     import sqlite_utils
 
+    from ..errors import ConsortiumFailed
     from ..history.llm_internals import LogStore, logs_db_path
-    from ..types import ConsortiumFailed
 
     model = registry.async_[name]
     opened: list[Any] = []
@@ -146,13 +147,13 @@ def eval_(
         raise fail(f"--judge only applies to --scorer judge, not {scorer}")
     try:
         config = store.load(name)
-    except (store.ConsortiumError, ValueError) as ex:
+    except (StoreError, ValueError) as ex:
         raise fail(ex) from None
     try:
         data = datasets.load(
             dataset_path, prompt_field=prompt_field, expected_field=expected_field, system_field=system_field
         )
-    except datasets.DatasetError as ex:
+    except DatasetError as ex:
         raise fail(ex) from None
     for item in data.items:
         problem = check_expected(scorer, item.expected)

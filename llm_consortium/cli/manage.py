@@ -18,6 +18,7 @@ import click
 import llm
 from pydantic import ValidationError
 
+from ..errors import InvalidName, StoreError
 from ..saved import store
 from ..saved.config import (
     DEFAULT_CONFIDENCE_THRESHOLD,
@@ -25,7 +26,6 @@ from ..saved.config import (
     DEFAULT_MIN_ITERATIONS,
     ArbiterConfig,
     ConsortiumConfig,
-    InvalidName,
     MemberConfig,
     check_name,
     explain,
@@ -57,7 +57,7 @@ def _load(name: str) -> ConsortiumConfig:
     """Load for a command: a bad name, a missing or broken file become one error line."""
     try:
         return store.load(_checked_name(name))
-    except store.ConsortiumError as ex:
+    except StoreError as ex:
         raise fail(ex) from ex
 
 
@@ -300,7 +300,7 @@ def create(
         # Without --force the write itself refuses an existing file: two creates of
         # one name at the same moment cannot both succeed.
         written = store.save(config, replace=force)
-    except store.ConsortiumError as ex:
+    except StoreError as ex:
         raise fail(ex) from ex
     verb = "Replaced" if replaced else "Created"
     click.echo(f"{verb} consortium {name!r}: {written}")
@@ -327,7 +327,7 @@ def list_(json_: bool) -> None:
     for name in store.list_names():
         try:
             rows.append((name, store.load(name), ""))
-        except store.ConsortiumError as ex:
+        except StoreError as ex:
             rows.append((name, None, " ".join(str(ex).split())))
     if json_:
         click.echo(
@@ -384,7 +384,7 @@ def delete(name: str, yes: bool) -> None:
         click.confirm(f"Delete consortium {name!r} ({path})?", abort=True)
     try:
         store.delete(name)
-    except store.ConsortiumError as ex:
+    except StoreError as ex:
         raise fail(ex) from ex
     click.echo(f"Deleted consortium {name!r}: {path}")
 

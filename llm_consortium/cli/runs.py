@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from ..history.runs import Run, RunsError, find_run, open_logs, recent_runs
+from ..errors import RunsError
+from ..history.runs import Run, find_run, open_logs, recent_runs
 from ..render import html as trace_html
 from ..render import text as trace_text
 from ..render.walk import confidence_text, seconds

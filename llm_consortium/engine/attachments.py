@@ -12,15 +12,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import AttachmentError, NoneAccepts
+
 logger = logging.getLogger(__name__)
-
-class AttachmentError(Exception):
-    """The attachments cannot be given to anyone; the message says why."""
-
-
-class NoneAccepts(AttachmentError):
-    """No member's model accepts the attachments: nothing could answer the request."""
-
 
 async def resolve_types(attachments: Sequence[Any]) -> set[str]:
     """The content types of `attachments`, worked out off the event loop.

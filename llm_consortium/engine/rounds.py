@@ -20,11 +20,12 @@ from typing import Any, NamedTuple
 
 from ..calls import context_window
 from ..calls.policy import call_with_policy
+from ..errors import AttachmentError, ConsortiumFailed
 from ..judging import prompts
 from ..judging.arbiter_stream import AnswerFn, ArbiterStream
 from ..judging.verdict import Verdict
 from ..structured.formats import format_for
-from ..types import Call, ConsortiumFailed, Event, Outcome, Participant, ProgressFn, Result, Settings
+from ..types import Call, Event, Outcome, Participant, ProgressFn, Result, Settings
 from . import attachments
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ def _outcome_json(participant: Participant, outcome: Outcome) -> dict[str, Any]:
     data["requests"] = outcome.requests
     if len(outcome.attempts) > 1 or outcome.requests > 1:
         data["attempts"] = outcome.attempts
-    # What scheduling cost the call, only when it cost something.
     for key in ("rate_limit_waits", "rate_limit_wait_ms", "queued_ms", "abandoned"):
         if getattr(outcome, key):
             data[key] = getattr(outcome, key)
@@ -275,7 +275,7 @@ class _Run:
                 self.members, self.arbiter_attachments, notes = attachments.fit(
                     self.request.attachments, types, self.members, self.arbiter
                 )
-            except attachments.AttachmentError as ex:
+            except AttachmentError as ex:
                 raise ConsortiumFailed(str(ex)) from None
             self.notes.extend(notes)
         for round_number in range(1, settings.max_iterations + 1):

@@ -14,8 +14,9 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 
 from .. import engine
+from ..errors import ConsortiumFailed
 from ..saved.config import ConsortiumConfig
-from ..types import Call, ConsortiumFailed, Participant, Result, Settings
+from ..types import Call, Participant, Result, Settings
 
 
 @dataclass

@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-class DatasetError(Exception):
-    """The dataset cannot be used; the message names the file and, when it is about
-    one item, its line number."""
+from ..errors import DatasetError
 
 
 @dataclass(frozen=True)

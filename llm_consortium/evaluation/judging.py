@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import engine
-from ..types import Call, ConsortiumFailed
+from ..errors import ConsortiumFailed
+from ..types import Call
 from .results import ResultStore, digest
 from .scorers import deterministic, judge_prompt, parse_judgement
 

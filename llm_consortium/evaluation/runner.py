@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import engine
-from ..types import Call, ConsortiumFailed
+from ..errors import ConsortiumFailed
+from ..types import Call
 from .dataset import Item
 from .judging import Scoring
 from .results import ResultStore, digest

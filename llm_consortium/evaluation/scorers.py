@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from ..errors import ScorerError
 from ..judging.vote import final_answer, normalise
 from ..text.fencing import fenced, pick_nonce
 
@@ -25,10 +26,6 @@ _CHOICE_RES = [
     # "the answer is (B)", "Answer: B", "option B", "choice (C)"
     re.compile(r"(?:answer(?:\s+is)?|option|choice)\s*[:：]?\s*[*_(\[]*([A-J])\b(?![’'])", re.IGNORECASE),
 ]
-
-
-class ScorerError(Exception):
-    """An expected answer the scorer cannot use (say, not a number for `number`)."""
 
 
 def numbers(text: str) -> list[float]:

@@ -19,12 +19,8 @@ from typing import Any
 
 import sqlite_utils
 
+from ..errors import RunsError
 from .llm_internals import LogStore, logs_db_path, resolved_rows
-
-
-class RunsError(Exception):
-    """The logs or the run asked for cannot be read; the message says why."""
-
 
 # A cheap text test narrows the scan before SQLite parses any JSON; the json_type
 # test then keeps only turns whose payload has a top-level "consortium" key.

@@ -18,6 +18,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 
 from ..calls.policy import describe
+from ..errors import AnswerBrokeOff
 from ..types import Call, CallFn, Reply
 from .reader import ReplyReader
 from .verdict import Verdict
@@ -25,10 +26,6 @@ from .verdict import Verdict
 __all__ = ["AnswerBrokeOff", "AnswerFn", "ArbiterStream"]
 
 AnswerFn = Callable[[str], Awaitable[None]]
-
-
-class AnswerBrokeOff(Exception):
-    """The arbiter's reply failed after part of its answer had been printed."""
 
 
 class _Attempt:

@@ -18,7 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from .names import InvalidName, check_name
+from ..errors import InvalidName
+from .names import check_name
 
 __all__ = ["ArbiterConfig", "ConsortiumConfig", "InvalidName", "MemberConfig", "check_name", "explain"]
 

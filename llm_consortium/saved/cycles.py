@@ -12,6 +12,7 @@ from typing import Any
 
 import llm
 
+from ..errors import StoreError
 from . import store
 
 
@@ -61,7 +62,7 @@ def find_cycle(
             return [*path[path.index(name):], name]
         try:
             current = config if name == config.name else store.load(name)
-        except (store.ConsortiumError, ValueError):
+        except (StoreError, ValueError):
             return None  # a broken nested consortium reports its own error when called
         for model_id in _model_ids(current):
             nested = consortium_name(model_id)

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import re
 
+from ..errors import InvalidName
+
 FOLDER_NAME = "consortiums"
 """The folder in llm's user directory that holds one YAML file per consortium."""
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-class InvalidName(ValueError):
-    """A consortium name that could not safely be a file name or a model id."""
 
 
 def check_name(name: str) -> str:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import llm
 import yaml
 
+from ..errors import AlreadyExists, StoreError
 from .names import FOLDER_NAME, check_name
 
 if TYPE_CHECKING:
@@ -34,14 +35,6 @@ SUFFIX = ".yaml"
 CACHE_NAME = ".summaries.json"
 
 logger = logging.getLogger(__name__)
-
-
-class ConsortiumError(Exception):
-    """A consortium that cannot be found, read or saved; the message is for users."""
-
-
-class AlreadyExists(ConsortiumError):
-    """`create` lost to an existing file of the same name (perhaps written a moment ago)."""
 
 
 class _BlockStrings(yaml.SafeDumper):
@@ -90,20 +83,20 @@ def _loader() -> type:
 
 
 def parse(text: str, name: str, where: str) -> ConsortiumConfig:
-    """Validate YAML text as the consortium `name`; ConsortiumError says what is wrong."""
+    """Validate YAML text as the consortium `name`; StoreError says what is wrong."""
     try:
         data = yaml.load(text, Loader=_loader())
     except yaml.YAMLError as ex:
         mark = getattr(ex, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConsortiumError(f"{where}: not valid YAML{at}: {getattr(ex, 'problem', ex)}") from ex
+        raise StoreError(f"{where}: not valid YAML{at}: {getattr(ex, 'problem', ex)}") from ex
     if data is None:
-        raise ConsortiumError(f"{where}: file is empty")
+        raise StoreError(f"{where}: file is empty")
     if not isinstance(data, dict):
-        raise ConsortiumError(f"{where}: expected a mapping, got {type(data).__name__}")
+        raise StoreError(f"{where}: expected a mapping, got {type(data).__name__}")
     data.setdefault("name", name)
     if data["name"] != name:
-        raise ConsortiumError(
+        raise StoreError(
             f"{where}: name {data['name']!r} does not match the file name {name!r}"
         )
     from pydantic import ValidationError
@@ -113,21 +106,21 @@ def parse(text: str, name: str, where: str) -> ConsortiumConfig:
     try:
         return ConsortiumConfig.model_validate(data)
     except ValidationError as ex:
-        raise ConsortiumError(f"{where}: {explain(ex)}") from ex
+        raise StoreError(f"{where}: {explain(ex)}") from ex
 
 
 def read_text(name: str) -> tuple[pathlib.Path, str]:
     """(path, text) of consortium `name`'s file, unparsed (what `edit` opens);
-    ConsortiumError when it is missing or unreadable."""
+    StoreError when it is missing or unreadable."""
     path = path_for(name)
     try:
         return path, path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConsortiumError(f"No consortium named {name!r} (looked for {path})") from None
+        raise StoreError(f"No consortium named {name!r} (looked for {path})") from None
     except OSError as ex:
-        raise ConsortiumError(f"{path}: cannot be read: {ex.strerror or ex}") from ex
+        raise StoreError(f"{path}: cannot be read: {ex.strerror or ex}") from ex
     except UnicodeDecodeError as ex:
-        raise ConsortiumError(f"{path}: not UTF-8 text (byte {ex.start})") from ex
+        raise StoreError(f"{path}: not UTF-8 text (byte {ex.start})") from ex
 
 
 def load(name: str) -> ConsortiumConfig:
@@ -195,19 +188,19 @@ def save(config: ConsortiumConfig, *, replace: bool = True) -> pathlib.Path:
     except FileExistsError as ex:
         raise AlreadyExists(f"Consortium {config.name!r} already exists ({path}); use --force to replace it") from ex
     except OSError as ex:
-        raise ConsortiumError(f"{path}: cannot be written: {ex.strerror or ex}") from ex
+        raise StoreError(f"{path}: cannot be written: {ex.strerror or ex}") from ex
     return path
 
 
 def delete(name: str) -> pathlib.Path:
-    """Remove a consortium's file; ConsortiumError if there is none."""
+    """Remove a consortium's file; StoreError if there is none."""
     path = path_for(name)
     try:
         path.unlink()
     except FileNotFoundError:
-        raise ConsortiumError(f"No consortium named {name!r} (looked for {path})") from None
+        raise StoreError(f"No consortium named {name!r} (looked for {path})") from None
     except OSError as ex:
-        raise ConsortiumError(f"{path}: cannot be deleted: {ex.strerror or ex}") from ex
+        raise StoreError(f"{path}: cannot be deleted: {ex.strerror or ex}") from ex
     return path
 
 
@@ -254,7 +247,7 @@ def _refresh(directory: pathlib.Path, cache: dict[str, list]) -> None:
             continue
         try:
             fresh[name] = [*key, load(name).summary(), None]
-        except (ConsortiumError, ValueError) as ex:
+        except (StoreError, ValueError) as ex:
             fresh[name] = [*key, None, str(ex)]  # broken: the error, until the file changes
     cache.clear()
     cache.update(fresh)
@@ -277,7 +270,7 @@ def _cached_folder() -> pathlib.Path:
 
 def cached_summary(name: str) -> str:
     """`ConsortiumConfig.summary()` of consortium `name`, from the cache; raises
-    ConsortiumError as `load` does."""
+    StoreError as `load` does."""
     directory = _cached_folder()
     try:
         key = _key(directory / f"{check_name(name)}{SUFFIX}")
@@ -294,5 +287,5 @@ def cached_summary(name: str) -> str:
             return load(name).summary()
     summary, error = entry[_KEY_LENGTH:]
     if summary is None:
-        raise ConsortiumError(error)
+        raise StoreError(error)
     return summary

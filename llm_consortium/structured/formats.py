@@ -15,15 +15,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from ..errors import ConsortiumFailed, InvalidAnswer, SchemaProblem
 from ..judging import prompts, vote
 from ..judging.verdict import Verdict
-from ..types import Call, ConsortiumFailed, Outcome, Participant
+from ..types import Call, Outcome, Participant
 from . import json_answers as structured
 
-__all__ = ["InvalidAnswer", "JsonFormat", "SchemaProblem", "TextFormat", "format_for"]
-
-InvalidAnswer = structured.InvalidAnswer
-SchemaProblem = structured.SchemaProblem
+__all__ = ["JsonFormat", "TextFormat", "format_for"]
 
 
 class TextFormat:

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .schema import SchemaProblem, canonical, check_schema, errors, escape_unsafe
+from ..errors import InvalidAnswer, SchemaProblem
+from .schema import canonical, check_schema, errors, escape_unsafe
 
 __all__ = [
     "InvalidAnswer",
@@ -35,11 +36,6 @@ __all__ = [
 MAX_SCAN = 200
 """Start positions `extract_json` tries in free text before giving up; bounds the
 work a long reply full of braces can cost."""
-
-
-class InvalidAnswer(ValueError):
-    """A reply holds no JSON, or JSON that does not match the schema. The message is
-    one line naming where and why."""
 
 
 # ------------------------------------------------------------------ reading JSON

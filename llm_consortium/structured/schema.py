@@ -21,15 +21,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import SchemaProblem
+
 __all__ = ["SchemaProblem", "canonical", "check_schema", "errors", "escape_unsafe"]
 
 MAX_REF_HOPS = 32
 """$ref jumps allowed without descending into the value: stops `{"$ref": "#"}` loops."""
-
-
-
-class SchemaProblem(ValueError):
-    """The user's schema itself cannot be used; the message is one line."""
 
 
 

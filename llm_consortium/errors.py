@@ -1,0 +1,72 @@
+"""Every exception the package raises, in one hierarchy under `ConsortiumError`, so a
+caller (the CLI, a host application) can catch the plugin's own failures in one place
+and tell them from bugs. At the bottom of the package: the standard library only.
+
+Those that also subclass ValueError are bad values (a name, a schema, an answer), which
+lets code that validates input catch them the usual way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConsortiumError(Exception):
+    """The root: anything the plugin reports as a failure, not a bug."""
+
+
+class ConsortiumFailed(ConsortiumError):
+    """No usable answer could be produced; the message names every member's error.
+    `usage` (set by the engine) is what the failed run spent, as in Result.usage."""
+
+    usage: dict[str, Any] | None = None
+
+
+class InvalidName(ConsortiumError, ValueError):
+    """A consortium name that could not safely be a file name or a model id."""
+
+
+class StoreError(ConsortiumError):
+    """A saved consortium cannot be read, written or found; the message says why."""
+
+
+class AlreadyExists(StoreError):
+    """`create` lost to an existing file of the same name (perhaps written a moment ago)."""
+
+
+class EmptyAnswer(ConsortiumError):
+    """The model answered with nothing but whitespace."""
+
+
+class AnswerBrokeOff(ConsortiumError):
+    """The arbiter's reply failed after part of its answer had been printed."""
+
+
+class AttachmentError(ConsortiumError):
+    """The attachments cannot be given to anyone; the message says why."""
+
+
+class NoneAccepts(AttachmentError):
+    """No member's model accepts the attachments: nothing could answer the request."""
+
+
+class SchemaProblem(ConsortiumError, ValueError):
+    """The user's schema itself cannot be used; the message is one line."""
+
+
+class InvalidAnswer(ConsortiumError, ValueError):
+    """A reply holds no JSON, or JSON that does not match the schema. The message is
+    one line naming where and why."""
+
+
+class RunsError(ConsortiumError):
+    """The logs or the run asked for cannot be read; the message says why."""
+
+
+class DatasetError(ConsortiumError):
+    """The dataset cannot be used; the message names the file and, when it is about
+    one item, its line number."""
+
+
+class ScorerError(ConsortiumError):
+    """An expected answer the scorer cannot use (say, not a number for `number`)."""
