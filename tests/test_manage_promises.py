@@ -187,7 +187,10 @@ def test_edit_keeps_a_symlink(user_path, tmp_path, editor):
     store.path_for("linked").rename(real)
     store.path_for("linked").symlink_to(real)
     editor(real.read_text().replace("gpt-4o-mini", "gpt-4o"))
-    ok("edit", "linked")
+    error = refused("edit", "linked")  # the link leaves the folder: only when asked
+    assert error.startswith(f"Error: {store.path_for('linked')} is a symlink to {real}, outside ")
+    assert "--follow-symlinks" in error and "gpt-4o-mini" in real.read_text()
+    ok("edit", "--follow-symlinks", "linked")
     assert store.path_for("linked").is_symlink()
     assert "gpt-4o\n" in real.read_text() and store.load("linked").models[0].model_id == "gpt-4o"
 
