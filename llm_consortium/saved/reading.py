@@ -140,10 +140,6 @@ def _measure(root: yaml.Node) -> None:
         stack.append((child, iter(_children(child))))
 
 
-# Quoted text in a YAML error's wording comes from the file (a character, a tag).
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-
-
 def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
     """(data, root node) of YAML text within the limits above; StoreError says what
     is wrong and on which line, without quoting the text."""
@@ -157,7 +153,8 @@ def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
     except yaml.YAMLError as ex:
         mark = getattr(ex, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = _QUOTED.sub("a value", str(getattr(ex, "problem", None) or "cannot be parsed"))
+        # The wording up to any quote: what follows a quote comes from the file (a tag, a character).
+        problem = re.split("['\"]", str(getattr(ex, "problem", None) or ""))[0].strip() or "cannot be parsed"
         raise StoreError(f"not valid YAML{at}: {' '.join(problem.split())}") from ex
     except RecursionError as ex:
         raise StoreError("not valid YAML: nested too deeply") from ex
