@@ -158,8 +158,9 @@ def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
         raise StoreError(f"not valid YAML{at}: {' '.join(problem.split())}") from ex
     except RecursionError as ex:
         raise StoreError("not valid YAML: nested too deeply") from ex
-    except (ValueError, TypeError, ArithmeticError) as ex:
-        # A tagged value the constructor cannot build (`!!int x`, a bad timestamp).
+    except Exception as ex:
+        # A tagged value PyYAML's constructors cannot build (`!!int x`, `!!int` with
+        # no digits, a bad timestamp) fails in whatever way the constructor does.
         raise StoreError("not valid YAML: a value cannot be read as its type") from ex
     finally:
         loader.dispose()
