@@ -150,6 +150,8 @@ def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
             return None, None
         _measure(root)
         return loader.construct_document(root), root
+    except StoreError:
+        raise
     except yaml.YAMLError as ex:
         mark = getattr(ex, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""
