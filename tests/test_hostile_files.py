@@ -139,6 +139,8 @@ def test_members_are_capped_and_a_file_just_under_the_limits_loads(folder):
 @pytest.mark.parametrize(
     ("name", "body", "reason"),
     [
+        ("long", "models: [{model_id: a, options: {a: &a " + "x" * 30_000 + ", b: [" + ",".join(["*a"] * 100) + "]}}]\n",
+         "too much text (line 1): more than 2,097,152 characters once aliases are expanded"),
         ("deep", "models: [{model_id: a, options: {o: " + "[" * 40 + "]" * 40 + "}}]\n", "nested more than 32 levels deep (line 1)"),
         ("loop", "models: [{model_id: a, options: {o: &x [*x]}}]\n", "an alias refers to a value that contains it (line 1)"),
         ("tag", f"models: !!int {SECRET}\n", "not valid YAML: a value cannot be read as its type"),

@@ -27,6 +27,11 @@ MAX_VALUES = 10_000
 """At most this many YAML values (scalars, lists, mappings) once every alias is
 expanded; an alias counts the whole value it names each time it is used."""
 
+MAX_EXPANDED_CHARS = 2 * MAX_FILE_BYTES
+"""At most this many characters of text (keys and values) once every alias is
+expanded: room for any file under the size cap, not for one string named a
+thousand times."""
+
 MAX_DEPTH = 32
 """Lists and mappings nest at most this deep."""
 
@@ -111,11 +116,12 @@ def _line(node: yaml.Node | None) -> str:
 
 
 def _measure(root: yaml.Node) -> None:
-    """Refuse a document that is too big once aliases are expanded, too deep, or
-    recursive, before anything is built from it: the composed nodes share what
+    """Refuse a document that is too big once aliases are expanded (too many values,
+    or too much text: one long string named a thousand times), too deep, or
+    recursive, before anything is built from it. The composed nodes share what
     aliases name, so this walk costs one visit per distinct node however large the
     expansion would be."""
-    sizes: dict[int, int] = {}
+    sizes: dict[int, tuple[int, int]] = {}  # node -> (values, characters) expanded
     active = {id(root)}
     stack: list[tuple[yaml.Node, Iterator[yaml.Node]]] = [(root, iter(_children(root)))]
     while stack:
@@ -124,11 +130,7 @@ def _measure(root: yaml.Node) -> None:
         if child is None:
             stack.pop()
             active.discard(id(node))
-            sizes[id(node)] = size = 1 + sum(sizes[id(part)] for part in _children(node))
-            if size > MAX_VALUES:
-                raise StoreError(
-                    f"too many values{_line(node)}: more than {MAX_VALUES:,} once aliases are expanded"
-                )
+            sizes[id(node)] = _expanded(node, sizes)
             continue
         if id(child) in sizes:
             continue
@@ -138,6 +140,21 @@ def _measure(root: yaml.Node) -> None:
             raise StoreError(f"nested more than {MAX_DEPTH} levels deep{_line(child)}")
         active.add(id(child))
         stack.append((child, iter(_children(child))))
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(values, characters) of `node` with every alias expanded, from its children's;
+    StoreError past MAX_VALUES or MAX_EXPANDED_CHARS."""
+    values, chars = 1, len(node.value) if isinstance(node, yaml.ScalarNode) else 0
+    for part in _children(node):
+        values, chars = values + sizes[id(part)][0], chars + sizes[id(part)][1]
+    if values > MAX_VALUES:
+        raise StoreError(f"too many values{_line(node)}: more than {MAX_VALUES:,} once aliases are expanded")
+    if chars > MAX_EXPANDED_CHARS:
+        raise StoreError(
+            f"too much text{_line(node)}: more than {MAX_EXPANDED_CHARS:,} characters once aliases are expanded"
+        )
+    return values, chars
 
 
 def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
