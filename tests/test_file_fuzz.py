@@ -26,7 +26,7 @@ SECRET = "Q7Zsecret"
 FRAGMENTS = [
     "models:", "\n", "\n- ", "  ", "- model_id: ", "{model_id: m}", "model_id", "count: ", "options: ",
     "arbiter: ", "strategy: ", "name: ", "fz", "confidence_threshold: ", "max_iterations: ",
-    "min_iterations: ", "system_prompt: ", "min_members: ", "call_mode: ", "timeout: ",
+    "min_iterations: ", "system_prompt: ", "min_members: ", "call_mode: ", "timeout: ", "review: ",
     "{", "}", "[", "]", ", ", ": ", "&a ", "*a", "&b ", "*b", "<<: ", "? ", "|\n", ">\n", "---\n",
     "...\n", "#", "'", '"', "\\", "!!int ", "!!float ", "!!str ", "!!binary ", "!!timestamp ",
     "!!set ", "!!omap ", "!!python/object:", "!local ", "%YAML 1.1\n", "%TAG ! tag:x,2000:\n",

@@ -1,7 +1,9 @@
 """Where consortiums live: one YAML file per consortium in `llm.user_dir()/consortiums`.
 
 Listing only reads the folder (it runs on every `llm` model lookup); loading parses
-and validates one file; saving is atomic so a crash never leaves half a config.
+and validates one file, within the limits `reading` enforces (whoever wrote it);
+saving is atomic so a crash never leaves half a config, keeps an existing file's
+permissions, and follows a symlink out of the folder only when asked.
 
 `llm models` prints a summary line per consortium, which takes reading, parsing and
 validating its file (about a quarter of a millisecond each: a quarter of a second for
