@@ -232,11 +232,7 @@ def resolve(
             max_concurrent=getattr(entry, "max_concurrent", None), mode=mode,
         )
 
-    members = [
-        participant(member, "member", instance)
-        for member in config.models
-        for instance in range(1, member.count + 1)
-    ]
+    members = [participant(member, "member", instance) for member, instance in config.instances()]
     arbiter = None
     if config.arbiter is not None and config.effective_strategy == "arbiter":
         arbiter = participant(config.arbiter, "arbiter")
