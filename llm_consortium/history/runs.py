@@ -70,6 +70,30 @@ class Run:
         rounds = self.trace.get("rounds") or []
         return sum(1 for r in rounds if isinstance(r.get("arbiter"), dict) and "error" in r["arbiter"])
 
+    def _answered_calls(self) -> Iterator[dict[str, Any]]:
+        """Every member and arbiter call of the run that got a reply (a failed call
+        has no usage to report)."""
+        for round_ in self.trace.get("rounds") or []:
+            if not isinstance(round_, dict):
+                continue
+            calls = [*(round_.get("members") or []), round_.get("arbiter")]
+            yield from (c for c in calls if isinstance(c, dict) and "error" not in c)
+
+    def tokens(self, key: str) -> tuple[int | None, bool]:
+        """The run's `key` ("input" or "output") token count, and whether every
+        answered call reported it. llm logs the engine's sum, in which a call that
+        reported nothing counts 0; so when no call reported a count, it is unknown
+        (None), not 0."""
+        logged = self.input_tokens if key == "input" else self.output_tokens
+        usages = [c.get("usage") for c in self._answered_calls()]
+        counts = [u.get(key) if isinstance(u, dict) else None for u in usages]
+        if not counts:  # a run with no answered call, or a trace without usage: llm's figure
+            return logged, logged is not None
+        known = [n for n in counts if isinstance(n, int)]
+        if not known:
+            return None, False
+        return (logged if logged is not None else sum(known)), len(known) == len(counts)
+
     def below_threshold(self) -> bool | None:
         """Whether the final confidence fell short of the threshold the run had to
         reach (an unknown confidence counts as short); None for runs logged before
@@ -96,8 +120,8 @@ class Run:
             "member_answers": answers,
             "member_failures": failures,
             "arbiter_failures": self.arbiter_failures(),
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
+            "input_tokens": self.tokens("input")[0],
+            "output_tokens": self.tokens("output")[0],
             "duration_ms": self.duration_ms,
         }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..text.words import plural
 from .markdown import answer_html
 from .page import document, escape
 from .walk import (
@@ -23,6 +24,7 @@ from .walk import (
     retries_text,
     round_confidence,
     round_heading,
+    run_tokens_text,
     seconds,
     threshold_text,
     tokens_text,
@@ -202,7 +204,7 @@ def render(run: Any) -> str:
     final_round = trace.get("final_round")
     title = f"{run.consortium} · {run.id}"
     failures = summary.get("arbiter_failures") or 0
-    arbiter_failed = f", {failures} failed arbiter call(s)" if failures else ""
+    arbiter_failed = f", {plural(failures, 'failed arbiter call')}" if failures else ""
     below = (
         f'<p class="card below">This answer is {escape(threshold_text(summary))}: the consortium did not '
         "reach the confidence it asks for.</p>"
@@ -210,11 +212,10 @@ def render(run: Any) -> str:
         else ""
     )
     meta = (
-        f"{run.datetime_utc[:19].replace('T', ' ')} UTC · {summary['rounds']} round(s) · "
+        f"{run.datetime_utc[:19].replace('T', ' ')} UTC · {plural(summary['rounds'], 'round')} · "
         f"final confidence {confidence_text(trace.get('confidence'))} (round {final_round}) · "
-        f"{summary['members']} members, {summary['member_failures']} failed member call(s)"
-        f"{arbiter_failed} · "
-        f"tokens {run.input_tokens or 0} in / {run.output_tokens or 0} out · {seconds(run.duration_ms)}"
+        f"{plural(summary['members'], 'member')}, {plural(summary['member_failures'], 'failed member call')}"
+        f"{arbiter_failed} · tokens {run_tokens_text(run)} · {seconds(run.duration_ms)}"
     )
     notes = trace.get("notes") or []
     notes_html = (
