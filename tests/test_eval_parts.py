@@ -269,7 +269,7 @@ def test_progress_bar_draws_on_a_terminal_only_and_wipes_itself():
     progress = bar.Bar(12, terminal)
     progress(3, 1, 12345)
     progress.close()
-    assert terminal.getvalue() == "\r\x1b[K" + bar.describe(3, 12, 1, 12345) + "\r\x1b[K"
+    assert terminal.getvalue() == "\r" + bar.describe(3, 12, 1, 12345) + "\x1b[K\r\x1b[K"
     piped = io.StringIO()
     progress = bar.Bar(12, piped)
     progress(3, 1, 12345)

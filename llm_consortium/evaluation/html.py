@@ -2,33 +2,31 @@
 
 Like the trace page, it must open from disk, offline, years later: inline CSS, inline
 SVG charts, no script, no link, no URL. Answers, prompts and names are untrusted
-text and are all escaped.
+text and are all escaped. The document, the shared CSS and the escaping are
+render/page.py's, as for the trace page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 from typing import Any
 
+from ..render.page import document, escape
 from .report import disagreements
 from .table import HEADINGS, money
 
 _CSS = """
-body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1.5em;color:#1d1d1f;background:#fafafa}
-h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd}
-.meta{color:#555}.verdict{background:#fff;border-left:4px solid #1565c0;padding:.5em .9em}
+body{max-width:1200px}.verdict{background:#fff;border-left:4px solid #1565c0;padding:.5em .9em}
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:.3em .6em;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums}.right{background:#f0faf0}.wrong{background:#fff3f3}
-pre{white-space:pre-wrap;word-wrap:break-word;font:13px/1.4 ui-monospace,monospace;margin:0;max-width:40em}
-svg{background:#fff;border:1px solid #ddd}svg text{font:12px system-ui,sans-serif}
+pre{margin:0;max-width:40em}svg{background:#fff;border:1px solid #ddd}
 """
 _COLOURS = {"consortium": "#1565c0", "member": "#6d6d6d", "baseline": "#e65100"}
 W, H, LEFT, TOP, BOTTOM, RIGHT = 560, 300, 56, 16, 44, 16
 
 
 def _e(value: Any) -> str:
-    return escape("" if value is None else str(value))
+    return escape(value)
 
 
 def _pct(value: float | None) -> str:
@@ -191,9 +189,6 @@ def render(report: dict[str, Any], items: Sequence[dict[str, Any]]) -> str:
     ece = "n/a" if calibration["ece"] is None else f"{calibration['ece']:.3f}"
     rounds = ", ".join(f"round {k}: {v}" for k, v in report["final_rounds"].items()) or "none"
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Eval of {_e(report['consortium'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>Eval of {_e(report['consortium'])}</h1>",
         f'<p class="meta">{_e(report["dataset"])}: {report["items"]} items, scorer {_e(report["scorer"])}</p>',
         f'<p class="verdict">{_e(verdict)}</p>',
@@ -207,6 +202,5 @@ def render(report: dict[str, Any], items: Sequence[dict[str, Any]]) -> str:
         f"Final answers came from {_e(rounds)}.</p>",
         _flipped(report, by_index),
         "<h2>Items where the systems disagree</h2>", _disagreements(report, by_index),
-        "</body></html>",
     ]
-    return "\n".join(parts)
+    return document(f"Eval of {report['consortium']}", "\n".join(parts), _CSS)
