@@ -112,7 +112,7 @@ def render(columns: list[Column]) -> str:
         if column.confidence is not None:
             word = "winning share" if column.kind == "baseline" else "confidence"
             title += f" ({word} {column.confidence:.2f})"
-        body = column.answer if column.error is None else f"Failed: {column.error}"
+        body = (column.answer or "") if column.error is None else f"Failed: {column.error}"
         blocks.append(f"== {title}\n{body.strip()}")
     width = max(len(f"{c.kind} {c.name}") for c in columns)
     rows = [f"{'':<{width}}  {'calls':>5}  {'input':>8}  {'output':>8}  {'total':>8}"]

@@ -1,0 +1,100 @@
+"""A stored eval result, made from a run's trace: the answer, what it cost and how
+long it took.
+
+Unknown stays unknown: a plugin that reports no token usage gives `None` tokens (and
+so no cost), never 0. Time is split in two: what the system's own calls took, and
+what it spent waiting for a concurrency slot or a rate limit, which depends on what
+else was running (with a sync-only model, every other system's calls).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def ms(since: float) -> int:
+    return round((time.monotonic() - since) * 1000)
+
+
+def empty(error: str, started: float) -> dict[str, Any]:
+    """A failed run: no answer, nothing known to be spent."""
+    latency = ms(started)
+    return {
+        "answer": None, "error": error, "calls": 0, "input_tokens": 0, "output_tokens": 0,
+        "usage": {}, "latency_ms": latency, "own_ms": latency, "wait_ms": 0,
+    }
+
+
+def _calls(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A round's call records: its members' and its arbiter's."""
+    found = list(record.get("members") or [])
+    if isinstance(record.get("arbiter"), dict) and "model" in record["arbiter"]:
+        found.append(record["arbiter"])
+    return found
+
+
+def unknown_usage(trace: dict[str, Any]) -> set[str]:
+    """Models that answered without saying how many tokens they used."""
+    unknown = set()
+    for record in trace["rounds"]:
+        for call in _calls(record):
+            answered = "text" in call or "raw" in call
+            if answered and (call.get("usage") or {}).get("input") is None:
+                unknown.add(call["model"])
+    return unknown
+
+
+def _waited(call: dict[str, Any]) -> int:
+    return int(call.get("queued_ms") or 0) + int(call.get("rate_limit_wait_ms") or 0)
+
+
+def waited_ms(trace: dict[str, Any]) -> int:
+    """Time the run spent waiting for a slot or a rate limit: per round, the longest
+    wait among its concurrent member calls, plus the arbiter's."""
+    total = 0
+    for record in trace["rounds"]:
+        members = record.get("members") or []
+        total += max((_waited(call) for call in members), default=0)
+        if isinstance(record.get("arbiter"), dict):
+            total += _waited(record["arbiter"])
+    return total
+
+
+def _round_answers(trace: dict[str, Any]) -> list[dict[str, Any]]:
+    rounds = []
+    for record in trace["rounds"]:
+        answer = None
+        if "vote" in record:
+            answer = record["vote"]["groups"][0]["answer"]
+        elif isinstance(record.get("arbiter"), dict) and "synthesis" in record["arbiter"]:
+            answer = record["arbiter"]["synthesis"]
+        if answer is not None:
+            rounds.append({"round": record["round"], "answer": answer})
+    return rounds
+
+
+def from_trace(trace: dict[str, Any], started: float) -> dict[str, Any]:
+    """A stored result from a run's trace: the answer, the usage, each judged round's answer."""
+    unknown = unknown_usage(trace)
+    per_model = {
+        model: {**row, **({"input": None, "output": None} if model in unknown else {})}
+        for model, row in trace["usage"]["per_model"].items()
+    }
+    latency = ms(started)
+    wait = min(latency, waited_ms(trace))
+    return {
+        "answer": trace["text"],
+        "error": None,
+        "calls": sum(row["calls"] for row in per_model.values()),
+        "input_tokens": None if unknown else trace["usage"]["input"],
+        "output_tokens": None if unknown else trace["usage"]["output"],
+        "usage": per_model,
+        "latency_ms": latency,
+        "own_ms": latency - wait,
+        "wait_ms": wait,
+        "confidence": trace["confidence"],
+        "final_round": trace["final_round"],
+        "rounds": _round_answers(trace),
+        "member_calls": sum(len(record["members"]) for record in trace["rounds"]),
+    }
