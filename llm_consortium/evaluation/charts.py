@@ -73,7 +73,8 @@ def forest_plot(comparisons: list[dict[str, Any]], names: dict[str, str]) -> str
         'stroke-dasharray="4 3"></line>'
     ]
     for tick in (-scale, -scale / 2, 0.0, scale / 2, scale):
-        parts.append(f'<text x="{x(tick):.1f}" y="{height - 14}" text-anchor="middle">{_points(tick)}</text>')
+        text = _points(tick) if tick else "0"
+        parts.append(f'<text x="{x(tick):.1f}" y="{height - 14}" text-anchor="middle">{text}</text>')
     for number, c in enumerate(comparisons):
         y = top + row * number + row / 2
         low, high = c["ci95"]
