@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..trace import read_trace
+
 
 def ms(since: float) -> int:
     return round((time.monotonic() - since) * 1000)
@@ -75,26 +77,30 @@ def _round_answers(trace: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def from_trace(trace: dict[str, Any], started: float) -> dict[str, Any]:
-    """A stored result from a run's trace: the answer, the usage, each judged round's answer."""
+    """A stored result from a run's trace (plus its "text"): the answer, the usage,
+    each judged round's answer."""
+    text = trace["text"]
+    trace = dict(read_trace(trace))
     unknown = unknown_usage(trace)
+    usage = trace["usage"]
     per_model = {
         model: {**row, **({"input": None, "output": None} if model in unknown else {})}
-        for model, row in trace["usage"]["per_model"].items()
+        for model, row in usage.get("per_model", {}).items()
     }
     latency = ms(started)
     wait = min(latency, waited_ms(trace))
     return {
-        "answer": trace["text"],
+        "answer": text,
         "error": None,
         "calls": sum(row["calls"] for row in per_model.values()),
-        "input_tokens": None if unknown else trace["usage"]["input"],
-        "output_tokens": None if unknown else trace["usage"]["output"],
+        "input_tokens": None if unknown else usage.get("input", 0),
+        "output_tokens": None if unknown else usage.get("output", 0),
         "usage": per_model,
         "latency_ms": latency,
         "own_ms": latency - wait,
         "wait_ms": wait,
-        "confidence": trace["confidence"],
-        "final_round": trace["final_round"],
+        "confidence": trace.get("confidence"),
+        "final_round": trace.get("final_round"),
         "rounds": _round_answers(trace),
         "member_calls": sum(len(record["members"]) for record in trace["rounds"]),
     }
