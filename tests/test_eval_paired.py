@@ -136,3 +136,23 @@ def test_forest_plot_draws_each_pair_and_the_zero_line():
     assert '<text x="260.0" y="102" text-anchor="middle">-20.0</text>' in svg
     assert '<line x1="470.0"' in svg
     assert '<text x="470.0" y="102" text-anchor="middle">0</text>' in svg
+
+
+def test_accuracy_chart_labels_do_not_overlap_when_points_coincide():
+    """Five systems at the same accuracy and the same spend (a plugin without usage,
+    one call each): every label gets its own line, 14 px apart."""
+    import re
+
+    from llm_consortium.evaluation import html
+
+    systems = [
+        {"kind": kind, "name": f"model-{n}", "accuracy": 0.5, "ci95": [0.2, 0.8], "cost": None,
+         "input_tokens": None, "output_tokens": None, "calls": 40}
+        for n, kind in enumerate(["consortium", "member", "member", "member", "baseline"])
+    ]
+    assert html.spend_axis(systems) == ("calls", [40.0] * 5)
+    svg = html.accuracy_chart(systems)
+    ys = sorted(float(y) for y in re.findall(r'<text class="label" x="[^"]+" y="([^"]+)"', svg))
+    assert len(ys) == 5
+    assert all(b - a >= charts.LABEL_HEIGHT - 0.05 for a, b in itertools.pairwise(ys))
+    assert "Accuracy against calls" in svg

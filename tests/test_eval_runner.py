@@ -116,10 +116,10 @@ async def test_every_figure_of_the_report():
     low, high = against_a["ci95"]
     assert built["verdict"]["line"] == (
         f"Verdict: trio against the best member alone (a): -20.0 points [95% CI {low * 100:+.1f}, {high * 100:+.1f}], "
-        "right on 0 items a missed and wrong on 1 it got, McNemar p = 1: not enough items to tell (about 37 items "
+        "0 vs 1 discordant items, McNemar p = 1: not enough items to tell (about 37 items "
         "would show a difference this size); trio against the same-budget baseline (base): +20.0 points "
-        f"[95% CI {against_base['ci95'][0] * 100:+.1f}, {against_base['ci95'][1] * 100:+.1f}], right on 2 items base "
-        "missed and wrong on 1 it got, McNemar p = 1: not enough items to tell (about 116 items would show a "
+        f"[95% CI {against_base['ci95'][0] * 100:+.1f}, {against_base['ci95'][1] * 100:+.1f}], 2 vs 1 discordant "
+        "items, McNemar p = 1: not enough items to tell (about 116 items would show a "
         "difference this size). trio cost 119.6x as much as a alone."
     )
     results = {(r["item"], r["kind"], r["name"]): r for r in built["results"]}

@@ -102,8 +102,8 @@ def describe(comparison: dict[str, Any], by_key: dict[str, dict[str, Any]]) -> s
     a_only, b_only = comparison["discordant"]
     text = (
         f"{a['name']} against {other}: {points(comparison['difference'] or 0.0)} points "
-        f"[95% CI {points(low)}, {points(high)}], right on {a_only} items {b['name']} missed and "
-        f"wrong on {b_only} it got, McNemar {p_text(comparison['p_value'])}: {comparison['result']}"
+        f"[95% CI {points(low)}, {points(high)}], {a_only} vs {b_only} discordant items, "
+        f"McNemar {p_text(comparison['p_value'])}: {comparison['result']}"
     )
     if comparison["result"] == "not enough items to tell" and comparison["items_needed"]:
         text += f" (about {comparison['items_needed']:,} items would show a difference this size)"

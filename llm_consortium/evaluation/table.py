@@ -68,7 +68,8 @@ def _columns(rows: list[list[str]]) -> list[str]:
 def comparison_rows(report: dict[str, Any]) -> list[list[str]]:
     """Each paired comparison: who against whom, the difference in points with its
     interval, the discordant items and the p-value."""
-    names = {s["key"]: s["name"] for s in report["systems"]}
+    consortiums = len(report["consortiums"])
+    names = {s["key"]: s["name"] if s["kind"] == "consortium" else label(s, consortiums) for s in report["systems"]}
     rows = [["comparison", "difference", "95% CI", "a only", "b only", "McNemar p", "result"]]
     for c in report["comparisons"]:
         low, high = c["ci95"]
