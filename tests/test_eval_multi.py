@@ -6,7 +6,9 @@ the loopback server, and the sync-only local test plugin (which reports no usage
 from __future__ import annotations
 
 import json
+import os
 import random
+from pathlib import Path
 
 import local_plugin
 import pytest
@@ -22,7 +24,8 @@ from llm_consortium.evaluation.records import from_trace, waited_ms
 from llm_consortium.evaluation.results import ResultStore
 from llm_consortium.evaluation.runner import Entrant, Plan, Runner
 
-from helpers import Scripted, parse_page, save, settings
+from helpers import Scripted, judge_saying, llm_subprocess, parse_page, save, settings
+from loopback import reply
 
 
 def build(plan, rows, items, **extra):
@@ -213,3 +216,39 @@ def test_a_sync_only_plugin_without_usage_end_to_end(local, tmp_path):
     done = invoke("locals", data_path, "--json")
     systems = json.loads(done.stdout)["systems"]
     assert [(s["input_tokens"], s["output_tokens"], s["cost"]) for s in systems] == [(None, None, None)] * 3
+
+
+def test_the_real_llm_binary_with_an_installed_sync_only_plugin_and_the_openai_plugin(
+    loopback, openai_models, user_path, tmp_path
+):
+    """Two consortiums sharing the sync-only `local` model, one with an OpenAI member
+    and arbiter on the loopback server: the resumed report is the live one, byte for byte."""
+    site = local_plugin.entry_point_dir(tmp_path / "site")
+    overlaps = tmp_path / "overlaps.txt"
+    tests = str(Path(__file__).resolve().parent)
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), tests, os.environ.get("PYTHONPATH")])),
+           local_plugin.ENV_OVERLAPS: str(overlaps)}
+    openai_models(["alpha", "judge"])
+    loopback.script("alpha", reply("4"))
+    loopback.script("judge", judge_saying(local_plugin.ANSWER))
+    save("locals", [{"model_id": "local", "count": 3}], arbiter=None, strategy="vote", max_iterations=1)
+    save("mixed", ["local", "alpha"], arbiter="judge", max_iterations=1)
+    data_path = tmp_path / "qa.jsonl"
+    data_path.write_text("".join(json.dumps({"prompt": f"q{n}", "expected": local_plugin.ANSWER}) + "\n"
+                                 for n in range(3)))
+    live = llm_subprocess(user_path, "consortiums", "eval", "locals", "mixed", str(data_path), "--json",
+                          "--no-baseline", **env)
+    assert live.returncode == 0 and live.stderr == "", live.stderr
+    data = json.loads(live.stdout)
+    assert [(s["key"], s["correct"], s["calls"], s["input_tokens"]) for s in data["systems"]] == [
+        ("consortium:locals", 3, 9, None), ("consortium:mixed", 3, 9, None),
+        ("member:local", 3, 3, None), ("member:alpha", 0, 3, 3),
+    ]
+    # alpha: once in mixed and once alone per item
+    assert len(loopback.requests_for("alpha")) == 6 and len(loopback.requests_for("judge")) == 3
+    assert all(r["own_ms"] + r["wait_ms"] == r["latency_ms"] for r in data["results"])
+    assert not overlaps.exists()
+    resumed = llm_subprocess(user_path, "consortiums", "eval", "locals", "mixed", str(data_path), "--json",
+                             "--no-baseline", "--resume", **env)
+    assert resumed.returncode == 0 and resumed.stderr == "Reused 12 stored results (--resume).\n"
+    assert resumed.stdout == live.stdout

@@ -82,7 +82,7 @@ def accuracy_chart(systems: list[dict[str, Any]]) -> str:
     for fraction in (0, 0.5, 1):
         x = LEFT + fraction * W * 0.9
         value = top * fraction
-        text = f"${value:.4g}" if by_cost else f"{value:,.4g}"
+        text = f"${value:.4g}" if by_cost else f"{value:,.0f}" if value >= 100 else f"{value:g}"
         body.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{_e(text)}</text>')
     shown = [(s, amount) for s, amount in zip(systems, spend, strict=True) if s["accuracy"] is not None]
     points = [(LEFT + amount / top * W * 0.9, bottom - s["accuracy"] * H) for s, amount in shown]
