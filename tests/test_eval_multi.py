@@ -252,3 +252,12 @@ def test_the_real_llm_binary_with_an_installed_sync_only_plugin_and_the_openai_p
                              "--no-baseline", "--resume", **env)
     assert resumed.returncode == 0 and resumed.stderr == "Reused 12 stored results (--resume).\n"
     assert resumed.stdout == live.stdout
+
+
+def test_the_same_model_set_up_differently_is_two_members():
+    a = Scripted("a", "4")
+    cold = Entrant("cold", [a.participant()], None, settings(strategy="vote"), member_identity={"a": {"temperature": 0}})
+    warm = Entrant("warm", [a.participant()], None, settings(strategy="vote"), member_identity={"a": {"temperature": 1}})
+    same = Entrant("same", [a.participant()], None, settings(strategy="vote"), member_identity={"a": {"temperature": 0}})
+    keys = [(s.key, s.of) for s in Plan([cold, warm, same]).systems() if s.kind == "member"]
+    assert keys == [("member:a (cold)", ("cold", "same")), ("member:a (warm)", ("warm",))]
