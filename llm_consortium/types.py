@@ -102,6 +102,7 @@ class Settings:
     retries: int = 2
     min_members: int = 1
     strategy: str = "arbiter"  # or "vote": the largest group of like answers wins
+    review: bool = False  # members rank each other's answers before the round is decided
 
     def __post_init__(self) -> None:
         problems = []
@@ -140,7 +141,8 @@ class Settings:
 
 @dataclass
 class Event:
-    """A progress notice; `kind` is round_start, member_done, arbiter_start or round_done."""
+    """A progress notice; `kind` is round_start, member_done, review, arbiter_start or
+    round_done."""
 
     kind: str
     round: int
@@ -151,6 +153,7 @@ class Event:
     confidence: float | None = None
     another_round: bool = False
     rate_limited: int = 0  # calls of the run waiting for a provider's rate limit now
+    reviewers: int = 0  # with kind "review": how many members review this round
 
 
 ProgressFn = Callable[[Event], None]
