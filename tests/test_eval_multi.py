@@ -261,3 +261,25 @@ def test_the_same_model_set_up_differently_is_two_members():
     same = Entrant("same", [a.participant()], None, settings(strategy="vote"), member_identity={"a": {"temperature": 0}})
     keys = [(s.key, s.of) for s in Plan([cold, warm, same]).systems() if s.kind == "member"]
     assert keys == [("member:a (cold)", ("cold", "same")), ("member:a (warm)", ("warm",))]
+
+
+@pytest.mark.asyncio
+async def test_with_and_without_peer_review_the_baseline_matches_every_member_call():
+    from test_review import reviewer
+
+    members = [reviewer(f"m{i}", f"answer {i}" + (" right" if i == 1 else "")) for i in range(3)]
+    base = Scripted("base", "answer 0")
+    reviewed = Entrant("reviewed", [m.participant() for m in members], None,
+                       settings(strategy="vote", review=True, max_iterations=1), baseline=base.participant(),
+                       identity="reviewed")
+    plain = Entrant("plain", [m.participant() for m in members], None, settings(strategy="vote", max_iterations=1),
+                    identity="plain")
+    plan = Plan([reviewed, plain], include_members=False)
+    rows = await Runner(plan, settings_key="s", scoring=Scoring("exact")).run([Item(0, 1, "q", "answer 1 right")])
+    by = {r["system"]: r for r in rows}
+    # three answers and three reviews: the baseline gets six samples
+    assert (by["consortium:reviewed"]["member_calls"], by["consortium:reviewed"]["calls"]) == (6, 6)
+    assert (by["baseline:reviewed"]["samples"], len(base.calls)) == (6, 6)
+    assert [by[k]["correct"] for k in ("consortium:reviewed", "consortium:plain")] == [True, False]
+    built = build(plan, rows, 1)
+    assert built["comparisons"][-1]["discordant"] == [1, 0]

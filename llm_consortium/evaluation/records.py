@@ -28,12 +28,24 @@ def empty(error: str, started: float) -> dict[str, Any]:
     }
 
 
+def _reviews(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A round's peer-review calls (members ranking each other's answers), if any."""
+    review = record.get("review")
+    return [c for c in review.get("reviewers") or [] if isinstance(c, dict)] if isinstance(review, dict) else []
+
+
 def _calls(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """A round's call records: its members' and its arbiter's."""
-    found = list(record.get("members") or [])
+    """A round's call records: its members', its reviewers' and its arbiter's."""
+    found = list(record.get("members") or []) + _reviews(record)
     if isinstance(record.get("arbiter"), dict) and "model" in record["arbiter"]:
         found.append(record["arbiter"])
     return found
+
+
+def member_calls(trace: dict[str, Any]) -> int:
+    """Calls the run made to its members, answers and reviews: the budget of its
+    same-budget baseline."""
+    return sum(len(record.get("members") or []) + len(_reviews(record)) for record in trace["rounds"])
 
 
 def unknown_usage(trace: dict[str, Any]) -> set[str]:
@@ -41,7 +53,7 @@ def unknown_usage(trace: dict[str, Any]) -> set[str]:
     unknown = set()
     for record in trace["rounds"]:
         for call in _calls(record):
-            answered = "text" in call or "raw" in call
+            answered = "text" in call or "raw" in call or "ranking" in call
             if answered and (call.get("usage") or {}).get("input") is None:
                 unknown.add(call["model"])
     return unknown
@@ -53,11 +65,12 @@ def _waited(call: dict[str, Any]) -> int:
 
 def waited_ms(trace: dict[str, Any]) -> int:
     """Time the run spent waiting for a slot or a rate limit: per round, the longest
-    wait among its concurrent member calls, plus the arbiter's."""
+    wait among its concurrent member calls, the same for its review calls, plus the
+    arbiter's."""
     total = 0
     for record in trace["rounds"]:
-        members = record.get("members") or []
-        total += max((_waited(call) for call in members), default=0)
+        for concurrent in (record.get("members") or [], _reviews(record)):
+            total += max((_waited(call) for call in concurrent), default=0)
         if isinstance(record.get("arbiter"), dict):
             total += _waited(record["arbiter"])
     return total
@@ -102,5 +115,5 @@ def from_trace(trace: dict[str, Any], started: float) -> dict[str, Any]:
         "confidence": trace.get("confidence"),
         "final_round": trace.get("final_round"),
         "rounds": _round_answers(trace),
-        "member_calls": sum(len(record["members"]) for record in trace["rounds"]),
+        "member_calls": member_calls(trace),
     }
