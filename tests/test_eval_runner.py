@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_eval_paired import newcombe_by_hand
 
 from llm_consortium.evaluation import report, stats
 from llm_consortium.evaluation.dataset import Item
@@ -113,6 +114,8 @@ async def test_every_figure_of_the_report():
     assert (against_base["b"], against_base["discordant"], against_base["p_value"]) == ("baseline:trio", [2, 1], 1.0)
     assert against_base["items_needed"] == 116  # (1.96 sqrt(.6) + 0.8416 sqrt(.56))^2 / .2^2 = 115.4
     assert [c["result"] for c in built["comparisons"]] == ["not enough items to tell"] * 2
+    assert against_a["ci95"] == pytest.approx(newcombe_by_hand(3, 0, 1, 1), abs=1e-12)
+    assert against_base["ci95"] == pytest.approx(newcombe_by_hand(1, 2, 1, 1), abs=1e-12)
     low, high = against_a["ci95"]
     assert built["verdict"]["line"] == (
         f"Verdict: trio against the best member alone (a): -20.0 points [95% CI {low * 100:+.1f}, {high * 100:+.1f}], "
