@@ -32,6 +32,23 @@ class Call:
     # Where the reply's text goes as it arrives (the arbiter, when the answer may
     # stream); None: no one is waiting for it, ask for the whole reply.
     on_text: TextFn | None = field(default=None, compare=False, repr=False)
+    # Which round of the run asks (0: not said): members' identical tool calls are
+    # shared within one round only.
+    round: int = 0
+
+
+@dataclass
+class ToolUse:
+    """One tool call a participant's model made while answering, and its result:
+    evidence for the arbiter and a line of the trace."""
+
+    name: str
+    arguments: dict[str, Any]
+    output: str = ""  # a bounded excerpt of what the tool returned
+    error: str | None = None  # the tool raised, was refused or does not exist
+    duration_ms: int = 0
+    shared: bool = False  # the result came from another member's identical call
+    member: str = ""  # who asked (a nested consortium's member, when it was one)
 
 
 @dataclass
@@ -41,6 +58,7 @@ class Reply:
     text: str
     input_tokens: int | None = None
     output_tokens: int | None = None
+    tool_calls: list[ToolUse] = field(default_factory=list)  # in the order made
 
 
 CallFn = Callable[[Call], Awaitable[Reply]]
@@ -56,6 +74,7 @@ class Participant:
     attachment_types: frozenset[str] | None = None  # None: unknown, not filtered
     gate: Any = None  # limits.ModelGate for this model, or None: not gated
     supports_schema: bool = False  # the model takes a JSON schema (llm's supports_schema)
+    supports_tools: bool = False  # the model runs tools (llm's supports_tools)
 
     @property
     def name(self) -> str:
@@ -165,6 +184,7 @@ class Result:
     usage: dict[str, Any]
     notes: list[str]
     confidence_threshold: float | None = None  # what the run had to reach, for "below threshold"
+    tool_calls: list[ToolUse] = field(default_factory=list)  # every member's, in order made
 
     def trace(self) -> dict[str, Any]:
         """The JSON-ready deliberation, stored as the response's response_json."""
