@@ -345,14 +345,25 @@ def tool_call(
     chain with the kit's tools and hooks; the Reply carries every call it made.
     `run_async` picks the async model on the loop, else the sync one in a thread."""
     from ..calls.threads import in_thread
+    from ..judging.prompts import schema_instructions
+
+    def chain_kwargs(call: Call) -> dict[str, Any]:
+        """llm's chain sends the schema with its first request only: the loop's
+        final answer, asked for later, learns the format from the prompt too."""
+        kwargs = kwargs_for(call)
+        if call.schema is not None:
+            kwargs["prompt"] = f"{call.prompt}\n\n{schema_instructions(call.schema)}"
+        else:
+            kwargs["prompt"] = call.prompt
+        return kwargs
 
     if run_async:
 
         async def call_async(call: Call) -> Reply:
             kit.loop = asyncio.get_running_loop()
             chain = async_model.conversation().chain(
-                call.prompt, tools=kit.wrapped(name, call.round, True), chain_limit=kit.chain_limit,
-                **kit.async_hooks(name), **kwargs_for(call),
+                tools=kit.wrapped(name, call.round, True), chain_limit=kit.chain_limit,
+                **kit.async_hooks(name), **chain_kwargs(call),
             )
             reply = Reply("")
             asked: list[Any] = []
@@ -376,8 +387,8 @@ def tool_call(
 
     def blocking(call: Call, loop: asyncio.AbstractEventLoop) -> Reply:
         chain = sync_model.conversation().chain(
-            call.prompt, tools=kit.wrapped(name, call.round, False), chain_limit=kit.chain_limit,
-            **kit.sync_hooks(name), **kwargs_for(call),
+            tools=kit.wrapped(name, call.round, False), chain_limit=kit.chain_limit,
+            **kit.sync_hooks(name), **chain_kwargs(call),
         )
         reply = Reply("")
         asked: list[Any] = []
