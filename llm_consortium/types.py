@@ -7,14 +7,15 @@ adapter and the commands can all share them without importing each other.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 STRATEGIES = ("arbiter", "vote")
 
 
-TextFn = Callable[[str], Awaitable[None]]
+# A coroutine function (not any awaitable): threads hand its calls to the loop.
+TextFn = Callable[[str], Coroutine[Any, Any, None]]
 
 
 @dataclass

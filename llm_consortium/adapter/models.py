@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import llm
 from llm.parts import TextPart
@@ -140,7 +140,7 @@ class _SharedConsortium:
     supports_conversation = True
     supports_schema = True  # members and arbiter are checked against it (see formats)
     supports_tools = True  # members run the prompt's tools in their own loops (tools.py)
-    attachment_types = CONSORTIUM_ATTACHMENT_TYPES
+    attachment_types: set[str] | frozenset[str] = CONSORTIUM_ATTACHMENT_TYPES
     Options = ConsortiumOptions
 
     def __init__(self, name: str) -> None:
@@ -175,22 +175,25 @@ class _SharedConsortium:
         from ..types import Call
         from .participants import resolve
         from .progress import status_line
-        from .tools import tool_kit, tool_notes
+        from .tool_loop import tool_kit, tool_notes
 
         config = self.load_config()
-        settings = settings_for(config, prompt.options)
+        options = cast(ConsortiumOptions, prompt.options)
+        settings = settings_for(config, options)
         current, system, history = split_conversation(prompt)
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
         kit = tool_kit(config, prompt, response)
-        members, arbiter = resolve(config, prompt.options.call_mode, tools=kit)
+        members, arbiter = resolve(config, options.call_mode, tools=kit)
         notes = tool_notes(self.model_id, members) if kit is not None else []
-        request = Call(current, system or None, history, list(prompt.attachments), schema=prompt.schema)
-        with status_line(self.model_id, prompt.options.progress) as progress:
+        schema = cast("dict[str, Any] | None", prompt.schema)  # llm makes a pydantic class a dict
+        request = Call(current, system or None, history, list(prompt.attachments), schema=schema)
+        with status_line(self.model_id, options.progress) as progress:
 
             async def to_user(text: str) -> None:
                 if progress is not None:
                     progress.finish()  # before the first chunk; never redrawn after it
+                assert answer is not None
                 await answer(text)
 
             try:
@@ -208,7 +211,7 @@ class _SharedConsortium:
         """The final answer for llm's execute, chunk by chunk as the engine releases
         it (in one piece when not streaming); then the members' tool calls, as calls
         already executed; the trace is recorded at the end."""
-        from .tools import executed_events
+        from .tool_loop import executed_events
 
         if not stream:
             result = await self.deliberate(prompt, response=response)
@@ -244,7 +247,8 @@ class _SharedConsortium:
         response.response_json = {"consortium": self.model_id, **result.trace()}
 
 
-class ConsortiumModel(_SharedConsortium, llm.Model):
+# llm declares Options as a nested class; ours is ConsortiumOptions, its subclass.
+class ConsortiumModel(_SharedConsortium, llm.Model):  # type: ignore[misc]
     def execute(self, prompt, stream, response, conversation):
         from .loop import shared_loop
         from .sync_iter import iterate_sync
@@ -253,7 +257,7 @@ class ConsortiumModel(_SharedConsortium, llm.Model):
         yield from iterate_sync(lambda: self.answer_chunks(prompt, response, stream), shared_loop())
 
 
-class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):
+class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):  # type: ignore[misc]
     async def execute(self, prompt, stream, response, conversation):
         async for chunk in self.answer_chunks(prompt, response, stream):
             yield chunk

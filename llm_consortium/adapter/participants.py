@@ -33,7 +33,8 @@ from ..calls.stdio import guarded
 from ..calls.threads import in_thread
 from ..saved.cycles import check_cycles
 from ..types import Call, CallFn, Participant, Reply
-from .tools import ToolKit, tool_call
+from .tool_loop import tool_call
+from .tools import ToolKit
 
 logger = logging.getLogger(__name__)
 
