@@ -171,6 +171,7 @@ class Event:
     confidence: float | None = None
     another_round: bool = False
     rate_limited: int = 0  # calls of the run waiting for a provider's rate limit now
+    tool_calls: int = 0  # tool calls members made so far in the run
 
 
 ProgressFn = Callable[[Event], None]

@@ -116,8 +116,29 @@ def test_functions_file_identical_calls_run_once(panel, loopback, functions):
     assert runs(log) == ["Paris"]
     for name in ("alpha", "beta"):
         assert tool_results(loopback.requests_for(name)[1]) == ["sunny in Paris"]
-    metas = [c for c in logged()[0]["tool_calls"]]
-    assert len(metas) == 2
+    (entry,) = logged()
+    assert len(entry["tool_calls"]) == 2
+    # The trace shows who ran it and who shared its result, with the duration.
+    records = [m["tool_calls"][0] for m in trace_members(entry)]
+    assert sorted(r["shared"] for r in records) == [False, True]
+    assert all(r["name"] == "lookup" and r["output"] == "sunny in Paris" for r in records)
+    assert all(isinstance(r["duration_ms"], int) for r in records)
+    # The arbiter saw each answer's evidence, fenced like the answers.
+    judge_prompt = loopback.requests_for("judge")[0].messages[-1]["content"]
+    assert judge_prompt.count("<<<TOOL CALLS ") == 2
+    assert judge_prompt.count('- lookup({"city": "Paris"})\n  sunny in Paris') == 2
+
+
+def test_identical_calls_are_shared_within_a_round_only(loopback, openai_models, functions):
+    openai_models(["alpha", "beta", "judge"], alpha=TOOLS, beta=TOOLS)
+    save("panel", ["alpha", "beta"], min_iterations=2, max_iterations=2)
+    loopback.script("judge", judge_saying("ok"))
+    path, log = functions
+    for name in ("alpha", "beta"):
+        loopback.script(name, *ask(("lookup", {"city": "Paris"})), *ask(("lookup", {"city": "Paris"})))
+    assert llm_run("-m", "panel", "--functions", str(path), "Paris?").exit_code == 0
+    assert runs(log) == ["Paris", "Paris"]  # once in each round
+    assert len(loopback.requests_for("alpha")) == 4
 
 
 def test_sharing_can_be_turned_off(loopback, openai_models, functions):

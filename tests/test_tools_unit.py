@@ -73,3 +73,12 @@ def test_tool_settings_are_saved_only_when_changed():
         ConsortiumConfig(name="p", models=[{"model_id": "a"}], tools={"chain_limit": -1})
     with pytest.raises(ValidationError):
         ConsortiumConfig(name="p", models=[{"model_id": "a"}], tools={"shared": True})
+
+
+def test_the_progress_line_counts_tool_calls():
+    from llm_consortium.adapter.progress import describe
+    from llm_consortium.types import Event
+
+    event = Event("member_done", 1, 3, 2, members_done=1, tool_calls=3)
+    assert describe("panel", event) == "panel: round 1/3 · 1 answered of 2 · tools: 3 calls"
+    assert "tools" not in describe("panel", Event("member_done", 1, 3, 2, members_done=1))
