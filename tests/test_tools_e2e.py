@@ -293,3 +293,19 @@ def test_nested_consortium_members_use_the_tools(loopback, openai_models, functi
     assert tool_results(loopback.requests_for("alpha")[1]) == ["sunny in Kyiv"]
     (entry,) = logged()
     assert sorted(c["arguments"]["city"] for c in entry["tool_calls"]) == ["Kyiv", "Quito"]
+
+
+def test_trace_runs_and_html_show_the_tool_calls(panel, loopback, functions, tmp_path):
+    path, _ = functions
+    loopback.script("alpha", *ask(("lookup", {"city": "Paris"})))
+    loopback.script("beta", *ask(("broken", {})))
+    assert llm_run("-m", panel, "--functions", str(path), "Weather?").exit_code == 0
+    text = llm_run("consortiums", "trace").stdout
+    assert 'tool lookup({"city": "Paris"})' in text and "-> sunny in Paris" in text
+    assert "tool broken({}) " in text and "-> error: RuntimeError: the tool broke" in text
+    (row,) = json.loads(llm_run("consortiums", "runs", "--json").stdout)
+    assert row["tool_calls"] == 2
+    assert "TOOL CALLS" in llm_run("consortiums", "runs").stdout
+    page = tmp_path / "trace.html"
+    assert llm_run("consortiums", "trace", "--html", str(page)).exit_code == 0
+    assert "lookup({&quot;city&quot;: &quot;Paris&quot;})" in page.read_text()

@@ -36,7 +36,7 @@ def _confidence_cell(row: dict) -> str:
 def _table(runs: list[Run]) -> str:
     header = [
         "ID", "TIME (UTC)", "CONSORTIUM", "ROUNDS", "CONFIDENCE",
-        "MEMBERS OK/FAILED", "TOKENS IN/OUT", "DURATION",
+        "MEMBERS OK/FAILED", "TOOL CALLS", "TOKENS IN/OUT", "DURATION",
     ]
     rows = [header]
     for run in runs:
@@ -49,6 +49,7 @@ def _table(runs: list[Run]) -> str:
                 str(s["rounds"]),
                 _confidence_cell(s),
                 f"{s['member_answers']}/{s['member_failures']}",
+                str(s["tool_calls"]),
                 f"{s['input_tokens'] or 0}/{s['output_tokens'] or 0}",
                 seconds(s["duration_ms"]),
             ]
