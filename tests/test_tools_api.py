@@ -153,3 +153,30 @@ def test_schema_with_tools(models, loopback, openai_models):
         assert first.json_schema["properties"] == {"city": {"type": "string"}}
         # llm's chain drops the schema after its first request: the prompt carries it.
         assert '"city"' in last.messages[0]["content"].split("## Reply format")[1]
+
+
+def test_a_conversations_chain_limit_applies_to_each_member(models, loopback):
+    save("panel", ["alpha", "beta"])
+    loopback.script("alpha", tool_calls(("llm_version", {})))  # asks forever
+    loopback.script("beta", reply("plain"))
+    from llm.tools import llm_version
+
+    chain = llm.get_model("panel").conversation(chain_limit=3).chain("Version?", tools=[llm_version])
+    assert chain.text() == "The consortium answer"
+    assert len(loopback.requests_for("alpha")) == 3
+    (response,) = chain._responses
+    alpha = response.response_json["rounds"][0]["members"][0]
+    assert "chain limit of 3" in alpha["error"]
+
+
+def test_a_saved_setting_gives_the_arbiter_the_tools(models, loopback):
+    save("panel", ["alpha"], tools={"arbiter": True})
+    loopback.script("alpha", reply("an answer"))
+    loopback.script("judge", tool_calls(("llm_version", {})), judge_saying("checked answer"))
+    result = llm_run("-m", "panel", "-T", "llm_version", "Version?")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "checked answer\n"
+    first, second = loopback.requests_for("judge")
+    assert [t["function"]["name"] for t in first.body["tools"]] == ["llm_version"]
+    assert len(tool_results(second)) == 1
+    assert second.stream  # the final answer still streams

@@ -309,3 +309,14 @@ def test_trace_runs_and_html_show_the_tool_calls(panel, loopback, functions, tmp
     page = tmp_path / "trace.html"
     assert llm_run("consortiums", "trace", "--html", str(page)).exit_code == 0
     assert "lookup({&quot;city&quot;: &quot;Paris&quot;})" in page.read_text()
+
+
+def test_async_cli_with_tools_and_debug(panel, loopback):
+    for name in ("alpha", "beta"):
+        loopback.script(name, *ask(("llm_version", {})))
+    result = llm_run("-m", panel, "--async", "-T", "llm_version", "--td", "Version?")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "The consortium answer\n"
+    assert result.stderr.count("Tool call: llm_version({})") == 2
+    for name in ("alpha", "beta"):
+        assert tool_results(loopback.requests_for(name)[1]) == [version("llm")]
