@@ -122,6 +122,7 @@ class Settings:
     retries: int = 2
     min_members: int = 1
     strategy: str = "arbiter"  # or "vote": the largest group of like answers wins
+    review: bool = False  # members rank each other's answers before the round is decided
 
     def __post_init__(self) -> None:
         problems = []
@@ -160,7 +161,8 @@ class Settings:
 
 @dataclass
 class Event:
-    """A progress notice; `kind` is round_start, member_done, arbiter_start or round_done."""
+    """A progress notice; `kind` is round_start, member_done, review, arbiter_start or
+    round_done."""
 
     kind: str
     round: int
@@ -172,6 +174,7 @@ class Event:
     another_round: bool = False
     rate_limited: int = 0  # calls of the run waiting for a provider's rate limit now
     tool_calls: int = 0  # tool calls members made so far in the run
+    reviewers: int = 0  # with kind "review": how many members review this round
 
 
 ProgressFn = Callable[[Event], None]

@@ -67,6 +67,7 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
         "min_members": 1,
         "call_mode": "auto",
         "tools": {"chain_limit": 5, "share_identical": True, "unshared": [], "arbiter": False},
+        "review": False,
     }
 
 

@@ -103,6 +103,8 @@ class ConsortiumConfig(_Strict):
     # How member and arbiter calls run: "auto", "thread" or "async" (participants.py).
     call_mode: Literal["auto", "thread", "async"] = "auto"
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
+    # Members rank each other's answers before each round is decided (engine/review.py).
+    review: bool = False
 
     @field_validator("name")
     @classmethod
@@ -153,6 +155,8 @@ class ConsortiumConfig(_Strict):
             rounds = f"{self.max_iterations} iteration{plural}"
         else:
             rounds = f"{self.min_iterations}-{self.max_iterations} iterations"
+        if self.review:
+            decides = f"peer review, {decides}"
         return f"members {members}; {decides}; threshold {self.confidence_threshold:g}; {rounds}"
 
     def to_file_dict(self) -> dict[str, Any]:
