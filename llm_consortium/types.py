@@ -38,6 +38,9 @@ class Call:
     # Which round of the run asks (0: not said): members' identical tool calls are
     # shared within one round only.
     round: int = 0
+    # Whether a participant that has the run's tools may use them on this call (a
+    # peer review judges answers as they are).
+    use_tools: bool = True
 
 
 @dataclass

@@ -180,3 +180,16 @@ def test_a_saved_setting_gives_the_arbiter_the_tools(models, loopback):
     assert [t["function"]["name"] for t in first.body["tools"]] == ["llm_version"]
     assert len(tool_results(second)) == 1
     assert second.stream  # the final answer still streams
+
+
+def test_peer_review_calls_get_no_tools(models, loopback, openai_models):
+    openai_models(["alpha", "beta", "gamma", "judge"], alpha=TOOLS, beta=TOOLS, gamma=TOOLS)
+    save("panel", ["alpha", "beta", "gamma"], review=True)
+    for name in ("alpha", "beta", "gamma"):
+        loopback.script(name, *ask(("llm_version", {})))
+    result = llm_run("-m", "panel", "-T", "llm_version", "Version?")
+    assert result.exit_code == 0, result.output
+    for name in ("alpha", "beta", "gamma"):
+        _, answered, review = loopback.requests_for(name)  # its tool loop, then its review
+        assert "tools" in answered.body and tool_results(answered)
+        assert "tools" not in review.body

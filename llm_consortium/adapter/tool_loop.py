@@ -70,7 +70,7 @@ def tool_call(
         async def call_async(call: Call) -> Reply:
             kit.loop = asyncio.get_running_loop()
             chain = async_model.conversation().chain(
-                tools=kit.wrapped(name, call.round, True), chain_limit=kit.chain_limit,
+                tools=kit.wrapped(name, call.round, True) if call.use_tools else [], chain_limit=kit.chain_limit,
                 **kit.async_hooks(name), **chain_kwargs(call),
             )
             reply = Reply("")
@@ -95,7 +95,7 @@ def tool_call(
 
     def blocking(call: Call, loop: asyncio.AbstractEventLoop) -> Reply:
         chain = sync_model.conversation().chain(
-            tools=kit.wrapped(name, call.round, False), chain_limit=kit.chain_limit,
+            tools=kit.wrapped(name, call.round, False) if call.use_tools else [], chain_limit=kit.chain_limit,
             **kit.sync_hooks(name), **chain_kwargs(call),
         )
         reply = Reply("")
