@@ -122,7 +122,7 @@ def llm_call(
         # holding back the check that puts stdio right for the calls after it.
         loop = asyncio.get_running_loop()
         with guarded(name, model_id):
-            return await in_thread(lambda: blocking(call, loop))
+            return await in_thread(lambda: blocking(call, loop), model_id)
 
     return call_sync
 
