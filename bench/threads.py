@@ -30,9 +30,10 @@ sys.path.insert(0, str(HERE))
 import callmodes
 import fanout
 
-from backend import Backend, member_names
 from llm_consortium.adapter import participants
 from llm_consortium.calls.threads import in_thread
+
+from backend import Backend, member_names
 
 T = TypeVar("T")
 

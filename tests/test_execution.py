@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import io
 import logging
 import os
 import subprocess
@@ -404,3 +405,56 @@ def test_stdio_is_checked_when_the_last_overlapping_call_ends():
             sys.stdout = null
         assert sys.stdout is null  # another call is still running: not yet
     assert sys.stdout is original
+
+
+def _while_a_member_call_runs(host: Callable[[], None], member: Callable[[], None] = lambda: None) -> None:
+    """Run `host` in this (the host's) thread while a guarded call is in flight in
+    another thread; `member` runs in the call after `host` did."""
+    entered, host_done = threading.Event(), threading.Event()
+
+    def call():
+        with stdio.guarded("member"):
+            entered.set()
+            assert host_done.wait(30)
+            member()
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    assert entered.wait(30)
+    host()
+    host_done.set()
+    thread.join(30)
+
+
+def test_a_host_redirect_made_while_calls_run_is_left_alone_and_blames_nobody(caplog):
+    original, buffer = sys.stdout, io.StringIO()
+
+    def redirect():
+        sys.stdout = buffer
+
+    try:
+        with caplog.at_level(logging.WARNING):
+            _while_a_member_call_runs(redirect)
+        assert sys.stdout is buffer
+        assert caplog.records == []
+    finally:
+        sys.stdout = original
+
+
+def test_a_member_redirect_after_the_hosts_own_is_put_back_to_the_hosts(caplog):
+    original, buffer = sys.stdout, io.StringIO()
+    with open(os.devnull, "w") as null:
+
+        def redirect():
+            sys.stdout = buffer
+
+        def silence():
+            sys.stdout = null
+
+        try:
+            with caplog.at_level(logging.WARNING):
+                _while_a_member_call_runs(redirect, silence)
+            assert sys.stdout is buffer
+            assert ["member" in r.getMessage() for r in caplog.records] == [True]
+        finally:
+            sys.stdout = original

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .gate import ModelGate, current_slot
+from .stdio import MEMBER_THREAD_PREFIX
 
 T = TypeVar("T")
 
@@ -102,7 +103,7 @@ async def in_thread(fn: Callable[[], T], key: str = "") -> T:
             loop.call_soon_threadsafe(settle, value, error)
 
     try:
-        threading.Thread(target=job, name=f"llm-consortium-call {key}".rstrip(), daemon=True).start()
+        threading.Thread(target=job, name=f"{MEMBER_THREAD_PREFIX} {key}".rstrip(), daemon=True).start()
     except BaseException:
         held.release()
         raise
