@@ -27,8 +27,8 @@ from typing import Any
 
 import llm
 
+from ..calls.failures import remember_secret
 from ..calls.gate import gate_for
-from ..calls.policy import remember_secret
 from ..calls.stdio import guarded
 from ..calls.threads import in_thread
 from ..saved.cycles import check_cycles

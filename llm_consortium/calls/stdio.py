@@ -82,7 +82,7 @@ def _unwatch() -> None:
     global _assignments
     _assignments = None
     if type(sys) is _WatchedSys:
-        sys.__class__ = types.ModuleType
+        sys.__class__ = types.ModuleType  # type: ignore[assignment]
 
 
 class _Snapshot:
