@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import llm
@@ -111,8 +112,9 @@ def llm_call(
     def blocking(call: Call, loop: asyncio.AbstractEventLoop) -> Reply:
         response = sync_model.prompt(call.prompt, **kwargs_for(call))
         if call.on_text is not None:
+            on_text = call.on_text
             for chunk in response:  # each chunk handed to the loop, in order
-                asyncio.run_coroutine_threadsafe(call.on_text(chunk), loop).result()
+                asyncio.run_coroutine_threadsafe(_awaited(on_text(chunk)), loop).result()
         text = response.text()
         usage = response.usage()
         return Reply(text, usage.input, usage.output)
@@ -125,6 +127,11 @@ def llm_call(
             return await in_thread(lambda: blocking(call, loop), model_id)
 
     return call_sync
+
+
+async def _awaited(awaitable: Awaitable[None]) -> None:
+    """`awaitable` as a coroutine, which `run_coroutine_threadsafe` needs."""
+    await awaitable
 
 
 class Registry:
