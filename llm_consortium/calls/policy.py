@@ -41,9 +41,9 @@ RATE_LIMIT_JITTER = 0.1  # the least spread added to a Retry-After
 _JITTER = random.Random()
 
 
-def backoff(attempt: int, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter for retry number `attempt` (1-based)."""
-    return (rng or _JITTER).uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
+def backoff(retry: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter before retry number `retry` (1-based)."""
+    return (rng or _JITTER).uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (retry - 1)))
 
 
 def rate_limit_delay(waits: int, asked: float | None, rng: random.Random) -> float:
@@ -114,7 +114,7 @@ async def call_with_policy(
                 if wait >= left:  # jitter must not push a wait the timeout allows past it
                     wait = asked if asked is not None else left / 2
                     if asked is None and wait < RATE_LIMIT_JITTER:
-                        wait = left  # too little time left to be worth another request
+                        wait = left  # too little time left to be worth another attempt
                 if wait >= left:
                     _give_up(outcome, attempt, (
                         f"gave up waiting for the rate limit: a {wait:.3g}s wait would pass "
@@ -145,7 +145,7 @@ async def call_with_policy(
         outcome.reply = None
         outcome.error = f"timed out after {timeout:g}s"
         cut: dict[str, Any] = {"ok": False, "error": outcome.error, "duration_ms": _ms(started)}
-        if state.requesting:
+        if state.attempting:
             outcome.requests += 1
             cut["duration_ms"] = _ms(state.began)
             if state.abandoned:
@@ -159,11 +159,11 @@ async def call_with_policy(
 
 @dataclass
 class _State:
-    """Where a call under the policy is: the slot it holds, whether a request is in
-    flight (for the attempt a timeout cuts short), how often it was refused."""
+    """Where a call under the policy is: the slot it holds, whether an attempt is in
+    flight (the one a timeout cuts short), how often it was refused."""
 
     slot: Any
-    requesting: bool = False
+    attempting: bool = False
     abandoned: bool = False
     began: float = 0.0
     refusals: int = 0
@@ -178,12 +178,12 @@ async def _acquire(gate: Any, outcome: Outcome) -> Any:
 async def _attempt(
     fn: CallFn, call: Call, gate: Any, state: _State, outcome: Outcome
 ) -> BaseException | None:
-    """One request, recorded in `outcome`: the exception it ended in, or None when
+    """One attempt, recorded in `outcome`: the exception it ended in, or None when
     it answered. The slot is released after it (or left to the thread still running
     the call, when the bridge detached it), and the gate learns what happened."""
     slot, state.slot = state.slot, None
     token = current_slot.set(slot)
-    state.requesting, state.began = True, time.monotonic()
+    state.attempting, state.began = True, time.monotonic()
     try:
         reply = await fn(call)
     except asyncio.CancelledError:
@@ -206,7 +206,7 @@ async def _attempt(
                 outcome.abandoned += 1
             else:
                 slot.release()
-    state.requesting = False
+    state.attempting = False
     duration = _ms(state.began)
     if failure is None:
         outcome.reply, outcome.error = reply, None
