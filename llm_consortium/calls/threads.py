@@ -10,9 +10,10 @@ Each call gets a thread of its own, started for it and ending with it:
   once, counting calls that were given up on but still block. A provider that hangs
   can only use up its own allowance; calls to every other model start at once.
 
-A thread costs about half a millisecond to start where a pooled one costs a tenth
-of that (bench/threads.py): under 3 % of the 20 ms of CPU llm's OpenAI plugin spends
-building a client for each prompt, and lost in the full-stack figures.
+Starting a thread cost 0.35 ms per call where a reused one cost 0.04 ms
+(bench/threads.py, on a loaded machine): under 2 % of the 20 ms of CPU llm's OpenAI
+plugin spends building a client for each prompt, and lost in the noise of the
+full-stack figures (docs/local-models.md).
 
 A call that is given up on (its timeout passed, or the run was cancelled) cannot be
 stopped: its thread runs on. The bridge then marks the call's gate slot
