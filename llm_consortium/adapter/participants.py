@@ -24,13 +24,14 @@ import asyncio
 import dataclasses
 import logging
 import os
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 import llm
 
+from ..calls.failures import remember_secret
 from ..calls.gate import gate_for, share_limits
-from ..calls.policy import remember_secret
 from ..calls.stdio import guarded
 from ..calls.threads import in_thread
 from ..saved.cycles import check_cycles
@@ -132,8 +133,9 @@ def llm_call(
     def blocking(call: Call, loop: asyncio.AbstractEventLoop) -> Reply:
         response = sync_model.prompt(call.prompt, **kwargs_for(call))
         if call.on_text is not None:
+            on_text = call.on_text
             for chunk in response:  # each chunk handed to the loop, in order
-                asyncio.run_coroutine_threadsafe(call.on_text(chunk), loop).result()
+                asyncio.run_coroutine_threadsafe(_awaited(on_text(chunk)), loop).result()
         text = response.text()
         usage = response.usage()
         return Reply(text, usage.input, usage.output)
@@ -143,9 +145,14 @@ def llm_call(
         # holding back the check that puts stdio right for the calls after it.
         loop = asyncio.get_running_loop()
         with guarded(name, model_id):
-            return await in_thread(lambda: blocking(call, loop))
+            return await in_thread(lambda: blocking(call, loop), model_id)
 
     return call_sync
+
+
+async def _awaited(awaitable: Awaitable[None]) -> None:
+    """`awaitable` as a coroutine, which `run_coroutine_threadsafe` needs."""
+    await awaitable
 
 
 class Registry:
