@@ -18,7 +18,7 @@ import pytest
 
 from llm_consortium.adapter import loop
 from llm_consortium.calls import stdio, threads
-from llm_consortium.calls.gate import ModelGate, current_slot
+from llm_consortium.calls.gate import ModelGate, current_slot, gate_for
 
 # ------------------------------------------------------------------ the shared loop
 
@@ -250,6 +250,26 @@ def test_a_forked_child_does_not_count_its_parents_running_calls(monkeypatch):
     finally:
         release.set()
         parent_call.join(30)
+
+
+def test_a_forked_child_does_not_count_its_parents_gate_slots():
+    """A slot the parent holds (its call's thread stays behind at fork) must not fill
+    the model's gate in the child forever."""
+    key = f"gated-{uuid.uuid4()}"
+    held = asyncio.run(gate_for(key, 1).acquire())
+    try:
+
+        def check() -> bool:
+            async def take() -> bool:
+                slot = await asyncio.wait_for(gate_for(key, 1).acquire(), 20)
+                slot.release()
+                return True
+
+            return asyncio.run(take())
+
+        assert _in_forked_child(check) == 0
+    finally:
+        held.release()
 
 
 @pytest.mark.asyncio

@@ -37,6 +37,7 @@ import collections
 import contextvars
 import logging
 import math
+import os
 import random
 import threading
 import time
@@ -378,6 +379,19 @@ def reset_gates() -> None:
     """Forget every gate (tests, or a process that wants to start afresh)."""
     with _gates_lock:
         _gates.clear()
+
+
+def _after_fork() -> None:
+    """A forked child has none of its parent's calls in flight (their threads stayed
+    behind), and must not reuse the parent's SQLite connections: it starts afresh."""
+    global _sharing, _gates_lock, _sharing_lock
+    _gates_lock, _sharing_lock = threading.Lock(), threading.Lock()
+    _gates.clear()
+    if _sharing is not None:
+        _sharing = SharedLimits(_sharing.path)
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 current_slot: contextvars.ContextVar[Slot | None] = contextvars.ContextVar(
