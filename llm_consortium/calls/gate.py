@@ -45,6 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..types import GateSlot
 from .shared_limits import FILE_NAME, Lease, SharedLimits, SharedStateError
 
 logger = logging.getLogger(__name__)
@@ -321,8 +322,8 @@ class CappedGate:
     def lowest(self) -> int | None:
         return self.gate.lowest
 
-    def rate_limited(self, slot: Slot | None = None) -> None:
-        self.gate.rate_limited(slot)
+    def rate_limited(self, slot: GateSlot | None = None) -> None:
+        self.gate.rate_limited(slot if isinstance(slot, Slot) else None)
 
     def succeeded(self) -> None:
         self.gate.succeeded()
@@ -394,6 +395,6 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-current_slot: contextvars.ContextVar[Slot | None] = contextvars.ContextVar(
+current_slot: contextvars.ContextVar[GateSlot | None] = contextvars.ContextVar(
     "llm_consortium_current_slot", default=None
 )

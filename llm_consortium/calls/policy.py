@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import EmptyAnswer
-from ..types import Call, CallFn, Outcome, Participant
+from ..types import Call, CallFn, Gate, GateSlot, Outcome, Participant
 from .failures import (
     describe,
     is_quota_exhausted,
@@ -162,21 +162,21 @@ class _State:
     """Where a call under the policy is: the slot it holds, whether an attempt is in
     flight (the one a timeout cuts short), how often it was refused."""
 
-    slot: Any
+    slot: GateSlot | None
     attempting: bool = False
     abandoned: bool = False
     began: float = 0.0
     refusals: int = 0
 
 
-async def _acquire(gate: Any, outcome: Outcome) -> Any:
+async def _acquire(gate: Gate | None, outcome: Outcome) -> GateSlot | None:
     slot = None if gate is None else await gate.acquire()
     outcome.queued_ms += 0 if slot is None else round(slot.waited * 1000)
     return slot
 
 
 async def _attempt(
-    fn: CallFn, call: Call, gate: Any, state: _State, outcome: Outcome
+    fn: CallFn, call: Call, gate: Gate | None, state: _State, outcome: Outcome
 ) -> BaseException | None:
     """One attempt, recorded in `outcome`: the exception it ended in, or None when
     it answered. The slot is released after it (or left to the thread still running
