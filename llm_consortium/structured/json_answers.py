@@ -121,7 +121,6 @@ def extract_json(text: str) -> Any:
 # ------------------------------------------------------------ comparing and printing
 
 
-_UNSAFE_RE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def dumps(value: Any) -> str:
