@@ -269,7 +269,7 @@ def _refuse_unreadable(root: dict[str, Any]) -> None:
         if wanted is not None:
             for name in wanted if isinstance(wanted, list) else [wanted]:
                 if name not in _TYPES:
-                    raise SchemaProblem(f"unknown type {_show(name)} in the schema")
+                    raise SchemaProblem(f"unknown type {escape_unsafe(repr(name))} in the schema")
         ref = node.get("$ref")
         if isinstance(ref, str):
             if not ref.startswith("#"):
