@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .trace import TRACE_VERSION, RoundRecord, RunUsage, Trace
+
 STRATEGIES = ("arbiter", "vote")
 
 
@@ -100,6 +102,7 @@ class Settings:
     retries: int = 2
     min_members: int = 1
     strategy: str = "arbiter"  # or "vote": the largest group of like answers wins
+    review: bool = False  # members rank each other's answers before the round is decided
 
     def __post_init__(self) -> None:
         problems = []
@@ -138,7 +141,8 @@ class Settings:
 
 @dataclass
 class Event:
-    """A progress notice; `kind` is round_start, member_done, arbiter_start or round_done."""
+    """A progress notice; `kind` is round_start, member_done, review, arbiter_start or
+    round_done."""
 
     kind: str
     round: int
@@ -149,6 +153,7 @@ class Event:
     confidence: float | None = None
     another_round: bool = False
     rate_limited: int = 0  # calls of the run waiting for a provider's rate limit now
+    reviewers: int = 0  # with kind "review": how many members review this round
 
 
 ProgressFn = Callable[[Event], None]
@@ -161,14 +166,15 @@ class Result:
     text: str
     confidence: float | None
     final_round: int
-    rounds: list[dict[str, Any]]
-    usage: dict[str, Any]
+    rounds: list[RoundRecord]
+    usage: RunUsage
     notes: list[str]
     confidence_threshold: float | None = None  # what the run had to reach, for "below threshold"
 
-    def trace(self) -> dict[str, Any]:
+    def trace(self) -> Trace:
         """The JSON-ready deliberation, stored as the response's response_json."""
         return {
+            "version": TRACE_VERSION,
             "rounds": self.rounds,
             "final_round": self.final_round,
             "confidence": self.confidence,

@@ -72,6 +72,9 @@ class ConsortiumOptions(llm.Options):
         default=None,
         description="How member calls run: auto, thread (sync implementation) or async",
     )
+    review: bool | None = Field(
+        default=None, description="Members rank each other's answers before each round is decided"
+    )
 
 
 def _text_of(message: Any) -> str:
@@ -108,8 +111,9 @@ def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settin
         "retries": config.retries,
         "min_members": config.min_members,
         "strategy": config.effective_strategy,
+        "review": config.review,
     }
-    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout"):
+    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout", "review"):
         value = getattr(options, key)
         if value is not None:
             values[key] = value

@@ -176,6 +176,7 @@ def _checked_options(
               help="At most N calls to MODEL at once (default: 1 for sync-only models), repeatable")
 @click.option("--call-mode", type=click.Choice(["auto", "thread", "async"]), default="auto", show_default=True,
               help="How member calls run: a model's sync implementation in threads, or its async one")
+@click.option("--review", is_flag=True, help="Members rank each other's answers before each round is decided")
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
 def create(
     name_argument: str | None,
@@ -190,6 +191,7 @@ def create(
     options: tuple[tuple[str, str, str], ...],
     max_concurrent: tuple[tuple[str, int], ...],
     call_mode: str,
+    review: bool,
     force: bool,
 ) -> None:
     """
@@ -285,6 +287,7 @@ def create(
             min_iterations=min_iterations,
             system_prompt=system,
             strategy=strategy,
+            review=review,
         )
     except ValidationError as ex:
         raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}") from ex

@@ -89,6 +89,8 @@ class ConsortiumConfig(_Strict):
     min_members: int = Field(default=DEFAULT_MIN_MEMBERS, ge=1)
     # How member and arbiter calls run: "auto", "thread" or "async" (participants.py).
     call_mode: Literal["auto", "thread", "async"] = "auto"
+    # Members rank each other's answers before each round is decided (engine/review.py).
+    review: bool = False
 
     @field_validator("name")
     @classmethod
@@ -139,6 +141,8 @@ class ConsortiumConfig(_Strict):
             rounds = f"{self.max_iterations} iteration{plural}"
         else:
             rounds = f"{self.min_iterations}-{self.max_iterations} iterations"
+        if self.review:
+            decides = f"peer review, {decides}"
         return f"members {members}; {decides}; threshold {self.confidence_threshold:g}; {rounds}"
 
     def to_file_dict(self) -> dict[str, Any]:
