@@ -135,7 +135,7 @@ def parse_head(text: str) -> Verdict | None:
 
     Complete means a readable confidence and a needs_iteration section: without them
     nobody can tell, before the synthesis, whether the round is final (see
-    `reply_stream`). The Verdict's synthesis and raw text are empty.
+    `reader`). The Verdict's synthesis and raw text are empty.
     """
     last = _last_sections(remove_think(text.replace("\r\n", "\n").replace("\r", "\n")))
     confidence_text = last("confidence")

@@ -3,8 +3,8 @@ voting on JSON answers, and reading an arbiter's verdict whose answer is JSON.
 
 A consortium asked for `--schema` must hand back exactly one JSON document that
 validates; every member answer and every synthesis passes through here on the way
-(checking against the schema is `schema_check`). Standard library only and
-deterministic, so it can be tested without models.
+(checking against the schema is `schema`). Deterministic, so it can be tested
+without models.
 """
 
 from __future__ import annotations
