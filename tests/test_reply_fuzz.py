@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import replace
 from typing import Any
 
@@ -34,6 +35,9 @@ TAGS = ["<synthesis>", "</synthesis>", "<confidence>", "</confidence>", "<needs_
 JSONISH = ["{", "}", "[", "]", ",", '"', ":", "```json\n", "```", "\n", "0.9", "true", "1e999", "9" * 30, "\\"]
 FRAGMENTS = st.one_of(st.sampled_from(TAGS), st.sampled_from(JSONISH), st.text(max_size=10))
 PROSE = st.one_of(st.text(max_size=30), st.lists(FRAGMENTS, max_size=8).map("".join))
+# After a malformed document, prose that cannot close it (else the prose would make
+# it whole, and a whole document is a fair answer).
+NO_CLOSERS = PROSE.map(lambda text: text.replace("}", "").replace("]", ""))
 TEXT_REPLIES = st.one_of(st.text(max_size=200), st.lists(FRAGMENTS, max_size=25).map("".join))
 
 
@@ -73,7 +77,7 @@ def member_replies(draw: Any, outer: list[Any]) -> str:
     wrap = draw(st.sampled_from(["bare", "fence", "prose"]))
     if wrap == "fence":
         text = f"```json\n{text}\n```"
-    return draw(PROSE) + text + draw(PROSE) if wrap == "prose" else text
+    return draw(PROSE) + text + draw(PROSE if value is not None else NO_CLOSERS) if wrap == "prose" else text
 
 
 @st.composite
@@ -88,7 +92,8 @@ def arbiter_replies(draw: Any, outer: list[Any]) -> str:
     if form == "json verdict":
         return f'{{"analysis": "", "confidence": {confidence}, "needs_iteration": false, "synthesis": {text}}}'
     if form == "tagged":
-        return f"{draw(PROSE)}<confidence>{confidence}</confidence><synthesis>{text}</synthesis>{draw(PROSE)}"
+        after = draw(PROSE if value is not None else NO_CLOSERS)
+        return f"{draw(PROSE)}<confidence>{confidence}</confidence><synthesis>{text}</synthesis>{after}"
     return text
 
 
@@ -126,7 +131,8 @@ def is_subsequence(small: str, big: str) -> bool:
     return all(char in rest for char in small)
 
 
-FUZZ = settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+# FUZZ_EXAMPLES=1000 for a deeper run than the suite's.
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ

@@ -318,6 +318,8 @@ def _validator(schema_text: str) -> Validator:
     from jsonschema import exceptions, validators  # type: ignore[import-untyped]
 
     schema = json.loads(schema_text)
+    _refuse_unreadable(schema)
+    _refuse_loops(schema)
     base = validators.validator_for(schema, default=validators.Draft202012Validator)
     try:
         base.check_schema(schema)
@@ -335,8 +337,6 @@ def _compiled(schema: Any) -> Validator:
         text = json.dumps(schema, sort_keys=True)
     except (TypeError, ValueError) as ex:
         raise SchemaProblem(f"the schema is not JSON: {ex}") from None
-    _refuse_unreadable(schema)
-    _refuse_loops(schema)
     return _validator(text)
 
 
