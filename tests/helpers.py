@@ -66,6 +66,7 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
         "retries": 2,
         "min_members": 1,
         "call_mode": "auto",
+        "tools": {"chain_limit": 5, "share_identical": True, "unshared": [], "arbiter": False},
         "review": False,
     }
 

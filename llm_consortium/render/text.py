@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..text.words import plural
 from .walk import (
     confidence_text,
     fallback_text,
@@ -17,9 +18,11 @@ from .walk import (
     member_name,
     retries_text,
     round_heading,
+    run_tokens_text,
     seconds,
     threshold_text,
     tokens_text,
+    tool_call_texts,
     vote_groups,
 )
 
@@ -62,7 +65,8 @@ def _member_lines(member: dict[str, Any], full: bool) -> list[str]:
     head += f"  {tokens_text(member.get('usage'))}"
     if retries:
         head += f"  ({retries})"
-    return [head, *_indented(preview(str(member.get("text", "")), full), "        ")]
+    tools = [f"        tool {text}" for text in tool_call_texts(member)]
+    return [head, *tools, *_indented(preview(str(member.get("text", "")), full), "        ")]
 
 
 def _arbiter_lines(arbiter: dict[str, Any], full: bool, won: bool) -> list[str]:
@@ -99,8 +103,8 @@ def render(run: Any, full: bool = False) -> str:
     lines = [
         f"Run {run.id} · {run.consortium} · {run.datetime_utc[:19].replace('T', ' ')} UTC",
         (
-            f"{summary['rounds']} round(s) · final confidence {confidence_text(trace.get('confidence'))}"
-            f" (round {final_round}) · tokens {run.input_tokens or 0} in / {run.output_tokens or 0} out"
+            f"{plural(summary['rounds'], 'round')} · final confidence {confidence_text(trace.get('confidence'))}"
+            f" (round {final_round}) · tokens {run_tokens_text(run)}"
             f" · {seconds(run.duration_ms)}"
         ),
     ]

@@ -7,7 +7,10 @@ newer version may lack a field, and a missing field must never hide the rest.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from ..text.words import UNKNOWN, number, plural
 
 
 def seconds(ms: Any) -> str:
@@ -20,13 +23,20 @@ def confidence_text(value: Any) -> str:
 
 
 def tokens_text(usage: Any) -> str:
+    """One call's usage: `1,234 in / 56 out`; a count it did not report is `?`."""
     usage = usage if isinstance(usage, dict) else {}
+    return f"{number(usage.get('input'))} in / {number(usage.get('output'))} out"
 
-    def part(key: str) -> str:
-        value = usage.get(key)
-        return "?" if value is None else str(value)
 
-    return f"{part('input')} in / {part('output')} out"
+def partial_count(count: int | None, complete: bool) -> str:
+    """A sum over calls: `1,234`; `1,234+?` when some call did not report its part;
+    `?` when none did."""
+    return number(count) + ("" if complete or count is None else f"+{UNKNOWN}")
+
+
+def run_tokens_text(run: Any) -> str:
+    """A whole run's usage (a runs.Run): `1,234 in / 56 out`, unknown parts as `?`."""
+    return f"{partial_count(*run.tokens('input'))} in / {partial_count(*run.tokens('output'))} out"
 
 
 def member_name(member: dict[str, Any]) -> str:
@@ -34,6 +44,23 @@ def member_name(member: dict[str, Any]) -> str:
     model = str(member.get("model", "?"))
     instance = member.get("instance", 1)
     return model if instance in (1, None) else f"{model}#{instance}"
+
+
+def tool_call_texts(member: dict[str, Any]) -> list[str]:
+    """One line per tool call the member's model made: the call, its duration or
+    that another member's identical call supplied it, and its result's first line
+    or its error."""
+    texts = []
+    for call in member.get("tool_calls") or []:
+        if not isinstance(call, dict):
+            continue
+        arguments = json.dumps(call.get("arguments") or {}, ensure_ascii=False, default=repr)
+        when = "shared" if call.get("shared") else seconds(call.get("duration_ms"))
+        who = f"{call['member']}: " if "> " in str(call.get("member", "")) else ""
+        first = (str(call.get("output") or "").splitlines() or [""])[0]
+        result = f"error: {call['error']}" if call.get("error") else first
+        texts.append(f"{who}{call.get('name', '?')}({arguments}) {when} -> {result[:120]}")
+    return texts
 
 
 def retries_text(member: dict[str, Any]) -> str:
@@ -46,7 +73,7 @@ def retries_text(member: dict[str, Any]) -> str:
     if len(attempts) > 1 or (isinstance(requests, int) and requests > 1):
         failed = sum(1 for attempt in attempts if not attempt.get("ok"))
         sent = f"{requests} requests in " if isinstance(requests, int) and requests != len(attempts) else ""
-        bits.append(f"{sent}{len(attempts)} attempt{'s' if len(attempts) != 1 else ''}, {failed} failed")
+        bits.append(f"{sent}{plural(len(attempts), 'attempt')}, {failed} failed")
     if member.get("rate_limit_waits"):
         bits.append(f"rate-limited {member['rate_limit_waits']}x, waited {seconds(member.get('rate_limit_wait_ms'))}")
     if member.get("queued_ms"):
