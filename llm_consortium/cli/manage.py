@@ -33,6 +33,8 @@ from ..saved.config import (
 from ..saved.cycles import configured_aliases, find_cycle
 from ..text.terminal import inert, inert_json
 from . import fail
+from .matching_options import FLAG_FOR_FIELD as MATCHING_FLAGS
+from .matching_options import matching_fields, matching_options
 
 # `list` pads names to line up its rows, but no wider than this.
 NAME_COLUMN = 24
@@ -177,6 +179,7 @@ def _checked_options(
 @click.option("--call-mode", type=click.Choice(["auto", "thread", "async"]), default="auto", show_default=True,
               help="How member calls run: a model's sync implementation in threads, or its async one")
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
+@matching_options
 def create(
     name_argument: str | None,
     name: str | None,
@@ -191,6 +194,7 @@ def create(
     max_concurrent: tuple[tuple[str, int], ...],
     call_mode: str,
     force: bool,
+    **matching: Any,
 ) -> None:
     """
     Create a consortium and save it as a YAML file
@@ -285,9 +289,10 @@ def create(
             min_iterations=min_iterations,
             system_prompt=system,
             strategy=strategy,
+            **matching_fields(matching, known),
         )
     except ValidationError as ex:
-        raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}") from ex
+        raise fail(f"Invalid consortium: {explain(ex, {**_FLAG_FOR_FIELD, **MATCHING_FLAGS})}") from ex
     loop = find_cycle(config, known, aliases)
     if loop:
         click.echo(

@@ -44,13 +44,18 @@ _EQUALS_END_RE = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END_RE = re.compile(r"(?<!\d)[.!?](?:\s|$)|[.!?](?=\s)|,\s+(?:which|because|since|as)\b", re.IGNORECASE)
-_NUMBER_RE = re.compile(r"(?<![\w.])[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?(?!\w)|(?<![\w.])[-+]?\.\d+")
+_NUMBER_RE = re.compile(
+    r"(?<![\w.])[-+−]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:[eE][-+]?\d+(?![a-z]))?|(?<![\w.])[-+]?\.\d+"
+)
 _YES_NO_RE = re.compile(r"^(yes|no)\b", re.IGNORECASE)
 _CHOICE_RES = [
     # "B", "(B)", "B)", "B.", "B: Paris", "**B**"
     re.compile(r"^[\s*_]*[(\[]?([A-J])[*_]*(?:[)\].:]|\s*$)"),
     # "the answer is (B)", "Answer: B", "option B", "choice (C)"
-    re.compile(r"(?:answer(?:\s+is)?|option|choice)\s*[:：]?\s*[*_(\[]*((?-i:[A-J]))\b(?![’'])", re.IGNORECASE),
+    re.compile(
+        r"(?:answer(?:\s+is)?|option|choice)\s*[:：]?\s*[*_]*(?:[(\[]([A-J])[)\]]|((?-i:[A-J]))\b(?![’']))",
+        re.IGNORECASE,
+    ),
 ]
 _LETTERS = "ABCDEFGHIJ"
 _SHORT_WORDS = 12  # a reply this short that names numbers concludes with its last one
@@ -194,9 +199,9 @@ def choice_letter(text: str) -> str | None:
     if len(bare) == 1 and bare.upper() in _LETTERS:
         return bare.upper()
     for pattern in _CHOICE_RES:
-        matches = pattern.findall(text)
+        matches = [m if isinstance(m, str) else "".join(m) for m in pattern.findall(text)]
         if matches:
-            return str(matches[-1]).upper()
+            return matches[-1].upper()
     return None
 
 
