@@ -72,18 +72,19 @@ class ConsortiumOptions(llm.Options):
         default=None,
         description="How member calls run: auto, thread (sync implementation) or async",
     )
-    # How a vote decides answers say the same thing (docs/matching.md).
-    matching: Literal["auto", "exact", "number", "choice", "semantic", "judge"] | None = Field(
+    # How a vote decides answers say the same thing (docs/matching.md); checked by
+    # adapter/matchers.py, which words a bad value in one line.
+    matching: str | None = Field(
         default=None, description="How votes group answers: auto, exact, number, choice, semantic or judge"
     )
     matching_model: str | None = Field(
         default=None, description="Embedding model (semantic) or grouping model (judge)"
     )
     matching_tolerance: float | None = Field(
-        default=None, ge=0, description="number matching: numbers this close are one answer"
+        default=None, description="number matching: numbers this close are one answer (0 or more)"
     )
     matching_threshold: float | None = Field(
-        default=None, ge=-1, le=1, description="semantic matching: cosine similarity that makes one answer"
+        default=None, description="semantic matching: cosine similarity that makes one answer (-1 to 1)"
     )
 
 

@@ -107,6 +107,16 @@ def group_share(round_: dict[str, Any], group: dict[str, Any]) -> str:
     return share_text(group.get("share"), len(group.get("members") or []), total)
 
 
+def group_extracted(group: dict[str, Any]) -> str:
+    """What made a vote group one group, as ` = 12` (the extracted answer, one line,
+    at most 60 characters), or "" for traces written before matching was recorded."""
+    extracted = group.get("extracted")
+    if not isinstance(extracted, str) or not extracted.strip():
+        return ""
+    flat = " ".join(extracted.split())
+    return " = " + (flat if len(flat) <= 60 else flat[:59] + "…")
+
+
 def fallback_text(round_: dict[str, Any]) -> str:
     """What happened when the round's arbiter failed, in one sentence."""
     fallback = round_.get("fallback")
