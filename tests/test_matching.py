@@ -29,6 +29,7 @@ from llm_consortium.judging.matching import Extracted, PureMatcher, extract
         (r"So the result is \boxed{12}", "number", "12"),
         ("We add them: **12**", "number", "12"),
         ("7 plus 5 equals 12.", "number", "12"),
+        ("43 + 14 = 57\n\nI'm ready to help with your math homework. Just ask.", "number", "57"),
         ("The sum of 7 and 5 is 12.", "number", "12"),
         # number forms
         ("eight", "number", "8"),

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import stats
+from .agreement import unanimity
 
 Prices = dict[str, tuple[float, float]]  # model id -> (input, output) USD per million tokens
 
@@ -59,6 +60,7 @@ def system_summary(kind: str, name: str, rows: list[dict[str, Any]]) -> dict[str
         "input_tokens": sum(row.get("input_tokens", 0) for row in rows),
         "output_tokens": sum(row.get("output_tokens", 0) for row in rows),
         "errors": sum(1 for row in rows if row.get("error")),
+        "unanimous": unanimity(rows),  # share of voted results all in one group
         "latency_ms_p50": stats.percentile(latencies, 50),
         "latency_ms_p95": stats.percentile(latencies, 95),
         "cost": _sum_costs([row.get("cost") for row in rows]) if rows else None,

@@ -18,6 +18,7 @@ from typing import Any
 from .. import engine
 from ..errors import ConsortiumFailed
 from ..types import Call
+from .agreement import unanimous
 from .dataset import Item
 from .judging import Scoring
 from .results import ResultStore, digest
@@ -101,6 +102,7 @@ def _from_trace(trace: dict[str, Any], started: float) -> dict[str, Any]:
         "final_round": trace["final_round"],
         "rounds": rounds,
         "member_calls": sum(len(record["members"]) for record in trace["rounds"]),
+        "unanimous": unanimous(trace),
     }
 
 

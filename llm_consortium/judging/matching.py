@@ -40,8 +40,8 @@ _MARKER_RE = re.compile(
 _BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}]+)\}")
 _BOLD_RE = re.compile(r"\*\*(?P<answer>[^*\n]{1,60})\*\*")
 _EQUALS_END_RE = re.compile(
-    r"(?:=|\bequals\b|\bis\s+equal\s+to\b|\bmakes\b|\bgives\b)\s*(?P<answer>[^=\n]{1,40}?)[\s.!]*$",
-    re.IGNORECASE,
+    r"(?:=|\bequals\b|\bis\s+equal\s+to\b|\bmakes\b|\bgives\b)\s*(?P<answer>[^=\n]{1,40}?)[ \t.!]*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 _SENTENCE_END_RE = re.compile(r"(?<!\d)[.!?](?:\s|$)|[.!?](?=\s)|,\s+(?:which|because|since|as)\b", re.IGNORECASE)
 _NUMBER_RE = re.compile(
@@ -113,7 +113,8 @@ def _first_sentence(text: str) -> str:
 def stated_answer(text: str) -> str | None:
     """The part of a reply that states its answer, or None when it states none:
     the last "answer: X" / "the answer is X" (to the end of that sentence), a
-    \\boxed{X}, "= X" at the very end, or the last short **bold** span."""
+    \\boxed{X}, "= X" ending a line (the last such line), or the last short
+    **bold** span."""
     text = unicodedata.normalize("NFKC", text).strip()
     found = [m for m in _MARKER_RE.finditer(text) if _first_sentence(m.group("answer")).strip(SURROUNDING)]
     if found:
@@ -121,9 +122,10 @@ def stated_answer(text: str) -> str | None:
     boxed = list(_BOXED_RE.finditer(text))
     if boxed:
         return boxed[-1].group("answer").strip()
-    end = _EQUALS_END_RE.search(text)
-    if end and end.group("answer").strip(SURROUNDING):
-        return end.group("answer").strip(SURROUNDING)
+    ends = [m.group("answer").strip(SURROUNDING) for m in _EQUALS_END_RE.finditer(text)]
+    ends = [end for end in ends if end]
+    if ends:  # the last line that ends "= X", so chatter after a sum does not hide it
+        return ends[-1]
     bold = [m.group("answer").strip(SURROUNDING) for m in _BOLD_RE.finditer(text)]
     bold = [b for b in bold if b]
     return bold[-1] if bold else None
