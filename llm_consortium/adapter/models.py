@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import llm
 from llm.parts import TextPart
@@ -205,17 +205,20 @@ class _SharedConsortium:
         from .progress import status_line
 
         config = self.load_config()
-        settings = settings_for(config, prompt.options)
+        options = cast(ConsortiumOptions, prompt.options)  # llm made it from our Options
+        settings = settings_for(config, options)
         current, system, history = split_conversation(prompt)
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
-        members, arbiter = resolve(config, prompt.options.call_mode)
-        request = Call(current, system or None, history, list(prompt.attachments), schema=prompt.schema)
-        with status_line(self.model_id, prompt.options.progress) as progress:
+        members, arbiter = resolve(config, options.call_mode)
+        schema = cast("dict[str, Any] | None", prompt.schema)  # llm turns a pydantic class into a dict
+        request = Call(current, system or None, history, list(prompt.attachments), schema=schema)
+        with status_line(self.model_id, options.progress) as progress:
 
             async def to_user(text: str) -> None:
                 if progress is not None:
                     progress.finish()  # before the first chunk; never redrawn after it
+                assert answer is not None  # to_user is passed on only with an answer to feed
                 await answer(text)
 
             try:
@@ -259,7 +262,7 @@ class _SharedConsortium:
         response.response_json = {"consortium": self.model_id, **result.trace()}
 
 
-class ConsortiumModel(_SharedConsortium, llm.Model):
+class ConsortiumModel(_SharedConsortium, llm.Model):  # type: ignore[misc]  # our Options narrow llm's
     def execute(self, prompt, stream, response, conversation):
         from .loop import shared_loop
         from .sync_iter import iterate_sync
@@ -268,7 +271,7 @@ class ConsortiumModel(_SharedConsortium, llm.Model):
         yield from iterate_sync(lambda: self.answer_chunks(prompt, response, stream), shared_loop())
 
 
-class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):
+class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):  # type: ignore[misc]
     async def execute(self, prompt, stream, response, conversation):
         async for chunk in self.answer_chunks(prompt, response, stream):
             yield chunk

@@ -12,7 +12,7 @@ import json
 import re
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import click
 import llm
@@ -185,14 +185,14 @@ def create(
     name: str | None,
     models: tuple[str, ...],
     arbiter: str | None,
-    strategy: str | None,
+    strategy: Literal["arbiter", "vote"] | None,
     threshold: float,
     iterations: int,
     min_iterations: int,
     system: str | None,
     options: tuple[tuple[str, str, str], ...],
     max_concurrent: tuple[tuple[str, int], ...],
-    call_mode: str,
+    call_mode: Literal["auto", "thread", "async"],
     force: bool,
     **matching: Any,
 ) -> None:
