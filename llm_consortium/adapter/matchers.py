@@ -65,7 +65,7 @@ class SemanticMatcher:
         return Grouping([Cluster(tuple(g), _shown(answers[g[0]])) for g in groups])
 
 
-_GROUPS_RE = re.compile(r"^\s*[*_`]*GROUPS\s*[*_`]*\s*:\s*(?P<groups>.*)$", re.IGNORECASE | re.MULTILINE)
+_GROUPS_RE = re.compile(r"^\s*[*_`]*GROUPS[*_`]*\s*:[*_`]*\s*(?P<groups>.*)$", re.IGNORECASE | re.MULTILINE)
 
 
 def judge_prompt(answers: Sequence[str]) -> str:

@@ -314,23 +314,26 @@ class PureMatcher:
             raise ValueError(f"matching tolerance must be 0 or more, got {self.tolerance}")
 
     def label(self, text: str) -> str:
-        """The form answers are compared in; the kind prefix keeps a number apart
-        from a text that happens to read the same."""
+        """The form answers are compared in, `kind:value`: the kind keeps a number
+        apart from a text that happens to read the same."""
         if self.mode == "exact":
-            return normalise(text)
+            return Extracted("text", normalise(text)).key
         if self.mode == "auto":
-            found = extract(text)
-            return found.value if found.kind == "text" else found.key
-        found_one = final_number(text) if self.mode == "number" else choice_letter(text)
-        prefix = "number" if self.mode == "number" else "choice"
-        return f"{prefix}:{found_one}" if found_one is not None else normalise(final_answer(text))
+            return extract(text).key
+        found = final_number(text) if self.mode == "number" else choice_letter(text)
+        if found is None:
+            return Extracted("text", normalise(final_answer(text))).key
+        return Extracted("number" if self.mode == "number" else "choice", found).key
 
     def same(self, a: str, b: str) -> bool:
-        if self.mode == "number" and a.startswith("number:") and b.startswith("number:"):
-            return math.isclose(float(a[7:]), float(b[7:]), rel_tol=0, abs_tol=self.tolerance)
-        if self.mode == "auto" and not _is_key(a) and not _is_key(b):
-            return similarity(a, b) >= SIMILARITY_CUTOFF
-        return False
+        """Whether two different labels still make one answer: numbers within the
+        tolerance (`number`), alike texts (`auto`)."""
+        (kind_a, value_a), (kind_b, value_b) = a.split(":", 1), b.split(":", 1)
+        if kind_a != kind_b:
+            return False
+        if self.mode == "number" and kind_a == "number":
+            return math.isclose(float(value_a), float(value_b), rel_tol=0, abs_tol=self.tolerance)
+        return self.mode == "auto" and kind_a == "text" and similarity(value_a, value_b) >= SIMILARITY_CUTOFF
 
     def clusters(self, answers: Sequence[str]) -> list[Cluster]:
         labels = [self.label(text) for text in answers]
@@ -341,19 +344,9 @@ class PureMatcher:
         return Grouping(self.clusters(answers))
 
 
-_KINDS = ("number:", "yes/no:", "choice:")
-
-
-def _is_key(label: str) -> bool:
-    return label.startswith(_KINDS)
-
-
 def shown(label: str) -> str:
     """A label as the trace shows it: the extracted answer without its kind."""
-    for kind in _KINDS:
-        if label.startswith(kind):
-            return label[len(kind):]
-    return label
+    return label.split(":", 1)[1]
 
 
 AUTO = PureMatcher()
