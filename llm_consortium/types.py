@@ -105,6 +105,7 @@ class Settings:
     # How a vote decides that answers say the same thing: a judging.matching.Matcher
     # (pure, or model-backed from the adapter); None: `auto`. Checked where it is made.
     matcher: Any = field(default=None, compare=False, repr=False)
+    review: bool = False  # members rank each other's answers before the round is decided
 
     def __post_init__(self) -> None:
         problems = []
@@ -143,7 +144,8 @@ class Settings:
 
 @dataclass
 class Event:
-    """A progress notice; `kind` is round_start, member_done, arbiter_start or round_done."""
+    """A progress notice; `kind` is round_start, member_done, review, arbiter_start or
+    round_done."""
 
     kind: str
     round: int
@@ -154,6 +156,7 @@ class Event:
     confidence: float | None = None
     another_round: bool = False
     rate_limited: int = 0  # calls of the run waiting for a provider's rate limit now
+    reviewers: int = 0  # with kind "review": how many members review this round
 
 
 ProgressFn = Callable[[Event], None]

@@ -86,6 +86,9 @@ class ConsortiumOptions(llm.Options):
     matching_threshold: float | None = Field(
         default=None, description="semantic matching: cosine similarity that makes one answer (-1 to 1)"
     )
+    review: bool | None = Field(
+        default=None, description="Members rank each other's answers before each round is decided"
+    )
 
 
 def _text_of(message: Any) -> str:
@@ -122,8 +125,9 @@ def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settin
         "retries": config.retries,
         "min_members": config.min_members,
         "strategy": config.effective_strategy,
+        "review": config.review,
     }
-    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout"):
+    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout", "review"):
         value = getattr(options, key)
         if value is not None:
             values[key] = value

@@ -12,7 +12,7 @@ How a call runs (`call_mode`):
   misbehaves in threads.
 A mode the model cannot do falls back to the one it can.
 
-Each model gets the process-wide gate of `limits.gate_for`: `max_concurrent` from
+Each model gets the process-wide gate of `calls.gate.gate_for`, under `max_concurrent` from
 the member or arbiter entry, by default 1 for a model with no async implementation
 (local engines hold one handle that is not thread-safe, and are CPU/GPU-bound
 anyway) and unlimited otherwise. Every call runs inside the stdio guard (stdio.py).
@@ -165,11 +165,10 @@ class Registry:
         name = model_id if instance == 1 else f"{model_id}#{instance}"
         call = llm_call(sync_model, async_model, options, mode, name)
         types = frozenset(getattr(model, "attachment_types", None) or ())
-        explicit = max_concurrent is not None
-        if not explicit:
+        if max_concurrent is None:
             max_concurrent = default_max_concurrent(async_model)
-        # One gate per model object, whatever alias names it.
-        gate = gate_for(model.model_id, max_concurrent, explicit=explicit)
+        # One gate per model object, whatever alias names it; the cap is this configuration's.
+        gate = gate_for(model.model_id, max_concurrent)
         schemas = bool(getattr(model, "supports_schema", False))
         return Participant(model_id, call, instance, attachment_types=types, gate=gate, supports_schema=schemas)
 

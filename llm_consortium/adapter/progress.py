@@ -55,6 +55,8 @@ def describe(name: str, event: Event) -> str:
         answered = event.members_done - event.members_failed
         failed = f", {event.members_failed} failed" if event.members_failed else ""
         parts.append(f"{answered} answered{failed} of {event.members_total}")
+    elif event.kind == "review":
+        parts.append(f"reviewing {event.members_done}/{event.reviewers}")
     elif event.kind == "arbiter_start":
         parts.append("arbiter …")
     elif event.kind == "round_done":

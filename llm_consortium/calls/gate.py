@@ -7,7 +7,12 @@ per process, shared by every run in it (an async app's concurrent calls, `compar
 `eval --parallel`), holding two limits:
 
 - a fixed cap, `max_concurrent` (None = unlimited), which the user sets for models
-  that cannot take more (a local engine with one handle);
+  that cannot take more (a local engine with one handle). It belongs to the
+  configuration that set it, not to the model: each call carries its own
+  configuration's cap (`CappedGate`), and starts only while fewer calls than that cap
+  are in flight to the model, whoever made them. So two consortiums with different
+  caps on one model each keep their promise, and raising a cap in the YAML takes
+  effect on the next run of a long-lived process (`llm chat`, a web app);
 - an adaptive limit, AIMD as TCP does: a rate-limited call halves what may be in
   flight (at least 1); successes while the limit was reached let it grow again by
   one per limit's worth of them (one per round trip), up to the cap. A batch
@@ -60,10 +65,11 @@ class Slot:
 
 
 class _Waiter:
-    __slots__ = ("future", "loop", "slot")
+    __slots__ = ("cap", "future", "loop", "slot")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, cap: int | None) -> None:
         self.loop = loop
+        self.cap = cap
         self.future: asyncio.Future[None] = loop.create_future()
         self.slot: Slot | None = None
 
@@ -81,15 +87,11 @@ class ModelGate:
     held now. Waiters are served first come, first served.
     """
 
-    def __init__(self, max_concurrent: int | None = None, *, explicit: bool = True) -> None:
-        if max_concurrent is not None and max_concurrent < 1:
-            raise ValueError("max_concurrent must be at least 1")
+    def __init__(self, max_concurrent: int | None = None) -> None:
+        _check_cap(max_concurrent)
         self._lock = threading.Lock()
         self._queue: collections.deque[_Waiter] = collections.deque()
-        self.cap: int | None = max_concurrent
-        # Whether the cap was configured (max_concurrent) or is only the default for
-        # the kind of model: a configured cap replaces a default one, even upward.
-        self.cap_configured = explicit and max_concurrent is not None
+        self.cap: int | None = max_concurrent  # for calls that bring no cap of their own
         self._adaptive: int | None = None  # None until the first rate limit
         self.lowest: int | None = None
         self.in_flight = 0
@@ -103,29 +105,38 @@ class ModelGate:
         with self._lock:
             return self._limit()
 
-    def _limit(self) -> int | None:
-        if self._adaptive is None:
-            return self.cap
-        if self.cap is None:
-            return self._adaptive
-        return min(self.cap, self._adaptive)
+    def limit_for(self, cap: int | None) -> int | None:
+        """What may be in flight for a call under `cap`: the smaller of it and the
+        adaptive limit (None = unlimited)."""
+        with self._lock:
+            return self._limit(cap)
 
-    def _has_room(self) -> bool:
-        limit = self._limit()
+    def _limit(self, cap: int | None = None) -> int | None:
+        cap = self.cap if cap is None else cap
+        if self._adaptive is None:
+            return cap
+        if cap is None:
+            return self._adaptive
+        return min(cap, self._adaptive)
+
+    def _has_room(self, cap: int | None = None) -> bool:
+        limit = self._limit(cap)
         return limit is None or self.in_flight < limit
 
     def _grant(self, waited: float) -> Slot:
         self.in_flight += 1
         return Slot(self, self._epoch, waited)
 
-    async def acquire(self) -> Slot:
-        """Wait for room and take a slot; `Slot.waited` says how long it took."""
+    async def acquire(self, cap: int | None = None) -> Slot:
+        """Wait for room under `cap` (None: the gate's own cap) and take a slot;
+        `Slot.waited` says how long it took."""
+        _check_cap(cap)
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         with self._lock:
-            if not self._queue and self._has_room():
+            if not self._queue and self._has_room(cap):
                 return self._grant(0.0)
-            waiter = _Waiter(loop)
+            waiter = _Waiter(loop, cap)
             self._queue.append(waiter)
         try:
             await waiter.future
@@ -172,14 +183,12 @@ class ModelGate:
         with self._lock:
             if self._adaptive is None:
                 return
-            if self.in_flight >= self._adaptive or self._queue:
+            if self.in_flight >= self._adaptive:
                 self._successes += 1
                 if self._successes < self._adaptive:
                     return
                 self._successes = 0
                 self._adaptive += 1
-                if self.cap is not None and self._adaptive >= self.cap:
-                    self._adaptive = self.cap
             self._dispatch()
 
     def _release(self, slot: Slot) -> None:
@@ -191,11 +200,15 @@ class ModelGate:
             self._dispatch()
 
     def _dispatch(self) -> None:
-        """Hand free room to waiters, in order (call with the lock held)."""
-        while self._queue and self._has_room():
-            waiter = self._queue.popleft()
+        """Hand free room to waiters, in order; a waiter whose cap is full does not
+        hold back one whose cap has room (call with the lock held)."""
+        for waiter in list(self._queue):
             if waiter.future.cancelled():
+                self._queue.remove(waiter)
                 continue
+            if not self._has_room(waiter.cap):
+                continue
+            self._queue.remove(waiter)
             slot = self._grant(0.0)
             waiter.slot = slot
             try:
@@ -205,42 +218,53 @@ class ModelGate:
                 slot._released = True
                 self.in_flight -= 1
 
-    def set_cap(self, max_concurrent: int | None, *, explicit: bool = True) -> None:
-        """Apply another configuration's cap. Configured caps: the smallest holds (a
-        second configuration asked for fewer). A configured cap replaces a default
-        one, even upward; a default never changes a configured one."""
-        if max_concurrent is None:
-            return
-        with self._lock:
-            if explicit and not self.cap_configured:
-                self.cap, self.cap_configured = max_concurrent, True
-            elif explicit == self.cap_configured and (self.cap is None or max_concurrent < self.cap):
-                self.cap = max_concurrent
-            if self._adaptive is not None and self.cap is not None:
-                self._adaptive = min(self._adaptive, self.cap)
-            self._dispatch()
-
 
 _gates: dict[str, ModelGate] = {}
 _gates_lock = threading.Lock()
 
 
-def gate_for(key: str, max_concurrent: int | None = None, *, explicit: bool = True) -> ModelGate:
-    """The process-wide gate of model `key`, shared by every run in the process.
+def _check_cap(cap: int | None) -> None:
+    if cap is not None and cap < 1:
+        raise ValueError("max_concurrent must be at least 1")
 
-    When configurations ask for different caps on one model, the smallest holds:
-    a cap is a promise that the model never sees more (a plugin that is not
-    thread-safe), so one configuration cannot lift another's. `explicit=False`
-    marks the default cap for the kind of model (1 for a sync-only one), which any
-    configured `max_concurrent` replaces, also upward.
-    """
+
+class CappedGate:
+    """A model's process-wide gate as one configuration uses it: every call through
+    it waits until fewer than `cap` calls (None: no cap) are in flight to the model,
+    and within the adaptive limit the model's calls share."""
+
+    def __init__(self, gate: ModelGate, cap: int | None) -> None:
+        _check_cap(cap)
+        self.gate = gate
+        self.cap = cap
+
+    async def acquire(self) -> Slot:
+        return await self.gate.acquire(self.cap)
+
+    @property
+    def limit(self) -> int | None:
+        return self.gate.limit_for(self.cap)
+
+    @property
+    def lowest(self) -> int | None:
+        return self.gate.lowest
+
+    def rate_limited(self, slot: Slot | None = None) -> None:
+        self.gate.rate_limited(slot)
+
+    def succeeded(self) -> None:
+        self.gate.succeeded()
+
+
+def gate_for(key: str, max_concurrent: int | None = None) -> CappedGate:
+    """Model `key`'s process-wide gate (shared by every run in the process, so its
+    calls in flight and its learned limit are the model's), as a configuration with
+    cap `max_concurrent` uses it."""
     with _gates_lock:
         gate = _gates.get(key)
         if gate is None:
-            gate = _gates[key] = ModelGate(max_concurrent, explicit=explicit)
-            return gate
-    gate.set_cap(max_concurrent, explicit=explicit)
-    return gate
+            gate = _gates[key] = ModelGate()
+    return CappedGate(gate, max_concurrent)
 
 
 def reset_gates() -> None:

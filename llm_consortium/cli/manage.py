@@ -32,9 +32,7 @@ from ..saved.config import (
 )
 from ..saved.cycles import configured_aliases, find_cycle
 from ..text.terminal import inert, inert_json
-from . import fail
-from .matching_options import FLAG_FOR_FIELD as MATCHING_FLAGS
-from .matching_options import matching_fields, matching_options
+from . import fail, matching_options
 
 # `list` pads names to line up its rows, but no wider than this.
 NAME_COLUMN = 24
@@ -178,8 +176,9 @@ def _checked_options(
               help="At most N calls to MODEL at once (default: 1 for sync-only models), repeatable")
 @click.option("--call-mode", type=click.Choice(["auto", "thread", "async"]), default="auto", show_default=True,
               help="How member calls run: a model's sync implementation in threads, or its async one")
+@click.option("--review", is_flag=True, help="Members rank each other's answers before each round is decided")
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
-@matching_options
+@matching_options.options
 def create(
     name_argument: str | None,
     name: str | None,
@@ -193,6 +192,7 @@ def create(
     options: tuple[tuple[str, str, str], ...],
     max_concurrent: tuple[tuple[str, int], ...],
     call_mode: Literal["auto", "thread", "async"],
+    review: bool,
     force: bool,
     **matching: Any,
 ) -> None:
@@ -288,11 +288,11 @@ def create(
             max_iterations=iterations,
             min_iterations=min_iterations,
             system_prompt=system,
-            strategy=strategy,
-            **matching_fields(matching, known),
+            strategy=strategy, **matching_options.fields(matching, known),
+            review=review,
         )
     except ValidationError as ex:
-        raise fail(f"Invalid consortium: {explain(ex, {**_FLAG_FOR_FIELD, **MATCHING_FLAGS})}") from ex
+        raise fail(f"Invalid consortium: {explain(ex, {**_FLAG_FOR_FIELD, **matching_options.FLAG_FOR_FIELD})}") from ex
     loop = find_cycle(config, known, aliases)
     if loop:
         click.echo(

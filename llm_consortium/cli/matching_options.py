@@ -19,7 +19,7 @@ FLAG_FOR_FIELD = {
 }
 
 
-def matching_options(command: Callable[..., Any]) -> Callable[..., Any]:
+def options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --matching, --matching-model, --matching-tolerance, --matching-threshold."""
     options = [
         click.option("--matching", type=click.Choice(MODES), default="auto", show_default=True,
@@ -34,7 +34,7 @@ def matching_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def matching_fields(values: dict[str, Any], known: dict[str, Any]) -> dict[str, Any]:
+def fields(values: dict[str, Any], known: dict[str, Any]) -> dict[str, Any]:
     """The config fields for the options given; a `semantic` model that is a chat
     model rather than an embedding model is refused here, in one line."""
     model = values.get("matching_model")

@@ -2,13 +2,14 @@
 
 1. **fan-out** (`fanout`): every member (of the tier) is asked at once;
 2. **quorum**: enough members answered, or the round fails;
-3. **decide** (`judge`): the arbiter judges the answers, or the members vote;
-4. **escalate**: with tiers, whether the next tier is asked too (then 1-4 again,
+3. **review** (`review`, when the consortium asks for it): members rank each other's
+   answers, and the ranking informs the arbiter or, without one, decides;
+4. **decide** (`judge`): the arbiter judges the answers, or the members vote;
+5. **escalate**: with tiers, whether the next tier is asked too (then 1-5 again,
    the arbiter seeing every answer gathered so far).
 
-The stop rule between rounds is the deliberation's (`deliberation`). A new step
-(peer review between fan-out and decide, say) is one more function here, taking the
-run's context and the round's state like the others.
+The stop rule between rounds is the deliberation's (`deliberation`). A new step is
+one more function here, taking the run's context and the round's state like the others.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..types import Participant
 from .context import RunContext
 from .fanout import RoundState, fan_out, member_calls
 from .judge import decide
+from .review import review
 
 
 def tiers(ctx: RunContext) -> list[list[Participant]]:
@@ -51,6 +53,8 @@ async def play(ctx: RunContext, number: int, previous: RoundState | None) -> Rou
         if problem is not None:
             rnd.record["failed"] = problem
             return rnd
+        if ctx.settings.review:
+            rnd.review = await review(ctx, rnd)
         await decide(ctx, rnd)
         if not escalates(ctx, rnd, index):
             break

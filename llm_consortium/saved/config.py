@@ -96,6 +96,8 @@ class ConsortiumConfig(_Strict):
     matching_model: str | None = Field(default=None, min_length=1)
     matching_tolerance: float = Field(default=0.0, ge=0)
     matching_threshold: float | None = Field(default=None, ge=-1, le=1)
+    # Members rank each other's answers before each round is decided (engine/review.py).
+    review: bool = False
 
     @field_validator("name")
     @classmethod
@@ -148,6 +150,8 @@ class ConsortiumConfig(_Strict):
             rounds = f"{self.max_iterations} iteration{plural}"
         else:
             rounds = f"{self.min_iterations}-{self.max_iterations} iterations"
+        if self.review:
+            decides = f"peer review, {decides}"
         return f"members {members}; {decides}; threshold {self.confidence_threshold:g}; {rounds}"
 
     def to_file_dict(self) -> dict[str, Any]:
