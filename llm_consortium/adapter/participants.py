@@ -23,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 import llm
 
-from ..calls.gate import gate_for
+from ..calls.gate import gate_for, share_limits
 from ..calls.policy import remember_secret
 from ..calls.stdio import guarded
 from ..calls.threads import in_thread
@@ -199,6 +201,15 @@ class Registry:
         return dataclasses.replace(participant, model_id=self.model(model_id).model_id)
 
 
+SHARING_SWITCH = "LLM_CONSORTIUM_SHARED_LIMITS"
+
+
+def _sharing_off() -> bool:
+    """Whether the user turned off sharing rate limits across processes (a user dir
+    on a slow network share, say)."""
+    return os.environ.get(SHARING_SWITCH, "").strip().lower() in ("0", "false", "no", "off")
+
+
 def resolve(
     config: Any, call_mode: str | None = None, registry: Registry | None = None
 ) -> tuple[list[Participant], Participant | None]:
@@ -210,6 +221,7 @@ def resolve(
     """
     mode = call_mode or getattr(config, "call_mode", None)
     registry = registry or Registry()
+    share_limits(None if _sharing_off() else Path(llm.user_dir()))
     check_cycles(config, registry.sync)
     for value in llm.load_keys().values():
         remember_secret(value)
@@ -220,11 +232,7 @@ def resolve(
             max_concurrent=getattr(entry, "max_concurrent", None), mode=mode,
         )
 
-    members = [
-        participant(member, "member", instance)
-        for member in config.models
-        for instance in range(1, member.count + 1)
-    ]
+    members = [participant(member, "member", instance) for member, instance in config.instances()]
     arbiter = None
     if config.arbiter is not None and config.effective_strategy == "arbiter":
         arbiter = participant(config.arbiter, "arbiter")

@@ -18,6 +18,12 @@ per process, shared by every run in it (an async app's concurrent calls, `compar
   one per limit's worth of them (one per round trip), up to the cap. A batch
   settles at the provider's real capacity instead of hammering it.
 
+Across processes, the calls in flight and the learned limit are shared through a small
+file in the llm user directory (`shared_limits`), when the adapter turns that on
+(`share_limits`): a call then also holds a lease there, and refusals and successes
+teach every process's limit at once. Any trouble with that file turns sharing off
+for the process, with one warning: the per-process gate goes on alone.
+
 The gate is used from several event loops (the sync path's loop, a user's own loop,
 eval's loop) and from threads, so it holds its state under a `threading.Lock` and
 wakes each waiter on the waiter's own loop; no loop-bound asyncio primitive is
@@ -29,9 +35,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import logging
 import math
+import random
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .shared_limits import FILE_NAME, Lease, SharedLimits, SharedStateError
+
+logger = logging.getLogger(__name__)
 
 
 class Slot:
@@ -43,7 +58,7 @@ class Slot:
     itself when the call really ends, so no new call overlaps it.
     """
 
-    __slots__ = ("_epoch", "_gate", "_released", "detached", "waited")
+    __slots__ = ("_epoch", "_gate", "_released", "detached", "lease", "waited")
 
     def __init__(self, gate: ModelGate | None, epoch: int = 0, waited: float = 0.0) -> None:
         self._gate = gate
@@ -51,6 +66,7 @@ class Slot:
         self._released = False
         self.detached = False
         self.waited = waited  # seconds spent waiting for the gate
+        self.lease: Lease | None = None  # the call's row in the shared state, when shared
 
     @property
     def released(self) -> bool:
@@ -61,6 +77,9 @@ class Slot:
         if gate is None:
             self._released = True
             return
+        lease, self.lease = self.lease, None
+        if lease is not None:
+            _shared_call(lambda shared: shared.release(lease))
         gate._release(self)
 
 
@@ -87,8 +106,10 @@ class ModelGate:
     held now. Waiters are served first come, first served.
     """
 
-    def __init__(self, max_concurrent: int | None = None) -> None:
+    def __init__(self, max_concurrent: int | None = None, key: str | None = None) -> None:
         _check_cap(max_concurrent)
+        self.key = key  # the model's id, naming its shared state (None: never shared)
+        self._shared_limit: int | None = None  # the shared limit, as last read
         self._lock = threading.Lock()
         self._queue: collections.deque[_Waiter] = collections.deque()
         self.cap: int | None = max_concurrent  # for calls that bring no cap of their own
@@ -113,13 +134,22 @@ class ModelGate:
 
     def _limit(self, cap: int | None = None) -> int | None:
         cap = self.cap if cap is None else cap
-        if self._adaptive is None:
+        adaptive = self._adaptive
+        if self._shared() is not None:
+            adaptive = self._shared_limit  # the leases enforce it; here it is reported
+        if adaptive is None:
             return cap
         if cap is None:
-            return self._adaptive
-        return min(cap, self._adaptive)
+            return adaptive
+        return min(cap, adaptive)
+
+    def _shared(self) -> SharedLimits | None:
+        return _sharing if self.key is not None else None
 
     def _has_room(self, cap: int | None = None) -> bool:
+        if self._shared() is not None:  # the shared leases hold the learned limit
+            cap = self.cap if cap is None else cap
+            return cap is None or self.in_flight < cap
         limit = self._limit(cap)
         return limit is None or self.in_flight < limit
 
@@ -134,10 +164,12 @@ class ModelGate:
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         with self._lock:
-            if not self._queue and self._has_room(cap):
-                return self._grant(0.0)
-            waiter = _Waiter(loop, cap)
-            self._queue.append(waiter)
+            granted = self._grant(0.0) if not self._queue and self._has_room(cap) else None
+            if granted is None:
+                waiter = _Waiter(loop, cap)
+                self._queue.append(waiter)
+        if granted is not None:
+            return await self._leased(granted, started)
         try:
             await waiter.future
         except BaseException:
@@ -150,7 +182,32 @@ class ModelGate:
             raise
         assert waiter.slot is not None
         waiter.slot.waited = time.monotonic() - started
-        return waiter.slot
+        return await self._leased(waiter.slot, started)
+
+    async def _leased(self, slot: Slot, started: float) -> Slot:
+        """`slot`, with a lease in the shared state when limits are shared: waits
+        (polling, with jitter) while the model's leases fill its shared limit."""
+        if self._shared() is None:
+            return slot
+        pause = 0.01
+        key = self.key
+        assert key is not None
+
+        def take(shared: SharedLimits) -> Lease | None:
+            return shared.try_lease(key)
+
+        try:
+            while True:
+                lease = await asyncio.to_thread(_shared_call, take, _GAVE_UP)
+                if lease is not None:  # a lease, or sharing is off now: go
+                    slot.lease = lease if isinstance(lease, Lease) else None
+                    slot.waited = time.monotonic() - started
+                    return slot
+                await asyncio.sleep(pause * (0.5 + random.random()))
+                pause = min(pause * 2, 0.2)
+        except BaseException:
+            slot.release()
+            raise
 
     def rate_limited(self, slot: Slot | None = None) -> None:
         """The provider refused a call for rate: halve what may be in flight (at
@@ -159,6 +216,15 @@ class ModelGate:
         the limit once, as TCP reacts once per window); it only says the provider
         held one call fewer than were in flight then, so the limit never stays above
         what was in flight minus what was refused."""
+        if self._shared() is not None and self.key is not None:
+            key = self.key
+            lease = slot.lease if slot is not None else None
+            _shared_call(lambda shared: shared.rate_limited(lease, key))
+            known = _shared_call(lambda shared: shared.limits(key))
+            if isinstance(known, tuple):
+                with self._lock:
+                    self._shared_limit, self.lowest = known
+                return
         with self._lock:
             if slot is not None and slot._epoch < self._epoch:
                 self._refused += 1
@@ -180,6 +246,11 @@ class ModelGate:
         one per round trip, as TCP's congestion avoidance does. (Growing by one per
         success overshoots: a refusal is learnt only after the provider's SDK has
         retried it, and meanwhile every success would raise the limit.)"""
+        if self._shared() is not None and self.key is not None:
+            key = self.key
+            _shared_call(lambda shared: shared.succeeded(key))
+            if self._shared() is not None:
+                return
         with self._lock:
             if self._adaptive is None:
                 return
@@ -263,8 +334,44 @@ def gate_for(key: str, max_concurrent: int | None = None) -> CappedGate:
     with _gates_lock:
         gate = _gates.get(key)
         if gate is None:
-            gate = _gates[key] = ModelGate()
+            gate = _gates[key] = ModelGate(key=key)
     return CappedGate(gate, max_concurrent)
+
+
+_sharing: SharedLimits | None = None
+_sharing_lock = threading.Lock()
+_GAVE_UP = object()  # what a shared operation returns once sharing is off
+
+
+def share_limits(folder: Path | None) -> None:
+    """Share every model's calls in flight and learned limit with the user's other
+    processes, through a file in `folder` (None: this process alone)."""
+    global _sharing
+    with _sharing_lock:
+        if folder is None:
+            _sharing = None
+        elif _sharing is None or _sharing.path.parent != folder:
+            _sharing = SharedLimits(folder / FILE_NAME)
+
+
+def _shared_call(work: Callable[[SharedLimits], Any], failed: Any = None) -> Any:
+    """`work(shared)` on the shared state; on any trouble with it, sharing is turned
+    off for this process with one warning, and `failed` is returned."""
+    global _sharing
+    shared = _sharing
+    if shared is None:
+        return failed
+    try:
+        return work(shared)
+    except SharedStateError as ex:
+        with _sharing_lock:
+            if _sharing is shared:
+                _sharing = None
+                logger.warning(
+                    "Consortium: rate limits are learned in this process alone: the shared state cannot be used (%s)",
+                    ex,
+                )
+        return failed
 
 
 def reset_gates() -> None:

@@ -139,29 +139,12 @@ def _checked_options(
     type=click.Choice(["arbiter", "vote"]),
     help="How the answer is chosen (default: arbiter with -a, else vote)",
 )
-@click.option(
-    "-t",
-    "--threshold",
-    type=float,
-    default=DEFAULT_CONFIDENCE_THRESHOLD,
-    show_default=True,
-    help="Confidence (0-1) at which to stop iterating",
-)
-@click.option(
-    "-i",
-    "--iterations",
-    type=int,
-    default=DEFAULT_MAX_ITERATIONS,
-    show_default=True,
-    help="Maximum iterations",
-)
-@click.option(
-    "--min-iterations",
-    type=int,
-    default=DEFAULT_MIN_ITERATIONS,
-    show_default=True,
-    help="Minimum iterations",
-)
+@click.option("-t", "--threshold", type=float, default=DEFAULT_CONFIDENCE_THRESHOLD, show_default=True,
+              help="Confidence (0-1) at which to stop iterating")
+@click.option("-i", "--iterations", type=int, default=DEFAULT_MAX_ITERATIONS, show_default=True,
+              help="Maximum iterations")
+@click.option("--min-iterations", type=int, default=DEFAULT_MIN_ITERATIONS, show_default=True,
+              help="Minimum iterations")
 @click.option("-s", "--system", help="System prompt for every member and the arbiter")
 @click.option(
     "-o",
@@ -178,6 +161,8 @@ def _checked_options(
               help="How member calls run: a model's sync implementation in threads, or its async one")
 @click.option("--review", is_flag=True, help="Members rank each other's answers before each round is decided")
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
+@click.option("--follow-symlinks", is_flag=True,
+              help="With --force, write through a symlink to a file outside the consortiums folder")
 @matching_options.options
 def create(
     name_argument: str | None,
@@ -194,6 +179,7 @@ def create(
     call_mode: Literal["auto", "thread", "async"],
     review: bool,
     force: bool,
+    follow_symlinks: bool,
     **matching: Any,
 ) -> None:
     """
@@ -217,6 +203,10 @@ def create(
     path = store.path_for(name)
     if path.exists() and not force:
         raise fail(f"Consortium {name!r} already exists ({path}); use --force to replace it")
+    try:
+        store.write_target(path, follow_symlinks=follow_symlinks)
+    except StoreError as ex:
+        raise fail(ex) from ex
 
     # One call: each one runs every plugin's register_models hook.
     known = llm.get_model_aliases()
@@ -288,7 +278,8 @@ def create(
             max_iterations=iterations,
             min_iterations=min_iterations,
             system_prompt=system,
-            strategy=strategy, **matching_options.fields(matching, known),
+            strategy=strategy,
+            **matching_options.fields(matching, known),
             review=review,
         )
     except ValidationError as ex:
@@ -304,7 +295,7 @@ def create(
     try:
         # Without --force the write itself refuses an existing file: two creates of
         # one name at the same moment cannot both succeed.
-        written = store.save(config, replace=force)
+        written = store.save(config, replace=force, follow_symlinks=follow_symlinks)
     except StoreError as ex:
         raise fail(ex) from ex
     verb = "Replaced" if replaced else "Created"
