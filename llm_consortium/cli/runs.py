@@ -37,7 +37,7 @@ def _confidence_cell(row: dict[str, Any]) -> str:
 def _table(runs: list[Run]) -> str:
     header = [
         "ID", "TIME (UTC)", "CONSORTIUM", "ROUNDS", "CONFIDENCE",
-        "MEMBERS OK/FAILED", "TOKENS IN/OUT", "DURATION",
+        "MEMBERS OK/FAILED", "TOOL CALLS", "TOKENS IN/OUT", "DURATION",
     ]
     rows = [header]
     for run in runs:
@@ -50,6 +50,7 @@ def _table(runs: list[Run]) -> str:
                 str(s["rounds"]),
                 _confidence_cell(s),
                 f"{s['member_answers']}/{s['member_failures']}",
+                str(s["tool_calls"]),
                 f"{partial_count(*run.tokens('input'))}/{partial_count(*run.tokens('output'))}",
                 seconds(s["duration_ms"]),
             ]
