@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..judging import matching
 from ..text.words import UNKNOWN, number, plural
 
 
@@ -136,9 +137,12 @@ def group_share(round_: dict[str, Any], group: dict[str, Any]) -> str:
 
 def group_extracted(group: dict[str, Any]) -> str:
     """What made a vote group one group, as ` = 12` (the extracted answer, one line,
-    at most 60 characters), or "" for traces written before matching was recorded."""
+    at most 60 characters); "" when it is just the shown answer normalised (nothing
+    to add) or for traces written before matching was recorded."""
     extracted = group.get("extracted")
     if not isinstance(extracted, str) or not extracted.strip():
+        return ""
+    if extracted == matching.normalise(str(group.get("answer", ""))):
         return ""
     flat = " ".join(extracted.split())
     return " = " + (flat if len(flat) <= 60 else flat[:59] + "…")
