@@ -151,6 +151,9 @@ class Settings:
     retries: int = 2
     min_members: int = 1
     strategy: str = "arbiter"  # or "vote": the largest group of like answers wins
+    # How a vote decides that answers say the same thing: a judging.matching.Matcher
+    # (pure, or model-backed from the adapter); None: `auto`. Checked where it is made.
+    matcher: Any = field(default=None, compare=False, repr=False)
     review: bool = False  # members rank each other's answers before the round is decided
 
     def __post_init__(self) -> None:

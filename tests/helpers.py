@@ -67,6 +67,10 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
         "retries": 2,
         "min_members": 1,
         "call_mode": "auto",
+        "matching": "auto",
+        "matching_model": None,
+        "matching_tolerance": 0.0,
+        "matching_threshold": None,
         "tools": {"chain_limit": 5, "share_identical": True, "unshared": [], "arbiter": False},
         "review": False,
     }

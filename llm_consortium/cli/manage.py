@@ -32,7 +32,7 @@ from ..saved.config import (
 )
 from ..saved.cycles import configured_aliases, find_cycle
 from ..text.terminal import inert, inert_json
-from . import fail
+from . import fail, matching_options
 
 # `list` pads names to line up its rows, but no wider than this.
 NAME_COLUMN = 24
@@ -163,6 +163,7 @@ def _checked_options(
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
 @click.option("--follow-symlinks", is_flag=True,
               help="With --force, write through a symlink to a file outside the consortiums folder")
+@matching_options.options
 def create(
     name_argument: str | None,
     name: str | None,
@@ -179,6 +180,7 @@ def create(
     review: bool,
     force: bool,
     follow_symlinks: bool,
+    **matching: Any,
 ) -> None:
     """
     Create a consortium and save it as a YAML file
@@ -277,10 +279,11 @@ def create(
             min_iterations=min_iterations,
             system_prompt=system,
             strategy=strategy,
+            **matching_options.fields(matching, known),
             review=review,
         )
     except ValidationError as ex:
-        raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}") from ex
+        raise fail(f"Invalid consortium: {explain(ex, {**_FLAG_FOR_FIELD, **matching_options.FLAG_FOR_FIELD})}") from ex
     loop = find_cycle(config, known, aliases)
     if loop:
         click.echo(

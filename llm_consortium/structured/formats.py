@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import ConsortiumFailed, InvalidAnswer, SchemaProblem
 from ..judging import prompts, vote
+from ..judging.matching import Matcher
 from ..judging.verdict import Verdict
 from ..types import Call, Outcome, Participant
 from . import json_answers as structured
@@ -62,10 +63,14 @@ class TextFormat:
         reply (`streamed`), which never fails: any reply degrades to an untagged one."""
         return streamed(), ""
 
-    def tally(self, answers: list[str | None], names: list[str]) -> tuple[Any, dict[str, Any], list[str]]:
-        """(winner with .answer and .share, the vote for the trace, notes)."""
-        winner, trace = vote.tally(answers, names)
-        return winner, trace, []
+    async def tally(
+        self, answers: list[str | None], names: list[str], matcher: Matcher | None = None
+    ) -> tuple[Any, dict[str, Any], list[str], list[tuple[str, Any]]]:
+        """(winner with .answer and .share, the vote for the trace, notes, the model
+        calls the matcher made as (model id, Outcome)). Text groups answers with the
+        run's matcher (None: `auto`)."""
+        winner, trace, grouping = await vote.tally_async(answers, names, matcher)
+        return winner, trace, list(grouping.notes), list(grouping.calls)
 
 
 class JsonFormat(TextFormat):
@@ -135,7 +140,10 @@ class JsonFormat(TextFormat):
             logger.debug("reading the arbiter's verdict failed", exc_info=True)
             return None, f"the verdict could not be checked: {type(ex).__name__}: {ex}"
 
-    def tally(self, answers: list[str | None], names: list[str]) -> tuple[Any, dict[str, Any], list[str]]:
+    async def tally(
+        self, answers: list[str | None], names: list[str], matcher: Matcher | None = None
+    ) -> tuple[Any, dict[str, Any], list[str], list[tuple[str, Any]]]:
+        """JSON answers keep their canonical comparison whatever the matcher."""
         winner, trace = structured.tally(answers, names, self._schema)
         notes = []
         if winner.by_field:
@@ -145,7 +153,7 @@ class JsonFormat(TextFormat):
                 "no two members agreed; the field-by-field vote broke the schema "
                 f"({trace['by_field_rejected']}), so the first member's answer was kept"
             )
-        return winner, trace, notes
+        return winner, trace, notes, []
 
 
 def format_for(schema: dict[str, Any] | None) -> TextFormat:
