@@ -4,14 +4,14 @@ what happens when the arbiter fails (an earlier round's answer, else the vote)."
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 from ..calls import context_window
 from ..errors import ConsortiumFailed
 from ..judging import prompts
 from ..judging.arbiter_stream import ArbiterStream
 from ..judging.verdict import Verdict
-from ..trace import ArbiterRecord
+from ..trace import ArbiterRecord, VoteRecord
 from ..types import Call
 from .context import Candidate, RunContext, logger
 from .fanout import RoundState
@@ -25,7 +25,7 @@ async def decide(ctx: RunContext, rnd: RoundState) -> None:
     (None when it gave no usable answer)."""
     if ctx.votes and rnd.review is not None:
         top = rnd.review.table[0]
-        rnd.record["review"]["winner"] = rnd.members[top.member].name  # type: ignore[typeddict-item]
+        rnd.record["review"]["winner"] = rnd.members[top.member].name
         rnd.verdict = Verdict(rnd.answers()[top.member] or "", rnd.review.confidence)
     elif ctx.votes:
         winner, rnd.record["vote"], notes = await count(ctx, rnd)
@@ -36,14 +36,14 @@ async def decide(ctx: RunContext, rnd: RoundState) -> None:
         rnd.verdict, rnd.record["arbiter"] = await judge(ctx, rnd, labelled(ctx, rnd))
 
 
-async def count(ctx: RunContext, rnd: RoundState) -> tuple[Any, dict[str, Any], list[str]]:
+async def count(ctx: RunContext, rnd: RoundState) -> tuple[Any, VoteRecord, list[str]]:
     """The members' vote on the round's answers, grouped by the run's matcher
     (`Settings.matcher`); the calls a model-backed matcher makes count in the usage."""
     names = [m.name for m in rnd.members]
     winner, record, notes, calls = await ctx.format.tally(rnd.answers(), names, ctx.settings.matcher)
     for model_id, outcome in calls:
         ctx.usage.add(model_id, outcome)
-    return winner, record, notes
+    return winner, cast(VoteRecord, record), notes
 
 
 def labelled(ctx: RunContext, rnd: RoundState) -> list[prompts.LabelledAnswer]:
