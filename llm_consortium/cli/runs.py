@@ -110,8 +110,8 @@ def trace(
             raise fail(f"Cannot write {html_file}: {ex.strerror or ex}") from ex
         click.echo(f"Wrote the trace of {run.id} to {html_file}", err=True)
         return
-    if json_:
-        click.echo(inert_json(run.trace))
+    if json_:  # as it was stored: what the renderers read is `run.trace`
+        click.echo(inert_json(run.stored))
         return
     click.echo(inert(trace_text.render(run, full=full)))
 

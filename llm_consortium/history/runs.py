@@ -13,13 +13,14 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sqlite_utils
 
 from ..errors import RunsError
+from ..trace import CallRecord, Trace, read_trace
 from .llm_internals import LogStore, logs_db_path, resolved_rows
 
 # A cheap text test narrows the scan before SQLite parses any JSON; the json_type
@@ -37,7 +38,8 @@ order by turns.id desc
 
 @dataclass
 class Run:
-    """One consortium turn: llm's row fields plus the resolved trace."""
+    """One consortium turn: llm's row fields, the trace as it was stored, and the trace
+    as readers take it (through `read_trace`, so every value has its declared type)."""
 
     id: str
     datetime_utc: str
@@ -46,19 +48,23 @@ class Run:
     output_tokens: int | None
     prompt: str
     response: str
-    trace: dict[str, Any]
+    stored: dict[str, Any]
+    trace: Trace = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.trace = read_trace(self.stored)
 
     @property
     def consortium(self) -> str:
-        return str(self.trace.get("consortium", ""))
+        return self.trace.get("consortium", "")
 
     def member_counts(self) -> tuple[int, int, int]:
         """(member instances, answers, failures), answers and failures over all rounds."""
-        rounds = self.trace.get("rounds") or []
-        total = len(rounds[0].get("members", [])) if rounds else 0
+        rounds = self.trace["rounds"]
+        total = len(rounds[0]["members"]) if rounds else 0
         answers = failures = 0
         for round_ in rounds:
-            for member in round_.get("members", []):
+            for member in round_["members"]:
                 if "error" in member:
                     failures += 1
                 else:
@@ -67,22 +73,20 @@ class Run:
 
     def tool_calls(self) -> int:
         """How many tool calls members' models made, over all rounds."""
-        rounds = self.trace.get("rounds") or []
-        return sum(len(m.get("tool_calls") or []) for r in rounds for m in r.get("members", []))
+        return sum(len(m.get("tool_calls", [])) for r in self.trace["rounds"] for m in r["members"])
 
     def arbiter_failures(self) -> int:
         """How many rounds' arbiter calls failed."""
-        rounds = self.trace.get("rounds") or []
-        return sum(1 for r in rounds if isinstance(r.get("arbiter"), dict) and "error" in r["arbiter"])
+        return sum(1 for r in self.trace["rounds"] if "error" in r.get("arbiter", {}))
 
-    def _calls(self) -> Iterator[dict[str, Any]]:
+    def _calls(self) -> Iterator[CallRecord]:
         """Every member and arbiter call of the run."""
-        for round_ in self.trace.get("rounds") or []:
-            if isinstance(round_, dict):
-                calls = [*(round_.get("members") or []), round_.get("arbiter")]
-                yield from (c for c in calls if isinstance(c, dict))
+        for round_ in self.trace["rounds"]:
+            yield from round_["members"]
+            if "arbiter" in round_:
+                yield round_["arbiter"]
 
-    def tokens(self, key: str) -> tuple[int | None, bool]:
+    def tokens(self, key: Literal["input", "output"]) -> tuple[int | None, bool]:
         """The run's `key` ("input" or "output") token count, and whether every
         call that got a reply reported it. llm logs the engine's sum, in which a call
         that reported nothing counts 0; so when no call reported a count, it is
@@ -91,9 +95,8 @@ class Run:
         known: list[int] = []
         missing = 0
         for call in self._calls():
-            usage = call.get("usage")
-            count = usage.get(key) if isinstance(usage, dict) else None
-            if isinstance(count, int):
+            count = call.get("usage", {}).get(key)
+            if count is not None:
                 known.append(count)
             elif "error" not in call:
                 missing += 1
@@ -108,10 +111,10 @@ class Run:
         reach (an unknown confidence counts as short); None for runs logged before
         the threshold was recorded."""
         threshold = self.trace.get("confidence_threshold")
-        if not isinstance(threshold, (int, float)):
+        if threshold is None:
             return None
         confidence = self.trace.get("confidence")
-        return not isinstance(confidence, (int, float)) or confidence < threshold
+        return confidence is None or confidence < threshold
 
     def row(self) -> dict[str, Any]:
         """The one-line view `llm consortiums runs` shows, JSON-ready."""
@@ -120,7 +123,7 @@ class Run:
             "id": self.id,
             "datetime_utc": self.datetime_utc,
             "consortium": self.consortium,
-            "rounds": len(self.trace.get("rounds") or []),
+            "rounds": len(self.trace["rounds"]),
             "final_round": self.trace.get("final_round"),
             "confidence": self.trace.get("confidence"),
             "confidence_threshold": self.trace.get("confidence_threshold"),
@@ -176,7 +179,7 @@ def _run_from_row(row: dict[str, Any]) -> Run | None:
         output_tokens=row.get("output_tokens"),
         prompt=row.get("prompt") or "",
         response=row.get("response") or "",
-        trace=trace,
+        stored=trace,
     )
 
 

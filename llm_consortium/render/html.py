@@ -10,28 +10,37 @@ untrusted and may well contain HTML.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..text.words import plural
+from ..trace import ArbiterRecord, CallRecord, ReviewRecord, RoundRecord
 from .markdown import answer_html
 from .page import document, escape
 from .walk import (
+    ballots,
     confidence_text,
     fallback_text,
     group_extracted,
     group_share,
     items,
     member_name,
+    place_given,
     retries_text,
+    review_outcomes,
+    review_summary,
     round_confidence,
     round_heading,
     run_tokens_text,
     seconds,
+    standing_text,
     threshold_text,
     tokens_text,
     tool_call_texts,
     vote_groups,
 )
+
+if TYPE_CHECKING:
+    from ..history.runs import Run
 
 _CSS = """
 .prompt,.answer{background:#fff;border:1px solid #ccc;border-radius:6px;padding:.6em .9em}
@@ -52,6 +61,9 @@ _CSS = """
 .md .url{color:#555;font-size:.9em;overflow-wrap:anywhere}
 details>summary{cursor:pointer;color:#333}details>summary .size{color:#777;font-size:.85em}
 .below{border:2px solid #b26a00;background:#fff8e6;color:#7a4a00;font-weight:600}
+.review{margin-top:.8em;border-left:4px solid #00838f}
+.ranking{border-collapse:collapse;margin:.4em 0}.ranking td,.ranking th{border:1px solid #ccc;padding:.2em .5em}
+.ranking td.n{text-align:right}.ranking .last td{background:#fff5f5}
 """
 
 
@@ -60,7 +72,7 @@ def _pre(text: Any) -> str:
 
 
 def confidence_chart(
-    rounds: list[dict[str, Any]], final_round: int | None, threshold: float | None = None
+    rounds: list[RoundRecord], final_round: int | None, threshold: float | None = None
 ) -> str:
     """An inline SVG bar chart of each round's confidence (0 to 1): the arbiter's, or
     the vote's share; a dashed line marks the threshold when the trace has one.
@@ -95,8 +107,8 @@ def confidence_chart(
         parts.append(
             f'<text x="{x + bar / 2}" y="{label_y}" text-anchor="middle">round {escape(str(number))}</text>'
         )
-        if isinstance(value, (int, float)):
-            clamped = min(max(float(value), 0.0), 1.0)
+        if value is not None:
+            clamped = min(max(value, 0.0), 1.0)
             bar_height = clamped * height
             colour = "#2e7d32" if number == final_round else "#1565c0"
             parts.append(
@@ -114,12 +126,12 @@ def confidence_chart(
     return "".join(parts)
 
 
-def _member_card(member: dict[str, Any]) -> str:
+def _member_card(member: CallRecord) -> str:
     failed = "error" in member
-    label = escape(str(member.get("label") or ""))
+    label = escape(member.get("label", ""))
     stats = [seconds(member.get("duration_ms"))]
     if not failed:
-        stats.append(f"tokens {tokens_text(member.get('usage'))}")
+        stats.append(f"tokens {tokens_text(member.get('usage', {}))}")
     if retries_text(member):
         stats.append(retries_text(member))
     body = (
@@ -139,8 +151,8 @@ def _member_card(member: dict[str, Any]) -> str:
     )
 
 
-def _arbiter_block(arbiter: dict[str, Any], won: bool) -> str:
-    title = f"Arbiter {escape(str(arbiter.get('model', '?')))}"
+def _arbiter_block(arbiter: ArbiterRecord, won: bool) -> str:
+    title = f"Arbiter {escape(arbiter.get('model', '?'))}"
     if "error" in arbiter:
         raw = f"<p>Its reply:</p>{_pre(arbiter['raw'])}" if arbiter.get("raw") else ""
         return (
@@ -150,7 +162,7 @@ def _arbiter_block(arbiter: dict[str, Any], won: bool) -> str:
     stats = [
         f"confidence {confidence_text(arbiter.get('confidence'))}",
         seconds(arbiter.get("duration_ms")),
-        f"tokens {tokens_text(arbiter.get('usage'))}",
+        f"tokens {tokens_text(arbiter.get('usage', {}))}",
     ]
     if arbiter.get("needs_iteration"):
         stats.append("asked for another round")
@@ -159,9 +171,12 @@ def _arbiter_block(arbiter: dict[str, Any], won: bool) -> str:
         f'{" · this synthesis is the answer" if won else ""}</h3>'
         f'<div class="stats">{escape(" · ".join(stats))}</div>'
     ]
-    sections = (("dissent", "Dissent"), ("refinement_areas", "Refinement areas"), ("analysis", "Analysis"))
-    for key, heading in sections:
-        found = items(arbiter.get(key))
+    sections = (
+        ("Dissent", items(arbiter.get("dissent"))),
+        ("Refinement areas", items(arbiter.get("refinement_areas"))),
+        ("Analysis", items(arbiter.get("analysis"))),
+    )
+    for heading, found in sections:
         if len(found) > 1:  # one per line, as a list
             parts.append(f"<h4>{heading}</h4><ul>" + "".join(f"<li>{escape(v)}</li>" for v in found) + "</ul>")
         elif found:
@@ -170,28 +185,65 @@ def _arbiter_block(arbiter: dict[str, Any], won: bool) -> str:
     return "".join(parts)
 
 
-def _vote_block(round_: dict[str, Any]) -> str:
+def _vote_block(round_: RoundRecord) -> str:
     groups = vote_groups(round_)
     if not groups:
         return ""
     entries = "".join(
         f"<li><strong>{escape(group_share(round_, g) + group_extracted(g))}</strong> "
-        f"({escape(', '.join(str(m) for m in g.get('members', [])))}){answer_html(g.get('answer', ''))}</li>"
+        f"({escape(', '.join(g.get('members', [])))}){answer_html(g.get('answer', ''))}</li>"
         for g in groups
     )
     return f'<div class="card vote"><h3>Vote</h3><ul>{entries}</ul></div>'
 
 
-def _round_section(round_: dict[str, Any], final_round: int | None) -> str:
-    members = sorted(round_.get("members", []), key=lambda m: str(m.get("label") or "~"))
+def _review_block(review: ReviewRecord) -> str:
+    """The round's peer review as a small table: the aggregate ranking (score, mean
+    place) with the place each counted reviewer gave every answer, then the
+    agreement, who was skipped or dropped, and the reviewers' reasons folded."""
+    voters = ballots(review)
+    head = "".join(f"<th>{escape(member_name(r))}</th>" for r in voters)
+    rows = []
+    for place, standing in enumerate(review.get("ranking", []), 1):
+        member = standing.get("member", "?")
+        cells = "".join(f'<td class="n">{escape(place_given(r, member))}</td>' for r in voters)
+        last = ' class="last"' if standing.get("ranked_last_by_all") else ""
+        rows.append(
+            f'<tr{last}><td class="n">{place}</td>'
+            f"<td>{escape(member)}</td><td>{escape(standing_text(standing))}</td>{cells}</tr>"
+        )
+    table = (
+        '<table class="ranking"><thead><tr><th>#</th><th>answer of</th><th>aggregate</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        if rows
+        else ""
+    )
+    outcomes = "".join(f"<li>{escape(line)}</li>" for line in review_outcomes(review))
+    reasons = "".join(
+        f"<li>{escape(member_name(r))} on {escape(member)} (place {escape(place_given(r, member))}): "
+        f"{escape(r.get('reasons', {}).get(member, ''))}</li>"
+        for r in voters
+        for member in r.get("ranking", [])
+    )
+    return (
+        f'<div class="card review"><h3>Peer review</h3><div class="stats">{escape(review_summary(review))}</div>'
+        f"{table}{f'<ul>{outcomes}</ul>' if outcomes else ''}"
+        f"{f'<details><summary>Reviewers&#x27; reasons</summary><ul>{reasons}</ul></details>' if reasons else ''}"
+        "</div>"
+    )
+
+
+def _round_section(round_: RoundRecord, final_round: int | None) -> str:
+    members = sorted(round_["members"], key=lambda m: m.get("label") or "~")
     parts = [
         f"<section><h2>{escape(round_heading(round_, final_round))}</h2>",
         '<div class="members">',
         *(_member_card(m) for m in members),
         "</div>",
+        _review_block(round_["review"]) if "review" in round_ else "",
         _vote_block(round_),
     ]
-    if isinstance(round_.get("arbiter"), dict):
+    if "arbiter" in round_:
         parts.append(_arbiter_block(round_["arbiter"], round_.get("round") == final_round))
     if round_.get("failed"):
         parts.append(f'<p class="card failed error">Round failed: {escape(str(round_["failed"]))}</p>')
@@ -201,11 +253,11 @@ def _round_section(round_: dict[str, Any], final_round: int | None) -> str:
     return "".join(parts)
 
 
-def render(run: Any) -> str:
-    """The complete HTML document for `run` (a runs.Run)."""
+def render(run: Run) -> str:
+    """The complete HTML document for `run`."""
     trace = run.trace
     summary = run.row()
-    rounds = [r for r in trace.get("rounds") or [] if isinstance(r, dict)]
+    rounds = trace["rounds"]
     final_round = trace.get("final_round")
     title = f"{run.consortium} · {run.id}"
     failures = summary.get("arbiter_failures") or 0
@@ -222,9 +274,9 @@ def render(run: Any) -> str:
         f"{plural(summary['members'], 'member')}, {plural(summary['member_failures'], 'failed member call')}"
         f"{arbiter_failed} · tokens {run_tokens_text(run)} · {seconds(run.duration_ms)}"
     )
-    notes = trace.get("notes") or []
+    notes = trace["notes"]
     notes_html = (
-        '<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{escape(str(n))}</li>" for n in notes) + "</ul>"
+        '<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"
         if notes
         else ""
     )

@@ -1,31 +1,40 @@
 """The plain-text account of one run that `llm consortiums trace` prints.
 
-Pure formatting: a trace dict in, lines out; the pieces shared with the HTML view
-are in `walk`.
+Pure formatting: a run (its trace read through `read_trace`) in, lines out; the
+pieces shared with the HTML view are in `walk`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..text.words import plural
+from ..trace import ArbiterRecord, CallRecord, ReviewRecord, RoundRecord
 from .walk import (
     confidence_text,
+    counted,
     fallback_text,
     group_extracted,
     group_share,
     items,
     member_name,
+    place_given,
     retries_text,
+    review_outcomes,
+    review_summary,
     round_heading,
     run_tokens_text,
     seconds,
+    standing_text,
     threshold_text,
     tokens_text,
     tool_call_texts,
     vote_groups,
 )
+
+if TYPE_CHECKING:
+    from ..history.runs import Run
 
 PREVIEW_LINES = 3
 PREVIEW_WIDTH = 100
@@ -50,8 +59,8 @@ def _indented(lines: list[str], prefix: str) -> list[str]:
     return [prefix + line for line in lines]
 
 
-def _member_lines(member: dict[str, Any], full: bool) -> list[str]:
-    label = member.get("label") or ""
+def _member_lines(member: CallRecord, full: bool) -> list[str]:
+    label = member.get("label", "")
     head = f"  {label:<3} {member_name(member):<24} {seconds(member.get('duration_ms')):>6}"
     retries = retries_text(member)
     if "error" in member:
@@ -60,24 +69,52 @@ def _member_lines(member: dict[str, Any], full: bool) -> list[str]:
             detail += f" ({retries})"
         lines = [f"{head}  {detail}"]
         if member.get("rejected"):  # an answer that failed the schema, as it was written
-            said = preview(str(member["rejected"]), full) or [""]
+            said = preview(member["rejected"], full) or [""]
             lines += [f"        said: {said[0]}", *_indented(said[1:], "              ")]
         return lines
-    head += f"  {tokens_text(member.get('usage'))}"
+    head += f"  {tokens_text(member.get('usage', {}))}"
     if retries:
         head += f"  ({retries})"
     tools = [f"        tool {text}" for text in tool_call_texts(member)]
-    return [head, *tools, *_indented(preview(str(member.get("text", "")), full), "        ")]
+    return [head, *tools, *_indented(preview(member.get("text", ""), full), "        ")]
 
 
-def _arbiter_lines(arbiter: dict[str, Any], full: bool, won: bool) -> list[str]:
+def _review_lines(review: ReviewRecord, full: bool) -> list[str]:
+    """The round's peer review: the aggregate ranking with each answer's score and
+    mean place, the agreement, who was skipped or dropped; with `full`, every
+    counted reviewer's ballot and reasons, and a dropped one's reply."""
+    lines = [f"  Peer review · {review_summary(review)}"]
+    table = review.get("ranking", [])
+    width = max((len(s.get("member", "?")) for s in table), default=0)
+    for place, standing in enumerate(table, 1):
+        lines.append(f"    {place}. {standing.get('member', '?'):<{width}}  {standing_text(standing)}")
+    lines += [f"    {line}" for line in review_outcomes(review)]
+    if not full:
+        return lines
+    for reviewer in review.get("reviewers", []):
+        head = f"    Reviewer {member_name(reviewer)}  {seconds(reviewer.get('duration_ms'))}"
+        head += f"  {tokens_text(reviewer.get('usage', {}))}"
+        if not counted(reviewer):
+            lines.append(f"{head}  not counted")
+            lines += _indented(preview(reviewer.get("raw", ""), full), "        raw: ") if reviewer.get("raw") else []
+            continue
+        lines.append(f"{head}  shown {', '.join(reviewer.get('shown', []))}")
+        reasons = reviewer.get("reasons", {})
+        for member in reviewer.get("ranking", []):
+            said = preview(reasons.get(member, ""), full)
+            lines.append(f"      {place_given(reviewer, member)}. {member}: {said[0]}")
+            lines += _indented(said[1:], "         ")
+    return lines
+
+
+def _arbiter_lines(arbiter: ArbiterRecord, full: bool, won: bool) -> list[str]:
     head = f"  Arbiter {arbiter.get('model', '?')}  {seconds(arbiter.get('duration_ms'))}"
     if "error" in arbiter:
         lines = [f"{head}  FAILED: {arbiter.get('error')}"]
         if arbiter.get("raw"):
-            lines += _indented(preview(str(arbiter["raw"]), full), "        raw: ")
+            lines += _indented(preview(arbiter["raw"], full), "        raw: ")
         return lines
-    head += f"  {tokens_text(arbiter.get('usage'))}  confidence {confidence_text(arbiter.get('confidence'))}"
+    head += f"  {tokens_text(arbiter.get('usage', {}))}  confidence {confidence_text(arbiter.get('confidence'))}"
     if arbiter.get("needs_iteration"):
         head += "  (asked for another round)"
     if arbiter.get("tagged") is False:
@@ -92,12 +129,44 @@ def _arbiter_lines(arbiter: dict[str, Any], full: bool, won: bool) -> list[str]:
             lines += [f"      - {line}" for line in preview(area, full)]
     title = "Synthesis (the answer)" if won else "Synthesis"
     lines.append(f"    {title}:")
-    lines += _indented(preview(str(arbiter.get("synthesis", "")), full), "        ")
+    lines += _indented(preview(arbiter.get("synthesis", ""), full), "        ")
     return lines
 
 
-def render(run: Any, full: bool = False) -> str:
-    """The whole trace of `run` (a runs.Run) as text."""
+def _vote_lines(round_: RoundRecord, full: bool) -> list[str]:
+    lines = []
+    for group in vote_groups(round_):
+        members = ", ".join(group.get("members", []))
+        lines.append(f"  Vote {group_share(round_, group)}{group_extracted(group)}: {members}")
+        lines += _indented(preview(group.get("answer") or "", full), "        ")
+    by_field = round_.get("vote", {}).get("by_field")
+    if by_field is not None:  # a JSON vote where no two answers agreed
+        lines.append("  Voted field by field:")
+        for name, field in by_field.items():
+            value = "(left out)" if field.get("absent") else json.dumps(field.get("value"), ensure_ascii=False)
+            members = ", ".join(field.get("members", []))
+            lines += _indented(preview(f"{name} = {value} ({members})", full), "    ")
+    return lines
+
+
+def _round_lines(round_: RoundRecord, final_round: int | None, full: bool) -> list[str]:
+    lines = ["", round_heading(round_, final_round)]
+    for member in sorted(round_["members"], key=lambda m: m.get("label") or "~"):
+        lines += _member_lines(member, full)
+    if "review" in round_:
+        lines += _review_lines(round_["review"], full)
+    lines += _vote_lines(round_, full)
+    if "arbiter" in round_:
+        lines += _arbiter_lines(round_["arbiter"], full, round_.get("round") == final_round)
+    if round_.get("failed"):
+        lines.append(f"  Round failed: {round_['failed']}")
+    if round_.get("fallback"):
+        lines.append(f"  {fallback_text(round_)}")
+    return lines
+
+
+def render(run: Run, full: bool = False) -> str:
+    """The whole trace of `run` as text."""
     trace = run.trace
     summary = run.row()
     final_round = trace.get("final_round")
@@ -112,28 +181,9 @@ def render(run: Any, full: bool = False) -> str:
     if summary.get("below_threshold"):
         lines.append(f"WARNING: {threshold_text(summary)}; the consortium did not reach the confidence it asks for")
     lines += _indented(preview(run.prompt, full), "Prompt: ")
-    for round_ in trace.get("rounds") or []:
-        lines += ["", round_heading(round_, final_round)]
-        for member in sorted(round_.get("members", []), key=lambda m: str(m.get("label") or "~")):
-            lines += _member_lines(member, full)
-        for group in vote_groups(round_):
-            members = ", ".join(str(m) for m in group.get("members", []))
-            lines.append(f"  Vote {group_share(round_, group)}{group_extracted(group)}: {members}")
-            lines += _indented(preview(str(group.get("answer", "")), full), "        ")
-        by_field = (round_.get("vote") or {}).get("by_field")
-        if isinstance(by_field, dict):  # a JSON vote where no two answers agreed
-            lines.append("  Voted field by field:")
-            for name, field in by_field.items():
-                value = "(left out)" if field.get("absent") else json.dumps(field.get("value"), ensure_ascii=False)
-                members = ", ".join(str(m) for m in field.get("members", []))
-                lines += _indented(preview(f"{name} = {value} ({members})", full), "    ")
-        if isinstance(round_.get("arbiter"), dict):
-            lines += _arbiter_lines(round_["arbiter"], full, round_.get("round") == final_round)
-        if round_.get("failed"):
-            lines.append(f"  Round failed: {round_['failed']}")
-        if round_.get("fallback"):
-            lines.append(f"  {fallback_text(round_)}")
-    notes = trace.get("notes") or []
+    for round_ in trace["rounds"]:
+        lines += _round_lines(round_, final_round, full)
+    notes = trace["notes"]
     if notes:
         lines += ["", "Notes:"] + [f"  - {note}" for note in notes]
     return "\n".join(lines)

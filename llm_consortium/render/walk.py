@@ -1,31 +1,43 @@
 """Reading a logged trace for display: the pieces both renderers (text and HTML)
 show the same way, so a round, a member or a confidence reads alike in both.
 
-Everything is read defensively with `.get`, because a trace logged by an older or
-newer version may lack a field, and a missing field must never hide the rest.
+The trace comes through `read_trace`, so a value that is present has its declared
+type; a field may still be missing (a trace logged by an older version lacks newer
+ones), so optional fields are read with `.get`, and a missing one never hides the rest.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..judging import matching
 from ..text.words import UNKNOWN, number, plural
+from ..trace import (
+    CallRecord,
+    ReviewerRecord,
+    ReviewRecord,
+    RoundRecord,
+    StandingRecord,
+    Usage,
+    VoteGroupRecord,
+)
+
+if TYPE_CHECKING:
+    from ..history.runs import Run
 
 
-def seconds(ms: Any) -> str:
+def seconds(ms: float | None) -> str:
     """`1234` -> `1.2s`; unknown durations print as `?`."""
-    return f"{ms / 1000:.1f}s" if isinstance(ms, (int, float)) else "?"
+    return "?" if ms is None else f"{ms / 1000:.1f}s"
 
 
-def confidence_text(value: Any) -> str:
-    return f"{value:.2f}" if isinstance(value, (int, float)) else "unknown"
+def confidence_text(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f}"
 
 
-def tokens_text(usage: Any) -> str:
+def tokens_text(usage: Usage) -> str:
     """One call's usage: `1,234 in / 56 out`; a count it did not report is `?`."""
-    usage = usage if isinstance(usage, dict) else {}
     return f"{number(usage.get('input'))} in / {number(usage.get('output'))} out"
 
 
@@ -35,45 +47,43 @@ def partial_count(count: int | None, complete: bool) -> str:
     return number(count) + ("" if complete or count is None else f"+{UNKNOWN}")
 
 
-def run_tokens_text(run: Any) -> str:
-    """A whole run's usage (a runs.Run): `1,234 in / 56 out`, unknown parts as `?`."""
+def run_tokens_text(run: Run) -> str:
+    """A whole run's usage: `1,234 in / 56 out`, unknown parts as `?`."""
     return f"{partial_count(*run.tokens('input'))} in / {partial_count(*run.tokens('output'))} out"
 
 
-def member_name(member: dict[str, Any]) -> str:
+def member_name(member: CallRecord) -> str:
     """`model`, or `model#2` for the second instance of the same model."""
-    model = str(member.get("model", "?"))
+    model = member.get("model", "?")
     instance = member.get("instance", 1)
-    return model if instance in (1, None) else f"{model}#{instance}"
+    return model if instance == 1 else f"{model}#{instance}"
 
 
-def tool_call_texts(member: dict[str, Any]) -> list[str]:
+def tool_call_texts(member: CallRecord) -> list[str]:
     """One line per tool call the member's model made: the call, its duration or
     that another member's identical call supplied it, and its result's first line
     or its error."""
     texts = []
-    for call in member.get("tool_calls") or []:
-        if not isinstance(call, dict):
-            continue
-        arguments = json.dumps(call.get("arguments") or {}, ensure_ascii=False, default=repr)
+    for call in member.get("tool_calls", []):
+        arguments = json.dumps(call.get("arguments", {}), ensure_ascii=False, default=repr)
         when = "shared" if call.get("shared") else seconds(call.get("duration_ms"))
-        who = f"{call['member']}: " if "> " in str(call.get("member", "")) else ""
-        first = (str(call.get("output") or "").splitlines() or [""])[0]
+        who = f"{call['member']}: " if "> " in call.get("member", "") else ""
+        first = (call.get("output", "").splitlines() or [""])[0]
         result = f"error: {call['error']}" if call.get("error") else first
         texts.append(f"{who}{call.get('name', '?')}({arguments}) {when} -> {result[:120]}")
     return texts
 
 
-def retries_text(member: dict[str, Any]) -> str:
+def retries_text(member: CallRecord) -> str:
     """What a call cost beyond one request, else empty: `6 requests in 2 attempts,
     2 failed`, `rate-limited 3x, waited 1.2s`, `queued 0.4s`, `1 abandoned`, and
     the model's in-flight limit when a rate limit lowered it."""
-    attempts = member.get("attempts") or []
+    attempts = member.get("attempts", [])
     requests = member.get("requests")
     bits = []
-    if len(attempts) > 1 or (isinstance(requests, int) and requests > 1):
+    if len(attempts) > 1 or (requests is not None and requests > 1):
         failed = sum(1 for attempt in attempts if not attempt.get("ok"))
-        sent = f"{requests} requests in " if isinstance(requests, int) and requests != len(attempts) else ""
+        sent = f"{requests} requests in " if requests is not None and requests != len(attempts) else ""
         bits.append(f"{sent}{plural(len(attempts), 'attempt')}, {failed} failed")
     if member.get("rate_limit_waits"):
         bits.append(f"rate-limited {member['rate_limit_waits']}x, waited {seconds(member.get('rate_limit_wait_ms'))}")
@@ -86,14 +96,12 @@ def retries_text(member: dict[str, Any]) -> str:
     return ", ".join(bits)
 
 
-def vote_groups(round_: dict[str, Any]) -> list[dict[str, Any]]:
+def vote_groups(round_: RoundRecord) -> list[VoteGroupRecord]:
     """The round's vote groups when the run voted, else an empty list."""
-    vote = round_.get("vote")
-    groups = vote.get("groups") if isinstance(vote, dict) else None
-    return [g for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
+    return round_.get("vote", {}).get("groups", [])
 
 
-def round_heading(round_: dict[str, Any], final_round: int | None) -> str:
+def round_heading(round_: RoundRecord, final_round: int | None) -> str:
     number = round_.get("round", "?")
     bits = [f"Round {number}", seconds(round_.get("duration_ms"))]
     confidence = round_confidence(round_)
@@ -108,56 +116,56 @@ def round_heading(round_: dict[str, Any], final_round: int | None) -> str:
     return " · ".join(bits)
 
 
-def round_confidence(round_: dict[str, Any]) -> float | None:
+def round_confidence(round_: RoundRecord) -> float | None:
     """The round's confidence: recorded by the engine (the arbiter's, or the vote's
     share), else read from an older trace's arbiter or vote."""
     for value in (
         round_.get("confidence"),
-        (round_.get("arbiter") or {}).get("confidence"),
-        (round_.get("vote") or {}).get("share"),
+        round_.get("arbiter", {}).get("confidence"),
+        round_.get("vote", {}).get("share"),
     ):
-        if isinstance(value, (int, float)):
+        if value is not None:
             return float(value)
     return None
 
 
-def share_text(share: Any, agreed: int | None = None, total: int | None = None) -> str:
+def share_text(share: float | None, agreed: int | None = None, total: int | None = None) -> str:
     """`0.67 (2/3)`; just `0.67` when the counts are unknown."""
-    if not isinstance(share, (int, float)):
+    if share is None:
         return "?"
     counts = f" ({agreed}/{total})" if agreed is not None and total else ""
     return f"{share:.2f}{counts}"
 
 
-def group_share(round_: dict[str, Any], group: dict[str, Any]) -> str:
+def group_share(round_: RoundRecord, group: VoteGroupRecord) -> str:
     """A vote group's share with its count of the round's answers: `0.67 (2/3)`."""
-    total = sum(len(g.get("members") or []) for g in vote_groups(round_))
-    return share_text(group.get("share"), len(group.get("members") or []), total)
+    total = sum(len(g.get("members", [])) for g in vote_groups(round_))
+    return share_text(group.get("share"), len(group.get("members", [])), total)
 
 
-def group_extracted(group: dict[str, Any]) -> str:
+def group_extracted(group: VoteGroupRecord) -> str:
     """What made a vote group one group, as ` = 12` (the extracted answer, one line,
     at most 60 characters); "" when it is just the shown answer normalised (nothing
     to add) or for traces written before matching was recorded."""
-    extracted = group.get("extracted")
-    if not isinstance(extracted, str) or not extracted.strip():
+    extracted = group.get("extracted", "")
+    if not extracted.strip():
         return ""
-    if extracted == matching.normalise(str(group.get("answer", ""))):
+    if extracted == matching.normalise(group.get("answer") or ""):
         return ""
     flat = " ".join(extracted.split())
     return " = " + (flat if len(flat) <= 60 else flat[:59] + "…")
 
 
-def fallback_text(round_: dict[str, Any]) -> str:
+def fallback_text(round_: RoundRecord) -> str:
     """What happened when the round's arbiter failed, in one sentence."""
-    fallback = round_.get("fallback")
-    if isinstance(fallback, dict) and fallback.get("kept") == "vote":
-        if isinstance(round_.get("vote"), dict) and round_["vote"].get("by_field"):  # JSON, no two agreed
+    fallback = round_.get("fallback", {})
+    if fallback.get("kept") == "vote":
+        if round_.get("vote", {}).get("by_field"):  # JSON, no two agreed
             return "The arbiter failed: the answer is the members' vote, taken field by field"
-        agreed = [str(m) for m in fallback.get("members") or []]
+        agreed = fallback.get("members", [])
         share = share_text(fallback.get("share"), len(agreed), fallback.get("answered"))
         return f"The arbiter failed: the answer is the members' vote, {share}: {', '.join(agreed)}"
-    if isinstance(fallback, dict) and fallback.get("kept") == "round":
+    if fallback.get("kept") == "round":
         return f"The arbiter failed: the round {fallback.get('round', '?')} answer was kept"
     return "The arbiter failed: the best available answer was kept"
 
@@ -169,8 +177,70 @@ def threshold_text(row: dict[str, Any]) -> str:
     return f"below the threshold: {confidence_text(row.get('confidence'))} < {row['confidence_threshold']:.2f}"
 
 
-def items(value: Any) -> list[str]:
+def items(value: str | list[str] | None) -> list[str]:
     """A list-or-text field (refinement areas, dissent) as its non-empty items."""
     values = value if isinstance(value, list) else [value]
-    found = [str(v).strip() for v in values if v is not None and str(v).strip()]
+    found = [v.strip() for v in values if v is not None and v.strip()]
     return [v for v in found if v.lower() not in ("none", "n/a")]
+
+
+# ------------------------------------------------------------------ peer review
+
+
+def decimal(value: float | None) -> str:
+    """`0.50`; `?` when unknown."""
+    return UNKNOWN if value is None else f"{value:.2f}"
+
+
+def counted(reviewer: ReviewerRecord) -> bool:
+    """Whether the reviewer's ranking went into the tally."""
+    return "ranking" in reviewer and "error" not in reviewer
+
+
+def ballots(review: ReviewRecord) -> list[ReviewerRecord]:
+    """The reviewers whose ranking was counted."""
+    return [r for r in review.get("reviewers", []) if counted(r)]
+
+
+def review_summary(review: ReviewRecord) -> str:
+    """`agreement (Kendall's W) 0.85 · 2 ballots from 3 reviewers`."""
+    counted = plural(len(ballots(review)), "ballot")
+    asked = plural(len(review.get("reviewers", [])), "reviewer")
+    return f"agreement (Kendall's W) {decimal(review.get('agreement'))} · {counted} from {asked}"
+
+
+def standing_text(standing: StandingRecord) -> str:
+    """`score 1.00 · mean place 1.00 · first on 2 of 2 ballots`, flagged when every
+    ballot that ranked it put it last."""
+    ranked = standing.get("ballots")
+    text = (
+        f"score {decimal(standing.get('score'))} · mean place {decimal(standing.get('mean_rank'))}"
+        f" · first on {number(standing.get('firsts'))} of {plural(ranked, 'ballot') if ranked is not None else UNKNOWN}"
+    )
+    return text + (" · ranked last by every reviewer" if standing.get("ranked_last_by_all") else "")
+
+
+def review_outcomes(review: ReviewRecord) -> list[str]:
+    """What the review decided and who took no part, one sentence each: the answer it
+    chose (no arbiter), why there was no ranking, members that did not review and
+    reviewers dropped from the tally."""
+    lines = []
+    if review.get("winner"):
+        lines.append(f"No arbiter: the top-ranked answer ({review['winner']}) is the round's answer")
+    if review.get("why"):
+        lines.append(f"No ranking: {review['why']}")
+    lines += [f"Skipped {s.get('member', UNKNOWN)}: {s.get('why', UNKNOWN)}" for s in review.get("skipped", [])]
+    for reviewer in review.get("reviewers", []):
+        if not counted(reviewer):
+            why = reviewer.get("error") or "no ranking recorded"
+            lines.append(f"Dropped {member_name(reviewer)} from the tally: {why}")
+    return lines
+
+
+def place_given(reviewer: ReviewerRecord, member: str) -> str:
+    """The place (`1`, `2`, ...) `reviewer` gave `member`'s answer; `own` for its own
+    answer, `-` for an answer it was not shown."""
+    ranking = reviewer.get("ranking", [])
+    if member in ranking:
+        return str(ranking.index(member) + 1)
+    return "own" if member == member_name(reviewer) else "-"
