@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import llm
 from llm.parts import TextPart
@@ -72,6 +72,21 @@ class ConsortiumOptions(llm.Options):
         default=None,
         description="How member calls run: auto, thread (sync implementation) or async",
     )
+    skip_arbiter_on_agreement: bool | None = Field(
+        default=None, description="Skip the arbiter when every member gives the same answer (default on)"
+    )
+    agreement: float | None = Field(
+        default=None, ge=0, le=1, description="Call the next tier when fewer than this share of answers agree (0-1)"
+    )
+    waves: bool | None = Field(
+        default=None, description="Call a vote's members in waves, the rest only if the first did not decide"
+    )
+    budget_tokens: int | None = Field(
+        default=None, ge=0, description="Most tokens this whole prompt may spend, every call counted"
+    )
+    budget_usd: float | None = Field(
+        default=None, ge=0, description="Most USD this whole prompt may spend (needs prices: llm consortiums prices)"
+    )
 
 
 def _text_of(message: Any) -> str:
@@ -97,6 +112,10 @@ def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, st
     return current, system, history
 
 
+# The spending settings: saved in the config, overridden by `-o` of the same name.
+_SPENDING = ("skip_arbiter_on_agreement", "agreement", "waves", "budget_tokens", "budget_usd")
+
+
 def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settings:
     """The engine's Settings for one call: the saved config, overridden by `-o`."""
     from ..types import Settings  # not at import: registering models must stay cheap
@@ -108,8 +127,9 @@ def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settin
         "retries": config.retries,
         "min_members": config.min_members,
         "strategy": config.effective_strategy,
+        **{key: getattr(config, key) for key in _SPENDING},
     }
-    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout"):
+    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout", *_SPENDING):
         value = getattr(options, key)
         if value is not None:
             values[key] = value
@@ -117,6 +137,39 @@ def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settin
         config, options.min_iterations, options.max_iterations
     )
     return Settings(**values)
+
+
+def with_prices(settings: Settings, members: list[Any], arbiter: Any) -> Settings:
+    """`settings` with the price of every model the run may call, from the user's
+    price table. A money budget needs every one of them: a model without a price
+    is refused here, before any call, naming it. Without a budget a broken table
+    only loses the cost figures."""
+    import dataclasses
+
+    from ..calls.costs import unpriced
+    from ..saved import prices as table
+
+    model_ids = [p.model_id for p in [*members, *([arbiter] if arbiter else [])]]
+    try:
+        saved = table.load()
+        found = table.for_models(model_ids, saved, _canonical_names()) if saved else {}
+    except StoreError as ex:
+        if settings.budget_usd is not None:
+            raise llm.ModelError(str(ex)) from ex
+        logger.warning("Consortium: %s; costs are not shown", ex)
+        found = {}
+    missing = unpriced(model_ids, found) if settings.budget_usd is not None else []
+    if missing:
+        raise llm.ModelError(
+            f"A money budget (budget_usd {settings.budget_usd:g}) needs a price for every model; "
+            f"none is set for {', '.join(missing)}: llm consortiums prices set MODEL INPUT OUTPUT"
+        )
+    return dataclasses.replace(settings, prices=found)
+
+
+def _canonical_names() -> dict[str, str]:
+    """Every name llm knows (ids and aliases) -> its model's id."""
+    return {name: model.model_id for name, model in llm.get_model_aliases().items()}
 
 
 def _iterations(config: ConsortiumConfig, low: int | None, high: int | None) -> tuple[int, int]:
@@ -139,7 +192,7 @@ class _SharedConsortium:
     can_stream = True
     supports_conversation = True
     supports_schema = True  # members and arbiter are checked against it (see formats)
-    attachment_types = CONSORTIUM_ATTACHMENT_TYPES
+    attachment_types: set[str] | frozenset[str] = CONSORTIUM_ATTACHMENT_TYPES
     Options = ConsortiumOptions
 
     def __init__(self, name: str) -> None:
@@ -175,17 +228,22 @@ class _SharedConsortium:
         from .progress import status_line
 
         config = self.load_config()
-        settings = settings_for(config, prompt.options)
+        options = cast(ConsortiumOptions, prompt.options)  # llm made it from our Options
+        settings = settings_for(config, options)
         current, system, history = split_conversation(prompt)
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
-        members, arbiter = resolve(config, prompt.options.call_mode)
-        request = Call(current, system or None, history, list(prompt.attachments), schema=prompt.schema)
-        with status_line(self.model_id, prompt.options.progress) as progress:
+        members, arbiter = resolve(config, options.call_mode)
+        settings = with_prices(settings, members, arbiter)
+        # llm's Prompt turns a pydantic schema class into its JSON schema dict.
+        schema = cast("dict[str, Any] | None", prompt.schema)
+        request = Call(current, system or None, history, list(prompt.attachments), schema=schema)
+        with status_line(self.model_id, options.progress) as progress:
 
             async def to_user(text: str) -> None:
                 if progress is not None:
                     progress.finish()  # before the first chunk; never redrawn after it
+                assert answer is not None  # to_user is only passed on when there is one
                 await answer(text)
 
             try:
@@ -229,7 +287,8 @@ class _SharedConsortium:
         response.response_json = {"consortium": self.model_id, **result.trace()}
 
 
-class ConsortiumModel(_SharedConsortium, llm.Model):
+# The ignores: llm declares Options as a nested class; ours subclasses llm.Options too.
+class ConsortiumModel(_SharedConsortium, llm.Model):  # type: ignore[misc]
     def execute(self, prompt, stream, response, conversation):
         from .loop import shared_loop
         from .sync_iter import iterate_sync
@@ -238,7 +297,7 @@ class ConsortiumModel(_SharedConsortium, llm.Model):
         yield from iterate_sync(lambda: self.answer_chunks(prompt, response, stream), shared_loop())
 
 
-class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):
+class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):  # type: ignore[misc]
     async def execute(self, prompt, stream, response, conversation):
         async for chunk in self.answer_chunks(prompt, response, stream):
             yield chunk

@@ -222,7 +222,7 @@ def resolve(
         )
 
     members = [
-        participant(member, "member", instance)
+        dataclasses.replace(participant(member, "member", instance), tier=getattr(member, "tier", 1))
         for member in config.models
         for instance in range(1, member.count + 1)
     ]

@@ -12,7 +12,7 @@ import json
 import re
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import click
 import llm
@@ -33,16 +33,14 @@ from ..saved.config import (
 from ..saved.cycles import configured_aliases, find_cycle
 from ..text.terminal import inert, inert_json
 from . import fail
+from .spending import SPENDING_FLAGS, config_fields, spending_options, tier_of
 
 # `list` pads names to line up its rows, but no wider than this.
 NAME_COLUMN = 24
 
 # Which create flag set each config field, so a validation error points at the flag.
-_FLAG_FOR_FIELD = {
-    "confidence_threshold": "-t/--threshold",
-    "max_iterations": "-i/--iterations",
-    "min_iterations": "--min-iterations",
-}
+_FLAG_FOR_FIELD = {"confidence_threshold": "-t/--threshold", "max_iterations": "-i/--iterations",
+                   "min_iterations": "--min-iterations", **SPENDING_FLAGS}
 
 
 def _checked_name(name: str) -> str:
@@ -176,21 +174,23 @@ def _checked_options(
               help="At most N calls to MODEL at once (default: 1 for sync-only models), repeatable")
 @click.option("--call-mode", type=click.Choice(["auto", "thread", "async"]), default="auto", show_default=True,
               help="How member calls run: a model's sync implementation in threads, or its async one")
+@spending_options
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
 def create(
     name_argument: str | None,
     name: str | None,
     models: tuple[str, ...],
     arbiter: str | None,
-    strategy: str | None,
+    strategy: Literal["arbiter", "vote"] | None,
     threshold: float,
     iterations: int,
     min_iterations: int,
     system: str | None,
     options: tuple[tuple[str, str, str], ...],
     max_concurrent: tuple[tuple[str, int], ...],
-    call_mode: str,
+    call_mode: Literal["auto", "thread", "async"],
     force: bool,
+    **spending: Any,
 ) -> None:
     """
     Create a consortium and save it as a YAML file
@@ -260,6 +260,7 @@ def create(
         if identity(model_id) not in targets:
             raise fail(f"--max-concurrent {model_id}: not a member or the arbiter of this consortium")
     caps = {identity(model_id): limit for model_id, limit in max_concurrent}
+    tiers = tier_of(spending, (model_id for model_id, _ in members), identity)
 
     try:
         config = ConsortiumConfig(
@@ -270,6 +271,7 @@ def create(
                     count=count,
                     options=checked.get(identity(model_id), {}),
                     max_concurrent=caps.get(identity(model_id)),
+                    tier=tiers.get(identity(model_id), 1),
                 )
                 for model_id, count in members
             ],
@@ -285,6 +287,7 @@ def create(
             min_iterations=min_iterations,
             system_prompt=system,
             strategy=strategy,
+            **config_fields(spending),
         )
     except ValidationError as ex:
         raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}") from ex
