@@ -31,9 +31,15 @@ def _participant(registry: Any, model_id: str, role: str) -> Any:
 
 
 def _prices(registry: Any, given: tuple[tuple[str, float, float], ...]) -> dict[str, tuple[float, float]]:
-    """Prices by every name a priced model goes by (its id and its aliases)."""
+    """Prices by every name a priced model goes by (its id and its aliases): the
+    user's price table (`llm consortiums prices`), then `--price` over it."""
+    from ..saved import prices as price_table
+
     canonical = {name: model.model_id for name, model in registry.sync.items()}
-    prices: dict[str, tuple[float, float]] = {}
+    try:
+        prices = price_table.for_models(canonical, price_table.load(), canonical)
+    except StoreError as ex:
+        raise fail(ex) from ex
     for model_id, price_in, price_out in given:
         if price_in < 0 or price_out < 0:
             raise fail(f"--price {model_id}: prices cannot be negative")
