@@ -279,10 +279,13 @@ class _SharedConsortium:
     def record(self, response: Any, result: Result) -> None:
         """Put the run's cost and trace on the consortium's own logged turn."""
         per_model = result.usage["per_model"]
+        # `-u` shows these details: the run's cost when every price is known, and the
+        # calls the arbiter skip, tiers and waves did not make.
+        spending = {key: result.usage[key] for key in ("cost_usd", "calls_saved") if result.usage.get(key)}
         response.set_usage(
             input=result.usage["input"],
             output=result.usage["output"],
-            details={"models": per_model} if per_model else None,
+            details={"models": per_model, **spending} if per_model else None,
         )
         response.response_json = {"consortium": self.model_id, **result.trace()}
 
