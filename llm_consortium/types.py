@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .trace import TRACE_VERSION, RoundRecord, RunUsage, Trace
+
 STRATEGIES = ("arbiter", "vote")
 
 
@@ -176,14 +178,15 @@ class Result:
     text: str
     confidence: float | None
     final_round: int
-    rounds: list[dict[str, Any]]
-    usage: dict[str, Any]
+    rounds: list[RoundRecord]
+    usage: RunUsage
     notes: list[str]
     confidence_threshold: float | None = None  # what the run had to reach, for "below threshold"
 
-    def trace(self) -> dict[str, Any]:
+    def trace(self) -> Trace:
         """The JSON-ready deliberation, stored as the response's response_json."""
         return {
+            "version": TRACE_VERSION,
             "rounds": self.rounds,
             "final_round": self.final_round,
             "confidence": self.confidence,

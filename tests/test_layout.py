@@ -83,13 +83,13 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 # The layers below the llm adapter: they take coroutines and text, never `llm` itself.
-ENGINE_SIDE = ("errors.py", "types.py", "text", "calls", "judging", "structured", "engine")
+ENGINE_SIDE = ("errors.py", "trace.py", "types.py", "text", "calls", "judging", "structured", "engine")
 
 
 def test_types_are_at_the_bottom_and_the_engine_side_knows_nothing_of_llm_or_click():
     graph = _graph()
-    assert graph["llm_consortium.errors"] == set()
-    assert graph["llm_consortium.types"] <= {"llm_consortium.errors"}
+    assert graph["llm_consortium.errors"] == graph["llm_consortium.trace"] == set()
+    assert graph["llm_consortium.types"] <= {"llm_consortium.errors", "llm_consortium.trace"}
     paths = [p for name in ENGINE_SIDE for p in ([PACKAGE / name] if name.endswith(".py") else (PACKAGE / name).rglob("*.py"))]
     assert len(paths) > 15
     for path in paths:
@@ -135,5 +135,5 @@ def test_registering_saved_consortiums_does_not_import_the_engine_side(user_path
     )
     loaded = set(ast.literal_eval(done.stdout.strip()))
     assert "llm_consortium.adapter.models" in loaded  # it did register
-    heavy = {"engine", "engine.rounds", "calls.policy", "types", "calls.gate", "adapter.participants", "judging.prompts", "judging.verdict"}
+    heavy = {"engine", "engine.deliberation", "trace", "calls.policy", "types", "calls.gate", "adapter.participants", "judging.prompts", "judging.verdict"}
     assert not {f"llm_consortium.{name}" for name in heavy} & loaded

@@ -1,6 +1,9 @@
 """The deliberation: rounds of member calls, judging or voting, the stop rule and the
-trace. It knows nothing of click, files or `llm`; see `rounds` for the sequence of steps."""
+trace. It knows nothing of click, files or `llm`. Read it top-down: `deliberation`
+(rounds and the stop rule), `steps` (one round as a sequence of steps), then each
+step (`fanout`, `judge`), the state they share (`context`) and the trace records
+they write (`records`)."""
 
-from .rounds import describe_failures, run
+from .deliberation import describe_failures, run
 
 __all__ = ["describe_failures", "run"]

@@ -1,0 +1,114 @@
+"""The deliberation: rounds until the stop rule says enough, then the best answer.
+
+The engine knows nothing of click, files or `llm`: it is given the request and
+participants whose `call` is any coroutine function, which keeps it testable with
+scripted members and reusable from both the sync and the async model. The final
+answer goes to an optional `answer` function: streamed while the arbiter writes it
+when the round is known to be final, else whole once the run is decided.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from ..errors import AttachmentError, ConsortiumFailed
+from ..judging.arbiter_stream import AnswerFn
+from ..trace import RoundRecord
+from ..types import Call, Outcome, Participant, ProgressFn, Result, Settings
+from . import attachments, steps
+from .context import Candidate, RunContext
+from .fanout import RoundState
+from .judge import fall_back
+
+
+def describe_failures(members: list[Participant], outcomes: list[Outcome]) -> str:
+    """One line naming each member and why it failed (or that it answered, when too
+    few others did)."""
+    parts = []
+    for member, outcome in zip(members, outcomes, strict=False):
+        parts.append(f"{member.name}: {'answered' if outcome.ok else outcome.error or 'no answer'}")
+    return "; ".join(parts)
+
+
+async def _fit_attachments(ctx: RunContext) -> None:
+    if not ctx.request.attachments:
+        return
+    try:
+        types = await attachments.resolve_types(ctx.request.attachments)
+        ctx.members, ctx.arbiter_attachments, notes = attachments.fit(
+            ctx.request.attachments, types, ctx.members, ctx.arbiter
+        )
+    except AttachmentError as ex:
+        raise ConsortiumFailed(str(ex)) from None
+    ctx.notes.extend(notes)
+
+
+async def _deliberate(ctx: RunContext) -> Result:
+    await _fit_attachments(ctx)
+    rounds: list[RoundRecord] = []
+    previous: RoundState | None = None
+    for number in range(1, ctx.settings.max_iterations + 1):
+        started = time.monotonic()
+        rnd = await steps.play(ctx, number, previous)
+        rounds.append(rnd.record)
+        if "failed" in rnd.record:
+            reason = rnd.record["failed"]
+            if not ctx.candidates:
+                raise ConsortiumFailed(f"No usable answer: {reason} - {describe_failures(rnd.members, rnd.outcomes)}")
+            ctx.note(number, f"{reason}; kept the round {max(ctx.candidates).round} answer")
+            break
+        rnd.record["duration_ms"] = round((time.monotonic() - started) * 1000)
+        verdict = rnd.verdict
+        if verdict is None:
+            fall_back(ctx, rnd)
+            break
+        rnd.record["confidence"] = verdict.confidence
+        before = ctx.candidates[-1].text if ctx.candidates else None
+        rnd.record["answer_changed"] = before is not None and before != verdict.synthesis
+        ctx.candidates.append(Candidate.of(number, verdict.synthesis, verdict.confidence))
+        stop = ctx.settings.stops(verdict.confidence, verdict.needs_iteration, number)
+        ctx.emit("round_done", number, confidence=verdict.confidence, another_round=not stop)
+        if stop:
+            break
+        previous = rnd
+    return _result(ctx, rounds)
+
+
+def _result(ctx: RunContext, rounds: list[RoundRecord]) -> Result:
+    """The most confident round's answer (the latest on ties)."""
+    best = max(ctx.candidates)
+    return Result(
+        text=best.text,
+        confidence=best.confidence,
+        final_round=best.round,
+        rounds=rounds,
+        usage=ctx.usage.as_dict(),
+        notes=ctx.notes,
+        confidence_threshold=ctx.settings.confidence_threshold,
+    )
+
+
+async def run(
+    request: Call,
+    members: list[Participant],
+    arbiter: Participant | None,
+    settings: Settings,
+    *,
+    progress: ProgressFn | None = None,
+    rng: random.Random | None = None,
+    answer: AnswerFn | None = None,
+) -> Result:
+    """Deliberate on `request`; raises ConsortiumFailed when no answer is usable.
+    `answer` gets exactly `Result.text`, in order, before this returns (see streaming)."""
+    if not members:
+        raise ConsortiumFailed("The consortium has no members")
+    ctx = RunContext(request, members, arbiter, settings, progress, rng or random.Random(), answer)
+    try:
+        result = await _deliberate(ctx)
+    except ConsortiumFailed as ex:
+        ex.usage = dict(ctx.usage.as_dict())  # a failed run still spent calls
+        raise
+    if ctx.answer is not None and not ctx.printed:
+        await ctx.answer(result.text)
+    return result

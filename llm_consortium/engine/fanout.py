@@ -1,0 +1,98 @@
+"""The fan-out step: what each member is asked this round, and calling them all at once.
+
+Sibling calls run in one `asyncio.TaskGroup`: when the run is cancelled (Ctrl-C, a
+caller's timeout) every member call is cancelled with it, and the usage of the calls
+that had finished is already counted. A member whose call or answer check goes wrong
+in a way nobody planned for fails alone, with the error in the trace: one member's
+reply can never end the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from ..calls.policy import describe
+from ..judging import prompts
+from ..judging.verdict import Verdict
+from ..trace import CallRecord, RoundRecord
+from ..types import Call, Outcome, Participant
+from .context import RunContext
+from .records import call_record
+
+
+@dataclass
+class RoundState:
+    """One round as its steps build it: who was called, in order, how each call ended
+    (aligned with `members` and the trace's member records), and the round's verdict."""
+
+    number: int
+    record: RoundRecord
+    members: list[Participant] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    verdict: Verdict | None = None
+
+    def answers(self) -> list[str | None]:
+        return [outcome.reply.text if outcome.reply is not None else None for outcome in self.outcomes]
+
+    def outcome_of(self, member: Participant) -> Outcome | None:
+        for called, outcome in zip(self.members, self.outcomes, strict=True):
+            if called is member:
+                return outcome
+        return None
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.ok)
+
+
+def member_calls(ctx: RunContext, members: list[Participant], previous: RoundState | None) -> list[Call]:
+    """What each of `members` is asked: the prompt in the first round; after a vote,
+    the others' answers (peer prompts); after a verdict, its own answer to refine."""
+    req = ctx.request
+    before = [previous.outcome_of(m) if previous is not None else None for m in members]
+    own = [o.reply.text if o is not None and o.reply is not None else None for o in before]
+    if previous is not None and ctx.votes:
+        text = prompts.peer_prompts(req.prompt, own, ctx.rng)
+    elif previous is None or previous.verdict is None:
+        text = [req.prompt] * len(members)
+    else:
+        verdict = previous.verdict
+        text = [
+            prompts.build_refinement_prompt(prompt=req.prompt, previous_answer=answer, verdict=verdict)
+            for answer in own
+        ]
+    calls = [Call(t, req.system, list(req.history), list(req.attachments)) for t in text]
+    return [ctx.format.member_call(m, c) for m, c in zip(members, calls, strict=True)]
+
+
+async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], calls: list[Call]) -> None:
+    """Call `members` concurrently; their outcomes and trace records join the round."""
+    outcomes: list[Outcome | None] = [None] * len(members)
+    done = failed = 0
+
+    async def one(index: int, member: Participant, call: Call) -> None:
+        nonlocal done, failed
+        try:
+            outcome = await ctx.call(member, call)
+        except Exception as ex:  # the policy ends expected failures; this is anything else
+            outcome = Outcome(error=f"unexpected error: {type(ex).__name__}: {describe(ex)}")
+        ctx.usage.add(member.model_id, outcome)
+        try:
+            ctx.format.check(outcome)
+        except Exception as ex:
+            outcome.reply, outcome.error = None, f"answer could not be checked: {type(ex).__name__}: {describe(ex)}"
+        outcomes[index] = outcome
+        done += 1
+        failed += 0 if outcome.ok else 1
+        ctx.emit("member_done", rnd.number, members_done=done, members_failed=failed)
+
+    async with asyncio.TaskGroup() as group:
+        for index, (member, call) in enumerate(zip(members, calls, strict=True)):
+            group.create_task(one(index, member, call))
+    records: list[CallRecord] = rnd.record.setdefault("members", [])
+    for member, outcome in zip(members, outcomes, strict=True):
+        assert outcome is not None  # every task set its own before the group ended
+        rnd.members.append(member)
+        rnd.outcomes.append(outcome)
+        records.append(ctx.format.traced(outcome, call_record(member, outcome)))  # type: ignore[arg-type]

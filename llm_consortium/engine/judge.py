@@ -1,0 +1,146 @@
+"""The deciding step: the arbiter judges the round's answers, or the members vote; and
+what happens when the arbiter fails (an earlier round's answer, else the vote)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..calls import context_window
+from ..errors import ConsortiumFailed
+from ..judging import prompts
+from ..judging.arbiter_stream import ArbiterStream
+from ..judging.verdict import Verdict
+from ..trace import ArbiterRecord
+from ..types import Call
+from .context import Candidate, RunContext, logger
+from .fanout import RoundState
+from .records import call_record
+
+
+async def decide(ctx: RunContext, rnd: RoundState) -> None:
+    """Set the round's verdict: counted when the members vote, else judged by the
+    arbiter (None when the arbiter gave no usable answer)."""
+    if ctx.votes:
+        winner, rnd.record["vote"], notes = ctx.format.tally(rnd.answers(), [m.name for m in rnd.members])
+        for note in notes:
+            ctx.note(rnd.number, note)
+        rnd.verdict = Verdict(winner.answer, winner.share)
+    else:
+        rnd.verdict, rnd.record["arbiter"] = await judge(ctx, rnd, labelled(ctx, rnd))
+
+
+def labelled(ctx: RunContext, rnd: RoundState) -> list[prompts.LabelledAnswer]:
+    """The round's answers under shuffled neutral labels; each member's label and the
+    label -> model map go into the round's record."""
+    order = list(range(len(rnd.members)))
+    ctx.rng.shuffle(order)
+    answers = []
+    members = rnd.record["members"]
+    rnd.record["labels"] = {}
+    for label, index in zip(prompts.labels(len(order)), order, strict=True):
+        outcome = rnd.outcomes[index]
+        members[index]["label"] = label
+        rnd.record["labels"][label] = members[index]["model"]
+        text = outcome.reply.text if outcome.reply is not None else None
+        answers.append(prompts.LabelledAnswer(label, text, outcome.error))
+    return answers
+
+
+def is_final(ctx: RunContext, head: Verdict, round_number: int) -> bool:
+    """Whether a round with this verdict gives the final answer: it stops the run and
+    no earlier round was more confident (the latest wins ties)."""
+    score = Candidate.of(round_number, "", head.confidence).score
+    stops = ctx.settings.stops(head.confidence, head.needs_iteration, round_number)
+    return stops and all(score >= c.score for c in ctx.candidates)
+
+
+async def judge(
+    ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer]
+) -> tuple[Verdict | None, ArbiterRecord]:
+    """Ask the arbiter: (its Verdict or None when it failed, its trace record).
+
+    The record has one shape whatever happened: the model, duration and usage, then
+    either `error` (with `raw` when it replied without an answer) or the verdict's fields."""
+    assert ctx.arbiter is not None
+    round_number = rnd.number
+    ctx.emit("arbiter_start", round_number)
+    text = prompts.build_arbiter_prompt(
+        prompt=ctx.request.prompt,
+        history=ctx.request.history,
+        answers=answers,
+        round_number=round_number,
+        max_rounds=ctx.settings.max_iterations,
+        **ctx.format.arbiter_prompt_options(ctx.arbiter),
+    )
+    stream = ArbiterStream(lambda head: is_final(ctx, head, round_number), ctx.format.shown(ctx.answer))
+    arbiter = dataclasses.replace(ctx.arbiter, call=stream.wrap(ctx.arbiter.call))
+    call = Call(text, ctx.request.system, [], list(ctx.arbiter_attachments))
+    outcome = await ctx.call(arbiter, ctx.format.arbiter_call(ctx.arbiter, call))
+    ctx.printed = stream.printed
+    ctx.usage.add(ctx.arbiter.model_id, outcome)
+    record: ArbiterRecord = call_record(ctx.arbiter, outcome)  # type: ignore[assignment]
+    record.pop("instance", None)
+    if outcome.reply is None:
+        if stream.printed:  # part of the answer is out: nothing can replace it
+            raise ConsortiumFailed(f"the arbiter stopped in the middle of the answer: {outcome.error}")
+        return None, record
+    raw = record.pop("text")
+    verdict, problem = ctx.format.read_verdict(raw, stream.verdict)
+    if verdict is None:
+        record["raw"], record["error"] = raw, f"answer rejected: {problem}"
+        return None, record
+    record["raw"] = verdict.raw
+    if not verdict.synthesis.strip():
+        record["error"] = "the arbiter's reply held no answer"
+        return None, record
+    if not verdict.tagged:
+        _untagged(ctx, round_number)
+    record["confidence"] = verdict.confidence
+    record["needs_iteration"] = verdict.needs_iteration
+    record["synthesis"] = verdict.synthesis
+    record["refinement_areas"] = verdict.refinement_areas
+    record["dissent"] = verdict.dissent
+    record["analysis"] = verdict.analysis
+    record["tagged"] = verdict.tagged
+    return verdict, record
+
+
+def _untagged(ctx: RunContext, round_number: int) -> None:
+    ctx.note(round_number, "the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown")
+    if not ctx.warned_untagged:  # once per run: every round's is in the notes
+        ctx.warned_untagged = True
+        logger.warning(
+            "Consortium: the arbiter's reply had no <synthesis> tag; its whole reply "
+            "is used as the answer, with unknown confidence"
+        )
+
+
+def fall_back(ctx: RunContext, rnd: RoundState) -> None:
+    """The arbiter failed: keep the best earlier synthesis when there is one, else take
+    the members' vote (the largest group of like answers), and say so once."""
+    record = rnd.record
+    error = str(record["arbiter"].get("error"))
+    overflow = context_window.overflow_in(error)
+    if overflow is not None:
+        why = (
+            f"{context_window.explain(overflow)}: use an arbiter with a larger context "
+            "window, fewer members or shorter answers"
+        )
+    else:
+        why = f"the arbiter failed ({error})"
+    if ctx.candidates:
+        best = max(ctx.candidates)
+        record["fallback"] = {"kept": "round", "round": best.round}
+        kept = f"kept the round {best.round} answer"
+    else:
+        names = [m.name for m in rnd.members]
+        winner, record["vote"], notes = ctx.format.tally(rnd.answers(), names)
+        agreed = [names[i] for i in winner.members]
+        present = rnd.answered
+        record["fallback"] = {"kept": "vote", "members": agreed, "answered": present, "share": winner.share}
+        record["confidence"] = winner.share
+        ctx.candidates.append(Candidate.of(rnd.number, winner.answer, winner.share))
+        how = "; ".join(notes) or f"{len(agreed)} of {present} agreed: {', '.join(agreed)}"
+        kept = f"the answer is the members' vote ({how})"
+    logger.warning("Consortium: round %s: %s; %s", rnd.number, why, kept)
+    ctx.note(rnd.number, f"{why}; {kept}")
