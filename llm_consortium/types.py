@@ -182,10 +182,11 @@ class Result:
     usage: RunUsage
     notes: list[str]
     confidence_threshold: float | None = None  # what the run had to reach, for "below threshold"
+    stopped: str | None = None  # why the run stopped before its stop rule (a budget)
 
     def trace(self) -> Trace:
         """The JSON-ready deliberation, stored as the response's response_json."""
-        return {
+        trace: Trace = {
             "version": TRACE_VERSION,
             "rounds": self.rounds,
             "final_round": self.final_round,
@@ -194,3 +195,6 @@ class Result:
             "usage": self.usage,
             "notes": self.notes,
         }
+        if self.stopped:
+            trace["stopped"] = self.stopped
+        return trace

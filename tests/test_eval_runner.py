@@ -47,7 +47,7 @@ def scripted():
 
 
 def plan(a, b, arbiter, base, **extra):
-    return Plan("trio", [a.participant(), b.participant()], arbiter.participant(), settings(max_iterations=2),
+    return Plan("trio", [a.participant(), b.participant()], arbiter.participant(), settings(max_iterations=2, skip_arbiter_on_agreement=False),
                 baseline=base.participant(), **extra)
 
 
