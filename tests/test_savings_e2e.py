@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import judge_saying, llm_run, llm_subprocess, ok, save
+from helpers import judge_saying, llm_run, llm_subprocess, ok, save, verdict
 from loopback import reply
 
 
@@ -52,3 +52,43 @@ def test_priced_models_run_under_a_money_budget(panel, loopback, user_path):
     done = llm_subprocess(user_path, "-m", panel, "What is 2+2?")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "The judged answer\n" and done.stderr == ""
+
+
+def test_agreeing_members_skip_the_arbiter_and_o_turns_the_skip_off(panel, loopback, user_path):
+    save(panel, ["cheap1", "cheap2"], "judge")
+    loopback.script("cheap1", reply("Four"))
+    loopback.script("cheap2", reply("four."))
+    done = llm_subprocess(user_path, "-m", panel, "-u", "What is 2+2?")
+    assert done.returncode == 0 and done.stdout == "Four\n"
+    assert loopback.requests_for("judge") == []
+    assert '"calls_saved": {"agreement": 1}' in done.stderr
+    done = llm_subprocess(user_path, "-m", panel, "-o", "skip_arbiter_on_agreement", "0", "What is 2+2?")
+    assert done.stdout == "The judged answer\n" and done.stderr == ""
+    assert len(loopback.requests_for("judge")) == 1
+
+
+def test_tiers_call_the_strong_model_only_when_the_cheap_ones_disagree(panel, loopback, user_path):
+    ok("create", panel, "-m", "cheap1", "-m", "cheap2", "-m", "strong", "-a", "judge", "--tier", "strong", "2")
+    loopback.script("cheap1", reply("four"))
+    loopback.script("cheap2", reply("four"))
+    done = llm_subprocess(user_path, "-m", panel, "What is 2+2?")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "four\n", "")
+    assert loopback.requests_for("strong") == [] and loopback.requests_for("judge") == []
+    loopback.script("cheap2", reply("five"))
+    done = llm_subprocess(user_path, "-m", panel, "What is 2+2?")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "The judged answer\n", "")
+    assert len(loopback.requests_for("strong")) == 1 and len(loopback.requests_for("judge")) == 1
+    judged = loopback.requests_for("judge")[0]
+    assert all(answer in str(judged.body) for answer in ("four", "five", "strong says"))
+
+
+def test_a_token_budget_stops_between_rounds_with_one_warning_line(panel, loopback, user_path):
+    save(panel, ["cheap1", "cheap2"], "judge", budget_tokens=150, max_iterations=3)
+    loopback.script("cheap1", reply("four"))
+    loopback.script("cheap2", reply("five"))
+    loopback.script("judge", reply(verdict("A first draft", 0.2, True, "be exact")))
+    done = llm_subprocess(user_path, "-m", panel, "What is 2+2?")
+    assert done.returncode == 0 and done.stdout == "A first draft\n"
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "stopped for the budget" in lines[0] and "token budget of 150" in lines[0]
+    assert len(loopback.requests_for("judge")) == 1 and len(loopback.requests_for("cheap1")) == 1

@@ -172,3 +172,13 @@ async def test_the_cost_is_in_the_usage_only_when_every_price_is_known():
     assert known.usage["cost_usd"] == pytest.approx(2 * (10 + 10) / 1e6)
     partial = await run(Call("q"), [m.participant() for m in members], None, settings(prices={"a": (1.0, 2.0)}))
     assert "cost_usd" not in partial.usage
+
+
+async def test_with_an_arbiter_waves_apply_to_a_models_instances_only():
+    repeated = Scripted("cheap", "Paris")
+    other = Scripted("other", "Lyon")
+    arbiter = judge(verdict("Paris", 0.9))
+    members = [repeated.participant(1), repeated.participant(2), repeated.participant(3), other.participant()]
+    result = await run(Call("q"), members, arbiter.participant(), settings(waves=True))
+    assert len(repeated.calls) == 2 and len(other.calls) == 1  # cheap#3 saved; other is a group of one
+    assert result.usage["calls_saved"] == {"waves": 1} and len(arbiter.calls) == 1

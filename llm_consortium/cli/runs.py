@@ -33,14 +33,22 @@ def _confidence_cell(row: dict) -> str:
     return f"{shown} < {row['confidence_threshold']:.2f}" if row.get("below_threshold") else shown
 
 
+def _row(run: Run) -> dict:
+    """The run's summary with what it cost (when every price was known) and the calls
+    its savings did not make."""
+    usage = run.trace.get("usage") or {}
+    saved = usage.get("calls_saved") or {}
+    return {**run.row(), "cost_usd": usage.get("cost_usd"), "calls_saved": sum(saved.values())}
+
+
 def _table(runs: list[Run]) -> str:
     header = [
         "ID", "TIME (UTC)", "CONSORTIUM", "ROUNDS", "CONFIDENCE",
-        "MEMBERS OK/FAILED", "TOKENS IN/OUT", "DURATION",
+        "MEMBERS OK/FAILED", "TOKENS IN/OUT", "COST", "SAVED", "DURATION",
     ]
     rows = [header]
     for run in runs:
-        s = run.row()
+        s = _row(run)
         rows.append(
             [
                 s["id"],
@@ -50,6 +58,8 @@ def _table(runs: list[Run]) -> str:
                 _confidence_cell(s),
                 f"{s['member_answers']}/{s['member_failures']}",
                 f"{s['input_tokens'] or 0}/{s['output_tokens'] or 0}",
+                "-" if s["cost_usd"] is None else f"${s['cost_usd']:.4f}",
+                str(s["calls_saved"]),
                 seconds(s["duration_ms"]),
             ]
         )
@@ -71,7 +81,7 @@ def runs(limit: int, name: str | None, json_: bool, database: Path | None) -> No
     except RunsError as ex:
         raise fail(ex) from ex
     if json_:
-        click.echo(inert_json([run.row() for run in found]))
+        click.echo(inert_json([_row(run) for run in found]))
     elif not found:
         click.echo("No consortium runs logged" + (f" for {name}" if name else ""), err=True)
     else:

@@ -32,22 +32,44 @@ def _tally(ctx: RunContext, rnd: RoundState) -> tuple[Any, dict[str, Any], list[
     return winner, vote, [len(group["members"]) for group in vote.get("groups", [])]
 
 
+def _wave_groups(ctx: RunContext, members: list[Participant]) -> list[list[int]]:
+    """Which members vote among themselves, so can be called in waves: in a vote the
+    whole tier; with an arbiter, each model's instances (`count`)."""
+    if ctx.votes:
+        return [list(range(len(members)))]
+    by_model: dict[str, list[int]] = {}
+    for index, member in enumerate(members):
+        by_model.setdefault(member.model_id, []).append(index)
+    return list(by_model.values())
+
+
 async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], previous: RoundState | None) -> None:
-    """Fan out to one tier; with waves, first to the fewest members whose agreement
-    would decide the vote, and to the rest only when it did not."""
+    """Fan out to one tier. With waves, each group that votes among itself is asked
+    first with the fewest members whose agreement would decide its vote, and the
+    rest of the group only when that first wave did not."""
     calls = member_calls(ctx, members, previous)
-    first = agreement.first_wave(len(members)) if ctx.settings.waves else len(members)
-    await fan_out(ctx, rnd, members[:first], calls[:first])
-    if first == len(members):
+    groups = _wave_groups(ctx, members) if ctx.settings.waves else [list(range(len(members)))]
+    first = [group[: agreement.first_wave(len(group))] if ctx.settings.waves else group for group in groups]
+    now = [i for wave in first for i in wave]
+    await fan_out(ctx, rnd, [members[i] for i in now], [calls[i] for i in now])
+    if len(now) == len(members):
         return
-    rest = len(members) - first
-    _, _, sizes = _tally(ctx, rnd) if rnd.answered else (None, None, [])
-    if agreement.decided(sizes, rest):
-        ctx.saved["waves"] += rest
-        rnd.record["waves"] = {"called": first, "skipped": rest}
-        return
-    await fan_out(ctx, rnd, members[first:], calls[first:])
-    rnd.record["waves"] = {"called": len(members), "skipped": 0}
+    later: list[int] = []
+    for group, wave in zip(groups, first, strict=True):
+        rest = group[len(wave):]
+        outcomes = [rnd.outcome_of(members[i]) for i in wave]
+        answers = [o.reply.text if o is not None and o.reply is not None else None for o in outcomes]
+        sizes = []
+        if any(answers):
+            _, vote, _ = ctx.format.tally(answers, [members[i].name for i in wave])
+            sizes = [len(g["members"]) for g in vote.get("groups", [])]
+        if rest and not agreement.decided(sizes, len(rest)):
+            later += rest
+    skipped = len(members) - len(now) - len(later)
+    ctx.saved["waves"] += skipped
+    rnd.record["waves"] = {"called": len(now) + len(later), "skipped": skipped}
+    if later:
+        await fan_out(ctx, rnd, [members[i] for i in later], [calls[i] for i in later])
 
 
 def disagreement(ctx: RunContext, rnd: RoundState) -> str | None:

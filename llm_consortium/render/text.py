@@ -18,6 +18,8 @@ from .walk import (
     retries_text,
     round_heading,
     seconds,
+    spending_lines,
+    spending_text,
     threshold_text,
     tokens_text,
     vote_groups,
@@ -102,8 +104,11 @@ def render(run: Any, full: bool = False) -> str:
             f"{summary['rounds']} round(s) · final confidence {confidence_text(trace.get('confidence'))}"
             f" (round {final_round}) · tokens {run.input_tokens or 0} in / {run.output_tokens or 0} out"
             f" · {seconds(run.duration_ms)}"
+            + "".join(f" · {part}" for part in [spending_text(trace.get("usage"))] if part)
         ),
     ]
+    if trace.get("stopped"):
+        lines.append(f"STOPPED EARLY: {trace['stopped']}")
     if summary.get("below_threshold"):
         lines.append(f"WARNING: {threshold_text(summary)}; the consortium did not reach the confidence it asks for")
     lines += _indented(preview(run.prompt, full), "Prompt: ")
@@ -122,6 +127,7 @@ def render(run: Any, full: bool = False) -> str:
                 value = "(left out)" if field.get("absent") else json.dumps(field.get("value"), ensure_ascii=False)
                 members = ", ".join(str(m) for m in field.get("members", []))
                 lines += _indented(preview(f"{name} = {value} ({members})", full), "    ")
+        lines += [f"  {line}" for line in spending_lines(round_)]
         if isinstance(round_.get("arbiter"), dict):
             lines += _arbiter_lines(round_["arbiter"], full, round_.get("round") == final_round)
         if round_.get("failed"):
