@@ -134,7 +134,7 @@ def eval_(
     import llm
 
     from ..adapter.loop import run_sync
-    from ..adapter.models import ConsortiumOptions, settings_for
+    from ..adapter.models import ConsortiumOptions, settings_for, with_prices
     from ..adapter.participants import Registry, resolve
     from ..evaluation import dataset as datasets
     from ..evaluation import html, report, table
@@ -175,7 +175,10 @@ def eval_(
         members, arbiter = resolve(config, registry=registry)
     except (ValueError, llm.ModelError) as ex:
         raise fail(ex) from None
-    settings = settings_for(config, ConsortiumOptions())
+    try:  # the price table, for a money budget and the usage's cost
+        settings = with_prices(settings_for(config, ConsortiumOptions()), members, arbiter)
+    except llm.ModelError as ex:
+        raise fail(ex) from None
     baseline_participant = None
     if not no_baseline:
         baseline_participant = _participant(registry, baseline or default_baseline(config), "baseline")
