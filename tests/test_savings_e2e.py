@@ -92,3 +92,19 @@ def test_a_token_budget_stops_between_rounds_with_one_warning_line(panel, loopba
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "stopped for the budget" in lines[0] and "token budget of 150" in lines[0]
     assert len(loopback.requests_for("judge")) == 1 and len(loopback.requests_for("cheap1")) == 1
+
+
+def test_eval_reads_its_prices_from_the_users_table(panel, loopback, user_path, tmp_path):
+    import json
+
+    save(panel, ["cheap1", "cheap2"], "judge")
+    for model in ("cheap1", "cheap2", "judge"):
+        ok("prices", "set", model, "1", "1")
+    data = tmp_path / "qa.jsonl"
+    data.write_text(json.dumps({"prompt": "2+2?", "expected": "four"}) + "\n")
+    loopback.script("cheap1", reply("four"))
+    loopback.script("cheap2", reply("four"))
+    result = ok("eval", panel, str(data), "--no-members", "--no-baseline", "--json")
+    system = json.loads(result.stdout)["systems"][0]
+    assert system["cost"] == pytest.approx((system["input_tokens"] + system["output_tokens"]) / 1e6)
+    assert system["calls"] == 2  # the members agreed: no arbiter call
