@@ -154,3 +154,22 @@ def test_run_options_refuse_out_of_range_spending_values(user_path):
     for key, value in (("agreement", "2"), ("budget_tokens", "-1"), ("budget_usd", "-1")):
         with pytest.raises(ValidationError, match=key):
             llm.get_model("panel").Options(**{key: value})
+
+
+def test_the_trace_text_shows_cost_savings_tiers_and_a_budget_stop():
+    from llm_consortium.render.walk import spending_lines, spending_text
+
+    usage = {"cost_usd": 0.00213, "calls_saved": {"agreement": 1, "tiers": 2}}
+    assert spending_text(usage) == "cost $0.0021 · saved 3 calls (agreement 1, tiers 2)"
+    assert spending_text({}) == "" and spending_text(None) == ""
+    round_ = {
+        "tiers": [{"tier": 1, "members": ["a", "b"], "escalated": "they disagree"}, {"tier": 2, "members": ["s"]}],
+        "waves": {"called": 2, "skipped": 1},
+        "arbiter_skipped": "all 2 answers agree",
+    }
+    assert spending_lines(round_) == [
+        "Tier 1 (a, b); next tier asked: they disagree",
+        "Tier 2 (s)",
+        "Waves: the first 2 decided the vote; 1 not called",
+        "Arbiter skipped: all 2 answers agree",
+    ]
