@@ -114,7 +114,7 @@ def best_so_far(ctx: RunContext, rnd: RoundState) -> None:
         winner, rnd.record["vote"], _ = _tally(ctx, rnd)
         rnd.verdict = Verdict(winner.answer, winner.share)
     else:
-        rnd.record["failed"] = f"no member had answered when the run {ctx.stopped}"
+        rnd.record["failed"] = "no member had answered when the budget stopped the run"
 
 
 def over_budget(ctx: RunContext, members: list[Participant]) -> str | None:
@@ -132,7 +132,7 @@ def over_budget(ctx: RunContext, members: list[Participant]) -> str | None:
 def stop(ctx: RunContext, round_number: int, reason: str) -> None:
     """End the run for the budget: the warning on stderr, the reason in the trace."""
     ctx.stopped = f"budget: {reason}"
-    ctx.note(round_number, f"stopped before {reason.removeprefix('the ')}; answered with the best so far")
+    ctx.note(round_number, f"stopped for the budget: {reason}; answered with the best so far")
     logger.warning("Consortium: stopped for the budget: %s; answering with the best so far", reason)
 
 
