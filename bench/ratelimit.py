@@ -8,11 +8,14 @@ costs three member requests. Measured twice:
 
 - one process: `--calls` consortium calls gathered on one event loop through llm's
   Python API (they share the model's adaptive gate);
-- `--processes` concurrent `llm -m` processes, one call each (each learns alone;
-  only Retry-After coordinates them).
+- `--processes` concurrent `llm -m` processes, one call each, three ways: sharing
+  the model's slots and learned limit through the user dir's state file, from a cold
+  start (nothing learned yet) and warm (a second batch in the same user dir), and
+  with sharing off (`LLM_CONSORTIUM_SHARED_LIMITS=0`: each process learns alone).
 
 Reported: wall time, member requests served per second as a share of capacity,
-calls failed, member answers lost, and the 429s the provider sent.
+calls failed, member answers lost, the 429s the provider sent, and 429s per member
+answer (refused requests per useful one).
 Run alone: `python bench/ratelimit.py`; `bench/run.py` includes it.
 """
 
@@ -124,12 +127,12 @@ def one_process(calls: int) -> dict[str, Any]:
     return {"wall": wall, "calls": calls, "failed": len(failed), "answers": got}
 
 
-def many_processes(processes: int, user_dir: Path) -> dict[str, Any]:
+def many_processes(processes: int, user_dir: Path, sharing: bool = True) -> dict[str, Any]:
     llm_bin = str(Path(sys.executable).with_name("llm"))
-    env = {**os.environ, "LLM_USER_PATH": str(user_dir)}
+    env = {**os.environ, "LLM_USER_PATH": str(user_dir), "LLM_CONSORTIUM_SHARED_LIMITS": "1" if sharing else "0"}
     # Create logs.db first, as any user's has been: eight first-ever runs at once
     # race in llm's own migrations ("table messages already exists").
-    subprocess.run([llm_bin, "-m", MODEL, "warm-up"], env=env, capture_output=True, check=True)
+    subprocess.run([llm_bin, "-m", MODEL, "--no-log", "warm-up"], env=env, capture_output=True, check=True)
     started = time.monotonic()
     children = [
         subprocess.Popen(
@@ -164,11 +167,12 @@ def row(label: str, result: dict[str, Any], seen: dict[str, int], slots: int, de
         "calls failed": result["failed"],
         "member answers lost": requests - result["answers"],
         "429s sent": seen["refused"],
+        "429s per answer": f"{seen['refused'] / max(result['answers'], 1):.2f}",
         "peak in flight": seen["peak_in_flight"],
     }
 
 
-def bench(slots: int = 4, delay: float = 1.0, calls: int = 16, processes: int = 8,
+def bench(slots: int = 4, delay: float = 1.0, calls: int = 16, processes: tuple[int, ...] = (8, 16),
           retry_after_ms: float = 500) -> list[dict[str, Any]]:
     rows = []
     provider = Provider(slots, delay, retry_after_ms)
@@ -178,15 +182,23 @@ def bench(slots: int = 4, delay: float = 1.0, calls: int = 16, processes: int = 
     finally:
         seen = provider.finish()
     rows.append(row(f"{calls} calls in one process", result, seen, slots, delay))
-    if not processes:
-        return rows
-    provider = Provider(slots, delay, retry_after_ms)
-    try:
-        user_dir = prepare(provider.url)
-        result = many_processes(processes, user_dir)
-    finally:
-        seen = provider.finish()
-    rows.append(row(f"{processes} `llm` processes", result, seen, slots, delay))
+    for count in processes:
+        if not count:
+            continue
+        for label, sharing, again in (("shared, cold", True, False), ("shared, warm", True, True),
+                                      ("not shared", False, False)):
+            provider = Provider(slots, delay, retry_after_ms)
+            try:
+                user_dir = prepare(provider.url)
+                if again:  # the first batch teaches the shared state; the provider's counts restart
+                    many_processes(count, user_dir, sharing)
+                    provider.finish()
+                    provider = Provider(slots, delay, retry_after_ms)
+                    write_models_file(user_dir, provider.url, [MODEL])
+                result = many_processes(count, user_dir, sharing)
+            finally:
+                seen = provider.finish()
+            rows.append(row(f"{count} `llm` processes, {label}", result, seen, slots, delay))
     return rows
 
 
@@ -197,7 +209,8 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=1.0, help="provider latency, seconds")
     parser.add_argument("--retry-after-ms", type=float, default=500, help="the wait a 429 asks for")
     parser.add_argument("--calls", type=int, default=16, help="consortium calls in one process")
-    parser.add_argument("--processes", type=int, default=8, help="concurrent llm processes")
+    parser.add_argument("--processes", type=int, nargs="*", default=[8, 16],
+                        help="concurrent llm processes, one batch per number (0: none)")
     args = parser.parse_args()
     if args.serve:
         serve(args)
@@ -208,7 +221,7 @@ def main() -> None:
     print(f"Provider: {args.slots} requests in flight, {args.delay:g} s each, "
           f"429 with Retry-After {args.retry_after_ms:g} ms beyond that; "
           f"{MEMBERS} members per consortium (vote, one round)\n")
-    print(table(bench(args.slots, args.delay, args.calls, args.processes, args.retry_after_ms)))
+    print(table(bench(args.slots, args.delay, args.calls, tuple(args.processes), args.retry_after_ms)))
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 The same set-up as `make demo` (the test suite's loopback server replaying scripted
 replies, in a temporary LLM_USER_PATH, through the real `llm` command), evaluating a
-consortium on the dataset shipped in `demo/eval-sample.jsonl`. The canned members are
-right and wrong on purpose: demo-alpha is strong, demo-beta and demo-gamma are
-weaker, and on one question the refinement round talks the arbiter out of a right
-answer, so the report shows a flip. The eval is then run again with `--resume`: it
-reuses every stored result and makes no call at all.
+pair of consortiums on the dataset shipped in `demo/eval-sample.jsonl`: `demo`
+(three members and an arbiter) and `demo-vote` (the same members, voting). The canned
+members are right and wrong on purpose: demo-alpha is strong, demo-beta and
+demo-gamma are weaker, and on one question the refinement round talks the arbiter out
+of a right answer, so the report shows a flip. Each member runs alone once per item
+for both consortiums. The eval is then run again with `--resume`: it reuses every
+stored result, makes no call at all and prints the same report.
 """
 
 from __future__ import annotations
@@ -91,12 +93,13 @@ def demo(server: LoopbackServer, user_dir: Path) -> None:
     )
     members = [arg for name in names for arg in ("-m", name)]
     click.echo(run("consortiums", "create", "demo", *members, "-a", "demo-judge", env=env))
+    click.echo(run("consortiums", "create", "demo-vote", *members, "--strategy", "vote", "--iterations", "1", env=env))
     prices = ["--price", "demo-alpha", "2.5", "10", "--price", "demo-beta", "0.15", "0.6",
               "--price", "demo-gamma", "0.15", "0.6", "--price", "demo-judge", "2.5", "10"]
     dataset = os.path.relpath(DATASET)  # demo/eval-sample.jsonl from the repository root
-    click.echo(run("consortiums", "eval", "demo", dataset, *prices, env=env))
+    click.echo(run("consortiums", "eval", "demo", "demo-vote", dataset, *prices, env=env))
     before = len(server.requests)
-    click.echo(run("consortiums", "eval", "demo", dataset, *prices, "--resume", env=env))
+    click.echo(run("consortiums", "eval", "demo", "demo-vote", dataset, *prices, "--resume", env=env))
     click.secho(f"The --resume run made {len(server.requests) - before} model calls.", fg="yellow")
 
 

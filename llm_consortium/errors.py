@@ -34,6 +34,11 @@ class AlreadyExists(StoreError):
     """`create` lost to an existing file of the same name (perhaps written a moment ago)."""
 
 
+class OutsideFolder(StoreError):
+    """A write would go through a symlink to a file outside its folder, which the
+    user has not asked for."""
+
+
 class EmptyAnswer(ConsortiumError):
     """The model answered with nothing but whitespace."""
 

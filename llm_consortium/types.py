@@ -112,6 +112,7 @@ class Settings:
     budget_tokens: int | None = None
     budget_usd: float | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # USD per 1M tokens
+    review: bool = False  # members rank each other's answers before the round is decided
 
     def __post_init__(self) -> None:
         problems = []
@@ -155,7 +156,8 @@ class Settings:
 
 @dataclass
 class Event:
-    """A progress notice; `kind` is round_start, member_done, arbiter_start or round_done."""
+    """A progress notice; `kind` is round_start, member_done, review, arbiter_start or
+    round_done."""
 
     kind: str
     round: int
@@ -166,6 +168,7 @@ class Event:
     confidence: float | None = None
     another_round: bool = False
     rate_limited: int = 0  # calls of the run waiting for a provider's rate limit now
+    reviewers: int = 0  # with kind "review": how many members review this round
 
 
 ProgressFn = Callable[[Event], None]

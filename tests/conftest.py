@@ -34,11 +34,12 @@ def user_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def fresh_gates() -> Iterator[None]:
     """Every test starts with no per-model gates: a limit one test's 429s lowered
     (gates live as long as the process) must not throttle the next test."""
-    from llm_consortium.calls.gate import reset_gates
+    from llm_consortium.calls.gate import reset_gates, share_limits
 
     reset_gates()
     yield
     reset_gates()
+    share_limits(None)  # the next test's user dir holds its own shared state
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
         "waves": False,
         "budget_tokens": None,
         "budget_usd": None,
+        "review": False,
     }
 
 

@@ -341,12 +341,21 @@ class _Handler(BaseHTTPRequestHandler):
         if refusal is not None:
             self._send_error(refusal)
             return
+        self._holding: Behaviour | None = behaviour
         try:
             self._perform(behaviour, recorded, release)
         except (BrokenPipeError, ConnectionResetError):
             log.debug("loopback: client went away during %s", type(behaviour).__name__)
         finally:
-            owner._leave_slot(behaviour)
+            self._work_done()
+
+    def _work_done(self) -> None:
+        """The request's work is over: its in-flight slot is free. A whole reply frees
+        it before its bytes leave, so a client that has read the reply and sends the
+        next request at once is never refused for a slot its last one still held."""
+        behaviour, self._holding = getattr(self, "_holding", None), None
+        if behaviour is not None:
+            self.server.owner._leave_slot(behaviour)
 
     # -- behaviours
 
@@ -439,6 +448,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        self._work_done()
         self.wfile.write(data)
 
     def _send_error(self, err: Error) -> None:

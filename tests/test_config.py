@@ -87,7 +87,7 @@ system_prompt: null
         ("models: [{model_id: x}]\nmax_iterations: 0\n", "max_iterations: Input should be greater than or equal to 1"),
         ("models: [{model_id: x}]\nmin_iterations: 0\n", "min_iterations: Input should be greater than or equal to 1"),
         ("models: [{model_id: x}]\nmin_iterations: 4\n", "min_iterations (4) is greater than max_iterations (3)"),
-        ("models: [{model_id: x}]\ncolour: blue\n", "colour: Extra inputs are not permitted"),
+        ("models: [{model_id: x}]\ncolour: blue\n", "unknown setting (line 2)"),
         ("models: [{model_id: x}]\narbiter: {options: {}}\n", "arbiter.model_id: Field required"),
         ("models: [{model_id: x}]\nstrategy: arbiter\n", "strategy 'arbiter' needs an arbiter model"),
         ("models: [{model_id: x}]\nstrategy: shout\n", "strategy: Input should be 'arbiter' or 'vote'"),

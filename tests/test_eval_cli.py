@@ -60,7 +60,7 @@ def test_eval_json_report_accounts_for_every_request(trio, loopback, user_path):
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     data = json.loads(result.stdout)
-    assert (data["consortium"], data["dataset"], data["items"]) == ("trio", str(trio), 3)
+    assert (data["consortiums"], data["dataset"], data["items"]) == (["trio"], str(trio), 3)
     systems = {(s["kind"], s["name"]): s for s in data["systems"]}
     assert list(systems) == [("consortium", "trio"), ("member", "alpha"), ("member", "beta"), ("baseline", "judge")]
     assert [(s["correct"], s["total"]) for s in data["systems"]] == [(3, 3), (2, 3), (1, 3), (1, 3)]
@@ -74,9 +74,11 @@ def test_eval_json_report_accounts_for_every_request(trio, loopback, user_path):
     cost = systems[("member", "alpha")]["input_tokens"] * 1 + systems[("member", "alpha")]["output_tokens"] * 2
     assert systems[("member", "alpha")]["cost"] == pytest.approx(cost / 1e6)
     assert systems[("baseline", "judge")]["calls"] == 6
-    assert data["flips"] == {"right_to_wrong": 0, "wrong_to_right": 0}
-    assert data["calibration"]["bins"][9]["count"] == 3
-    assert data["verdict"]["best_member"] == {"name": "alpha", "result": "no better"}
+    assert systems[("consortium", "trio")]["flips"] == {"right_to_wrong": 0, "wrong_to_right": 0}
+    assert systems[("consortium", "trio")]["calibration"]["bins"][9]["count"] == 3
+    assert data["verdict"]["results"][0] == {
+        "a": "consortium:trio", "b": "member:alpha", "against": "best_member", "result": "not enough items to tell"
+    }
     assert set(data["results"][0]) >= {"item", "kind", "name", "answer", "correct", "input_tokens", "output_tokens"}
     assert all(s["cost"] is not None for s in data["systems"])
     # nothing reaches llm's logs without --log
@@ -123,7 +125,8 @@ def test_terminal_table_and_html_report(trio, loopback, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == f"Eval of trio on {trio}: 2 items, scorer exact"
     assert [line.split()[:3] for line in lines[3:6]] == [["consortium", "trio", "2/2"], ["member", "alpha", "2/2"], ["member", "beta", "1/2"]]
-    assert lines[-1].startswith("Verdict: the consortium (trio 100.0% [")
+    assert lines[-1].startswith("Verdict: trio against the best member alone (alpha): +0.0 points [95% CI ")
+    assert lines[-1] == lines[-1].rstrip()
     parse_page(page)
 
 
@@ -161,7 +164,7 @@ def test_real_llm_binary_prints_the_table_and_a_clean_stderr(trio, loopback, use
     done = llm_subprocess(user_path, "consortiums", "eval", "trio", str(trio), "--no-members")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert "Verdict: the consortium (trio 100.0%" in done.stdout
+    assert "Verdict: trio against the same-budget baseline (judge): +66.7 points" in done.stdout
 
 
 @pytest.mark.parametrize(

@@ -147,12 +147,6 @@ def test_calibration_bins_and_ece():
     assert stats.calibration([]) [0] is None
 
 
-def test_comparison_by_intervals():
-    assert stats.compare((0.6, 0.9), (0.1, 0.5)) == "better"
-    assert stats.compare((0.1, 0.5), (0.6, 0.9)) == "worse"
-    assert stats.compare((0.3, 0.7), (0.5, 0.9)) == "no better"
-
-
 # ------------------------------------------------------------------ results store
 
 
@@ -164,7 +158,7 @@ def test_store_round_trip_and_keys(tmp_path):
         assert store.get("item", "s", "consortium") == {"answer": "5"}
         assert store.get("item", "other settings", "consortium") is None
         assert store.get("item", "s", "member:a") is None
-        assert store.count("s") == 1
+        assert store.count() == 1
         store.put_judgement("k", {"verdict": True})
     with ResultStore(path) as again:
         assert again.get("item", "s", "consortium") == {"answer": "5"}
@@ -182,21 +176,27 @@ def row(item, system, kind, name, correct, **extra):
     return {**base, **extra}
 
 
-SYSTEMS = [("consortium", "consortium", "c"), ("member:m", "member", "m"), ("baseline:m", "baseline", "m")]
+def systems(member="m"):
+    return [{"key": "consortium:c", "kind": "consortium", "name": "c", "of": ["c"]},
+            {"key": "member:m", "kind": "member", "name": member, "of": ["c"]},
+            {"key": "baseline:c", "kind": "baseline", "name": member, "of": ["c"]}]
+
+
+SYSTEMS = systems()
 
 
 def sample_rows():
     rows = []
     for item in range(4):
-        rows.append(row(item, "consortium", "consortium", "c", item != 3, confidence=0.9, final_round=1 + item % 2,
+        rows.append(row(item, "consortium:c", "consortium", "c", item != 3, confidence=0.9, final_round=1 + item % 2,
                         rounds=[{"round": 1, "answer": "a", "correct": item == 3}, {"round": 2, "answer": "b", "correct": item != 3}]))
         rows.append(row(item, "member:m", "member", "m", item == 0))
-        rows.append(row(item, "baseline:m", "baseline", "m", item < 2, error="down" if item == 3 else None))
+        rows.append(row(item, "baseline:c", "baseline", "m", item < 2, error="down" if item == 3 else None))
     return rows
 
 
 def test_report_figures():
-    built = report.build(consortium="c", dataset="d.jsonl", items=4, systems=SYSTEMS, rows=sample_rows(),
+    built = report.build(consortiums=["c"], dataset="d.jsonl", items=4, systems=SYSTEMS, rows=sample_rows(),
                          prices={"c": (1.0, 2.0), "m": (0.5, 1.0)})
     consortium, member, baseline = built["systems"]
     assert (consortium["correct"], consortium["total"], consortium["accuracy"]) == (3, 4, 0.75)
@@ -206,12 +206,13 @@ def test_report_figures():
     assert member["cost"] == pytest.approx(4 * (10 * 0.5 + 5 * 1) / 1e6)
     assert (consortium["latency_ms_p50"], consortium["latency_ms_p95"]) == (200, 400)
     assert (baseline["correct"], baseline["errors"]) == (2, 1)
-    assert built["flips"] == {"right_to_wrong": 1, "wrong_to_right": 3}
-    assert built["final_rounds"] == {"1": 2, "2": 2}
-    assert built["calibration"]["ece"] == pytest.approx(0.15)
-    assert built["calibration"]["bins"][9] == {"low": 0.9, "high": 1.0, "count": 4, "confidence": 0.9, "accuracy": 0.75}
-    assert built["verdict"]["best_member"] == {"name": "m", "result": "no better"}
-    assert built["verdict"]["line"].startswith("Verdict: the consortium (c 75.0% [")
+    assert consortium["flips"] == {"right_to_wrong": 1, "wrong_to_right": 3}
+    assert consortium["final_rounds"] == {"1": 2, "2": 2}
+    assert consortium["calibration"]["ece"] == pytest.approx(0.15)
+    assert consortium["calibration"]["bins"][9] == {"low": 0.9, "high": 1.0, "count": 4, "confidence": 0.9, "accuracy": 0.75}
+    assert built["verdict"]["results"][0] == {"a": "consortium:c", "b": "member:m", "against": "best_member",
+                                              "result": "not enough items to tell"}
+    assert built["verdict"]["line"].startswith("Verdict: c against the best member alone (m): +50.0 points [95% CI ")
     assert report.disagreements(built) == [1, 2]
     assert "usage" not in built["results"][0] and built["results"][0]["cost"] == pytest.approx(20 / 1e6)
     json.dumps(built)
@@ -219,15 +220,15 @@ def test_report_figures():
 
 def test_cost_is_unknown_without_a_price_for_every_model_used():
     rows = sample_rows()
-    built = report.build(consortium="c", dataset="d", items=4, systems=SYSTEMS, rows=rows, prices={"m": (1, 1)})
+    built = report.build(consortiums=["c"], dataset="d", items=4, systems=SYSTEMS, rows=rows, prices={"m": (1, 1)})
     assert [s["cost"] for s in built["systems"]] == [None, pytest.approx(60 / 1e6), pytest.approx(60 / 1e6)]
-    assert report.build(consortium="c", dataset="d", items=4, systems=SYSTEMS, rows=rows)["systems"][1]["cost"] is None
+    assert report.build(consortiums=["c"], dataset="d", items=4, systems=SYSTEMS, rows=rows)["systems"][1]["cost"] is None
 
 
 def test_table_shows_every_system_and_makes_names_inert():
     rows = [dict(r, name="m\x1b[31m") if r["kind"] != "consortium" else r for r in sample_rows()]
-    systems = [("consortium", "consortium", "c"), ("member:m", "member", "m\x1b[31m"), ("baseline:m", "baseline", "m\x1b[31m")]
-    text = table.render(report.build(consortium="c", dataset="d.jsonl", items=4, systems=systems, rows=rows))
+    text = table.render(report.build(consortiums=["c"], dataset="d.jsonl", items=4, systems=systems("m\x1b[31m"),
+                                     rows=rows))
     assert "\x1b" not in text
     lines = text.splitlines()
     assert lines[0] == "Eval of c on d.jsonl: 4 items, scorer exact"
@@ -244,13 +245,13 @@ def test_html_page_is_self_contained_and_escapes_model_text(tmp_path):
     rows = sample_rows()
     rows[3]["answer"] = '<script>alert(1)</script><img src="http://x/y.png">'
     items = [{"index": i, "line": i + 1, "prompt": f"<b>q{i}</b>", "expected": "e"} for i in range(4)]
-    built = report.build(consortium="c<i>", dataset="d.jsonl", items=4, systems=SYSTEMS, rows=rows)
+    built = report.build(consortiums=["c<i>"], dataset="d.jsonl", items=4, systems=SYSTEMS, rows=rows)
     page = html.render(built, items)
     (tmp_path / "report.html").write_text(page, encoding="utf-8")
     text = "".join(parse_page(tmp_path / "report.html").text)
     assert '<script>alert(1)</script><img src="http://x/y.png">' not in page
     assert "<script>alert(1)</script>" in text and "<b>q1</b>" in text and "Eval of c<i>" in text
-    assert page.count("<svg") == 2 and "Items where the systems disagree" in text
+    assert page.count("<svg") == 3 and "Items where the systems disagree" in text
     # items 0-2 went wrong -> right between rounds, item 3 right -> wrong
     assert text.count("round 1: wrong then round 2: right") == 3 and "round 1: right then round 2: wrong" in text
 
@@ -269,7 +270,7 @@ def test_progress_bar_draws_on_a_terminal_only_and_wipes_itself():
     progress = bar.Bar(12, terminal)
     progress(3, 1, 12345)
     progress.close()
-    assert terminal.getvalue() == "\r\x1b[K" + bar.describe(3, 12, 1, 12345) + "\r\x1b[K"
+    assert terminal.getvalue() == "\r" + bar.describe(3, 12, 1, 12345) + "\x1b[K\r\x1b[K"
     piped = io.StringIO()
     progress = bar.Bar(12, piped)
     progress(3, 1, 12345)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_eval_paired import newcombe_by_hand
 
 from llm_consortium.evaluation import report, stats
 from llm_consortium.evaluation.dataset import Item
 from llm_consortium.evaluation.judging import Scoring
 from llm_consortium.evaluation.results import ResultStore
-from llm_consortium.evaluation.runner import Plan, Runner
+from llm_consortium.evaluation.runner import Entrant, Plan, Runner
 
 from helpers import Scripted, settings, verdict
 
@@ -46,9 +47,10 @@ def scripted():
     return a, b, arbiter, base
 
 
-def plan(a, b, arbiter, base, **extra):
-    return Plan("trio", [a.participant(), b.participant()], arbiter.participant(), settings(max_iterations=2, skip_arbiter_on_agreement=False),
-                baseline=base.participant(), **extra)
+def plan(a, b, arbiter, base, include_members=True, baseline=True):
+    trio = Entrant("trio", [a.participant(), b.participant()], arbiter.participant(), settings(max_iterations=2, skip_arbiter_on_agreement=False),
+                   baseline=base.participant() if baseline else None, identity="trio")
+    return Plan([trio], include_members=include_members)
 
 
 def runner(p, store=None, resume=False, scoring=None):
@@ -56,8 +58,7 @@ def runner(p, store=None, resume=False, scoring=None):
                   resume=resume, parallel=3)
 
 
-SYSTEMS = [("consortium", "consortium", "trio"), ("member:a", "member", "a"), ("member:b", "member", "b"),
-           ("baseline:base", "baseline", "base")]
+SYSTEMS = [s.as_dict() for s in plan(*scripted()).systems()]
 PRICES = {"a": (1.0, 2.0), "b": (3.0, 4.0), "judge": (10.0, 20.0), "base": (0.5, 0.5)}
 
 
@@ -65,7 +66,7 @@ PRICES = {"a": (1.0, 2.0), "b": (3.0, 4.0), "judge": (10.0, 20.0), "base": (0.5,
 async def test_every_figure_of_the_report():
     a, b, arbiter, base = scripted()
     rows = await runner(plan(a, b, arbiter, base)).run(ITEMS)
-    built = report.build(consortium="trio", dataset="d.jsonl", items=5, systems=SYSTEMS, rows=rows, prices=PRICES)
+    built = report.build(consortiums=["trio"], dataset="d.jsonl", items=5, systems=SYSTEMS, rows=rows, prices=PRICES)
     consortium, alone_a, alone_b, baseline = built["systems"]
 
     assert [(s["correct"], s["total"]) for s in built["systems"]] == [(3, 5), (4, 5), (2, 5), (2, 5)]
@@ -93,21 +94,36 @@ async def test_every_figure_of_the_report():
     latencies = [r["latency_ms"] for r in rows if r["kind"] == "consortium"]
     assert consortium["latency_ms_p50"] == stats.percentile(latencies, 50)
     assert consortium["latency_ms_p95"] == max(latencies)
+    # nothing is gated here: no call waited, so a system's own time is its whole time
+    assert all(r["wait_ms"] == 0 and r["own_ms"] == r["latency_ms"] for r in rows)
 
-    assert built["flips"] == {"right_to_wrong": 1, "wrong_to_right": 1}
-    assert built["final_rounds"] == {"1": 3, "2": 2}
-    calibration = built["calibration"]
+    assert consortium["flips"] == {"right_to_wrong": 1, "wrong_to_right": 1}
+    assert consortium["final_rounds"] == {"1": 3, "2": 2}
+    calibration = consortium["calibration"]
     assert calibration["ece"] == pytest.approx(1 / 5 * 0.25 + 2 / 5 * 0.825 + 2 / 5 * 0.075)
     assert [(b["count"], b["accuracy"]) for b in calibration["bins"][7:]] == [(1, 1.0), (2, 0.0), (2, 1.0)]
     assert [b["confidence"] for b in calibration["bins"][7:]] == pytest.approx([0.75, 0.825, 0.925])
     assert all(b["count"] == 0 for b in calibration["bins"][:7])
 
-    assert built["verdict"]["best_member"] == {"name": "a", "result": "no better"}
-    assert built["verdict"]["baseline"] == {"name": "base", "result": "no better"}
+    # paired: the consortium is right on items 1, 3, 4; a alone on 1-4; the baseline on 1, 2
+    against_a, against_base = built["comparisons"]
+    assert (against_a["a"], against_a["b"], against_a["items"]) == ("consortium:trio", "member:a", 5)
+    assert (against_a["discordant"], against_a["difference"]) == ([0, 1], pytest.approx(-0.2))
+    assert against_a["p_value"] == 1.0  # 2 * P(X <= 0), X ~ Bin(1, 1/2), capped at 1
+    assert against_a["items_needed"] == 37  # (1.96 sqrt(.2) + 0.8416 sqrt(.2 - .04))^2 / .2^2 = 36.8
+    assert (against_base["b"], against_base["discordant"], against_base["p_value"]) == ("baseline:trio", [2, 1], 1.0)
+    assert against_base["items_needed"] == 116  # (1.96 sqrt(.6) + 0.8416 sqrt(.56))^2 / .2^2 = 115.4
+    assert [c["result"] for c in built["comparisons"]] == ["not enough items to tell"] * 2
+    assert against_a["ci95"] == pytest.approx(newcombe_by_hand(3, 0, 1, 1), abs=1e-12)
+    assert against_base["ci95"] == pytest.approx(newcombe_by_hand(1, 2, 1, 1), abs=1e-12)
+    low, high = against_a["ci95"]
     assert built["verdict"]["line"] == (
-        "Verdict: the consortium (trio 60.0% [23.1%, 88.2%]) is no better than the best member alone "
-        "(a 80.0% [37.6%, 96.4%]) and no better than the same-budget baseline (base 40.0% [11.8%, 76.9%]). "
-        "Better or worse means the 95% intervals do not overlap. It cost 119.6x as much as a alone."
+        f"Verdict: trio against the best member alone (a): -20.0 points [95% CI {low * 100:+.1f}, {high * 100:+.1f}], "
+        "0 vs 1 discordant items, McNemar p = 1: not enough items to tell (about 37 items "
+        "would show a difference this size); trio against the same-budget baseline (base): +20.0 points "
+        f"[95% CI {against_base['ci95'][0] * 100:+.1f}, {against_base['ci95'][1] * 100:+.1f}], 2 vs 1 discordant "
+        "items, McNemar p = 1: not enough items to tell (about 116 items would show a "
+        "difference this size). trio cost 119.6x as much as a alone."
     )
     results = {(r["item"], r["kind"], r["name"]): r for r in built["results"]}
     assert results[(1, "consortium", "trio")]["rounds"] == [
@@ -122,7 +138,7 @@ async def test_a_failing_system_is_recorded_and_the_eval_goes_on():
     a, _, arbiter, base = scripted()
     broken = Scripted("b", RuntimeError("b is down"))
     p = plan(a, broken, arbiter, base)
-    p.settings.min_members = 2
+    p.consortiums[0].settings.min_members = 2
     rows = await runner(p).run(ITEMS[:2])
     by = {(r["item"], r["kind"], r["name"]): r for r in rows}
     assert "b is down" in by[(0, "consortium", "trio")]["error"]
@@ -138,7 +154,7 @@ async def test_resume_reuses_every_stored_result(tmp_path):
     with ResultStore(tmp_path / "evals.db") as store:
         first = scripted()
         rows = await runner(plan(*first), store).run(ITEMS)
-        assert store.count("s") == 20
+        assert store.count() == 20
         again = scripted()
         resumed = runner(plan(*again), store, resume=True)
         rows_again = await resumed.run(ITEMS)
@@ -150,8 +166,7 @@ async def test_resume_reuses_every_stored_result(tmp_path):
 @pytest.mark.asyncio
 async def test_members_and_baseline_can_be_skipped():
     a, b, arbiter, base = scripted()
-    p = plan(a, b, arbiter, base, include_members=False)
-    p.baseline = None
+    p = plan(a, b, arbiter, base, include_members=False, baseline=False)
     rows = await runner(p).run(ITEMS[:1])
     assert [r["kind"] for r in rows] == ["consortium"]
     assert len(base.calls) == 0 and len(a.calls) == 1
@@ -204,7 +219,7 @@ async def test_an_interrupted_eval_keeps_every_finished_result(tmp_path):
         with pytest.raises(asyncio.CancelledError):
             await task
         # items 1 and 3 complete (4 systems each); item 2 has only what did not wait on a
-        assert store.count("s") == r.stored == 8 + 1  # item 2: member b alone finished
+        assert store.count() == r.stored == 8 + 1  # item 2: member b alone finished
         again = scripted()
         await runner(plan(*again), store, resume=True).run(ITEMS[:3])
     # only item 2 ran again: the consortium, a alone and the baseline (b alone was stored)
@@ -235,11 +250,11 @@ async def test_a_vote_consortium_flips_on_its_winning_answers():
     round 1 on a tie (earlier member), then both members say "2"."""
     a = Scripted("a", "1", "2")
     b = Scripted("b", "2", "2")
-    p = Plan("duo", [a.participant(), b.participant()], None, settings(max_iterations=2, strategy="vote"),
+    p = Plan([Entrant("duo", [a.participant(), b.participant()], None, settings(max_iterations=2, strategy="vote"))],
              include_members=False)
     rows = await runner(p).run([Item(0, 1, "q", "1")])
-    built = report.build(consortium="duo", dataset="d", items=1, systems=[("consortium", "consortium", "duo")], rows=rows)
+    built = report.build(consortiums=["duo"], dataset="d", items=1, systems=[s.as_dict() for s in p.systems()], rows=rows)
     assert [(r["answer"], r["correct"]) for r in rows[0]["rounds"]] == [("1", True), ("2", False)]
-    assert built["flips"] == {"right_to_wrong": 1, "wrong_to_right": 0}
+    assert built["systems"][0]["flips"] == {"right_to_wrong": 1, "wrong_to_right": 0}
     assert (rows[0]["answer"], rows[0]["final_round"], rows[0]["confidence"]) == ("2", 2, 1.0)
-    assert built["calibration"]["bins"][9] == {"low": 0.9, "high": 1.0, "count": 1, "confidence": 1.0, "accuracy": 0.0}
+    assert built["systems"][0]["calibration"]["bins"][9] == {"low": 0.9, "high": 1.0, "count": 1, "confidence": 1.0, "accuracy": 0.0}

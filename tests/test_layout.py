@@ -5,6 +5,7 @@ lines. A newcomer reads the package top-down only while these hold."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,15 @@ def test_registering_saved_consortiums_does_not_import_the_engine_side(user_path
     assert "llm_consortium.adapter.models" in loaded  # it did register
     heavy = {"engine", "engine.deliberation", "trace", "calls.policy", "types", "calls.gate", "adapter.participants", "judging.prompts", "judging.verdict"}
     assert not {f"llm_consortium.{name}" for name in heavy} & loaded
+
+
+def test_the_architecture_page_lists_every_module_and_no_other():
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `([\w/]+\.py)` \|", page, re.M))
+    modules = {
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "__init__.py" or p.parent in (PACKAGE, PACKAGE / "cli")
+    }
+    assert sorted(modules - listed) == [], "modules the architecture page does not list"
+    assert sorted(listed - modules) == [], "the architecture page lists modules that do not exist"

@@ -325,32 +325,46 @@ def test_a_waiter_whose_loop_closed_does_not_keep_a_slot(caplog):
     gc.collect()  # asyncio logs the pending task now, into caplog, not after the test
 
 
-def test_gate_for_shares_one_gate_per_model_and_keeps_the_smallest_cap():
+def test_gate_for_shares_one_gate_per_model_with_each_configurations_cap():
     reset_gates()
     try:
-        gate = gate_for("model-a", None)
-        assert gate_for("model-a", None) is gate
-        assert gate_for("model-b", 3) is not gate
-        gate_for("model-a", 4)
-        gate_for("model-a", 2)
-        gate_for("model-a", None)
-        assert gate.cap == 2 and gate.limit == 2
+        a4, a2 = gate_for("model-a", 4), gate_for("model-a", 2)
+        assert a4.gate is a2.gate is gate_for("model-a").gate
+        assert gate_for("model-b", 3).gate is not a4.gate
+        assert (a4.limit, a2.limit, gate_for("model-a").limit) == (4, 2, None)
     finally:
         reset_gates()
 
 
-def test_a_configured_cap_replaces_the_default_one_even_upward():
-    """A sync-only model's default cap of 1 must not stop a later consortium that
-    configures `max_concurrent: 4` for it; a default never lifts or lowers a
-    configured cap."""
-    reset_gates()
+def test_each_configuration_keeps_its_own_cap_on_a_shared_model():
+    """A cap is a promise that the model never sees more calls than it while that
+    configuration's call runs: a call under cap 1 waits for every other call to the
+    model, a call under cap 3 starts beside two others. Raising a cap (a YAML edit in a
+    long-lived process) applies to the next call made under the new cap."""
+
+    async def scenario():
+        reset_gates()
+        one, three = gate_for("m", 1), gate_for("m", 3)
+        first = await three.acquire()
+        blocked = asyncio.ensure_future(one.acquire())
+        second = await three.acquire()  # the cap-1 waiter does not hold back cap 3
+        await settle()
+        assert not blocked.done() and three.gate.in_flight == 2
+        first.release()
+        await settle()
+        assert not blocked.done()  # one call is still in flight: cap 1 still waits
+        second.release()
+        slot = await blocked
+        assert three.gate.in_flight == 1
+        slot.release()
+        raised = gate_for("m", 2)
+        taken = [await raised.acquire(), await raised.acquire()]
+        assert raised.gate.in_flight == 2
+        for held in taken:
+            held.release()
+
     try:
-        gate = gate_for("sync-only", 1, explicit=False)
-        assert gate.limit == 1
-        assert gate_for("sync-only", 4).limit == 4
-        assert gate_for("sync-only", 1, explicit=False).limit == 4
-        assert gate_for("sync-only", 3).limit == 3  # configured caps: the smallest holds
-        assert gate_for("sync-only", 5).limit == 3
+        run(scenario())
     finally:
         reset_gates()
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
+import stat
 import sys
 
 import llm
@@ -27,6 +29,9 @@ target = pathlib.Path(sys.argv[1])
 answer = state / f"answer-{n}"
 if answer.exists():  # else: closed without saving
     target.write_text(answer.read_text())
+meanwhile = state / f"meanwhile-{n}"
+if meanwhile.exists():  # someone else saves the consortium's file while the editor is open
+    pathlib.Path(os.environ["EDIT_MEANWHILE"]).write_text(meanwhile.read_text())
 '''
 
 
@@ -187,9 +192,79 @@ def test_edit_keeps_a_symlink(user_path, tmp_path, editor):
     store.path_for("linked").rename(real)
     store.path_for("linked").symlink_to(real)
     editor(real.read_text().replace("gpt-4o-mini", "gpt-4o"))
-    ok("edit", "linked")
+    error = refused("edit", "linked")  # the link leaves the folder: only when asked
+    assert error.startswith(f"Error: {store.path_for('linked')} is a symlink to {real}, outside ")
+    assert "--follow-symlinks" in error and "gpt-4o-mini" in real.read_text()
+    ok("edit", "--follow-symlinks", "linked")
     assert store.path_for("linked").is_symlink()
     assert "gpt-4o\n" in real.read_text() and store.load("linked").models[0].model_id == "gpt-4o"
+
+
+def test_a_change_saved_while_the_editor_was_open_is_not_overwritten(user_path, editor, monkeypatch):
+    ok("create", "ed", "-m", "gpt-4o-mini")
+    path = store.path_for("ed")
+    before = path.read_text()
+    theirs, mine = before.replace("max_iterations: 3", "max_iterations: 5"), before.replace("max_iterations: 3", "max_iterations: 4")
+    shown = editor(mine)
+    monkeypatch.setenv("EDIT_MEANWHILE", str(path))
+    (shown[0].parent / "meanwhile-0").write_text(theirs)
+    error = refused("edit", "ed")
+    assert error.startswith(f"Error: {path} changed while it was being edited; not overwritten. Your edit is saved in ")
+    kept = pathlib.Path(re.sub(r".* saved in ", "", error))
+    assert kept.read_text() == mine and path.read_text() == theirs
+    assert [line.split()[0] for line in ok("list").stdout.splitlines()] == ["ed"]  # the kept copy is not listed
+
+
+def _mode(path: pathlib.Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_saving_keeps_the_files_mode(user_path, editor):
+    ok("create", "m", "-m", "gpt-4o-mini")
+    path = store.path_for("m")
+    assert _mode(path) == 0o600  # a new file is its owner's alone
+    path.chmod(0o640)
+    ok("create", "m", "-m", "gpt-4o", "--force")
+    assert _mode(path) == 0o640
+    editor(path.read_text().replace("gpt-4o", "gpt-4o-mini"))
+    ok("edit", "m")
+    assert _mode(path) == 0o640 and "gpt-4o-mini" in path.read_text()
+
+
+def test_create_force_writes_through_a_symlink_out_of_the_folder_only_when_asked(user_path, tmp_path):
+    ok("create", "x", "-m", "gpt-4o-mini")
+    real = tmp_path / "dotfiles" / "x.yaml"
+    real.parent.mkdir()
+    store.path_for("x").rename(real)
+    real.chmod(0o644)
+    store.path_for("x").symlink_to(real)
+    error = refused("create", "x", "-m", "gpt-4o", "--force")
+    assert error == (
+        f"Error: {store.path_for('x')} is a symlink to {real}, outside {store.folder()}; "
+        "not written (--follow-symlinks writes there)"
+    )
+    assert "gpt-4o-mini" in real.read_text()
+    ok("create", "x", "-m", "gpt-4o", "--force", "--follow-symlinks")
+    assert store.path_for("x").is_symlink() and "gpt-4o\n" in real.read_text() and _mode(real) == 0o644
+
+
+def test_a_symlink_within_the_folder_is_written_without_asking(user_path):
+    ok("create", "y", "-m", "gpt-4o-mini")
+    real = store.folder() / "shared" / "y.yaml"
+    real.parent.mkdir()
+    store.path_for("y").rename(real)
+    store.path_for("y").symlink_to(real)
+    ok("create", "y", "-m", "gpt-4o", "--force")
+    assert store.path_for("y").is_symlink() and "gpt-4o\n" in real.read_text()
+
+
+def test_the_summary_cache_is_never_written_through_a_symlink_out_of_the_folder(user_path, tmp_path):
+    save("team", ["alpha"])
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    (store.folder() / CACHE_NAME).symlink_to(victim)
+    assert "Consortium: team (members alpha" in llm_run("models").stdout
+    assert victim.read_text() == "keep me\n"
 
 
 def test_an_invalid_edit_reopens_the_editor_with_the_problem_as_a_comment(user_path, editor):

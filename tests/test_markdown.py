@@ -3,6 +3,7 @@
 import re
 from html.parser import HTMLParser
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,10 +28,27 @@ def tags(html):
 
 
 def assert_inert(html):
+    """No active element, no attribute that loads or runs anything, and no URL scheme
+    that runs script inside any attribute value (model text shows it only as text)."""
     for tag, attrs in tags(html):
         assert tag not in {"script", "img", "iframe", "a", "object", "embed", "style", "link"}, tag
         assert set(attrs) <= ALLOWED_ATTRIBUTES, (tag, attrs)
-    assert "javascript:" not in re.sub(r"&lt;[^&]*&gt;", "", html).lower() or "<a" not in html
+        for value in attrs.values():
+            assert not re.search(r"javascript:|url\(", value or "", re.IGNORECASE), (tag, attrs)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<p><span style="background:url(javascript:alert(1))">x</span></p>',
+        '<p class="JavaScript:alert(1)">x</p>',
+        '<a href="#">x</a>',
+        '<span onclick="alert(1)">x</span>',
+    ],
+)
+def test_assert_inert_catches_what_it_is_for(html):
+    with pytest.raises(AssertionError):
+        assert_inert(html)
 
 
 def test_markdown_is_rendered():

@@ -218,3 +218,19 @@ def test_a_nested_run_draws_no_line_and_its_warning_gets_a_line_of_its_own(counc
     warning, _, rest = after.partition("\n")
     assert "judge is down" in warning
     assert rest.startswith("\router: round 1/1")  # and drawn again below the warning
+
+
+def test_the_run_and_the_eval_bar_draw_through_one_status_line():
+    from llm_consortium.evaluation.bar import Bar
+    from llm_consortium.text.status_line import StatusLine
+
+    terminal = FakeTerminal()
+    bar = Bar(3, terminal)
+    assert isinstance(bar.line, StatusLine)
+    with status_line("c", None, FakeTerminal()) as line:
+        assert isinstance(line, StatusLine)
+    # Text is made inert and cut one column short of the (unknown, so 80) width.
+    bar.line.draw("x\x1b]0;title\x07\u202e" + "y" * 200)
+    assert terminal.getvalue() == "\rx" + "y" * 78 + "\x1b[K"
+    bar.close()
+    assert terminal.getvalue().endswith(CLEAR)

@@ -113,11 +113,11 @@ def test_unreadable_entries_are_reported_not_raised(folder: pathlib.Path) -> Non
     (folder / "dir.yaml").mkdir()
     (folder / "binary.yaml").write_bytes(b"\x80\x81 models")
     rows = listed()
-    assert rows["dir"].startswith("BROKEN: ") and "cannot be read" in rows["dir"]
+    assert rows["dir"].startswith("BROKEN: ") and "not a regular file (a folder)" in rows["dir"]
     assert rows["binary"].startswith("BROKEN: ") and "not UTF-8" in rows["binary"]
     assert "not UTF-8" in refused("show", "binary")
     assert "cannot be deleted" in refused("delete", "-y", "dir")
-    assert "cannot be read" in refused("edit", "dir")
+    assert "not a regular file (a folder)" in refused("edit", "dir")
 
 
 def test_delete_removes_only_that_file(folder: pathlib.Path) -> None:

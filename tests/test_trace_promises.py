@@ -89,7 +89,7 @@ def test_arbiter_failure_names_what_was_kept_and_counts_the_arbiter(loopback, op
     assert "The arbiter failed: the answer is the members' vote, 0.67 (2/3): alpha, alpha#2" in text
     assert "best earlier answer" not in text
     page = html_of(tmp_path)
-    assert "0 failed member call(s), 1 failed arbiter call(s)" in page
+    assert "3 members, 0 failed member calls, 1 failed arbiter call ·" in page
     assert "the members&#x27; vote, 0.67 (2/3): alpha, alpha#2" in page
 
 

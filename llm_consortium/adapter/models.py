@@ -87,6 +87,9 @@ class ConsortiumOptions(llm.Options):
     budget_usd: float | None = Field(
         default=None, ge=0, description="Most USD this whole prompt may spend (needs prices: llm consortiums prices)"
     )
+    review: bool | None = Field(
+        default=None, description="Members rank each other's answers before each round is decided"
+    )
 
 
 def _text_of(message: Any) -> str:
@@ -127,9 +130,10 @@ def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settin
         "retries": config.retries,
         "min_members": config.min_members,
         "strategy": config.effective_strategy,
+        "review": config.review,
         **{key: getattr(config, key) for key in _SPENDING},
     }
-    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout", *_SPENDING):
+    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout", "review", *_SPENDING):
         value = getattr(options, key)
         if value is not None:
             values[key] = value

@@ -12,7 +12,7 @@ How a call runs (`call_mode`):
   misbehaves in threads.
 A mode the model cannot do falls back to the one it can.
 
-Each model gets the process-wide gate of `limits.gate_for`: `max_concurrent` from
+Each model gets the process-wide gate of `calls.gate.gate_for`, under `max_concurrent` from
 the member or arbiter entry, by default 1 for a model with no async implementation
 (local engines hold one handle that is not thread-safe, and are CPU/GPU-bound
 anyway) and unlimited otherwise. Every call runs inside the stdio guard (stdio.py).
@@ -23,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 import llm
 
-from ..calls.gate import gate_for
+from ..calls.gate import gate_for, share_limits
 from ..calls.policy import remember_secret
 from ..calls.stdio import guarded
 from ..calls.threads import in_thread
@@ -165,11 +167,10 @@ class Registry:
         name = model_id if instance == 1 else f"{model_id}#{instance}"
         call = llm_call(sync_model, async_model, options, mode, name)
         types = frozenset(getattr(model, "attachment_types", None) or ())
-        explicit = max_concurrent is not None
-        if not explicit:
+        if max_concurrent is None:
             max_concurrent = default_max_concurrent(async_model)
-        # One gate per model object, whatever alias names it.
-        gate = gate_for(model.model_id, max_concurrent, explicit=explicit)
+        # One gate per model object, whatever alias names it; the cap is this configuration's.
+        gate = gate_for(model.model_id, max_concurrent)
         schemas = bool(getattr(model, "supports_schema", False))
         return Participant(model_id, call, instance, attachment_types=types, gate=gate, supports_schema=schemas)
 
@@ -200,6 +201,15 @@ class Registry:
         return dataclasses.replace(participant, model_id=self.model(model_id).model_id)
 
 
+SHARING_SWITCH = "LLM_CONSORTIUM_SHARED_LIMITS"
+
+
+def _sharing_off() -> bool:
+    """Whether the user turned off sharing rate limits across processes (a user dir
+    on a slow network share, say)."""
+    return os.environ.get(SHARING_SWITCH, "").strip().lower() in ("0", "false", "no", "off")
+
+
 def resolve(
     config: Any, call_mode: str | None = None, registry: Registry | None = None
 ) -> tuple[list[Participant], Participant | None]:
@@ -211,6 +221,7 @@ def resolve(
     """
     mode = call_mode or getattr(config, "call_mode", None)
     registry = registry or Registry()
+    share_limits(None if _sharing_off() else Path(llm.user_dir()))
     check_cycles(config, registry.sync)
     for value in llm.load_keys().values():
         remember_secret(value)
@@ -223,8 +234,7 @@ def resolve(
 
     members = [
         dataclasses.replace(participant(member, "member", instance), tier=getattr(member, "tier", 1))
-        for member in config.models
-        for instance in range(1, member.count + 1)
+        for member, instance in config.instances()
     ]
     arbiter = None
     if config.arbiter is not None and config.effective_strategy == "arbiter":

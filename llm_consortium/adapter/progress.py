@@ -22,17 +22,16 @@ import threading
 from collections.abc import Iterator
 from typing import TextIO
 
-from ..text.terminal import inert
+from ..text.status_line import StatusLine, is_terminal
 from ..types import Event
 
 ENV_SWITCH = "LLM_CONSORTIUM_PROGRESS"
 _OFF_WORDS = {"0", "false", "no", "off"}
-_CLEAR_TO_EOL = "\x1b[K"
 _PACKAGE_LOGGER = "llm_consortium"
 
 # The one line drawn in this process, if any (see status_line).
 _active_lock = threading.Lock()
-_active: StatusLine | None = None
+_active: RunStatusLine | None = None
 
 
 def wanted(option: bool | None, stream: TextIO) -> bool:
@@ -40,12 +39,7 @@ def wanted(option: bool | None, stream: TextIO) -> bool:
     nothing is ever drawn on a stream that is not a terminal."""
     if option is None:
         option = os.environ.get(ENV_SWITCH, "").strip().lower() not in _OFF_WORDS
-    if not option:
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # closed or replaced streams
-        return False
+    return bool(option) and is_terminal(stream)
 
 
 def describe(name: str, event: Event) -> str:
@@ -55,6 +49,8 @@ def describe(name: str, event: Event) -> str:
         answered = event.members_done - event.members_failed
         failed = f", {event.members_failed} failed" if event.members_failed else ""
         parts.append(f"{answered} answered{failed} of {event.members_total}")
+    elif event.kind == "review":
+        parts.append(f"reviewing {event.members_done}/{event.reviewers}")
     elif event.kind == "arbiter_start":
         parts.append("arbiter …")
     elif event.kind == "round_done":
@@ -66,68 +62,25 @@ def describe(name: str, event: Event) -> str:
     return " · ".join(parts)
 
 
-class StatusLine:
-    """Redraws one line in place (carriage return, text, clear to end of line)."""
+class RunStatusLine(StatusLine):
+    """The shared status line, fed the run's events."""
 
     def __init__(self, name: str, stream: TextIO) -> None:
+        super().__init__(stream)
         self.name = name
-        self.stream = stream
-        self.drawn = False
-        self.text = ""
-        # Members' threads and the run's loop may both write: one writer at a time.
-        self.lock = threading.RLock()
-        self.finished = False
-
-    def _width(self) -> int:
-        try:
-            columns = os.get_terminal_size(self.stream.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-        return columns if columns > 1 else 80
 
     def __call__(self, event: Event) -> None:
-        if self.finished:
-            return
-        # One column short of the width: a line that wraps cannot be redrawn by \r.
-        text = describe(self.name, event)[: self._width() - 1]
-        with self.lock:
-            self.text = text
-            self.stream.write(f"\r{text}{_CLEAR_TO_EOL}")
-            self.stream.flush()
-            self.drawn = True
-
-    def clear(self) -> None:
-        """Wipe the line so the answer (or an error) starts on a clean line."""
-        with self.lock:
-            if self.drawn:
-                self.stream.write(f"\r{_CLEAR_TO_EOL}")
-                self.stream.flush()
-                self.drawn = False
+        self.draw(describe(self.name, event))
 
     def warn(self, message: str) -> None:
         """Print `message` on a line of its own above the status, which is redrawn."""
-        with self.lock:
-            self.clear()
-            self.stream.write(inert(message) + "\n")
-            if self.text and not self.finished:  # never redrawn once the answer has begun
-                self.stream.write(f"\r{self.text}{_CLEAR_TO_EOL}")
-                self.drawn = True
-            self.stream.flush()
-
-    # -- streaming hook (issue 13): the answer has started on stdout
-
-    def finish(self) -> None:
-        """Wipe the line for good: the answer is being printed, and a line redrawn
-        on the same terminal would land in the middle of it."""
-        with self.lock:
-            self.clear()
-            self.finished = True
+        self.above(message)
 
 
 class _ThroughStatusLine(logging.Handler):
     """Sends the package's warnings to the status line instead of straight to stderr."""
 
-    def __init__(self, line: StatusLine) -> None:
+    def __init__(self, line: RunStatusLine) -> None:
         super().__init__(logging.WARNING)
         self.line = line
 
@@ -141,14 +94,14 @@ class _ThroughStatusLine(logging.Handler):
 @contextlib.contextmanager
 def status_line(
     name: str, option: bool | None, stream: TextIO | None = None
-) -> Iterator[StatusLine | None]:
+) -> Iterator[RunStatusLine | None]:
     """The progress callback for one run (None when nothing should be drawn); the
     line is cleared on the way out, also when the run fails."""
     global _active
     stream = stream if stream is not None else sys.stderr
     with _active_lock:
         drawing = _active is None and wanted(option, stream)
-        line = StatusLine(name, stream) if drawing else None
+        line = RunStatusLine(name, stream) if drawing else None
         if line is not None:
             _active = line
     if line is None:  # not a terminal, switched off, or an outer run draws already

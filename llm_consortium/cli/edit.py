@@ -4,10 +4,16 @@ An invalid edit is not saved, and not thrown away either: the editor opens again
 the user's own text with the problem written above it as comment lines, as `git
 commit` does, until the text is valid, or the user empties the file (cancel) or
 saves it unchanged (give up, with the problem as the error). The file is written
-atomically, through a symlink when it is one.
+atomically, keeping its permissions, through a symlink when it is one (out of the
+consortiums folder only with --follow-symlinks). If the file changed while the
+editor was open, it is not overwritten: the edit is kept in a file beside it.
 """
 
 from __future__ import annotations
+
+import os
+import pathlib
+import tempfile
 
 import click
 
@@ -37,15 +43,58 @@ def without_problem(text: str) -> str:
     return "".join(lines)
 
 
+def keep_edit(path: pathlib.Path, text: str) -> pathlib.Path:
+    """Save the user's edited `text` in a new file beside `path` (hidden, so it is
+    not listed as a consortium), or in the temporary folder if that fails."""
+    for folder in (path.parent, pathlib.Path(tempfile.gettempdir())):
+        try:
+            fd, kept = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.edit-", suffix=".yaml")
+        except OSError:
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return pathlib.Path(kept)
+    raise fail(f"{path} changed while it was being edited, and the edit could not be kept anywhere")
+
+
+def _unchanged_since(name: str, before: str) -> bool:
+    """Whether consortium `name`'s file still holds `before` (not changed, replaced
+    or deleted by someone else while the editor was open)."""
+    try:
+        return store.read_text(name)[1] == before
+    except StoreError:
+        return False
+
+
+def _write(path: pathlib.Path, name: str, before: str, text: str, follow_symlinks: bool) -> None:
+    """Save `text` over `before`, unless the file no longer holds `before`: then
+    the edit goes to a file of its own and the error says where."""
+    if not _unchanged_since(name, before):
+        kept = keep_edit(path, text)
+        raise fail(f"{path} changed while it was being edited; not overwritten. Your edit is saved in {kept}")
+    try:
+        store.write_text_atomic(path, text, follow_symlinks=follow_symlinks)
+    except StoreError as ex:
+        raise fail(ex) from ex
+    except OSError as ex:
+        raise fail(f"{path}: cannot be written: {ex.strerror or ex}") from ex
+
+
 @click.command(name="edit")
 @click.argument("name")
-def edit(name: str) -> None:
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Write through a symlink to a file outside the consortiums folder",
+)
+def edit(name: str, follow_symlinks: bool) -> None:
     """
     Edit a consortium's YAML in $EDITOR
 
     The result is validated before it is saved. An invalid edit reopens the
     editor with the problem shown at the top as comments; empty the file to
-    cancel. A symlinked file stays a symlink.
+    cancel. A symlinked file stays a symlink. If the file changes while the
+    editor is open, it is not overwritten and the edit is kept beside it.
 
     Example usage:
 
@@ -54,6 +103,7 @@ def edit(name: str) -> None:
     """
     try:
         path, before = store.read_text(check_name(name))
+        store.write_target(path, follow_symlinks=follow_symlinks)
     except (InvalidName, StoreError) as ex:
         raise fail(ex) from ex
     shown, problem, rejected = before, "", None
@@ -76,10 +126,7 @@ def edit(name: str) -> None:
         except StoreError as ex:
             problem, rejected = str(ex), text
             shown = with_problem(text, problem)
-    try:
-        store.write_text_atomic(path, text)
-    except OSError as ex:
-        raise fail(f"{path}: cannot be written: {ex.strerror or ex}") from ex
+    _write(path, name, before, text, follow_symlinks)
     click.echo(f"Saved {path}")
     loop = find_cycle(config)
     if loop:

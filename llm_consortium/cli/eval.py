@@ -1,4 +1,4 @@
-"""`llm consortiums eval NAME DATASET`: is this consortium worth its price on my data?
+"""`llm consortiums eval NAME [NAME...] DATASET`: are these consortiums worth their price on my data?
 
 This module only turns options into a plan and failures into one `Error:` line; the
 work is in `evaluation/` (reading, running, scoring, reporting).
@@ -17,7 +17,7 @@ from ..errors import DatasetError, StoreError
 from ..evaluation.scorers import NAMES as SCORERS
 from . import fail
 
-EVAL_FORMAT = 1  # part of the stored results' key: a new result format runs afresh
+EVAL_FORMAT = 2  # part of the stored results' key: a new result format runs afresh
 
 
 def _participant(registry: Any, model_id: str, role: str) -> Any:
@@ -87,8 +87,37 @@ def _logged_consortium(registry: Any, name: str) -> Any:
     return run
 
 
+def _entrant(registry: Any, config: Any, *, baseline: str | None, with_baseline: bool, log: bool) -> Any:
+    """A consortium resolved for the eval: its participants and settings, its
+    baseline model (`baseline`, else its default), and what its stored results
+    depend on. Every failure is one `Error:` line, before any call."""
+    import llm
+
+    from ..adapter.models import ConsortiumOptions, settings_for, with_prices
+    from ..adapter.participants import resolve
+    from ..evaluation.compare import default_baseline
+    from ..evaluation.runner import Entrant
+
+    try:
+        members, arbiter = resolve(config, registry=registry)
+        # the price table, for a money budget and the usage's cost
+        settings = with_prices(settings_for(config, ConsortiumOptions()), members, arbiter)
+    except (ValueError, llm.ModelError) as ex:
+        raise fail(ex) from None
+    return Entrant(
+        config.name, members, arbiter, settings,
+        system_prompt=config.system_prompt,
+        baseline=_participant(registry, baseline or default_baseline(config), "baseline") if with_baseline else None,
+        consortium=_logged_consortium(registry, config.name) if log else None,
+        identity=config.model_dump(mode="json"),
+        member_identity={
+            m.model_id: {"options": m.options, "call_mode": getattr(config, "call_mode", None)} for m in config.models
+        },
+    )
+
+
 @click.command(name="eval")
-@click.argument("name")
+@click.argument("names", nargs=-1, required=True, metavar="NAME [NAME...]")
 @click.argument("dataset_path", metavar="DATASET")
 @click.option("--prompt-field", default="prompt", show_default=True, help="Field (or CSV column) holding the prompt")
 @click.option("--expected-field", default="expected", show_default=True, help="Field holding the expected answer")
@@ -110,23 +139,26 @@ def _logged_consortium(registry: Any, name: str) -> Any:
 @click.option("--parallel", type=click.IntRange(min=1), default=4, show_default=True, help="Items evaluated at once")
 @click.option("--log", is_flag=True, help="Log each item's consortium turn to llm's logs")
 def eval_(
-    name: str, dataset_path: str, prompt_field: str, expected_field: str, system_field: str,
+    names: tuple[str, ...], dataset_path: str, prompt_field: str, expected_field: str, system_field: str,
     limit: int | None, sample: int | None, seed: int, scorer: str | None, tolerance: float,
     judge_model: str | None, baseline: str | None, no_members: bool, no_baseline: bool,
     prices: tuple[tuple[str, float, float], ...], json_: bool, html_path: Path | None, resume: bool,
     parallel: int, log: bool,
 ) -> None:
     """
-    Score a consortium against its members and a same-budget vote on a dataset
+    Score consortiums against their members and a same-budget vote on a dataset
 
     DATASET is a JSONL or CSV file with a prompt and an expected answer per item.
-    Every item goes to the consortium, to each member alone and to a baseline that
-    asks one model as many times as the consortium called members, voting on the
-    answers. The report gives each system's accuracy with a 95% interval, calls,
-    tokens, cost and latency, and says whether the consortium did better.
+    Every item goes to each consortium, to each distinct member alone (once, however
+    many consortiums list it) and to a baseline per consortium that asks one model as
+    many times as that consortium called members, voting on the answers. The report
+    gives each system's accuracy with a 95% interval, calls, tokens, cost and
+    latency, and compares each consortium item by item with its best member, its
+    baseline and the other consortiums (paired difference, McNemar p-value).
 
     \b
         llm consortiums eval my-consortium questions.jsonl
+        llm consortiums eval voters arbitrated questions.jsonl
         llm consortiums eval my-consortium mmlu.csv --scorer choice --sample 50
         llm consortiums eval my-consortium qa.jsonl --judge gpt-4o --html report.html
         llm consortiums eval my-consortium qa.jsonl --price gpt-4o 2.5 10 --resume
@@ -134,12 +166,10 @@ def eval_(
     import llm
 
     from ..adapter.loop import run_sync
-    from ..adapter.models import ConsortiumOptions, settings_for, with_prices
-    from ..adapter.participants import Registry, resolve
+    from ..adapter.participants import Registry
     from ..evaluation import dataset as datasets
     from ..evaluation import html, report, table
     from ..evaluation.bar import Bar
-    from ..evaluation.compare import default_baseline
     from ..evaluation.judging import Scoring
     from ..evaluation.results import FILE_NAME, ResultStore, digest
     from ..evaluation.runner import Plan, Runner
@@ -151,10 +181,15 @@ def eval_(
         raise fail("--scorer judge needs --judge MODEL")
     if judge_model and scorer != "judge":
         raise fail(f"--judge only applies to --scorer judge, not {scorer}")
-    try:
-        config = store.load(name)
-    except (StoreError, ValueError) as ex:
-        raise fail(ex) from None
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise fail(f"Consortium {repeated[0]!r} is named twice")
+    configs = []
+    for name in names:
+        try:
+            configs.append(store.load(name))
+        except (StoreError, ValueError) as ex:
+            raise fail(ex) from None
     try:
         data = datasets.load(
             dataset_path, prompt_field=prompt_field, expected_field=expected_field, system_field=system_field
@@ -171,36 +206,18 @@ def eval_(
         raise fail(f"Cannot write {html_path}: no directory {str(html_path.parent)!r}")
 
     registry = Registry()
-    try:
-        members, arbiter = resolve(config, registry=registry)
-    except (ValueError, llm.ModelError) as ex:
-        raise fail(ex) from None
-    try:  # the price table, for a money budget and the usage's cost
-        settings = with_prices(settings_for(config, ConsortiumOptions()), members, arbiter)
-    except llm.ModelError as ex:
-        raise fail(ex) from None
-    baseline_participant = None
-    if not no_baseline:
-        baseline_participant = _participant(registry, baseline or default_baseline(config), "baseline")
+    entrants = [
+        _entrant(registry, config, baseline=baseline, with_baseline=not no_baseline, log=log) for config in configs
+    ]
     judge = _participant(registry, judge_model, "judge") if judge_model else None
     price_table = _prices(registry, prices)
-
-    plan = Plan(
-        name, members, arbiter, settings, system_prompt=config.system_prompt,
-        baseline=baseline_participant, include_members=not no_members,
-        consortium=_logged_consortium(registry, name) if log else None,
-    )
-    # What a stored answer depends on besides the item's content and the system: the
-    # consortium's saved settings and which fields the prompt was read from.
-    settings_key = digest(
-        {
-            "format": EVAL_FORMAT,
-            "config": config.model_dump(mode="json"),
-            "fields": [prompt_field, system_field],
-        }
-    )
+    plan = Plan(entrants, include_members=not no_members)
+    # What every stored answer depends on besides the item's content and the system's
+    # own settings: the result format and which fields the prompt was read from.
+    settings_key = digest({"format": EVAL_FORMAT, "fields": [prompt_field, system_field]})
     results = ResultStore(llm.user_dir() / FILE_NAME)
-    scoring = Scoring(scorer, tolerance=tolerance, judge=judge, settings=settings, store=results, reuse=resume)
+    scoring = Scoring(scorer, tolerance=tolerance, judge=judge, settings=entrants[0].settings, store=results,
+                      reuse=resume)
     bar = Bar(len(items))
     runner = Runner(
         plan, settings_key=settings_key, scoring=scoring, store=results,
@@ -223,8 +240,8 @@ def eval_(
         click.echo(f"Reused {runner.reused} stored results (--resume).", err=True)
 
     built = report.build(
-        consortium=name, dataset=data.path, items=len(items),
-        systems=[(s.key, s.kind, s.name) for s in plan.systems()], rows=rows, prices=price_table,
+        consortiums=list(names), dataset=data.path, items=len(items),
+        systems=[s.as_dict() for s in plan.systems()], rows=rows, prices=price_table,
         scorer=scorer, judge=scoring.usage.as_dict() if scoring.usage else None,
     )
     if html_path is not None:

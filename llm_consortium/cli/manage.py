@@ -137,29 +137,12 @@ def _checked_options(
     type=click.Choice(["arbiter", "vote"]),
     help="How the answer is chosen (default: arbiter with -a, else vote)",
 )
-@click.option(
-    "-t",
-    "--threshold",
-    type=float,
-    default=DEFAULT_CONFIDENCE_THRESHOLD,
-    show_default=True,
-    help="Confidence (0-1) at which to stop iterating",
-)
-@click.option(
-    "-i",
-    "--iterations",
-    type=int,
-    default=DEFAULT_MAX_ITERATIONS,
-    show_default=True,
-    help="Maximum iterations",
-)
-@click.option(
-    "--min-iterations",
-    type=int,
-    default=DEFAULT_MIN_ITERATIONS,
-    show_default=True,
-    help="Minimum iterations",
-)
+@click.option("-t", "--threshold", type=float, default=DEFAULT_CONFIDENCE_THRESHOLD, show_default=True,
+              help="Confidence (0-1) at which to stop iterating")
+@click.option("-i", "--iterations", type=int, default=DEFAULT_MAX_ITERATIONS, show_default=True,
+              help="Maximum iterations")
+@click.option("--min-iterations", type=int, default=DEFAULT_MIN_ITERATIONS, show_default=True,
+              help="Minimum iterations")
 @click.option("-s", "--system", help="System prompt for every member and the arbiter")
 @click.option(
     "-o",
@@ -175,7 +158,10 @@ def _checked_options(
 @click.option("--call-mode", type=click.Choice(["auto", "thread", "async"]), default="auto", show_default=True,
               help="How member calls run: a model's sync implementation in threads, or its async one")
 @spending_options
+@click.option("--review", is_flag=True, help="Members rank each other's answers before each round is decided")
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
+@click.option("--follow-symlinks", is_flag=True,
+              help="With --force, write through a symlink to a file outside the consortiums folder")
 def create(
     name_argument: str | None,
     name: str | None,
@@ -189,7 +175,9 @@ def create(
     options: tuple[tuple[str, str, str], ...],
     max_concurrent: tuple[tuple[str, int], ...],
     call_mode: Literal["auto", "thread", "async"],
+    review: bool,
     force: bool,
+    follow_symlinks: bool,
     **spending: Any,
 ) -> None:
     """
@@ -213,6 +201,10 @@ def create(
     path = store.path_for(name)
     if path.exists() and not force:
         raise fail(f"Consortium {name!r} already exists ({path}); use --force to replace it")
+    try:
+        store.write_target(path, follow_symlinks=follow_symlinks)
+    except StoreError as ex:
+        raise fail(ex) from ex
 
     # One call: each one runs every plugin's register_models hook.
     known = llm.get_model_aliases()
@@ -287,6 +279,7 @@ def create(
             min_iterations=min_iterations,
             system_prompt=system,
             strategy=strategy,
+            review=review,
             **config_fields(spending),
         )
     except ValidationError as ex:
@@ -302,7 +295,7 @@ def create(
     try:
         # Without --force the write itself refuses an existing file: two creates of
         # one name at the same moment cannot both succeed.
-        written = store.save(config, replace=force)
+        written = store.save(config, replace=force, follow_symlinks=follow_symlinks)
     except StoreError as ex:
         raise fail(ex) from ex
     verb = "Replaced" if replaced else "Created"

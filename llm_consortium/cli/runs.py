@@ -8,6 +8,7 @@ this module only turns options into calls and failures into one `Error:` line.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ from ..errors import RunsError
 from ..history.runs import Run, find_run, open_logs, recent_runs
 from ..render import html as trace_html
 from ..render import text as trace_text
-from ..render.walk import confidence_text, seconds
+from ..render.walk import confidence_text, partial_count, seconds
 from ..text.terminal import inert, inert_json
 from . import fail
 
@@ -27,7 +28,7 @@ _database_option = click.option(
 )
 
 
-def _confidence_cell(row: dict) -> str:
+def _confidence_cell(row: dict[str, Any]) -> str:
     """`0.90`, or `0.40 < 0.90` for a run below its threshold."""
     shown = confidence_text(row["confidence"])
     return f"{shown} < {row['confidence_threshold']:.2f}" if row.get("below_threshold") else shown
@@ -57,7 +58,7 @@ def _table(runs: list[Run]) -> str:
                 str(s["rounds"]),
                 _confidence_cell(s),
                 f"{s['member_answers']}/{s['member_failures']}",
-                f"{s['input_tokens'] or 0}/{s['output_tokens'] or 0}",
+                f"{partial_count(*run.tokens('input'))}/{partial_count(*run.tokens('output'))}",
                 "-" if s["cost_usd"] is None else f"${s['cost_usd']:.4f}",
                 str(s["calls_saved"]),
                 seconds(s["duration_ms"]),

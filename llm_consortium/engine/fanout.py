@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..calls.policy import describe
 from ..judging import prompts
+from ..judging.ranking import PeerRanking
 from ..judging.verdict import Verdict
 from ..trace import CallRecord, RoundRecord
 from ..types import Call, Outcome, Participant
@@ -31,6 +32,7 @@ class RoundState:
     members: list[Participant] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     verdict: Verdict | None = None
+    review: PeerRanking | None = None
 
     def answers(self) -> list[str | None]:
         return [outcome.reply.text if outcome.reply is not None else None for outcome in self.outcomes]

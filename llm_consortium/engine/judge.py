@@ -15,12 +15,18 @@ from ..types import Call
 from .context import Candidate, RunContext, logger
 from .fanout import RoundState
 from .records import call_record
+from .review import arbiter_block
 
 
 async def decide(ctx: RunContext, rnd: RoundState) -> None:
-    """Set the round's verdict: counted when the members vote, else judged by the
-    arbiter (None when the arbiter gave no usable answer)."""
-    if ctx.votes:
+    """Set the round's verdict: without an arbiter, the peer review's top answer when
+    there was a review, else the members' vote; with one, the arbiter's judgement
+    (None when it gave no usable answer)."""
+    if ctx.votes and rnd.review is not None:
+        top = rnd.review.table[0]
+        rnd.record["review"]["winner"] = rnd.members[top.member].name  # type: ignore[typeddict-item]
+        rnd.verdict = Verdict(rnd.answers()[top.member] or "", rnd.review.confidence)
+    elif ctx.votes:
         winner, rnd.record["vote"], notes = ctx.format.tally(rnd.answers(), [m.name for m in rnd.members])
         for note in notes:
             ctx.note(rnd.number, note)
@@ -72,6 +78,7 @@ async def judge(
         answers=answers,
         round_number=round_number,
         max_rounds=ctx.settings.max_iterations,
+        review=_review_for_arbiter(rnd),
         **ctx.format.arbiter_prompt_options(ctx.arbiter),
     )
     stream = ArbiterStream(lambda head: is_final(ctx, head, round_number), ctx.format.shown(ctx.answer))
@@ -105,6 +112,13 @@ async def judge(
     record["analysis"] = verdict.analysis
     record["tagged"] = verdict.tagged
     return verdict, record
+
+
+def _review_for_arbiter(rnd: RoundState) -> str | None:
+    if rnd.review is None:
+        return None
+    label_of = {i: record["label"] for i, record in enumerate(rnd.record["members"]) if "label" in record}
+    return arbiter_block(rnd.review, label_of)
 
 
 def _untagged(ctx: RunContext, round_number: int) -> None:

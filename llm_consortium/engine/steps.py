@@ -5,12 +5,15 @@
 2. **quorum**: enough members answered, or the round fails;
 3. **escalate on disagreement** (`spending`): with a tier left, answers sharing less
    than the agreement level go to the next tier before any arbiter;
-4. **decide** (`judge`): the arbiter judges every answer so far, or the members vote;
-   when every answer agrees the arbiter is skipped (`spending.agreed`);
-5. **escalate on doubt**: with a tier left, an arbiter below the threshold asks it.
+4. **review** (`review`, when the consortium asks for it): members rank each other's
+   answers, and the ranking informs the arbiter or, without one, decides;
+5. **decide** (`judge`): the arbiter judges every answer so far, or the members vote;
+   when every answer agrees the arbiter (and the review) is skipped (`spending.agreed`);
+6. **escalate on doubt**: with a tier left, an arbiter below the threshold asks it.
 
 The budget is checked before each tier (before the first by the deliberation). The
-stop rule between rounds is the deliberation's (`deliberation`).
+stop rule between rounds is the deliberation's (`deliberation`). A new step is one
+more function here, taking the run's context and the round's state like the others.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from . import spending
 from .context import RunContext
 from .fanout import RoundState
 from .judge import decide
+from .review import review
 
 
 def quorum_problem(ctx: RunContext, rnd: RoundState) -> str | None:
@@ -76,5 +80,7 @@ async def _tier(
         return reason
     rnd.verdict = spending.agreed(ctx, rnd)
     if rnd.verdict is None:
+        if ctx.settings.review:
+            rnd.review = await review(ctx, rnd)
         await decide(ctx, rnd)
     return spending.unsure(ctx, rnd) if ctx.tiers_left else None

@@ -1,7 +1,8 @@
 """The eval's progress bar on stderr: items done, errors and tokens so far.
 
-Drawn only when stderr is a terminal (pipes, CI logs and tests see nothing), in one
-line redrawn in place and wiped before the report is printed on stdout.
+Drawn through the same status line as a run's progress (text/status_line.py): only
+when stderr is a terminal (pipes, CI logs and tests see nothing), one line redrawn
+in place and wiped before the report is printed on stdout.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-_CLEAR = "\r\x1b[K"
+from ..text.status_line import StatusLine, is_terminal
+from ..text.words import plural
+
 WIDTH = 24
 
 
@@ -17,28 +20,19 @@ def describe(done: int, total: int, errors: int, tokens: int) -> str:
     """The bar's text, without control characters."""
     filled = WIDTH * done // total if total else WIDTH
     bar = "#" * filled + "-" * (WIDTH - filled)
-    errors_text = f"{errors} error{'s' if errors != 1 else ''}"
-    return f"[{bar}] {done}/{total} items · {errors_text} · {tokens:,} tokens"
+    return f"[{bar}] {done}/{total} items · {plural(errors, 'error')} · {tokens:,} tokens"
 
 
 class Bar:
     def __init__(self, total: int, stream: TextIO | None = None) -> None:
         self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        try:
-            self.live = self.stream.isatty()
-        except (AttributeError, ValueError):
-            self.live = False
-        self.drawn = False
+        stream = stream if stream is not None else sys.stderr
+        self.line = StatusLine(stream) if is_terminal(stream) else None
 
     def __call__(self, done: int, errors: int, tokens: int) -> None:
-        if self.live:
-            self.stream.write(_CLEAR + describe(done, self.total, errors, tokens))
-            self.stream.flush()
-            self.drawn = True
+        if self.line is not None:
+            self.line.draw(describe(done, self.total, errors, tokens))
 
     def close(self) -> None:
-        if self.drawn:
-            self.stream.write(_CLEAR)
-            self.stream.flush()
-            self.drawn = False
+        if self.line is not None:
+            self.line.clear()

@@ -10,8 +10,9 @@ spent on a single model, with no arbiter and no refinement rounds.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .. import engine
 from ..errors import ConsortiumFailed
@@ -53,14 +54,14 @@ async def _column(column: Column, running: Awaitable[Result]) -> tuple[Column, R
     return column, result
 
 
-def _spent(column: Column, usage: dict | None) -> None:
+def _spent(column: Column, usage: Mapping[str, Any] | None) -> None:
     """Fill in what a run cost: every HTTP request it sent (retries included) and
     its tokens."""
     if not usage:
         return
-    column.calls = sum(row.get("requests", row["calls"]) for row in usage["per_model"].values())
-    column.input_tokens = usage["input"]
-    column.output_tokens = usage["output"]
+    column.calls = sum(row.get("requests", row["calls"]) for row in usage.get("per_model", {}).values())
+    column.input_tokens = usage.get("input", 0)
+    column.output_tokens = usage.get("output", 0)
     column.cost_usd = usage.get("cost_usd")
 
 
@@ -114,7 +115,7 @@ def render(columns: list[Column]) -> str:
         if column.confidence is not None:
             word = "winning share" if column.kind == "baseline" else "confidence"
             title += f" ({word} {column.confidence:.2f})"
-        body = column.answer if column.error is None else f"Failed: {column.error}"
+        body = (column.answer or "") if column.error is None else f"Failed: {column.error}"
         blocks.append(f"== {title}\n{body.strip()}")
     width = max(len(f"{c.kind} {c.name}") for c in columns)
     priced = any(c.cost_usd is not None for c in columns)

@@ -51,7 +51,7 @@ def _item(
     where: str, index: int, line: int, row: dict[str, Any], prompt_field: str, expected_field: str,
     system_field: str,
 ) -> Item:
-    values = {}
+    values: dict[str, str | None] = {}
     for field, required in ((prompt_field, True), (expected_field, True), (system_field, False)):
         try:
             value = _text(row.get(field))
@@ -60,12 +60,13 @@ def _item(
         if required and (value is None or not value.strip()):
             raise DatasetError(f"{where}: no {field!r} field (or it is empty)")
         values[field] = value
-    system = values[system_field]
-    return Item(index, line, values[prompt_field], values[expected_field], system or None)
+    prompt, expected, system = (values[name] for name in (prompt_field, expected_field, system_field))
+    assert prompt is not None and expected is not None  # required, checked above
+    return Item(index, line, prompt, expected, system or None)
 
 
 def _jsonl(name: str, text: str, fields: tuple[str, str, str]) -> list[Item]:
-    items = []
+    items: list[Item] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -91,7 +92,7 @@ def _csv(name: str, text: str, fields: tuple[str, str, str]) -> list[Item]:
     for field in fields[:2]:
         if field not in header:
             raise DatasetError(f"{name} line 1: the header has no {field!r} column")
-    items = []
+    items: list[Item] = []
     line = reader.line_num
     while True:
         start = line + 1

@@ -2,33 +2,32 @@
 
 Like the trace page, it must open from disk, offline, years later: inline CSS, inline
 SVG charts, no script, no link, no URL. Answers, prompts and names are untrusted
-text and are all escaped.
+text and are all escaped. The document, the shared CSS and the escaping are
+render/page.py's, as for the trace page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 from typing import Any
 
+from ..render.page import document, escape
+from .charts import forest_plot, place_labels
 from .report import disagreements
-from .table import HEADINGS, money
+from .table import HEADINGS, LATENCY_NOTE, cells, label
 
 _CSS = """
-body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1.5em;color:#1d1d1f;background:#fafafa}
-h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd}
-.meta{color:#555}.verdict{background:#fff;border-left:4px solid #1565c0;padding:.5em .9em}
+body{max-width:1200px}.verdict{background:#fff;border-left:4px solid #1565c0;padding:.5em .9em}
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:.3em .6em;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums}.right{background:#f0faf0}.wrong{background:#fff3f3}
-pre{white-space:pre-wrap;word-wrap:break-word;font:13px/1.4 ui-monospace,monospace;margin:0;max-width:40em}
-svg{background:#fff;border:1px solid #ddd}svg text{font:12px system-ui,sans-serif}
+pre{margin:0;max-width:40em}svg{background:#fff;border:1px solid #ddd}
 """
 _COLOURS = {"consortium": "#1565c0", "member": "#6d6d6d", "baseline": "#e65100"}
 W, H, LEFT, TOP, BOTTOM, RIGHT = 560, 300, 56, 16, 44, 16
 
 
 def _e(value: Any) -> str:
-    return escape("" if value is None else str(value))
+    return escape(value)
 
 
 def _pct(value: float | None) -> str:
@@ -59,35 +58,52 @@ def _svg(title: str, body: list[str]) -> str:
     )
 
 
+def spend_axis(systems: list[dict[str, Any]]) -> tuple[str, list[float]]:
+    """What the chart's x axis measures: cost when every system has one, else tokens
+    when every system's are known, else calls (known even when a plugin reports no
+    usage). Never a mix, and never an unknown drawn as 0."""
+    if all(s["cost"] is not None for s in systems):
+        return "cost (USD)", [s["cost"] for s in systems]
+    if all(s["input_tokens"] is not None and s["output_tokens"] is not None for s in systems):
+        return "tokens (input + output)", [s["input_tokens"] + s["output_tokens"] for s in systems]
+    return "calls", [float(s["calls"]) for s in systems]
+
+
 def accuracy_chart(systems: list[dict[str, Any]]) -> str:
-    """Accuracy (with its 95% interval) against cost, or against tokens when some
-    system has no cost."""
-    by_cost = all(s["cost"] is not None for s in systems)
-    spend = [(s["cost"] if by_cost else s["input_tokens"] + s["output_tokens"]) for s in systems]
+    """Accuracy (with its 95% interval) against cost, tokens or calls (`spend_axis`).
+    Labels go where `place_labels` puts them, joined to their point when moved."""
+    label, spend = spend_axis(systems)
+    by_cost = label.startswith("cost")
     top = max(spend, default=0) or 1
-    label = "cost (USD)" if by_cost else "tokens (input + output)"
     body = _axes(label, "accuracy")
     bottom = TOP + H
     for fraction in (0, 0.5, 1):
         x = LEFT + fraction * W * 0.9
         value = top * fraction
-        text = f"${value:.4g}" if by_cost else f"{value:,.0f}"
+        text = f"${value:.4g}" if by_cost else f"{value:,.0f}" if value >= 100 else f"{value:g}"
         body.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{_e(text)}</text>')
-    for system, amount in zip(systems, spend, strict=True):
-        if system["accuracy"] is None:
-            continue
+    shown = [(s, amount) for s, amount in zip(systems, spend, strict=True) if s["accuracy"] is not None]
+    points = [(LEFT + amount / top * W * 0.9, bottom - s["accuracy"] * H) for s, amount in shown]
+    label_ys = place_labels([y - 6 for _, y in points], TOP, bottom)
+    for (system, _), (x, y), label_y in zip(shown, points, label_ys, strict=True):
         colour = _COLOURS[system["kind"]]
-        x = LEFT + amount / top * W * 0.9
         low, high = system["ci95"]
-        y, y_low, y_high = (bottom - v * H for v in (system["accuracy"], low, high))
+        y_low, y_high = (bottom - v * H for v in (low, high))
         body.append(
             f'<line x1="{x:.1f}" y1="{y_low:.1f}" x2="{x:.1f}" y2="{y_high:.1f}" stroke="{colour}" '
             'stroke-width="2"></line>'
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{_e(system["name"])}: '
             f"{_pct(system['accuracy'])} [{_pct(low)}, {_pct(high)}]</title></circle>"
-            f'<text x="{x + 8:.1f}" y="{y - 6:.1f}" fill="{colour}">{_e(system["name"])}</text>'
         )
-    return _svg("Accuracy against cost, with 95% intervals", body)
+        right = x > LEFT + W * 0.6  # near the right edge: the label goes to the point's left
+        text_x = x - 8 if right else x + 8
+        if abs(label_y - (y - 6)) > 1:
+            body.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{text_x:.1f}" y2="{label_y - 4:.1f}" '
+                        f'stroke="{colour}" stroke-width="0.5"></line>')
+        anchor = "end" if right else "start"
+        body.append(f'<text class="label" x="{text_x:.1f}" y="{label_y:.1f}" text-anchor="{anchor}" '
+                    f'fill="{colour}">{_e(system["name"])}</text>')
+    return _svg(f"Accuracy against {label}, with 95% intervals", body)
 
 
 def reliability_chart(calibration: dict[str, Any]) -> str:
@@ -114,23 +130,41 @@ def reliability_chart(calibration: dict[str, Any]) -> str:
     return _svg("Reliability diagram: share right per confidence bin", body)
 
 
-def _systems_table(systems: list[dict[str, Any]]) -> str:
+def _systems_table(systems: list[dict[str, Any]], consortiums: int) -> str:
     head = "".join(f"<th>{h}</th>" for h in HEADINGS)
-    rows = []
-    for s in systems:
-        low, high = s["ci95"]
-        cells = [
-            f"{s['correct']}/{s['total']}", _pct(s["accuracy"]), f"{_pct(low)} - {_pct(high)}",
-            s["calls"], s["input_tokens"], s["output_tokens"],
-            money(s["cost"]), s["errors"],
-            s["latency_ms_p50"], s["latency_ms_p95"],
-        ]
-        rows.append(
-            f"<tr><td>{_e(s['kind'])} {_e(s['name'])}</td>"
-            + "".join(f'<td class="n">{_e("-" if c is None else c)}</td>' for c in cells)
-            + "</tr>"
-        )
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    rows = [
+        f"<tr><td>{_e(label(s, consortiums))}</td>" + "".join(f'<td class="n">{_e(c)}</td>' for c in cells(s)) + "</tr>"
+        for s in systems
+    ]
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table><p>{_e(LATENCY_NOTE)}</p>"
+
+
+def _comparisons(report: dict[str, Any]) -> str:
+    """The paired comparisons as a forest plot, with how to read it."""
+    if not report["comparisons"]:
+        return "<p>Nothing to compare.</p>"
+    names = {s["key"]: f"{s['kind']} {s['name']}" for s in report["systems"]}
+    return (
+        "<p>Each row is one pair of systems on the same items: the dot is the difference in accuracy "
+        "(a - b, in points), the bar its 95% interval. A bar that crosses the dashed zero line is a "
+        "difference these items do not establish.</p>" + forest_plot(report["comparisons"], names)
+    )
+
+
+def _consortium(system: dict[str, Any], items: dict[int, dict[str, Any]], report: dict[str, Any]) -> list[str]:
+    """A consortium's calibration and answer flips."""
+    flips, calibration = system["flips"], system["calibration"]
+    ece = "n/a" if calibration["ece"] is None else f"{calibration['ece']:.3f}"
+    rounds = ", ".join(f"round {k}: {v}" for k, v in system["final_rounds"].items()) or "none"
+    return [
+        f"<h2>Calibration of {_e(system['name'])}</h2>",
+        f"<p>Expected calibration error {ece} over {calibration['items']} items with a final confidence.</p>",
+        reliability_chart(calibration),
+        f"<h2>Answer flips between rounds of {_e(system['name'])}</h2>",
+        f"<p>{flips['right_to_wrong']} right to wrong, {flips['wrong_to_right']} wrong to right. "
+        f"Final answers came from {_e(rounds)}.</p>",
+        _flipped(report, items, system["key"]),
+    ]
 
 
 def _disagreements(report: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
@@ -160,12 +194,12 @@ def _disagreements(report: dict[str, Any], items: dict[int, dict[str, Any]]) -> 
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
-def _flipped(report: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
+def _flipped(report: dict[str, Any], items: dict[int, dict[str, Any]], key: str) -> str:
     """The consortium's items whose round answers changed from right to wrong or back."""
     lines = []
     for row in report["results"]:
         marks = [r for r in row.get("rounds") or [] if r.get("correct") is not None]
-        if row["kind"] != "consortium" or len({r["correct"] for r in marks}) < 2:
+        if row["system"] != key or len({r["correct"] for r in marks}) < 2:
             continue
         steps = " then ".join(
             f"round {r['round']}: {'right' if r['correct'] else 'wrong'}" for r in marks
@@ -185,28 +219,18 @@ def _flipped(report: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
 def render(report: dict[str, Any], items: Sequence[dict[str, Any]]) -> str:
     """The page; `items` are the evaluated items (index, line, prompt, expected)."""
     by_index = {item["index"]: item for item in items}
-    flips = report["flips"]
     verdict = report["verdict"]["line"] or "No verdict: nothing to compare the consortium with."
-    calibration = report["calibration"]
-    ece = "n/a" if calibration["ece"] is None else f"{calibration['ece']:.3f}"
-    rounds = ", ".join(f"round {k}: {v}" for k, v in report["final_rounds"].items()) or "none"
+    title = ", ".join(report["consortiums"])
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Eval of {_e(report['consortium'])}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Eval of {_e(report['consortium'])}</h1>",
+        f"<h1>Eval of {_e(title)}</h1>",
         f'<p class="meta">{_e(report["dataset"])}: {report["items"]} items, scorer {_e(report["scorer"])}</p>',
-        f'<p class="verdict">{_e(verdict)}</p>',
-        "<h2>Systems</h2>", _systems_table(report["systems"]),
-        "<h2>Accuracy against cost</h2>", accuracy_chart(report["systems"]),
-        "<h2>Calibration</h2>",
-        f"<p>Expected calibration error {ece} over {calibration['items']} items with a final confidence.</p>",
-        reliability_chart(calibration),
-        "<h2>Answer flips between rounds</h2>",
-        f"<p>{flips['right_to_wrong']} right to wrong, {flips['wrong_to_right']} wrong to right. "
-        f"Final answers came from {_e(rounds)}.</p>",
-        _flipped(report, by_index),
-        "<h2>Items where the systems disagree</h2>", _disagreements(report, by_index),
-        "</body></html>",
+        *(f'<p class="verdict">{_e(line)}</p>' for line in verdict.splitlines()),
+        "<h2>Systems</h2>", _systems_table(report["systems"], len(report["consortiums"])),
+        "<h2>Paired comparisons</h2>", _comparisons(report),
+        "<h2>Accuracy against spend</h2>", accuracy_chart(report["systems"]),
     ]
-    return "\n".join(parts)
+    for system in report["systems"]:
+        if system["kind"] == "consortium":
+            parts += _consortium(system, by_index, report)
+    parts += ["<h2>Items where the systems disagree</h2>", _disagreements(report, by_index)]
+    return document(f"Eval of {title}", "\n".join(parts), _CSS)

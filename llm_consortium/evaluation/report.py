@@ -1,14 +1,15 @@
 """The figures of an eval, from its scored results: per-system accuracy with Wilson
-intervals, calls, tokens, cost, errors and latency; the consortium's answer flips,
-final rounds and calibration; and the verdict.
+intervals, calls, tokens, cost, errors and latency; each consortium's answer flips,
+final rounds and calibration; the paired comparisons and the verdict.
 
 Input and output are plain JSON-ready dicts, so the report is the `--json` output
 as it is, and the table and the HTML page are views of it.
 
 A result row (one item, one system) holds: item, line, system, kind, name, answer,
 correct, error, calls, input_tokens, output_tokens, usage (per model: calls, input,
-output), latency_ms, and for the consortium confidence, final_round and rounds (each
-round's answer and whether it was right); for the baseline, samples.
+output; tokens None when a model reported none), latency_ms, own_ms, wait_ms, and for
+a consortium confidence, final_round and rounds (each round's answer and whether it
+was right); for the baseline, samples.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from . import stats
+from . import comparisons, stats
 
 Prices = dict[str, tuple[float, float]]  # model id -> (input, output) USD per million tokens
 
@@ -28,7 +29,7 @@ def cost(usage: dict[str, dict[str, int]], prices: Prices) -> float | None:
         return None
     total = 0.0
     for model_id, row in usage.items():
-        if model_id not in prices:
+        if model_id not in prices or row.get("input") is None or row.get("output") is None:
             return None
         price_in, price_out = prices[model_id]
         total += (row.get("input", 0) * price_in + row.get("output", 0) * price_out) / 1_000_000
@@ -41,28 +42,42 @@ def _sum_costs(values: Sequence[float | None]) -> float | None:
     return round(sum(value for value in values if value is not None), 10)
 
 
-def system_summary(kind: str, name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _total(rows: list[dict[str, Any]], field: str) -> int | None:
+    """A sum over rows, None when any row's value is unknown."""
+    values = [row.get(field) for row in rows]
+    if any(value is None for value in values):
+        return None
+    return sum(value for value in values if value is not None)
+
+
+def _percentiles(rows: list[dict[str, Any]], field: str) -> tuple[float | None, float | None]:
+    values = [row[field] for row in rows if row.get(field) is not None]
+    return stats.percentile(values, 50), stats.percentile(values, 95)
+
+
+def system_summary(system: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """One system's line of the report. A failed item counts as answered wrong: the
-    user asked and got no right answer."""
+    user asked and got no right answer. Latency is per item: `latency_ms` the wall
+    time, `own_ms` the part spent in the system's own calls, `wait_ms` the part spent
+    waiting for a concurrency slot or a rate limit (which other systems cause)."""
     total = len(rows)
     correct = sum(1 for row in rows if row.get("correct"))
     low, high = stats.wilson(correct, total)
-    latencies = [row["latency_ms"] for row in rows if row.get("latency_ms") is not None]
-    return {
-        "kind": kind,
-        "name": name,
+    summary = {
+        **system,
         "correct": correct,
         "total": total,
         "accuracy": correct / total if total else None,
         "ci95": [low, high],
         "calls": sum(row.get("calls", 0) for row in rows),
-        "input_tokens": sum(row.get("input_tokens", 0) for row in rows),
-        "output_tokens": sum(row.get("output_tokens", 0) for row in rows),
+        "input_tokens": _total(rows, "input_tokens"),
+        "output_tokens": _total(rows, "output_tokens"),
         "errors": sum(1 for row in rows if row.get("error")),
-        "latency_ms_p50": stats.percentile(latencies, 50),
-        "latency_ms_p95": stats.percentile(latencies, 95),
         "cost": _sum_costs([row.get("cost") for row in rows]) if rows else None,
     }
+    for field in ("latency_ms", "own_ms", "wait_ms"):
+        summary[f"{field}_p50"], summary[f"{field}_p95"] = _percentiles(rows, field)
+    return summary
 
 
 def flips(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -106,87 +121,39 @@ def calibration(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
-
-
-def describe_system(system: dict[str, Any]) -> str:
-    low, high = system["ci95"]
-    return f"{system['name']} {_percent(system['accuracy'])} [{_percent(low)}, {_percent(high)}]"
-
-
-def verdict(systems: list[dict[str, Any]]) -> dict[str, Any]:
-    """The consortium against the best member alone and against the baseline:
-    better / no better / worse, from whether the 95% intervals overlap."""
-    consortium = next((s for s in systems if s["kind"] == "consortium"), None)
-    members = [s for s in systems if s["kind"] == "member"]
-    baseline = next((s for s in systems if s["kind"] == "baseline"), None)
-    out: dict[str, Any] = {"best_member": None, "baseline": None, "line": ""}
-    if consortium is None:
-        return out
-    best = max(members, key=lambda s: s["correct"], default=None)  # first of equals
-    parts = []
-    pairs = (("best_member", best, "the best member alone"), ("baseline", baseline, "the same-budget baseline"))
-    for key, other, label in pairs:
-        if other is None:
-            continue
-        word = stats.compare(tuple(consortium["ci95"]), tuple(other["ci95"]))
-        out[key] = {"name": other["name"], "result": word}
-        parts.append(f"{word} than {label} ({describe_system(other)})")
-    if parts:
-        out["line"] = (
-            f"Verdict: the consortium ({describe_system(consortium)}) is "
-            + " and ".join(parts)
-            + ". Better or worse means the 95% intervals do not overlap."
-        )
-        if best is not None:
-            out["line"] += " " + _spend(consortium, best)
-    return out
-
-
-def _spend(consortium: dict[str, Any], other: dict[str, Any]) -> str:
-    """How much more the consortium spent than `other`, in dollars when both have a
-    cost, else in tokens."""
-    if consortium["cost"] is not None and other["cost"]:
-        return f"It cost {consortium['cost'] / other['cost']:.1f}x as much as {other['name']} alone."
-    ours = consortium["input_tokens"] + consortium["output_tokens"]
-    theirs = other["input_tokens"] + other["output_tokens"]
-    if not theirs:
-        return ""
-    return f"It used {ours / theirs:.1f}x the tokens of {other['name']} alone."
-
-
 def build(
     *,
-    consortium: str,
+    consortiums: Sequence[str],
     dataset: str,
     items: int,
-    systems: Sequence[tuple[str, str, str]],
+    systems: Sequence[dict[str, Any]],
     rows: list[dict[str, Any]],
     prices: Prices | None = None,
     scorer: str = "exact",
     judge: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The whole report. `systems` is (key, kind, name) in display order; `rows` are
-    the scored results (each row's `system` is one of the keys); `judge` is the
-    judge's own usage (model, calls, input_tokens, output_tokens, usage, errors)."""
+    """The whole report, a pure function of its arguments. `systems` are
+    `System.as_dict()` in display order; `rows` are the scored results (each row's
+    `system` is one of the keys); `judge` is the judge's own usage (model, calls,
+    input_tokens, output_tokens, usage, errors)."""
     prices = prices or {}
     rows = [{**row, "cost": cost(row.get("usage") or {}, prices)} for row in rows]
-    by_system: dict[str, list[dict[str, Any]]] = {key: [] for key, _, _ in systems}
+    by_system: dict[str, list[dict[str, Any]]] = {s["key"]: [] for s in systems}
     for row in rows:
         by_system[row["system"]].append(row)
-    summaries = [system_summary(kind, name, by_system[key]) for key, kind, name in systems]
-    consortium_rows = [row for row in rows if row["kind"] == "consortium"]
+    summaries = [system_summary(dict(s), by_system[s["key"]]) for s in systems]
+    for summary in summaries:
+        if summary["kind"] == "consortium":
+            summary.update(_consortium_figures(by_system[summary["key"]]))
+    found = comparisons.comparisons(summaries, rows)
     report: dict[str, Any] = {
-        "consortium": consortium,
+        "consortiums": list(consortiums),
         "dataset": dataset,
         "items": items,
         "scorer": scorer,
         "systems": summaries,
-        "flips": flips(consortium_rows),
-        "final_rounds": final_rounds(consortium_rows),
-        "calibration": calibration(consortium_rows),
-        "verdict": verdict(summaries),
+        "comparisons": found,
+        "verdict": comparisons.verdict(summaries, found),
         "judge": None,
         "results": [{k: v for k, v in row.items() if k != "usage"} for row in rows],
     }
@@ -196,6 +163,11 @@ def build(
             "cost": cost(judge.get("usage") or {}, prices),
         }
     return report
+
+
+def _consortium_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A consortium's answer flips, final rounds and calibration."""
+    return {"flips": flips(rows), "final_rounds": final_rounds(rows), "calibration": calibration(rows)}
 
 
 def disagreements(report: dict[str, Any]) -> list[int]:

@@ -80,11 +80,11 @@ class ResultStore:
                 (item, settings, system, json.dumps(data), _now()),
             )
 
-    def count(self, settings: str) -> int:
-        """Results stored for a consortium's settings, over every dataset."""
+    def count(self) -> int:
+        """Results stored, over every dataset and system."""
         with self._lock:
-            (n,) = self._db.execute("SELECT count(*) FROM results WHERE settings=?", (settings,)).fetchone()
-        return n
+            (n,) = self._db.execute("SELECT count(*) FROM results").fetchone()
+        return int(n)
 
     def judgement(self, key: str) -> dict[str, Any] | None:
         with self._lock:

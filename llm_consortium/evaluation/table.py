@@ -1,8 +1,9 @@
-"""The eval report as text for the terminal: one row per system, then the
-consortium's flips, final rounds and calibration, then the verdict.
+"""The eval report as text for the terminal: one row per system, the paired
+comparisons, each consortium's flips, final rounds and calibration, then the verdict.
 
 Names come from files the user wrote (model ids, the dataset path), so every one of
-them is made inert before it reaches the terminal.
+them is made inert before it reaches the terminal. Unknown figures (a plugin that
+reports no token usage, a model without a price) are "-", never 0.
 """
 
 from __future__ import annotations
@@ -10,8 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..text.terminal import inert
+from .comparisons import p_text, points
 
-HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors", "p50 ms", "p95 ms")
+HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors",
+            "own p50 ms", "own p95 ms", "waited p50 ms")
+LATENCY_NOTE = (
+    "Latency per item: 'own' is the time of the system's own calls; 'waited' the time it waited for a "
+    "concurrency slot or a rate limit (other systems' calls), not counted in 'own'."
+)
 
 
 def _percent(value: float | None) -> str:
@@ -25,68 +32,93 @@ def money(value: float | None) -> str:
     return f"${value:,.2f}" if value >= 10 else f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
 
 
-def _ms(value: float | None) -> str:
+def number(value: float | None) -> str:
+    """A count or a time with thousands separators; "-" when unknown."""
     return "-" if value is None else f"{value:,.0f}"
 
 
-def _label(system: dict[str, Any]) -> str:
-    return f"{system['kind']} {inert(system['name'])}"
+def label(system: dict[str, Any], consortiums: int = 1) -> str:
+    """"member alpha"; a baseline names the consortium whose budget it matches when
+    there are several."""
+    text = f"{system['kind']} {system['name']}"
+    if system["kind"] == "baseline" and consortiums > 1:
+        text += f" (budget of {system['of'][0]})"
+    return text
+
+
+def cells(system: dict[str, Any]) -> list[str]:
+    """A system's figures as the table shows them, after its label."""
+    low, high = system["ci95"]
+    return [
+        f"{system['correct']}/{system['total']}", _percent(system["accuracy"]), f"{_percent(low)}-{_percent(high)}",
+        number(system["calls"]), number(system["input_tokens"]), number(system["output_tokens"]),
+        money(system["cost"]), number(system["errors"]), number(system["own_ms_p50"]),
+        number(system["own_ms_p95"]), number(system["wait_ms_p50"]),
+    ]
+
+
+def _columns(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]).rstrip()
+        for row in rows
+    ]
+
+
+def comparison_rows(report: dict[str, Any]) -> list[list[str]]:
+    """Each paired comparison: who against whom, the difference in points with its
+    interval, the discordant items and the p-value."""
+    consortiums = len(report["consortiums"])
+    names = {s["key"]: s["name"] if s["kind"] == "consortium" else label(s, consortiums) for s in report["systems"]}
+    rows = [["comparison", "difference", "95% CI", "a only", "b only", "McNemar p", "result"]]
+    for c in report["comparisons"]:
+        low, high = c["ci95"]
+        rows.append([
+            f"{names[c['a']]} - {names[c['b']]}", points(c["difference"] or 0.0),
+            f"{points(low)} to {points(high)}", number(c["discordant"][0]), number(c["discordant"][1]),
+            p_text(c["p_value"]).removeprefix("p = "), c["result"],
+        ])
+    return rows
 
 
 def render(report: dict[str, Any]) -> str:
-    header = ["system", *HEADINGS[1:]]
-    rows = [header]
-    for s in report["systems"]:
-        low, high = s["ci95"]
-        rows.append(
-            [
-                _label(s),
-                f"{s['correct']}/{s['total']}",
-                _percent(s["accuracy"]),
-                f"{_percent(low)}-{_percent(high)}",
-                str(s["calls"]),
-                f"{s['input_tokens']:,}",
-                f"{s['output_tokens']:,}",
-                money(s["cost"]),
-                str(s["errors"]),
-                _ms(s["latency_ms_p50"]),
-                _ms(s["latency_ms_p95"]),
-            ]
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    consortiums = len(report["consortiums"])
+    rows = [list(HEADINGS)] + [[inert(label(s, consortiums)), *cells(s)] for s in report["systems"]]
     lines = [
-        f"Eval of {inert(report['consortium'])} on {inert(report['dataset'])}: "
+        f"Eval of {inert(', '.join(report['consortiums']))} on {inert(report['dataset'])}: "
         f"{report['items']} items, scorer {report['scorer']}",
         "",
+        *_columns(rows),
+        LATENCY_NOTE,
     ]
-    for row in rows:
-        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
-        lines.append("  ".join(cells).rstrip())
-    if any(s["kind"] == "consortium" for s in report["systems"]):
-        lines.append("")
-        lines.extend(_consortium_lines(report))
+    if report["comparisons"]:
+        lines += ["", "Paired comparisons (difference in accuracy points, a - b; 'a only': items only a got right):"]
+        lines += [inert(line) for line in _columns(comparison_rows(report))]
+    for system in report["systems"]:
+        if system["kind"] == "consortium":
+            lines += ["", f"Consortium {inert(system['name'])}:", *_consortium_lines(system)]
     judge = report.get("judge")
     if judge:
         lines.append(
-            f"Judge {inert(judge['model'])}: {judge['calls']} calls, {judge['input_tokens']:,} input / "
-            f"{judge['output_tokens']:,} output tokens, cost {money(judge['cost'])}, "
+            f"Judge {inert(judge['model'])}: {judge['calls']:,} calls, {number(judge['input_tokens'])} input / "
+            f"{number(judge['output_tokens'])} output tokens, cost {money(judge['cost'])}, "
             f"{judge['errors']} unreadable verdicts (not in the systems' figures)"
         )
     if report["verdict"]["line"]:
-        lines.extend(["", inert(report["verdict"]["line"])])
+        lines += ["", *(inert(line) for line in report["verdict"]["line"].splitlines())]
     return "\n".join(lines)
 
 
-def _consortium_lines(report: dict[str, Any]) -> list[str]:
-    flips = report["flips"]
+def _consortium_lines(system: dict[str, Any]) -> list[str]:
+    flips = system["flips"]
     lines = [
         f"Answer flips between rounds: {flips['right_to_wrong']} right->wrong, "
         f"{flips['wrong_to_right']} wrong->right"
     ]
-    rounds = report["final_rounds"]
+    rounds = system["final_rounds"]
     if rounds:
         lines.append("Final answer from round: " + ", ".join(f"{k}: {v}" for k, v in rounds.items()))
-    calibration = report["calibration"]
+    calibration = system["calibration"]
     if calibration["ece"] is None:
         lines.append("Calibration: no final confidences to check")
         return lines

@@ -70,6 +70,34 @@ class Run:
         rounds = self.trace.get("rounds") or []
         return sum(1 for r in rounds if isinstance(r.get("arbiter"), dict) and "error" in r["arbiter"])
 
+    def _calls(self) -> Iterator[dict[str, Any]]:
+        """Every member and arbiter call of the run."""
+        for round_ in self.trace.get("rounds") or []:
+            if isinstance(round_, dict):
+                calls = [*(round_.get("members") or []), round_.get("arbiter")]
+                yield from (c for c in calls if isinstance(c, dict))
+
+    def tokens(self, key: str) -> tuple[int | None, bool]:
+        """The run's `key` ("input" or "output") token count, and whether every
+        call that got a reply reported it. llm logs the engine's sum, in which a call
+        that reported nothing counts 0; so when no call reported a count, it is
+        unknown (None), not 0. A failed call has no reply and owes no count."""
+        logged = self.input_tokens if key == "input" else self.output_tokens
+        known: list[int] = []
+        missing = 0
+        for call in self._calls():
+            usage = call.get("usage")
+            count = usage.get(key) if isinstance(usage, dict) else None
+            if isinstance(count, int):
+                known.append(count)
+            elif "error" not in call:
+                missing += 1
+        if not known and not missing:  # no call answered, or an old trace: llm's figure
+            return logged, logged is not None
+        if not known:
+            return None, False
+        return (logged if logged is not None else sum(known)), missing == 0
+
     def below_threshold(self) -> bool | None:
         """Whether the final confidence fell short of the threshold the run had to
         reach (an unknown confidence counts as short); None for runs logged before
@@ -96,8 +124,8 @@ class Run:
             "member_answers": answers,
             "member_failures": failures,
             "arbiter_failures": self.arbiter_failures(),
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
+            "input_tokens": self.tokens("input")[0],
+            "output_tokens": self.tokens("output")[0],
             "duration_ms": self.duration_ms,
         }
 

@@ -79,8 +79,12 @@ def build_arbiter_prompt(
     max_rounds: int,
     schema: dict[str, Any] | None = None,
     json_verdict: bool = False,
+    review: str | None = None,
 ) -> str:
     """The prompt asking the arbiter to judge this round's answers and synthesize one.
+
+    `review` is the members' peer review of the answers, already written for the
+    arbiter (its model text fenced), shown after the answers.
 
     With the user's `schema` the synthesis must be JSON matching it: in tags, or
     with `json_verdict` (an arbiter whose model takes a schema) the whole reply is
@@ -143,6 +147,8 @@ def build_arbiter_prompt(
         "Labels are neutral and the order is random: neither says who wrote a response "
         "or how good it is.\n" + ("\n".join(blocks) if blocks else "(no responses)")
     )
+    if review:
+        parts.append("## Peer review\n" + review)
 
     final = round_number >= max_rounds
     round_note = f"This is round {round_number} of at most {max_rounds}."

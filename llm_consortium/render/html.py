@@ -1,7 +1,8 @@
 """One run's deliberation as a single self-contained HTML page.
 
 The page must open straight from disk, offline, years later: so it has inline CSS, an
-inline SVG chart, no script, no link, no URL of any kind. Answers are shown as rendered
+inline SVG chart, no script, no link, no URL of any kind (the document itself, the
+shared CSS and the escaping are render/page.py, shared with the eval page). Answers are shown as rendered
 markdown (render/markdown.py: raw HTML escaped, links and images as plain text) and
 long ones folded; every other piece of model text is escaped, since answers are
 untrusted and may well contain HTML.
@@ -9,10 +10,11 @@ untrusted and may well contain HTML.
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
+from ..text.words import plural
 from .markdown import answer_html
+from .page import document, escape
 from .walk import (
     confidence_text,
     fallback_text,
@@ -22,6 +24,7 @@ from .walk import (
     retries_text,
     round_confidence,
     round_heading,
+    run_tokens_text,
     seconds,
     threshold_text,
     tokens_text,
@@ -29,9 +32,7 @@ from .walk import (
 )
 
 _CSS = """
-body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1400px;padding:1.5em;color:#1d1d1f;background:#fafafa}
-h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd}
-.meta{color:#555}.prompt,.answer{background:#fff;border:1px solid #ccc;border-radius:6px;padding:.6em .9em}
+.prompt,.answer{background:#fff;border:1px solid #ccc;border-radius:6px;padding:.6em .9em}
 .answer{border-color:#2e7d32;border-width:2px}
 .members{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:.8em}
 .card{background:#fff;border:1px solid #ccc;border-radius:6px;padding:.6em .8em;overflow:auto}
@@ -39,8 +40,7 @@ h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.6em 0 .5em;borde
 .failed{border:2px solid #c62828;background:#fff5f5}.failed .error{color:#c62828;font-weight:600}
 .arbiter{margin-top:.8em;border-left:4px solid #1565c0}.won{border-left-color:#2e7d32;background:#f3fbf3}
 .vote{margin-top:.8em;border-left:4px solid #6a1b9a}
-pre{white-space:pre-wrap;word-wrap:break-word;font:13px/1.4 ui-monospace,monospace;margin:.3em 0}
-svg text{font:12px system-ui,sans-serif}.notes li{color:#8a5a00}
+.notes li{color:#8a5a00}
 .md{overflow-wrap:anywhere}.md>:first-child{margin-top:.2em}.md>:last-child{margin-bottom:.2em}
 .md h1,.md h2,.md h3,.md h4{font-size:1em;border:0;margin:.6em 0 .3em}
 .md pre{background:#f4f4f4;padding:.4em .6em;border-radius:4px;overflow:auto;white-space:pre}
@@ -54,7 +54,7 @@ details>summary{cursor:pointer;color:#333}details>summary .size{color:#777;font-
 
 
 def _pre(text: Any) -> str:
-    return f"<pre>{escape(str(text if text is not None else ''))}</pre>"
+    return f"<pre>{escape(text)}</pre>"
 
 
 def confidence_chart(
@@ -204,7 +204,7 @@ def render(run: Any) -> str:
     final_round = trace.get("final_round")
     title = f"{run.consortium} · {run.id}"
     failures = summary.get("arbiter_failures") or 0
-    arbiter_failed = f", {failures} failed arbiter call(s)" if failures else ""
+    arbiter_failed = f", {plural(failures, 'failed arbiter call')}" if failures else ""
     below = (
         f'<p class="card below">This answer is {escape(threshold_text(summary))}: the consortium did not '
         "reach the confidence it asks for.</p>"
@@ -212,11 +212,10 @@ def render(run: Any) -> str:
         else ""
     )
     meta = (
-        f"{run.datetime_utc[:19].replace('T', ' ')} UTC · {summary['rounds']} round(s) · "
+        f"{run.datetime_utc[:19].replace('T', ' ')} UTC · {plural(summary['rounds'], 'round')} · "
         f"final confidence {confidence_text(trace.get('confidence'))} (round {final_round}) · "
-        f"{summary['members']} members, {summary['member_failures']} failed member call(s)"
-        f"{arbiter_failed} · "
-        f"tokens {run.input_tokens or 0} in / {run.output_tokens or 0} out · {seconds(run.duration_ms)}"
+        f"{plural(summary['members'], 'member')}, {plural(summary['member_failures'], 'failed member call')}"
+        f"{arbiter_failed} · tokens {run_tokens_text(run)} · {seconds(run.duration_ms)}"
     )
     notes = trace.get("notes") or []
     notes_html = (
@@ -224,11 +223,8 @@ def render(run: Any) -> str:
         if notes
         else ""
     )
-    return "".join(
+    body = "".join(
         [
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
             f"<h1>Consortium {escape(run.consortium)}</h1>",
             f'<p class="meta">Response {escape(run.id)} · {escape(meta)}</p>',
             f'<h2>Prompt</h2><div class="prompt">{_pre(run.prompt)}</div>',
@@ -237,6 +233,6 @@ def render(run: Any) -> str:
             confidence_chart(rounds, final_round, summary.get("confidence_threshold")),
             *(_round_section(r, final_round) for r in rounds),
             notes_html,
-            "</body></html>\n",
         ]
     )
+    return document(title, body, _CSS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..text.words import plural
 from .walk import (
     confidence_text,
     fallback_text,
@@ -17,6 +18,7 @@ from .walk import (
     member_name,
     retries_text,
     round_heading,
+    run_tokens_text,
     seconds,
     spending_lines,
     spending_text,
@@ -101,8 +103,8 @@ def render(run: Any, full: bool = False) -> str:
     lines = [
         f"Run {run.id} · {run.consortium} · {run.datetime_utc[:19].replace('T', ' ')} UTC",
         (
-            f"{summary['rounds']} round(s) · final confidence {confidence_text(trace.get('confidence'))}"
-            f" (round {final_round}) · tokens {run.input_tokens or 0} in / {run.output_tokens or 0} out"
+            f"{plural(summary['rounds'], 'round')} · final confidence {confidence_text(trace.get('confidence'))}"
+            f" (round {final_round}) · tokens {run_tokens_text(run)}"
             f" · {seconds(run.duration_ms)}"
             + "".join(f" · {part}" for part in [spending_text(trace.get("usage"))] if part)
         ),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..text.words import UNKNOWN, number, plural
+
 
 def seconds(ms: Any) -> str:
     """`1234` -> `1.2s`; unknown durations print as `?`."""
@@ -20,13 +22,20 @@ def confidence_text(value: Any) -> str:
 
 
 def tokens_text(usage: Any) -> str:
+    """One call's usage: `1,234 in / 56 out`; a count it did not report is `?`."""
     usage = usage if isinstance(usage, dict) else {}
+    return f"{number(usage.get('input'))} in / {number(usage.get('output'))} out"
 
-    def part(key: str) -> str:
-        value = usage.get(key)
-        return "?" if value is None else str(value)
 
-    return f"{part('input')} in / {part('output')} out"
+def partial_count(count: int | None, complete: bool) -> str:
+    """A sum over calls: `1,234`; `1,234+?` when some call did not report its part;
+    `?` when none did."""
+    return number(count) + ("" if complete or count is None else f"+{UNKNOWN}")
+
+
+def run_tokens_text(run: Any) -> str:
+    """A whole run's usage (a runs.Run): `1,234 in / 56 out`, unknown parts as `?`."""
+    return f"{partial_count(*run.tokens('input'))} in / {partial_count(*run.tokens('output'))} out"
 
 
 def member_name(member: dict[str, Any]) -> str:
@@ -46,7 +55,7 @@ def retries_text(member: dict[str, Any]) -> str:
     if len(attempts) > 1 or (isinstance(requests, int) and requests > 1):
         failed = sum(1 for attempt in attempts if not attempt.get("ok"))
         sent = f"{requests} requests in " if isinstance(requests, int) and requests != len(attempts) else ""
-        bits.append(f"{sent}{len(attempts)} attempt{'s' if len(attempts) != 1 else ''}, {failed} failed")
+        bits.append(f"{sent}{plural(len(attempts), 'attempt')}, {failed} failed")
     if member.get("rate_limit_waits"):
         bits.append(f"rate-limited {member['rate_limit_waits']}x, waited {seconds(member.get('rate_limit_wait_ms'))}")
     if member.get("queued_ms"):

@@ -21,7 +21,7 @@ from pydantic import (
 from ..errors import InvalidName
 from .names import check_name
 
-__all__ = ["ArbiterConfig", "ConsortiumConfig", "InvalidName", "MemberConfig", "check_name", "explain"]
+__all__ = ["ArbiterConfig", "ConsortiumConfig", "InvalidName", "MemberConfig", "check_name", "explain", "field_names"]
 
 DEFAULT_CONFIDENCE_THRESHOLD = 0.7
 DEFAULT_MAX_ITERATIONS = 3
@@ -30,6 +30,8 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_RETRIES = 2
 DEFAULT_MIN_MEMBERS = 1
 
+MAX_MEMBERS = 100
+"""At most this many entries under `models:` (each may ask its model `count` times)."""
 
 
 def explain(error: ValidationError, hints: Mapping[str, str] | None = None) -> str:
@@ -49,7 +51,23 @@ def explain(error: ValidationError, hints: Mapping[str, str] | None = None) -> s
 
 
 class _Strict(BaseModel):
+    """Every part of the file: an unknown key is an error, not silently ignored.
+    A new section of the file subclasses this, which also lets its keys appear in
+    error messages about a file (see `field_names`)."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+def field_names() -> frozenset[str]:
+    """Every key the file format defines, at any level: the words an error about a
+    file may repeat from it (anything else in a file is the user's own content)."""
+    names: set[str] = set()
+    pending: list[type[BaseModel]] = [_Strict]
+    while pending:
+        model = pending.pop()
+        names.update(model.model_fields)
+        pending.extend(model.__subclasses__())
+    return frozenset(names)
 
 
 class ArbiterConfig(_Strict):
@@ -80,7 +98,7 @@ class ConsortiumConfig(_Strict):
     """A saved consortium, as stored in `<llm user dir>/consortiums/NAME.yaml`."""
 
     name: str
-    models: list[MemberConfig] = Field(min_length=1)
+    models: list[MemberConfig] = Field(min_length=1, max_length=MAX_MEMBERS)
     arbiter: ArbiterConfig | None = None
     strategy: Literal["arbiter", "vote"] | None = None
     confidence_threshold: float = Field(default=DEFAULT_CONFIDENCE_THRESHOLD, ge=0, le=1)
@@ -101,6 +119,8 @@ class ConsortiumConfig(_Strict):
     waves: bool = False
     budget_tokens: int | None = Field(default=None, ge=0)
     budget_usd: float | None = Field(default=None, ge=0)
+    # Members rank each other's answers before each round is decided (engine/review.py).
+    review: bool = False
 
     @field_validator("name")
     @classmethod
@@ -127,6 +147,18 @@ class ConsortiumConfig(_Strict):
     def member_count(self) -> int:
         """How many member calls one round makes (instances included)."""
         return sum(member.count for member in self.models)
+
+    def instances(self) -> list[tuple[MemberConfig, int]]:
+        """Each member call of a round as (member, instance number): a model's calls
+        are numbered 1, 2, ... across every entry that names it, so `-m a -m a` is
+        `a` and `a#2`, as `-m a:2` is."""
+        seen: dict[str, int] = {}
+        calls = []
+        for member in self.models:
+            for _ in range(member.count):
+                seen[member.model_id] = seen.get(member.model_id, 0) + 1
+                calls.append((member, seen[member.model_id]))
+        return calls
 
     @property
     def effective_strategy(self) -> str:
@@ -176,6 +208,8 @@ class ConsortiumConfig(_Strict):
             rounds = f"{self.max_iterations} iteration{plural}"
         else:
             rounds = f"{self.min_iterations}-{self.max_iterations} iterations"
+        if self.review:
+            decides = f"peer review, {decides}"
         threshold = self.confidence_threshold
         return f"{members}; {decides}; threshold {threshold:g}; {rounds}{self._spending_text()}"
 

@@ -1,7 +1,9 @@
 """Where consortiums live: one YAML file per consortium in `llm.user_dir()/consortiums`.
 
 Listing only reads the folder (it runs on every `llm` model lookup); loading parses
-and validates one file; saving is atomic so a crash never leaves half a config.
+and validates one file, within the limits `reading` enforces (whoever wrote it);
+saving is atomic so a crash never leaves half a config, keeps an existing file's
+permissions, and follows a symlink out of the folder only when asked.
 
 `llm models` prints a summary line per consortium, which takes reading, parsing and
 validating its file (about a quarter of a millisecond each: a quarter of a second for
@@ -19,13 +21,15 @@ import json
 import logging
 import os
 import pathlib
+import stat
 import tempfile
 from typing import TYPE_CHECKING
 
 import llm
 import yaml
 
-from ..errors import AlreadyExists, StoreError
+from ..errors import AlreadyExists, OutsideFolder, StoreError
+from . import reading
 from .names import FOLDER_NAME, check_name
 
 if TYPE_CHECKING:
@@ -78,49 +82,44 @@ def list_names() -> list[str]:
     return sorted(names)
 
 
-def _loader() -> type:
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def parse(text: str, name: str, where: str) -> ConsortiumConfig:
-    """Validate YAML text as the consortium `name`; StoreError says what is wrong."""
+    """Validate YAML text as the consortium `name`; StoreError says what is wrong,
+    and where, without repeating the text (see `reading`)."""
     try:
-        data = yaml.load(text, Loader=_loader())
-    except yaml.YAMLError as ex:
-        mark = getattr(ex, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark is not None else ""
-        raise StoreError(f"{where}: not valid YAML{at}: {getattr(ex, 'problem', ex)}") from ex
+        data, root = reading.load_yaml(text)
+    except StoreError as ex:
+        raise StoreError(f"{where}: {ex}") from ex
     if data is None:
         raise StoreError(f"{where}: file is empty")
     if not isinstance(data, dict):
         raise StoreError(f"{where}: expected a mapping, got {type(data).__name__}")
     data.setdefault("name", name)
     if data["name"] != name:
-        raise StoreError(
-            f"{where}: name {data['name']!r} does not match the file name {name!r}"
-        )
+        raise StoreError(f"{where}: the name setting does not match the file name {name!r}")
     from pydantic import ValidationError
 
-    from .config import ConsortiumConfig, explain
+    from .config import ConsortiumConfig, field_names
 
     try:
         return ConsortiumConfig.model_validate(data)
     except ValidationError as ex:
-        raise StoreError(f"{where}: {explain(ex)}") from ex
+        raise StoreError(f"{where}: {reading.describe(ex.errors(), root, field_names())}") from ex
 
 
 def read_text(name: str) -> tuple[pathlib.Path, str]:
     """(path, text) of consortium `name`'s file, unparsed (what `edit` opens);
-    StoreError when it is missing or unreadable."""
+    StoreError when it is missing, unreadable, not a regular file or too large."""
     path = path_for(name)
     try:
-        return path, path.read_text(encoding="utf-8")
+        return path, reading.read_bounded(path)
     except FileNotFoundError:
+        if path.is_symlink():
+            raise StoreError(f"{path}: a symlink to a file that does not exist") from None
         raise StoreError(f"No consortium named {name!r} (looked for {path})") from None
+    except StoreError as ex:
+        raise StoreError(f"{path}: {ex}") from ex
     except OSError as ex:
-        raise StoreError(f"{path}: cannot be read: {ex.strerror or ex}") from ex
-    except UnicodeDecodeError as ex:
-        raise StoreError(f"{path}: not UTF-8 text (byte {ex.start})") from ex
+        raise StoreError(f"{path}: cannot be read: {ex.strerror or type(ex).__name__}") from ex
 
 
 def load(name: str) -> ConsortiumConfig:
@@ -134,20 +133,40 @@ def dump(config: ConsortiumConfig) -> str:
     return yaml.dump(config.to_file_dict(), Dumper=_BlockStrings, sort_keys=False, allow_unicode=True)
 
 
-def write_text_atomic(path: pathlib.Path, text: str, *, exclusive: bool = False) -> None:
+def write_target(path: pathlib.Path, *, follow_symlinks: bool = False) -> pathlib.Path:
+    """The file a write to `path` replaces: `path` itself, or the file its symlink
+    points to. A symlink to a file outside `path`'s folder is OutsideFolder unless
+    `follow_symlinks`: writing there could replace any file the user can write."""
+    real = pathlib.Path(os.path.realpath(path))
+    base = os.path.realpath(path.parent)
+    if not follow_symlinks and os.path.commonpath([base, real]) != base:
+        raise OutsideFolder(
+            f"{path} is a symlink to {real}, outside {base}; not written "
+            "(--follow-symlinks writes there)"
+        )
+    return real
+
+
+def write_text_atomic(
+    path: pathlib.Path, text: str, *, exclusive: bool = False, follow_symlinks: bool = False
+) -> None:
     """Write `text` to `path` so readers see the old file or the new one, never a part.
 
-    A symlink is written through (its target is replaced, the link kept). With
-    `exclusive`, the file must not exist: the complete temporary file is hard-linked
-    into place, which fails with FileExistsError if any other writer got there first,
-    so checking and writing are one step."""
-    path = pathlib.Path(os.path.realpath(path))
+    A symlink is written through (its target is replaced, the link kept), within
+    the folder unless `follow_symlinks` (see `write_target`). A file that exists
+    keeps its permissions (and its owner and group where allowed); a new one is
+    readable by its owner only. With `exclusive`, the file must not exist: the
+    complete temporary file is hard-linked into place, which fails with
+    FileExistsError if any other writer got there first, so checking and writing
+    are one step."""
+    path = write_target(pathlib.Path(path), follow_symlinks=follow_symlinks)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError as ex:  # a file where the folder should be: not "exists"
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from ex
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        _keep_permissions(fd, path)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -160,6 +179,18 @@ def write_text_atomic(path: pathlib.Path, text: str, *, exclusive: bool = False)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _keep_permissions(fd: int, path: pathlib.Path) -> None:
+    """Give the new file (open as `fd`) the mode, owner and group of the one it
+    replaces, so a save never makes a shared file private or a private one shared."""
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        return
+    os.fchmod(fd, stat.S_IMODE(old.st_mode))
+    with contextlib.suppress(OSError):  # only root may give a file away
+        os.fchown(fd, old.st_uid, old.st_gid)
 
 
 def _move_exclusive(tmp: str, path: pathlib.Path) -> None:
@@ -179,12 +210,13 @@ def _move_exclusive(tmp: str, path: pathlib.Path) -> None:
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV}
 
 
-def save(config: ConsortiumConfig, *, replace: bool = True) -> pathlib.Path:
+def save(config: ConsortiumConfig, *, replace: bool = True, follow_symlinks: bool = False) -> pathlib.Path:
     """Write a consortium atomically; returns the file's path. With `replace=False`
-    an existing consortium of that name is AlreadyExists, however close the race."""
+    an existing consortium of that name is AlreadyExists, however close the race;
+    OutsideFolder for a symlink out of the folder unless `follow_symlinks`."""
     path = path_for(config.name)
     try:
-        write_text_atomic(path, dump(config), exclusive=not replace)
+        write_text_atomic(path, dump(config), exclusive=not replace, follow_symlinks=follow_symlinks)
     except FileExistsError as ex:
         raise AlreadyExists(f"Consortium {config.name!r} already exists ({path}); use --force to replace it") from ex
     except OSError as ex:
@@ -221,12 +253,25 @@ def _key(path: pathlib.Path) -> list[int]:
 
 def _read_cache(directory: pathlib.Path) -> dict[str, list]:
     try:
-        data = json.loads((directory / CACHE_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(reading.read_bounded(directory / CACHE_NAME))
+    except (OSError, ValueError, StoreError):
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == _ENTRY_LENGTH}
+    return {k: v for k, v in data.items() if _well_formed(v)}
+
+
+def _well_formed(entry: object) -> bool:
+    """A cache entry as `_refresh` writes it: the key's integers, then a summary or
+    an error (a hand-edited cache must not print `broken: None`)."""
+    if not isinstance(entry, list) or len(entry) != _ENTRY_LENGTH:
+        return False
+    key, (summary, error) = entry[:_KEY_LENGTH], entry[_KEY_LENGTH:]
+    if not all(isinstance(part, int) for part in key):
+        return False
+    if summary is None:
+        return isinstance(error, str) and bool(error)
+    return isinstance(summary, str) and error is None
 
 
 def _refresh(directory: pathlib.Path, cache: dict[str, list]) -> None:
@@ -253,7 +298,7 @@ def _refresh(directory: pathlib.Path, cache: dict[str, list]) -> None:
     cache.update(fresh)
     try:
         write_text_atomic(directory / CACHE_NAME, json.dumps(cache))
-    except OSError as ex:
+    except (OSError, StoreError) as ex:
         logger.debug("consortium summary cache not written: %s", ex)
 
 

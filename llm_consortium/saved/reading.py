@@ -1,0 +1,243 @@
+"""Reading a consortium file that anyone could have written: bounded, never blocking,
+and never repeating the file's content back in an error.
+
+Every `llm` command that lists models reads these files, so a FIFO, a device, a
+huge file or a YAML alias bomb in the folder must cost a stat and a bounded read,
+and end as one error line that says what is wrong and where (a line number), not
+what the file holds: the file may be a symlink to something private.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import stat
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import yaml
+
+from ..errors import StoreError
+
+MAX_FILE_BYTES = 1 << 20
+"""A consortium file may hold at most this many bytes (1 MiB)."""
+
+MAX_VALUES = 10_000
+"""At most this many YAML values (scalars, lists, mappings) once every alias is
+expanded; an alias counts the whole value it names each time it is used."""
+
+MAX_EXPANDED_CHARS = 2 * MAX_FILE_BYTES
+"""At most this many characters of text (keys and values) once every alias is
+expanded: room for any file under the size cap, not for one string named a
+thousand times."""
+
+MAX_DEPTH = 32
+"""Lists and mappings nest at most this deep."""
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(mode: int) -> str | None:
+    """Why a file of this mode cannot be a consortium file, or None if it can."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in _KINDS:
+        if test(mode):
+            return f"not a regular file ({kind})"
+    return "not a regular file"
+
+
+def _checked(status: os.stat_result) -> None:
+    problem = _not_regular(status.st_mode)
+    if problem is None and status.st_size > MAX_FILE_BYTES:
+        problem = f"too large ({status.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,})"
+    if problem is not None:
+        raise StoreError(problem)
+
+
+def read_bounded(path: pathlib.Path) -> str:
+    """The UTF-8 text of the regular file at `path` (symlinks followed), at most
+    MAX_FILE_BYTES. StoreError (a reason without the path) for anything else;
+    FileNotFoundError when there is no file at all.
+
+    The file is checked with stat before it is opened, and opened non-blocking and
+    checked again with fstat, so a FIFO swapped in between cannot block the open.
+    """
+    _checked(os.stat(path))
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        _checked(os.fstat(fd))
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_BYTES:
+        raise StoreError(f"too large (more than {MAX_FILE_BYTES:,} bytes)")
+    data = b"".join(chunks)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as ex:
+        line = data.count(b"\n", 0, ex.start) + 1
+        raise StoreError(f"not UTF-8 text (line {line}, byte {ex.start})") from ex
+
+
+# --- YAML
+
+
+def _loader() -> type:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _line(node: yaml.Node | None) -> str:
+    mark = getattr(node, "start_mark", None)
+    return f" (line {mark.line + 1})" if mark is not None else ""
+
+
+def _measure(root: yaml.Node) -> None:
+    """Refuse a document that is too big once aliases are expanded (too many values,
+    or too much text: one long string named a thousand times), too deep, or
+    recursive, before anything is built from it. The composed nodes share what
+    aliases name, so this walk costs one visit per distinct node however large the
+    expansion would be."""
+    sizes: dict[int, tuple[int, int]] = {}  # node -> (values, characters) expanded
+    active = {id(root)}
+    stack: list[tuple[yaml.Node, Iterator[yaml.Node]]] = [(root, iter(_children(root)))]
+    while stack:
+        node, pending = stack[-1]
+        child = next(pending, None)
+        if child is None:
+            stack.pop()
+            active.discard(id(node))
+            sizes[id(node)] = _expanded(node, sizes)
+            continue
+        if id(child) in sizes:
+            continue
+        if id(child) in active:
+            raise StoreError(f"an alias refers to a value that contains it{_line(child)}")
+        if len(stack) >= MAX_DEPTH:
+            raise StoreError(f"nested more than {MAX_DEPTH} levels deep{_line(child)}")
+        active.add(id(child))
+        stack.append((child, iter(_children(child))))
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(values, characters) of `node` with every alias expanded, from its children's;
+    StoreError past MAX_VALUES or MAX_EXPANDED_CHARS."""
+    values, chars = 1, len(node.value) if isinstance(node, yaml.ScalarNode) else 0
+    for part in _children(node):
+        values, chars = values + sizes[id(part)][0], chars + sizes[id(part)][1]
+    if values > MAX_VALUES:
+        raise StoreError(f"too many values{_line(node)}: more than {MAX_VALUES:,} once aliases are expanded")
+    if chars > MAX_EXPANDED_CHARS:
+        raise StoreError(
+            f"too much text{_line(node)}: more than {MAX_EXPANDED_CHARS:,} characters once aliases are expanded"
+        )
+    return values, chars
+
+
+def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """(data, root node) of YAML text within the limits above; StoreError says what
+    is wrong and on which line, without quoting the text."""
+    loader = _loader()(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        _measure(root)
+        return loader.construct_document(root), root
+    except StoreError:
+        raise
+    except yaml.YAMLError as ex:
+        mark = getattr(ex, "problem_mark", None)
+        at = f" (line {mark.line + 1})" if mark is not None else ""
+        # The wording up to any quote: what follows a quote comes from the file (a tag, a character).
+        problem = re.split("['\"]", str(getattr(ex, "problem", None) or ""))[0].strip() or "cannot be parsed"
+        raise StoreError(f"not valid YAML{at}: {' '.join(problem.split())}") from ex
+    except RecursionError as ex:
+        raise StoreError("not valid YAML: nested too deeply") from ex
+    except Exception as ex:
+        # A tagged value PyYAML's constructors cannot build (`!!int x`, `!!int` with
+        # no digits, a bad timestamp) fails in whatever way the constructor does.
+        raise StoreError("not valid YAML: a value cannot be read as its type") from ex
+    finally:
+        loader.dispose()
+
+
+# --- validation errors, worded without the file's content
+
+MAX_PROBLEMS = 5
+"""An error names at most this many problems, then counts the rest."""
+
+
+def _step(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    """The node under `node` that pydantic's location `part` names, if any."""
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part]
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                return value
+    return None
+
+
+def _key_node(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                return key
+    return None
+
+
+def describe(errors: Sequence[Any], root: yaml.Node | None, fields: frozenset[str]) -> str:
+    """pydantic's errors (`ValidationError.errors()`) on one line, each as
+    `where: problem (line N)`. A location is shown only as far as it is made of
+    the schema's own `fields` and list positions; an unknown key is named by its
+    line, and a message that would repeat the offending value is replaced."""
+    problems = []
+    for err in errors:
+        parts = list(err["loc"])
+        node, shown = (root if parts else None), []
+        extra = err["type"] == "extra_forbidden"
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            is_position = isinstance(part, int) and isinstance(node, yaml.SequenceNode)
+            if extra and last:
+                node = _key_node(node, part) or node
+                break
+            if not (is_position or part in fields):
+                break
+            shown.append(str(part))
+            node = _step(node, part)
+        value = err.get("input")
+        message = str(err["msg"])
+        if extra:
+            message = "unknown setting"
+        elif isinstance(value, str) and value and (f"'{value}'" in message or (len(value) > 3 and value in message)):
+            message = f"invalid value ({err['type']})"
+        where = ".".join(shown)
+        problems.append(f"{where + ': ' if where else ''}{message}{_line(node)}")
+    if len(problems) > MAX_PROBLEMS:
+        problems[MAX_PROBLEMS:] = [f"and {len(problems) - MAX_PROBLEMS:,} more"]
+    return " ".join("; ".join(problems).split())

@@ -1,0 +1,86 @@
+"""One line of status on a terminal, redrawn in place: the run's progress and eval's
+bar both draw through it, so the two cannot disagree on when to draw or how to wipe.
+
+It draws only on a terminal (pipes, CI logs and tests never see control characters),
+cuts its text one column short of the terminal's width (a line that wraps cannot be
+redrawn by a carriage return), passes the text through `inert`, and is wiped before
+anything else is printed on the same terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TextIO
+
+from .terminal import inert
+
+RETURN_AND_CLEAR = "\r\x1b[K"
+_CLEAR_TO_EOL = "\x1b[K"
+_DEFAULT_WIDTH = 80
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal; a closed or replaced stream is not."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def width(stream: TextIO) -> int:
+    """The terminal's width in columns, 80 when it cannot be told."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        columns = 0
+    return columns if columns > 1 else _DEFAULT_WIDTH
+
+
+class StatusLine:
+    """Draws one line in place (carriage return, text, clear to end of line).
+
+    The caller decides whether to draw at all (see `is_terminal`). Threads may share
+    a line: one writer at a time."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.drawn = False
+        self.text = ""
+        self.finished = False
+        self.lock = threading.RLock()
+
+    def draw(self, text: str) -> None:
+        """Show `text` in place of what the line showed; nothing once finished."""
+        with self.lock:
+            if self.finished:
+                return
+            self.text = inert(text).replace("\n", " ")[: width(self.stream) - 1]
+            self.stream.write(f"\r{self.text}{_CLEAR_TO_EOL}")
+            self.stream.flush()
+            self.drawn = True
+
+    def clear(self) -> None:
+        """Wipe the line so what comes next starts on a clean line."""
+        with self.lock:
+            if self.drawn:
+                self.stream.write(RETURN_AND_CLEAR)
+                self.stream.flush()
+                self.drawn = False
+
+    def above(self, message: str) -> None:
+        """Print `message` on a line of its own above the status, which is redrawn."""
+        with self.lock:
+            self.clear()
+            self.stream.write(inert(message) + "\n")
+            if self.text and not self.finished:
+                self.stream.write(f"\r{self.text}{_CLEAR_TO_EOL}")
+                self.drawn = True
+            self.stream.flush()
+
+    def finish(self) -> None:
+        """Wipe the line for good: something else now owns the terminal (the answer
+        is being printed), and a line redrawn would land in the middle of it."""
+        with self.lock:
+            self.clear()
+            self.finished = True

@@ -1,0 +1,138 @@
+"""Rate limits shared by every process of the user: leases and the learned limit in one
+SQLite file, what a killed process leaves behind, and the fall-back when the file
+cannot be used."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from llm_consortium.calls.shared_limits import FILE_NAME, SharedLimits, SharedStateError
+
+from helpers import LLM_BIN, llm_subprocess, save, spawn
+from loopback import NO_RETRY, error, hang, reply
+
+
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_leases_hold_the_shared_limit_across_instances(tmp_path):
+    one, two = SharedLimits(tmp_path / FILE_NAME), SharedLimits(tmp_path / FILE_NAME)  # two processes
+    first = one.try_lease("m")
+    assert first is not None and one.limits("m") == (None, None)  # unlimited until refused
+    second = one.try_lease("m")
+    one.rate_limited(second, "m")  # two in flight, one refused: halve to 1
+    assert two.limits("m") == (1, 1)
+    assert two.try_lease("m") is None  # both leases still held
+    one.release(first)
+    assert two.try_lease("m") is None  # one still held, limit 1
+    one.release(second)
+    assert two.try_lease("m") is not None
+
+
+def test_a_burst_of_refusals_halves_once_and_successes_grow_it_back(tmp_path):
+    shared = SharedLimits(tmp_path / FILE_NAME)
+    leases = [shared.try_lease("m") for _ in range(8)]
+    for lease in leases:
+        shared.rate_limited(lease, "m")  # all started before the first refusal
+    assert shared.limits("m")[0] == 1  # 8 in flight, 8 refused: never above 8 - 8, at least 1
+    for lease in leases:
+        shared.release(lease)
+    held = shared.try_lease("m")
+    shared.succeeded("m")  # the limit (1) held calls back: one limit's worth of successes
+    assert shared.limits("m") == (2, 1)
+    shared.release(held)
+
+
+def test_a_dead_process_leaves_no_lease_behind(tmp_path):
+    shared = SharedLimits(tmp_path / FILE_NAME)
+    lease = shared.try_lease("m")
+    shared.rate_limited(lease, "m")  # limit 1, held by "us"
+    db = shared._db()
+    db.execute("update leases set pid = ?", (_dead_pid(),))  # as if we had been killed
+    assert SharedLimits(tmp_path / FILE_NAME).try_lease("m") is not None
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "directory"])
+def test_an_unusable_state_file_is_an_error_to_fall_back_on(tmp_path, damage):
+    path = tmp_path / FILE_NAME
+    if damage == "corrupt":
+        path.write_bytes(b"this is not a database" * 100)
+    else:
+        path.mkdir()
+    with pytest.raises(SharedStateError):
+        SharedLimits(path).try_lease("m")
+
+
+# ------------------------------------------------------------------ real llm processes
+
+
+@pytest.fixture
+def busy(loopback, openai_models):
+    openai_models(["busy"])
+    save("panel", [{"model_id": "busy", "count": 2}], arbiter=None, max_iterations=1)
+    return loopback
+
+
+def test_a_refusal_in_one_process_is_learned_in_the_shared_state(busy, user_path):
+    refusal = error(429, "slow down", {"retry-after-ms": "1", **NO_RETRY})
+    busy.script("busy", refusal, reply("same answer"))
+    done = llm_subprocess(user_path, "-m", "panel", "q")
+    assert done.returncode == 0, done.stderr
+    limit, lowest = SharedLimits(user_path / FILE_NAME).limits("busy")
+    assert lowest == 1 and limit is not None  # halved to 1, then grown by its successes
+
+
+def test_every_process_keeps_to_the_limit_the_others_learned(busy, user_path):
+    shared = SharedLimits(user_path / FILE_NAME)
+    lease = shared.try_lease("busy")
+    shared.rate_limited(lease, "busy")  # another process learned: 1 at a time
+    shared.release(lease)
+    busy.limit_in_flight(1, retry_after_ms=1, client_retries=False)
+    busy.script("busy", reply("same answer"))
+    done = llm_subprocess(user_path, "-m", "panel", "q")
+    assert done.returncode == 0, done.stderr
+    assert busy.refused == 0  # its two member calls took turns
+    assert done.stdout == "same answer\n"
+
+
+def test_a_process_killed_while_holding_a_slot_does_not_block_the_others(busy, user_path):
+    shared = SharedLimits(user_path / FILE_NAME)
+    lease = shared.try_lease("busy")
+    shared.rate_limited(lease, "busy")  # the learned limit: 1, free again
+    shared.release(lease)
+    busy.script("busy", hang(600))
+    save("one", ["busy"], arbiter=None, max_iterations=1)
+    holder = spawn(user_path, LLM_BIN, "-m", "one", "q")
+    try:
+        assert busy.wait_for_requests(1, model="busy")
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    finally:
+        busy.release_hangs()
+    busy.script("busy", reply("after the crash"))
+    done = llm_subprocess(user_path, "-m", "one", "-o", "timeout", "60", "q")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "after the crash\n"
+
+
+def test_a_corrupt_state_file_never_fails_a_call(busy, user_path):
+    (user_path / FILE_NAME).write_bytes(b"garbage" * 1000)
+    busy.script("busy", reply("fine"))
+    done = llm_subprocess(user_path, "-m", "panel", "q")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "fine\n"
+    warnings = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 1 and "rate limits are learned in this process alone" in warnings[0]
+
+
+def test_sharing_can_be_turned_off(busy, user_path):
+    busy.script("busy", reply("fine"))
+    done = llm_subprocess(user_path, "-m", "panel", "q", LLM_CONSORTIUM_SHARED_LIMITS="0")
+    assert done.returncode == 0 and done.stderr == ""
+    assert not (user_path / FILE_NAME).exists()
