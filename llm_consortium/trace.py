@@ -39,6 +39,20 @@ class RunUsage(TypedDict, total=False):
     calls_saved: dict[str, int]  # calls not made, by saving: agreement, tiers, waves
 
 
+class ToolCallRecord(TypedDict, total=False):
+    """One tool call a member's model made: the tool, its arguments, an excerpt of
+    its result or its error, how long it took, whether another member's identical
+    call supplied the result, and who asked (a nested consortium's member too)."""
+
+    name: str
+    arguments: dict[str, Any]
+    output: str
+    error: str | None
+    duration_ms: int
+    shared: bool
+    member: str
+
+
 class CallRecord(TypedDict, total=False):
     """One participant's call: who, how it ended, what it cost and what it waited for."""
 
@@ -56,6 +70,7 @@ class CallRecord(TypedDict, total=False):
     queued_ms: int
     abandoned: int
     concurrency_limit: int
+    tool_calls: list[ToolCallRecord]
 
 
 class ArbiterRecord(CallRecord, total=False):

@@ -7,7 +7,7 @@ adapter and the commands can all share them without importing each other.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,8 @@ from .trace import TRACE_VERSION, RoundRecord, RunUsage, Trace
 STRATEGIES = ("arbiter", "vote")
 
 
-TextFn = Callable[[str], Awaitable[None]]
+# A coroutine function (not any awaitable): threads hand its calls to the loop.
+TextFn = Callable[[str], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -34,6 +35,26 @@ class Call:
     # Where the reply's text goes as it arrives (the arbiter, when the answer may
     # stream); None: no one is waiting for it, ask for the whole reply.
     on_text: TextFn | None = field(default=None, compare=False, repr=False)
+    # Which round of the run asks (0: not said): members' identical tool calls are
+    # shared within one round only.
+    round: int = 0
+    # Whether a participant that has the run's tools may use them on this call (a
+    # peer review judges answers as they are).
+    use_tools: bool = True
+
+
+@dataclass
+class ToolUse:
+    """One tool call a participant's model made while answering, and its result:
+    evidence for the arbiter and a line of the trace."""
+
+    name: str
+    arguments: dict[str, Any]
+    output: str = ""  # a bounded excerpt of what the tool returned
+    error: str | None = None  # the tool raised, was refused or does not exist
+    duration_ms: int = 0
+    shared: bool = False  # the result came from another member's identical call
+    member: str = ""  # who asked (a nested consortium's member, when it was one)
 
 
 @dataclass
@@ -43,6 +64,7 @@ class Reply:
     text: str
     input_tokens: int | None = None
     output_tokens: int | None = None
+    tool_calls: list[ToolUse] = field(default_factory=list)  # in the order made
 
 
 CallFn = Callable[[Call], Awaitable[Reply]]
@@ -59,6 +81,7 @@ class Participant:
     gate: Any = None  # limits.ModelGate for this model, or None: not gated
     supports_schema: bool = False  # the model takes a JSON schema (llm's supports_schema)
     tier: int = 1  # members of tier 1 answer first; higher tiers only when needed
+    supports_tools: bool = False  # the model runs tools (llm's supports_tools)
 
     @property
     def name(self) -> str:
@@ -168,6 +191,7 @@ class Event:
     confidence: float | None = None
     another_round: bool = False
     rate_limited: int = 0  # calls of the run waiting for a provider's rate limit now
+    tool_calls: int = 0  # tool calls members made so far in the run
     reviewers: int = 0  # with kind "review": how many members review this round
 
 
@@ -186,6 +210,7 @@ class Result:
     notes: list[str]
     confidence_threshold: float | None = None  # what the run had to reach, for "below threshold"
     stopped: str | None = None  # why the run stopped before its stop rule (a budget)
+    tool_calls: list[ToolUse] = field(default_factory=list)  # every member's, in order made
 
     def trace(self) -> Trace:
         """The JSON-ready deliberation, stored as the response's response_json."""

@@ -71,6 +71,7 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
         "waves": False,
         "budget_tokens": None,
         "budget_usd": None,
+        "tools": {"chain_limit": 5, "share_identical": True, "unshared": [], "arbiter": False},
         "review": False,
     }
 

@@ -122,6 +122,15 @@ class Hang:
 
 
 @dataclass(frozen=True)
+class ToolCalls:
+    """A completion asking for tool calls (OpenAI `tool_calls`, finish_reason
+    "tool_calls"): `calls` is a list of (tool name, arguments) pairs."""
+
+    calls: tuple[tuple[str, dict[str, Any]], ...]
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class Empty:
     """A well-formed completion whose content is the empty string."""
 
@@ -131,7 +140,7 @@ class Drop:
     """Close the connection without sending any response bytes."""
 
 
-Behaviour = Reply | Error | Hang | Empty | Drop
+Behaviour = Reply | Error | Hang | Empty | Drop | ToolCalls
 
 
 def reply(
@@ -176,6 +185,21 @@ def hang(seconds: float) -> Hang:
     `stop()`, `reset()` or `release_hangs()`.
     """
     return Hang(seconds)
+
+
+def tool_calls(*calls: tuple[str, dict[str, Any]], text: str = "") -> ToolCalls:
+    """Ask the client to call tools: `tool_calls(("llm_version", {}))`. The client's
+    next request carries the results as `tool` messages (see `tool_results`)."""
+    return ToolCalls(tuple((name, dict(arguments)) for name, arguments in calls), text)
+
+
+def tool_results(request: RecordedRequest) -> list[str]:
+    """The contents of the `tool` messages a recorded request carried, in order."""
+    return [
+        _content_text(m.get("content"))
+        for m in request.messages
+        if isinstance(m, dict) and m.get("role") == "tool"
+    ]
 
 
 def empty() -> Empty:
@@ -373,6 +397,9 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(behaviour, Error):
             self._send_error(behaviour)
             return
+        if isinstance(behaviour, ToolCalls):
+            self._send_tool_calls(behaviour, req)
+            return
         if isinstance(behaviour, Empty):
             behaviour = Reply("", completion_tokens=0)
         if behaviour.delay:
@@ -460,6 +487,50 @@ class _Handler(BaseHTTPRequestHandler):
             {"error": {"message": err.message, "type": err_type, "code": err.code}},
             err.headers,
         )
+
+    def _send_tool_calls(self, behaviour: ToolCalls, req: RecordedRequest) -> None:
+        """A tool-calls completion, streamed or whole, as OpenAI sends it."""
+        calls = [
+            {
+                "index": index,
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+            for index, (name, arguments) in enumerate(behaviour.calls)
+        ]
+        usage = {
+            "prompt_tokens": _prompt_word_count(req.messages),
+            "completion_tokens": len(calls),
+            "total_tokens": _prompt_word_count(req.messages) + len(calls),
+        }
+        model = req.model or "loopback"
+        if not req.stream:
+            message = {"role": "assistant", "content": behaviour.text or None, "tool_calls": calls}
+            self._send_json(200, {
+                "id": _completion_id(), "object": "chat.completion", "created": int(time.time()),
+                "model": model, "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+                "usage": usage,
+            })
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        cid, created = _completion_id(), int(time.time())
+        include_usage = bool((req.body.get("stream_options") or {}).get("include_usage"))
+
+        def chunk(choices: list[dict], **extra: Any) -> None:
+            event = {"id": cid, "object": "chat.completion.chunk", "created": created,
+                     "model": model, "choices": choices, **extra}
+            self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
+
+        chunk([{"index": 0, "delta": {"role": "assistant", "content": behaviour.text}, "finish_reason": None}])
+        chunk([{"index": 0, "delta": {"tool_calls": calls}, "finish_reason": None}])
+        chunk([{"index": 0, "delta": {}, "finish_reason": "tool_calls"}])
+        if include_usage:
+            chunk([], usage=usage)
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
 
     def _send_stream(
         self,
@@ -619,7 +690,7 @@ class LoopbackServer:
         if not behaviours:
             raise ValueError("script() needs at least one behaviour")
         for b in behaviours:
-            if not isinstance(b, (Reply, Error, Hang, Empty, Drop)):
+            if not isinstance(b, (Reply, Error, Hang, Empty, Drop, ToolCalls)):
                 raise TypeError(f"Not a loopback behaviour: {b!r}")
         with self._cond:
             self._scripts[model_name] = deque(behaviours)

@@ -124,7 +124,7 @@ def test_importing_the_hooks_module_imports_nothing_heavy():
 def test_registering_saved_consortiums_does_not_import_the_engine_side(user_path):
     """`llm` registers models on every command: with consortiums saved, that must
     read names and build the model classes, not import the engine, its policy or
-    the types it runs on (a regression once cost every command 5 ms)."""
+    the types it runs on (that would cost every `llm` command several milliseconds)."""
     save("panel", ["alpha"])
     code = (
         "import sys, llm_consortium; "

@@ -1,5 +1,4 @@
-"""What the management commands promise (issue 12, items 1, 2, 5, 11, 12, 14-16, 19),
-through llm's real CLI: aliases, racing creates, counts, JSON, the list layout,
+"""What the management commands promise, through llm's real CLI: aliases, racing creates, counts, JSON, the list layout,
 per-call round options, `edit` in a real $EDITOR, block scalars, the summary cache."""
 
 from __future__ import annotations

@@ -203,11 +203,11 @@ def test_a_schema_it_cannot_check_is_a_one_line_error(models, loopback):
     assert loopback.requests == []
 
 
-def test_tools_stay_refused(models, loopback):
+def test_tools_refused_when_no_member_supports_them(models, loopback):
     save("panel", ["smart", "plain"], arbiter="sjudge")
     result = llm_run("-m", "panel", "-T", "llm_version", "hi")
     assert result.exit_code != 0
-    assert "does not support tools" in result.output
+    assert "no member supports tools (smart, plain)" in result.output
     assert loopback.requests == []
 
 

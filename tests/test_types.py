@@ -1,5 +1,6 @@
 """Settings are checked when made: a value out of range is a ValueError naming the
-field, never a failure deep inside a run (min_members=0 used to reach a bare next())."""
+field, never a failure deep inside a run (an impossible min_members would otherwise
+surface as a bare StopIteration far from its cause)."""
 
 from __future__ import annotations
 

@@ -196,6 +196,7 @@ class _SharedConsortium:
     can_stream = True
     supports_conversation = True
     supports_schema = True  # members and arbiter are checked against it (see formats)
+    supports_tools = True  # members run the prompt's tools in their own loops (tools.py)
     attachment_types: set[str] | frozenset[str] = CONSORTIUM_ATTACHMENT_TYPES
     Options = ConsortiumOptions
 
@@ -222,52 +223,63 @@ class _SharedConsortium:
         except (StoreError, ValueError) as ex:
             raise llm.ModelError(str(ex)) from ex
 
-    async def deliberate(self, prompt: llm.Prompt, answer: TextFn | None = None) -> Result:
+    async def deliberate(self, prompt: llm.Prompt, answer: TextFn | None = None, response: Any = None) -> Result:
         """Run the consortium on llm's prompt; returns the engine's Result. The final
-        answer also goes to `answer`, as it is written when it can stream."""
+        answer also goes to `answer`, as it is written when it can stream. The
+        prompt's tools go to the members, with `response`'s before/after hooks."""
         from .. import engine
         from ..errors import ConsortiumFailed
         from ..types import Call
         from .participants import resolve
         from .progress import status_line
+        from .tool_loop import tool_kit, tool_notes
 
         config = self.load_config()
-        options = cast(ConsortiumOptions, prompt.options)  # llm made it from our Options
+        options = cast(ConsortiumOptions, prompt.options)
         settings = settings_for(config, options)
         current, system, history = split_conversation(prompt)
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
-        members, arbiter = resolve(config, options.call_mode)
+        kit = tool_kit(config, prompt, response)
+        members, arbiter = resolve(config, options.call_mode, tools=kit)
+        notes = tool_notes(self.model_id, members) if kit is not None else []
+        schema = cast("dict[str, Any] | None", prompt.schema)  # llm makes a pydantic class a dict
         settings = with_prices(settings, members, arbiter)
-        # llm's Prompt turns a pydantic schema class into its JSON schema dict.
-        schema = cast("dict[str, Any] | None", prompt.schema)
         request = Call(current, system or None, history, list(prompt.attachments), schema=schema)
         with status_line(self.model_id, options.progress) as progress:
 
             async def to_user(text: str) -> None:
                 if progress is not None:
                     progress.finish()  # before the first chunk; never redrawn after it
-                assert answer is not None  # to_user is only passed on when there is one
+                assert answer is not None
                 await answer(text)
 
             try:
-                return await engine.run(
+                result = await engine.run(
                     request, members, arbiter, settings, progress=progress,
                     answer=to_user if answer is not None else None,
                 )
+                result.notes.extend(notes)
+                result.tool_calls = list(kit.uses) if kit is not None else []
+                return result
             except ConsortiumFailed as ex:
                 raise llm.ModelError(f"Consortium {self.model_id!r} failed: {ex}") from ex
 
-    async def answer_chunks(self, prompt: llm.Prompt, response: Any, stream: bool) -> AsyncIterator[str]:
+    async def answer_chunks(self, prompt: llm.Prompt, response: Any, stream: bool) -> AsyncIterator[Any]:
         """The final answer for llm's execute, chunk by chunk as the engine releases
-        it (in one piece when not streaming); the trace is recorded at the end."""
+        it (in one piece when not streaming); then the members' tool calls, as calls
+        already executed; the trace is recorded at the end."""
+        from .tool_loop import executed_events
+
         if not stream:
-            result = await self.deliberate(prompt)
+            result = await self.deliberate(prompt, response=response)
             self.record(response, result)
             yield result.text
+            for event in executed_events(result.tool_calls):
+                yield event
             return
         chunks: asyncio.Queue[str | None] = asyncio.Queue()
-        task = asyncio.ensure_future(self.deliberate(prompt, answer=chunks.put))
+        task = asyncio.ensure_future(self.deliberate(prompt, answer=chunks.put, response=response))
         task.add_done_callback(lambda _: chunks.put_nowait(None))
         try:
             while (chunk := await chunks.get()) is not None:
@@ -279,6 +291,8 @@ class _SharedConsortium:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self.record(response, result)
+        for event in executed_events(result.tool_calls):
+            yield event
 
     def record(self, response: Any, result: Result) -> None:
         """Put the run's cost and trace on the consortium's own logged turn."""
@@ -294,7 +308,7 @@ class _SharedConsortium:
         response.response_json = {"consortium": self.model_id, **result.trace()}
 
 
-# The ignores: llm declares Options as a nested class; ours subclasses llm.Options too.
+# llm declares Options as a nested class; ours is ConsortiumOptions, its subclass.
 class ConsortiumModel(_SharedConsortium, llm.Model):  # type: ignore[misc]
     def execute(self, prompt, stream, response, conversation):
         from .loop import shared_loop

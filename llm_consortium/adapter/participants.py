@@ -35,6 +35,8 @@ from ..calls.stdio import guarded
 from ..calls.threads import in_thread
 from ..saved.cycles import check_cycles
 from ..types import Call, CallFn, Participant, Reply
+from .tool_loop import tool_call
+from .tools import ToolKit
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +67,34 @@ def _messages(call: Call) -> list[Any] | None:
     return messages
 
 
+def prompt_kwargs(call: Call, options: dict[str, Any], can_stream: bool) -> dict[str, Any]:
+    """The keyword arguments of llm's `prompt` / `chain` for one call."""
+    kwargs: dict[str, Any] = {"stream": can_stream and call.on_text is not None}
+    if call.system:
+        kwargs["system"] = call.system
+    if call.attachments:
+        kwargs["attachments"] = list(call.attachments)
+    messages = _messages(call)
+    if messages is not None:
+        kwargs["messages"] = messages
+    if options:
+        kwargs["options"] = dict(options)
+    if call.schema is not None:
+        kwargs["schema"] = call.schema
+    return kwargs
+
+
 def llm_call(
     sync_model: Any,
     async_model: Any,
     options: dict[str, Any],
     mode: str | None = None,
     name: str = "",
+    tools: ToolKit | None = None,
 ) -> CallFn:
     """A coroutine function calling one `llm` model with this member's options, the
-    way `call_mode` chooses, inside the stdio guard (`name` is who its warning names)."""
+    way `call_mode` chooses, inside the stdio guard (`name` is who its warning names).
+    With `tools`, the model runs its own tool loop with them."""
     model_id = getattr(async_model or sync_model, "model_id", "member")
     name = name or model_id
 
@@ -82,19 +103,17 @@ def llm_call(
     can_stream = bool(getattr(async_model or sync_model, "can_stream", False))
 
     def kwargs_for(call: Call) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"stream": can_stream and call.on_text is not None}
-        if call.system:
-            kwargs["system"] = call.system
-        if call.attachments:
-            kwargs["attachments"] = list(call.attachments)
-        messages = _messages(call)
-        if messages is not None:
-            kwargs["messages"] = messages
-        if options:
-            kwargs["options"] = dict(options)
-        if call.schema is not None:
-            kwargs["schema"] = call.schema
-        return kwargs
+        return prompt_kwargs(call, options, can_stream)
+
+    if tools is not None:  # the member runs its own tool loop (tools.py)
+        run_async = call_mode(sync_model, async_model, mode) == "async"
+        loop_call = tool_call(tools, sync_model, async_model, run_async, name, kwargs_for)
+
+        async def call_tools(call: Call) -> Reply:
+            with guarded(name, model_id):
+                return await loop_call(call)
+
+        return call_tools
 
     if call_mode(sync_model, async_model, mode) == "async":
 
@@ -157,22 +176,28 @@ class Registry:
         instance: int = 1,
         max_concurrent: int | None = None,
         mode: str | None = None,
+        tools: ToolKit | None = None,
     ) -> Participant:
         """An engine participant calling `model_id` with `options`, gated by the
-        model's process-wide gate. KeyError for an unknown id, llm.ModelError (from
-        the model) for a key that is not set."""
+        model's process-wide gate, running a tool loop with `tools` when its model
+        supports tools. KeyError for an unknown id, llm.ModelError (from the model)
+        for a key that is not set."""
         model = self.model(model_id)
         remember_secret(model.get_key())
         sync_model, async_model = self.sync.get(model_id), self.async_.get(model_id)
         name = model_id if instance == 1 else f"{model_id}#{instance}"
-        call = llm_call(sync_model, async_model, options, mode, name)
+        uses_tools = bool(getattr(model, "supports_tools", False)) and tools is not None
+        call = llm_call(sync_model, async_model, options, mode, name, tools if uses_tools else None)
         types = frozenset(getattr(model, "attachment_types", None) or ())
         if max_concurrent is None:
             max_concurrent = default_max_concurrent(async_model)
         # One gate per model object, whatever alias names it; the cap is this configuration's.
         gate = gate_for(model.model_id, max_concurrent)
         schemas = bool(getattr(model, "supports_schema", False))
-        return Participant(model_id, call, instance, attachment_types=types, gate=gate, supports_schema=schemas)
+        return Participant(
+            model_id, call, instance, attachment_types=types, gate=gate, supports_schema=schemas,
+            supports_tools=bool(getattr(model, "supports_tools", False)),
+        )
 
     def checked_participant(
         self,
@@ -183,12 +208,13 @@ class Registry:
         owner: str = "",
         max_concurrent: int | None = None,
         mode: str | None = None,
+        tools: ToolKit | None = None,
     ) -> Participant:
         """`participant()`, with every failure as one llm.ModelError naming the role
         (member, arbiter, baseline) and the model: the single place those messages
         are worded."""
         try:
-            return self.participant(model_id, options, instance, max_concurrent, mode)
+            return self.participant(model_id, options, instance, max_concurrent, mode, tools)
         except KeyError:
             raise llm.ModelError(f"{owner}unknown {role} model {model_id!r}") from None
         except llm.ModelError as ex:
@@ -211,13 +237,14 @@ def _sharing_off() -> bool:
 
 
 def resolve(
-    config: Any, call_mode: str | None = None, registry: Registry | None = None
+    config: Any, call_mode: str | None = None, registry: Registry | None = None, tools: ToolKit | None = None
 ) -> tuple[list[Participant], Participant | None]:
     """Turn a config's model ids into engine participants, before any call is spent.
 
     An unknown id, a missing key or a cycle fails here, naming it. `call_mode`
     (from `-o call_mode`) overrides the config's. A command that looks up more
     models (a baseline, a judge) passes its `registry`, so plugins register once.
+    With `tools`, members (and the arbiter, when `tools.arbiter`) use them.
     """
     mode = call_mode or getattr(config, "call_mode", None)
     registry = registry or Registry()
@@ -227,9 +254,10 @@ def resolve(
         remember_secret(value)
 
     def participant(entry: Any, role: str, instance: int = 1) -> Participant:
+        given = tools if role == "member" or (tools is not None and tools.arbiter) else None
         return registry.checked_participant(
             entry.model_id, entry.options, role, instance, owner=f"Consortium {config.name!r}: ",
-            max_concurrent=getattr(entry, "max_concurrent", None), mode=mode,
+            max_concurrent=getattr(entry, "max_concurrent", None), mode=mode, tools=given,
         )
 
     members = [

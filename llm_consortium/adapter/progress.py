@@ -57,6 +57,8 @@ def describe(name: str, event: Event) -> str:
         confidence = "unknown" if event.confidence is None else f"{event.confidence:.2f}"
         parts.append(f"confidence {confidence}")
         parts.append("another round" if event.another_round else "done")
+    if event.tool_calls:
+        parts.append(f"tools: {event.tool_calls} call{'s' if event.tool_calls != 1 else ''}")
     if event.rate_limited:
         parts.append("waiting for rate limit")
     return " · ".join(parts)

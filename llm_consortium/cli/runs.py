@@ -45,7 +45,7 @@ def _row(run: Run) -> dict:
 def _table(runs: list[Run]) -> str:
     header = [
         "ID", "TIME (UTC)", "CONSORTIUM", "ROUNDS", "CONFIDENCE",
-        "MEMBERS OK/FAILED", "TOKENS IN/OUT", "COST", "SAVED", "DURATION",
+        "MEMBERS OK/FAILED", "TOOL CALLS", "TOKENS IN/OUT", "COST", "SAVED", "DURATION",
     ]
     rows = [header]
     for run in runs:
@@ -58,6 +58,7 @@ def _table(runs: list[Run]) -> str:
                 str(s["rounds"]),
                 _confidence_cell(s),
                 f"{s['member_answers']}/{s['member_failures']}",
+                str(s["tool_calls"]),
                 f"{partial_count(*run.tokens('input'))}/{partial_count(*run.tokens('output'))}",
                 "-" if s["cost_usd"] is None else f"${s['cost_usd']:.4f}",
                 str(s["calls_saved"]),

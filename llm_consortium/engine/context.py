@@ -61,6 +61,7 @@ class RunContext:
         self.format: TextFormat = format_for(request.schema)
         self.printed = False  # the final answer went out while the arbiter wrote it
         self.rate_limited = 0  # calls waiting for a rate limit now
+        self.tool_calls = 0  # tool calls members made so far
         self.warned_untagged = False
         # Spending (see `spending`): calls saved by kind, why the run stopped early,
         # and how many tiers remain after the one being asked.
@@ -81,7 +82,7 @@ class RunContext:
             return
         event = Event(
             kind, round_number, self.settings.max_iterations, len(self.members), **extra,
-            rate_limited=self.rate_limited,
+            rate_limited=self.rate_limited, tool_calls=self.tool_calls,
         )
         try:
             self.progress(event)

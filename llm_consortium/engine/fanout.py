@@ -10,7 +10,7 @@ reply can never end the whole run.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..calls.policy import describe
 from ..judging import prompts
@@ -80,6 +80,7 @@ async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], 
         except Exception as ex:  # the policy ends expected failures; this is anything else
             outcome = Outcome(error=f"unexpected error: {type(ex).__name__}: {describe(ex)}")
         ctx.usage.add(member.model_id, outcome)
+        ctx.tool_calls += len(outcome.reply.tool_calls) if outcome.reply is not None else 0
         try:
             ctx.format.check(outcome)
         except Exception as ex:
@@ -91,7 +92,8 @@ async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], 
 
     async with asyncio.TaskGroup() as group:
         for index, (member, call) in enumerate(zip(members, calls, strict=True)):
-            group.create_task(one(index, member, call))
+            # The round number keys the sharing of members' identical tool calls.
+            group.create_task(one(index, member, replace(call, round=rnd.number)))
     records: list[CallRecord] = rnd.record.setdefault("members", [])
     for member, outcome in zip(members, outcomes, strict=True):
         assert outcome is not None  # every task set its own before the group ended

@@ -48,7 +48,8 @@ def labelled(ctx: RunContext, rnd: RoundState) -> list[prompts.LabelledAnswer]:
         members[index]["label"] = label
         rnd.record["labels"][label] = members[index]["model"]
         text = outcome.reply.text if outcome.reply is not None else None
-        answers.append(prompts.LabelledAnswer(label, text, outcome.error))
+        tools = outcome.reply.tool_calls if outcome.reply is not None else []
+        answers.append(prompts.LabelledAnswer(label, text, outcome.error, list(tools)))
     return answers
 
 

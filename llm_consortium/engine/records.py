@@ -6,7 +6,9 @@ the trace keeps the shape `trace.py` declares.
 
 from __future__ import annotations
 
-from ..trace import CallRecord, ModelUsage, RunUsage
+from dataclasses import asdict
+
+from ..trace import CallRecord, ModelUsage, RunUsage, ToolCallRecord
 from ..types import Outcome, Participant
 
 # What scheduling cost a call: recorded only when it cost something.
@@ -18,6 +20,8 @@ def call_record(participant: Participant, outcome: Outcome) -> CallRecord:
     record = CallRecord(model=participant.model_id, instance=participant.instance)
     if outcome.reply is not None:
         record["text"] = outcome.reply.text
+        if outcome.reply.tool_calls:
+            record["tool_calls"] = [ToolCallRecord(**asdict(use)) for use in outcome.reply.tool_calls]  # type: ignore[typeddict-item]
     else:
         record["error"] = outcome.error
     record["duration_ms"] = outcome.duration_ms

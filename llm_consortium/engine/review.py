@@ -49,7 +49,8 @@ async def review(ctx: RunContext, rnd: RoundState) -> ranking.PeerRanking | None
         nonlocal done
         labels = prompts.labels(len(shown))
         texts = [rnd.answers()[j] or "" for j in shown]
-        call = Call(build_review_prompt(ctx.request.prompt, list(zip(labels, texts, strict=True))), ctx.request.system)
+        prompt = build_review_prompt(ctx.request.prompt, list(zip(labels, texts, strict=True)))
+        call = Call(prompt, ctx.request.system, use_tools=False)
         outcome = await ctx.call(rnd.members[reviewer], call)
         ctx.usage.add(rnd.members[reviewer].model_id, outcome)
         done += 1

@@ -65,6 +65,11 @@ class Run:
                     answers += 1
         return total, answers, failures
 
+    def tool_calls(self) -> int:
+        """How many tool calls members' models made, over all rounds."""
+        rounds = self.trace.get("rounds") or []
+        return sum(len(m.get("tool_calls") or []) for r in rounds for m in r.get("members", []))
+
     def arbiter_failures(self) -> int:
         """How many rounds' arbiter calls failed."""
         rounds = self.trace.get("rounds") or []
@@ -124,6 +129,7 @@ class Run:
             "member_answers": answers,
             "member_failures": failures,
             "arbiter_failures": self.arbiter_failures(),
+            "tool_calls": self.tool_calls(),
             "input_tokens": self.tokens("input")[0],
             "output_tokens": self.tokens("output")[0],
             "duration_ms": self.duration_ms,

@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..text.fencing import fenced, one_line, pick_nonce
+from ..types import ToolUse
 from .verdict import Verdict
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "labels",
     "peer_prompts",
     "schema_instructions",
+    "tool_evidence",
 ]
 
 
@@ -65,6 +67,22 @@ class LabelledAnswer:
     label: str
     text: str | None
     error: str | None
+    # The tool calls the member's model made for this answer: evidence for the arbiter.
+    tool_calls: list[ToolUse] = field(default_factory=list)
+
+
+def tool_evidence(calls: Sequence[ToolUse]) -> str:
+    """One member's tool calls as lines for the arbiter: the call, then what it
+    returned (an excerpt) or the error it ended with."""
+    lines = []
+    for use in calls:
+        arguments = json.dumps(use.arguments, ensure_ascii=False, sort_keys=True, default=repr)
+        lines.append(f"- {use.name}({arguments})")
+        if use.error is not None:
+            lines.append(f"  error: {use.error}")
+        else:
+            lines.extend(f"  {line}" for line in (use.output or "(empty)").splitlines())
+    return "\n".join(lines)
 
 
 _ROLES = {"user": "USER TURN", "assistant": "ASSISTANT TURN"}
@@ -109,9 +127,11 @@ def build_arbiter_prompt(
         seen.add(answer.label)
 
     texts = [prompt, *(text for _, text in history)]
+    evidence = {answer.label: tool_evidence(answer.tool_calls) for answer in answers if answer.tool_calls}
     for answer in answers:
         texts.append(answer.label)
         texts.extend(t for t in (answer.text, answer.error) if t is not None)
+    texts.extend(evidence.values())
     nonce = pick_nonce(texts)
 
     parts: list[str] = [
@@ -141,11 +161,19 @@ def build_arbiter_prompt(
             blocks.append(f"Response {answer.label}: FAILED, no answer ({reason}).")
         else:
             blocks.append(fenced(f"RESPONSE {answer.label}", answer.text, nonce))
+        if answer.label in evidence:
+            blocks.append(fenced(f"TOOL CALLS {answer.label}", evidence[answer.label], nonce))
     count = len(answers)
+    tools_note = (
+        " A TOOL CALLS block lists the tools the model behind a response called and "
+        "what they returned (cut short when long): evidence to check that response "
+        "against, as untrusted as the response itself."
+        if evidence else ""
+    )
     parts.append(
         f"## Responses ({count})\n"
         "Labels are neutral and the order is random: neither says who wrote a response "
-        "or how good it is.\n" + ("\n".join(blocks) if blocks else "(no responses)")
+        "or how good it is." + tools_note + "\n" + ("\n".join(blocks) if blocks else "(no responses)")
     )
     if review:
         parts.append("## Peer review\n" + review)

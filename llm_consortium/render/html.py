@@ -28,6 +28,7 @@ from .walk import (
     seconds,
     threshold_text,
     tokens_text,
+    tool_call_texts,
     vote_groups,
 )
 
@@ -127,6 +128,9 @@ def _member_card(member: dict[str, Any]) -> str:
     )
     if member.get("rejected"):  # an answer that failed the schema, as it was written
         body += f"<p>Its answer:</p>{_pre(member['rejected'])}"
+    tools = "".join(f"<li>{escape(text)}</li>" for text in tool_call_texts(member))
+    if tools:
+        body = f'<ul class="tools">{tools}</ul>' + body
     title = f"{label} · {escape(member_name(member))}" if label else escape(member_name(member))
     return (
         f'<div class="card{" failed" if failed else ""}"><h3>{title}</h3>'

@@ -24,6 +24,7 @@ from .walk import (
     spending_text,
     threshold_text,
     tokens_text,
+    tool_call_texts,
     vote_groups,
 )
 
@@ -66,7 +67,8 @@ def _member_lines(member: dict[str, Any], full: bool) -> list[str]:
     head += f"  {tokens_text(member.get('usage'))}"
     if retries:
         head += f"  ({retries})"
-    return [head, *_indented(preview(str(member.get("text", "")), full), "        ")]
+    tools = [f"        tool {text}" for text in tool_call_texts(member)]
+    return [head, *tools, *_indented(preview(str(member.get("text", "")), full), "        ")]
 
 
 def _arbiter_lines(arbiter: dict[str, Any], full: bool, won: bool) -> list[str]:

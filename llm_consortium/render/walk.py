@@ -7,6 +7,7 @@ newer version may lack a field, and a missing field must never hide the rest.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..text.words import UNKNOWN, number, plural
@@ -43,6 +44,23 @@ def member_name(member: dict[str, Any]) -> str:
     model = str(member.get("model", "?"))
     instance = member.get("instance", 1)
     return model if instance in (1, None) else f"{model}#{instance}"
+
+
+def tool_call_texts(member: dict[str, Any]) -> list[str]:
+    """One line per tool call the member's model made: the call, its duration or
+    that another member's identical call supplied it, and its result's first line
+    or its error."""
+    texts = []
+    for call in member.get("tool_calls") or []:
+        if not isinstance(call, dict):
+            continue
+        arguments = json.dumps(call.get("arguments") or {}, ensure_ascii=False, default=repr)
+        when = "shared" if call.get("shared") else seconds(call.get("duration_ms"))
+        who = f"{call['member']}: " if "> " in str(call.get("member", "")) else ""
+        first = (str(call.get("output") or "").splitlines() or [""])[0]
+        result = f"error: {call['error']}" if call.get("error") else first
+        texts.append(f"{who}{call.get('name', '?')}({arguments}) {when} -> {result[:120]}")
+    return texts
 
 
 def retries_text(member: dict[str, Any]) -> str:

@@ -21,7 +21,10 @@ from pydantic import (
 from ..errors import InvalidName
 from .names import check_name
 
-__all__ = ["ArbiterConfig", "ConsortiumConfig", "InvalidName", "MemberConfig", "check_name", "explain", "field_names"]
+__all__ = [
+    "ArbiterConfig", "ConsortiumConfig", "InvalidName", "MemberConfig", "ToolsConfig", "check_name", "explain",
+    "field_names",
+]
 
 DEFAULT_CONFIDENCE_THRESHOLD = 0.7
 DEFAULT_MAX_ITERATIONS = 3
@@ -94,6 +97,19 @@ class MemberConfig(ArbiterConfig):
     tier: int = Field(default=1, ge=1, le=9)
 
 
+class ToolsConfig(_Strict):
+    """How members use the tools a prompt carries (`llm -T`, `--functions`)."""
+
+    # Most model calls in one member's tool loop (llm's --cl default); 0: no limit.
+    chain_limit: int = Field(default=5, ge=0)
+    # Identical calls (same tool, same arguments) of one round run once.
+    share_identical: bool = True
+    # Tools whose every call must run (results that differ per call).
+    unshared: list[str] = Field(default_factory=list)
+    # The arbiter gets the tools too (by default it sees only the members' evidence).
+    arbiter: bool = False
+
+
 class ConsortiumConfig(_Strict):
     """A saved consortium, as stored in `<llm user dir>/consortiums/NAME.yaml`."""
 
@@ -119,6 +135,7 @@ class ConsortiumConfig(_Strict):
     waves: bool = False
     budget_tokens: int | None = Field(default=None, ge=0)
     budget_usd: float | None = Field(default=None, ge=0)
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
     # Members rank each other's answers before each round is decided (engine/review.py).
     review: bool = False
 

@@ -1,0 +1,309 @@
+"""Members that use the prompt's tools: each member runs its own tool loop (llm's
+`chain`) with the user's hooks, and every call it made travels back as evidence.
+
+The rules a run's calls follow, and why:
+- the user's `before_call` / `after_call` (llm's `--ta` / `--td`, or the Python API's)
+  see every member's calls, one at a time: concurrent members never interleave
+  prompts on the terminal, and a prompt from llm's CLI is preceded by the member's
+  name. They run in a worker thread, so one waiting for an answer blocks no loop;
+- a refusal (`CancelToolCall`) becomes that member's "Cancelled" result, as llm
+  makes it, and touches no other member;
+- identical calls (same tool, same arguments) of one round run once; every member
+  that asked gets the result. A member asking again in its own loop runs it again;
+- a sync tool in an async loop runs in a thread (llm's own async runner would call
+  it on the event loop and stall every other member);
+- a member's loop stops after `chain_limit` model calls (llm's rule), failing that
+  member alone.
+The calls are then reported to llm as already executed (server-executed stream
+events), so llm records them and never runs them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import json
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import llm
+from llm.parts import ToolCallPart, ToolResultPart
+
+from ..types import ToolUse
+
+#: llm's default chain limit (`--cl`), the most model calls in one member's loop.
+DEFAULT_CHAIN_LIMIT = 5
+#: Most characters of a tool's result kept for the arbiter and the trace.
+EXCERPT_CHARS = 2000
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """`text`, cut to `limit` characters with a note of how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"
+
+
+@dataclass
+class _Entry:
+    """One execution of a tool call, and the members that got its result."""
+
+    result: concurrent.futures.Future[Any]
+    members: set[str] = field(default_factory=set)
+
+
+class ToolKit:
+    """The tools of one consortium call, and the state their calls share: the
+    approval lock, the per-round cache of identical calls, the record of calls."""
+
+    def __init__(
+        self,
+        tools: list[Any],
+        before_call: Callable[..., Any] | None = None,
+        after_call: Callable[..., Any] | None = None,
+        chain_limit: int | None = DEFAULT_CHAIN_LIMIT,
+        share: bool = True,
+        unshared: frozenset[str] = frozenset(),
+        arbiter: bool = False,
+    ) -> None:
+        self.tools: list[llm.Tool] = [t for t in tools if isinstance(t, llm.Tool)]
+        self.before_call = before_call
+        self.after_call = after_call
+        self.chain_limit = chain_limit
+        self.share = share
+        self.unshared = unshared
+        self.arbiter = arbiter  # the arbiter gets the tools too (a saved setting)
+        self.uses: list[ToolUse] = []  # every call of the run, in the order made
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._hooks = threading.Lock()  # one prompt or display at a time
+        self._state = threading.Lock()
+        self._cache: dict[tuple[int, str, str], _Entry] = {}
+        self._timings: dict[str, tuple[int, bool]] = {}  # tool_call_id -> (ms, shared)
+
+    # -- the user's hooks, serialised
+
+    def _hook(self, member: str, hook: Callable[..., Any], *args: Any) -> None:
+        """Run a user hook in this (worker) thread under the lock; an async hook's
+        coroutine goes to the run's loop. Exceptions (CancelToolCall) propagate."""
+        with self._hooks:
+            if getattr(hook, "__module__", "") == "llm.cli":  # a terminal prompt or display
+                from ..text.terminal import inert
+
+                sys.stderr.write(f"\nConsortium member {inert(member)}:\n")
+                sys.stderr.flush()
+            outcome = hook(*args)
+            if inspect.isawaitable(outcome):
+                assert self.loop is not None
+
+                async def wait() -> Any:
+                    return await outcome
+
+                asyncio.run_coroutine_threadsafe(wait(), self.loop).result()
+
+    def _original(self, tool: llm.Tool | None) -> llm.Tool | None:
+        if tool is None:
+            return None
+        return next((t for t in self.tools if t.name == tool.name), tool)
+
+    def sync_hooks(self, member: str) -> dict[str, Any]:
+        """before_call / after_call for a member's sync chain (it runs in a thread)."""
+        hooks: dict[str, Any] = {}
+        if self.before_call is not None:
+            before = self.before_call
+            hooks["before_call"] = lambda tool, tc: self._hook(member, before, self._original(tool), tc)
+        if self.after_call is not None:
+            after = self.after_call
+            hooks["after_call"] = lambda tool, tc, tr: self._hook(member, after, self._original(tool), tc, tr)
+        return hooks
+
+    def async_hooks(self, member: str) -> dict[str, Any]:
+        """The same for an async chain: the hook runs in a thread, off the loop."""
+        hooks: dict[str, Any] = {}
+        for key, sync in self.sync_hooks(member).items():
+
+            async def off_loop(*args: Any, sync: Callable[..., None] = sync) -> None:
+                await asyncio.to_thread(sync, *args)
+
+            hooks[key] = off_loop
+        return hooks
+
+    # -- shared executions
+
+    def _claim(self, round_number: int, member: str, name: str, arguments: dict[str, Any]) -> tuple[_Entry, bool]:
+        """The execution this call gets, and whether this caller must run it."""
+        key = (round_number, name, json.dumps(arguments, sort_keys=True, default=repr))
+        sharing = self.share and name not in self.unshared
+        with self._state:
+            entry = self._cache.get(key) if sharing else None
+            if entry is None or member in entry.members:
+                entry = _Entry(concurrent.futures.Future(), {member})
+                if sharing:
+                    self._cache[key] = entry
+                return entry, True
+            entry.members.add(member)
+            return entry, False
+
+    def _timed(self, tool_call: Any, started: float, shared: bool) -> None:
+        with self._state:
+            self._timings[tool_call.tool_call_id] = (round((time.monotonic() - started) * 1000), shared)
+
+    def wrapped(self, member: str, round_number: int, run_async: bool) -> list[llm.Tool]:
+        """The run's tools for one member's chain: same names and schemas, their
+        implementation going through the shared executions (and, in an async chain,
+        a thread for a sync tool)."""
+        return [
+            llm.Tool(
+                name=tool.name,
+                description=tool.description,
+                input_schema=tool.input_schema,
+                implementation=(self._async_impl if run_async else self._sync_impl)(member, round_number, tool),
+                plugin=tool.plugin,
+            )
+            for tool in self.tools
+        ]
+
+    def _sync_impl(self, member: str, round_number: int, tool: llm.Tool) -> Callable[..., Any]:
+        def run(llm_tool_call: Any, **arguments: Any) -> Any:
+            started = time.monotonic()
+            entry, mine = self._claim(round_number, member, tool.name, arguments)
+            if mine:
+                try:
+                    _prepare_sync(tool)
+                    value = tool.implementation(**_arguments(tool, llm_tool_call, arguments))  # type: ignore[misc]
+                    if inspect.isawaitable(value):
+                        assert self.loop is not None
+                        value = asyncio.run_coroutine_threadsafe(_await(value), self.loop).result()
+                    entry.result.set_result(value)
+                except Exception as ex:  # the member gets an error result, as llm gives
+                    entry.result.set_exception(ex)
+            try:
+                return entry.result.result()
+            finally:
+                self._timed(llm_tool_call, started, not mine)
+
+        return run
+
+    def _async_impl(self, member: str, round_number: int, tool: llm.Tool) -> Callable[..., Awaitable[Any]]:
+        async def run(llm_tool_call: Any, **arguments: Any) -> Any:
+            started = time.monotonic()
+            entry, mine = self._claim(round_number, member, tool.name, arguments)
+            if mine:
+                implementation: Any = tool.implementation
+                try:
+                    await _prepare_async(tool)
+                    call_arguments = _arguments(tool, llm_tool_call, arguments)
+                    if inspect.iscoroutinefunction(implementation):
+                        value = await implementation(**call_arguments)
+                    else:  # a sync tool: in a thread, never on the loop
+                        value = await asyncio.to_thread(implementation, **call_arguments)
+                        if inspect.isawaitable(value):
+                            value = await value
+                    entry.result.set_result(value)
+                except Exception as ex:
+                    entry.result.set_exception(ex)
+            try:
+                return await asyncio.wrap_future(entry.result)
+            finally:
+                self._timed(llm_tool_call, started, not mine)
+
+        return run
+
+    # -- what the calls were
+
+    def record(self, member: str, calls: list[Any], results: list[Any]) -> list[ToolUse]:
+        """ToolUses for one step of a member's loop: the calls its model asked for
+        and the results llm gave back (cancelled and unknown tools included)."""
+        by_id = {getattr(c, "tool_call_id", None): c for c in calls}
+        uses = []
+        for result in results:
+            call = by_id.get(result.tool_call_id)
+            with self._state:
+                duration, shared = self._timings.pop(result.tool_call_id, (0, False))
+            error = None
+            if result.exception is not None:
+                error = f"{type(result.exception).__name__}: {result.exception}"
+            uses.append(
+                ToolUse(
+                    name=result.name,
+                    arguments=dict(getattr(call, "arguments", None) or {}),
+                    output=excerpt(result.output or ""),
+                    error=error,
+                    duration_ms=duration,
+                    shared=shared,
+                    member=member,
+                )
+            )
+        with self._state:
+            self.uses.extend(uses)
+        return uses
+
+    def record_executed(self, member: str, messages: list[Any]) -> list[ToolUse]:
+        """ToolUses a member reported as already executed (a nested consortium's
+        members' calls, a provider's server-side tools), from its response."""
+        results = {
+            p.tool_call_id: p for m in messages for p in m.parts
+            if isinstance(p, ToolResultPart) and p.server_executed
+        }
+        uses = []
+        for message in messages:
+            for part in message.parts:
+                if isinstance(part, ToolCallPart) and part.server_executed:
+                    result = results.get(part.tool_call_id)
+                    output = result.output if result is not None else ""
+                    error = result.exception if result is not None else None
+                    who = (part.provider_metadata or {}).get("consortium", {}).get("member", "")
+                    name = f"{member} > {who}" if who else member
+                    uses.append(ToolUse(part.name, dict(part.arguments), excerpt(output), error, member=name))
+        with self._state:
+            self.uses.extend(uses)
+        return uses
+
+
+async def _await(value: Any) -> Any:
+    return await value
+
+
+def _arguments(tool: llm.Tool, tool_call: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments for the user's implementation, with llm's `llm_tool_call`
+    when it asks for it (as llm passes it)."""
+    if "llm_tool_call" in _parameters(tool.implementation):
+        return {**arguments, "llm_tool_call": tool_call}
+    return arguments
+
+
+def _parameters(implementation: Any) -> set[str]:
+    try:
+        return set(inspect.signature(implementation).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+_PREPARING = threading.Lock()
+
+
+def _toolbox(tool: llm.Tool) -> llm.Toolbox | None:
+    owner = getattr(tool.implementation, "__self__", None)
+    return owner if isinstance(owner, llm.Toolbox) else None
+
+
+def _prepare_sync(tool: llm.Tool) -> None:
+    """A Toolbox's `prepare()`, once, as llm runs it before a sync tool call."""
+    box = _toolbox(tool)
+    if box is not None:
+        with _PREPARING:
+            if not getattr(box, "_prepared", False):
+                box.prepare()
+                box._prepared = True
+
+
+async def _prepare_async(tool: llm.Tool) -> None:
+    """A Toolbox's `prepare_async()`, once, as llm runs it before an async tool call."""
+    box = _toolbox(tool)
+    if box is not None and not getattr(box, "_async_prepared", False):
+        box._async_prepared = True
+        await box.prepare_async()
