@@ -108,3 +108,20 @@ def test_eval_reads_its_prices_from_the_users_table(panel, loopback, user_path, 
     system = json.loads(result.stdout)["systems"][0]
     assert system["cost"] == pytest.approx((system["input_tokens"] + system["output_tokens"]) / 1e6)
     assert system["calls"] == 2  # the members agreed: no arbiter call
+
+
+def test_trace_runs_and_html_show_the_cost_and_the_skipped_arbiter(panel, loopback, user_path, tmp_path):
+    save(panel, ["cheap1", "cheap2"], "judge")
+    for model in ("cheap1", "cheap2", "judge"):
+        ok("prices", "set", model, "1", "1")
+    loopback.script("cheap1", reply("four"))
+    loopback.script("cheap2", reply("four"))
+    assert llm_run("-m", panel, "What is 2+2?").exit_code == 0
+    text = ok("trace").output
+    assert "Arbiter skipped: all 2 answers agree" in text and "saved 1 call (agreement 1)" in text
+    assert "cost $0.0000" in text
+    header, row = ok("runs").output.splitlines()[:2]
+    assert "COST" in header and "SAVED" in header and "$0.0000" in row
+    page = tmp_path / "run.html"
+    ok("trace", "--html", str(page))
+    assert "Arbiter skipped: all 2 answers agree" in page.read_text()

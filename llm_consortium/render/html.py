@@ -26,6 +26,8 @@ from .walk import (
     round_heading,
     run_tokens_text,
     seconds,
+    spending_lines,
+    spending_text,
     threshold_text,
     tokens_text,
     tool_call_texts,
@@ -189,6 +191,7 @@ def _round_section(round_: dict[str, Any], final_round: int | None) -> str:
         *(_member_card(m) for m in members),
         "</div>",
         _vote_block(round_),
+        *(f'<p class="card">{escape(line)}</p>' for line in spending_lines(round_)),
     ]
     if isinstance(round_.get("arbiter"), dict):
         parts.append(_arbiter_block(round_["arbiter"], round_.get("round") == final_round))
@@ -220,7 +223,10 @@ def render(run: Any) -> str:
         f"final confidence {confidence_text(trace.get('confidence'))} (round {final_round}) · "
         f"{plural(summary['members'], 'member')}, {plural(summary['member_failures'], 'failed member call')}"
         f"{arbiter_failed} · tokens {run_tokens_text(run)} · {seconds(run.duration_ms)}"
+        + "".join(f" · {part}" for part in [spending_text(trace.get("usage"))] if part)
     )
+    if trace.get("stopped"):
+        below += f'<p class="card below">Stopped early: {escape(str(trace["stopped"]))}</p>'
     notes = trace.get("notes") or []
     notes_html = (
         '<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{escape(str(n))}</li>" for n in notes) + "</ul>"
