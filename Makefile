@@ -10,7 +10,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-# The linter runs first: a lint finding fails the build like a failing test.
+# The linter and the type checker run first: a finding fails the build like a failing test.
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 
@@ -18,7 +18,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(PY) -m mypy
 
-test: lint
+test: lint typecheck
 	$(PY) -m pytest -q -n 2
 
 # A two-round consortium run against a canned loopback backend; no API key needed.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .trace import TRACE_VERSION, RoundRecord, RunUsage, Trace
 
@@ -70,6 +70,32 @@ class Reply:
 CallFn = Callable[[Call], Awaitable[Reply]]
 
 
+class GateSlot(Protocol):
+    """One call's permission to run on a model (`calls.gate.Slot`)."""
+
+    waited: float  # seconds spent waiting for it
+    detached: bool  # its call was given up on while its thread still runs
+
+    def release(self) -> None: ...
+
+
+class Gate(Protocol):
+    """How many calls may be in flight to a model (`calls.gate.CappedGate`), as the
+    failure policy uses it: take a slot, and say how each call went."""
+
+    async def acquire(self) -> GateSlot: ...
+
+    def rate_limited(self, slot: GateSlot | None = None) -> None: ...
+
+    def succeeded(self) -> None: ...
+
+    @property
+    def limit(self) -> int | None: ...
+
+    @property
+    def lowest(self) -> int | None: ...
+
+
 @dataclass
 class Participant:
     """A member instance or the arbiter: a display name and how to call it."""
@@ -78,7 +104,7 @@ class Participant:
     call: CallFn
     instance: int = 1
     attachment_types: frozenset[str] | None = None  # None: unknown, not filtered
-    gate: Any = None  # limits.ModelGate for this model, or None: not gated
+    gate: Gate | None = None  # the model's gate under this configuration's cap; None: not gated
     supports_schema: bool = False  # the model takes a JSON schema (llm's supports_schema)
     tier: int = 1  # members of tier 1 answer first; higher tiers only when needed
     supports_tools: bool = False  # the model runs tools (llm's supports_tools)
@@ -135,6 +161,9 @@ class Settings:
     budget_tokens: int | None = None
     budget_usd: float | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # USD per 1M tokens
+    # How a vote decides that answers say the same thing: a judging.matching.Matcher
+    # (pure, or model-backed from the adapter); None: `auto`. Checked where it is made.
+    matcher: Any = field(default=None, compare=False, repr=False)
     review: bool = False  # members rank each other's answers before the round is decided
 
     def __post_init__(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -71,6 +72,10 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
         "waves": False,
         "budget_tokens": None,
         "budget_usd": None,
+        "matching": "auto",
+        "matching_model": None,
+        "matching_tolerance": 0.0,
+        "matching_threshold": None,
         "tools": {"chain_limit": 5, "share_identical": True, "unshared": [], "arbiter": False},
         "review": False,
     }
@@ -125,6 +130,13 @@ def llm_subprocess(user_path: Path, *args: str, stdin: str = "", **env: str) -> 
         env=subprocess_env(user_path, **env),
         timeout=60,
     )
+
+
+def default_sigint() -> None:
+    """`preexec_fn` for a child a test interrupts with SIGINT: the default handler
+    back, since a suite started with SIGINT ignored (a background job) passes that
+    on, and a Python started with SIGINT ignored never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def spawn(user_path: Path, *args: str, **kwargs: Any) -> subprocess.Popen:

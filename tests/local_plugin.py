@@ -16,6 +16,10 @@ What makes such plugins hard for a consortium, reproduced on purpose:
   loads, so calls allowed to overlap on it race on sys.stdout;
 - it reports no token usage.
 
+Also `PlainErrorModel`: a remote-provider-like plugin that reports its provider's
+refusals as a plain `llm.ModelError` message ("429 RESOURCE_EXHAUSTED ...", "503
+UNAVAILABLE"), with no status attribute or headers, as llm-gemini does.
+
 Registered in-process with `pm.register(LocalPlugin())`, or as a real entry point for
 an `llm` subprocess with `entry_point_dir()`.
 """
@@ -142,6 +146,22 @@ class LocalModel(llm.Model):
         words = len(text.split())
         if self.context_words is not None and words > self.context_words:
             raise ValueError(f"Requested tokens ({words}) exceed context window of {self.context_words}")
+        yield ANSWER
+
+
+class PlainErrorModel(llm.Model):
+    """Raises `llm.ModelError(message)` for each of `errors` in turn, one per call,
+    then answers `ANSWER`; `calls` counts the calls."""
+
+    def __init__(self, model_id: str, errors: list[str]) -> None:
+        self.model_id = model_id
+        self.errors = list(errors)
+        self.calls = 0
+
+    def execute(self, prompt, stream, response, conversation):
+        self.calls += 1
+        if self.errors:
+            raise llm.ModelError(self.errors.pop(0))
         yield ANSWER
 
 

@@ -137,3 +137,14 @@ async def test_a_failed_arbiter_over_answers_that_all_differ_falls_back_to_a_fie
     assert result.rounds[0]["fallback"]["members"] == []
     assert "field by field" in result.notes[-1] and "vote" in result.notes[-1]
     assert fallback_text(result.rounds[0]) == "The arbiter failed: the answer is the members' vote, taken field by field"
+
+
+async def test_an_answer_the_checking_chokes_on_fails_its_member_not_the_run():
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "multipleOf": 2}}, "required": ["n"]}
+    huge = '{"n": ' + "3" * 400 + "}"
+    members = [Scripted("odd", huge).participant(), Scripted("even", '{"n": 4}').participant()]
+    result = await run(Call("q", schema=schema), members, None, settings(max_iterations=1))
+    assert json.loads(result.text) == {"n": 4}
+    odd = result.rounds[0]["members"][0]
+    assert odd["error"].startswith("answer rejected: does not match the schema: n: 3333")
+    assert odd["error"].endswith("must be a multiple of 2") and odd["rejected"] == huge

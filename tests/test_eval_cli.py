@@ -15,7 +15,7 @@ from llm.cli import cli
 from llm_consortium.evaluation.results import FILE_NAME
 from llm_consortium.history.runs import open_logs, recent_runs
 
-from helpers import LLM_BIN, llm_subprocess, parse_page, refused, save, spawn, verdict
+from helpers import LLM_BIN, default_sigint, llm_subprocess, parse_page, refused, save, spawn, verdict
 from loopback import hang, last_user_text, reply
 
 QUESTIONS = {"What is 2+2?": "4", "What is 3+3?": "6", "What is 5+5?": "10"}
@@ -141,7 +141,7 @@ def test_log_records_each_consortium_turn(trio, loopback, user_path):
 def test_ctrl_c_keeps_finished_results_and_resume_runs_only_the_rest(trio, loopback, user_path):
     answer = reply(answer_from(ALPHA))
     loopback.script("alpha", answer, answer, hang(600))  # item 1's two alpha calls, then nothing
-    running = spawn(user_path, LLM_BIN, "consortiums", "eval", "trio", str(trio), "--parallel", "1")
+    running = spawn(user_path, LLM_BIN, "consortiums", "eval", "trio", str(trio), "--parallel", "1", preexec_fn=default_sigint)
     # items run one at a time: alpha's third request is item 2's, so item 1 is stored
     assert loopback.wait_for_requests(3, model="alpha", timeout=30)
     running.send_signal(signal.SIGINT)

@@ -1,20 +1,24 @@
 """How a participant's call physically runs: the sync path's one loop (loop.py), the
-daemon thread pool and its bridge (threads.py), and the stdio guard (stdio.py)."""
+daemon thread per call and its bridge (threads.py), and the stdio guard (stdio.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import io
 import logging
 import os
+import subprocess
 import sys
 import threading
+import uuid
+from collections.abc import Callable
 
 import pytest
 
 from llm_consortium.adapter import loop
 from llm_consortium.calls import stdio, threads
-from llm_consortium.calls.gate import ModelGate, current_slot
+from llm_consortium.calls.gate import ModelGate, current_slot, gate_for
 
 # ------------------------------------------------------------------ the shared loop
 
@@ -118,42 +122,180 @@ def test_an_async_client_left_over_is_finalised_on_the_loop_that_made_it():
 # ------------------------------------------------------------- threads and the bridge
 
 
-def test_the_pool_reuses_an_idle_thread():
-    pool = threads.DaemonPool(size=4)
-    for _ in range(3):
-        done = threading.Event()
-        pool.submit(done.set)
-        assert done.wait(30)
-    assert pool.threads == 1
+def test_call_threads_are_daemons():
+    """A provider that hangs must never keep the process alive at exit."""
+    assert asyncio.run(threads.in_thread(lambda: threading.current_thread().daemon)) is True
 
 
-def test_the_pool_never_starts_more_threads_than_its_size():
-    pool = threads.DaemonPool(size=2)
+_SWITCH_SCRIPT = """
+import asyncio, queue, threading
+from llm_consortium.calls import threads
+
+taken, go, second_ran = threading.Event(), threading.Event(), threading.Event()
+
+
+def switch(frame, event, arg):
+    # Holds a call thread just after it takes a job from a queue, before it can
+    # count itself busy: the moment a pool misjudges how many workers are idle.
+    if (event == "c_return" and getattr(arg, "__name__", "") == "get"
+            and isinstance(getattr(arg, "__self__", None), queue.SimpleQueue)
+            and threading.current_thread().name.startswith("llm-consortium")
+            and not taken.is_set()):
+        taken.set()
+        go.wait()
+
+
+threading.setprofile(switch)
+
+
+async def main():
+    def first():
+        taken.set()
+        return second_ran.wait(20)  # a hang guard: True as soon as the second call ran
+
+    one = asyncio.ensure_future(threads.in_thread(first))
+    await asyncio.to_thread(taken.wait)
+    two = asyncio.ensure_future(threads.in_thread(second_ran.set))
+    await asyncio.sleep(0)
+    go.set()
+    await two
+    print(await one)
+
+
+asyncio.run(main())
+"""
+
+
+def test_a_call_never_waits_behind_another_calls_blocking_work():
+    """The second call must run while the first blocks (the first waits for it).
+    Run in a fresh process so no call thread exists before the switch is installed."""
+    out = subprocess.run([sys.executable, "-c", _SWITCH_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
+
+
+def _in_forked_child(check: Callable[[], bool]) -> int:
+    """The exit code of a forked child that runs `check` (0 when it holds)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            code = 0 if check() else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+_FORK_SCRIPT = """
+import asyncio, os, queue, threading
+from llm_consortium.calls import threads
+
+parked = set()  # call threads waiting for more work
+
+
+def watch(frame, event, arg):
+    if (getattr(arg, "__name__", "") == "get"
+            and isinstance(getattr(arg, "__self__", None), queue.SimpleQueue)):
+        if event == "c_call":
+            parked.add(threading.get_ident())
+        elif event == "c_return":
+            parked.discard(threading.get_ident())
+
+
+threading.setprofile(watch)
+assert asyncio.run(threads.in_thread(lambda: 1)) == 1
+# Fork once every call thread has ended or parked, as in a long-lived parent.
+while any(t.name.startswith("llm-consortium-call") and t.is_alive() and t.ident not in parked
+          for t in threading.enumerate()):
+    threading.Event().wait(0.001)
+pid = os.fork()
+if pid == 0:
+    code = 1
+    try:
+        code = 0 if asyncio.run(asyncio.wait_for(threads.in_thread(lambda: 2), 20)) == 2 else 1
+    finally:
+        os._exit(code)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_calls_in_threads_work_in_a_forked_child():
+    """A forked child of a process that has made calls must start its own threads
+    (the 20 s inside is a hang guard). In a fresh process, so the watch sees every thread."""
+    out = subprocess.run([sys.executable, "-c", _FORK_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0"
+
+
+def test_a_forked_child_does_not_count_its_parents_running_calls(monkeypatch):
+    monkeypatch.setattr(threads, "THREADS_PER_MODEL", 1)
+    key = f"forked-{uuid.uuid4()}"
+    started, release = threading.Event(), threading.Event()
+
+    def blocking():
+        started.set()
+        return release.wait(30)
+
+    parent_call = threading.Thread(target=lambda: asyncio.run(threads.in_thread(blocking, key)))
+    parent_call.start()
+    try:
+        assert started.wait(30)
+
+        def check() -> bool:
+            return asyncio.run(asyncio.wait_for(threads.in_thread(lambda: 2, key), 20)) == 2
+
+        assert _in_forked_child(check) == 0
+    finally:
+        release.set()
+        parent_call.join(30)
+
+
+def test_a_forked_child_does_not_count_its_parents_gate_slots():
+    """A slot the parent holds (its call's thread stays behind at fork) must not fill
+    the model's gate in the child forever."""
+    key = f"gated-{uuid.uuid4()}"
+    held = asyncio.run(gate_for(key, 1).acquire())
+    try:
+
+        def check() -> bool:
+            async def take() -> bool:
+                slot = await asyncio.wait_for(gate_for(key, 1).acquire(), 20)
+                slot.release()
+                return True
+
+            return asyncio.run(take())
+
+        assert _in_forked_child(check) == 0
+    finally:
+        held.release()
+
+
+@pytest.mark.asyncio
+async def test_calls_hung_on_one_model_never_hold_back_another_models(monkeypatch):
+    monkeypatch.setattr(threads, "THREADS_PER_MODEL", 2)
+    hung, other = f"hung-{uuid.uuid4()}", f"other-{uuid.uuid4()}"
     release = threading.Event()
-    started = threading.Semaphore(0)
-    finished = threading.Semaphore(0)
+    running = threading.Semaphore(0)
 
-    def job():
-        started.release()
-        release.wait()
-        finished.release()
+    def blocking():
+        running.release()
+        return release.wait(30)
 
-    for _ in range(3):
-        pool.submit(job)
-    assert started.acquire(timeout=30) and started.acquire(timeout=30)
-    assert pool.threads == 2
-    release.set()
-    for _ in range(3):
-        assert finished.acquire(timeout=30)
-    assert pool.threads == 2
-
-
-def test_pool_threads_are_daemons():
-    pool = threads.DaemonPool(size=1)
-    seen = []
-    done = threading.Event()
-    pool.submit(lambda: (seen.append(threading.current_thread().daemon), done.set()))
-    assert done.wait(30) and seen == [True]
+    given_up = [asyncio.ensure_future(threads.in_thread(blocking, hung)) for _ in range(2)]
+    for _ in given_up:
+        assert await asyncio.to_thread(running.acquire, True, 30)
+    for call in given_up:
+        call.cancel()
+    await asyncio.gather(*given_up, return_exceptions=True)
+    late = asyncio.ensure_future(threads.in_thread(lambda: "late", hung))
+    try:
+        assert await threads.in_thread(lambda: "answered", other) == "answered"
+        assert not late.done()  # the hung model's own allowance is spent: its next call waits
+    finally:
+        release.set()
+    assert await late == "late"
 
 
 @pytest.mark.asyncio
@@ -283,3 +425,56 @@ def test_stdio_is_checked_when_the_last_overlapping_call_ends():
             sys.stdout = null
         assert sys.stdout is null  # another call is still running: not yet
     assert sys.stdout is original
+
+
+def _while_a_member_call_runs(host: Callable[[], None], member: Callable[[], None] = lambda: None) -> None:
+    """Run `host` in this (the host's) thread while a guarded call is in flight in
+    another thread; `member` runs in the call after `host` did."""
+    entered, host_done = threading.Event(), threading.Event()
+
+    def call():
+        with stdio.guarded("member"):
+            entered.set()
+            assert host_done.wait(30)
+            member()
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    assert entered.wait(30)
+    host()
+    host_done.set()
+    thread.join(30)
+
+
+def test_a_host_redirect_made_while_calls_run_is_left_alone_and_blames_nobody(caplog):
+    original, buffer = sys.stdout, io.StringIO()
+
+    def redirect():
+        sys.stdout = buffer
+
+    try:
+        with caplog.at_level(logging.WARNING):
+            _while_a_member_call_runs(redirect)
+        assert sys.stdout is buffer
+        assert caplog.records == []
+    finally:
+        sys.stdout = original
+
+
+def test_a_member_redirect_after_the_hosts_own_is_put_back_to_the_hosts(caplog):
+    original, buffer = sys.stdout, io.StringIO()
+    with open(os.devnull, "w") as null:
+
+        def redirect():
+            sys.stdout = buffer
+
+        def silence():
+            sys.stdout = null
+
+        try:
+            with caplog.at_level(logging.WARNING):
+                _while_a_member_call_runs(redirect, silence)
+            assert sys.stdout is buffer
+            assert ["member" in r.getMessage() for r in caplog.records] == [True]
+        finally:
+            sys.stdout = original

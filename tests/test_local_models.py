@@ -316,3 +316,36 @@ def test_a_failed_sync_call_carries_no_unrelated_chained_exception(panel, user_p
     shown = "".join(traceback.format_exception(info.value))
     assert "no running event loop" not in shown
     assert "During handling of the above exception" not in shown
+
+
+TWENTY_THREADS = """
+import threading
+import llm
+
+llm.get_model("panel")  # the documented workaround: plugins load once, before any thread
+barrier = threading.Barrier(20)
+answers, errors = [], []
+
+def ask():
+    barrier.wait()
+    try:
+        answers.append(llm.get_model("panel").prompt("q").text())
+    except Exception as ex:
+        errors.append(repr(ex))
+
+threads = [threading.Thread(target=ask) for _ in range(20)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(answers.count("The panel answer"), errors[:1])
+"""
+
+
+def test_twenty_threads_resolving_and_prompting_a_consortium_at_once_all_succeed(panel, user_path):
+    """Once llm's plugins are loaded, nothing in the consortium's resolution of its
+    members (a registry pass per prompt) or its one shared loop fails under threads."""
+    done = run_python(user_path, TWENTY_THREADS)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "20 []\n"
+    assert done.stderr == ""

@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import asyncio
 
+import llm
 import openai
 import pytest
 
-from llm_consortium.calls.policy import (
-    BACKOFF_CAP,
-    backoff,
-    call_with_policy,
+from llm_consortium.calls.failures import (
     describe,
+    is_rate_limited,
     is_transient,
     provider_retries,
     redact,
     remember_secret,
     retry_after,
+    status_of,
 )
+from llm_consortium.calls.policy import BACKOFF_CAP, backoff, call_with_policy
 from llm_consortium.types import Call
 
 from helpers import ProviderError, Scripted, Sleeps
@@ -186,3 +187,29 @@ def test_known_keys_are_redacted_from_error_descriptions():
 
 
 # -------------------------------------------------------------------------- cycles
+
+
+@pytest.mark.parametrize(
+    "message, status, rate_limited, wait",
+    [
+        ("429 RESOURCE_EXHAUSTED. Quota exceeded for metric: requests, limit: 15. Please retry in 37.5s.", 429, True, 37.5),
+        ("RESOURCE_EXHAUSTED {'retryDelay': '12s'}", 429, True, 12.0),
+        ("Rate limit reached for requests, retry after 250ms", 429, True, 0.25),
+        ("quota limit hit", 429, True, None),
+        ("503 UNAVAILABLE. The model is overloaded.", 503, False, None),
+        ("Internal server error", 503, False, None),
+        ("model gemini-x not found", None, False, None),
+    ],
+)
+def test_a_plugins_plain_model_error_is_read_from_its_message(message, status, rate_limited, wait):
+    exc = llm.ModelError(message)
+    assert status_of(exc) == status
+    assert is_rate_limited(exc) is rate_limited
+    assert is_transient(exc) is (status is not None)
+    assert retry_after(exc) == wait
+    assert describe(exc) == message  # its words, no invented "HTTP 429" prefix
+
+
+def test_the_same_words_from_anything_but_a_model_error_are_no_providers_status():
+    exc = ValueError("Requested tokens (429) exceed context window of 40")
+    assert status_of(exc) is None and not is_transient(exc) and retry_after(exc) is None

@@ -9,8 +9,9 @@ import random
 
 import pytest
 
+from llm_consortium.calls.failures import is_quota_exhausted, is_rate_limited
 from llm_consortium.calls.gate import ModelGate, current_slot
-from llm_consortium.calls.policy import call_with_policy, is_quota_exhausted, is_rate_limited, rate_limit_delay
+from llm_consortium.calls.policy import call_with_policy, rate_limit_delay
 from llm_consortium.render.walk import retries_text
 from llm_consortium.types import Call, Participant, Reply
 

@@ -234,3 +234,55 @@ def test_a_nested_consortium_member_takes_the_schema_itself(models, loopback):
     # not the instructions meant for models without schema support.
     assert [r.json_schema for r in loopback.requests_for("smart")] == [DOG_SCHEMA]
     assert last_user_text(loopback.requests_for("smart")[0]) == "Invent a dog"
+
+
+# A reply whose outer object is malformed (a trailing comma, a cut-off end) but
+# whose nested object alone would match the schema: the nested one is never the answer.
+ADA_SLIPS = {
+    "trailing comma": '{"name": "Ada", "age": 36, "spouse": {"name": "Bob", "age": 40},}',
+    "cut off": '{"name": "Ada", "age": 36, "spouse": {"name": "Bob", "age": 40}',
+    "fenced": 'Here:\n```json\n{"name": "Ada", "age": 36, "spouse": {"name": "Bob", "age": 40},}\n```',
+}
+
+
+@pytest.mark.parametrize("slip", ADA_SLIPS.values(), ids=ADA_SLIPS.keys())
+def test_a_malformed_outer_object_is_rejected_never_read_as_its_inner_one(models, loopback, user_path, slip):
+    save("solo", ["plain"], arbiter=None, max_iterations=1)
+    loopback.script("plain", reply(slip))
+    done = llm_subprocess(user_path, "-m", "solo", "--schema", DOG, "Invent a person")
+    assert done.returncode != 0 and done.stdout == ""
+    [error] = done.stderr.splitlines()
+    assert error.startswith("Error: ") and "answer rejected: no JSON object or array found" in error
+    assert "Bob" not in done.stderr
+
+
+@pytest.mark.parametrize("slip", ADA_SLIPS.values(), ids=ADA_SLIPS.keys())
+def test_the_trace_keeps_the_malformed_reply_whole(models, loopback, slip):
+    save("panel", ["smart", "plain"], arbiter=None, max_iterations=1)
+    loopback.script("smart", reply(json.dumps(REX)))
+    loopback.script("plain", reply(slip))
+    assert printed_json(llm_run("-m", "panel", "--schema", DOG, "Invent a dog")) == REX
+    plain = last_trace()["rounds"][0]["members"][1]
+    assert plain["rejected"] == slip and plain["error"].startswith("answer rejected")
+
+
+ADA = '{"name": "Ada", "age": 36, "spouse": {"name": "Bob", "age": 40}'
+ARBITER_SLIPS = {
+    "json verdict, trailing comma": ("sjudge", '{"confidence": 1.0, "synthesis": ' + ADA + ',}, "analysis": ""}'),
+    "json verdict, cut off": ("sjudge", '{"confidence": 1.0, "needs_iteration": false, "synthesis": ' + ADA),
+    "tagged, trailing comma": ("tjudge", verdict(ADA + ",}", 1.0)),
+}
+
+
+@pytest.mark.parametrize("judge, slip", ARBITER_SLIPS.values(), ids=ARBITER_SLIPS.keys())
+def test_a_malformed_synthesis_is_rejected_and_the_members_vote_answers(models, loopback, user_path, judge, slip):
+    save("panel", ["smart", "plain"], arbiter=judge, max_iterations=1)
+    loopback.script("smart", reply(json.dumps(REX)))
+    loopback.script("plain", reply(json.dumps(REX)))
+    loopback.script(judge, reply(slip))
+    done = llm_subprocess(user_path, "-m", "panel", "--schema", DOG, "Invent a dog")
+    [warning] = done.stderr.splitlines()
+    assert "the arbiter failed (answer rejected:" in warning and "Bob" not in warning
+    assert printed_json(done, stderr=done.stderr) == REX
+    arbiter = last_trace()["rounds"][0]["arbiter"]
+    assert arbiter["raw"] == slip and arbiter["error"].startswith("answer rejected")

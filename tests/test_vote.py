@@ -92,13 +92,14 @@ def test_ties_go_to_the_earlier_member():
     assert vote.group(["red", "blue", "blue"])[0].answer == "blue"  # size beats order
 
 
-def test_tally_records_groups_with_member_names():
-    winner, trace = vote.tally(["4", "four", "4."], ["alpha", "beta", "alpha#2"])
+def test_tally_records_groups_with_member_names_and_extracted_answers():
+    winner, trace = vote.tally(["4", "five", "4."], ["alpha", "beta", "alpha#2"])
     assert winner.answer == "4"
     assert trace == {
+        "matching": "auto",
         "groups": [
-            {"answer": "4", "members": ["alpha", "alpha#2"], "share": 2 / 3},
-            {"answer": "four", "members": ["beta"], "share": 1 / 3},
+            {"answer": "4", "extracted": "4", "members": ["alpha", "alpha#2"], "share": 2 / 3},
+            {"answer": "five", "extracted": "5", "members": ["beta"], "share": 1 / 3},
         ],
         "winner": "alpha",
         "share": 2 / 3,
@@ -155,8 +156,8 @@ async def test_vote_round_returns_the_majority_with_its_share():
     assert result.confidence == pytest.approx(2 / 3)
     assert len(result.rounds) == 1
     assert result.rounds[0]["vote"]["groups"] == [
-        {"answer": "Paris.", "members": ["a", "b"], "share": 2 / 3},
-        {"answer": "Lyon", "members": ["c"], "share": 1 / 3},
+        {"answer": "Paris.", "extracted": "paris", "members": ["a", "b"], "share": 2 / 3},
+        {"answer": "Lyon", "extracted": "lyon", "members": ["c"], "share": 1 / 3},
     ]
 
 

@@ -87,6 +87,20 @@ class ConsortiumOptions(llm.Options):
     budget_usd: float | None = Field(
         default=None, ge=0, description="Most USD this whole prompt may spend (needs prices: llm consortiums prices)"
     )
+    # How a vote decides answers say the same thing (docs/matching.md); checked by
+    # adapter/matchers.py, which words a bad value in one line.
+    matching: str | None = Field(
+        default=None, description="How votes group answers: auto, exact, number, choice, semantic or judge"
+    )
+    matching_model: str | None = Field(
+        default=None, description="Embedding model (semantic) or grouping model (judge)"
+    )
+    matching_tolerance: float | None = Field(
+        default=None, description="number matching: numbers this close are one answer (0 or more)"
+    )
+    matching_threshold: float | None = Field(
+        default=None, description="semantic matching: cosine similarity that makes one answer (-1 to 1)"
+    )
     review: bool | None = Field(
         default=None, description="Members rank each other's answers before each round is decided"
     )
@@ -140,6 +154,7 @@ def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settin
     values["min_iterations"], values["max_iterations"] = _iterations(
         config, options.min_iterations, options.max_iterations
     )
+    values["matcher"] = _matcher(config, options, values["timeout"])
     return Settings(**values)
 
 
@@ -174,6 +189,21 @@ def with_prices(settings: Settings, members: list[Any], arbiter: Any) -> Setting
 def _canonical_names() -> dict[str, str]:
     """Every name llm knows (ids and aliases) -> its model's id."""
     return {name: model.model_id for name, model in llm.get_model_aliases().items()}
+
+
+def _matcher(config: ConsortiumConfig, options: ConsortiumOptions, timeout: float) -> Any:
+    """The vote's matcher: the saved matching settings, overridden by `-o`; checked
+    here, before any call (llm.ModelError in one line)."""
+    from .matchers import matcher_for
+
+    def pick(key: str) -> Any:
+        value = getattr(options, key, None)
+        return value if value is not None else getattr(config, key)
+
+    return matcher_for(
+        pick("matching"), pick("matching_model"), pick("matching_tolerance"), pick("matching_threshold"),
+        timeout=timeout, retries=config.retries,
+    )
 
 
 def _iterations(config: ConsortiumConfig, low: int | None, high: int | None) -> tuple[int, int]:

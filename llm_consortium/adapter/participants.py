@@ -24,15 +24,17 @@ import asyncio
 import dataclasses
 import logging
 import os
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 import llm
 
+from ..calls.failures import remember_secret
 from ..calls.gate import gate_for, share_limits
-from ..calls.policy import remember_secret
 from ..calls.stdio import guarded
 from ..calls.threads import in_thread
+from ..saved.config import ArbiterConfig, ConsortiumConfig
 from ..saved.cycles import check_cycles
 from ..types import Call, CallFn, Participant, Reply
 from .tool_loop import tool_call
@@ -132,8 +134,9 @@ def llm_call(
     def blocking(call: Call, loop: asyncio.AbstractEventLoop) -> Reply:
         response = sync_model.prompt(call.prompt, **kwargs_for(call))
         if call.on_text is not None:
+            on_text = call.on_text
             for chunk in response:  # each chunk handed to the loop, in order
-                asyncio.run_coroutine_threadsafe(call.on_text(chunk), loop).result()
+                asyncio.run_coroutine_threadsafe(_awaited(on_text(chunk)), loop).result()
         text = response.text()
         usage = response.usage()
         return Reply(text, usage.input, usage.output)
@@ -143,9 +146,14 @@ def llm_call(
         # holding back the check that puts stdio right for the calls after it.
         loop = asyncio.get_running_loop()
         with guarded(name, model_id):
-            return await in_thread(lambda: blocking(call, loop))
+            return await in_thread(lambda: blocking(call, loop), model_id)
 
     return call_sync
+
+
+async def _awaited(awaitable: Awaitable[None]) -> None:
+    """`awaitable` as a coroutine, which `run_coroutine_threadsafe` needs."""
+    await awaitable
 
 
 class Registry:
@@ -237,7 +245,8 @@ def _sharing_off() -> bool:
 
 
 def resolve(
-    config: Any, call_mode: str | None = None, registry: Registry | None = None, tools: ToolKit | None = None
+    config: ConsortiumConfig, call_mode: str | None = None, registry: Registry | None = None,
+    tools: ToolKit | None = None,
 ) -> tuple[list[Participant], Participant | None]:
     """Turn a config's model ids into engine participants, before any call is spent.
 
@@ -246,18 +255,18 @@ def resolve(
     models (a baseline, a judge) passes its `registry`, so plugins register once.
     With `tools`, members (and the arbiter, when `tools.arbiter`) use them.
     """
-    mode = call_mode or getattr(config, "call_mode", None)
+    mode = call_mode or config.call_mode
     registry = registry or Registry()
     share_limits(None if _sharing_off() else Path(llm.user_dir()))
     check_cycles(config, registry.sync)
     for value in llm.load_keys().values():
         remember_secret(value)
 
-    def participant(entry: Any, role: str, instance: int = 1) -> Participant:
+    def participant(entry: ArbiterConfig, role: str, instance: int = 1) -> Participant:
         given = tools if role == "member" or (tools is not None and tools.arbiter) else None
         return registry.checked_participant(
             entry.model_id, entry.options, role, instance, owner=f"Consortium {config.name!r}: ",
-            max_concurrent=getattr(entry, "max_concurrent", None), mode=mode, tools=given,
+            max_concurrent=entry.max_concurrent, mode=mode, tools=given,
         )
 
     members = [

@@ -37,6 +37,7 @@ import collections
 import contextvars
 import logging
 import math
+import os
 import random
 import threading
 import time
@@ -44,6 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..types import GateSlot
 from .shared_limits import FILE_NAME, Lease, SharedLimits, SharedStateError
 
 logger = logging.getLogger(__name__)
@@ -320,8 +322,8 @@ class CappedGate:
     def lowest(self) -> int | None:
         return self.gate.lowest
 
-    def rate_limited(self, slot: Slot | None = None) -> None:
-        self.gate.rate_limited(slot)
+    def rate_limited(self, slot: GateSlot | None = None) -> None:
+        self.gate.rate_limited(slot if isinstance(slot, Slot) else None)
 
     def succeeded(self) -> None:
         self.gate.succeeded()
@@ -380,6 +382,19 @@ def reset_gates() -> None:
         _gates.clear()
 
 
-current_slot: contextvars.ContextVar[Slot | None] = contextvars.ContextVar(
+def _after_fork() -> None:
+    """A forked child has none of its parent's calls in flight (their threads stayed
+    behind), and must not reuse the parent's SQLite connections: it starts afresh."""
+    global _sharing, _gates_lock, _sharing_lock
+    _gates_lock, _sharing_lock = threading.Lock(), threading.Lock()
+    _gates.clear()
+    if _sharing is not None:
+        _sharing = SharedLimits(_sharing.path)
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+current_slot: contextvars.ContextVar[GateSlot | None] = contextvars.ContextVar(
     "llm_consortium_current_slot", default=None
 )

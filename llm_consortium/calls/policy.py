@@ -1,30 +1,36 @@
-"""The failure policy of one participant call: what a failed call means (worth
-retrying or not, how long the provider asked us to wait, a one-line description
-that never carries an API key), and `call_with_policy`, which applies retries and
-the timeout around any coroutine.
+"""The failure policy of one participant call: `call_with_policy` applies retries,
+rate-limit waits and the timeout around any coroutine, acting on what failures.py
+says a failure means.
 
-It must understand exceptions from any provider SDK without importing one: it reads
-the attributes they share (`status_code`, `response.headers`) and the names of
-their exception classes.
+Words: a *request* is one HTTP request to the provider (its SDK may send several
+inside one attempt and say so); an *attempt* is one call of the participant's
+coroutine under this policy. A trace's `requests` counts the first, `attempts`
+lists the second.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
-import email.utils
 import logging
-import math
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import EmptyAnswer
-from ..types import Call, CallFn, Outcome, Participant
+from ..types import Call, CallFn, Gate, GateSlot, Outcome, Participant
+from .failures import (
+    describe,
+    is_quota_exhausted,
+    is_rate_limited,
+    is_transient,
+    provider_retries,
+    retry_after,
+)
 from .gate import current_slot
+
+__all__ = ["call_with_policy", "describe", "rate_limit_delay"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,166 +38,12 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 20.0
 RATE_LIMIT_JITTER = 0.1  # the least spread added to a Retry-After
 
-
-def status_code(exc: BaseException) -> int | None:
-    """The HTTP status a provider's exception carries, whatever the SDK."""
-    for attr in ("status_code", "status", "http_status"):
-        value = getattr(exc, attr, None)
-        if isinstance(value, int):
-            return value
-    response = getattr(exc, "response", None)
-    value = getattr(response, "status_code", None)
-    return value if isinstance(value, int) else None
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Worth another attempt: rate limits, server errors, dropped connections."""
-    code = status_code(exc)
-    if code is not None:
-        return code == 429 or code >= 500
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    transient_names = {
-        "APIConnectionError",
-        "APITimeoutError",
-        "ConnectionError",
-        "TimeoutException",
-        "ConnectError",
-        "ReadTimeout",
-        "RemoteProtocolError",
-        "TimeoutError",
-    }
-    return bool(names & transient_names)
-
-
-def retry_after(exc: BaseException) -> float | None:
-    """Seconds the provider asked us to wait, when its exception exposes the headers:
-    `retry-after-ms`, then `retry-after` as seconds or as an HTTP date."""
-    headers = getattr(getattr(exc, "response", None), "headers", None)
-    if headers is None:
-        return None
-    if not hasattr(headers, "get"):
-        return None
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) * scale
-        except (TypeError, ValueError):
-            seconds = _http_date_delay(value) if name == "retry-after" else None
-        if seconds is not None and math.isfinite(seconds):
-            return max(0.0, seconds)
-    return None
-
-
-def _http_date_delay(value: Any) -> float | None:
-    try:
-        when = email.utils.parsedate_to_datetime(str(value))
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.UTC)
-    return (when - datetime.datetime.now(datetime.UTC)).total_seconds()
-
-
-def provider_retries(exc: BaseException) -> int | None:
-    """How many times the provider's SDK already retried inside our attempt, when it
-    says so (the OpenAI and Anthropic clients stamp `x-stainless-retry-count` on
-    each request they send); None when unknown."""
-    request = getattr(getattr(exc, "response", None), "request", None)
-    if request is None:
-        request = getattr(exc, "request", None)
-    try:
-        value = request.headers.get("x-stainless-retry-count")
-        return int(value) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
-        return None
-
-
 _JITTER = random.Random()
 
 
-def backoff(attempt: int, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter for retry number `attempt` (1-based)."""
-    return (rng or _JITTER).uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line, key-free description of a failure."""
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and not str(exc):
-        return "timed out"
-    text = redact(" ".join(str(exc).split())) or type(exc).__name__
-    code = status_code(exc)
-    if code is not None and str(code) not in text:
-        text = f"HTTP {code}: {text}"
-    return text[:300]
-
-
-_secrets: set[str] = set()
-
-
-def remember_secret(value: str | None) -> None:
-    """Note an API key in use, so no error text can carry it into a trace or message."""
-    if isinstance(value, str) and len(value.strip()) >= 8 and not any(c.isspace() for c in value.strip()):
-        _secrets.add(value.strip())
-
-
-def redact(text: str) -> str:
-    """`text` with every API key known to this process replaced by [redacted].
-
-    Providers sometimes echo the key they were sent in an error body, and that body
-    becomes the exception's message."""
-    for secret in sorted(_secrets, key=len, reverse=True):
-        text = text.replace(secret, "[redacted]")
-    return text
-
-
-#: Error codes/types providers use for a spent quota or unpaid bill: not a wait.
-QUOTA_CODES = frozenset(
-    {"insufficient_quota", "billing_hard_limit_reached", "billing_not_active", "quota_exceeded"}
-)
-_QUOTA_WORDS = re.compile(
-    r"insufficient[_ ]quota|billing|credit balance|out of credits|daily (?:limit|quota|cap)"
-    r"|per day|quota (?:is )?(?:exhausted|exceeded)",
-    re.IGNORECASE,
-)
-
-
-def _error_fields(exc: BaseException) -> set[str]:
-    """The `code` and `type` a provider's error carries (as attributes or in its
-    JSON body), lower-cased."""
-    found = set()
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        body = body.get("error", body)
-    for source in (exc, body):
-        for name in ("code", "type"):
-            value = source.get(name) if isinstance(source, dict) else getattr(source, name, None)
-            if isinstance(value, str):
-                found.add(value.lower())
-    return found
-
-
-def is_quota_exhausted(exc: BaseException) -> bool:
-    """A 429 that no wait will cure: the account's quota or credit is spent.
-
-    Said by the error code (`insufficient_quota` and the like), or by a message about
-    billing or a daily cap that asks for no particular wait (a per-minute limit that
-    speaks of "quota" sends a Retry-After)."""
-    if status_code(exc) != 429:
-        return False
-    if _error_fields(exc) & QUOTA_CODES:
-        return True
-    return bool(_QUOTA_WORDS.search(str(exc))) and retry_after(exc) is None
-
-
-def is_rate_limited(exc: BaseException) -> bool:
-    """The provider asked us to slow down: a 429 (not a spent quota), or a 503 that
-    says when to come back."""
-    code = status_code(exc)
-    if code == 429:
-        return not is_quota_exhausted(exc)
-    return code == 503 and retry_after(exc) is not None
+def backoff(retry: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter before retry number `retry` (1-based)."""
+    return (rng or _JITTER).uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (retry - 1)))
 
 
 def rate_limit_delay(waits: int, asked: float | None, rng: random.Random) -> float:
@@ -250,8 +102,7 @@ async def call_with_policy(
             inner = provider_retries(failure) or 0
             attempt = outcome.attempts[-1]
             if is_quota_exhausted(failure):
-                outcome.error += " (quota exhausted: not retried)"
-                attempt["error"] = outcome.error
+                _give_up(outcome, attempt, "quota exhausted: not retried")
                 return
             left = timeout - (time.monotonic() - started)
             if is_rate_limited(failure):
@@ -263,13 +114,12 @@ async def call_with_policy(
                 if wait >= left:  # jitter must not push a wait the timeout allows past it
                     wait = asked if asked is not None else left / 2
                     if asked is None and wait < RATE_LIMIT_JITTER:
-                        wait = left  # too little time left to be worth another request
+                        wait = left  # too little time left to be worth another attempt
                 if wait >= left:
-                    outcome.error += (
-                        f" (gave up waiting for the rate limit: a {wait:.3g}s wait would pass "
-                        f"the {timeout:g}s timeout)"
-                    )
-                    attempt["error"] = outcome.error
+                    _give_up(outcome, attempt, (
+                        f"gave up waiting for the rate limit: a {wait:.3g}s wait would pass "
+                        f"the {timeout:g}s timeout"
+                    ))
                     return
                 attempt["rate_limited"] = True
                 attempt["retry_in"] = round(wait, 3)
@@ -283,10 +133,7 @@ async def call_with_policy(
             wait = backoff(errors, rng) if asked is None else asked
             if wait >= left:
                 # Sleeping would only end in our own timeout and hide the real error.
-                outcome.error += (
-                    f" (not retried: a {wait:.3g}s wait would pass the {timeout:g}s timeout)"
-                )
-                attempt["error"] = outcome.error
+                _give_up(outcome, attempt, f"not retried: a {wait:.3g}s wait would pass the {timeout:g}s timeout")
                 return
             attempt["retry_in"] = round(wait, 3)
             logger.info("retrying in %.2fs: %s", wait, outcome.error)
@@ -298,7 +145,7 @@ async def call_with_policy(
         outcome.reply = None
         outcome.error = f"timed out after {timeout:g}s"
         cut: dict[str, Any] = {"ok": False, "error": outcome.error, "duration_ms": _ms(started)}
-        if state.requesting:
+        if state.attempting:
             outcome.requests += 1
             cut["duration_ms"] = _ms(state.began)
             if state.abandoned:
@@ -312,31 +159,31 @@ async def call_with_policy(
 
 @dataclass
 class _State:
-    """Where a call under the policy is: the slot it holds, whether a request is in
-    flight (for the attempt a timeout cuts short), how often it was refused."""
+    """Where a call under the policy is: the slot it holds, whether an attempt is in
+    flight (the one a timeout cuts short), how often it was refused."""
 
-    slot: Any
-    requesting: bool = False
+    slot: GateSlot | None
+    attempting: bool = False
     abandoned: bool = False
     began: float = 0.0
     refusals: int = 0
 
 
-async def _acquire(gate: Any, outcome: Outcome) -> Any:
+async def _acquire(gate: Gate | None, outcome: Outcome) -> GateSlot | None:
     slot = None if gate is None else await gate.acquire()
     outcome.queued_ms += 0 if slot is None else round(slot.waited * 1000)
     return slot
 
 
 async def _attempt(
-    fn: CallFn, call: Call, gate: Any, state: _State, outcome: Outcome
+    fn: CallFn, call: Call, gate: Gate | None, state: _State, outcome: Outcome
 ) -> BaseException | None:
-    """One request, recorded in `outcome`: the exception it ended in, or None when
+    """One attempt, recorded in `outcome`: the exception it ended in, or None when
     it answered. The slot is released after it (or left to the thread still running
     the call, when the bridge detached it), and the gate learns what happened."""
     slot, state.slot = state.slot, None
     token = current_slot.set(slot)
-    state.requesting, state.began = True, time.monotonic()
+    state.attempting, state.began = True, time.monotonic()
     try:
         reply = await fn(call)
     except asyncio.CancelledError:
@@ -359,7 +206,7 @@ async def _attempt(
                 outcome.abandoned += 1
             else:
                 slot.release()
-    state.requesting = False
+    state.attempting = False
     duration = _ms(state.began)
     if failure is None:
         outcome.reply, outcome.error = reply, None
@@ -374,6 +221,12 @@ async def _attempt(
     outcome.requests += 1 + inner
     outcome.attempts.append(attempt)
     return failure
+
+
+def _give_up(outcome: Outcome, attempt: dict[str, Any], why: str) -> None:
+    """Say on the call's error, and on its last attempt's, why no attempt follows."""
+    outcome.error = f"{outcome.error or 'failed'} ({why})"
+    attempt["error"] = outcome.error
 
 
 async def _wait(sleep: Callable[[float], Awaitable[None]], seconds: float, on_wait: Any) -> None:

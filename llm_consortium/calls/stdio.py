@@ -9,6 +9,14 @@ guard is too: it notes stdio when the first guarded call starts, and when the la
 one ends it puts back whatever differs, with one warning naming the member whose
 call ended last.
 
+Only a member's redirect is put back. While guarded calls run, assignments to
+`sys.stdout`/`sys.stderr` are watched (the `sys` module's class is swapped for one
+that notes who assigns, and swapped back when the last call ends): a stream last
+assigned by a host application's own thread (a web app redirecting its output while
+a run goes on) is left as the host set it, and nobody is blamed. File descriptors
+cannot be watched that way; a member's `dup2` is told apart by nothing, so they are
+put back as before.
+
 A call counts while someone awaits it: a call given up on (timeout, cancel) stops
 counting although its thread may run on, so a hung member can neither hold back the
 check nor, ending much later, make it put back a stale snapshot.
@@ -21,12 +29,60 @@ import logging
 import os
 import sys
 import threading
+import types
 from collections.abc import Iterator
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 _FDS = (1, 2)
+_STREAMS = ("stdout", "stderr")
+#: Names of the threads that run blocking member calls (threads.py names them so).
+MEMBER_THREAD_PREFIX = "llm-consortium-call"
+
+
+class _Assignments:
+    """Who last assigned each of sys.stdout/sys.stderr while calls were guarded."""
+
+    def __init__(self) -> None:
+        self.member_threads: dict[int, int] = {}  # thread id -> guarded calls entered there
+        self.by_member: dict[str, bool] = {}  # stream -> whether a member assigned it last
+        self.host_value: dict[str, Any] = {}  # stream -> what the host last assigned
+
+    def note(self, name: str, value: Any) -> None:
+        thread = threading.current_thread()
+        member = thread.ident in self.member_threads or thread.name.startswith(MEMBER_THREAD_PREFIX)
+        self.by_member[name] = member
+        if not member:
+            self.host_value[name] = value
+
+
+_assignments: _Assignments | None = None
+
+
+class _WatchedSys(types.ModuleType):
+    """The `sys` module's class while guarded calls run: notes who assigns stdio."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        watching = _assignments
+        if watching is not None and name in _STREAMS:
+            watching.note(name, value)
+        super().__setattr__(name, value)
+
+
+def _watch() -> _Assignments:
+    global _assignments
+    _assignments = _Assignments()
+    if type(sys) is types.ModuleType:
+        sys.__class__ = _WatchedSys
+    return _assignments
+
+
+def _unwatch() -> None:
+    global _assignments
+    _assignments = None
+    if type(sys) is _WatchedSys:
+        sys.__class__ = types.ModuleType  # type: ignore[assignment]
 
 
 class _Snapshot:
@@ -43,15 +99,17 @@ class _Snapshot:
             with contextlib.suppress(OSError):
                 self.fds[fd] = (os.dup(fd), identity)
 
-    def restore(self) -> list[str]:
-        """Put back whatever changed; the names of what was put back."""
+    def restore(self, assignments: _Assignments) -> list[str]:
+        """Put back whatever a member changed (a stream the host assigned last stays
+        as the host set it); the names of what was put back."""
         changed = []
-        if sys.stdout is not self.stdout:
-            sys.stdout = self.stdout
-            changed.append("sys.stdout")
-        if sys.stderr is not self.stderr:
-            sys.stderr = self.stderr
-            changed.append("sys.stderr")
+        for name in _STREAMS:
+            if not assignments.by_member.get(name, False):
+                continue
+            wanted = assignments.host_value.get(name, getattr(self, name))
+            if getattr(sys, name) is not wanted:
+                setattr(sys, name, wanted)
+                changed.append(f"sys.{name}")
         for fd, (copy, identity) in self.fds.items():
             if _identity(fd) != identity:
                 with contextlib.suppress(OSError):
@@ -88,29 +146,42 @@ class StdioGuard:
         self._lock = threading.Lock()
         self._depth = 0
         self._snapshot: _Snapshot | None = None
+        self._assignments: _Assignments | None = None
         self._warned: set[str] = set()  # models already named: one warning each
 
     @contextlib.contextmanager
     def guard(self, name: str, model: str = "") -> Iterator[None]:
         """Around one member's call; `name` is who the warning names, once per
         `model` (default: the name) in the process."""
+        here = threading.get_ident()
         with self._lock:
             if self._depth == 0:
                 self._snapshot = _Snapshot()
+                self._assignments = _watch()
             self._depth += 1
+            assert self._assignments is not None
+            threads = self._assignments.member_threads
+            threads[here] = threads.get(here, 0) + 1
         try:
             yield
         finally:
-            self._leave(name, model or name)
+            self._leave(name, model or name, here)
 
-    def _leave(self, name: str, model: str) -> None:
+    def _leave(self, name: str, model: str, here: int) -> None:
         with self._lock:
             self._depth -= 1
+            assignments = self._assignments
+            assert assignments is not None
+            threads = assignments.member_threads
+            threads[here] -= 1
+            if not threads[here]:
+                del threads[here]
             if self._depth:
                 return
-            snapshot, self._snapshot = self._snapshot, None
+            snapshot, self._snapshot, self._assignments = self._snapshot, None, None
             assert snapshot is not None
-            changed = snapshot.restore()
+            changed = snapshot.restore(assignments)
+            _unwatch()
             snapshot.close()
             warn = bool(changed) and model not in self._warned
             if warn:

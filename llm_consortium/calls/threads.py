@@ -1,15 +1,24 @@
 """Blocking model calls in threads, awaited from any event loop.
 
-A model's sync implementation runs in a pool of reusable daemon threads: daemon, so
-a provider that hangs can never keep the process alive after Ctrl-C or the end of
-a script (`concurrent.futures` joins its workers at exit); bounded, so a huge
-fan-out cannot start threads without limit; reused, so a round does not pay for
-starting them again.
+Each call gets a thread of its own, started for it and ending with it:
+- daemon, so a provider that hangs can never keep the process alive after Ctrl-C or
+  the end of a script (`concurrent.futures` joins its workers at exit);
+- nothing shared between calls, so no call can wait behind another one's blocking
+  work, and a forked child (whose copy of a pool's workers would not exist) starts
+  threads like any process;
+- bounded per model: at most `THREADS_PER_MODEL` threads run one model's calls at
+  once, counting calls that were given up on but still block. A provider that hangs
+  can only use up its own allowance; calls to every other model start at once.
+
+Starting a thread cost 0.35 ms per call where a reused one cost 0.04 ms
+(bench/threads.py, on a loaded machine): under 2 % of the 20 ms of CPU llm's OpenAI
+plugin spends building a client for each prompt, and lost in the noise of the
+full-stack figures (docs/local-models.md).
 
 A call that is given up on (its timeout passed, or the run was cancelled) cannot be
 stopped: its thread runs on. The bridge then marks the call's gate slot
-(`limits.current_slot`) as detached and releases it only when the thread really
-ends, so the model's `max_concurrent` still holds for whatever starts next.
+(`gate.current_slot`) as detached and releases it only when the thread really ends,
+so the model's `max_concurrent` still holds for whatever starts next.
 """
 
 from __future__ import annotations
@@ -17,71 +26,57 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import queue
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .gate import current_slot
+from .gate import ModelGate, current_slot
+from .stdio import MEMBER_THREAD_PREFIX
 
 T = TypeVar("T")
 
-#: Most worker threads alive at once in the process; more calls queue.
-POOL_SIZE = 256
+#: Most threads running one model's calls at once; more calls to it wait.
+THREADS_PER_MODEL = 256
+
+_allowances: dict[str, ModelGate] = {}
+_allowances_lock = threading.Lock()
 
 
-class DaemonPool:
-    """A bounded pool of daemon worker threads, started as work needs them."""
-
-    def __init__(self, size: int = POOL_SIZE, name: str = "llm-consortium-call") -> None:
-        self.size = size
-        self.name = name
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._threads = 0
-        self._idle = 0
-
-    @property
-    def threads(self) -> int:
-        """Worker threads started so far (they wait for work when idle)."""
-        return self._threads
-
-    def submit(self, job: Callable[[], None]) -> None:
-        """Run `job()` in a worker; `job` must not raise (it reports its own errors)."""
-        self._jobs.put(job)
-        with self._lock:
-            if self._idle >= self._jobs.qsize() or self._threads >= self.size:
-                return
-            self._threads += 1
-            number = self._threads
-        threading.Thread(target=self._work, name=f"{self.name}-{number}", daemon=True).start()
-
-    def _work(self) -> None:
-        while True:
-            with self._lock:
-                self._idle += 1
-            job = self._jobs.get()
-            with self._lock:
-                self._idle -= 1
-            job()
+def allowance(key: str) -> ModelGate:
+    """The thread allowance of model `key` in this process (its own, never shared)."""
+    with _allowances_lock:
+        gate = _allowances.get(key)
+        if gate is None:
+            gate = _allowances[key] = ModelGate(THREADS_PER_MODEL)
+        return gate
 
 
-_pool = DaemonPool()
+def _forget_after_fork() -> None:
+    """A forked child has none of its parent's threads: it counts none of them."""
+    global _allowances_lock
+    _allowances_lock = threading.Lock()
+    _allowances.clear()
 
 
-async def in_thread(fn: Callable[[], T], pool: DaemonPool | None = None) -> T:
-    """Run blocking `fn` in a pool thread and await its result.
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+async def in_thread(fn: Callable[[], T], key: str = "") -> T:
+    """Run blocking `fn` in a thread of its own and await its result; `key` names
+    the model whose thread allowance it counts against.
 
     The thread runs in a copy of the caller's context (as `asyncio.to_thread` does).
     When the awaiting task is cancelled while `fn` still runs, the gate slot held
     for this call (if any) is detached: the thread releases it when `fn` returns.
     """
+    held = await allowance(key).acquire()
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
     context = contextvars.copy_context()
     slot = current_slot.get()
     lock = threading.Lock()
-    state = {"ended": False}
+    ended = False
 
     def settle(value: Any, error: BaseException | None) -> None:
         if future.done():
@@ -92,25 +87,31 @@ async def in_thread(fn: Callable[[], T], pool: DaemonPool | None = None) -> T:
             future.set_result(value)
 
     def job() -> None:
+        nonlocal ended
         value: Any = None
         error: BaseException | None = None
         try:
             value = context.run(fn)
         except BaseException as exc:
             error = exc
+        held.release()
         with lock:
-            state["ended"] = True
+            ended = True
             release = slot is not None and slot.detached
-        if release:
+        if release and slot is not None:
             slot.release()
         with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
             loop.call_soon_threadsafe(settle, value, error)
 
-    (pool or _pool).submit(job)
+    try:
+        threading.Thread(target=job, name=f"{MEMBER_THREAD_PREFIX} {key}".rstrip(), daemon=True).start()
+    except BaseException:
+        held.release()
+        raise
     try:
         return await future
     except asyncio.CancelledError:
         with lock:
-            if not state["ended"] and slot is not None:
+            if not ended and slot is not None:
                 slot.detached = True
         raise

@@ -32,8 +32,8 @@ from ..saved.config import (
 )
 from ..saved.cycles import configured_aliases, find_cycle
 from ..text.terminal import inert, inert_json
-from . import fail
-from .spending import SPENDING_FLAGS, config_fields, spending_options, tier_of
+from . import fail, matching_options
+from .spending import SPENDING_FLAGS, SPENDING_KEYS, config_fields, spending_options, tier_of
 
 # `list` pads names to line up its rows, but no wider than this.
 NAME_COLUMN = 24
@@ -162,6 +162,7 @@ def _checked_options(
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
 @click.option("--follow-symlinks", is_flag=True,
               help="With --force, write through a symlink to a file outside the consortiums folder")
+@matching_options.options
 def create(
     name_argument: str | None,
     name: str | None,
@@ -178,7 +179,7 @@ def create(
     review: bool,
     force: bool,
     follow_symlinks: bool,
-    **spending: Any,
+    **extra: Any,
 ) -> None:
     """
     Create a consortium and save it as a YAML file
@@ -190,6 +191,9 @@ def create(
           -m gpt-4o-mini:2 -m claude-3.5-haiku -a gpt-4o \\
           -o gpt-4o-mini temperature 0.7
     """
+    # The spending and matching options arrive as keyword arguments; each module reads its own.
+    spending = {key: extra.pop(key) for key in SPENDING_KEYS}
+    matching = extra
     if name is not None and name_argument is not None and name != name_argument:
         raise fail(f"Two different names given: {name_argument!r} and -n {name!r}")
     name = name if name is not None else name_argument
@@ -279,11 +283,12 @@ def create(
             min_iterations=min_iterations,
             system_prompt=system,
             strategy=strategy,
+            **matching_options.fields(matching, known),
             review=review,
             **config_fields(spending),
         )
     except ValidationError as ex:
-        raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}") from ex
+        raise fail(f"Invalid consortium: {explain(ex, {**_FLAG_FOR_FIELD, **matching_options.FLAG_FOR_FIELD})}") from ex
     loop = find_cycle(config, known, aliases)
     if loop:
         click.echo(

@@ -27,6 +27,9 @@ _OPTIONS = [
     click.option("--budget-usd", type=float, help="Most USD one prompt may spend (llm consortiums prices)"),
 ]
 
+# The keyword arguments these options add to a command.
+SPENDING_KEYS = ("tiers", "agreement", "always_arbiter", "waves", "budget_tokens", "budget_usd")
+
 # Which flag set each config field, so a validation error points at the flag.
 SPENDING_FLAGS = {"agreement": "--agreement", "budget_tokens": "--budget-tokens", "budget_usd": "--budget-usd"}
 

@@ -66,7 +66,7 @@ async def _deliberate(ctx: RunContext) -> Result:
         rnd.record["duration_ms"] = round((time.monotonic() - started) * 1000)
         verdict = rnd.verdict
         if verdict is None:
-            fall_back(ctx, rnd)
+            await fall_back(ctx, rnd)
             break
         rnd.record["confidence"] = verdict.confidence
         before = ctx.candidates[-1].text if ctx.candidates else None

@@ -4,6 +4,7 @@ what happens when the arbiter fails (an earlier round's answer, else the vote)."
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from ..calls import context_window
 from ..errors import ConsortiumFailed
@@ -27,12 +28,22 @@ async def decide(ctx: RunContext, rnd: RoundState) -> None:
         rnd.record["review"]["winner"] = rnd.members[top.member].name  # type: ignore[typeddict-item]
         rnd.verdict = Verdict(rnd.answers()[top.member] or "", rnd.review.confidence)
     elif ctx.votes:
-        winner, rnd.record["vote"], notes = ctx.format.tally(rnd.answers(), [m.name for m in rnd.members])
+        winner, rnd.record["vote"], notes = await count(ctx, rnd)
         for note in notes:
             ctx.note(rnd.number, note)
         rnd.verdict = Verdict(winner.answer, winner.share)
     else:
         rnd.verdict, rnd.record["arbiter"] = await judge(ctx, rnd, labelled(ctx, rnd))
+
+
+async def count(ctx: RunContext, rnd: RoundState) -> tuple[Any, dict[str, Any], list[str]]:
+    """The members' vote on the round's answers, grouped by the run's matcher
+    (`Settings.matcher`); the calls a model-backed matcher makes count in the usage."""
+    names = [m.name for m in rnd.members]
+    winner, record, notes, calls = await ctx.format.tally(rnd.answers(), names, ctx.settings.matcher)
+    for model_id, outcome in calls:
+        ctx.usage.add(model_id, outcome)
+    return winner, record, notes
 
 
 def labelled(ctx: RunContext, rnd: RoundState) -> list[prompts.LabelledAnswer]:
@@ -132,7 +143,7 @@ def _untagged(ctx: RunContext, round_number: int) -> None:
         )
 
 
-def fall_back(ctx: RunContext, rnd: RoundState) -> None:
+async def fall_back(ctx: RunContext, rnd: RoundState) -> None:
     """The arbiter failed: keep the best earlier synthesis when there is one, else take
     the members' vote (the largest group of like answers), and say so once."""
     record = rnd.record
@@ -151,7 +162,7 @@ def fall_back(ctx: RunContext, rnd: RoundState) -> None:
         kept = f"kept the round {best.round} answer"
     else:
         names = [m.name for m in rnd.members]
-        winner, record["vote"], notes = ctx.format.tally(rnd.answers(), names)
+        winner, record["vote"], notes = await count(ctx, rnd)
         agreed = [names[i] for i in winner.members]
         present = rnd.answered
         record["fallback"] = {"kept": "vote", "members": agreed, "answered": present, "share": winner.share}

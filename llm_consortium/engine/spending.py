@@ -18,6 +18,7 @@ from ..trace import RunUsage, TierRecord
 from ..types import Participant
 from .context import RunContext, logger
 from .fanout import RoundState, fan_out, member_calls
+from .judge import count
 
 
 def tiers(ctx: RunContext) -> list[list[Participant]]:
@@ -26,10 +27,15 @@ def tiers(ctx: RunContext) -> list[list[Participant]]:
     return [[m for m in ctx.members if m.tier == n] for n in numbers]
 
 
-def _tally(ctx: RunContext, rnd: RoundState) -> tuple[Any, dict[str, Any], list[int]]:
-    """The vote on every answer of the round so far: (winner, its trace, group sizes)."""
-    winner, vote, _ = ctx.format.tally(rnd.answers(), [m.name for m in rnd.members])
-    return winner, vote, [len(group["members"]) for group in vote.get("groups", [])]
+async def _tally(ctx: RunContext, rnd: RoundState) -> tuple[Any, dict[str, Any], list[int]]:
+    """The vote on every answer of the round so far (`judge.count`, the run's
+    matcher): (winner, its trace, group sizes)."""
+    winner, vote, _ = await count(ctx, rnd)
+    return winner, vote, _sizes(vote)
+
+
+def _sizes(vote: dict[str, Any]) -> list[int]:
+    return [len(group["members"]) for group in vote.get("groups", [])]
 
 
 def _wave_groups(ctx: RunContext, members: list[Participant]) -> list[list[int]]:
@@ -61,8 +67,10 @@ async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], prev
         answers = [o.reply.text if o is not None and o.reply is not None else None for o in outcomes]
         sizes = []
         if any(answers):
-            _, vote, _ = ctx.format.tally(answers, [members[i].name for i in wave])
-            sizes = [len(g["members"]) for g in vote.get("groups", [])]
+            _, vote, _, made = await ctx.format.tally(answers, [members[i].name for i in wave], ctx.settings.matcher)
+            for model_id, outcome in made:  # a model-backed matcher's calls are spent too
+                ctx.usage.add(model_id, outcome)
+            sizes = _sizes(vote)
         if rest and not agreement.decided(sizes, len(rest)):
             later += rest
     skipped = len(members) - len(now) - len(later)
@@ -72,12 +80,12 @@ async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], prev
         await fan_out(ctx, rnd, [members[i] for i in later], [calls[i] for i in later])
 
 
-def disagreement(ctx: RunContext, rnd: RoundState) -> str | None:
+async def disagreement(ctx: RunContext, rnd: RoundState) -> str | None:
     """Why the next tier is asked before any arbiter: the largest group's share of the
     answers so far is below the agreement level (None: they agree enough)."""
     if not rnd.answered:
         return "no member of this tier answered"
-    winner, _, _ = _tally(ctx, rnd)
+    winner, _, _ = await _tally(ctx, rnd)
     return agreement.escalation(winner.share, ctx.settings.agreement)
 
 
@@ -91,12 +99,12 @@ def unsure(ctx: RunContext, rnd: RoundState) -> str | None:
     return agreement.escalation(1.0, 0.0, rnd.verdict.confidence, ctx.settings.confidence_threshold)
 
 
-def agreed(ctx: RunContext, rnd: RoundState) -> Verdict | None:
+async def agreed(ctx: RunContext, rnd: RoundState) -> Verdict | None:
     """The round's verdict without an arbiter when every member that answered (at
     least two) gave the same answer; None when the arbiter must judge."""
     if ctx.votes or not ctx.settings.skip_arbiter_on_agreement or rnd.answered < 2:
         return None
-    winner, vote, sizes = _tally(ctx, rnd)
+    winner, vote, sizes = await _tally(ctx, rnd)
     if not agreement.unanimous(sizes):
         return None
     rnd.record["vote"] = vote
@@ -105,13 +113,13 @@ def agreed(ctx: RunContext, rnd: RoundState) -> Verdict | None:
     return Verdict(winner.answer, 1.0)
 
 
-def best_so_far(ctx: RunContext, rnd: RoundState) -> None:
+async def best_so_far(ctx: RunContext, rnd: RoundState) -> None:
     """A round cut short before its verdict (the budget): the members' vote on the
     answers it has."""
     if rnd.verdict is not None:
         return
     if rnd.answered:
-        winner, rnd.record["vote"], _ = _tally(ctx, rnd)
+        winner, rnd.record["vote"], _ = await _tally(ctx, rnd)
         rnd.verdict = Verdict(winner.answer, winner.share)
     else:
         rnd.record["failed"] = "no member had answered when the budget stopped the run"

@@ -47,7 +47,7 @@ async def play(ctx: RunContext, number: int, previous: RoundState | None) -> Rou
         ctx.tiers_left = len(groups) - index - 1
         if index and (reason := spending.over_budget(ctx, members)):
             spending.stop(ctx, number, reason)
-            spending.best_so_far(ctx, rnd)
+            await spending.best_so_far(ctx, rnd)
             return rnd
         escalated = await _tier(ctx, rnd, members, previous)
         if len(groups) > 1:
@@ -76,9 +76,9 @@ async def _tier(
             return problem
         rnd.record["failed"] = problem
         return None
-    if ctx.tiers_left and (reason := spending.disagreement(ctx, rnd)):
+    if ctx.tiers_left and (reason := await spending.disagreement(ctx, rnd)):
         return reason
-    rnd.verdict = spending.agreed(ctx, rnd)
+    rnd.verdict = await spending.agreed(ctx, rnd)
     if rnd.verdict is None:
         if ctx.settings.review:
             rnd.review = await review(ctx, rnd)

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ..trace import read_trace
+from .agreement import unanimous
 
 
 def ms(since: float) -> int:
@@ -116,4 +117,5 @@ def from_trace(trace: dict[str, Any], started: float) -> dict[str, Any]:
         "final_round": trace.get("final_round"),
         "rounds": _round_answers(trace),
         "member_calls": member_calls(trace),
+        "unanimous": unanimous(trace),
     }

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import comparisons, stats
+from .agreement import unanimity
 
 Prices = dict[str, tuple[float, float]]  # model id -> (input, output) USD per million tokens
 
@@ -74,6 +75,7 @@ def system_summary(system: dict[str, Any], rows: list[dict[str, Any]]) -> dict[s
         "output_tokens": _total(rows, "output_tokens"),
         "errors": sum(1 for row in rows if row.get("error")),
         "cost": _sum_costs([row.get("cost") for row in rows]) if rows else None,
+        "unanimous": unanimity(rows),  # share of voted results all in one group
     }
     for field in ("latency_ms", "own_ms", "wait_ms"):
         summary[f"{field}_p50"], summary[f"{field}_p95"] = _percentiles(rows, field)

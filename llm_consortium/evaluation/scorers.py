@@ -1,8 +1,8 @@
 """Is an answer right? One function per `--scorer`, plus the judge's prompt and the
 strict reading of its verdict.
 
-Deterministic scorers look at the answer a reply states: its "Final answer: X" line
-when it has one (the same rule the vote uses), else the whole reply.
+Deterministic scorers look at what a reply concludes, by the same rules the vote
+groups answers with (judging/matching.py).
 """
 
 from __future__ import annotations
@@ -13,52 +13,29 @@ import unicodedata
 from collections.abc import Callable
 
 from ..errors import ScorerError
-from ..judging.vote import final_answer, normalise
+from ..judging import matching
+from ..judging.vote import normalise
 from ..text.fencing import fenced, pick_nonce
 
 NAMES = ("exact", "number", "contains", "regex", "choice", "judge")
 
-_NUMBER_RE = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+")
-_LETTERS = "ABCDEFGHIJ"
-_CHOICE_RES = [
-    # "B", "(B)", "B)", "B.", "B: Paris", "**B**"
-    re.compile(r"^[\s*_]*[(\[]?([A-J])[*_]*(?:[)\].:]|\s*$)"),
-    # "the answer is (B)", "Answer: B", "option B", "choice (C)"
-    re.compile(r"(?:answer(?:\s+is)?|option|choice)\s*[:：]?\s*[*_(\[]*([A-J])\b(?![’'])", re.IGNORECASE),
-]
 
 
 def numbers(text: str) -> list[float]:
-    """Every number in `text`, in order; thousands separators allowed ("1,234.5")."""
-    found = []
-    for match in _NUMBER_RE.findall(unicodedata.normalize("NFKC", text)):
-        try:
-            found.append(float(match.replace(",", "")))
-        except ValueError:  # pragma: no cover - the pattern only matches numbers
-            continue
-    return found
+    """Every number in `text`, in order; thousands separators and number words allowed."""
+    return [float(n) for n in matching.numbers(text)]
 
 
 def stated_number(answer: str) -> float | None:
-    """The number an answer gives: the last one in its final answer (so "2 + 2 = 4"
-    gives 4), None when it names none."""
-    found = numbers(final_answer(answer))
-    return found[-1] if found else None
+    """The number an answer concludes with (the vote's rule, `matching.final_number`:
+    "2 + 2 = 4" gives 4), None when it names none."""
+    found = matching.final_number(answer)
+    return float(found) if found is not None else None
 
 
 def stated_choice(answer: str) -> str | None:
-    """The option letter an answer picks (A to J), from its final answer; None when
-    it picks none. A lone lowercase letter counts; a letter inside prose only after
-    'answer', 'option' or 'choice'."""
-    text = unicodedata.normalize("NFKC", final_answer(answer)).strip()
-    bare = text.strip(" .:*_()[]")
-    if len(bare) == 1 and bare.upper() in _LETTERS:
-        return bare.upper()
-    for pattern in _CHOICE_RES:
-        matches = pattern.findall(text)
-        if matches:
-            return matches[-1].upper()
-    return None
+    """The option letter an answer picks (A to J), by the vote's rule; None when none."""
+    return matching.choice_letter(answer)
 
 
 def _exact(answer: str, expected: str) -> bool:

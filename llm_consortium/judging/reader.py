@@ -22,26 +22,10 @@ from __future__ import annotations
 
 import re
 
+from .grammar import NAMES, SEPARATOR, TAG_RE, tag_info, written
 from .verdict import Verdict, parse_head, parse_verdict
 
 __all__ = ["ReplyReader"]
-
-# Section and reasoning tag names as (parts joined by optional separators).
-_NAMES: dict[str, tuple[str, ...]] = {
-    "analysis": ("analysis",),
-    "dissent": ("dissent",),
-    "synthesis": ("synthesis",),
-    "confidence": ("confidence",),
-    "needs_iteration": ("needs", "iteration"),
-    "refinement_areas": ("refinement", "areas"),
-    "think": ("think",),
-    "thinking": ("thinking",),
-}
-_SEP = r"[\s_-]*"
-
-
-def _full(parts: tuple[str, ...]) -> str:
-    return _SEP.join(parts)
 
 
 def _prefixes(word: str) -> str:
@@ -56,16 +40,14 @@ def _partial(parts: tuple[str, ...]) -> str:
     """Every prefix of a name written as `parts` with separators between them."""
     options = [_prefixes(parts[0])]
     for i in range(1, len(parts)):
-        options.append(_SEP.join(parts[:i]) + _SEP + _prefixes(parts[i]))
+        options.append(written(parts[:i]) + SEPARATOR + _prefixes(parts[i]))
     return "(?:" + "|".join(options) + ")"
 
 
-_NAME_GROUPS = "|".join(f"(?P<{key}>{_full(parts)})" for key, parts in _NAMES.items())
-# The same language as verdict's tags: open, close or self-closing, any spacing or case.
-_TAG = re.compile(rf"<\s*(?P<close>/)?\s*(?:{_NAME_GROUPS})\s*(?P<selfclose>/)?\s*>", re.IGNORECASE)
-# What a tag looks like before its ">" has arrived: held back until it is decided.
-_ANY_FULL = "|".join(_full(parts) for parts in _NAMES.values())
-_ANY_PARTIAL = "|".join(_partial(parts) for parts in _NAMES.values())
+# What a tag (`grammar.TAG_RE`) looks like before its ">" has arrived: held back
+# until it is decided.
+_ANY_FULL = "|".join(written(parts) for parts in NAMES.values())
+_ANY_PARTIAL = "|".join(_partial(parts) for parts in NAMES.values())
 _PARTIAL_TAG = re.compile(
     rf"<\s*(?:/\s*)?(?:{_ANY_PARTIAL}|(?:{_ANY_FULL})\s*(?:/\s*)?)", re.IGNORECASE
 )
@@ -77,10 +59,7 @@ class _Tag:
     __slots__ = ("close", "name", "selfclose", "text")
 
     def __init__(self, m: re.Match[str]) -> None:
-        key = next(k for k in _NAMES if m.group(k) is not None)
-        self.name = "think" if key == "thinking" else key
-        self.close = m.group("close") is not None
-        self.selfclose = m.group("selfclose") is not None
+        self.name, self.close, self.selfclose = tag_info(m)
         self.text = m.group(0)
 
 
@@ -103,7 +82,7 @@ class _Scanner:
             lt = data.find("<", pos)
             if lt < 0:
                 break
-            m = _TAG.match(data, lt)
+            m = TAG_RE.match(data, lt)
             if m:
                 if lt > start:
                     tokens.append(data[start:lt])
@@ -245,7 +224,7 @@ class ReplyReader:
             self._text.append(out)
         return out
 
-    def _skipped(self, token: Token) -> bool:
+    def _skipped(self, token: _Tag) -> bool:
         """Whether a tag needs nothing more: a self-closing one, or a `<think>` tag,
         which only moves how deep in reasoning the reader is."""
         if token.selfclose:

@@ -18,10 +18,10 @@ import re
 from collections.abc import Sequence
 
 from ..text.fencing import fenced, one_line, pick_nonce
+from .grammar import remove_think
 
 _LINE = re.compile(r"^\s*(?:\d+\s*[.):-]|[-*])?\s*\**\s*(?:answer\s+)?\[?([A-Z]{1,3})\]?\**\s*(?:[-—–:|]+\s*(.*))?$")
 _BLOCK = re.compile(r"<ranking>(.*?)(?:</ranking>|$)", re.S | re.I)
-_THINK = re.compile(r"<think(?:ing)?>.*?(?:</think(?:ing)?>|$)", re.S | re.I)
 
 
 class UnreadableRanking(ValueError):
@@ -82,7 +82,7 @@ def _from_lines(text: str) -> list[tuple[str, str]]:
 def read_ranking(reply: str, shown: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """(labels best first, covering every label in `shown`; reasons by label).
     UnreadableRanking when fewer than two of `shown` are ranked."""
-    text = _THINK.sub("", reply)
+    text = remove_think(reply)
     block = _BLOCK.search(text)
     found = _from_lines(block.group(1)) if block else []
     if len({label for label, _ in found if label in shown}) < 2:

@@ -18,6 +18,7 @@ from .page import document, escape
 from .walk import (
     confidence_text,
     fallback_text,
+    group_extracted,
     group_share,
     items,
     member_name,
@@ -176,7 +177,7 @@ def _vote_block(round_: dict[str, Any]) -> str:
     if not groups:
         return ""
     entries = "".join(
-        f"<li><strong>{escape(group_share(round_, g))}</strong> "
+        f"<li><strong>{escape(group_share(round_, g) + group_extracted(g))}</strong> "
         f"({escape(', '.join(str(m) for m in g.get('members', [])))}){answer_html(g.get('answer', ''))}</li>"
         for g in groups
     )

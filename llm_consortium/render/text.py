@@ -13,6 +13,7 @@ from ..text.words import plural
 from .walk import (
     confidence_text,
     fallback_text,
+    group_extracted,
     group_share,
     items,
     member_name,
@@ -122,7 +123,7 @@ def render(run: Any, full: bool = False) -> str:
             lines += _member_lines(member, full)
         for group in vote_groups(round_):
             members = ", ".join(str(m) for m in group.get("members", []))
-            lines.append(f"  Vote {group_share(round_, group)}: {members}")
+            lines.append(f"  Vote {group_share(round_, group)}{group_extracted(group)}: {members}")
             lines += _indented(preview(str(group.get("answer", "")), full), "        ")
         by_field = (round_.get("vote") or {}).get("by_field")
         if isinstance(by_field, dict):  # a JSON vote where no two answers agreed

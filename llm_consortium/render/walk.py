@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..judging import matching
 from ..text.words import UNKNOWN, number, plural
 
 
@@ -132,6 +133,19 @@ def group_share(round_: dict[str, Any], group: dict[str, Any]) -> str:
     """A vote group's share with its count of the round's answers: `0.67 (2/3)`."""
     total = sum(len(g.get("members") or []) for g in vote_groups(round_))
     return share_text(group.get("share"), len(group.get("members") or []), total)
+
+
+def group_extracted(group: dict[str, Any]) -> str:
+    """What made a vote group one group, as ` = 12` (the extracted answer, one line,
+    at most 60 characters); "" when it is just the shown answer normalised (nothing
+    to add) or for traces written before matching was recorded."""
+    extracted = group.get("extracted")
+    if not isinstance(extracted, str) or not extracted.strip():
+        return ""
+    if extracted == matching.normalise(str(group.get("answer", ""))):
+        return ""
+    flat = " ".join(extracted.split())
+    return " = " + (flat if len(flat) <= 60 else flat[:59] + "…")
 
 
 def fallback_text(round_: dict[str, Any]) -> str:

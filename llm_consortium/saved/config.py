@@ -135,6 +135,13 @@ class ConsortiumConfig(_Strict):
     waves: bool = False
     budget_tokens: int | None = Field(default=None, ge=0)
     budget_usd: float | None = Field(default=None, ge=0)
+    # How a vote decides answers say the same thing (docs/matching.md): the mode, the
+    # embedding model (semantic) or grouping model (judge), the number tolerance and
+    # the cosine threshold.
+    matching: Literal["auto", "exact", "number", "choice", "semantic", "judge"] = "auto"
+    matching_model: str | None = Field(default=None, min_length=1)
+    matching_tolerance: float = Field(default=0.0, ge=0)
+    matching_threshold: float | None = Field(default=None, ge=-1, le=1)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     # Members rank each other's answers before each round is decided (engine/review.py).
     review: bool = False
@@ -153,6 +160,8 @@ class ConsortiumConfig(_Strict):
             )
         if self.strategy == "arbiter" and self.arbiter is None:
             raise ValueError("strategy 'arbiter' needs an arbiter model")
+        if self.matching in ("semantic", "judge") and not self.matching_model:
+            raise ValueError(f"matching {self.matching!r} needs a matching_model")
         if self.min_members > self.member_count:
             raise ValueError(
                 f"min_members ({self.min_members}) is more than the "

@@ -11,17 +11,21 @@ for its whole verdict as one JSON object, and votes on canonical JSON.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from ..errors import ConsortiumFailed, InvalidAnswer, SchemaProblem
 from ..judging import prompts, vote
+from ..judging.matching import Matcher
 from ..judging.verdict import Verdict
 from ..types import Call, Outcome, Participant
 from . import json_answers as structured
 
 __all__ = ["JsonFormat", "TextFormat", "format_for"]
+
+logger = logging.getLogger(__name__)
 
 
 class TextFormat:
@@ -59,10 +63,14 @@ class TextFormat:
         reply (`streamed`), which never fails: any reply degrades to an untagged one."""
         return streamed(), ""
 
-    def tally(self, answers: list[str | None], names: list[str]) -> tuple[Any, dict[str, Any], list[str]]:
-        """(winner with .answer and .share, the vote for the trace, notes)."""
-        winner, trace = vote.tally(answers, names)
-        return winner, trace, []
+    async def tally(
+        self, answers: list[str | None], names: list[str], matcher: Matcher | None = None
+    ) -> tuple[Any, dict[str, Any], list[str], list[tuple[str, Any]]]:
+        """(winner with .answer and .share, the vote for the trace, notes, the model
+        calls the matcher made as (model id, Outcome)). Text groups answers with the
+        run's matcher (None: `auto`)."""
+        winner, trace, grouping = await vote.tally_async(answers, names, matcher)
+        return winner, trace, list(grouping.notes), list(grouping.calls)
 
 
 class JsonFormat(TextFormat):
@@ -76,7 +84,7 @@ class JsonFormat(TextFormat):
             structured.check_schema(schema)  # before any call is spent
         except SchemaProblem as ex:
             raise ConsortiumFailed(f"the schema cannot be used: {ex}") from None
-        self.schema = schema
+        self.schema = self._schema = schema
         self._verdict_schema = structured.verdict_schema(schema)
         # Rejected answers' trace additions, by the outcome they belong to (kept
         # alive here, so an id is never reused while it is looked up).
@@ -85,7 +93,7 @@ class JsonFormat(TextFormat):
     def member_call(self, member: Participant, call: Call) -> Call:
         if member.supports_schema:
             return replace(call, schema=self.schema)
-        return replace(call, prompt=f"{call.prompt}\n\n{prompts.schema_instructions(self.schema)}")
+        return replace(call, prompt=f"{call.prompt}\n\n{prompts.schema_instructions(self._schema)}")
 
     def arbiter_call(self, arbiter: Participant, call: Call) -> Call:
         return replace(call, schema=self._verdict_schema) if arbiter.supports_schema else call
@@ -96,18 +104,28 @@ class JsonFormat(TextFormat):
     def check(self, outcome: Outcome) -> None:
         """A valid answer is rewritten as one line of JSON (so the arbiter and the
         vote see clean JSON); an invalid one fails that member, and the trace keeps
-        what it said and what it cost."""
+        what it said and what it cost. Never raises: whatever goes wrong reading one
+        member's reply costs that answer, not the run."""
         if outcome.reply is None:
             return
         try:
-            value = structured.parse_answer(outcome.reply.text, self.schema)
+            value = structured.parse_answer(outcome.reply.text, self._schema)
+            text = structured.dumps(value)
         except InvalidAnswer as ex:
-            extra = {"rejected": outcome.reply.text, "usage": outcome.usage()}
-            self._rejected[id(outcome)] = (outcome, extra)
-            outcome.reply = None
-            outcome.error = f"answer rejected: {ex}"
+            self._reject(outcome, f"answer rejected: {ex}")
             return
-        outcome.reply = replace(outcome.reply, text=structured.dumps(value))
+        except Exception as ex:  # a fault in the checking, shown in the trace
+            logger.debug("checking a member's answer failed", exc_info=True)
+            self._reject(outcome, f"answer could not be checked: {type(ex).__name__}: {ex}")
+            return
+        outcome.reply = replace(outcome.reply, text=text)
+
+    def _reject(self, outcome: Outcome, error: str) -> None:
+        assert outcome.reply is not None
+        extra = {"rejected": outcome.reply.text, "usage": outcome.usage()}
+        self._rejected[id(outcome)] = (outcome, extra)
+        outcome.reply = None
+        outcome.error = error
 
     def traced(self, outcome: Outcome, data: dict[str, Any]) -> dict[str, Any]:
         _, extra = self._rejected.pop(id(outcome), (None, {}))
@@ -115,12 +133,18 @@ class JsonFormat(TextFormat):
 
     def read_verdict(self, raw: str, streamed: Callable[[], Verdict]) -> tuple[Verdict | None, str]:
         try:
-            return structured.read_verdict(raw, self.schema), ""
+            return structured.read_verdict(raw, self._schema), ""
         except InvalidAnswer as ex:
             return None, str(ex)
+        except Exception as ex:  # a fault in the checking fails this verdict, not the run
+            logger.debug("reading the arbiter's verdict failed", exc_info=True)
+            return None, f"the verdict could not be checked: {type(ex).__name__}: {ex}"
 
-    def tally(self, answers: list[str | None], names: list[str]) -> tuple[Any, dict[str, Any], list[str]]:
-        winner, trace = structured.tally(answers, names, self.schema)
+    async def tally(
+        self, answers: list[str | None], names: list[str], matcher: Matcher | None = None
+    ) -> tuple[Any, dict[str, Any], list[str], list[tuple[str, Any]]]:
+        """JSON answers keep their canonical comparison whatever the matcher."""
+        winner, trace = structured.tally(answers, names, self._schema)
         notes = []
         if winner.by_field:
             notes.append("no two members agreed on the whole JSON answer; voted field by field")
@@ -129,7 +153,7 @@ class JsonFormat(TextFormat):
                 "no two members agreed; the field-by-field vote broke the schema "
                 f"({trace['by_field_rejected']}), so the first member's answer was kept"
             )
-        return winner, trace, notes
+        return winner, trace, notes, []
 
 
 def format_for(schema: dict[str, Any] | None) -> TextFormat:

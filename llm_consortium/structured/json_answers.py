@@ -3,8 +3,8 @@ voting on JSON answers, and reading an arbiter's verdict whose answer is JSON.
 
 A consortium asked for `--schema` must hand back exactly one JSON document that
 validates; every member answer and every synthesis passes through here on the way
-(checking against the schema is `schema_check`). Standard library only and
-deterministic, so it can be tested without models.
+(checking against the schema is `schema`). Deterministic, so it can be tested
+without models.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidAnswer, SchemaProblem
+from ..judging.grammar import TAG_RE, parse_confidence, remove_think, tag_info
 from .schema import canonical, check_schema, errors, escape_unsafe
 
 __all__ = [
@@ -48,24 +49,8 @@ def _reject_constant(name: str) -> Any:
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 _FENCE_RE = re.compile(r"```[ \t]*(?:json5?|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
 _START_RE = re.compile(r"[\[{]")
-_THINK_OPEN_RE = re.compile(r"<(think(?:ing)?)>")
-
-
-def _drop_think(text: str) -> str:
-    """`text` without closed <think>/<thinking> blocks, in linear time (a regex with
-    a lazy .*? would be quadratic on a reply full of unclosed tags)."""
-    lower = text.lower()
-    out: list[str] = []
-    pos = 0
-    while match := _THINK_OPEN_RE.search(lower, pos):
-        end_tag = f"</{match.group(1)}>"
-        close = lower.find(end_tag, match.end())
-        if close < 0:
-            break
-        out.append(text[pos : match.start()])
-        pos = close + len(end_tag)
-    out.append(text[pos:])
-    return "".join(out)
+_FIRST_IN_OBJECT = frozenset('"}')
+_FIRST_IN_ARRAY = frozenset('"{[]-0123456789tfn')
 
 
 def _finite(value: Any) -> bool:
@@ -86,16 +71,80 @@ def _loads(text: str) -> Any:
     return value
 
 
+def _opens_json(text: str, start: int) -> bool:
+    """Whether the "{" or "[" at `start` can begin JSON: what follows it (past
+    whitespace) is what JSON allows there. "{curly}" in prose is not an opening."""
+    end = len(text)
+    pos = start + 1
+    while pos < end and text[pos] in " \t\r\n":
+        pos += 1
+    if pos == end:
+        return True  # cut off right there: an opening all the same
+    return text[pos] in (_FIRST_IN_OBJECT if text[start] == "{" else _FIRST_IN_ARRAY)
+
+
+def _span_end(text: str, start: int) -> int:
+    """Where the container opening at `start` ends: just past its matching bracket,
+    counted outside JSON strings, or the end of the text when it never closes (a
+    reply cut off mid-answer)."""
+    depth = 0
+    in_string = escaped = False
+    for pos in range(start, len(text)):
+        char = text[pos]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return pos + 1
+    return len(text)
+
+
+def _outer_value(text: str) -> Any:
+    """The first JSON object or array in prose that is not inside another one.
+
+    An opening that does not decode (a trailing comma, a reply cut off) is skipped
+    whole, with everything nested in it: the inner object of a malformed outer one
+    is a part of the answer, never the answer. At most MAX_SCAN openings are tried.
+    """
+    pos = tried = 0
+    while (match := _START_RE.search(text, pos)) and tried < MAX_SCAN:
+        start = match.start()
+        if not _opens_json(text, start):
+            pos = start + 1
+            continue
+        tried += 1
+        try:
+            value, _ = _decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            if _finite(value):
+                return value
+        pos = _span_end(text, start)
+    raise InvalidAnswer("no JSON object or array found")
+
+
 def extract_json(text: str) -> Any:
-    """The first JSON value in a model's reply.
+    """The JSON value a model's reply holds.
 
     Tried in order: the whole reply; the first fenced code block (```json or ```)
-    that parses; the first object or array found by scanning the text (so
-    "Here it is: {...}" works and a stray number in the prose is not taken for the
-    answer). Closed <think> blocks are skipped: a reasoning model's drafts are not
-    its answer. Raises InvalidAnswer when there is none.
+    that parses; the first object or array in the prose that is not inside another
+    (so "Here it is: {...}" works, a stray number in the prose is not taken for the
+    answer, and a malformed or cut-off object gives no answer rather than a part of
+    itself). Reasoning blocks are skipped (`grammar.remove_think`): a reasoning
+    model's drafts are not its answer. Raises InvalidAnswer when there is none.
     """
-    text = _drop_think(text)
+    text = remove_think(text)
     stripped = text.strip()
     try:
         return _loads(stripped)
@@ -106,22 +155,12 @@ def extract_json(text: str) -> Any:
             return _loads(match.group(1).strip())
         except (ValueError, RecursionError):
             continue
-    for tried, match in enumerate(_START_RE.finditer(text)):
-        if tried >= MAX_SCAN:
-            break
-        try:
-            value, _ = _decoder.raw_decode(text, match.start())
-        except (ValueError, RecursionError):
-            continue
-        if _finite(value):
-            return value
-    raise InvalidAnswer("no JSON object or array found")
+    return _outer_value(text)
 
 
 # ------------------------------------------------------------ comparing and printing
 
 
-_UNSAFE_RE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def dumps(value: Any) -> str:
@@ -271,20 +310,6 @@ def verdict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return wrapper
 
 
-def _confidence(value: Any) -> float | None:
-    if isinstance(value, str):
-        value = value.strip().rstrip("%")
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    if 1 < value <= 100:  # a percentage
-        value /= 100
-    return min(1.0, max(0.0, float(value)))
-
-
 def _areas(value: Any) -> list[str]:
     if isinstance(value, str):
         value = value.splitlines()
@@ -293,7 +318,9 @@ def _areas(value: Any) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip() and str(v).strip().lower() not in ("none", "n/a")]
 
 
-_SYNTHESIS_TAG_RE = re.compile(r"<\s*synthesis\s*>", re.IGNORECASE)
+def _opens_synthesis(raw: str) -> bool:
+    """Whether the reply has an opening <synthesis> tag: it was written in tags."""
+    return any(tag_info(m) == ("synthesis", False, False) for m in TAG_RE.finditer(raw))
 
 
 def read_verdict(raw: str, schema: dict[str, Any]) -> Any:
@@ -316,7 +343,7 @@ def read_verdict(raw: str, schema: dict[str, Any]) -> Any:
         found = errors(value["synthesis"], schema)
         if found:
             raise InvalidAnswer(f"its synthesis does not match the schema: {found[0]}")
-        confidence = _confidence(value.get("confidence"))
+        confidence = parse_confidence(value.get("confidence"))
         needs = value.get("needs_iteration")
         return Verdict(
             synthesis=dumps(value["synthesis"]),
@@ -328,7 +355,7 @@ def read_verdict(raw: str, schema: dict[str, Any]) -> Any:
             tagged=True,
             raw=raw,
         )
-    if _SYNTHESIS_TAG_RE.search(raw):
+    if _opens_synthesis(raw):
         verdict = parse_verdict(raw)
         if verdict.tagged:
             try:

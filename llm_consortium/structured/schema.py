@@ -1,33 +1,37 @@
-"""Checking a JSON value against a JSON schema, for the part of the standard the
-schemas given to `llm` use.
+"""Checking a JSON value against the user's JSON Schema (`llm --schema`).
 
-Why our own: a consortium must check every member's answer itself (a model
-without schema support only gets the schema as instructions), and the project
-depends on no JSON Schema library. `llm --schema` produces plain JSON schemas from
-its DSL or from pydantic classes, which use a small, stable part of the standard:
-type, properties, required, additionalProperties, items/prefixItems, enum, const,
-anyOf/oneOf/allOf/not, local $ref to $defs, and bounds on numbers, strings, arrays
-and objects. That part is checked here. Annotations (title, description, default,
-format, examples) are ignored, as the standard allows; so is a `pattern` Python's
-re cannot read.
+A consortium checks every member's answer itself: a model without schema support
+only gets the schema as instructions, and even one with it may be wrong. The check
+is the `jsonschema` library's, so every keyword of the standard counts (none is
+silently skipped); a schema without `$schema` is read as draft 2020-12, which is
+what llm's DSL and pydantic produce. `jsonschema` costs about 60 ms to import, so
+it is imported on the first check, never when `llm` starts or lists models.
 
-Standard library only.
+What stays here is what the project says about it: one-line messages ("where: why",
+quoting the model's text inertly), refusing a schema that cannot be checked before
+any model is called (remote `$ref`s are never fetched), `multipleOf` in exact
+decimal arithmetic (the library divides as floats, which overflows on a huge
+integer and calls 0.3 no multiple of 0.1), and the canonical form answers are
+compared in. A reply can only ever produce messages, never an exception.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SchemaProblem
 
+if TYPE_CHECKING:  # the library ships no type information
+    from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+    from jsonschema.protocols import Validator  # type: ignore[import-untyped]
+
 __all__ = ["SchemaProblem", "canonical", "check_schema", "errors", "escape_unsafe"]
-
-MAX_REF_HOPS = 32
-"""$ref jumps allowed without descending into the value: stops `{"$ref": "#"}` loops."""
-
 
 
 def _plain(value: Any) -> Any:
@@ -47,38 +51,9 @@ def canonical(value: Any) -> str:
     return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-# C1 controls, DEL, line/paragraph separators and bidi overrides: json.dumps with
-# ensure_ascii=False leaves them raw, and a terminal may act on them.
-
-_TYPES = {"object", "array", "string", "integer", "number", "boolean", "null"}
-
-
-def _is_type(value: Any, name: str) -> bool:
-    if name == "object":
-        return isinstance(value, dict)
-    if name == "array":
-        return isinstance(value, list)
-    if name == "string":
-        return isinstance(value, str)
-    if name == "boolean":
-        return isinstance(value, bool)
-    if name == "null":
-        return value is None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return name == "number" or isinstance(value, int) or value.is_integer()
-
-
-def _type_of(value: Any) -> str:
-    for name in ("null", "boolean", "integer", "number", "string", "array", "object"):
-        if _is_type(value, name):
-            return name
-    return type(value).__name__
-
-
-# C1 controls, DEL, line/paragraph separators and bidi overrides: json.dumps with
-# ensure_ascii=False leaves them raw, and a terminal may act on them.
-_UNSAFE_RE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0/C1 controls, DEL, line/paragraph separators and bidi overrides: json.dumps with
+# ensure_ascii=False leaves the non-ASCII ones raw, and a terminal may act on them.
+_UNSAFE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def escape_unsafe(json_text: str) -> str:
@@ -87,201 +62,311 @@ def escape_unsafe(json_text: str) -> str:
     return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
 
 
+_TYPES = {"object", "array", "string", "integer", "number", "boolean", "null"}
 _PLAIN_KEY_RE = re.compile(r"[\w-]+")
+MAX_MESSAGE = 160
+"""Characters of a library message kept in one of ours (it may quote a whole answer)."""
 
 
 def _show(value: Any) -> str:
     """A value as quoted in an error message: short, and inert on a terminal."""
-    text = escape_unsafe(canonical(value))
+    try:
+        text = escape_unsafe(canonical(value))
+    except (TypeError, ValueError):  # not JSON (a schema can hold anything)
+        text = escape_unsafe(repr(value))
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _where(path: str) -> str:
-    return path or "the answer"
+def _one_line(text: str) -> str:
+    text = escape_unsafe(" ".join(text.split()))
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
-@dataclass
-class _Checker:
-    root: dict[str, Any]
-    limit: int = 20
+def _type_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), type(value).__name__)
 
-    def __post_init__(self) -> None:
-        self.found: list[str] = []
 
-    def fail(self, path: str, problem: str) -> None:
-        if len(self.found) < self.limit:
-            self.found.append(f"{_where(path)}: {problem}")
+def _path(parts: Any) -> str:
+    """A path into the answer as written in messages: `items[1].age`."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        name = part if _PLAIN_KEY_RE.fullmatch(part) else escape_unsafe(json.dumps(part, ensure_ascii=False))
+        out += f".{name}" if out else name
+    return out
 
-    def resolve(self, ref: str) -> dict[str, Any]:
-        if not ref.startswith("#"):
-            raise SchemaProblem(f"only local $ref is supported, not {ref!r}")
-        node: Any = self.root
-        for part in [p for p in ref[1:].split("/") if p]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, dict) or part not in node:
-                raise SchemaProblem(f"$ref {ref!r} points nowhere")
-            node = node[part]
-        if not isinstance(node, (dict, bool)):
-            raise SchemaProblem(f"$ref {ref!r} is not a schema")
-        return node  # type: ignore[return-value]
 
-    def ok(self, value: Any, schema: Any, hops: int = 0) -> bool:
-        """Validity without recording errors (for anyOf/oneOf/not)."""
-        probe = _Checker(self.root, limit=1)
-        probe.check(value, schema, "", hops)
-        return not probe.found
+# ----------------------------------------------------------------- the messages
 
-    def check(self, value: Any, schema: Any, path: str, hops: int = 0) -> None:
-        if schema is True or schema == {}:
-            return
-        if schema is False:
-            self.fail(path, "no value is allowed here")
-            return
-        if not isinstance(schema, dict):
-            raise SchemaProblem(f"a schema must be an object, got {_show(schema)}")
-        if "$ref" in schema:
-            if hops >= MAX_REF_HOPS:
-                raise SchemaProblem("$ref loops without end")
-            self.check(value, self.resolve(schema["$ref"]), path, hops + 1)
-        self._check_type(value, schema, path)
-        if "enum" in schema and canonical(value) not in {canonical(v) for v in schema["enum"]}:
-            allowed = ", ".join(_show(v) for v in schema["enum"])
-            self.fail(path, f"{_show(value)} is not one of {allowed}")
-        if "const" in schema and canonical(value) != canonical(schema["const"]):
-            self.fail(path, f"must be {_show(schema['const'])}")
-        for sub in schema.get("allOf", ()):
-            self.check(value, sub, path, hops)
-        if "anyOf" in schema and not any(self.ok(value, s, hops) for s in schema["anyOf"]):
-            self.fail(path, f"{_show(value)} matches none of the allowed forms")
-        if "oneOf" in schema and sum(self.ok(value, s, hops) for s in schema["oneOf"]) != 1:
-            self.fail(path, f"{_show(value)} must match exactly one of the allowed forms")
-        if "not" in schema and self.ok(value, schema["not"], hops):
-            self.fail(path, f"{_show(value)} is not allowed")
-        if isinstance(value, dict):
-            self._check_object(value, schema, path)
-        elif isinstance(value, list):
-            self._check_array(value, schema, path)
-        elif isinstance(value, str):
-            self._check_string(value, schema, path)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            self._check_number(value, schema, path)
 
-    def _check_type(self, value: Any, schema: dict[str, Any], path: str) -> None:
-        wanted = schema.get("type")
-        if wanted is None:
-            return
-        names = wanted if isinstance(wanted, list) else [wanted]
-        for name in names:
-            if name not in _TYPES:
-                raise SchemaProblem(f"unknown type {name!r}")
-        if not any(_is_type(value, name) for name in names):
-            self.fail(path, f"expected {' or '.join(names)}, got {_type_of(value)} {_show(value)}")
+def _extra_fields(error: ValidationError) -> list[str]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    known = schema.get("properties") or {}
+    patterns = [p for p in schema.get("patternProperties") or {} if isinstance(p, str)]
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    return [k for k in instance if k not in known and not any(re.search(p, k) for p in patterns)]
 
-    def _check_object(self, value: dict[str, Any], schema: dict[str, Any], path: str) -> None:
-        properties = schema.get("properties") or {}
-        for name in schema.get("required", ()):
-            if name not in value:
-                self.fail(path, f"missing required field {name!r}")
-        extra = schema.get("additionalProperties", True)
-        for key, item in value.items():
-            name = key if _PLAIN_KEY_RE.fullmatch(key) else escape_unsafe(json.dumps(key, ensure_ascii=False))
-            where = f"{path}.{name}" if path else name
-            if key in properties:
-                self.check(item, properties[key], where)
-            elif extra is False:
-                self.fail(path, f"unexpected field {key!r}")
-            elif isinstance(extra, dict):
-                self.check(item, extra, where)
-        if len(value) < schema.get("minProperties", 0):
-            self.fail(path, f"needs at least {schema['minProperties']} fields")
-        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-            self.fail(path, f"allows at most {schema['maxProperties']} fields")
 
-    def _check_array(self, value: list[Any], schema: dict[str, Any], path: str) -> None:
-        prefix = schema.get("prefixItems") or []
-        items = schema.get("items")
-        if isinstance(items, list):  # the older tuple form
-            prefix, items = items, schema.get("additionalItems")
-        for index, item in enumerate(value):
-            sub = prefix[index] if index < len(prefix) else items
-            if sub is not None:
-                self.check(item, sub, f"{path}[{index}]")
-        if len(value) < schema.get("minItems", 0):
-            self.fail(path, f"needs at least {schema['minItems']} items, got {len(value)}")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            self.fail(path, f"allows at most {schema['maxItems']} items, got {len(value)}")
-        if schema.get("uniqueItems") and len({canonical(v) for v in value}) < len(value):
-            self.fail(path, "items must be unique")
+def _reason(error: ValidationError) -> str:
+    """Why, in the project's words for the common keywords, the library's otherwise."""
+    keyword, bound, value = error.validator, error.validator_value, error.instance
+    signs = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+    if keyword is None:
+        return "no value is allowed here"
+    if keyword == "type":
+        names = bound if isinstance(bound, list) else [bound]
+        return f"expected {' or '.join(map(str, names))}, got {_type_of(value)} {_show(value)}"
+    if keyword == "required":
+        missing = [n for n in bound if isinstance(value, dict) and n not in value]
+        name = next((n for n in missing if error.message == f"{n!r} is a required property"), None)
+        return f"missing required field {name!r}" if name is not None else _one_line(error.message)
+    if keyword == "additionalProperties" and bound is False:
+        extra = _extra_fields(error)
+        if extra:
+            return f"unexpected field {escape_unsafe(repr(extra[0]))}" + (
+                f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+            )
+    if keyword == "enum":
+        return f"{_show(value)} is not one of {', '.join(_show(v) for v in bound)}"
+    if keyword == "const":
+        return f"must be {_show(bound)}"
+    if keyword == "anyOf":
+        return f"{_show(value)} matches none of the allowed forms"
+    if keyword == "oneOf":
+        return f"{_show(value)} must match exactly one of the allowed forms"
+    if keyword == "not" and bound == {}:
+        return "no value is allowed here"
+    if keyword == "not":
+        return f"{_show(value)} is not allowed"
+    if keyword in signs:
+        return f"{_show(value)} must be {signs[keyword]} {_show(bound)}"
+    if keyword == "multipleOf":
+        return f"{_show(value)} must be a multiple of {_show(bound)}"
+    if keyword == "pattern":
+        return f"{_show(value)} does not match {escape_unsafe(repr(bound))}"
+    if keyword in ("minLength", "maxLength"):
+        least = keyword == "minLength"
+        return f"{'needs at least' if least else 'allows at most'} {bound} characters"
+    if keyword in ("minItems", "maxItems"):
+        least = keyword == "minItems"
+        count = len(value) if isinstance(value, list) else "?"
+        return f"{'needs at least' if least else 'allows at most'} {bound} items, got {count}"
+    if keyword in ("minProperties", "maxProperties"):
+        return f"{'needs at least' if keyword == 'minProperties' else 'allows at most'} {bound} fields"
+    if keyword == "uniqueItems":
+        return "items must be unique"
+    return _one_line(error.message)
 
-    def _check_string(self, value: str, schema: dict[str, Any], path: str) -> None:
-        if len(value) < schema.get("minLength", 0):
-            self.fail(path, f"needs at least {schema['minLength']} characters")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            self.fail(path, f"allows at most {schema['maxLength']} characters")
-        pattern = schema.get("pattern")
-        if isinstance(pattern, str):
-            try:
-                matched = re.search(pattern, value) is not None
-            except re.error:  # an ECMA-only pattern Python cannot read: not ours to judge
-                matched = True
-            if not matched:
-                self.fail(path, f"{_show(value)} does not match {pattern!r}")
 
-    def _check_number(self, value: float, schema: dict[str, Any], path: str) -> None:
-        bounds = (
-            ("minimum", lambda v, b: v >= b, ">="),
-            ("maximum", lambda v, b: v <= b, "<="),
-            ("exclusiveMinimum", lambda v, b: v > b, ">"),
-            ("exclusiveMaximum", lambda v, b: v < b, "<"),
-        )
-        for key, holds, sign in bounds:
-            bound = schema.get(key)
-            if isinstance(bound, bool):  # draft 4: a flag on minimum/maximum
+def _multiple_of(validator: Any, step: Any, instance: Any, schema: Any) -> Any:
+    """`multipleOf` on the numbers as written: exact, so a 400-digit integer cannot
+    overflow and 0.3 is a multiple of 0.1."""
+    from jsonschema.exceptions import ValidationError
+
+    if not validator.is_type(instance, "number") or isinstance(step, bool) or not isinstance(step, (int, float)):
+        return
+    ratio = Fraction(Decimal(repr(instance))) / Fraction(Decimal(repr(step)))
+    if ratio.denominator != 1:
+        yield ValidationError(f"{_show(instance)} is not a multiple of {_show(step)}")
+
+
+# ------------------------------------------------------------ reading the schema
+
+
+def _walk(node: Any, visit: Any) -> None:
+    """Call `visit` on every object in the schema, skipping literal values."""
+    stack = [node]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if id(node) in seen:
                 continue
-            if isinstance(bound, (int, float)) and not holds(value, bound):
-                self.fail(path, f"{_show(value)} must be {sign} {_show(bound)}")
-        for key, sign in (("minimum", ">"), ("maximum", "<")):
-            if schema.get(f"exclusive{key.title()}") is True and value == schema.get(key):
-                self.fail(path, f"{_show(value)} must be {sign} {_show(schema[key])}")
-        step = schema.get("multipleOf")
-        if isinstance(step, (int, float)) and step > 0:
-            ratio = value / step
-            if abs(ratio - round(ratio)) > 1e-9 * max(1.0, abs(ratio)):
-                self.fail(path, f"{_show(value)} must be a multiple of {_show(step)}")
+            seen.add(id(node))
+            visit(node)
+            stack.extend(v for k, v in node.items() if k not in ("enum", "const", "default", "examples"))
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
-def errors(value: Any, schema: dict[str, Any], limit: int = 20) -> list[str]:
-    """Every way (up to `limit`) `value` fails `schema`, each as "where: why";
-    empty when it is valid. Raises SchemaProblem for a schema that cannot be read."""
-    checker = _Checker(schema, limit)
-    checker.check(value, schema, "")
-    return checker.found
+def _resolve(root: dict[str, Any], ref: str) -> Any:
+    """The subschema a local JSON-pointer `$ref` names (SchemaProblem if none)."""
+    node: Any = root
+    for part in [p for p in ref[1:].split("/") if p]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise SchemaProblem(f"$ref {ref!r} points nowhere")
+    if not isinstance(node, (dict, bool)):
+        raise SchemaProblem(f"$ref {ref!r} is not a schema")
+    return node
+
+
+_SAME_VALUE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas")
+"""Keywords whose subschemas apply to the value itself, not to a part of it: a $ref
+loop through only these never ends."""
+
+
+def _same_value_children(root: dict[str, Any], node: dict[str, Any]) -> list[Any]:
+    children: list[Any] = []
+    ref = node.get("$ref")
+    if isinstance(ref, str) and (ref == "#" or ref.startswith("#/")):
+        children.append(_resolve(root, ref))
+    for key in _SAME_VALUE:
+        sub = node.get(key)
+        if isinstance(sub, list):
+            children.extend(sub)
+        elif key == "dependentSchemas" and isinstance(sub, dict):
+            children.extend(sub.values())
+        elif sub is not None:
+            children.append(sub)
+    return [c for c in children if isinstance(c, dict)]
+
+
+def _refuse_loops(root: dict[str, Any]) -> None:
+    """SchemaProblem when checking any value would recurse forever (`{"$ref": "#"}`)."""
+    done: set[int] = set()
+
+    def visit(start: dict[str, Any]) -> None:
+        path: list[int] = []
+        stack: list[tuple[dict[str, Any], bool]] = [(start, False)]
+        while stack:
+            node, leaving = stack.pop()
+            if leaving:
+                path.pop()
+                done.add(id(node))
+                continue
+            if id(node) in path:
+                raise SchemaProblem("$ref loops without end")
+            if id(node) in done:
+                continue
+            path.append(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in _same_value_children(root, node))
+
+    _walk(root, visit)
+
+
+def _refuse_unreadable(root: dict[str, Any]) -> None:
+    """Unknown type names and $refs that are remote or point nowhere."""
+
+    def visit(node: dict[str, Any]) -> None:
+        wanted = node.get("type")
+        if wanted is not None:
+            for name in wanted if isinstance(wanted, list) else [wanted]:
+                if name not in _TYPES:
+                    raise SchemaProblem(f"unknown type {escape_unsafe(repr(name))} in the schema")
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            if not ref.startswith("#"):
+                raise SchemaProblem(f"only local $ref is supported, not {_show(ref)}")
+            if ref == "#" or ref.startswith("#/"):
+                _resolve(root, ref)
+
+    _walk(root, visit)
+
+
+_ONE_SCHEMA = ("items", "additionalItems", "contains", "not", "if", "then", "else", "propertyNames", "unevaluatedItems")
+_SCHEMA_LISTS = ("prefixItems", "allOf", "anyOf", "oneOf", "items")
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_NEVER: dict[str, Any] = {"not": {}}
+
+
+def _never_as_not(node: Any) -> Any:
+    """A copy of a schema where a `false` subschema reads `{"not": {}}`: the same
+    meaning, but the library reports where the value was for the latter and loses
+    the last step of the path for the former. (`additionalProperties: false` keeps
+    its form, which gets its own message.)"""
+    if not isinstance(node, dict):
+        return node
+    out = dict(node)
+    for key in _ONE_SCHEMA:
+        if out.get(key) is False:
+            out[key] = _NEVER
+        elif isinstance(out.get(key), dict):
+            out[key] = _never_as_not(out[key])
+    for key in _SCHEMA_LISTS:
+        if isinstance(out.get(key), list):
+            out[key] = [_NEVER if s is False else _never_as_not(s) for s in out[key]]
+    for key in _SCHEMA_MAPS:
+        if isinstance(out.get(key), dict):
+            out[key] = {k: _NEVER if s is False else _never_as_not(s) for k, s in out[key].items()}
+    for key in ("additionalProperties", "unevaluatedProperties"):
+        if isinstance(out.get(key), dict):
+            out[key] = _never_as_not(out[key])
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _validator(schema_text: str) -> Validator:
+    """The checker for one schema (given as JSON text, so it can be cached: every
+    answer of a run is checked against the same schema)."""
+    from jsonschema import exceptions, validators  # type: ignore[import-untyped]
+
+    schema = json.loads(schema_text)
+    _refuse_unreadable(schema)
+    _refuse_loops(schema)
+    base = validators.validator_for(schema, default=validators.Draft202012Validator)
+    try:
+        base.check_schema(schema)
+    except exceptions.SchemaError as ex:
+        where = "/".join(str(p) for p in ex.absolute_path) or "the schema"
+        raise SchemaProblem(f"{where}: {_one_line(ex.message)}") from None
+    checker = validators.extend(base, {"multipleOf": _multiple_of})
+    return checker(_never_as_not(schema))
+
+
+def _compiled(schema: Any) -> Validator:
+    if not isinstance(schema, dict):
+        raise SchemaProblem(f"the schema must be a JSON object, got {_show(schema)}")
+    try:
+        text = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError) as ex:
+        raise SchemaProblem(f"the schema is not JSON: {ex}") from None
+    return _validator(text)
 
 
 def check_schema(schema: Any) -> None:
-    """Refuse a schema this module cannot check, before any model is called."""
-    if not isinstance(schema, dict):
-        raise SchemaProblem(f"the schema must be a JSON object, got {_show(schema)}")
-    seen: list[Any] = []
+    """Refuse a schema that cannot be checked, before any model is called."""
+    _compiled(schema)
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if any(node is s for s in seen):
-                return
-            seen.append(node)
-            wanted = node.get("type")
-            if wanted is not None:
-                for name in wanted if isinstance(wanted, list) else [wanted]:
-                    if name not in _TYPES:
-                        raise SchemaProblem(f"unknown type {name!r} in the schema")
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                _Checker(schema).resolve(ref)
-            for key, child in node.items():
-                if key not in ("enum", "const", "default", "examples"):
-                    walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
 
-    walk(schema)
+def _order(error: ValidationError) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, p) if isinstance(p, int) else (1, str(p)) for p in error.absolute_path)
+
+
+MAX_COLLECTED = 1000
+"""Problems read from the library before the first `limit` are chosen: bounds the
+work an answer with a huge number of bad items can cost."""
+
+
+def errors(value: Any, schema: dict[str, Any], limit: int = 20) -> list[str]:
+    """Every way (up to `limit`) `value` fails `schema`, each as "where: why", the
+    outermost first; empty when it is valid. SchemaProblem for a schema that cannot
+    be read; any value, however odd, gives only messages."""
+    from referencing.exceptions import Unresolvable
+
+    checker = _compiled(schema)
+    try:
+        found = sorted(itertools.islice(checker.iter_errors(value), MAX_COLLECTED), key=_order)
+    except RecursionError:
+        return ["the answer: nested too deeply to check"]
+    except Unresolvable as ex:
+        raise SchemaProblem(f"a $ref cannot be resolved: {_one_line(str(ex))}") from None
+    except (ArithmeticError, ValueError, TypeError) as ex:  # the library on a value it did not expect
+        return [f"the answer: could not be checked ({type(ex).__name__}: {_one_line(str(ex))})"]
+    return [f"{_path(e.absolute_path) or 'the answer'}: {_reason(e)}" for e in found[:limit]]

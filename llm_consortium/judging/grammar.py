@@ -1,0 +1,169 @@
+"""The grammar of a model's reply, defined once for every reader of it.
+
+The arbiter writes its verdict in tags (``<analysis>``, ``<confidence>``,
+``<synthesis>``...) and reasoning models wrap their drafts in ``<think>`` or
+``<thinking>``. Reading a whole reply (`verdict`), reading one as it streams
+(`reader`) and finding JSON in one (`structured.json_answers`) must agree on what is
+a tag, what is reasoning and what a confidence says, so those three things live here:
+
+* `TAG_RE`: any known tag, opening, closing or self-closing, in any case, with
+  whitespace anywhere inside the brackets and ``needs iteration`` / ``needs-iteration``
+  / ``needs_iteration`` all one name; `tag_info` names a match.
+* `remove_think`: a reply without its reasoning blocks.
+* `parse_confidence`: a confidence as written (text or a JSON number) as a probability.
+
+Standard library only; every function is linear in the reply's length.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+__all__ = ["NAMES", "TAG_RE", "parse_confidence", "remove_think", "strip_tags", "tag_info"]
+
+NAMES: dict[str, tuple[str, ...]] = {
+    "analysis": ("analysis",),
+    "dissent": ("dissent",),
+    "synthesis": ("synthesis",),
+    "confidence": ("confidence",),
+    "needs_iteration": ("needs", "iteration"),
+    "refinement_areas": ("refinement", "areas"),
+    "think": ("think",),
+    "thinking": ("thinking",),
+}
+"""Each tag's canonical name -> the words it is written as; "thinking" is "think"."""
+
+SEPARATOR = r"[\s_-]*"
+"""What may stand between the words of a name."""
+
+
+def written(parts: tuple[str, ...]) -> str:
+    """The regex for a name written as `parts`."""
+    return SEPARATOR.join(parts)
+
+
+_NAME_GROUPS = "|".join(f"(?P<{key}>{written(parts)})" for key, parts in NAMES.items())
+TAG_RE = re.compile(rf"<\s*(?P<close>/)?\s*(?:{_NAME_GROUPS})\s*(?P<selfclose>/)?\s*>", re.IGNORECASE)
+"""One known tag: groups `close` and `selfclose` say which form, one name group is set."""
+
+
+def tag_info(m: re.Match[str]) -> tuple[str, bool, bool]:
+    """(canonical name, is closing, is self-closing) of a `TAG_RE` match."""
+    key = next(k for k in NAMES if m.group(k) is not None)
+    return ("think" if key == "thinking" else key), m.group("close") is not None, m.group("selfclose") is not None
+
+
+def strip_tags(text: str) -> str:
+    """`text` with every known tag removed, so none can reach the user.
+
+    One pass is not enough: removing "<synthesis>" from "<syn<synthesis>thesis>"
+    joins the halves into a fresh tag. A few passes settle any real reply; for
+    deliberately deep nesting (which would make repeated passes quadratic) the
+    leftover tags are defused instead, by swapping their "<" for a look-alike:
+    that creates no new "<", so it cannot form a new tag.
+    """
+    for _ in range(8):
+        cleaned = TAG_RE.sub("", text)
+        if cleaned == text:
+            return text
+        text = cleaned
+    return TAG_RE.sub(lambda m: "\u2039" + m.group(0)[1:], text)
+
+
+def remove_think(text: str) -> str:
+    """`text` without its reasoning blocks (<think>/<thinking>), everything else kept.
+
+    * Matched blocks are removed, nested ones included.
+    * An opening tag never closed ends at the next section tag (or the end): a model
+      that forgot to close its reasoning must not lose the verdict after it, and
+      without a section tag the rest is reasoning, not an answer.
+    * A closing tag with no opening before it means the reasoning began at the very
+      start (some chat templates put the opening tag in the prompt), so the text
+      before the first such tag is dropped. Later stray closing tags are just removed.
+
+    Self-closing tags are not blocks; they stay (and `strip_tags` removes them).
+    """
+    tokens = [(m, name, close) for m in TAG_RE.finditer(text) for name, close, lone in [tag_info(m)] if not lone]
+    closes_after = [0] * (len(tokens) + 1)
+    for i in range(len(tokens) - 1, -1, -1):
+        _, name, close = tokens[i]
+        closes_after[i] = closes_after[i + 1] + (name == "think" and close)
+
+    out: list[str] = []
+    pos, depth, seen_open = 0, 0, False
+    for i, (m, name, close) in enumerate(tokens):
+        remaining = closes_after[i + 1]
+        if name != "think":
+            if depth and remaining == 0:  # unclosed block ends at this section tag
+                depth, pos = 0, m.start()
+            continue
+        if not close:
+            if depth == 0:
+                out.append(text[pos : m.start()])
+                depth, seen_open = 1, True
+            elif remaining >= depth + 1:  # enough closers left: genuinely nested
+                depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                pos = m.end()
+        else:  # stray closing tag
+            if not seen_open:
+                out.clear()
+                seen_open = True
+            else:
+                out.append(text[pos : m.start()])
+            pos = m.end()
+    if depth == 0:
+        out.append(text[pos:])
+    return "".join(out)
+
+
+_NUMBER = r"[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)(?:e[-+]?\d+)?"
+_CONFIDENCE_RE = re.compile(
+    rf"(?P<value>{_NUMBER})\s*(?P<pct>%|percent\b)?(?:\s*(?:/|out\s+of)\s*(?P<den>{_NUMBER}))?",
+    re.IGNORECASE,
+)
+
+
+def _to_float(number: str) -> float:
+    return float(number.replace(",", "."))
+
+
+def _confidence_in_text(text: str) -> float | None:
+    m = _CONFIDENCE_RE.search(text)
+    if not m:
+        return None
+    value = _to_float(m.group("value"))
+    if m.group("den") is not None:
+        den = _to_float(m.group("den"))
+        return value / den if den > 0 else None
+    if m.group("pct") or 1 < value <= 100:
+        return value / 100
+    return value
+
+
+def parse_confidence(written_as: Any) -> float | None:
+    """A confidence as the arbiter wrote it, as a probability in [0, 1]; None when
+    it holds no number.
+
+    Text gives its first number: 0.85, 85, 85%, 0.85/1, 8 out of 10, 5e-1. A JSON
+    number counts as itself (a boolean is no number). Either way a bare value above
+    1 and up to 100 is read as a percentage, and the result is clamped to [0, 1].
+    """
+    value: float | None
+    if isinstance(written_as, str):
+        value = _confidence_in_text(written_as)
+    elif isinstance(written_as, bool):
+        return None
+    elif isinstance(written_as, (int, float)):
+        value = float(min(max(written_as, -1), 101))  # bounded first: a 400-digit int is no float
+        if 1 < value <= 100:
+            value /= 100
+    else:
+        return None
+    if value is None or math.isnan(value):
+        return None
+    return min(1.0, max(0.0, value))
