@@ -276,7 +276,7 @@ ARBITER_SLIPS = {
 
 @pytest.mark.parametrize("judge, slip", ARBITER_SLIPS.values(), ids=ARBITER_SLIPS.keys())
 def test_a_malformed_synthesis_is_rejected_and_the_members_vote_answers(models, loopback, user_path, judge, slip):
-    save("panel", ["smart", "plain"], arbiter=judge, max_iterations=1)
+    save("panel", ["smart", "plain"], arbiter=judge, max_iterations=1, skip_arbiter_on_agreement=False)
     loopback.script("smart", reply(json.dumps(REX)))
     loopback.script("plain", reply(json.dumps(REX)))
     loopback.script(judge, reply(slip))
