@@ -59,8 +59,19 @@ def hard(item: int) -> bool:
     return item % 5 in (1, 3)
 
 
+def code(item: int) -> str:
+    """A letters-only tag per item: answers must not differ by a number, which the
+    vote's matcher would read as the answer itself."""
+    letters = ""
+    item += 26 * 26
+    while item:
+        item, digit = divmod(item, 26)
+        letters = chr(97 + digit) + letters
+    return letters
+
+
 def right(item: int) -> str:
-    return f"answer-{item}"
+    return f"{code(item)} right"
 
 
 def member_answer(model: str, item: int) -> str:
@@ -68,7 +79,7 @@ def member_answer(model: str, item: int) -> str:
     chance = random.Random(f"{model}:{item}")
     if not hard(item) or chance.random() < RIGHT_ON_HARD[model]:
         return right(item)
-    return f"wrong{chance.randint(1, 3)}-{item}"
+    return f"{code(item)} {chance.choice(['red', 'green', 'blue'])}"
 
 
 def member(model: str):
