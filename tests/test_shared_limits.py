@@ -136,3 +136,31 @@ def test_sharing_can_be_turned_off(busy, user_path):
     done = llm_subprocess(user_path, "-m", "panel", "q", LLM_CONSORTIUM_SHARED_LIMITS="0")
     assert done.returncode == 0 and done.stderr == ""
     assert not (user_path / FILE_NAME).exists()
+
+
+def test_many_threads_and_processes_starting_at_once_never_find_the_file_locked(tmp_path):
+    """Setting a new file up (WAL mode, the tables) races between first users; the
+    race must end in a wait, not in the per-process fall-back."""
+    path = tmp_path / FILE_NAME
+    script = (
+        "import sys, threading\n"
+        "from llm_consortium.calls.shared_limits import SharedLimits\n"
+        "errors = []\n"
+        "def work():\n"
+        "    shared = SharedLimits(__import__('pathlib').Path(sys.argv[1]))\n"
+        "    try:\n"
+        "        for _ in range(20):\n"
+        "            lease = shared.try_lease('m')\n"
+        "            shared.succeeded('m')\n"
+        "            shared.release(lease)\n"
+        "    except Exception as ex:\n"
+        "        errors.append(ex)\n"
+        "threads = [threading.Thread(target=work) for _ in range(6)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "print(errors)\n"
+    )
+    children = [subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True)
+                for _ in range(4)]
+    outputs = [child.communicate(timeout=120)[0].strip() for child in children]
+    assert outputs == ["[]"] * 4

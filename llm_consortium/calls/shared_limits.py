@@ -38,7 +38,7 @@ T = TypeVar("T")
 FILE_NAME = "consortium-limits.db"
 LEASE_SECONDS = 900.0  # a lease of another host is dropped after this
 FORGET_AFTER = 3600.0  # a learned limit is forgotten this long after the last refusal
-BUSY_MS = 2000  # how long one transaction waits for another process's
+BUSY_MS = 10_000  # how long one transaction may wait for another (a starved machine can hold one for seconds)
 
 _SCHEMA = """
 create table if not exists limits (
@@ -61,6 +61,9 @@ create table if not exists leases (
 );
 create index if not exists leases_model on leases(model);
 """
+
+
+_SETUP = threading.Lock()
 
 
 class SharedStateError(ConsortiumError):
@@ -96,12 +99,29 @@ class SharedLimits:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
-            db.execute("pragma journal_mode=wal")
-            db.execute("pragma synchronous=normal")
-            db.executescript(_SCHEMA)
+            with _SETUP:  # one connection set up at a time in this process
+                db = self._connect()
             self._local.db = db
         return db
+
+    def _connect(self) -> sqlite3.Connection:
+        """A connection with the file in WAL mode and the tables made. Switching to WAL
+        does not wait for a busy file as statements do, so a first-ever setup racing
+        another process's is tried again for a while before it counts as locked."""
+        for attempt in range(1, 41):
+            db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
+            try:
+                if db.execute("pragma journal_mode").fetchone()[0] != "wal":
+                    db.execute("pragma journal_mode=wal")
+                db.execute("pragma synchronous=normal")
+                db.executescript(_SCHEMA)
+                return db
+            except sqlite3.OperationalError as ex:
+                db.close()
+                if ("locked" not in str(ex) and "busy" not in str(ex)) or attempt == 40:
+                    raise
+                time.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         try:

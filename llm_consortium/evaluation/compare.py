@@ -81,12 +81,13 @@ async def compare_runs(
     """
     one_shot = replace(settings, strategy="vote", max_iterations=1, min_iterations=1, min_members=1)
     solo = [member for member in members if member.instance == 1]
-    runs = [_column(Column("consortium", name), engine.run(request, members, arbiter, settings))]
-    runs += [
-        _column(Column("member", member.model_id), engine.run(request, [member], None, one_shot))
-        for member in solo
-    ]
-    done = await asyncio.gather(*runs)
+    async with asyncio.TaskGroup() as group:  # Ctrl-C cancels every run together
+        runs = [group.create_task(_column(Column("consortium", name), engine.run(request, members, arbiter, settings)))]
+        runs += [
+            group.create_task(_column(Column("member", member.model_id), engine.run(request, [member], None, one_shot)))
+            for member in solo
+        ]
+    done = [run.result() for run in runs]
     consortium, result = done[0]
     if result is not None:
         consortium.confidence = result.confidence

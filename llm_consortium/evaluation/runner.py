@@ -171,7 +171,9 @@ class Runner:
                 if self.progress is not None:
                     self.progress(self._done, self._errors, self._tokens)
 
-        await asyncio.gather(*(worker() for _ in range(min(self.parallel, len(items)) or 1)))
+        async with asyncio.TaskGroup() as group:  # Ctrl-C cancels every worker together
+            for _ in range(min(self.parallel, len(items)) or 1):
+                group.create_task(worker())
         order = {system.key: number for number, system in enumerate(self._systems)}
         rows.sort(key=lambda row: (row["item"], order[row["system"]]))
         return rows
@@ -200,13 +202,33 @@ class Runner:
     async def item(self, item: Item, key: str | None = None) -> list[dict[str, Any]]:
         """Every system's scored row for one item; a result two systems share runs once."""
         key = key or item_keys([item])[0]
-        jobs: dict[tuple[str, str], asyncio.Future[dict[str, Any]]] = {}
+        jobs: dict[tuple[str, str], asyncio.Task[dict[str, Any]]] = {}
 
-        def job(settings: str, system: str, run: Callable[[], Awaitable[dict[str, Any]]]) -> Any:
-            if (settings, system) not in jobs:
-                jobs[settings, system] = asyncio.ensure_future(self._stored(key, settings, system, run))
-            return jobs[settings, system]
+        def in_group(group: asyncio.TaskGroup) -> Callable[..., asyncio.Task[dict[str, Any]]]:
+            def job(settings: str, system: str, run: Callable[[], Awaitable[dict[str, Any]]]) -> Any:
+                if (settings, system) not in jobs:
+                    jobs[settings, system] = group.create_task(self._stored(key, settings, system, run))
+                return jobs[settings, system]
 
+            return job
+
+        async with asyncio.TaskGroup() as group:  # Ctrl-C cancels every system's run together
+            first = self._first_jobs(item, in_group(group))
+        records = {name: task.result() for name, task in first.items()}
+        later = {}
+        async with asyncio.TaskGroup() as group:
+            job = in_group(group)
+            for e in self.plan.consortiums:
+                if e.baseline is not None:
+                    samples = records[f"consortium:{e.name}"].get("member_calls") or len(e.members)
+                    identity = ("baseline", e.baseline.model_id, e.system_prompt)
+                    later[f"baseline:{e.name}"] = job(self._settings(*identity), f"baseline x{samples}",
+                                                      partial(self._baseline, item, e, samples))
+        records |= {name: task.result() for name, task in later.items()}
+        return [await self._scored(item, system, records[system.key]) for system in self._systems]
+
+    def _first_jobs(self, item: Item, job: Callable[..., Any]) -> dict[str, Any]:
+        """The runs that need nothing else: each consortium and each member alone."""
         first = {
             f"consortium:{e.name}": job(self._settings("consortium", e.identity), "consortium",
                                          partial(self._consortium, item, e))
@@ -218,16 +240,7 @@ class Runner:
                                          [solo.participant], solo.settings))
             for solo in self._solos
         }
-        records = dict(zip(first, await asyncio.gather(*first.values()), strict=True))
-        later = {}
-        for e in self.plan.consortiums:
-            if e.baseline is not None:
-                samples = records[f"consortium:{e.name}"].get("member_calls") or len(e.members)
-                identity = ("baseline", e.baseline.model_id, e.system_prompt)
-                later[f"baseline:{e.name}"] = job(self._settings(*identity), f"baseline x{samples}",
-                                                  partial(self._baseline, item, e, samples))
-        records |= dict(zip(later, await asyncio.gather(*later.values()), strict=True))
-        return [await self._scored(item, system, records[system.key]) for system in self._systems]
+        return first
 
     def _request(self, item: Item, system_prompt: str | None) -> Call:
         system = "\n\n".join(s for s in (system_prompt, item.system) if s)
