@@ -39,6 +39,8 @@ class RunUsage(TypedDict, total=False):
     input: int
     output: int
     per_model: dict[str, ModelUsage]
+    cost_usd: float  # when every model's price is known
+    calls_saved: dict[str, int]  # calls not made, by saving: agreement, tiers, waves
 
 
 class ToolCallRecord(TypedDict, total=False):
@@ -183,6 +185,15 @@ class ReviewRecord(TypedDict, total=False):
     why: str
 
 
+class TierRecord(TypedDict, total=False):
+    """One tier asked in a round, and why the next one was asked after it."""
+
+    tier: int
+    members: list[str]
+    escalated: str
+    arbiter: ArbiterRecord  # its verdict on the answers so far, when it escalated
+
+
 class RoundRecord(TypedDict, total=False):
     """One round: the members' calls, their peer `review` when the consortium asks for
     one, then how the round was decided (`arbiter` or `vote`), its confidence, and
@@ -199,6 +210,9 @@ class RoundRecord(TypedDict, total=False):
     duration_ms: int
     failed: str
     fallback: FallbackRecord
+    tiers: list[TierRecord]
+    waves: dict[str, int]
+    arbiter_skipped: str  # why no arbiter was needed (every answer agreed)
 
 
 class Trace(TypedDict, total=False):
@@ -214,6 +228,7 @@ class Trace(TypedDict, total=False):
     confidence_threshold: float | None
     usage: RunUsage
     notes: list[str]
+    stopped: str  # why the run stopped early (a budget)
 
 
 # ------------------------------------------------------------------- reading

@@ -106,6 +106,7 @@ class Participant:
     attachment_types: frozenset[str] | None = None  # None: unknown, not filtered
     gate: Gate | None = None  # the model's gate under this configuration's cap; None: not gated
     supports_schema: bool = False  # the model takes a JSON schema (llm's supports_schema)
+    tier: int = 1  # members of tier 1 answer first; higher tiers only when needed
     supports_tools: bool = False  # the model runs tools (llm's supports_tools)
 
     @property
@@ -151,6 +152,15 @@ class Settings:
     retries: int = 2
     min_members: int = 1
     strategy: str = "arbiter"  # or "vote": the largest group of like answers wins
+    # Spending (see calls/costs.py): skip the arbiter when all answers agree; call the
+    # next tier when the largest group's share is below `agreement`; call a vote's
+    # members in waves; stop before a step that could pass a budget.
+    skip_arbiter_on_agreement: bool = True
+    agreement: float = 1.0
+    waves: bool = False
+    budget_tokens: int | None = None
+    budget_usd: float | None = None
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # USD per 1M tokens
     # How a vote decides that answers say the same thing: a judging.matching.Matcher
     # (pure, or model-backed from the adapter); None: `auto`. Checked where it is made.
     matcher: Any = field(default=None, compare=False, repr=False)
@@ -173,6 +183,11 @@ class Settings:
             problems.append(f"retries must be 0 or more, got {self.retries}")
         if self.min_members < 1:
             problems.append(f"min_members must be at least 1, got {self.min_members}")
+        if not 0 <= self.agreement <= 1:
+            problems.append(f"agreement must be 0 to 1, got {self.agreement}")
+        for key in ("budget_tokens", "budget_usd"):
+            if (value := getattr(self, key)) is not None and value < 0:
+                problems.append(f"{key} must be 0 or more, got {value}")
         if self.strategy not in STRATEGIES:
             problems.append(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         if problems:
@@ -223,11 +238,12 @@ class Result:
     usage: RunUsage
     notes: list[str]
     confidence_threshold: float | None = None  # what the run had to reach, for "below threshold"
+    stopped: str | None = None  # why the run stopped before its stop rule (a budget)
     tool_calls: list[ToolUse] = field(default_factory=list)  # every member's, in order made
 
     def trace(self) -> Trace:
         """The JSON-ready deliberation, stored as the response's response_json."""
-        return {
+        trace: Trace = {
             "version": TRACE_VERSION,
             "rounds": self.rounds,
             "final_round": self.final_round,
@@ -236,3 +252,6 @@ class Result:
             "usage": self.usage,
             "notes": self.notes,
         }
+        if self.stopped:
+            trace["stopped"] = self.stopped
+        return trace

@@ -56,7 +56,7 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
     with every other setting at its default: each field, defaults filled in."""
     return {
         "name": name,
-        "models": [{"model_id": member, "options": {}, "max_concurrent": None, "count": 1}],
+        "models": [{"model_id": member, "options": {}, "max_concurrent": None, "count": 1, "tier": 1}],
         "arbiter": {"model_id": arbiter, "options": {}, "max_concurrent": None} if arbiter else None,
         "strategy": strategy,
         "confidence_threshold": 0.7,
@@ -67,6 +67,11 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
         "retries": 2,
         "min_members": 1,
         "call_mode": "auto",
+        "skip_arbiter_on_agreement": True,
+        "agreement": 1.0,
+        "waves": False,
+        "budget_tokens": None,
+        "budget_usd": None,
         "matching": "auto",
         "matching_model": None,
         "matching_tolerance": 0.0,

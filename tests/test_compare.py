@@ -18,7 +18,7 @@ from llm_consortium.types import Call, Settings
 from helpers import Scripted, verdict
 from loopback import last_user_text, reply
 
-SETTINGS = Settings(max_iterations=3, confidence_threshold=0.7, timeout=5, retries=0)
+SETTINGS = Settings(max_iterations=3, confidence_threshold=0.7, timeout=5, retries=0, skip_arbiter_on_agreement=False)
 
 
 @pytest.mark.asyncio
@@ -74,7 +74,8 @@ def trio(loopback, openai_models):
     openai_models(["alpha", "beta", "judge"])
     store.save(
         ConsortiumConfig(
-            name="trio", models=[{"model_id": "alpha"}, {"model_id": "beta"}], arbiter={"model_id": "judge"}
+            name="trio", models=[{"model_id": "alpha"}, {"model_id": "beta"}], arbiter={"model_id": "judge"},
+            skip_arbiter_on_agreement=False,
         )
     )
 

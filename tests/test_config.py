@@ -67,6 +67,7 @@ system_prompt: null
         "options": {"temperature": 0.7},
         "max_concurrent": None,
         "count": 2,
+        "tier": 1,
     }
     assert config["arbiter"] == {"model_id": "gpt-4o", "options": {"temperature": 0}, "max_concurrent": None}
 

@@ -21,7 +21,7 @@ from loopback import FAST_RETRY, error, last_user_text, reply
 @pytest.fixture
 def consortium(loopback, openai_models):
     openai_models(["alpha", "beta", "judge"])
-    save("my-consortium", ["alpha", "beta"])
+    save("my-consortium", ["alpha", "beta"], skip_arbiter_on_agreement=False)
     loopback.script("judge", judge_saying("The consortium answer"))
     return "my-consortium"
 
@@ -198,6 +198,7 @@ def test_members_with_options_and_instances(loopback, openai_models):
             name="tuned",
             models=[{"model_id": "alpha", "count": 3, "options": {"temperature": 0.25}}],
             arbiter={"model_id": "judge", "options": {"temperature": 0}},
+            skip_arbiter_on_agreement=False,
         )
     )
     loopback.script("judge", judge_saying("tuned answer"))

@@ -207,7 +207,10 @@ async def test_an_arbiter_whose_context_window_is_too_small_is_told_in_plain_wor
     members = [Scripted("m1", "same"), Scripted("m2", "same")]
     arbiter = Scripted("judge", RuntimeError("Requested tokens (739) exceed context window of 512"))
     with caplog.at_level(logging.WARNING):
-        result = await run(Call("q"), [m.participant() for m in members], arbiter.participant(), settings())
+        result = await run(
+            Call("q"), [m.participant() for m in members], arbiter.participant(),
+            settings(skip_arbiter_on_agreement=False),
+        )
     assert result.text == "same"
     assert "the arbiter's context window (512 tokens) is smaller than the judging prompt (739)" in caplog.text
     assert any("context window (512 tokens)" in note for note in result.notes)

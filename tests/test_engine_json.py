@@ -36,7 +36,7 @@ async def test_the_schema_goes_to_capable_models_and_into_the_prompt_of_the_othe
     able, unable = Scripted("able", PARIS), Scripted("unable", "```json\n" + PARIS + "\n```")
     judge = Scripted("judge", json_verdict({"city": "Paris"}))
     result = await run(
-        Call("Capital of France?", schema=SCHEMA), [capable(able), unable.participant()], capable(judge), settings()
+        Call("Capital of France?", schema=SCHEMA), [capable(able), unable.participant()], capable(judge), settings(skip_arbiter_on_agreement=False)
     )
     assert json.loads(result.text) == {"city": "Paris"}
     assert able.calls[0].schema == SCHEMA and able.calls[0].prompt == "Capital of France?"
@@ -68,7 +68,8 @@ async def test_refinement_rounds_keep_the_schema_and_the_best_round_wins():
     able, unable = Scripted("able", '{"city": "Lyon"}', PARIS), Scripted("unable", '{"city": "Lyon"}', PARIS)
     judge = Scripted("judge", json_verdict({"city": "Lyon"}, 0.4, True), json_verdict({"city": "Paris"}, 0.95))
     result = await run(
-        Call("q", schema=SCHEMA), [capable(able), unable.participant()], capable(judge), settings(max_iterations=2)
+        Call("q", schema=SCHEMA), [capable(able), unable.participant()], capable(judge),
+        settings(max_iterations=2, skip_arbiter_on_agreement=False),
     )
     assert result.text == PARIS and result.final_round == 2
     assert able.calls[1].schema == SCHEMA

@@ -41,7 +41,7 @@ def arbiter(body):
 @pytest.fixture
 def trio(loopback, openai_models, tmp_path):
     openai_models(["alpha", "beta", "judge", "grader"])
-    save("trio", ["alpha", "beta"], arbiter="judge")
+    save("trio", ["alpha", "beta"], arbiter="judge", skip_arbiter_on_agreement=False)
     loopback.script("alpha", reply(answer_from(ALPHA)))
     loopback.script("beta", reply(answer_from(BETA)))
     loopback.script("judge", reply(arbiter))

@@ -48,7 +48,7 @@ def scripted():
 
 
 def plan(a, b, arbiter, base, include_members=True, baseline=True):
-    trio = Entrant("trio", [a.participant(), b.participant()], arbiter.participant(), settings(max_iterations=2),
+    trio = Entrant("trio", [a.participant(), b.participant()], arbiter.participant(), settings(max_iterations=2, skip_arbiter_on_agreement=False),
                    baseline=base.participant() if baseline else None, identity="trio")
     return Plan([trio], include_members=include_members)
 

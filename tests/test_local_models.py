@@ -71,7 +71,7 @@ def panel(user_path):
     connections, which is what makes a client closed on the wrong loop fail loudly."""
     with LoopbackServer(keep_alive=True) as server:
         write_models_file(user_path, server.url, ["alpha", "beta", "judge"])
-        save("panel", ["alpha", "beta"])
+        save("panel", ["alpha", "beta"], skip_arbiter_on_agreement=False)
         server.script("judge", judge_saying("The panel answer"))
         yield server
 

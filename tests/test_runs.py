@@ -38,8 +38,8 @@ def _logged_once(tmp_path_factory, _loopback_server) -> tuple[Path, dict[str, st
             env.delenv(name, raising=False)
         loopback.reset()
         write_models_file(user_dir, loopback.url, ["alpha", "beta", "judge"])
-        save("duo", [{"model_id": "alpha"}, {"model_id": "beta"}], retries=0)
-        save("trio", [{"model_id": "alpha", "count": 2}, {"model_id": "beta"}], retries=0)
+        save("duo", [{"model_id": "alpha"}, {"model_id": "beta"}], retries=0, skip_arbiter_on_agreement=False)
+        save("trio", [{"model_id": "alpha", "count": 2}, {"model_id": "beta"}], retries=0, skip_arbiter_on_agreement=False)
         ids = {}
 
         def latest_id() -> str:

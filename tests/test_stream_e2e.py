@@ -20,7 +20,7 @@ ANSWER = "Paris is the capital of France, and has been for a long time."
 @pytest.fixture
 def panel(loopback, openai_models):
     openai_models(["alpha", "beta", "judge"])
-    save("panel", ["alpha", "beta"])
+    save("panel", ["alpha", "beta"], skip_arbiter_on_agreement=False)
     loopback.script("judge", reply(verdict(ANSWER), piece_chars=3))
     return "panel"
 

@@ -57,7 +57,7 @@ def models(openai_models):
 
 
 def test_schema_capable_arbiter_answers_one_validated_json_object(models, loopback):
-    save("panel", ["smart", "plain"], arbiter="sjudge")
+    save("panel", ["smart", "plain"], arbiter="sjudge", skip_arbiter_on_agreement=False)
     loopback.script("smart", reply(json.dumps(REX)))
     loopback.script("plain", reply('Here is your dog:\n```json\n{"age": 3, "name": "Rex"}\n```'))
     loopback.script("sjudge", reply(json_verdict({"name": "Rex", "age": 3})))
@@ -79,7 +79,7 @@ def test_schema_capable_arbiter_answers_one_validated_json_object(models, loopba
 
 
 def test_tag_only_arbiter_puts_json_in_its_synthesis(models, loopback, user_path):
-    save("panel", ["smart", "plain"], arbiter="tjudge")
+    save("panel", ["smart", "plain"], arbiter="tjudge", skip_arbiter_on_agreement=False)
     loopback.script("smart", reply(json.dumps(REX)))
     loopback.script("plain", reply(json.dumps(REX)))
     loopback.script("tjudge", reply(verdict('```json\n{"name": "Rex", "age": 3}\n```', 0.8)))
@@ -276,7 +276,7 @@ ARBITER_SLIPS = {
 
 @pytest.mark.parametrize("judge, slip", ARBITER_SLIPS.values(), ids=ARBITER_SLIPS.keys())
 def test_a_malformed_synthesis_is_rejected_and_the_members_vote_answers(models, loopback, user_path, judge, slip):
-    save("panel", ["smart", "plain"], arbiter=judge, max_iterations=1)
+    save("panel", ["smart", "plain"], arbiter=judge, max_iterations=1, skip_arbiter_on_agreement=False)
     loopback.script("smart", reply(json.dumps(REX)))
     loopback.script("plain", reply(json.dumps(REX)))
     loopback.script(judge, reply(slip))

@@ -27,7 +27,7 @@ def models(loopback, openai_models):
 
 
 def test_sync_api_chain_with_hooks(models, loopback):
-    save("panel", ["alpha", "beta"])
+    save("panel", ["alpha", "beta"], skip_arbiter_on_agreement=False)
     ran: list[str] = []
 
     def lookup(city: str) -> str:
@@ -57,7 +57,7 @@ def test_sync_api_chain_with_hooks(models, loopback):
 
 
 def test_a_refusal_reaches_only_that_member(models, loopback):
-    save("panel", ["alpha", "beta"])
+    save("panel", ["alpha", "beta"], skip_arbiter_on_agreement=False)
     loopback.script("alpha", *ask(("lookup", {"city": "Paris"})))
     loopback.script("beta", *ask(("lookup", {"city": "Bern"})))
 
@@ -114,7 +114,7 @@ def test_async_api_sync_tool_runs_off_the_event_loop(models, loopback):
 
 
 def test_async_api_thread_members(models, loopback):
-    save("panel", ["alpha", "beta"])
+    save("panel", ["alpha", "beta"], skip_arbiter_on_agreement=False)
     for name in ("alpha", "beta"):
         loopback.script(name, *ask(("llm_version", {})))
 
@@ -140,7 +140,7 @@ def test_vote_mode_with_tools(models, loopback):
 def test_schema_with_tools(models, loopback, openai_models):
     both = {"supports_tools": True, "supports_schema": True}
     openai_models(["alpha", "beta", "judge"], alpha=both, beta=both)
-    save("panel", ["alpha", "beta"])
+    save("panel", ["alpha", "beta"], skip_arbiter_on_agreement=False)
     answer = json.dumps({"city": "Paris"})
     for name in ("alpha", "beta"):
         loopback.script(name, *ask(("llm_version", {}), answer=answer))
@@ -156,7 +156,7 @@ def test_schema_with_tools(models, loopback, openai_models):
 
 
 def test_a_conversations_chain_limit_applies_to_each_member(models, loopback):
-    save("panel", ["alpha", "beta"])
+    save("panel", ["alpha", "beta"], skip_arbiter_on_agreement=False)
     loopback.script("alpha", tool_calls(("llm_version", {})))  # asks forever
     loopback.script("beta", reply("plain"))
     from llm.tools import llm_version
@@ -184,7 +184,7 @@ def test_a_saved_setting_gives_the_arbiter_the_tools(models, loopback):
 
 def test_peer_review_calls_get_no_tools(models, loopback, openai_models):
     openai_models(["alpha", "beta", "gamma", "judge"], alpha=TOOLS, beta=TOOLS, gamma=TOOLS)
-    save("panel", ["alpha", "beta", "gamma"], review=True)
+    save("panel", ["alpha", "beta", "gamma"], review=True, skip_arbiter_on_agreement=False)
     for name in ("alpha", "beta", "gamma"):
         loopback.script(name, *ask(("llm_version", {})))
     result = llm_run("-m", "panel", "-T", "llm_version", "Version?")

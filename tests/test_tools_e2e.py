@@ -38,7 +38,7 @@ def broken() -> str:
 @pytest.fixture
 def panel(loopback, openai_models):
     openai_models(["alpha", "beta", "judge", "plain"], alpha=TOOLS, beta=TOOLS, judge=TOOLS)
-    save("panel", ["alpha", "beta"])
+    save("panel", ["alpha", "beta"], skip_arbiter_on_agreement=False)
     loopback.script("judge", judge_saying("The consortium answer"))
     return "panel"
 
@@ -131,7 +131,7 @@ def test_functions_file_identical_calls_run_once(panel, loopback, functions):
 
 def test_identical_calls_are_shared_within_a_round_only(loopback, openai_models, functions):
     openai_models(["alpha", "beta", "judge"], alpha=TOOLS, beta=TOOLS)
-    save("panel", ["alpha", "beta"], min_iterations=2, max_iterations=2)
+    save("panel", ["alpha", "beta"], min_iterations=2, max_iterations=2, skip_arbiter_on_agreement=False)
     loopback.script("judge", judge_saying("ok"))
     path, log = functions
     for name in ("alpha", "beta"):
@@ -143,7 +143,7 @@ def test_identical_calls_are_shared_within_a_round_only(loopback, openai_models,
 
 def test_sharing_can_be_turned_off(loopback, openai_models, functions):
     openai_models(["alpha", "beta", "judge"], alpha=TOOLS, beta=TOOLS)
-    save("panel", ["alpha", "beta"], tools={"unshared": ["lookup"]})
+    save("panel", ["alpha", "beta"], tools={"unshared": ["lookup"]}, skip_arbiter_on_agreement=False)
     loopback.script("judge", judge_saying("ok"))
     path, log = functions
     for name in ("alpha", "beta"):
@@ -207,7 +207,7 @@ def test_tools_debug_shows_every_members_call(panel, loopback):
 
 def test_chain_limit_fails_that_member_only(loopback, openai_models):
     openai_models(["alpha", "beta", "judge"], alpha=TOOLS, beta=TOOLS)
-    save("panel", ["alpha", "beta"], tools={"chain_limit": 2})
+    save("panel", ["alpha", "beta"], tools={"chain_limit": 2}, skip_arbiter_on_agreement=False)
     loopback.script("judge", judge_saying("ok"))
     loopback.script("alpha", tool_calls(("llm_version", {})))  # asks forever
     loopback.script("beta", reply("plain answer"))
@@ -221,7 +221,7 @@ def test_chain_limit_fails_that_member_only(loopback, openai_models):
 
 def test_member_without_tool_support_answers_without_them(loopback, openai_models):
     openai_models(["alpha", "plain", "judge"], alpha=TOOLS)
-    save("panel", ["alpha", "plain"])
+    save("panel", ["alpha", "plain"], skip_arbiter_on_agreement=False)
     loopback.script("judge", judge_saying("ok"))
     loopback.script("alpha", *ask(("llm_version", {})))
     result = llm_run("-m", "panel", "-T", "llm_version", "Version?")
@@ -280,7 +280,7 @@ def test_toolbox_from_a_plugin(panel, loopback, toolbox_plugin):
 def test_nested_consortium_members_use_the_tools(loopback, openai_models, functions):
     openai_models(["alpha", "beta", "judge", "inner-judge"], alpha=TOOLS, beta=TOOLS)
     save("inner", ["alpha"], arbiter="inner-judge")
-    save("outer", ["inner", "beta"])
+    save("outer", ["inner", "beta"], skip_arbiter_on_agreement=False)
     loopback.script("inner-judge", judge_saying("inner answer"))
     loopback.script("judge", judge_saying("outer answer"))
     path, log = functions

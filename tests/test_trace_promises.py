@@ -161,7 +161,7 @@ def test_an_untagged_arbiter_warns_once_per_run(loopback, openai_models, caplog)
 
 def test_an_arbiter_context_window_overflow_is_told_in_plain_words(loopback, openai_models, caplog):
     openai_models(["alpha", "beta", "judge"])
-    save("c", ["alpha", "beta"], retries=0)
+    save("c", ["alpha", "beta"], retries=0, skip_arbiter_on_agreement=False)
     loopback.script("alpha", reply("Paris"))
     loopback.script("beta", reply("Paris"))
     overflow = (

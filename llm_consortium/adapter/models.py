@@ -72,6 +72,21 @@ class ConsortiumOptions(llm.Options):
         default=None,
         description="How member calls run: auto, thread (sync implementation) or async",
     )
+    skip_arbiter_on_agreement: bool | None = Field(
+        default=None, description="Skip the arbiter when every member gives the same answer (default on)"
+    )
+    agreement: float | None = Field(
+        default=None, ge=0, le=1, description="Call the next tier when fewer than this share of answers agree (0-1)"
+    )
+    waves: bool | None = Field(
+        default=None, description="Call a vote's members in waves, the rest only if the first did not decide"
+    )
+    budget_tokens: int | None = Field(
+        default=None, ge=0, description="Most tokens this whole prompt may spend, every call counted"
+    )
+    budget_usd: float | None = Field(
+        default=None, ge=0, description="Most USD this whole prompt may spend (needs prices: llm consortiums prices)"
+    )
     # How a vote decides answers say the same thing (docs/matching.md); checked by
     # adapter/matchers.py, which words a bad value in one line.
     matching: str | None = Field(
@@ -114,6 +129,10 @@ def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, st
     return current, system, history
 
 
+# The spending settings: saved in the config, overridden by `-o` of the same name.
+_SPENDING = ("skip_arbiter_on_agreement", "agreement", "waves", "budget_tokens", "budget_usd")
+
+
 def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settings:
     """The engine's Settings for one call: the saved config, overridden by `-o`."""
     from ..types import Settings  # not at import: registering models must stay cheap
@@ -126,8 +145,9 @@ def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settin
         "min_members": config.min_members,
         "strategy": config.effective_strategy,
         "review": config.review,
+        **{key: getattr(config, key) for key in _SPENDING},
     }
-    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout", "review"):
+    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout", "review", *_SPENDING):
         value = getattr(options, key)
         if value is not None:
             values[key] = value
@@ -136,6 +156,39 @@ def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settin
     )
     values["matcher"] = _matcher(config, options, values["timeout"])
     return Settings(**values)
+
+
+def with_prices(settings: Settings, members: list[Any], arbiter: Any) -> Settings:
+    """`settings` with the price of every model the run may call, from the user's
+    price table. A money budget needs every one of them: a model without a price
+    is refused here, before any call, naming it. Without a budget a broken table
+    only loses the cost figures."""
+    import dataclasses
+
+    from ..calls.costs import unpriced
+    from ..saved import prices as table
+
+    model_ids = [p.model_id for p in [*members, *([arbiter] if arbiter else [])]]
+    try:
+        saved = table.load()
+        found = table.for_models(model_ids, saved, _canonical_names()) if saved else {}
+    except StoreError as ex:
+        if settings.budget_usd is not None:
+            raise llm.ModelError(str(ex)) from ex
+        logger.warning("Consortium: %s; costs are not shown", ex)
+        found = {}
+    missing = unpriced(model_ids, found) if settings.budget_usd is not None else []
+    if missing:
+        raise llm.ModelError(
+            f"A money budget (budget_usd {settings.budget_usd:g}) needs a price for every model; "
+            f"none is set for {', '.join(missing)}: llm consortiums prices set MODEL INPUT OUTPUT"
+        )
+    return dataclasses.replace(settings, prices=found)
+
+
+def _canonical_names() -> dict[str, str]:
+    """Every name llm knows (ids and aliases) -> its model's id."""
+    return {name: model.model_id for name, model in llm.get_model_aliases().items()}
 
 
 def _matcher(config: ConsortiumConfig, options: ConsortiumOptions, timeout: float) -> Any:
@@ -221,6 +274,7 @@ class _SharedConsortium:
         members, arbiter = resolve(config, options.call_mode, tools=kit)
         notes = tool_notes(self.model_id, members) if kit is not None else []
         schema = cast("dict[str, Any] | None", prompt.schema)  # llm makes a pydantic class a dict
+        settings = with_prices(settings, members, arbiter)
         request = Call(current, system or None, history, list(prompt.attachments), schema=schema)
         with status_line(self.model_id, options.progress) as progress:
 
@@ -273,10 +327,13 @@ class _SharedConsortium:
     def record(self, response: Any, result: Result) -> None:
         """Put the run's cost and trace on the consortium's own logged turn."""
         per_model = result.usage["per_model"]
+        # `-u` shows these details: the run's cost when every price is known, and the
+        # calls the arbiter skip, tiers and waves did not make.
+        spending = {key: result.usage[key] for key in ("cost_usd", "calls_saved") if result.usage.get(key)}
         response.set_usage(
             input=result.usage["input"],
             output=result.usage["output"],
-            details={"models": per_model} if per_model else None,
+            details={"models": per_model, **spending} if per_model else None,
         )
         response.response_json = {"consortium": self.model_id, **result.trace()}
 

@@ -269,7 +269,10 @@ def resolve(
             max_concurrent=entry.max_concurrent, mode=mode, tools=given,
         )
 
-    members = [participant(member, "member", instance) for member, instance in config.instances()]
+    members = [
+        dataclasses.replace(participant(member, "member", instance), tier=getattr(member, "tier", 1))
+        for member, instance in config.instances()
+    ]
     arbiter = None
     if config.arbiter is not None and config.effective_strategy == "arbiter":
         arbiter = participant(config.arbiter, "arbiter")

@@ -23,6 +23,7 @@ _COMMANDS = {
     "trace": ("runs", "trace"),
     "compare": ("compare", "compare"),
     "eval": ("eval", "eval_"),
+    "prices": ("prices", "prices"),
 }
 
 

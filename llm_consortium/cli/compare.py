@@ -31,7 +31,7 @@ def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
     import llm
 
     from ..adapter.loop import run_sync
-    from ..adapter.models import ConsortiumOptions, settings_for
+    from ..adapter.models import ConsortiumOptions, settings_for, with_prices
     from ..adapter.participants import Registry, resolve
     from ..evaluation.compare import compare_runs, default_baseline, render
     from ..saved import store
@@ -45,7 +45,10 @@ def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
         baseline_model = registry.named_participant(baseline or default_baseline(config), "baseline")
     except (StoreError, ValueError, llm.ModelError) as ex:
         raise fail(ex) from ex
-    settings = settings_for(config, ConsortiumOptions())
+    try:  # prices for the cost column; a money budget needs them all
+        settings = with_prices(settings_for(config, ConsortiumOptions()), [*members, baseline_model], arbiter)
+    except llm.ModelError as ex:
+        raise fail(ex) from ex
     request = Call(prompt, config.system_prompt)
     columns = run_sync(
         lambda: compare_runs(request, members, arbiter, settings, baseline_model, name=name)

@@ -31,9 +31,15 @@ def _participant(registry: Any, model_id: str, role: str) -> Any:
 
 
 def _prices(registry: Any, given: tuple[tuple[str, float, float], ...]) -> dict[str, tuple[float, float]]:
-    """Prices by every name a priced model goes by (its id and its aliases)."""
+    """Prices by every name a priced model goes by (its id and its aliases): the
+    user's price table (`llm consortiums prices`), then `--price` over it."""
+    from ..saved import prices as price_table
+
     canonical = {name: model.model_id for name, model in registry.sync.items()}
-    prices: dict[str, tuple[float, float]] = {}
+    try:
+        prices = price_table.for_models(canonical, price_table.load(), canonical)
+    except StoreError as ex:
+        raise fail(ex) from ex
     for model_id, price_in, price_out in given:
         if price_in < 0 or price_out < 0:
             raise fail(f"--price {model_id}: prices cannot be negative")
@@ -87,17 +93,19 @@ def _entrant(registry: Any, config: Any, *, baseline: str | None, with_baseline:
     depend on. Every failure is one `Error:` line, before any call."""
     import llm
 
-    from ..adapter.models import ConsortiumOptions, settings_for
+    from ..adapter.models import ConsortiumOptions, settings_for, with_prices
     from ..adapter.participants import resolve
     from ..evaluation.compare import default_baseline
     from ..evaluation.runner import Entrant
 
     try:
         members, arbiter = resolve(config, registry=registry)
+        # the price table, for a money budget and the usage's cost
+        settings = with_prices(settings_for(config, ConsortiumOptions()), members, arbiter)
     except (ValueError, llm.ModelError) as ex:
         raise fail(ex) from None
     return Entrant(
-        config.name, members, arbiter, settings_for(config, ConsortiumOptions()),
+        config.name, members, arbiter, settings,
         system_prompt=config.system_prompt,
         baseline=_participant(registry, baseline or default_baseline(config), "baseline") if with_baseline else None,
         consortium=_logged_consortium(registry, config.name) if log else None,

@@ -33,16 +33,14 @@ from ..saved.config import (
 from ..saved.cycles import configured_aliases, find_cycle
 from ..text.terminal import inert, inert_json
 from . import fail, matching_options
+from .spending import SPENDING_FLAGS, SPENDING_KEYS, config_fields, spending_options, tier_of
 
 # `list` pads names to line up its rows, but no wider than this.
 NAME_COLUMN = 24
 
 # Which create flag set each config field, so a validation error points at the flag.
-_FLAG_FOR_FIELD = {
-    "confidence_threshold": "-t/--threshold",
-    "max_iterations": "-i/--iterations",
-    "min_iterations": "--min-iterations",
-}
+_FLAG_FOR_FIELD = {"confidence_threshold": "-t/--threshold", "max_iterations": "-i/--iterations",
+                   "min_iterations": "--min-iterations", **SPENDING_FLAGS}
 
 
 def _checked_name(name: str) -> str:
@@ -159,6 +157,7 @@ def _checked_options(
               help="At most N calls to MODEL at once (default: 1 for sync-only models), repeatable")
 @click.option("--call-mode", type=click.Choice(["auto", "thread", "async"]), default="auto", show_default=True,
               help="How member calls run: a model's sync implementation in threads, or its async one")
+@spending_options
 @click.option("--review", is_flag=True, help="Members rank each other's answers before each round is decided")
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
 @click.option("--follow-symlinks", is_flag=True,
@@ -180,7 +179,7 @@ def create(
     review: bool,
     force: bool,
     follow_symlinks: bool,
-    **matching: Any,
+    **extra: Any,
 ) -> None:
     """
     Create a consortium and save it as a YAML file
@@ -192,6 +191,9 @@ def create(
           -m gpt-4o-mini:2 -m claude-3.5-haiku -a gpt-4o \\
           -o gpt-4o-mini temperature 0.7
     """
+    # The spending and matching options arrive as keyword arguments; each module reads its own.
+    spending = {key: extra.pop(key) for key in SPENDING_KEYS}
+    matching = extra
     if name is not None and name_argument is not None and name != name_argument:
         raise fail(f"Two different names given: {name_argument!r} and -n {name!r}")
     name = name if name is not None else name_argument
@@ -254,6 +256,7 @@ def create(
         if identity(model_id) not in targets:
             raise fail(f"--max-concurrent {model_id}: not a member or the arbiter of this consortium")
     caps = {identity(model_id): limit for model_id, limit in max_concurrent}
+    tiers = tier_of(spending, (model_id for model_id, _ in members), identity)
 
     try:
         config = ConsortiumConfig(
@@ -264,6 +267,7 @@ def create(
                     count=count,
                     options=checked.get(identity(model_id), {}),
                     max_concurrent=caps.get(identity(model_id)),
+                    tier=tiers.get(identity(model_id), 1),
                 )
                 for model_id, count in members
             ],
@@ -281,6 +285,7 @@ def create(
             strategy=strategy,
             **matching_options.fields(matching, known),
             review=review,
+            **config_fields(spending),
         )
     except ValidationError as ex:
         raise fail(f"Invalid consortium: {explain(ex, {**_FLAG_FOR_FIELD, **matching_options.FLAG_FOR_FIELD})}") from ex

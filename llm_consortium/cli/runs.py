@@ -34,14 +34,22 @@ def _confidence_cell(row: dict[str, Any]) -> str:
     return f"{shown} < {row['confidence_threshold']:.2f}" if row.get("below_threshold") else shown
 
 
+def _row(run: Run) -> dict:
+    """The run's summary with what it cost (when every price was known) and the calls
+    its savings did not make."""
+    usage = run.trace.get("usage") or {}
+    saved = usage.get("calls_saved") or {}
+    return {**run.row(), "cost_usd": usage.get("cost_usd"), "calls_saved": sum(saved.values())}
+
+
 def _table(runs: list[Run]) -> str:
     header = [
         "ID", "TIME (UTC)", "CONSORTIUM", "ROUNDS", "CONFIDENCE",
-        "MEMBERS OK/FAILED", "TOOL CALLS", "TOKENS IN/OUT", "DURATION",
+        "MEMBERS OK/FAILED", "TOOL CALLS", "TOKENS IN/OUT", "COST", "SAVED", "DURATION",
     ]
     rows = [header]
     for run in runs:
-        s = run.row()
+        s = _row(run)
         rows.append(
             [
                 s["id"],
@@ -52,6 +60,8 @@ def _table(runs: list[Run]) -> str:
                 f"{s['member_answers']}/{s['member_failures']}",
                 str(s["tool_calls"]),
                 f"{partial_count(*run.tokens('input'))}/{partial_count(*run.tokens('output'))}",
+                "-" if s["cost_usd"] is None else f"${s['cost_usd']:.4f}",
+                str(s["calls_saved"]),
                 seconds(s["duration_ms"]),
             ]
         )
@@ -73,7 +83,7 @@ def runs(limit: int, name: str | None, json_: bool, database: Path | None) -> No
     except RunsError as ex:
         raise fail(ex) from ex
     if json_:
-        click.echo(inert_json([run.row() for run in found]))
+        click.echo(inert_json([_row(run) for run in found]))
     elif not found:
         click.echo("No consortium runs logged" + (f" for {name}" if name else ""), err=True)
     else:

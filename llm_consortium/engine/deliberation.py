@@ -16,7 +16,7 @@ from ..errors import AttachmentError, ConsortiumFailed
 from ..judging.arbiter_stream import AnswerFn
 from ..trace import RoundRecord
 from ..types import Call, Outcome, Participant, ProgressFn, Result, Settings
-from . import attachments, steps
+from . import attachments, spending, steps
 from .context import Candidate, RunContext
 from .fanout import RoundState
 from .judge import fall_back
@@ -49,6 +49,11 @@ async def _deliberate(ctx: RunContext) -> Result:
     rounds: list[RoundRecord] = []
     previous: RoundState | None = None
     for number in range(1, ctx.settings.max_iterations + 1):
+        if reason := spending.over_budget(ctx, spending.tiers(ctx)[0]):
+            if not ctx.candidates:
+                raise ConsortiumFailed(f"No answer: {reason}")
+            spending.stop(ctx, number, reason)
+            break
         started = time.monotonic()
         rnd = await steps.play(ctx, number, previous)
         rounds.append(rnd.record)
@@ -69,7 +74,7 @@ async def _deliberate(ctx: RunContext) -> Result:
         ctx.candidates.append(Candidate.of(number, verdict.synthesis, verdict.confidence))
         stop = ctx.settings.stops(verdict.confidence, verdict.needs_iteration, number)
         ctx.emit("round_done", number, confidence=verdict.confidence, another_round=not stop)
-        if stop:
+        if stop or ctx.stopped:
             break
         previous = rnd
     return _result(ctx, rounds)
@@ -83,9 +88,10 @@ def _result(ctx: RunContext, rounds: list[RoundRecord]) -> Result:
         confidence=best.confidence,
         final_round=best.round,
         rounds=rounds,
-        usage=ctx.usage.as_dict(),
+        usage=spending.usage(ctx),
         notes=ctx.notes,
         confidence_threshold=ctx.settings.confidence_threshold,
+        stopped=ctx.stopped,
     )
 
 

@@ -68,6 +68,8 @@ def is_final(ctx: RunContext, head: Verdict, round_number: int) -> bool:
     """Whether a round with this verdict gives the final answer: it stops the run and
     no earlier round was more confident (the latest wins ties)."""
     score = Candidate.of(round_number, "", head.confidence).score
+    if ctx.tiers_left and (head.confidence is None or head.confidence < ctx.settings.confidence_threshold):
+        return False  # the next tier will be asked: this verdict is not the answer
     stops = ctx.settings.stops(head.confidence, head.needs_iteration, round_number)
     return stops and all(score >= c.score for c in ctx.candidates)
 

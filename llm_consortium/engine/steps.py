@@ -1,30 +1,30 @@
 """One round, as a sequence of steps:
 
-1. **fan-out** (`fanout`): every member (of the tier) is asked at once;
+1. **fan-out** (`fanout`, through `spending.ask` for waves): the members of the tier
+   are asked at once;
 2. **quorum**: enough members answered, or the round fails;
-3. **review** (`review`, when the consortium asks for it): members rank each other's
+3. **escalate on disagreement** (`spending`): with a tier left, answers sharing less
+   than the agreement level go to the next tier before any arbiter;
+4. **review** (`review`, when the consortium asks for it): members rank each other's
    answers, and the ranking informs the arbiter or, without one, decides;
-4. **decide** (`judge`): the arbiter judges the answers, or the members vote;
-5. **escalate**: with tiers, whether the next tier is asked too (then 1-5 again,
-   the arbiter seeing every answer gathered so far).
+5. **decide** (`judge`): the arbiter judges every answer so far, or the members vote;
+   when every answer agrees the arbiter (and the review) is skipped (`spending.agreed`);
+6. **escalate on doubt**: with a tier left, an arbiter below the threshold asks it.
 
-The stop rule between rounds is the deliberation's (`deliberation`). A new step is
-one more function here, taking the run's context and the round's state like the others.
+The budget is checked before each tier (before the first by the deliberation). The
+stop rule between rounds is the deliberation's (`deliberation`). A new step is one
+more function here, taking the run's context and the round's state like the others.
 """
 
 from __future__ import annotations
 
 from ..trace import RoundRecord
 from ..types import Participant
+from . import spending
 from .context import RunContext
-from .fanout import RoundState, fan_out, member_calls
+from .fanout import RoundState
 from .judge import decide
 from .review import review
-
-
-def tiers(ctx: RunContext) -> list[list[Participant]]:
-    """The members in the order they are asked: one tier of everyone for now."""
-    return [ctx.members]
 
 
 def quorum_problem(ctx: RunContext, rnd: RoundState) -> str | None:
@@ -37,25 +37,50 @@ def quorum_problem(ctx: RunContext, rnd: RoundState) -> str | None:
     )
 
 
-def escalates(ctx: RunContext, rnd: RoundState, tier: int) -> bool:
-    """Whether the round asks the next tier after this one's verdict."""
-    return False
-
-
 async def play(ctx: RunContext, number: int, previous: RoundState | None) -> RoundState:
     """Run round `number`; its state says how it ended: `record["failed"]` when too few
     members answered, else `verdict` (None when the arbiter failed)."""
     ctx.emit("round_start", number)
     rnd = RoundState(number, RoundRecord(round=number, members=[]))
-    for index, members in enumerate(tiers(ctx)):
-        await fan_out(ctx, rnd, members, member_calls(ctx, members, previous))
-        problem = quorum_problem(ctx, rnd)
-        if problem is not None:
-            rnd.record["failed"] = problem
+    groups = spending.tiers(ctx)
+    for index, members in enumerate(groups):
+        ctx.tiers_left = len(groups) - index - 1
+        if index and (reason := spending.over_budget(ctx, members)):
+            spending.stop(ctx, number, reason)
+            await spending.best_so_far(ctx, rnd)
             return rnd
+        escalated = await _tier(ctx, rnd, members, previous)
+        if len(groups) > 1:
+            entry = spending.tier_record(index + 1, members)
+            if escalated:
+                entry["escalated"] = escalated
+                if rnd.verdict is not None and "arbiter" in rnd.record:
+                    entry["arbiter"] = rnd.record["arbiter"]
+            rnd.record.setdefault("tiers", []).append(entry)
+        if not escalated:
+            ctx.saved["tiers"] += sum(len(later) for later in groups[index + 1:])
+            break
+    ctx.tiers_left = 0
+    return rnd
+
+
+async def _tier(
+    ctx: RunContext, rnd: RoundState, members: list[Participant], previous: RoundState | None
+) -> str | None:
+    """Ask one tier and decide on every answer so far; returns why the next tier must
+    be asked (only while one is left), else None with the round's outcome set."""
+    await spending.ask(ctx, rnd, members, previous)
+    problem = quorum_problem(ctx, rnd)
+    if problem is not None:
+        if ctx.tiers_left:
+            return problem
+        rnd.record["failed"] = problem
+        return None
+    if ctx.tiers_left and (reason := await spending.disagreement(ctx, rnd)):
+        return reason
+    rnd.verdict = await spending.agreed(ctx, rnd)
+    if rnd.verdict is None:
         if ctx.settings.review:
             rnd.review = await review(ctx, rnd)
         await decide(ctx, rnd)
-        if not escalates(ctx, rnd, index):
-            break
-    return rnd
+    return spending.unsure(ctx, rnd) if ctx.tiers_left else None

@@ -34,6 +34,7 @@ class Column:
     # the consortium's confidence; the winning share of the baseline's vote
     confidence: float | None = None
     samples: int | None = None
+    cost_usd: float | None = None  # when every model it called has a price
 
 
 def _member_calls(result: Result) -> int:
@@ -61,6 +62,7 @@ def _spent(column: Column, usage: Mapping[str, Any] | None) -> None:
     column.calls = sum(row.get("requests", row["calls"]) for row in usage.get("per_model", {}).values())
     column.input_tokens = usage.get("input", 0)
     column.output_tokens = usage.get("output", 0)
+    column.cost_usd = usage.get("cost_usd")
 
 
 async def compare_runs(
@@ -117,9 +119,11 @@ def render(columns: list[Column]) -> str:
         body = (column.answer or "") if column.error is None else f"Failed: {column.error}"
         blocks.append(f"== {title}\n{body.strip()}")
     width = max(len(f"{c.kind} {c.name}") for c in columns)
-    rows = [f"{'':<{width}}  {'calls':>5}  {'input':>8}  {'output':>8}  {'total':>8}"]
+    priced = any(c.cost_usd is not None for c in columns)
+    rows = [f"{'':<{width}}  {'calls':>5}  {'input':>8}  {'output':>8}  {'total':>8}" + ("  cost $" if priced else "")]
     for c in columns:
         label = f"{c.kind} {c.name}"
         total = c.input_tokens + c.output_tokens
-        rows.append(f"{label:<{width}}  {c.calls:>5}  {c.input_tokens:>8}  {c.output_tokens:>8}  {total:>8}")
+        cost = ("  " + ("-" if c.cost_usd is None else f"{c.cost_usd:.4f}")) if priced else ""
+        rows.append(f"{label:<{width}}  {c.calls:>5}  {c.input_tokens:>8}  {c.output_tokens:>8}  {total:>8}{cost}")
     return "\n\n".join(blocks) + "\n\n" + "\n".join(rows)

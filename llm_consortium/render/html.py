@@ -32,6 +32,8 @@ from .walk import (
     round_heading,
     run_tokens_text,
     seconds,
+    spending_lines,
+    spending_text,
     standing_text,
     threshold_text,
     tokens_text,
@@ -242,6 +244,7 @@ def _round_section(round_: RoundRecord, final_round: int | None) -> str:
         "</div>",
         _review_block(round_["review"]) if "review" in round_ else "",
         _vote_block(round_),
+        *(f'<p class="card">{escape(line)}</p>' for line in spending_lines(round_)),
     ]
     if "arbiter" in round_:
         parts.append(_arbiter_block(round_["arbiter"], round_.get("round") == final_round))
@@ -273,7 +276,10 @@ def render(run: Run) -> str:
         f"final confidence {confidence_text(trace.get('confidence'))} (round {final_round}) · "
         f"{plural(summary['members'], 'member')}, {plural(summary['member_failures'], 'failed member call')}"
         f"{arbiter_failed} · tokens {run_tokens_text(run)} · {seconds(run.duration_ms)}"
+        + "".join(f" · {part}" for part in [spending_text(trace.get("usage"))] if part)
     )
+    if trace.get("stopped"):
+        below += f'<p class="card below">Stopped early: {escape(str(trace["stopped"]))}</p>'
     notes = trace["notes"]
     notes_html = (
         '<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"

@@ -26,6 +26,8 @@ from .walk import (
     round_heading,
     run_tokens_text,
     seconds,
+    spending_lines,
+    spending_text,
     standing_text,
     threshold_text,
     tokens_text,
@@ -156,6 +158,7 @@ def _round_lines(round_: RoundRecord, final_round: int | None, full: bool) -> li
     if "review" in round_:
         lines += _review_lines(round_["review"], full)
     lines += _vote_lines(round_, full)
+    lines += [f"  {line}" for line in spending_lines(round_)]
     if "arbiter" in round_:
         lines += _arbiter_lines(round_["arbiter"], full, round_.get("round") == final_round)
     if round_.get("failed"):
@@ -176,8 +179,11 @@ def render(run: Run, full: bool = False) -> str:
             f"{plural(summary['rounds'], 'round')} · final confidence {confidence_text(trace.get('confidence'))}"
             f" (round {final_round}) · tokens {run_tokens_text(run)}"
             f" · {seconds(run.duration_ms)}"
+            + "".join(f" · {part}" for part in [spending_text(trace.get("usage"))] if part)
         ),
     ]
+    if trace.get("stopped"):
+        lines.append(f"STOPPED EARLY: {trace['stopped']}")
     if summary.get("below_threshold"):
         lines.append(f"WARNING: {threshold_text(summary)}; the consortium did not reach the confidence it asks for")
     lines += _indented(preview(run.prompt, full), "Prompt: ")

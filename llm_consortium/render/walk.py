@@ -244,3 +244,35 @@ def place_given(reviewer: ReviewerRecord, member: str) -> str:
     if member in ranking:
         return str(ranking.index(member) + 1)
     return "own" if member == member_name(reviewer) else "-"
+
+
+def spending_text(usage: Any) -> str:
+    """What a run cost and the calls its savings did not make, else empty:
+    `cost $0.0021 · saved 3 calls (agreement 1, tiers 2)`."""
+    usage = usage if isinstance(usage, dict) else {}
+    parts = []
+    if isinstance(usage.get("cost_usd"), (int, float)):
+        parts.append(f"cost ${usage['cost_usd']:.4f}")
+    saved = usage.get("calls_saved")
+    if isinstance(saved, dict) and saved:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in saved.items())
+        total = sum(count for count in saved.values() if isinstance(count, int))
+        parts.append(f"saved {total} call{'s' if total != 1 else ''} ({kinds})")
+    return " · ".join(parts)
+
+
+def spending_lines(round_: RoundRecord) -> list[str]:
+    """A round's spending decisions, one line each: each tier asked and why the next
+    was, the waves, and why no arbiter was needed."""
+    lines = []
+    for tier in round_.get("tiers") or []:
+        if isinstance(tier, dict):
+            names = ", ".join(str(name) for name in tier.get("members") or [])
+            why = f"; next tier asked: {tier['escalated']}" if tier.get("escalated") else ""
+            lines.append(f"Tier {tier.get('tier', '?')} ({names}){why}")
+    waves = round_.get("waves")
+    if isinstance(waves, dict) and waves.get("skipped"):
+        lines.append(f"Waves: the first {waves.get('called')} decided the vote; {waves['skipped']} not called")
+    if round_.get("arbiter_skipped"):
+        lines.append(f"Arbiter skipped: {round_['arbiter_skipped']}")
+    return lines

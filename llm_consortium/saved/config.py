@@ -92,6 +92,9 @@ class MemberConfig(ArbiterConfig):
     """One member model; `count` asks the same model several times."""
 
     count: int = Field(default=1, ge=1, le=100)
+    # Cheap first: a round asks tier 1, and a higher tier only when the lower ones
+    # disagree or leave the arbiter unsure (see `agreement`).
+    tier: int = Field(default=1, ge=1, le=9)
 
 
 class ToolsConfig(_Strict):
@@ -123,6 +126,15 @@ class ConsortiumConfig(_Strict):
     min_members: int = Field(default=DEFAULT_MIN_MEMBERS, ge=1)
     # How member and arbiter calls run: "auto", "thread" or "async" (participants.py).
     call_mode: Literal["auto", "thread", "async"] = "auto"
+    # Spending (docs/savings.md): a round whose answers all agree skips the arbiter;
+    # a tier's answers sharing less than `agreement` call the next tier; `waves`
+    # calls a vote's members a few at a time; the budgets cap one prompt's whole run
+    # (not one reply, unlike a model's max_tokens).
+    skip_arbiter_on_agreement: bool = True
+    agreement: float = Field(default=1.0, ge=0, le=1)
+    waves: bool = False
+    budget_tokens: int | None = Field(default=None, ge=0)
+    budget_usd: float | None = Field(default=None, ge=0)
     # How a vote decides answers say the same thing (docs/matching.md): the mode, the
     # embedding model (semantic) or grouping model (judge), the number tolerance and
     # the cosine threshold.
@@ -181,13 +193,38 @@ class ConsortiumConfig(_Strict):
             return self.strategy
         return "arbiter" if self.arbiter else "vote"
 
+    @property
+    def tiers(self) -> list[list[MemberConfig]]:
+        """The members by tier, lowest (asked first) first; one list without tiers."""
+        numbers = sorted({member.tier for member in self.models})
+        return [[m for m in self.models if m.tier == n] for n in numbers]
+
+    def _members_text(self) -> str:
+        def names(members: list[MemberConfig]) -> str:
+            return ", ".join(m.model_id + (f" x{m.count}" if m.count > 1 else "") for m in members)
+
+        tiers = self.tiers
+        if len(tiers) == 1:
+            return f"members {names(tiers[0])}"
+        shown = " | ".join(f"tier {i}: {names(t)}" for i, t in enumerate(tiers, 1))
+        return f"members {shown} (next tier below {self.agreement:g} agreement)"
+
+    def _spending_text(self) -> str:
+        parts = []
+        if not self.skip_arbiter_on_agreement and self.effective_strategy == "arbiter":
+            parts.append("arbiter always")
+        if self.waves:
+            parts.append("waves")
+        if self.budget_tokens is not None:
+            parts.append(f"budget {self.budget_tokens:,} tokens")
+        if self.budget_usd is not None:
+            parts.append(f"budget ${self.budget_usd:g}")
+        return "".join(f"; {part}" for part in parts)
+
     def summary(self) -> str:
         """The one-line summary of this consortium, for `llm models` and
         `llm consortiums list`: who answers, who decides, when it stops."""
-        members = ", ".join(
-            member.model_id + (f" x{member.count}" if member.count > 1 else "")
-            for member in self.models
-        )
+        members = self._members_text()
         if self.arbiter and self.effective_strategy == "arbiter":
             decides = f"arbiter {self.arbiter.model_id}"
         else:
@@ -199,7 +236,8 @@ class ConsortiumConfig(_Strict):
             rounds = f"{self.min_iterations}-{self.max_iterations} iterations"
         if self.review:
             decides = f"peer review, {decides}"
-        return f"members {members}; {decides}; threshold {self.confidence_threshold:g}; {rounds}"
+        threshold = self.confidence_threshold
+        return f"{members}; {decides}; threshold {threshold:g}; {rounds}{self._spending_text()}"
 
     def to_file_dict(self) -> dict[str, Any]:
         """The mapping written to YAML: the name and the stop rule always, other

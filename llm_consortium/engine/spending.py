@@ -1,0 +1,161 @@
+"""The steps that make a round spend only what its question needs (docs/savings.md):
+tiers asked cheap first, the arbiter skipped when every answer agrees, members
+called in waves, and the budget checked before each round and each tier.
+
+Each decision is a rule of `judging.agreement` or `calls.costs`, applied to the
+vote's own grouping of the answers (`format.tally`); this module only applies them
+to the run, counts the calls they saved, and says why in the round's record.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from ..calls import costs
+from ..judging import agreement
+from ..judging.verdict import Verdict
+from ..trace import RunUsage, TierRecord, VoteRecord
+from ..types import Participant
+from .context import RunContext, logger
+from .fanout import RoundState, fan_out, member_calls
+from .judge import count
+
+
+def tiers(ctx: RunContext) -> list[list[Participant]]:
+    """The members by tier, the tier asked first first; one tier without tiers."""
+    numbers = sorted({member.tier for member in ctx.members})
+    return [[m for m in ctx.members if m.tier == n] for n in numbers]
+
+
+async def _tally(ctx: RunContext, rnd: RoundState) -> tuple[Any, VoteRecord, list[int]]:
+    """The vote on every answer of the round so far (`judge.count`, the run's
+    matcher): (winner, its trace, group sizes)."""
+    winner, vote, _ = await count(ctx, rnd)
+    return winner, vote, _sizes(vote)
+
+
+def _sizes(vote: VoteRecord) -> list[int]:
+    return [len(group.get("members", [])) for group in vote.get("groups", [])]
+
+
+def _wave_groups(ctx: RunContext, members: list[Participant]) -> list[list[int]]:
+    """Which members vote among themselves, so can be called in waves: in a vote the
+    whole tier; with an arbiter, each model's instances (`count`)."""
+    if ctx.votes:
+        return [list(range(len(members)))]
+    by_model: dict[str, list[int]] = {}
+    for index, member in enumerate(members):
+        by_model.setdefault(member.model_id, []).append(index)
+    return list(by_model.values())
+
+
+async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], previous: RoundState | None) -> None:
+    """Fan out to one tier. With waves, each group that votes among itself is asked
+    first with the fewest members whose agreement would decide its vote, and the
+    rest of the group only when that first wave did not."""
+    calls = member_calls(ctx, members, previous)
+    groups = _wave_groups(ctx, members) if ctx.settings.waves else [list(range(len(members)))]
+    first = [group[: agreement.first_wave(len(group))] if ctx.settings.waves else group for group in groups]
+    now = [i for wave in first for i in wave]
+    await fan_out(ctx, rnd, [members[i] for i in now], [calls[i] for i in now])
+    if len(now) == len(members):
+        return
+    later: list[int] = []
+    for group, wave in zip(groups, first, strict=True):
+        rest = group[len(wave):]
+        outcomes = [rnd.outcome_of(members[i]) for i in wave]
+        answers = [o.reply.text if o is not None and o.reply is not None else None for o in outcomes]
+        sizes = []
+        if any(answers):
+            _, vote, _, made = await ctx.format.tally(answers, [members[i].name for i in wave], ctx.settings.matcher)
+            for model_id, outcome in made:  # a model-backed matcher's calls are spent too
+                ctx.usage.add(model_id, outcome)
+            sizes = _sizes(cast(VoteRecord, vote))
+        if rest and not agreement.decided(sizes, len(rest)):
+            later += rest
+    skipped = len(members) - len(now) - len(later)
+    ctx.saved["waves"] += skipped
+    rnd.record["waves"] = {"called": len(now) + len(later), "skipped": skipped}
+    if later:
+        await fan_out(ctx, rnd, [members[i] for i in later], [calls[i] for i in later])
+
+
+async def disagreement(ctx: RunContext, rnd: RoundState) -> str | None:
+    """Why the next tier is asked before any arbiter: the largest group's share of the
+    answers so far is below the agreement level (None: they agree enough)."""
+    if not rnd.answered:
+        return "no member of this tier answered"
+    winner, _, _ = await _tally(ctx, rnd)
+    return agreement.escalation(winner.share, ctx.settings.agreement)
+
+
+def unsure(ctx: RunContext, rnd: RoundState) -> str | None:
+    """Why the next tier is asked after the arbiter judged this one's answers: its
+    confidence is below the threshold, or it gave no usable verdict."""
+    if ctx.votes:
+        return None
+    if rnd.verdict is None:
+        return "the arbiter gave no usable verdict"
+    return agreement.escalation(1.0, 0.0, rnd.verdict.confidence, ctx.settings.confidence_threshold)
+
+
+async def agreed(ctx: RunContext, rnd: RoundState) -> Verdict | None:
+    """The round's verdict without an arbiter when every member that answered (at
+    least two) gave the same answer; None when the arbiter must judge."""
+    if ctx.votes or not ctx.settings.skip_arbiter_on_agreement or rnd.answered < 2:
+        return None
+    winner, vote, sizes = await _tally(ctx, rnd)
+    if not agreement.unanimous(sizes):
+        return None
+    rnd.record["vote"] = vote
+    rnd.record["arbiter_skipped"] = f"all {sizes[0]} answers agree"
+    ctx.saved["agreement"] += 1
+    return Verdict(winner.answer, 1.0)
+
+
+async def best_so_far(ctx: RunContext, rnd: RoundState) -> None:
+    """A round cut short before its verdict (the budget): the members' vote on the
+    answers it has."""
+    if rnd.verdict is not None:
+        return
+    if rnd.answered:
+        winner, rnd.record["vote"], _ = await _tally(ctx, rnd)
+        rnd.verdict = Verdict(winner.answer, winner.share)
+    else:
+        rnd.record["failed"] = "no member had answered when the budget stopped the run"
+
+
+def over_budget(ctx: RunContext, members: list[Participant]) -> str | None:
+    """Why the next step (these members, and the arbiter when it judges) must not run:
+    it could pass the token or money budget, judged by what this run spent so far."""
+    settings = ctx.settings
+    if settings.budget_tokens is None and settings.budget_usd is None:
+        return None
+    calls = [m.model_id for m in members] + ([ctx.arbiter.model_id] if ctx.arbiter and not ctx.votes else [])
+    return costs.over_budget(
+        calls, ctx.usage.per_model, settings.prices, settings.budget_tokens, settings.budget_usd
+    )
+
+
+def stop(ctx: RunContext, round_number: int, reason: str) -> None:
+    """End the run for the budget: the warning on stderr, the reason in the trace."""
+    ctx.stopped = f"budget: {reason}"
+    ctx.note(round_number, f"stopped for the budget: {reason}; answered with the best so far")
+    logger.warning("Consortium: stopped for the budget: %s; answering with the best so far", reason)
+
+
+def tier_record(number: int, members: list[Participant]) -> TierRecord:
+    return TierRecord(tier=number, members=[m.name for m in members])
+
+
+def usage(ctx: RunContext) -> RunUsage:
+    """The run's usage, with its cost when every model's price is known and the calls
+    the savings did not make."""
+    total = ctx.usage.as_dict()
+    cost = costs.cost(ctx.usage.per_model, ctx.settings.prices) if ctx.settings.prices else None
+    if cost is not None and ctx.usage.per_model:
+        total["cost_usd"] = cost
+    saved = {kind: count for kind, count in ctx.saved.items() if count}
+    if saved:
+        total["calls_saved"] = saved
+    return total
