@@ -13,7 +13,9 @@ costs three member requests. Measured twice:
   start (nothing learned yet) and warm (a second batch in the same user dir), and
   with sharing off (`LLM_CONSORTIUM_SHARED_LIMITS=0`: each process learns alone).
 
-Reported: wall time, member requests served per second as a share of capacity,
+Reported: wall time, member requests served per second as a share of capacity (over
+the whole wall time, and over the span from the provider's first request served to its
+last: separate `llm` processes spend seconds starting up on 2 CPUs before any request),
 calls failed, member answers lost, the 429s the provider sent, and 429s per member
 answer (refused requests per useful one).
 Run alone: `python bench/ratelimit.py`; `bench/run.py` includes it.
@@ -54,6 +56,7 @@ def serve(args: argparse.Namespace) -> None:
             "requests": len(server.requests),
             "refused": server.refused,
             "peak_in_flight": server.peak_in_flight,
+            "busy": (server.last_work_done_at or 0) - (server.first_work_at or 0),
         }
         sys.stdout.write(json.dumps(seen) + "\n")
         sys.stdout.flush()
@@ -159,11 +162,13 @@ def row(label: str, result: dict[str, Any], seen: dict[str, int], slots: int, de
     requests = result["calls"] * MEMBERS
     capacity = slots / delay  # member requests per second the provider can serve
     share = result["answers"] / result["wall"] / capacity
+    busy_share = result["answers"] / seen["busy"] / capacity if seen["busy"] > 0 else 0.0
     return {
         "batch": label,
         "wall (s)": f"{result['wall']:.2f}",
         "ideal (s)": f"{requests / capacity:.2f}",
         "share of capacity": f"{share:.0%}",
+        "share while in use": f"{busy_share:.0%}",
         "calls failed": result["failed"],
         "member answers lost": requests - result["answers"],
         "429s sent": seen["refused"],

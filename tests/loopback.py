@@ -634,6 +634,10 @@ class LoopbackServer:
         self._in_flight = 0
         self.peak_in_flight = 0
         self.refused = 0
+        # When the first piece of work started and the last one ended (monotonic): the
+        # span in which the provider was in use, whatever its clients did before it.
+        self.first_work_at: float | None = None
+        self.last_work_done_at: float | None = None
 
     # -- lifecycle
 
@@ -798,12 +802,15 @@ class LoopbackServer:
                 )
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            if self.first_work_at is None:
+                self.first_work_at = time.monotonic()
             return None
 
     def _leave_slot(self, behaviour: Behaviour) -> None:
         if not isinstance(behaviour, (Error, Drop)):
             with self._cond:
                 self._in_flight -= 1
+                self.last_work_done_at = time.monotonic()
 
     def _scripted_names(self) -> list[str]:
         with self._cond:
