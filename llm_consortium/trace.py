@@ -130,8 +130,9 @@ class VoteRecord(TypedDict, total=False):
 
 
 class FallbackRecord(TypedDict, total=False):
-    """What the round kept when its arbiter failed: an earlier `round`'s answer, or the
-    members' `vote` (who agreed, of how many answers, their share)."""
+    """What the round kept when its arbiter failed: an earlier `round`'s answer, the
+    peer `review`'s top-ranked answer (its member, the ranking's confidence as `share`),
+    or the members' `vote` (who agreed, of how many answers, their share)."""
 
     kept: str
     round: int

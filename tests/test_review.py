@@ -211,6 +211,20 @@ async def test_with_an_arbiter_the_ranking_informs_it():
 
 
 @pytest.mark.asyncio
+async def test_when_the_arbiter_fails_the_top_ranked_answer_is_kept(caplog):
+    members = [reviewer(f"m{i}", f"answer {i}" + (" right" if i == 1 else "")) for i in range(3)]
+    arbiter = Scripted("judge", RuntimeError("arbiter down"))
+    result = await run(
+        Call("q"), [m.participant() for m in members], arbiter.participant(),
+        settings(review=True, retries=0, skip_arbiter_on_agreement=False),
+    )
+    assert result.text == "answer 1 right"
+    assert result.rounds[0]["fallback"]["kept"] == "review"
+    assert result.rounds[0]["fallback"]["members"] == ["m1"]
+    assert "the answer is the peer review's top-ranked one (m1)" in caplog.text
+
+
+@pytest.mark.asyncio
 async def test_review_is_off_by_default():
     members = [reviewer(f"m{i}", "same") for i in range(3)]
     result = await run(Call("q"), [m.participant() for m in members], None, settings())

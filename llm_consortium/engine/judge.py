@@ -144,8 +144,9 @@ def _untagged(ctx: RunContext, round_number: int) -> None:
 
 
 async def fall_back(ctx: RunContext, rnd: RoundState) -> None:
-    """The arbiter failed: keep the best earlier synthesis when there is one, else take
-    the members' vote (the largest group of like answers), and say so once."""
+    """The arbiter failed: keep the best earlier synthesis when there is one, else the
+    peer review's top-ranked answer when the round was reviewed, else the members'
+    vote (the largest group of like answers), and say so once."""
     record = rnd.record
     error = str(record["arbiter"].get("error"))
     overflow = context_window.overflow_in(error)
@@ -160,6 +161,13 @@ async def fall_back(ctx: RunContext, rnd: RoundState) -> None:
         best = max(ctx.candidates)
         record["fallback"] = {"kept": "round", "round": best.round}
         kept = f"kept the round {best.round} answer"
+    elif rnd.review is not None:
+        top = rnd.members[rnd.review.table[0].member].name
+        confidence = rnd.review.confidence
+        record["fallback"] = {"kept": "review", "members": [top], "answered": rnd.answered, "share": confidence}
+        record["confidence"] = confidence
+        ctx.candidates.append(Candidate.of(rnd.number, rnd.answers()[rnd.review.table[0].member] or "", confidence))
+        kept = f"the answer is the peer review's top-ranked one ({top})"
     else:
         names = [m.name for m in rnd.members]
         winner, record["vote"], notes = await count(ctx, rnd)

@@ -167,6 +167,9 @@ def fallback_text(round_: RoundRecord) -> str:
         return f"The arbiter failed: the answer is the members' vote, {share}: {', '.join(agreed)}"
     if fallback.get("kept") == "round":
         return f"The arbiter failed: the round {fallback.get('round', '?')} answer was kept"
+    if fallback.get("kept") == "review":
+        top = ", ".join(fallback.get("members", [])) or UNKNOWN
+        return f"The arbiter failed: the answer is the peer review's top-ranked one ({top})"
     return "The arbiter failed: the best available answer was kept"
 
 
