@@ -9,11 +9,12 @@ loopback.py (the bench and the demo use those too).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, ClassVar
@@ -79,6 +80,19 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
         "tools": {"chain_limit": 5, "share_identical": True, "unshared": [], "arbiter": False},
         "review": False,
     }
+
+
+@contextlib.contextmanager
+def registered(plugin: Any, name: str) -> Iterator[Any]:
+    """`plugin` registered with llm's plugin manager for the block, as an installed
+    plugin would be (a test plugin: the local engine, an embedding model)."""
+    from llm.plugins import pm
+
+    pm.register(plugin, name=name)
+    try:
+        yield plugin
+    finally:
+        pm.unregister(name=name)
 
 
 # ------------------------------------------------------------------ llm's CLI

@@ -14,7 +14,6 @@ import local_plugin
 import pytest
 from click.testing import CliRunner
 from llm.cli import cli
-from llm.plugins import pm
 from test_eval_cli import trio  # noqa: F401 - the fixture: consortium trio of alpha, beta and judge
 
 from llm_consortium.evaluation import html, report, table
@@ -24,7 +23,7 @@ from llm_consortium.evaluation.records import from_trace, waited_ms
 from llm_consortium.evaluation.results import ResultStore
 from llm_consortium.evaluation.runner import Entrant, Plan, Runner
 
-from helpers import Scripted, judge_saying, llm_subprocess, parse_page, save, settings
+from helpers import Scripted, judge_saying, llm_subprocess, parse_page, registered, save, settings
 from loopback import reply
 
 
@@ -188,12 +187,8 @@ def test_a_consortium_named_twice_is_refused_before_any_call(trio, loopback):  #
 
 @pytest.fixture
 def local(user_path):
-    plugin = local_plugin.LocalPlugin(local_plugin.local_models())
-    pm.register(plugin, name="local-plugin")
-    try:
+    with registered(local_plugin.LocalPlugin(local_plugin.local_models()), "local-plugin") as plugin:
         yield plugin
-    finally:
-        pm.unregister(name="local-plugin")
 
 
 def test_a_sync_only_plugin_without_usage_end_to_end(local, tmp_path):

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from llm.plugins import pm
 
-from helpers import judge_saying, llm_run, llm_subprocess, ok, refused, save, subprocess_env
+from helpers import judge_saying, llm_run, llm_subprocess, ok, refused, registered, save, subprocess_env
 from loopback import NO_RETRY, LoopbackServer, error, write_models_file
 
 TESTS = Path(__file__).resolve().parent
@@ -30,13 +30,9 @@ TESTS = Path(__file__).resolve().parent
 def local(user_path):
     """The local-engine test plugin, registered in this process; its models load
     their engine (and swap stdio) on every call."""
-    plugin = local_plugin.LocalPlugin(local_plugin.local_models(reload=True))
-    pm.register(plugin, name="local-plugin")
-    local_plugin.OVERLAPS.clear()
-    try:
+    with registered(local_plugin.LocalPlugin(local_plugin.local_models(reload=True)), "local-plugin") as plugin:
+        local_plugin.OVERLAPS.clear()
         yield plugin
-    finally:
-        pm.unregister(name="local-plugin")
 
 
 @pytest.fixture

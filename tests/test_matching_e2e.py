@@ -9,10 +9,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from llm.plugins import pm
 
 from embed_plugin import EmbedPlugin
-from helpers import llm_run, ok, refused, save
+from helpers import llm_run, ok, refused, registered, save
 from loopback import last_user_text, reply
 
 REWORDED = ["The answer is 12.", "7 + 5 = 12.", "12"]
@@ -27,12 +26,8 @@ def members(loopback, openai_models):
 
 @pytest.fixture
 def letters() -> Iterator[EmbedPlugin]:
-    plugin = EmbedPlugin()
-    pm.register(plugin, name="embed-test-plugin")
-    try:
+    with registered(EmbedPlugin(), "embed-test-plugin") as plugin:
         yield plugin
-    finally:
-        pm.unregister(name="embed-test-plugin")
 
 
 def script(loopback, answers):
