@@ -95,6 +95,20 @@ def registered(plugin: Any, name: str) -> Iterator[Any]:
         pm.unregister(name=name)
 
 
+class Clock:
+    """A monotonic clock a test moves by hand (`advance`), for durations that must be
+    exact: put in place of a module's `time` with monkeypatch."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 # ------------------------------------------------------------------ llm's CLI
 
 

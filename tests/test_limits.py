@@ -11,6 +11,8 @@ import pytest
 
 from llm_consortium.calls.gate import ModelGate, Slot, current_slot, gate_for, reset_gates
 
+from helpers import Clock
+
 
 def run(coro):
     return asyncio.run(coro)
@@ -36,17 +38,21 @@ def test_unlimited_gate_never_waits():
     assert gate.in_flight == 0
 
 
-def test_cap_holds_calls_back_until_a_slot_is_released():
+def test_cap_holds_calls_back_until_a_slot_is_released(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("llm_consortium.calls.gate.time", clock)
+
     async def scenario():
         gate = ModelGate(2)
         first, second = await take(gate, 2)
         third = asyncio.ensure_future(gate.acquire())
         await settle()
         assert not third.done() and gate.in_flight == 2
+        clock.advance(1.5)
         first.release()
         slot = await third
         assert gate.in_flight == 2
-        assert slot.waited >= 0
+        assert (first.waited, slot.waited) == (0.0, 1.5)  # only the queued one waited
         second.release()
         slot.release()
         assert gate.in_flight == 0

@@ -15,7 +15,7 @@ from llm_consortium.calls.policy import call_with_policy, rate_limit_delay
 from llm_consortium.render.walk import retries_text
 from llm_consortium.types import Call, Participant, Reply
 
-from helpers import ProviderError, Scripted, Sleeps
+from helpers import Clock, ProviderError, Scripted, Sleeps
 
 
 def rate_limit(ms: int | None = None, **kwargs) -> ProviderError:
@@ -207,7 +207,9 @@ def test_each_attempt_holds_a_slot_and_releases_it_before_waiting():
     assert gate.in_flight == 0
 
 
-def test_a_call_waits_for_a_free_slot_and_the_trace_says_how_long():
+def test_a_call_waits_for_a_free_slot_and_the_trace_says_how_long(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("llm_consortium.calls.gate.time", clock)
     gate = ModelGate(1)
     member = Scripted("m", "ok")
 
@@ -217,11 +219,12 @@ def test_a_call_waits_for_a_free_slot_and_the_trace_says_how_long():
         for _ in range(5):
             await asyncio.sleep(0)
         assert member.calls == []  # not started while the slot is taken
+        clock.advance(0.25)
         held.release()
         return await task
 
     outcome = asyncio.run(scenario())
-    assert outcome.ok and outcome.queued_ms >= 0 and gate.in_flight == 0
+    assert outcome.ok and outcome.queued_ms == 250 and gate.in_flight == 0
 
 
 def test_successes_let_a_lowered_limit_grow_back():
