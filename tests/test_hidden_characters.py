@@ -26,7 +26,7 @@ def test_an_override_in_a_model_id_is_not_shown_by_list_or_models(user_path):
         json.dumps({"models": [{"model_id": ODD_ID}], "arbiter": {"model_id": f"judge{RLO}\u2066x"}}),
         encoding="utf-8",
     )
-    for args in (["consortiums", "list"], ["models"]):
+    for args in (["consortiums", "list"], ["models"], ["consortiums", "show", "odd"]):
         result = llm_run(*args)
         assert result.exit_code == 0, (args, result.output)
         assert not HIDDEN.search(result.output), (args, result.output)

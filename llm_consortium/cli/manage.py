@@ -363,7 +363,7 @@ def show(name: str, json_: bool) -> None:
     if json_:
         click.echo(inert_json(_as_json(config)))
     else:
-        click.echo(store.dump(config), nl=False)
+        click.echo(inert(store.dump(config)), nl=False)  # file text: made inert for the terminal
 
 
 @click.command(name="delete")
