@@ -36,6 +36,7 @@ from ..calls.stdio import guarded
 from ..calls.threads import in_thread
 from ..saved.config import ArbiterConfig, ConsortiumConfig
 from ..saved.cycles import check_cycles
+from ..text.words import says_no
 from ..types import Call, CallFn, Participant, Reply
 from .tool_loop import tool_call
 from .tools import ToolKit
@@ -241,7 +242,7 @@ SHARING_SWITCH = "LLM_CONSORTIUM_SHARED_LIMITS"
 def _sharing_off() -> bool:
     """Whether the user turned off sharing rate limits across processes (a user dir
     on a slow network share, say)."""
-    return os.environ.get(SHARING_SWITCH, "").strip().lower() in ("0", "false", "no", "off")
+    return says_no(os.environ.get(SHARING_SWITCH, ""))
 
 
 def resolve(

@@ -23,10 +23,10 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from ..text.status_line import StatusLine, is_terminal
+from ..text.words import plural, says_no
 from ..types import Event
 
 ENV_SWITCH = "LLM_CONSORTIUM_PROGRESS"
-_OFF_WORDS = {"0", "false", "no", "off"}
 _PACKAGE_LOGGER = "llm_consortium"
 
 # The one line drawn in this process, if any (see status_line).
@@ -38,7 +38,7 @@ def wanted(option: bool | None, stream: TextIO) -> bool:
     """Whether to draw: the per-call option wins over the environment switch, and
     nothing is ever drawn on a stream that is not a terminal."""
     if option is None:
-        option = os.environ.get(ENV_SWITCH, "").strip().lower() not in _OFF_WORDS
+        option = not says_no(os.environ.get(ENV_SWITCH, ""))
     return bool(option) and is_terminal(stream)
 
 
@@ -58,7 +58,7 @@ def describe(name: str, event: Event) -> str:
         parts.append(f"confidence {confidence}")
         parts.append("another round" if event.another_round else "done")
     if event.tool_calls:
-        parts.append(f"tools: {event.tool_calls} call{'s' if event.tool_calls != 1 else ''}")
+        parts.append(f"tools: {plural(event.tool_calls, 'call')}")
     if event.rate_limited:
         parts.append("waiting for rate limit")
     return " · ".join(parts)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..text.words import plural
+
 Prices = Mapping[str, tuple[float, float]]  # model id -> (input, output) USD per 1M tokens
 PerModel = Mapping[str, Mapping[str, Any]]  # model id -> {"calls", "input", "output", "cost"?}
 
@@ -94,7 +96,7 @@ def over_budget(
     if not next_models:
         return None
     calls = len(next_models)
-    step = f"the next step ({calls} call{'s' if calls != 1 else ''})"
+    step = f"the next step ({plural(calls, 'call')})"
     more_tokens, more_usd = estimate(next_models, per_model, prices)
     if budget_tokens is not None:
         spent = tokens(per_model)

@@ -221,8 +221,7 @@ class ModelGate:
         if self._shared() is not None and self.key is not None:
             key = self.key
             lease = slot.lease if slot is not None else None
-            _shared_call(lambda shared: shared.rate_limited(lease, key))
-            known = _shared_call(lambda shared: shared.limits(key))
+            known = _shared_call(lambda shared: shared.rate_limited(lease, key))
             if isinstance(known, tuple):
                 with self._lock:
                     self._shared_limit, self.lowest = known

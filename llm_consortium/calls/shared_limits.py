@@ -177,10 +177,11 @@ class SharedLimits:
     def release(self, lease: Lease) -> None:
         self._transaction(lambda db: db.execute("delete from leases where id = ?", (lease.id,)))
 
-    def rate_limited(self, lease: Lease | None, model: str) -> None:
-        """A refusal: halve the shared limit once per burst (as `ModelGate` does)."""
+    def rate_limited(self, lease: Lease | None, model: str) -> tuple[int | None, int | None]:
+        """A refusal: halve the shared limit once per burst (as `ModelGate` does).
+        Returns (the limit now, the lowest it went), as `limits` does."""
 
-        def work(db: sqlite3.Connection) -> None:
+        def work(db: sqlite3.Connection) -> tuple[int | None, int | None]:
             adaptive, lowest, epoch, window, refused, _, _ = self._row(db, model)
             if lease is not None and lease.epoch < epoch:
                 refused += 1
@@ -197,8 +198,9 @@ class SharedLimits:
                 " refused_at = ? where model = ?",
                 (adaptive, lowest, epoch, window, refused, time.time(), model),
             )
+            return adaptive, lowest
 
-        self._transaction(work)
+        return self._transaction(work)
 
     def succeeded(self, model: str) -> None:
         """A success while the limit held calls back: grow by one per limit's worth."""

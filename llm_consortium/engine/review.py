@@ -17,6 +17,7 @@ from typing import Any
 from ..judging import prompts, ranking
 from ..judging.review import UnreadableRanking, build_review_prompt, read_ranking
 from ..text.fencing import fenced, pick_nonce
+from ..text.words import plural
 from ..types import Call, Outcome
 from .context import RunContext
 from .fanout import RoundState
@@ -33,6 +34,7 @@ async def review(ctx: RunContext, rnd: RoundState) -> ranking.PeerRanking | None
     or None when no ballot could be cast (the record says why)."""
     answered = [i for i, outcome in enumerate(rnd.outcomes) if outcome.ok]
     names = [m.name for m in rnd.members]
+    answers = rnd.answers()
     record: dict[str, Any] = {"reviewers": [], "skipped": []}
     rnd.record["review"] = record  # type: ignore[typeddict-item]  # built as a plain dict, shaped as declared
     tasks = []
@@ -48,7 +50,7 @@ async def review(ctx: RunContext, rnd: RoundState) -> ranking.PeerRanking | None
     async def one(reviewer: int, shown: list[int]) -> tuple[int, list[int], Outcome]:
         nonlocal done
         labels = prompts.labels(len(shown))
-        texts = [rnd.answers()[j] or "" for j in shown]
+        texts = [answers[j] or "" for j in shown]
         prompt = build_review_prompt(ctx.request.prompt, list(zip(labels, texts, strict=True)))
         call = Call(prompt, ctx.request.system, use_tools=False)
         outcome = await ctx.call(rnd.members[reviewer], call)
@@ -111,8 +113,8 @@ def arbiter_block(result: ranking.PeerRanking, label_of: dict[int, str]) -> str:
         label = label_of[standing.member]
         last = " - ranked last by every reviewer" if standing.last_everywhere else ""
         lines.append(
-            f"{place}. Response {label}: mean place {standing.mean_rank:.2f} from {standing.ballots} "
-            f"{'reviewer' if standing.ballots == 1 else 'reviewers'}, score {standing.score:.2f}{last}"
+            f"{place}. Response {label}: mean place {standing.mean_rank:.2f} from "
+            f"{plural(standing.ballots, 'reviewer')}, score {standing.score:.2f}{last}"
         )
         said = [b.reasons[standing.member] for b in result.ballots if b.reasons.get(standing.member)]
         if said:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..text.terminal import inert
+from ..text.words import plural
 from .comparisons import p_text, points
 
 HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors",
@@ -128,7 +129,7 @@ def _consortium_lines(system: dict[str, Any]) -> list[str]:
     for b in calibration["bins"]:
         if b["count"]:
             lines.append(
-                f"  confidence {b['low']:.1f}-{b['high']:.1f}: {b['count']} item{'s' if b['count'] != 1 else ''}, "
+                f"  confidence {b['low']:.1f}-{b['high']:.1f}: {plural(b['count'], 'item')}, "
                 f"mean confidence {b['confidence']:.2f}, right {_percent(b['accuracy'])}"
             )
     return lines

@@ -260,7 +260,7 @@ def spending_text(usage: Any) -> str:
     if isinstance(saved, dict) and saved:
         kinds = ", ".join(f"{kind} {count}" for kind, count in saved.items())
         total = sum(count for count in saved.values() if isinstance(count, int))
-        parts.append(f"saved {total} call{'s' if total != 1 else ''} ({kinds})")
+        parts.append(f"saved {plural(total, 'call')} ({kinds})")
     return " · ".join(parts)
 
 

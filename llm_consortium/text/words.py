@@ -13,6 +13,12 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count:,} {word}"
 
 
+def says_no(value: str) -> bool:
+    """Whether a setting's word turns something off: `0`, `false`, `no` or `off`, in
+    any case, spaces ignored (environment switches)."""
+    return value.strip().lower() in ("0", "false", "no", "off")
+
+
 def number(value: object) -> str:
     """A count with thousands separators, `?` when it is unknown (None or not a number)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
