@@ -130,26 +130,59 @@ def one_process(calls: int) -> dict[str, Any]:
     return {"wall": wall, "calls": calls, "failed": len(failed), "answers": got}
 
 
-def many_processes(processes: int, user_dir: Path, sharing: bool = True) -> dict[str, Any]:
+# A real `llm` process that has started (imported llm, loaded its plugins) and runs
+# its command line only when told to on stdin.
+READY_THEN_RUN = (
+    "import os, sys\n"
+    "from llm.cli import cli\n"
+    "print('ready', flush=True)\n"
+    "sys.stdin.readline()\n"
+    "sys.stdin = open(os.devnull)\n"
+    "cli.main(sys.argv[1:], prog_name='llm')\n"
+)
+
+
+def many_processes(processes: int, user_dir: Path, sharing: bool = True, ready: bool = False) -> dict[str, Any]:
+    """`processes` concurrent `llm -m panel` calls; with `ready`, the clock starts once
+    every process has started up (on 2 CPUs, 8 processes starting at once take ~4 s
+    before the first can send anything: that is not the provider's capacity)."""
     llm_bin = str(Path(sys.executable).with_name("llm"))
     env = {**os.environ, "LLM_USER_PATH": str(user_dir), "LLM_CONSORTIUM_SHARED_LIMITS": "1" if sharing else "0"}
     # Create logs.db first, as any user's has been: eight first-ever runs at once
     # race in llm's own migrations ("table messages already exists").
-    subprocess.run([llm_bin, "-m", MODEL, "--no-log", "warm-up"], env=env, capture_output=True, check=True)
-    started = time.monotonic()
+    # llm's own migration, run here so the provider sees nothing before the batch.
+    import sqlite_utils
+    from llm.migrations import migrate
+
+    migrate(sqlite_utils.Database(user_dir / "logs.db"))
+    command = [sys.executable, "-c", READY_THEN_RUN] if ready else [llm_bin]
+    if not ready:
+        started = time.monotonic()
     children = [
         subprocess.Popen(
-            [llm_bin, "-m", PANEL, "--no-log", f"Question {n}?"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [*command, "-m", PANEL, "--no-log", f"Question {n}?"], env=env,
+            stdin=subprocess.PIPE if ready else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for n in range(processes)
     ]
+    if ready:
+        for child in children:
+            assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        started = time.monotonic()
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
     outputs = [child.communicate() for child in children]
     wall = time.monotonic() - started
     codes = [child.returncode for child in children]
     said = {err.strip().splitlines()[-1] for (_, err), code in zip(outputs, codes, strict=True) if code and err.strip()}
     for line in sorted(said):
         print(f"(a failed call said: {line[:200]})", file=sys.stderr)
+    warned = {line for (_, err), code in zip(outputs, codes, strict=True) if not code for line in err.splitlines()}
+    for line in sorted(warned):
+        print(f"(a call that answered said: {line[:200]})", file=sys.stderr)
     # --no-log and min_members 3: eight `llm` processes finishing together trip
     # over llm's own logging ("database is locked", with any model), and a call
     # that answered had every member answer.
@@ -190,20 +223,22 @@ def bench(slots: int = 4, delay: float = 1.0, calls: int = 16, processes: tuple[
     for count in processes:
         if not count:
             continue
-        for label, sharing, again in (("shared, cold", True, False), ("shared, warm", True, True),
-                                      ("not shared", False, False)):
-            provider = Provider(slots, delay, retry_after_ms)
-            try:
-                user_dir = prepare(provider.url)
-                if again:  # the first batch teaches the shared state; the provider's counts restart
-                    many_processes(count, user_dir, sharing)
-                    provider.finish()
-                    provider = Provider(slots, delay, retry_after_ms)
-                    write_models_file(user_dir, provider.url, [MODEL])
-                result = many_processes(count, user_dir, sharing)
-            finally:
-                seen = provider.finish()
-            rows.append(row(f"{count} `llm` processes, {label}", result, seen, slots, delay))
+        for ready in (False, True):
+            for label, sharing, again in (("shared, cold", True, False), ("shared, warm", True, True),
+                                          ("not shared", False, False)):
+                provider = Provider(slots, delay, retry_after_ms)
+                try:
+                    user_dir = prepare(provider.url)
+                    if again:  # the first batch teaches the shared state; the provider's counts restart
+                        many_processes(count, user_dir, sharing, ready)
+                        provider.finish()
+                        provider = Provider(slots, delay, retry_after_ms)
+                        write_models_file(user_dir, provider.url, [MODEL])
+                    result = many_processes(count, user_dir, sharing, ready)
+                finally:
+                    seen = provider.finish()
+                when = "started up before the clock" if ready else "started with the clock"
+                rows.append(row(f"{count} `llm` processes {when}, {label}", result, seen, slots, delay))
     return rows
 
 

@@ -75,6 +75,7 @@ class GateSlot(Protocol):
 
     waited: float  # seconds spent waiting for it
     detached: bool  # its call was given up on while its thread still runs
+    refusals: int  # rate-limit refusals of its call seen so far (the gate learns of the first)
 
     def release(self) -> None: ...
 
@@ -87,7 +88,7 @@ class Gate(Protocol):
 
     def rate_limited(self, slot: GateSlot | None = None) -> None: ...
 
-    def succeeded(self) -> None: ...
+    def succeeded(self, slot: GateSlot | None = None) -> None: ...
 
     @property
     def limit(self) -> int | None: ...

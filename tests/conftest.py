@@ -34,7 +34,8 @@ def user_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def fresh_gates() -> Iterator[None]:
     """Every test starts with no per-model gates: a limit one test's 429s lowered
     (gates live as long as the process) must not throttle the next test."""
-    from llm_consortium.calls.gate import reset_gates, share_limits
+    from llm_consortium.calls.gate import reset_gates
+    from llm_consortium.calls.leases import share_limits
 
     reset_gates()
     yield

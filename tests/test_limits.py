@@ -1,4 +1,4 @@
-"""The per-model gate: a fixed cap, the AIMD limit, fairness, cancellation, and use
+"""The per-model gate: a fixed cap, the learned window (`test_window` tests its rules), fairness, cancellation, and use
 from several event loops and threads at once."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from llm_consortium.calls.gate import ModelGate, Slot, current_slot, gate_for, reset_gates
+from llm_consortium.calls.window import INITIAL, PROBE_ROUNDS
 
 from helpers import Clock
 
@@ -28,14 +29,28 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-def test_unlimited_gate_never_waits():
-    gate = ModelGate()
-    slots = run(take(gate, 50))
-    assert gate.limit is None and gate.in_flight == 50 and gate.lowest is None
-    assert all(slot.waited == 0 for slot in slots)
-    for slot in slots:
-        slot.release()
-    assert gate.in_flight == 0
+def test_a_model_never_refused_has_eight_in_flight_until_a_window_of_them_succeeded():
+    """Slow start: the ninth call waits, not for a refusal but for eight successes."""
+
+    async def scenario():
+        gate = ModelGate()
+        slots = await take(gate, INITIAL)
+        assert gate.limit is None and gate.lowest is None and all(slot.waited == 0 for slot in slots)
+        for slot in slots[:-1]:
+            gate.succeeded(slot)
+            slot.release()
+            slots.append(await gate.acquire())  # each freed slot is taken again: still full
+        ninth = asyncio.ensure_future(gate.acquire())
+        await settle()
+        assert not ninth.done() and gate.in_flight == INITIAL
+        gate.succeeded(slots[INITIAL - 1])  # a window's worth: it doubles
+        slots.append(await ninth)
+        assert gate.in_flight == INITIAL + 1 and gate.limit is None  # growing is no learned limit
+        for slot in slots:
+            slot.release()
+        assert gate.in_flight == 0
+
+    run(scenario())
 
 
 def test_cap_holds_calls_back_until_a_slot_is_released(monkeypatch):
@@ -94,26 +109,29 @@ def test_waiters_are_served_first_come_first_served():
     run(scenario())
 
 
-def test_rate_limit_halves_the_limit_and_round_trips_of_successes_grow_it_back_to_the_cap():
+def test_a_refusal_halves_the_limit_and_new_successes_grow_it_back_toward_the_ceiling():
     async def scenario():
         gate = ModelGate(8)
         slots = await take(gate, 8)
-        gate.rate_limited()
+        gate.rate_limited(slots[0])
         assert gate.limit == 4 and gate.lowest == 4
         for slot in slots[:4]:
             slot.release()
-        assert gate.in_flight == 4
-        # At the limit: a limit's worth of successes lets one more in, up to the cap.
-        held = slots[4:]
-        grown = []
-        for _ in range(4 + 5 + 6 + 7 + 8):
-            gate.succeeded()
-            grown.append(gate.limit)
-            if gate.in_flight < gate.limit:
-                held.append(await gate.acquire())
-        assert grown[3] == 5 and grown[8] == 6 and grown[14] == 7 and grown[21] == 8
-        assert grown[:3] == [4, 4, 4] and grown[-1] == 8
-        assert gate.lowest == 4 and gate.in_flight == 8
+        for slot in slots[4:]:  # sent in the window that was refused: they teach nothing
+            gate.succeeded(slot)
+        assert gate.limit == 4
+        for slot in slots[4:]:
+            slot.release()
+        held = await take(gate, 4)
+        for _ in range(3):  # refused at 8: back to 7 by one per success
+            gate.succeeded(held[0])
+            held.append(await gate.acquire())
+        assert gate.limit == 7 and gate.in_flight == 7
+        for _ in range(7 * PROBE_ROUNDS - 1):
+            gate.succeeded(held[0])
+        assert gate.limit == 7  # at ceiling - 1 it waits PROBE_ROUNDS round trips
+        gate.succeeded(held[0])
+        assert gate.limit == 8  # the cap
         for slot in held:
             slot.release()
 
@@ -164,23 +182,6 @@ def test_one_burst_of_refusals_halves_once():
     run(scenario())
 
 
-def test_the_limit_never_stays_above_what_the_provider_held():
-    """48 calls in flight, 44 refused: the provider held 4, however the refusals
-    trickle in; halving once would leave 24 to be refused again."""
-
-    async def scenario():
-        gate = ModelGate()
-        slots = await take(gate, 48)
-        for slot in slots[:44]:
-            gate.rate_limited(slot)
-            slot.release()
-        assert gate.limit == 4 and gate.lowest == 4
-        for slot in slots[44:]:
-            slot.release()
-
-    run(scenario())
-
-
 def test_success_below_the_limit_does_not_grow_it():
     """Growth only when the limit was what held calls back, so a quiet spell does
     not build up a limit that the next burst then hammers the provider with."""
@@ -204,18 +205,20 @@ def test_success_below_the_limit_does_not_grow_it():
 def test_a_grown_limit_lets_waiters_in():
     async def scenario():
         gate = ModelGate()
+        old = await take(gate, 4)
+        gate.rate_limited(old[0])
+        assert gate.limit == 2
+        for slot in old:
+            slot.release()
         slots = await take(gate, 2)
-        gate.rate_limited()
-        assert gate.limit == 1
-        slots[0].release()
         waiting = asyncio.ensure_future(gate.acquire())
         await settle()
         assert not waiting.done()
-        gate.succeeded()  # one in flight at a limit of one: a full round trip, grows to 2
-        slot = await waiting
-        assert gate.in_flight == 2
-        slot.release()
-        slots[1].release()
+        gate.succeeded(slots[0])  # a full window, below the ceiling: grows to 3
+        slots.append(await waiting)
+        assert gate.in_flight == 3 and gate.limit == 3
+        for slot in slots:
+            slot.release()
 
     run(scenario())
 

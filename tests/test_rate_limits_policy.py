@@ -227,7 +227,7 @@ def test_a_call_waits_for_a_free_slot_and_the_trace_says_how_long(monkeypatch):
     assert outcome.ok and outcome.queued_ms == 250 and gate.in_flight == 0
 
 
-def test_successes_let_a_lowered_limit_grow_back():
+def test_successes_let_a_lowered_limit_grow_back_to_just_below_where_it_was_refused():
     gate = ModelGate(4)
 
     async def scenario():
@@ -239,13 +239,13 @@ def test_successes_let_a_lowered_limit_grow_back():
         other = await gate.acquire()
         outcomes = [
             await call_with_policy(gated(Scripted("m", "ok"), gate), Call("q"), timeout=60, retries=0)
-            for _ in range(2)  # at the limit of two: two successes are one round trip
+            for _ in range(3)  # at the limit of two, refused at four: one success grows it to 3
         ]
         other.release()
         return outcomes
 
     outcomes = asyncio.run(scenario())
-    assert gate.limit == 3 and [o.concurrency_limit for o in outcomes] == [2, 3]
+    assert gate.limit == 3 and [o.concurrency_limit for o in outcomes] == [3, 3, 3]
 
 
 def test_a_detached_slot_is_left_to_the_thread_and_the_attempt_marked_abandoned():

@@ -44,9 +44,20 @@ def test_a_burst_of_refusals_halves_once_and_successes_grow_it_back(tmp_path):
     for lease in leases:
         shared.release(lease)
     held = shared.try_lease("m")
-    shared.succeeded("m")  # the limit (1) held calls back: one limit's worth of successes
+    shared.succeeded(held, "m")  # the provider took one at once: the ceiling moved, one more
     assert shared.limits("m") == (2, 1)
     shared.release(held)
+
+
+def test_a_full_window_looks_full_to_a_cheap_read_until_a_lease_is_released(tmp_path):
+    one, two = SharedLimits(tmp_path / FILE_NAME), SharedLimits(tmp_path / FILE_NAME)
+    assert two.looks_free("m")  # nothing known: room
+    leases = [one.try_lease("m") for _ in range(4)]
+    one.rate_limited(leases[0], "m")  # four in flight, one refused: a window of two
+    assert not two.looks_free("m")
+    for lease in leases[:3]:
+        one.release(lease)
+    assert two.looks_free("m") and two.try_lease("m") is not None
 
 
 def test_a_dead_process_leaves_no_lease_behind(tmp_path):
@@ -151,8 +162,9 @@ def test_many_threads_and_processes_starting_at_once_never_find_the_file_locked(
         "    try:\n"
         "        for _ in range(20):\n"
         "            lease = shared.try_lease('m')\n"
-        "            shared.succeeded('m')\n"
-        "            shared.release(lease)\n"
+        "            if lease is not None:\n"
+        "                shared.succeeded(lease, 'm')\n"
+        "                shared.release(lease)\n"
         "    except Exception as ex:\n"
         "        errors.append(ex)\n"
         "threads = [threading.Thread(target=work) for _ in range(6)]\n"

@@ -31,13 +31,15 @@ from typing import Any
 import llm
 
 from ..calls.failures import remember_secret
-from ..calls.gate import gate_for, share_limits
+from ..calls.gate import gate_for
+from ..calls.leases import share_limits
 from ..calls.stdio import guarded
 from ..calls.threads import in_thread
 from ..saved.config import ArbiterConfig, ConsortiumConfig
 from ..saved.cycles import check_cycles
 from ..text.words import says_no
 from ..types import Call, CallFn, Participant, Reply
+from .http_refusals import watch_http_refusals
 from .tool_loop import tool_call
 from .tools import ToolKit
 
@@ -259,6 +261,7 @@ def resolve(
     mode = call_mode or config.call_mode
     registry = registry or Registry()
     share_limits(None if _sharing_off() else Path(llm.user_dir()))
+    watch_http_refusals()
     check_cycles(config, registry.sync)
     for value in llm.load_keys().values():
         remember_secret(value)

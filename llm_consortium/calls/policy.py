@@ -190,12 +190,12 @@ async def _attempt(
         raise
     except Exception as exc:
         failure: BaseException | None = exc
-        if gate is not None and is_rate_limited(exc):
-            gate.rate_limited(slot)
+        if gate is not None and is_rate_limited(exc) and (slot is None or not slot.refusals):
+            gate.rate_limited(slot)  # unless its first refusal was already seen
     else:
         failure = None
         if gate is not None:
-            gate.succeeded()
+            gate.succeeded(slot)
         if not reply.text or not reply.text.strip():
             failure = EmptyAnswer("empty answer")
     finally:
@@ -210,8 +210,12 @@ async def _attempt(
     duration = _ms(state.began)
     if failure is None:
         outcome.reply, outcome.error = reply, None
-        outcome.requests += 1
-        outcome.attempts.append({"ok": True, "duration_ms": duration})
+        refused = slot.refusals if slot is not None else 0  # 429s its SDK retried by itself
+        outcome.requests += 1 + refused
+        done: dict[str, Any] = {"ok": True, "duration_ms": duration}
+        if refused:
+            done["provider_retries"] = refused
+        outcome.attempts.append(done)
         return None
     outcome.error = describe(failure)
     attempt: dict[str, Any] = {"ok": False, "error": outcome.error, "duration_ms": duration}

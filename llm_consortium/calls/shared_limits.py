@@ -3,15 +3,15 @@
 Eight `llm -m panel` processes started by `xargs -P 8` each learning a provider's
 limit alone send far more than it takes: every process probes, is refused, backs off
 and probes again. So the per-model state that matters across processes lives in one
-small SQLite file in the llm user directory (WAL, short transactions): per model the
-learned limit (AIMD, as `gate.ModelGate` does in one process), and one *lease* row per
-call in flight. A call starts only when the model's leases are fewer than its limit.
+small SQLite file in the llm user directory (WAL, short transactions): per model its
+`window.Window` (slow start, then the learned limit), and one *lease* row per call in
+flight. A call starts only when the model's leases leave room in its window.
 
 What a crash leaves behind: a process killed while holding leases leaves its rows, and
 the next process to look at that model deletes them, because their pid (on this host)
 no longer runs; rows of another host (a shared home) expire after `LEASE_SECONDS`.
-A learned limit is forgotten an hour after the provider last refused a call, so a
-limit learned during an outage does not throttle tomorrow's runs.
+A learned limit is forgotten an hour after the provider last refused a call
+(`window.FORGET_AFTER`).
 
 Every operation is one short transaction; any SQLite or OS error (a corrupt or locked
 file, a read-only directory) is raised as `SharedStateError` for the gate to fall back
@@ -20,36 +20,31 @@ to its per-process state. Nothing here knows of `llm`: the adapter gives the pat
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ..errors import ConsortiumError
+from .window import Window
 
 T = TypeVar("T")
 
 FILE_NAME = "consortium-limits.db"
 LEASE_SECONDS = 900.0  # a lease of another host is dropped after this
-FORGET_AFTER = 3600.0  # a learned limit is forgotten this long after the last refusal
 BUSY_MS = 10_000  # how long one transaction may wait for another (a starved machine can hold one for seconds)
 
-_SCHEMA = """
-create table if not exists limits (
+_FIELDS = [field.name for field in fields(Window)]
+_SCHEMA = f"""
+drop table if exists limits; -- the plain AIMD state of earlier versions
+create table if not exists windows (
     model text primary key,
-    adaptive integer,            -- null: no refusal seen (unlimited)
-    lowest integer,
-    epoch integer not null default 0,
-    window integer not null default 0,
-    refused integer not null default 0,
-    successes integer not null default 0,
-    refused_at real
+    {", ".join(_FIELDS)}  -- a `window.Window`, column for field
 );
 create table if not exists leases (
     id integer primary key,
@@ -138,17 +133,20 @@ class SharedLimits:
             self._local.db = None
             raise SharedStateError(f"{self.path}: {ex}") from ex
 
-    def _row(self, db: sqlite3.Connection, model: str) -> tuple[Any, ...]:
-        db.execute("insert or ignore into limits (model) values (?)", (model,))
-        row = db.execute(
-            "select adaptive, lowest, epoch, window, refused, successes, refused_at from limits where model = ?",
-            (model,),
-        ).fetchone()
-        adaptive, refused_at = row[0], row[6]
-        if adaptive is not None and refused_at is not None and time.time() - refused_at > FORGET_AFTER:
-            db.execute("update limits set adaptive = null, successes = 0 where model = ?", (model,))
-            return (None, *row[1:])
-        return tuple(row)
+    def _window(self, db: sqlite3.Connection, model: str) -> Window:
+        """The model's window (fresh when none is stored), forgotten when stale."""
+        row = db.execute(f"select {', '.join(_FIELDS)} from windows where model = ?", (model,)).fetchone()
+        window = Window() if row is None else Window(**dict(zip(_FIELDS, row, strict=True)))
+        window.learned = bool(window.learned)
+        window.forget_if_stale(time.time())
+        return window
+
+    def _save(self, db: sqlite3.Connection, model: str, window: Window) -> None:
+        values = [getattr(window, name) for name in _FIELDS]
+        db.execute(
+            f"insert or replace into windows (model, {', '.join(_FIELDS)}) values (?{', ?' * len(_FIELDS)})",
+            (model, *values),
+        )
 
     def _purge(self, db: sqlite3.Connection, model: str) -> int:
         """Drop the leases of processes that are gone; the number left."""
@@ -158,68 +156,65 @@ class SharedLimits:
         db.executemany("delete from leases where id = ?", [(lid,) for lid in dead])
         return len(rows) - len(dead)
 
+    def _held(self, db: sqlite3.Connection, model: str) -> int:
+        return int(db.execute("select count(*) from leases where model = ?", (model,)).fetchone()[0])
+
     def try_lease(self, model: str) -> Lease | None:
-        """A lease when the model has room under its shared limit, else None."""
+        """A lease when the model's leases leave room in its shared window, else None."""
 
         def work(db: sqlite3.Connection) -> Lease | None:
-            adaptive, _, epoch, *_ = self._row(db, model)
-            held = self._purge(db, model)
-            if adaptive is not None and held >= adaptive:
+            window = self._window(db, model)
+            if not window.has_room(self._purge(db, model)):
                 return None
             cursor = db.execute(
                 "insert into leases (model, host, pid, epoch, expires) values (?, ?, ?, ?, ?)",
-                (model, self.host, os.getpid(), epoch, time.time() + LEASE_SECONDS),
+                (model, self.host, os.getpid(), window.epoch, time.time() + LEASE_SECONDS),
             )
-            return Lease(int(cursor.lastrowid or 0), model, epoch)
+            return Lease(int(cursor.lastrowid or 0), model, window.epoch)
 
         return self._transaction(work)
+
+    def looks_free(self, model: str) -> bool:
+        """Whether the model's window seems to have room, read without taking the
+        write lock (WAL readers never wait): cheap enough to poll often, between
+        `try_lease` calls, which claim the room and drop dead processes' leases."""
+        db = self._db()
+        try:
+            row = db.execute("select size from windows where model = ?", (model,)).fetchone()
+            held = self._held(db, model)
+        except (sqlite3.Error, OSError) as ex:
+            self._local.db = None
+            raise SharedStateError(f"{self.path}: {ex}") from ex
+        return row is None or held < row[0]
 
     def release(self, lease: Lease) -> None:
         self._transaction(lambda db: db.execute("delete from leases where id = ?", (lease.id,)))
 
     def rate_limited(self, lease: Lease | None, model: str) -> tuple[int | None, int | None]:
-        """A refusal: halve the shared limit once per burst (as `ModelGate` does).
-        Returns (the limit now, the lowest it went), as `limits` does."""
+        """A refusal of the call holding `lease`. Returns (the limit now, the lowest
+        it went), as `limits` does."""
 
         def work(db: sqlite3.Connection) -> tuple[int | None, int | None]:
-            adaptive, lowest, epoch, window, refused, _, _ = self._row(db, model)
-            if lease is not None and lease.epoch < epoch:
-                refused += 1
-                adaptive = max(1, min(adaptive or 1, window - refused))
-            else:
-                held = db.execute("select count(*) from leases where model = ?", (model,)).fetchone()[0]
-                base = held if adaptive is None else min(adaptive, max(held, 1))
-                base = max(base, 1)
-                window, refused, epoch = base, 1, epoch + 1
-                adaptive = max(1, min(math.ceil(base / 2), base - 1))
-            lowest = adaptive if lowest is None else min(lowest, adaptive)
-            db.execute(
-                "update limits set adaptive = ?, lowest = ?, epoch = ?, window = ?, refused = ?, successes = 0,"
-                " refused_at = ? where model = ?",
-                (adaptive, lowest, epoch, window, refused, time.time(), model),
-            )
-            return adaptive, lowest
+            window = self._window(db, model)
+            window.refusal(self._held(db, model), None if lease is None else lease.epoch, time.time())
+            self._save(db, model, window)
+            return window.limit, window.lowest
 
         return self._transaction(work)
 
-    def succeeded(self, model: str) -> None:
-        """A success while the limit held calls back: grow by one per limit's worth."""
+    def succeeded(self, lease: Lease | None, model: str) -> None:
+        """A success of the call holding `lease` (call before releasing it)."""
 
         def work(db: sqlite3.Connection) -> None:
-            adaptive, *_, successes, _ = self._row(db, model)
-            if adaptive is None:
-                return
-            held = db.execute("select count(*) from leases where model = ?", (model,)).fetchone()[0]
-            if held < adaptive:
-                return
-            successes += 1
-            if successes >= adaptive:
-                adaptive, successes = adaptive + 1, 0
-            db.execute("update limits set adaptive = ?, successes = ? where model = ?", (adaptive, successes, model))
+            window = self._window(db, model)
+            before = (window.size, window.successes, window.ceiling)
+            window.success(self._held(db, model), None if lease is None else lease.epoch)
+            if (window.size, window.successes, window.ceiling) != before:
+                self._save(db, model, window)
 
         self._transaction(work)
 
     def limits(self, model: str) -> tuple[int | None, int | None]:
-        """(the shared limit now, the lowest it went), None when unknown."""
-        adaptive, lowest = self._transaction(lambda db: self._row(db, model)[:2])
-        return adaptive, lowest
+        """(the learned limit now, the lowest it went), None when unknown."""
+        window = self._transaction(lambda db: self._window(db, model))
+        return window.limit, window.lowest
