@@ -9,15 +9,18 @@ costs three member requests. Measured twice:
 - one process: `--calls` consortium calls gathered on one event loop through llm's
   Python API (they share the model's adaptive gate);
 - `--processes` concurrent `llm -m` processes, one call each, three ways: sharing
-  the model's slots and learned limit through the user dir's state file, from a cold
-  start (nothing learned yet) and warm (a second batch in the same user dir), and
-  with sharing off (`LLM_CONSORTIUM_SHARED_LIMITS=0`: each process learns alone).
+  the model's slots and learned window through the user dir's state file, from a
+  cold start (nothing learned yet) and warm (a second batch in the same user dir), and
+  with sharing off (`LLM_CONSORTIUM_SHARED_LIMITS=0`: each process learns alone);
+  each way twice: started with the clock (as `xargs -P` starts them), and started up
+  before it (each process has imported llm and loaded its plugins, then runs its
+  command line when told to), since on 2 CPUs eight processes starting at once spend
+  seconds before any of them can send a request.
 
 Reported: wall time, member requests served per second as a share of capacity (over
 the whole wall time, and over the span from the provider's first request served to its
-last: separate `llm` processes spend seconds starting up on 2 CPUs before any request),
-calls failed, member answers lost, the 429s the provider sent, and 429s per member
-answer (refused requests per useful one).
+last), calls failed, member answers lost, the 429s the provider sent, and 429s per
+member answer (refused requests per useful one).
 Run alone: `python bench/ratelimit.py`; `bench/run.py` includes it.
 """
 

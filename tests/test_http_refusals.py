@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from llm_consortium.adapter.http_refusals import LOGGERS, watch_http_refusals
-from llm_consortium.calls.gate import ModelGate, current_slot
+from llm_consortium.calls.gate import ModelGate, Slot, current_slot
 
 HTTP_LINE = 'HTTP Request: %s %s "%s %d %s"'  # what httpx logs for every response
 
@@ -26,7 +26,9 @@ class Collect(logging.Handler):
 
 @pytest.fixture
 def root_handler():
-    """A handler on the root logger at any level, as `logging.basicConfig()` adds."""
+    """The watch installed, and a handler on the root logger at any level, as
+    `logging.basicConfig()` adds."""
+    watch_http_refusals()
     handler = Collect()
     root = logging.getLogger()
     root.addHandler(handler)
@@ -42,7 +44,6 @@ def respond(status: int, reason: str) -> None:
 
 
 def test_a_429_the_sdk_will_retry_teaches_the_gate_once_per_call(root_handler):
-    watch_http_refusals()
 
     async def scenario() -> tuple[int | None, int]:
         gate = ModelGate()
@@ -65,13 +66,20 @@ def test_a_429_the_sdk_will_retry_teaches_the_gate_once_per_call(root_handler):
 
 
 def test_the_users_own_httpx_level_is_respected(root_handler):
-    watch_http_refusals()
     logging.getLogger("httpx").setLevel(logging.DEBUG)  # the user asks to see requests
     respond(200, "OK")
     assert len(root_handler.seen) == 1 and "200 OK" in root_handler.seen[0]
 
 
-def test_a_429_outside_any_consortium_call_changes_nothing(root_handler):
-    watch_http_refusals()
-    respond(429, "Too Many Requests")  # another library's request in the same process
-    assert root_handler.seen == []
+def test_a_gate_that_cannot_take_the_news_never_fails_the_request(root_handler):
+    class Broken:
+        def rate_limited(self, slot):
+            raise RuntimeError("the gate is broken")
+
+    slot = Slot(Broken())  # type: ignore[arg-type]
+    token = current_slot.set(slot)
+    try:
+        respond(429, "Too Many Requests")  # would raise into the HTTP client
+    finally:
+        current_slot.reset(token)
+    assert slot.refusals == 1 and root_handler.seen == []

@@ -27,6 +27,7 @@ from ..calls.gate import Slot, current_slot
 LOGGERS = ("httpx", "httpx2")  # the HTTP clients the providers' SDKs send through
 REFUSED = 429
 
+logger = logging.getLogger(__name__)
 _installed = False
 _lock = threading.Lock()
 
@@ -44,7 +45,10 @@ class _Watch(logging.Filter):
         if _status(record) == REFUSED:
             slot = current_slot.get()
             if isinstance(slot, Slot):
-                slot.refused()
+                try:
+                    slot.refused()
+                except Exception:  # a filter that raises would fail the request itself
+                    logger.debug("Consortium: a refusal could not be reported", exc_info=True)
         if self.set_level is None or self.logger.level != self.set_level:
             return True  # the level is the user's: show what it says
         parent = self.logger.parent
