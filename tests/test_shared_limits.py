@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from llm_consortium.calls.shared_limits import FILE_NAME, SharedLimits, SharedStateError
+from llm_consortium.calls.window import INITIAL
 
 from helpers import LLM_BIN, llm_subprocess, save, spawn
 from loopback import NO_RETRY, error, hang, reply
@@ -110,6 +111,20 @@ def test_every_process_keeps_to_the_limit_the_others_learned(busy, user_path):
     assert done.returncode == 0, done.stderr
     assert busy.refused == 0  # its two member calls took turns
     assert done.stdout == "same answer\n"
+
+
+def test_processes_that_never_met_the_provider_send_it_one_window_too_many_at_most(busy, user_path):
+    """Eight processes, two members each, a provider that takes two: from a cold
+    start they share the slow start's first window (8), so at most 6 of its calls
+    are refused, plus one probe; each learning alone would send all 16 at once."""
+    assert llm_subprocess(user_path, "-m", "busy", "--no-log", "warm-up").returncode == 0  # llm's logs.db exists
+    busy.reset()
+    busy.limit_in_flight(2, retry_after_ms=1, client_retries=False)  # each 429 reaches the gate
+    busy.script("busy", reply("same answer", delay=0.2))
+    children = [spawn(user_path, LLM_BIN, "-m", "panel", "--no-log", f"q{n}") for n in range(8)]
+    finished = [child.communicate(timeout=120) for child in children]
+    assert finished == [("same answer\n", "")] * 8
+    assert busy.refused <= INITIAL - 2 + 1 and busy.peak_in_flight == 2
 
 
 def test_a_process_killed_while_holding_a_slot_does_not_block_the_others(busy, user_path):

@@ -156,11 +156,10 @@ class ModelGate:
         return self.key is not None and leases.sharing()
 
     def _has_room(self, cap: int | None = None) -> bool:
-        if self._shared():  # the shared leases hold the learned limit
-            cap = self.cap if cap is None else cap
-            return cap is None or self.in_flight < cap
         cap = self.cap if cap is None else cap
-        return (cap is None or self.in_flight < cap) and self._window.has_room(self.in_flight)
+        if cap is not None and self.in_flight >= cap:
+            return False
+        return self._shared() or self._window.has_room(self.in_flight)  # shared: the leases keep to it
 
     def _grant(self, waited: float) -> Slot:
         self.in_flight += 1
