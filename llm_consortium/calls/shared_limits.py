@@ -13,7 +13,8 @@ no longer runs; rows of another host (a shared home) expire after `LEASE_SECONDS
 A learned limit is forgotten an hour after the provider last refused a call
 (`window.FORGET_AFTER`).
 
-Every operation is one short transaction; any SQLite or OS error (a corrupt or locked
+Every change is one short transaction (a look, `looks_free`, is a plain read that
+waits for no writer); any SQLite or OS error (a corrupt or locked
 file, a read-only directory) is raised as `SharedStateError` for the gate to fall back
 to its per-process state. Nothing here knows of `llm`: the adapter gives the path.
 """
