@@ -4,9 +4,14 @@ cannot be used."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -145,6 +150,44 @@ def test_a_process_killed_while_holding_a_slot_does_not_block_the_others(busy, u
     done = llm_subprocess(user_path, "-m", "one", "-o", "timeout", "60", "q")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "after the crash\n"
+
+
+@contextlib.contextmanager
+def read_only_copy(folder: Path, scratch: Path) -> Iterator[Path]:
+    """A copy of `folder` that nobody can write to. Permissions do not stop root, so
+    as root the copy lives on a tmpfs remounted read-only (skipped where root may not
+    mount, as in some containers)."""
+    copy = scratch / "read-only"
+    if os.geteuid() != 0:
+        shutil.copytree(folder, copy)
+        for path in [copy, *copy.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield copy
+        finally:
+            for path in [copy, *copy.rglob("*")]:
+                path.chmod(0o755)
+        return
+    copy.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(copy)], capture_output=True).returncode:
+        pytest.skip("root here may not mount a tmpfs, and permissions do not stop root")
+    try:
+        shutil.copytree(folder, copy, dirs_exist_ok=True)
+        subprocess.run(["mount", "-o", "remount,ro", str(copy)], check=True, capture_output=True)
+        yield copy
+    finally:
+        subprocess.run(["umount", str(copy)], capture_output=True)
+
+
+def test_a_read_only_user_dir_never_fails_a_call(busy, user_path, tmp_path):
+    busy.script("busy", reply("same answer"))
+    logs = tmp_path / "logs.db"  # llm itself needs its logs database writable: `-d` puts it elsewhere
+    with read_only_copy(user_path, tmp_path) as folder:
+        done = llm_subprocess(folder, "-m", "panel", "-d", str(logs), "q")
+        assert not (folder / FILE_NAME).exists()
+    assert done.returncode == 0 and done.stdout == "same answer\n"
+    assert done.stderr.count("rate limits are learned in this process alone") == 1
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_a_corrupt_state_file_never_fails_a_call(busy, user_path):
