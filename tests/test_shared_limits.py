@@ -75,15 +75,16 @@ def test_a_dead_process_leaves_no_lease_behind(tmp_path):
     assert SharedLimits(tmp_path / FILE_NAME).try_lease("m") is not None
 
 
+@pytest.mark.parametrize("operation", ["try_lease", "looks_free"])
 @pytest.mark.parametrize("damage", ["corrupt", "directory"])
-def test_an_unusable_state_file_is_an_error_to_fall_back_on(tmp_path, damage):
+def test_an_unusable_state_file_is_an_error_to_fall_back_on(tmp_path, damage, operation):
     path = tmp_path / FILE_NAME
     if damage == "corrupt":
         path.write_bytes(b"this is not a database" * 100)
     else:
         path.mkdir()
     with pytest.raises(SharedStateError):
-        SharedLimits(path).try_lease("m")
+        getattr(SharedLimits(path), operation)("m")
 
 
 # ------------------------------------------------------------------ real llm processes

@@ -27,7 +27,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -119,9 +119,13 @@ class SharedLimits:
                 time.sleep(0.005 * attempt)
         raise AssertionError("unreachable")
 
-    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _transaction(self, work: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
+        """`work(db)` in one transaction (`write=False`: plain reads, which in WAL
+        mode wait for no writer); any SQLite or OS error as `SharedStateError`."""
         try:
             db = self._db()
+            if not write:
+                return work(db)
             db.execute("begin immediate")
             try:
                 result = work(db)
@@ -179,14 +183,7 @@ class SharedLimits:
         """Whether the model's window seems to have room, read without taking the
         write lock (WAL readers never wait): cheap enough to poll often, between
         `try_lease` calls, which claim the room and drop dead processes' leases."""
-        db = self._db()
-        try:
-            row = db.execute("select size from windows where model = ?", (model,)).fetchone()
-            held = self._held(db, model)
-        except (sqlite3.Error, OSError) as ex:
-            self._local.db = None
-            raise SharedStateError(f"{self.path}: {ex}") from ex
-        return row is None or held < row[0]
+        return self._transaction(lambda db: self._window(db, model).has_room(self._held(db, model)), write=False)
 
     def release(self, lease: Lease) -> None:
         self._transaction(lambda db: db.execute("delete from leases where id = ?", (lease.id,)))
@@ -208,9 +205,9 @@ class SharedLimits:
 
         def work(db: sqlite3.Connection) -> None:
             window = self._window(db, model)
-            before = (window.size, window.successes, window.ceiling)
+            before = replace(window)
             window.success(self._held(db, model), None if lease is None else lease.epoch)
-            if (window.size, window.successes, window.ceiling) != before:
+            if window != before:
                 self._save(db, model, window)
 
         self._transaction(work)
