@@ -75,7 +75,7 @@ class GateSlot(Protocol):
 
     waited: float  # seconds spent waiting for it
     detached: bool  # its call was given up on while its thread still runs
-    refusals: int  # rate-limit refusals of its call seen so far (the gate learns of the first)
+    refusals: int  # 429 responses to its call seen as they happened (its SDK may have retried them)
 
     def release(self) -> None: ...
 

@@ -10,8 +10,8 @@ batch of `llm` processes cost.
 These SDKs send through httpx (or its successor httpx2), which logs every response it
 receives, status included, at INFO. A filter on those loggers sees each `429` in the
 thread or task that sent it, where `gate.current_slot` names the call's slot, and
-tells the gate at once (`Slot.refused`: once per call, so a call refused three times
-is one refused call, not three). Records the user's logging would not have shown
+tells the gate at once (`Slot.refused`; the gate learns once per call, so a call
+refused three times is one refused call, not three). Records the user's logging would not have shown
 are dropped by the same filter, so turning the loggers up to INFO shows nothing new.
 A provider whose client logs nothing of the kind loses nothing: its refusal reaches
 the gate when the call raises, as before.
@@ -39,7 +39,7 @@ class _Watch(logging.Filter):
     def __init__(self, logger: logging.Logger) -> None:
         super().__init__()
         self.logger = logger
-        self.set_level = logging.INFO if logger.getEffectiveLevel() > logging.INFO else None
+        self.turned_up = logger.getEffectiveLevel() > logging.INFO  # by `watch_http_refusals`
 
     def filter(self, record: logging.LogRecord) -> bool:
         if _status(record) == REFUSED:
@@ -49,7 +49,7 @@ class _Watch(logging.Filter):
                     slot.refused()
                 except Exception:  # a filter that raises would fail the request itself
                     logger.debug("Consortium: a refusal could not be reported", exc_info=True)
-        if self.set_level is None or self.logger.level != self.set_level:
+        if not self.turned_up or self.logger.level != logging.INFO:
             return True  # the level is the user's: show what it says
         parent = self.logger.parent
         return parent is None or record.levelno >= parent.getEffectiveLevel()
@@ -76,5 +76,5 @@ def watch_http_refusals() -> None:
             logger = logging.getLogger(name)
             watch = _Watch(logger)
             logger.addFilter(watch)
-            if watch.set_level is not None:
-                logger.setLevel(watch.set_level)
+            if watch.turned_up:
+                logger.setLevel(logging.INFO)

@@ -47,7 +47,6 @@ from .window import Window
 logger = logging.getLogger(__name__)
 
 
-
 class Slot:
     """One call's permission to run on a model. `release()` is idempotent and
     thread-safe.
@@ -57,7 +56,7 @@ class Slot:
     itself when the call really ends, so no new call overlaps it.
     """
 
-    __slots__ = ("_epoch", "_gate", "_released", "detached", "lease", "refusals", "waited")
+    __slots__ = ("_epoch", "_gate", "_heard", "_released", "detached", "lease", "refusals", "waited")
 
     def __init__(self, gate: ModelGate | None, epoch: int = 0, waited: float = 0.0) -> None:
         self._gate = gate
@@ -66,18 +65,18 @@ class Slot:
         self.detached = False
         self.waited = waited  # seconds spent waiting for the gate
         self.lease: Lease | None = None  # the call's row in the shared state, when shared
-        self.refusals = 0  # rate-limit refusals of this call seen so far
+        self.refusals = 0  # 429 responses to this call seen as they happened
+        self._heard = False  # the gate has learned from a refusal of this call
 
     @property
     def released(self) -> bool:
         return self._released
 
     def refused(self) -> None:
-        """The provider refused this call for rate (seen as it happened, or when the
-        call raised). The gate hears of the first refusal only: a call its SDK
-        retried three times is one call the provider would not take, not three."""
+        """The provider answered this call's request with a 429, seen as it happened
+        (its SDK may retry it by itself)."""
         self.refusals += 1
-        if self.refusals == 1 and self._gate is not None:
+        if self._gate is not None:
             self._gate.rate_limited(self)
 
     def release(self) -> None:
@@ -207,7 +206,13 @@ class ModelGate:
 
     def rate_limited(self, slot: Slot | None = None) -> None:
         """The provider refused the call holding `slot` for rate: the window shrinks
-        (`Window.refusal`), the shared one when shared."""
+        (`Window.refusal`), the shared one when shared. Once per call, whoever tells:
+        a call its SDK retried three times, then raised, is one call the provider
+        would not take, not four."""
+        if slot is not None:
+            if slot._heard:
+                return
+            slot._heard = True
         lease = slot.lease if slot is not None else None
         if self._shared() and self.key is not None:
             key = self.key
@@ -217,8 +222,7 @@ class ModelGate:
                     self._shared_limit, self._shared_lowest = known
                 return
         with self._lock:
-            held = self.in_flight
-            self._window.refusal(held, None if slot is None else slot._epoch, time.monotonic())
+            self._window.refusal(self.in_flight, None if slot is None else slot._epoch, time.monotonic())
 
     def succeeded(self, slot: Slot | None = None) -> None:
         """The call holding `slot` succeeded (call before releasing it): a full
@@ -230,7 +234,6 @@ class ModelGate:
             if self._shared():
                 return
         with self._lock:
-            self._window.forget_if_stale(time.monotonic())
             self._window.success(self.in_flight, None if slot is None else slot._epoch)
             self._dispatch()
 

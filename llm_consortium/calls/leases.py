@@ -82,27 +82,25 @@ async def take_lease(key: str) -> Lease | None:
         return shared.looks_free(key)
 
     lease = await asyncio.to_thread(shared_call, take, GAVE_UP)
-    if lease is not None:
-        return lease if isinstance(lease, Lease) else None
-    me = object()
-    with _lock:
-        line = _lines.setdefault(key, collections.deque())
-        line.append(me)
-    try:
-        while True:
-            claim_at = time.monotonic() + CLAIM_EVERY
-            while time.monotonic() < claim_at:
-                await asyncio.sleep(POLL_EVERY * (0.5 + random.random()))
-                with _lock:
-                    first = line[0] is me
-                if first and await asyncio.to_thread(shared_call, free, True):
-                    break
-            lease = await asyncio.to_thread(shared_call, take, GAVE_UP)
-            if lease is not None:
-                return lease if isinstance(lease, Lease) else None
-    finally:
+    if lease is None:
+        me = object()
         with _lock:
-            line.remove(me)
+            line = _lines.setdefault(key, collections.deque())
+            line.append(me)
+        try:
+            while lease is None:
+                claim_at = time.monotonic() + CLAIM_EVERY
+                while time.monotonic() < claim_at:
+                    await asyncio.sleep(POLL_EVERY * (0.5 + random.random()))
+                    with _lock:
+                        first = line[0] is me
+                    if first and await asyncio.to_thread(shared_call, free, True):
+                        break
+                lease = await asyncio.to_thread(shared_call, take, GAVE_UP)
+        finally:
+            with _lock:
+                line.remove(me)
+    return lease if isinstance(lease, Lease) else None  # GAVE_UP: sharing is off now
 
 
 def _after_fork() -> None:

@@ -190,8 +190,8 @@ async def _attempt(
         raise
     except Exception as exc:
         failure: BaseException | None = exc
-        if gate is not None and is_rate_limited(exc) and (slot is None or not slot.refusals):
-            gate.rate_limited(slot)  # unless its first refusal was already seen
+        if gate is not None and is_rate_limited(exc):
+            gate.rate_limited(slot)
     else:
         failure = None
         if gate is not None:
