@@ -152,8 +152,8 @@ def many_processes(processes: int, user_dir: Path, sharing: bool = True, ready: 
     llm_bin = str(Path(sys.executable).with_name("llm"))
     env = {**os.environ, "LLM_USER_PATH": str(user_dir), "LLM_CONSORTIUM_SHARED_LIMITS": "1" if sharing else "0"}
     # Create logs.db first, as any user's has been: eight first-ever runs at once
-    # race in llm's own migrations ("table messages already exists").
-    # llm's own migration, run here so the provider sees nothing before the batch.
+    # race in llm's own migrations ("table messages already exists"). llm's own
+    # migration, run here, so the provider sees no request before the batch.
     import sqlite_utils
     from llm.migrations import migrate
 

@@ -101,11 +101,8 @@ def simulate(slots: int, callers: int, successes: int, seed: int) -> tuple[int, 
             waiting -= 1
             if len(running) < slots:
                 running.append((tick + rng.randint(1, 3), window.epoch))
-            elif done < 100:
-                early += 1
-                window.refusal(held=len(running) + 1, started_epoch=window.epoch, now=float(tick))
             else:
-                late += 1
+                early, late = (early + 1, late) if done < 100 else (early, late + 1)
                 window.refusal(held=len(running) + 1, started_epoch=window.epoch, now=float(tick))
         if done >= 100:
             busy, ticks = busy + len(running), ticks + 1
@@ -117,8 +114,8 @@ def simulate(slots: int, callers: int, successes: int, seed: int) -> tuple[int, 
 def test_against_a_fixed_limit_refusals_are_rare_and_the_provider_stays_busy(slots, extra, seed):
     """More callers than the provider takes: once learned, about one refusal per
     PROBE_ROUNDS round trips (plain AIMD: one every few), and the provider's slots
-    mostly in use."""
+    at least 90 % in use."""
     early, late, in_use = simulate(slots, slots + extra, successes=2000, seed=seed)
     assert early <= max(0, INITIAL - slots) + 2 * 100 / (slots * PROBE_ROUNDS) + 2  # the first window's excess
     assert late <= 2 * 1900 / (slots * PROBE_ROUNDS) + 2
-    assert in_use >= 0.8
+    assert in_use >= 0.9  # the remembered ceiling: 0.97 or more here; plain AIMD stays at 0.82–0.88
