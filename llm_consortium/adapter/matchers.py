@@ -20,7 +20,8 @@ import llm
 
 from ..calls.policy import call_with_policy
 from ..calls.threads import in_thread
-from ..judging.matching import AUTO, MODES, Cluster, Grouping, Matcher, PureMatcher, final_answer
+from ..judging.matching import AUTO, Cluster, Grouping, Matcher, PureMatcher, final_answer
+from ..settings_spec import BY_NAME
 from ..text.fencing import fenced, pick_nonce
 from ..types import Call, Participant
 
@@ -157,12 +158,9 @@ def matcher_for(
 ) -> Matcher:
     """The matcher for a consortium's settings; llm.ModelError (one line) for settings
     that cannot work, before any call."""
-    if mode not in MODES:
-        raise llm.ModelError(f"matching must be one of {', '.join(MODES)}, got {mode!r}")
-    if not tolerance >= 0:
-        raise llm.ModelError(f"matching_tolerance must be 0 or more, got {tolerance}")
-    if threshold is not None and not -1 <= threshold <= 1:
-        raise llm.ModelError(f"matching_threshold must be -1 to 1, got {threshold}")
+    for name, value in (("matching", mode), ("matching_tolerance", tolerance), ("matching_threshold", threshold)):
+        if problem := BY_NAME[name].problem(value):
+            raise llm.ModelError(problem)
     if mode not in ("semantic", "judge"):
         return PureMatcher(mode, tolerance)
     if not model_id:

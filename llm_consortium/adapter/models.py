@@ -10,14 +10,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import llm
 from llm.parts import TextPart
-from pydantic import Field
+from pydantic import create_model
 
 from ..errors import StoreError
 from ..saved import store
+from ..saved.config import setting_field
+from ..settings_spec import OPTION, RUN, settings_in
 
 if TYPE_CHECKING:
     from ..saved.config import ConsortiumConfig
@@ -46,63 +48,25 @@ CONSORTIUM_ATTACHMENT_TYPES = frozenset(
     }
 )
 
-class ConsortiumOptions(llm.Options):
-    """Per-call overrides (`-o key value`) of the saved consortium settings."""
+class _Options(llm.Options):
+    """Per-call overrides (`-o key value`) of the saved consortium settings: every
+    OPTION setting of `settings_spec`, None (the saved value) unless given. llm
+    validates them before the consortium runs, and `llm models --options` lists them."""
 
-    confidence_threshold: float | None = Field(
-        default=None, ge=0, le=1, description="Stop once the arbiter is at least this confident (0-1)"
-    )
-    max_iterations: int | None = Field(
-        default=None, ge=1, le=50, description="Most rounds of deliberation"
-    )
-    min_iterations: int | None = Field(
-        default=None, ge=1, le=50, description="Fewest rounds, even when confident early"
-    )
-    timeout: float | None = Field(
-        default=None, gt=0, description="Seconds each member or arbiter call may take"
-    )
-    progress: bool | None = Field(
-        default=None,
-        description=(
-            "Live status line on stderr when it is a terminal "
-            "(default on; LLM_CONSORTIUM_PROGRESS=0 turns it off)"
-        ),
-    )
-    call_mode: Literal["auto", "thread", "async"] | None = Field(
-        default=None,
-        description="How member calls run: auto, thread (sync implementation) or async",
-    )
-    skip_arbiter_on_agreement: bool | None = Field(
-        default=None, description="Skip the arbiter when every member gives the same answer (default on)"
-    )
-    agreement: float | None = Field(
-        default=None, ge=0, le=1, description="Call the next tier when fewer than this share of answers agree (0-1)"
-    )
-    waves: bool | None = Field(
-        default=None, description="Call a vote's members in waves, the rest only if the first did not decide"
-    )
-    budget_tokens: int | None = Field(
-        default=None, ge=0, description="Most tokens this whole prompt may spend, every call counted"
-    )
-    budget_usd: float | None = Field(
-        default=None, ge=0, description="Most USD this whole prompt may spend (needs prices: llm consortiums prices)"
-    )
-    # How a vote decides answers say the same thing (docs/matching.md); checked by
-    # adapter/matchers.py, which words a bad value in one line.
-    matching: str | None = Field(
-        default=None, description="How votes group answers: auto, exact, number, choice, semantic or judge"
-    )
-    matching_model: str | None = Field(
-        default=None, description="Embedding model (semantic) or grouping model (judge)"
-    )
-    matching_tolerance: float | None = Field(
-        default=None, description="number matching: numbers this close are one answer (0 or more)"
-    )
-    matching_threshold: float | None = Field(
-        default=None, description="semantic matching: cosine similarity that makes one answer (-1 to 1)"
-    )
-    review: bool | None = Field(
-        default=None, description="Members rank each other's answers before each round is decided"
+    if TYPE_CHECKING:  # the options made from the table, as mypy sees them
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
+if TYPE_CHECKING:
+    ConsortiumOptions = _Options
+else:
+    ConsortiumOptions = create_model(
+        "ConsortiumOptions",
+        __base__=_Options,
+        __module__=__name__,
+        __doc__=_Options.__doc__,
+        **{setting.name: setting_field(setting, per_call=True) for setting in settings_in(OPTION)},
     )
 
 
@@ -129,28 +93,15 @@ def split_conversation(prompt: llm.Prompt) -> tuple[str, str, list[tuple[str, st
     return current, system, history
 
 
-# The spending settings: saved in the config, overridden by `-o` of the same name.
-_SPENDING = ("skip_arbiter_on_agreement", "agreement", "waves", "budget_tokens", "budget_usd")
-
-
 def settings_for(config: ConsortiumConfig, options: ConsortiumOptions) -> Settings:
-    """The engine's Settings for one call: the saved config, overridden by `-o`."""
+    """The engine's Settings for one call: each RUN setting from the saved config,
+    overridden by the `-o` of the same name when it has one and it is given."""
     from ..types import Settings  # not at import: registering models must stay cheap
-    values: dict[str, Any] = {
-        "max_iterations": config.max_iterations,
-        "min_iterations": config.min_iterations,
-        "confidence_threshold": config.confidence_threshold,
-        "timeout": config.timeout,
-        "retries": config.retries,
-        "min_members": config.min_members,
-        "strategy": config.effective_strategy,
-        "review": config.review,
-        **{key: getattr(config, key) for key in _SPENDING},
-    }
-    for key in ("max_iterations", "min_iterations", "confidence_threshold", "timeout", "review", *_SPENDING):
-        value = getattr(options, key)
-        if value is not None:
-            values[key] = value
+
+    values: dict[str, Any] = {}
+    for setting in settings_in(RUN):
+        given = getattr(options, setting.name) if OPTION in setting.places else None
+        values[setting.name] = given if given is not None else getattr(config, setting.name)
     values["min_iterations"], values["max_iterations"] = _iterations(
         config, options.min_iterations, options.max_iterations
     )
@@ -207,17 +158,21 @@ def _matcher(config: ConsortiumConfig, options: ConsortiumOptions, timeout: floa
 
 
 def _iterations(config: ConsortiumConfig, low: int | None, high: int | None) -> tuple[int, int]:
-    """(min, max) rounds for one call. The rule: what you pass with `-o` wins over
-    what is saved. `-o min_iterations 4` against a saved max of 3 runs 4 rounds;
-    `-o max_iterations 2` against a saved min of 3 runs at most 2; only an `-o` min
-    above an `-o` max is a contradiction, refused in one line."""
+    """(min, max) rounds for one call. The rule: never more rounds than the
+    max_iterations in effect, which is what the README promises. An `-o` value wins
+    over the saved one; `-o max_iterations` is a ceiling, so it lowers a saved min
+    above it; an `-o min_iterations` above the max in effect (`-o` or saved) would
+    pass that ceiling, so it is refused in one line, saying how to raise it."""
     if low is not None and high is not None and low > high:
         raise llm.ModelError(f"-o min_iterations ({low}) cannot be greater than -o max_iterations ({high})")
-    if low is not None:
-        return low, max(low, high if high is not None else config.max_iterations)
+    if low is not None and high is None and low > config.max_iterations:
+        raise llm.ModelError(
+            f"-o min_iterations ({low}) cannot be greater than this consortium's max_iterations "
+            f"({config.max_iterations}); add -o max_iterations {low} to allow {low} rounds"
+        )
     if high is not None:
-        return min(config.min_iterations, high), high
-    return config.min_iterations, config.max_iterations
+        return min(low if low is not None else config.min_iterations, high), high
+    return (low if low is not None else config.min_iterations), config.max_iterations
 
 
 class _SharedConsortium:

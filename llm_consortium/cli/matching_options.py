@@ -6,31 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import click
 import llm
 
-from ..judging.matching import MODES
+from ..settings_spec import FLAGS
 from . import fail
+from .spending import setting_option
 
-FLAG_FOR_FIELD = {
-    "matching_model": "--matching-model",
-    "matching_tolerance": "--matching-tolerance",
-    "matching_threshold": "--matching-threshold",
-}
+FLAG_FOR_FIELD = FLAGS
 
 
 def options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --matching, --matching-model, --matching-tolerance, --matching-threshold."""
-    options = [
-        click.option("--matching", type=click.Choice(MODES), default="auto", show_default=True,
-                     help="How a vote groups answers (docs/matching.md)"),
-        click.option("--matching-model", help="Embedding model (semantic) or grouping model (judge)"),
-        click.option("--matching-tolerance", type=float, default=0.0, show_default=True,
-                     help="number matching: numbers this close are one answer"),
-        click.option("--matching-threshold", type=float, help="semantic matching: cosine similarity (-1 to 1)"),
-    ]
-    for option in reversed(options):
-        command = option(command)
+    for name in reversed(("matching", "matching_model", "matching_tolerance", "matching_threshold")):
+        command = setting_option(name)(command)
     return command
 
 

@@ -12,26 +12,43 @@ from typing import Any, TypeVar
 
 import click
 
+from ..settings_spec import BY_NAME, FLAGS
 from . import fail
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_CLICK_TYPES: dict[type, Any] = {int: int, float: float, str: str}
+
+
+def setting_option(name: str, **extra: Any) -> Callable[[F], F]:
+    """`create`'s flag for setting `name`, made from the settings table: its flag,
+    type, default and help. Its range is checked with the rest of the file's, so a
+    bad value's error names the flag (`FLAGS`)."""
+    setting = BY_NAME[name]
+    assert setting.flag is not None, name
+    flags = setting.flag.split("/")
+    if setting.kind is bool:
+        return click.option(*flags, setting.name, is_flag=True, help=setting.described, **extra)
+    kind = click.Choice(setting.choices) if setting.choices else _CLICK_TYPES[setting.kind]
+    default = {"default": setting.default, "show_default": True} if setting.default is not None else {}
+    return click.option(*flags, setting.name, type=kind, help=setting.described, **default, **extra)
+
+
 _OPTIONS = [
     click.option("--tier", "tiers", type=(str, click.IntRange(min=1, max=9)), multiple=True, metavar="MODEL N",
                  help="Put member MODEL in tier N (default 1); a higher tier answers only when lower ones disagree"),
-    click.option("--agreement", type=float, default=1.0, show_default=True,
-                 help="Share of agreeing answers (0-1) below which the next tier is asked"),
+    setting_option("agreement"),
     click.option("--always-arbiter", is_flag=True, help="Ask the arbiter even when every member agrees"),
-    click.option("--waves", is_flag=True, help="Call a vote's members in waves: fewer calls, more latency"),
-    click.option("--budget-tokens", type=int, help="Most tokens one prompt may spend, every call counted"),
-    click.option("--budget-usd", type=float, help="Most USD one prompt may spend (llm consortiums prices)"),
+    setting_option("waves"),
+    setting_option("budget_tokens"),
+    setting_option("budget_usd"),
 ]
 
 # The keyword arguments these options add to a command.
 SPENDING_KEYS = ("tiers", "agreement", "always_arbiter", "waves", "budget_tokens", "budget_usd")
 
 # Which flag set each config field, so a validation error points at the flag.
-SPENDING_FLAGS = {"agreement": "--agreement", "budget_tokens": "--budget-tokens", "budget_usd": "--budget-usd"}
+SPENDING_FLAGS = FLAGS
 
 
 def spending_options(command: F) -> F:

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-PURE_MODES = ("auto", "exact", "number", "choice")
-MODEL_MODES = ("semantic", "judge")
+from ..settings_spec import BY_NAME, MODEL_MATCHING_MODES, PURE_MATCHING_MODES
+
+PURE_MODES, MODEL_MODES = PURE_MATCHING_MODES, MODEL_MATCHING_MODES
 MODES = PURE_MODES + MODEL_MODES
 
 # Punctuation stripped from both ends; signs, currency and % carry meaning and stay.
@@ -310,8 +311,8 @@ class PureMatcher:
     def __post_init__(self) -> None:
         if self.mode not in PURE_MODES:
             raise ValueError(f"matching must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if not self.tolerance >= 0:
-            raise ValueError(f"matching tolerance must be 0 or more, got {self.tolerance}")
+        if problem := BY_NAME["matching_tolerance"].problem(self.tolerance):
+            raise ValueError(problem)
 
     def label(self, text: str) -> str:
         """The form answers are compared in, `kind:value`: the kind keeps a number

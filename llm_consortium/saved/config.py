@@ -6,32 +6,35 @@ file that loads here is a file every other part of the plugin can trust.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+import math
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ..errors import InvalidName
+from ..settings_spec import BY_NAME, FILE, Setting, iterations_problem, settings_in
 from .names import check_name
 
 __all__ = [
     "ArbiterConfig", "ConsortiumConfig", "InvalidName", "MemberConfig", "ToolsConfig", "check_name", "explain",
-    "field_names",
+    "field_names", "setting_field",
 ]
 
-DEFAULT_CONFIDENCE_THRESHOLD = 0.7
-DEFAULT_MAX_ITERATIONS = 3
-DEFAULT_MIN_ITERATIONS = 1
-DEFAULT_TIMEOUT = 120.0
-DEFAULT_RETRIES = 2
-DEFAULT_MIN_MEMBERS = 1
+# `create`'s defaults, shown in its --help.
+DEFAULT_CONFIDENCE_THRESHOLD = BY_NAME["confidence_threshold"].default
+DEFAULT_MAX_ITERATIONS = BY_NAME["max_iterations"].default
+DEFAULT_MIN_ITERATIONS = BY_NAME["min_iterations"].default
 
 MAX_MEMBERS = 100
 """At most this many entries under `models:` (each may ask its model `count` times)."""
@@ -73,6 +76,39 @@ def field_names() -> frozenset[str]:
     return frozenset(names)
 
 
+def _finite(setting: Setting) -> Callable[[Any], Any]:
+    """The table's rule for what pydantic would let through or word badly: NaN and
+    infinity ("-o timeout nan" would say "greater than 0"), and true/false for a
+    number (YAML's `true` would be read as 1). Text is parsed as llm's `-o` gives it."""
+
+    def check(value: Any) -> Any:
+        number = value
+        if isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                return value  # not a number at all: pydantic says so
+        if isinstance(number, bool) or (isinstance(number, float) and not math.isfinite(number)):
+            raise PydanticCustomError("setting_value", setting.fault(number) or "")
+        return value
+
+    return check
+
+
+def setting_field(setting: Setting, *, per_call: bool = False) -> tuple[Any, Any]:
+    """A setting of the table as a pydantic field (annotation, FieldInfo): in the
+    YAML schema, or as an `-o` option (`per_call`: None, the saved value, by default)."""
+    kind: Any = Literal[setting.choices] if setting.choices else setting.kind
+    if setting.kind in (int, float):
+        kind = Annotated[kind, BeforeValidator(_finite(setting))]
+    bounds = {"ge": setting.minimum, "le": setting.maximum, "gt": setting.above}
+    limits: dict[str, Any] = {key: bound for key, bound in bounds.items() if bound is not None}
+    return (
+        kind | None if setting.optional or per_call else kind,
+        Field(default=None if per_call else setting.default, description=setting.described, **limits),
+    )
+
+
 class ArbiterConfig(_Strict):
     """The model that reads every member's answer and writes the final one."""
 
@@ -110,41 +146,19 @@ class ToolsConfig(_Strict):
     arbiter: bool = False
 
 
-class ConsortiumConfig(_Strict):
-    """A saved consortium, as stored in `<llm user dir>/consortiums/NAME.yaml`."""
+class _Consortium(_Strict):
+    """A saved consortium, as stored in `<llm user dir>/consortiums/NAME.yaml`: its
+    members and arbiter here, its settings from the table (`settings_spec`, FILE)."""
 
     name: str
     models: list[MemberConfig] = Field(min_length=1, max_length=MAX_MEMBERS)
     arbiter: ArbiterConfig | None = None
-    strategy: Literal["arbiter", "vote"] | None = None
-    confidence_threshold: float = Field(default=DEFAULT_CONFIDENCE_THRESHOLD, ge=0, le=1)
-    max_iterations: int = Field(default=DEFAULT_MAX_ITERATIONS, ge=1, le=50)
-    min_iterations: int = Field(default=DEFAULT_MIN_ITERATIONS, ge=1, le=50)
-    system_prompt: str | None = None
-    timeout: float = Field(default=DEFAULT_TIMEOUT, gt=0)
-    retries: int = Field(default=DEFAULT_RETRIES, ge=0, le=10)
-    min_members: int = Field(default=DEFAULT_MIN_MEMBERS, ge=1)
-    # How member and arbiter calls run: "auto", "thread" or "async" (participants.py).
-    call_mode: Literal["auto", "thread", "async"] = "auto"
-    # Spending (docs/savings.md): a round whose answers all agree skips the arbiter;
-    # a tier's answers sharing less than `agreement` call the next tier; `waves`
-    # calls a vote's members a few at a time; the budgets cap one prompt's whole run
-    # (not one reply, unlike a model's max_tokens).
-    skip_arbiter_on_agreement: bool = True
-    agreement: float = Field(default=1.0, ge=0, le=1)
-    waves: bool = False
-    budget_tokens: int | None = Field(default=None, ge=0)
-    budget_usd: float | None = Field(default=None, ge=0)
-    # How a vote decides answers say the same thing (docs/matching.md): the mode, the
-    # embedding model (semantic) or grouping model (judge), the number tolerance and
-    # the cosine threshold.
-    matching: Literal["auto", "exact", "number", "choice", "semantic", "judge"] = "auto"
-    matching_model: str | None = Field(default=None, min_length=1)
-    matching_tolerance: float = Field(default=0.0, ge=0)
-    matching_threshold: float | None = Field(default=None, ge=-1, le=1)
-    tools: ToolsConfig = Field(default_factory=ToolsConfig)
-    # Members rank each other's answers before each round is decided (engine/review.py).
-    review: bool = False
+
+    if TYPE_CHECKING:  # the settings made from the table, as mypy sees them
+
+        def __init__(self, **data: Any) -> None: ...
+
+        def __getattr__(self, name: str) -> Any: ...
 
     @field_validator("name")
     @classmethod
@@ -152,12 +166,9 @@ class ConsortiumConfig(_Strict):
         return check_name(value)
 
     @model_validator(mode="after")
-    def _consistent(self) -> ConsortiumConfig:
-        if self.min_iterations > self.max_iterations:
-            raise ValueError(
-                f"min_iterations ({self.min_iterations}) is greater than "
-                f"max_iterations ({self.max_iterations})"
-            )
+    def _consistent(self) -> _Consortium:
+        if problem := iterations_problem(self.min_iterations, self.max_iterations):
+            raise ValueError(problem)
         if self.strategy == "arbiter" and self.arbiter is None:
             raise ValueError("strategy 'arbiter' needs an arbiter model")
         if self.matching in ("semantic", "judge") and not self.matching_model:
@@ -251,3 +262,17 @@ class ConsortiumConfig(_Strict):
             "max_iterations": self.max_iterations,
             "min_iterations": self.min_iterations,
         }
+
+
+if TYPE_CHECKING:
+    ConsortiumConfig = _Consortium
+else:
+    ConsortiumConfig = create_model(
+        "ConsortiumConfig",
+        __base__=_Consortium,
+        __module__=__name__,
+        __doc__=_Consortium.__doc__,
+        **{setting.name: setting_field(setting) for setting in settings_in(FILE)},
+        # How members use the tools a prompt carries (the file's one nested section).
+        tools=(ToolsConfig, Field(default_factory=ToolsConfig)),
+    )
