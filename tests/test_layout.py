@@ -1,6 +1,8 @@
 """The package's shape, checked: no import cycle between its modules (imports inside
-functions included), the hooks module importing nothing heavy, no module over 400
-lines. A newcomer reads the package top-down only while these hold."""
+functions included), every import pointing at a module listed above on the
+architecture page, the engine side free of llm, click, YAML and pydantic, the hooks
+module importing nothing heavy, no module over 400 lines. A newcomer reads the
+package top-down only while these hold."""
 
 from __future__ import annotations
 
@@ -83,26 +85,65 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-# The layers below the llm adapter: they take coroutines and text, never `llm` itself.
-ENGINE_SIDE = ("errors.py", "trace.py", "types.py", "text", "calls", "judging", "structured", "engine")
+def _listed() -> list[str]:
+    """The modules docs/architecture.md lists, as paths under the package, in page order."""
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    return re.findall(r"^\| `([\w/]+\.py)` \|", page, re.M)
 
 
-def test_types_are_at_the_bottom_and_the_engine_side_knows_nothing_of_llm_or_click():
+def _module_of(listed: str) -> str:
+    return _module_name(PACKAGE / listed)
+
+
+def _upward(graph: dict[str, set[str]], listed: list[str]) -> list[str]:
+    """Every import of a module listed below the importer (a subpackage's
+    docstring-only `__init__` is not listed and not counted)."""
+    order = {_module_of(path): i for i, path in enumerate(listed)}
+    return sorted(
+        f"{name} imports {target}"
+        for name, targets in graph.items()
+        for target in targets
+        if name in order and target in order and order[target] > order[name]
+    )
+
+
+def test_every_module_imports_only_modules_listed_above_it_on_the_architecture_page():
+    assert _upward(_graph(), _listed()) == []
+
+
+def test_the_order_check_finds_an_import_of_a_module_listed_below():
+    graph = {"llm_consortium.a": {"llm_consortium.b"}, "llm_consortium.b": set()}
+    assert _upward(graph, ["a.py", "b.py"]) == ["llm_consortium.a imports llm_consortium.b"]
+    assert _upward(graph, ["b.py", "a.py"]) == []
+
+
+def _engine_side() -> list[str]:
+    """The modules the page lists down to the last of `engine/`: the engine side."""
+    listed = _listed()
+    last = max(i for i, path in enumerate(listed) if path.startswith("engine/"))
+    return listed[: last + 1]
+
+
+def test_types_are_at_the_bottom_and_the_engine_side_knows_nothing_of_llm_click_yaml_or_pydantic():
     graph = _graph()
     assert graph["llm_consortium.errors"] == graph["llm_consortium.trace"] == set()
-    assert graph["llm_consortium.types"] <= {"llm_consortium.errors", "llm_consortium.trace"}
-    paths = [p for name in ENGINE_SIDE for p in ([PACKAGE / name] if name.endswith(".py") else (PACKAGE / name).rglob("*.py"))]
-    assert len(paths) > 15
-    for path in paths:
-        module = str(path.relative_to(PACKAGE))
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    assert graph["llm_consortium.settings_spec"] == set()
+    assert graph["llm_consortium.types"] <= {
+        "llm_consortium.errors", "llm_consortium.trace", "llm_consortium.settings_spec"
+    }
+    engine_side = _engine_side()
+    assert {path.split("/")[0] for path in engine_side if "/" in path} == {
+        "text", "calls", "judging", "structured", "engine"
+    }
+    for path in engine_side:
+        tree = ast.parse((PACKAGE / path).read_text(encoding="utf-8"))
         imported = {
             (n.module or "") if isinstance(n, ast.ImportFrom) else a.name
             for n in ast.walk(tree)
             if isinstance(n, (ast.Import, ast.ImportFrom))
             for a in (n.names if isinstance(n, ast.Import) else [None])
         }
-        assert not {m for m in imported if m.split(".")[0] in ("llm", "click", "yaml", "pydantic")}, module
+        assert not {m for m in imported if m.split(".")[0] in ("llm", "click", "yaml", "pydantic")}, path
 
 
 def test_no_module_is_over_400_lines():
@@ -141,8 +182,7 @@ def test_registering_saved_consortiums_does_not_import_the_engine_side(user_path
 
 
 def test_the_architecture_page_lists_every_module_and_no_other():
-    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
-    listed = set(re.findall(r"^\| `([\w/]+\.py)` \|", page, re.M))
+    listed = set(_listed())
     modules = {
         str(p.relative_to(PACKAGE))
         for p in PACKAGE.rglob("*.py")

@@ -18,7 +18,7 @@ from pydantic import create_model
 
 from ..errors import StoreError
 from ..saved import store
-from ..saved.config import setting_field
+from ..saved.fields import setting_field
 from ..settings_spec import OPTION, RUN, settings_in
 
 if TYPE_CHECKING:

@@ -6,13 +6,11 @@ file that loads here is a file every other part of the plugin can trust.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -20,15 +18,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from ..errors import InvalidName
-from ..settings_spec import BY_NAME, FILE, Setting, iterations_problem, settings_in
+from ..settings_spec import BY_NAME, FILE, iterations_problem, settings_in
+from .fields import setting_field
 from .names import check_name
 
 __all__ = [
     "ArbiterConfig", "ConsortiumConfig", "InvalidName", "MemberConfig", "ToolsConfig", "check_name", "explain",
-    "field_names", "setting_field",
+    "field_names",
 ]
 
 # `create`'s defaults, shown in its --help.
@@ -74,39 +72,6 @@ def field_names() -> frozenset[str]:
         names.update(model.model_fields)
         pending.extend(model.__subclasses__())
     return frozenset(names)
-
-
-def _finite(setting: Setting) -> Callable[[Any], Any]:
-    """The table's rule for what pydantic would let through or word badly: NaN and
-    infinity ("-o timeout nan" would say "greater than 0"), and true/false for a
-    number (YAML's `true` would be read as 1). Text is parsed as llm's `-o` gives it."""
-
-    def check(value: Any) -> Any:
-        number = value
-        if isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError:
-                return value  # not a number at all: pydantic says so
-        if isinstance(number, bool) or (isinstance(number, float) and not math.isfinite(number)):
-            raise PydanticCustomError("setting_value", setting.fault(number) or "")
-        return value
-
-    return check
-
-
-def setting_field(setting: Setting, *, per_call: bool = False) -> tuple[Any, Any]:
-    """A setting of the table as a pydantic field (annotation, FieldInfo): in the
-    YAML schema, or as an `-o` option (`per_call`: None, the saved value, by default)."""
-    kind: Any = Literal[setting.choices] if setting.choices else setting.kind
-    if setting.kind in (int, float):
-        kind = Annotated[kind, BeforeValidator(_finite(setting))]
-    bounds = {"ge": setting.minimum, "le": setting.maximum, "gt": setting.above}
-    limits: dict[str, Any] = {key: bound for key, bound in bounds.items() if bound is not None}
-    return (
-        kind | None if setting.optional or per_call else kind,
-        Field(default=None if per_call else setting.default, description=setting.described, **limits),
-    )
 
 
 class ArbiterConfig(_Strict):
