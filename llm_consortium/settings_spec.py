@@ -83,7 +83,7 @@ class Setting:
         if math.isnan(value):
             return f"must be {self.range_text or number}, not NaN"
         if math.isinf(value):
-            return f"must be {number} {self.range_text}, not {value}".replace("  ", " ")
+            return f"must be a finite number{f' ({self.range_text})' if self.range_text else ''}, not {value}"
         if self.kind is int and not isinstance(value, int):
             return f"must be {number}, got {value:g}"
         low_ok = self.minimum is None or value >= self.minimum

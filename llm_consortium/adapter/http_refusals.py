@@ -14,7 +14,7 @@ tells the gate at once (`Slot.refused`; the gate learns once per call, so a call
 refused three times is one refused call, not three). Records the user's logging would not have shown
 are dropped by the same filter, so turning the loggers up to INFO shows nothing new.
 A provider whose client logs nothing of the kind loses nothing: its refusal reaches
-the gate when the call raises, as before.
+the gate when the call raises, through the failure policy.
 """
 
 from __future__ import annotations

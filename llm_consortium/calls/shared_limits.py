@@ -42,7 +42,6 @@ BUSY_MS = 10_000  # how long one transaction may wait for another (a starved mac
 
 _FIELDS = [field.name for field in fields(Window)]
 _SCHEMA = f"""
-drop table if exists limits; -- the plain AIMD state of earlier versions
 create table if not exists windows (
     model text primary key,
     {", ".join(_FIELDS)}  -- a `window.Window`, column for field

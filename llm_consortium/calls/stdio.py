@@ -15,7 +15,7 @@ that notes who assigns, and swapped back when the last call ends): a stream last
 assigned by a host application's own thread (a web app redirecting its output while
 a run goes on) is left as the host set it, and nobody is blamed. File descriptors
 cannot be watched that way; a member's `dup2` is told apart by nothing, so they are
-put back as before.
+put back to what was noted when the first call started, whoever changed them.
 
 A call counts while someone awaits it: a call given up on (timeout, cancel) stops
 counting although its thread may run on, so a hung member can neither hold back the
