@@ -1,6 +1,6 @@
 """How often a system's vote was unanimous: every answering member in one group.
 
-A unanimous vote is the case the coming "agreement skips the arbiter" rule and the
+A unanimous vote is what the arbiter skip (`skip_arbiter_on_agreement`) and the
 trace's confidence rest on, so eval reports it per system beside accuracy. Only
 runs that voted count (an arbiter's run or a single call has no vote).
 """
