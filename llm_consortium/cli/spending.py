@@ -3,6 +3,8 @@ the arbiter skip, waves and the budgets (see docs/savings.md).
 
 Kept apart from `manage` so `create` only gains one decorator and one call: the
 options arrive as `**spending` and `config_fields` turns them into config fields.
+A setting's flag is made from the settings table (`setting_option`), so its type,
+default and help are the ones `-o` and the file have.
 """
 
 from __future__ import annotations
