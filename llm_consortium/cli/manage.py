@@ -18,7 +18,9 @@ import click
 import llm
 from pydantic import ValidationError
 
+from .. import files
 from ..errors import InvalidName, StoreError
+from ..saved import options as model_options
 from ..saved import store
 from ..saved.config import (
     DEFAULT_CONFIDENCE_THRESHOLD,
@@ -30,13 +32,16 @@ from ..saved.config import (
     check_name,
     explain,
 )
-from ..saved.cycles import configured_aliases, find_cycle
+from ..saved.cycles import configured_aliases, find_cycle, users_of
 from ..text.terminal import inert, inert_json
 from . import fail, matching_options
 from .spending import SPENDING_FLAGS, SPENDING_KEYS, config_fields, spending_options, tier_of
 
 # `list` pads names to line up its rows, but no wider than this.
 NAME_COLUMN = 24
+
+# The flag with which `create --force` writes through a symlink out of the folder.
+_FOLLOW_FLAG = "--force --follow-symlinks"
 
 # Which create flag set each config field, so a validation error points at the flag.
 _FLAG_FOR_FIELD = {"confidence_threshold": "-t/--threshold", "max_iterations": "-i/--iterations",
@@ -109,15 +114,40 @@ def _guess_value(value: str) -> Any:
 def _checked_options(
     model_id: str, raw: dict[str, str], model: llm.Model | None
 ) -> dict[str, Any]:
-    """Validate `-o` values against the installed model's Options and keep the
-    coerced values, so the YAML holds 0.5 rather than "0.5"."""
+    """Validate `-o` values against the installed model's Options (the check every
+    read of the file makes too) and keep the coerced values, so the YAML holds 0.5
+    rather than "0.5"."""
     if model is None:
         return {key: _guess_value(value) for key, value in raw.items()}
     try:
-        validated = model.Options(**raw)
-    except ValidationError as ex:
-        raise fail(f"Invalid option for {model_id}: {explain(ex)}") from ex
-    return validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return model_options.checked(model_id, raw, model)
+    except model_options.OptionError as ex:
+        raise fail(ex) from ex
+
+
+def _name_problem(name: str, force: bool, known: Mapping[str, llm.Model], aliases: Mapping[str, str]) -> str | None:
+    """Why `name` cannot be created (a consortium of that name without --force, a
+    model id or alias it would shadow), or None."""
+    path = store.path_for(name)
+    if path.exists() and not force:
+        return f"Consortium {name!r} already exists ({path}); use --force to replace it"
+    taken = known.get(name)
+    # Only this consortium's own registration may be replaced: an alias that points
+    # at another consortium (or at anything, even not installed) would be shadowed.
+    target = aliases.get(name, taken.model_id if taken is not None else None)
+    if target is not None and not (taken is not None and _is_own(taken) and taken.model_id == name):
+        return f"{name!r} is already a model id or alias (for {target}); a consortium with that name would shadow it"
+    return None
+
+
+def _asked_name(force: bool, known: Mapping[str, llm.Model], aliases: Mapping[str, str]) -> str:
+    """A name typed at the prompt, asked again until it is valid and free."""
+    while True:
+        name = click.prompt("Consortium name", value_proc=_prompted_name)
+        problem = _name_problem(name, force, known, aliases)
+        if problem is None:
+            return str(name)
+        click.echo(f"Error: {inert(problem)}", err=True)
 
 
 @click.command(name="create")
@@ -197,30 +227,25 @@ def create(
     if name is not None and name_argument is not None and name != name_argument:
         raise fail(f"Two different names given: {name_argument!r} and -n {name!r}")
     name = name if name is not None else name_argument
-    if name is None:
-        if not _stdin_is_terminal():
-            raise fail("Missing consortium name: give NAME or -n/--name")
-        name = click.prompt("Consortium name", value_proc=_prompted_name)
-    name = _checked_name(name)
-    path = store.path_for(name)
-    if path.exists() and not force:
-        raise fail(f"Consortium {name!r} already exists ({path}); use --force to replace it")
-    try:
-        store.write_target(path, follow_symlinks=follow_symlinks)
-    except StoreError as ex:
-        raise fail(ex) from ex
-
+    if name is None and not _stdin_is_terminal():
+        raise fail("Missing consortium name: give NAME or -n/--name")
+    if name is not None:
+        name = _checked_name(name)
+        if store.path_for(name).exists() and not force:
+            raise fail(_name_problem(name, force, {}, {}))
     # One call: each one runs every plugin's register_models hook.
     known = llm.get_model_aliases()
     aliases = configured_aliases()
-    taken = known.get(name)
-    # Only this consortium's own registration may be replaced: an alias that points
-    # at another consortium (or at anything, even not installed) would be shadowed.
-    target = aliases.get(name, taken.model_id if taken is not None else None)
-    if target is not None and not (taken is not None and _is_own(taken) and taken.model_id == name):
-        raise fail(
-            f"{name!r} is already a model id or alias (for {target}); a consortium with that name would shadow it"
-        )
+    if name is None:  # a person at a terminal: asked until the name is valid and free
+        name = _asked_name(force, known, aliases)
+    problem = _name_problem(name, force, known, aliases)
+    if problem is not None:
+        raise fail(problem)
+    path = store.path_for(name)
+    try:
+        files.write_target(path, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
+    except StoreError as ex:
+        raise fail(ex) from ex
 
     def identity(model_id: str) -> str:
         """Aliases and ids of one model are the same model, for -o and for loops:
@@ -300,7 +325,7 @@ def create(
     try:
         # Without --force the write itself refuses an existing file: two creates of
         # one name at the same moment cannot both succeed.
-        written = store.save(config, replace=force, follow_symlinks=follow_symlinks)
+        written = store.save(config, replace=force, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
     except StoreError as ex:
         raise fail(ex) from ex
     verb = "Replaced" if replaced else "Created"
@@ -325,11 +350,20 @@ def list_(json_: bool) -> None:
         llm consortiums list --json
     """
     rows: list[tuple[str, ConsortiumConfig | None, str]] = []
+    known: dict[str, llm.Model] | None = None
     for name in store.list_names():
         try:
-            rows.append((name, store.load(name), ""))
+            config = store.load(name)
         except StoreError as ex:
             rows.append((name, None, " ".join(str(ex).split())))
+            continue
+        if any(entry.options for entry in [*config.models, config.arbiter] if entry is not None):
+            known = llm.get_model_aliases() if known is None else known
+            problem = model_options.problem(config, known)
+            if problem is not None:
+                rows.append((name, None, f"{store.path_for(name)}: {problem}"))
+                continue
+        rows.append((name, config, ""))
     if json_:
         click.echo(
             inert_json(
@@ -381,6 +415,13 @@ def delete(name: str, yes: bool) -> None:
     path = store.path_for(_checked_name(name))
     if not path.exists():
         raise fail(f"No consortium named {name!r} (looked for {path})")
+    users = users_of(name)
+    if users:
+        click.echo(
+            f"Warning: {plural_names(users)} {'uses' if len(users) == 1 else 'use'} {name!r} as a member or "
+            "arbiter and will fail until edited ('llm consortiums edit NAME')",
+            err=True,
+        )
     if not yes:
         click.confirm(f"Delete consortium {name!r} ({path})?", abort=True)
     try:
@@ -388,6 +429,12 @@ def delete(name: str, yes: bool) -> None:
     except StoreError as ex:
         raise fail(ex) from ex
     click.echo(f"Deleted consortium {name!r}: {path}")
+
+
+def plural_names(names: list[str]) -> str:
+    """`consortium 'a'` or `consortiums 'a', 'b'`."""
+    quoted = ", ".join(repr(name) for name in names)
+    return f"consortium {quoted}" if len(names) == 1 else f"consortiums {quoted}"
 
 
 @click.command(name="path")
