@@ -35,6 +35,10 @@ _KINDS = (
 REPLACE = "replace it with a regular file or remove it"
 """What to do about a path that is not a regular file."""
 
+DATASET_MAX_BYTES = 64 << 20
+"""An eval dataset may hold at most this many bytes (64 MiB); consortium files and the
+price table have caps of their own (1 MiB), beside the code that reads them."""
+
 
 def _refused(path: os.PathLike[str] | str, reason: str, advice: str) -> FileRefused:
     error = FileRefused(f"{path}: {reason}; {advice}")
@@ -110,7 +114,9 @@ def check_database(path: os.PathLike[str] | str) -> None:
     may be absent (SQLite makes it), else it must be a regular file, and a symlink
     must stay in its folder (no command has a flag to write a database elsewhere)."""
     path = pathlib.Path(path)
-    write_target(path)
+    real, base = os.path.realpath(path), os.path.realpath(path.parent)
+    if os.path.commonpath([base, real]) != base:
+        raise _refused(path, f"a symlink to {real}, outside {base}", "replace the link with a file or remove it")
     try:
         status = os.stat(path)
     except FileNotFoundError:

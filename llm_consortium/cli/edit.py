@@ -22,9 +22,9 @@ import click
 from .. import files
 from ..errors import InvalidName, StoreError
 from ..saved import store
-from ..saved.reading import MAX_FILE_BYTES
 from ..saved.cycles import find_cycle
 from ..saved.names import check_name
+from ..saved.reading import MAX_FILE_BYTES
 from ..text.terminal import inert
 from . import fail
 

@@ -29,10 +29,17 @@ def checked(model_id: str, values: Mapping[str, Any], model: Any) -> dict[str, A
     return dict(validated.model_dump(mode="json", by_alias=True, exclude_unset=True))
 
 
-def problem(config: ConsortiumConfig, known: Mapping[str, Any]) -> str | None:
+def problem(config: ConsortiumConfig, known: Mapping[str, Any] | None = None) -> str | None:
     """Why the options saved for a member or the arbiter of `config` cannot be used by
-    its installed model (`known` maps ids and aliases to models), or None."""
+    its installed model (`known` maps ids and aliases to models, looked up only when
+    some entry has options), or None."""
     entries = [*config.models, *([config.arbiter] if config.arbiter is not None else [])]
+    if not any(entry.options for entry in entries):
+        return None
+    if known is None:
+        import llm
+
+        known = llm.get_model_aliases()
     for entry in entries:
         model = known.get(entry.model_id)
         if entry.options and model is not None:
