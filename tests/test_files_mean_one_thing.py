@@ -181,3 +181,13 @@ def test_a_consortium_file_path_is_not_a_place_for_anything_but_its_file(user_pa
     store.folder().mkdir()
     (store.folder() / "dir.yaml").mkdir()
     assert "not a regular file (a folder)" in broken("dir")
+
+
+# --- 6. NaN named as NaN (in files, create and prices) -------------------------------
+
+
+def test_nan_is_named_as_nan_in_a_file_in_create_and_in_prices():
+    write("nan", "models: [{model_id: alpha}]\ntimeout: .nan\n")
+    assert "timeout: Input should be a finite number, not NaN (line 2)" in broken("nan")
+    assert "Input should be a finite number, not NaN" in refused("create", "x", "-m", "alpha", "-t", "nan")
+    assert "got NaN (not a number)" in refused("prices", "set", "alpha", "nan", "1")

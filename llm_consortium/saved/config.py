@@ -6,6 +6,7 @@ file that loads here is a file every other part of the plugin can trust.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
@@ -57,6 +58,11 @@ def explain(error: ValidationError, hints: Mapping[str, str] | None = None) -> s
     return " ".join("; ".join(problems).split())
 
 
+def _nonfinite(value: float) -> str:
+    """NaN or infinity named as such, not as a number out of range."""
+    return "NaN" if math.isnan(value) else "infinity"
+
+
 def _numbers_in(annotation: Any) -> set[type]:
     """Which of int and float a field's annotation (`int`, `float | None`) allows."""
     found = {annotation} if annotation in (int, float) else set()
@@ -96,6 +102,8 @@ class _Strict(BaseModel):
             raise PydanticCustomError("int_type", "Input should be a valid integer")
         if float in kinds and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise PydanticCustomError("float_type", "Input should be a valid number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError("finite_number", f"Input should be a finite number, not {_nonfinite(value)}")
         return value
 
 

@@ -44,7 +44,8 @@ def check_price(model_id: str, price_in: float, price_out: float) -> tuple[float
     """A price pair, or ValueError naming the model: negative or not finite is a typo."""
     for value in (price_in, price_out):
         if not math.isfinite(value) or value < 0:
-            raise ValueError(f"price for {model_id}: must be a number, 0 or more, got {value:g}")
+            shown = "NaN (not a number)" if math.isnan(value) else f"{value:g}"
+            raise ValueError(f"price for {model_id}: must be a number, 0 or more, got {shown}")
     return float(price_in), float(price_out)
 
 
