@@ -39,6 +39,13 @@ class OutsideFolder(StoreError):
     user has not asked for."""
 
 
+class FileRefused(ConsortiumError, OSError):
+    """A file the plugin reads or writes is not one it may use: not a regular file,
+    too large, or a link out of its folder. The message is one line naming the file,
+    the problem and what to do. An OSError too, so code that reports a file it cannot
+    open reports this one the same way."""
+
+
 class EmptyAnswer(ConsortiumError):
     """The model answered with nothing but whitespace."""
 

@@ -487,13 +487,15 @@ def test_delete_missing_does_not_ask(user_path: pathlib.Path) -> None:
 # --- edit --------------------------------------------------------------------------
 
 
-def fake_editor(monkeypatch: pytest.MonkeyPatch, result: str | None) -> list[tuple]:
-    """Replace the editor: remember what it was given, hand back `result`."""
-    calls: list[tuple] = []
+def fake_editor(monkeypatch: pytest.MonkeyPatch, result: str | None) -> list[str]:
+    """Replace the editor: remember the text of the file it was given, save `result`
+    there (None: closed without saving)."""
+    calls: list[str] = []
 
-    def edit(text: str | None = None, **kwargs: object) -> str | None:
-        calls.append((text, kwargs))
-        return result
+    def edit(text: str | None = None, *, filename: str, **kwargs: object) -> None:
+        calls.append(pathlib.Path(filename).read_text(encoding="utf-8"))
+        if result is not None:
+            pathlib.Path(filename).write_text(result, encoding="utf-8")
 
     monkeypatch.setattr(click, "edit", edit)
     return calls
@@ -508,7 +510,7 @@ def test_edit_saves_a_valid_edit_as_written(
     edited = before.replace("max_iterations: 3", "max_iterations: 6  # more rounds")
     calls = fake_editor(monkeypatch, edited)
     result = ok("edit", "ed")
-    assert calls == [(before, {"extension": ".yaml"})]
+    assert calls == [before]
     assert str(path) in result.stdout
     assert path.read_text(encoding="utf-8") == edited
     assert os.listdir(folder(user_path)) == ["ed.yaml"]
@@ -555,7 +557,7 @@ def test_edit_can_repair_a_broken_file(
     (folder(user_path) / "fixme.yaml").write_text("models: [\n", encoding="utf-8")
     calls = fake_editor(monkeypatch, "models: [{model_id: gpt-4o-mini}]\n")
     ok("edit", "fixme")
-    assert calls[0][0] == "models: [\n"
+    assert calls[0] == "models: [\n"
     assert "members gpt-4o-mini;" in ok("list").stdout
 
 

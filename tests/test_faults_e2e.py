@@ -229,7 +229,7 @@ def test_self_cycle_through_the_arbiter_is_refused_before_any_call(loopback, ope
     openai_models(["alpha"])
     save("narcissus", ["alpha"], arbiter="narcissus")
     line = one_error_line(llm_run("-m", "narcissus", "q"))
-    assert "cycle: narcissus -> narcissus" in line
+    assert "names itself ('narcissus') as its arbiter: it would call itself" in line
     assert loopback.requests == []
 
 

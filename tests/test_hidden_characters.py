@@ -30,7 +30,8 @@ def test_an_override_in_a_model_id_is_not_shown_by_list_or_models(user_path):
         result = llm_run(*args)
         assert result.exit_code == 0, (args, result.output)
         assert not HIDDEN.search(result.output), (args, result.output)
-    assert "alpha-alpha" in llm_run("consortiums", "list").stdout
+    # A summary line shows an id's hidden characters escaped: it names another model than `alpha-alpha`.
+    assert "members alpha-\\u202ealpha; arbiter judge\\u202e\\u2066x;" in llm_run("consortiums", "list").stdout
     # As JSON the id is still the same data, the override escaped.
     listed = llm_run("consortiums", "list", "--json").stdout
     assert RLO not in listed and "\\u202e" in listed

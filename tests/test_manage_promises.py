@@ -240,7 +240,7 @@ def test_create_force_writes_through_a_symlink_out_of_the_folder_only_when_asked
     error = refused("create", "x", "-m", "gpt-4o", "--force")
     assert error == (
         f"Error: {store.path_for('x')} is a symlink to {real}, outside {store.folder()}; "
-        "not written (--follow-symlinks writes there)"
+        "not written (give --force --follow-symlinks to write there)"
     )
     assert "gpt-4o-mini" in real.read_text()
     ok("create", "x", "-m", "gpt-4o", "--force", "--follow-symlinks")
@@ -272,12 +272,14 @@ def test_an_invalid_edit_reopens_the_editor_with_the_problem_as_a_comment(user_p
     broken = before.replace("max_iterations: 3", "max_iterations: 99  # my careful change")
     fixed = broken.replace("max_iterations: 99", "max_iterations: 9")
     shown = editor(broken, None)  # second time: fixed by hand below
-    (shown[1].parent / "answer-1").write_text("# llm consortiums edit: stale line\n" + fixed)
+    (shown[1].parent / "answer-1").write_text(fixed + "# llm consortiums edit: stale line\n")
     result = ok("edit", "ed")
     second = shown[1].read_text()
-    assert second.startswith("# llm consortiums edit: NOT SAVED - ")
-    assert "max_iterations: Input should be less than or equal to 50" in second.splitlines()[0]
-    assert second.endswith(broken)  # the user's own text, kept
+    assert second.startswith(broken)  # the user's own text, kept, on the lines the problem names
+    problem = second[len(broken):].splitlines()
+    assert problem[0].startswith("# llm consortiums edit: NOT SAVED - ")
+    assert "max_iterations: Input should be less than or equal to 50 (line 5)" in problem[0]
+    assert broken.splitlines()[4].startswith("max_iterations: 99")
     assert store.path_for("ed").read_text() == fixed  # our comment lines taken out again
     assert "Saved" in result.stdout
 

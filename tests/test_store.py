@@ -138,13 +138,18 @@ def test_failed_save_leaves_nothing_behind(
     assert os.listdir(user_path / "consortiums") == []
 
 
+def write_on_edit(text: str):
+    """A stand-in for click.edit that saves `text` in the file it is given."""
+    return lambda *args, filename, **kwargs: pathlib.Path(filename).write_text(text, encoding="utf-8")
+
+
 @pytest.mark.parametrize("step", ["replace", "fsync"])
 def test_failed_save_keeps_the_old_file(
     folder: pathlib.Path, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     path = folder / "kept.yaml"
     path.write_text(GOOD, encoding="utf-8")
-    monkeypatch.setattr(click, "edit", lambda *args, **kwargs: GOOD + "max_iterations: 5\n")
+    monkeypatch.setattr(click, "edit", write_on_edit(GOOD + "max_iterations: 5\n"))
     fail_on(monkeypatch, step)
     assert "No space left on device" in refused("edit", "kept")
     assert path.read_text(encoding="utf-8") == GOOD
@@ -155,7 +160,7 @@ def test_successful_save_leaves_no_temp_file(
     folder: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (folder / "kept.yaml").write_text(GOOD, encoding="utf-8")
-    monkeypatch.setattr(click, "edit", lambda *args, **kwargs: GOOD + "max_iterations: 5\n")
+    monkeypatch.setattr(click, "edit", write_on_edit(GOOD + "max_iterations: 5\n"))
     ok("edit", "kept")
     assert os.listdir(folder) == ["kept.yaml"]
     assert "1-5 iterations" in listed()["kept"]

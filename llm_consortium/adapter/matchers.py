@@ -22,6 +22,7 @@ from ..calls.policy import call_with_policy
 from ..calls.threads import in_thread
 from ..judging.matching import AUTO, Cluster, Grouping, Matcher, PureMatcher, final_answer
 from ..settings_spec import BY_NAME
+from ..text.cuts import DEFAULT_CAPS, Caps, fit
 from ..text.fencing import fenced, pick_nonce
 from ..types import Call, Participant
 
@@ -69,10 +70,15 @@ class SemanticMatcher:
 _GROUPS_RE = re.compile(r"^\s*[*_`]*GROUPS[*_`]*\s*:[*_`]*\s*(?P<groups>.*)$", re.IGNORECASE | re.MULTILINE)
 
 
-def judge_prompt(answers: Sequence[str]) -> str:
-    """The grouping request: every answer fenced, so none can pose as instructions."""
-    nonce = pick_nonce(list(answers))
-    blocks = [fenced(f"ANSWER {i}", text, nonce) for i, text in enumerate(answers, 1)]
+def judge_prompt(answers: Sequence[str], caps: Caps = DEFAULT_CAPS) -> str:
+    """The grouping request: every answer fenced, so none can pose as instructions,
+    and cut to `caps` (each cut said after its block)."""
+    cuts = [cut for cut in fit(answers, caps) if cut is not None]
+    nonce = pick_nonce([cut.text for cut in cuts])
+    blocks = [
+        fenced(f"ANSWER {i}", cut.text, nonce) + (f"\n{cut.note(f'Answer {i}')}" if cut.is_cut else "")
+        for i, cut in enumerate(cuts, 1)
+    ]
     return "\n\n".join(
         [
             "Several answers to one question follow. Sort them into sets of answers that "

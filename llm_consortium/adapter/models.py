@@ -203,10 +203,15 @@ class _SharedConsortium:
         return inert(f"Consortium: {self.model_id} ({detail})")
 
     def load_config(self) -> ConsortiumConfig:
+        from ..saved.options import problem  # saved options checked before any call
+
         try:
-            return store.load(self.model_id)
+            config = store.load(self.model_id)
         except (StoreError, ValueError) as ex:
             raise llm.ModelError(str(ex)) from ex
+        if bad := problem(config):
+            raise llm.ModelError(f"{store.path_for(self.model_id)}: {bad}")
+        return config
 
     async def deliberate(self, prompt: llm.Prompt, answer: TextFn | None = None, response: Any = None) -> Result:
         """Run the consortium on llm's prompt; returns the engine's Result. The final

@@ -31,6 +31,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TypeVar
 
+from .. import files
 from ..errors import ConsortiumError
 from .window import Window
 
@@ -103,6 +104,7 @@ class SharedLimits:
         """A connection with the file in WAL mode and the tables made. Switching to WAL
         does not wait for a busy file as statements do, so a first-ever setup racing
         another process's is tried again for a while before it counts as locked."""
+        files.check_database(self.path)  # a FIFO or a device there would hang SQLite
         for attempt in range(1, 41):
             db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
             try:

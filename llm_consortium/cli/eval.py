@@ -215,7 +215,10 @@ def eval_(
     # What every stored answer depends on besides the item's content and the system's
     # own settings: the result format and which fields the prompt was read from.
     settings_key = digest({"format": EVAL_FORMAT, "fields": [prompt_field, system_field]})
-    results = ResultStore(llm.user_dir() / FILE_NAME)
+    try:
+        results = ResultStore(llm.user_dir() / FILE_NAME)
+    except OSError as ex:
+        raise fail(ex) from None
     scoring = Scoring(scorer, tolerance=tolerance, judge=judge, settings=entrants[0].settings, store=results,
                       reuse=resume)
     bar = Bar(len(items))

@@ -8,17 +8,16 @@ failure into one `Error:` line with a non-zero exit.
 
 from __future__ import annotations
 
-import json
-import re
 import sys
-from collections.abc import Mapping
 from typing import Any, Literal
 
 import click
 import llm
 from pydantic import ValidationError
 
+from .. import files
 from ..errors import InvalidName, StoreError
+from ..saved import options as model_options
 from ..saved import store
 from ..saved.config import (
     DEFAULT_CONFIDENCE_THRESHOLD,
@@ -30,13 +29,16 @@ from ..saved.config import (
     check_name,
     explain,
 )
-from ..saved.cycles import configured_aliases, find_cycle
+from ..saved.cycles import configured_aliases, find_cycle, users_of
 from ..text.terminal import inert, inert_json
-from . import fail, matching_options
+from . import create_args, fail, matching_options
 from .spending import SPENDING_FLAGS, SPENDING_KEYS, config_fields, spending_options, tier_of
 
 # `list` pads names to line up its rows, but no wider than this.
 NAME_COLUMN = 24
+
+# The flag with which `create --force` writes through a symlink out of the folder.
+_FOLLOW_FLAG = "--force --follow-symlinks"
 
 # Which create flag set each config field, so a validation error points at the flag.
 _FLAG_FOR_FIELD = {"confidence_threshold": "-t/--threshold", "max_iterations": "-i/--iterations",
@@ -62,62 +64,6 @@ def _load(name: str) -> ConsortiumConfig:
 def _stdin_is_terminal() -> bool:
     """Whether a person can answer a prompt; scripts must never hang on one."""
     return sys.stdin is not None and sys.stdin.isatty()
-
-
-def _is_own(model: llm.Model) -> bool:
-    """A consortium model registered by this plugin (replaceable with --force)."""
-    return isinstance(getattr(model, "consortium_name", None), str)
-
-
-# What follows the last colon when it was meant as a count: -1, +2, 1.5, 0, or nothing.
-_COUNT_LIKE = re.compile(r"\s*[+-]?[\d.]*\s*")
-
-
-def _split_member(spec: str, known: Mapping[str, llm.Model]) -> tuple[str, int]:
-    """`-m MODEL:N` -> (MODEL, N); a spec that is itself a known model id stays whole,
-    because ids such as `llama3.2:3b` contain colons of their own. A count that is not
-    a whole number of at least 1 (`m1:-1`, `m1:0`, `m1:1.5`, `m1:`) is refused rather
-    than saved as a model id that cannot exist."""
-    if spec in known:
-        return spec, 1
-    model_id, colon, count = spec.rpartition(":")
-    if colon and model_id and count.isascii() and count.isdigit() and int(count) >= 1:
-        return model_id, int(count)
-    if colon and model_id and _COUNT_LIKE.fullmatch(count):
-        raise fail(f"-m {spec}: the number of instances after the colon must be a whole number, at least 1")
-    return spec, 1
-
-
-def _prompted_name(value: str) -> str:
-    """The interactive name prompt's check: click shows the error and asks again."""
-    try:
-        return check_name(value.strip())
-    except InvalidName as ex:
-        raise click.UsageError(str(ex)) from ex
-
-
-def _guess_value(value: str) -> Any:
-    """An option value for a model that is not installed, so has no Options to check
-    against: JSON scalars and structures (0.5, 2, true, null, [..]) become typed
-    values, anything else stays a string. The model validates them when it runs."""
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _checked_options(
-    model_id: str, raw: dict[str, str], model: llm.Model | None
-) -> dict[str, Any]:
-    """Validate `-o` values against the installed model's Options and keep the
-    coerced values, so the YAML holds 0.5 rather than "0.5"."""
-    if model is None:
-        return {key: _guess_value(value) for key, value in raw.items()}
-    try:
-        validated = model.Options(**raw)
-    except ValidationError as ex:
-        raise fail(f"Invalid option for {model_id}: {explain(ex)}") from ex
-    return validated.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 @click.command(name="create")
@@ -197,30 +143,25 @@ def create(
     if name is not None and name_argument is not None and name != name_argument:
         raise fail(f"Two different names given: {name_argument!r} and -n {name!r}")
     name = name if name is not None else name_argument
-    if name is None:
-        if not _stdin_is_terminal():
-            raise fail("Missing consortium name: give NAME or -n/--name")
-        name = click.prompt("Consortium name", value_proc=_prompted_name)
-    name = _checked_name(name)
-    path = store.path_for(name)
-    if path.exists() and not force:
-        raise fail(f"Consortium {name!r} already exists ({path}); use --force to replace it")
-    try:
-        store.write_target(path, follow_symlinks=follow_symlinks)
-    except StoreError as ex:
-        raise fail(ex) from ex
-
+    if name is None and not _stdin_is_terminal():
+        raise fail("Missing consortium name: give NAME or -n/--name")
+    if name is not None:
+        name = _checked_name(name)
+        if store.path_for(name).exists() and not force:
+            raise fail(create_args.name_problem(name, force, {}, {}))
     # One call: each one runs every plugin's register_models hook.
     known = llm.get_model_aliases()
     aliases = configured_aliases()
-    taken = known.get(name)
-    # Only this consortium's own registration may be replaced: an alias that points
-    # at another consortium (or at anything, even not installed) would be shadowed.
-    target = aliases.get(name, taken.model_id if taken is not None else None)
-    if target is not None and not (taken is not None and _is_own(taken) and taken.model_id == name):
-        raise fail(
-            f"{name!r} is already a model id or alias (for {target}); a consortium with that name would shadow it"
-        )
+    if name is None:  # a person at a terminal: asked until the name is valid and free
+        name = create_args.asked_name(force, known, aliases)
+    problem = create_args.name_problem(name, force, known, aliases)
+    if problem is not None:
+        raise fail(problem)
+    path = store.path_for(name)
+    try:
+        files.write_target(path, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
+    except StoreError as ex:
+        raise fail(ex) from ex
 
     def identity(model_id: str) -> str:
         """Aliases and ids of one model are the same model, for -o and for loops:
@@ -229,7 +170,7 @@ def create(
             return known[model_id].model_id
         return aliases.get(model_id, model_id)
 
-    members = [_split_member(spec, known) for spec in models]
+    members = [create_args.split_member(spec, known) for spec in models]
     used = [model_id for model_id, _ in members] + ([arbiter] if arbiter else [])
     for model_id in used:
         if identity(model_id) == name:
@@ -249,7 +190,7 @@ def create(
             raise fail(f"-o {model_id}: not a member or the arbiter of this consortium")
         raw.setdefault(identity(model_id), {})[key] = value
     checked = {
-        target: _checked_options(target, values, known.get(target))
+        target: create_args.checked_options(target, values, known.get(target))
         for target, values in raw.items()
     }
     for model_id, _ in max_concurrent:
@@ -300,7 +241,7 @@ def create(
     try:
         # Without --force the write itself refuses an existing file: two creates of
         # one name at the same moment cannot both succeed.
-        written = store.save(config, replace=force, follow_symlinks=follow_symlinks)
+        written = store.save(config, replace=force, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
     except StoreError as ex:
         raise fail(ex) from ex
     verb = "Replaced" if replaced else "Created"
@@ -325,15 +266,24 @@ def list_(json_: bool) -> None:
         llm consortiums list --json
     """
     rows: list[tuple[str, ConsortiumConfig | None, str]] = []
+    known: dict[str, llm.Model] | None = None
     for name in store.list_names():
         try:
-            rows.append((name, store.load(name), ""))
+            config = store.load(name)
         except StoreError as ex:
             rows.append((name, None, " ".join(str(ex).split())))
+            continue
+        if any(entry.options for entry in [*config.models, config.arbiter] if entry is not None):
+            known = llm.get_model_aliases() if known is None else known  # once, and only if needed
+            problem = model_options.problem(config, known)
+            if problem is not None:
+                rows.append((name, None, f"{store.path_for(name)}: {problem}"))
+                continue
+        rows.append((name, config, ""))
     if json_:
         click.echo(
             inert_json(
-                [_as_json(config) if config else {"name": name, "error": error} for name, config, error in rows]
+                [_as_json(found) if found else {"name": name, "error": error} for name, found, error in rows]
             )
         )
         return
@@ -342,8 +292,8 @@ def list_(json_: bool) -> None:
         return
     # Names up to NAME_COLUMN wide line up; a longer one overflows its own row only.
     width = min(max(len(name) for name, _, _ in rows), NAME_COLUMN)
-    for name, config, error in rows:
-        line = config.summary() if config else f"BROKEN: {error}"
+    for name, found, error in rows:
+        line = found.summary() if found else f"BROKEN: {error}"
         click.echo(inert(f"{name:<{width}} : {line}"))
 
 
@@ -381,6 +331,13 @@ def delete(name: str, yes: bool) -> None:
     path = store.path_for(_checked_name(name))
     if not path.exists():
         raise fail(f"No consortium named {name!r} (looked for {path})")
+    users = users_of(name)
+    if users:
+        click.echo(
+            f"Warning: {plural_names(users)} {'uses' if len(users) == 1 else 'use'} {name!r} as a member or "
+            "arbiter and will fail until edited ('llm consortiums edit NAME')",
+            err=True,
+        )
     if not yes:
         click.confirm(f"Delete consortium {name!r} ({path})?", abort=True)
     try:
@@ -388,6 +345,12 @@ def delete(name: str, yes: bool) -> None:
     except StoreError as ex:
         raise fail(ex) from ex
     click.echo(f"Deleted consortium {name!r}: {path}")
+
+
+def plural_names(names: list[str]) -> str:
+    """`consortium 'a'` or `consortiums 'a', 'b'`."""
+    quoted = ", ".join(repr(name) for name in names)
+    return f"consortium {quoted}" if len(names) == 1 else f"consortiums {quoted}"
 
 
 @click.command(name="path")

@@ -50,17 +50,25 @@ def list_(json_: bool) -> None:
         click.echo(inert(f"{model:<{width}} : input ${price_in:g}, output ${price_out:g} per 1M tokens"))
 
 
-@prices.command(name="set")
+_FOLLOW = click.option(
+    "--follow-symlinks", is_flag=True, help="Write through a symlink to a file outside the llm user dir"
+)
+
+
+# A negative price (`set alpha -1 5`) reaches the price check, which says what a price
+# may be, instead of click's "No such option '-1'".
+@prices.command(name="set", context_settings={"ignore_unknown_options": True})
 @click.argument("model_id")
 @click.argument("price_in", metavar="INPUT", type=float)
 @click.argument("price_out", metavar="OUTPUT", type=float)
-def set_(model_id: str, price_in: float, price_out: float) -> None:
+@_FOLLOW
+def set_(model_id: str, price_in: float, price_out: float, follow_symlinks: bool) -> None:
     """Set MODEL's price: USD per million INPUT and OUTPUT tokens
 
     Any name of the model works (its id or an alias); a price set for one counts for all.
     """
     try:
-        table.set_price(model_id, price_in, price_out)
+        table.set_price(model_id, price_in, price_out, follow_symlinks=follow_symlinks)
     except (ValueError, StoreError) as ex:
         raise fail(str(ex)[:1].upper() + str(ex)[1:]) from ex
     click.echo(inert(f"{model_id}: input ${price_in:g}, output ${price_out:g} per 1M tokens"), err=True)
@@ -68,10 +76,11 @@ def set_(model_id: str, price_in: float, price_out: float) -> None:
 
 @prices.command(name="remove")
 @click.argument("model_id")
-def remove(model_id: str) -> None:
+@_FOLLOW
+def remove(model_id: str, follow_symlinks: bool) -> None:
     """Forget MODEL's price"""
     try:
-        removed = table.remove(model_id)
+        removed = table.remove(model_id, follow_symlinks=follow_symlinks)
     except StoreError as ex:
         raise fail(ex) from ex
     if not removed:

@@ -93,6 +93,8 @@ async def judge(
         review=_review_for_arbiter(rnd),
         **ctx.format.arbiter_prompt_options(ctx.arbiter),
     )
+    for cut in prompts.arbiter_cut_notes(ctx.request.history, answers):  # what the arbiter was not shown
+        ctx.note(round_number, cut)
     stream = ArbiterStream(lambda head: is_final(ctx, head, round_number), ctx.format.shown(ctx.answer))
     arbiter = dataclasses.replace(ctx.arbiter, call=stream.wrap(ctx.arbiter.call))
     call = Call(text, ctx.request.system, [], list(ctx.arbiter_attachments))

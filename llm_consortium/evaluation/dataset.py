@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..errors import DatasetError
 
 
@@ -122,7 +123,7 @@ def load(
     """Read and check every item. CSV when the name ends in .csv, else JSONL."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = files.read_bytes(path, files.DATASET_MAX_BYTES)
     except OSError as ex:
         raise DatasetError(f"Cannot read dataset {str(path)!r}: {ex.strerror or ex}") from None
     try:

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 
+from ..text.cuts import DEFAULT_CAPS, Caps, fit
 from ..text.fencing import fenced, one_line, pick_nonce
 from .grammar import remove_think
 
@@ -28,16 +29,19 @@ class UnreadableRanking(ValueError):
     """The reply holds no ranking of at least two of the answers shown."""
 
 
-def build_review_prompt(prompt: str, answers: Sequence[tuple[str, str]]) -> str:
-    """Ask for a strict ranking of `answers` ((label, text) in the order shown)."""
-    nonce = pick_nonce([prompt, *(text for _, text in answers)])
+def build_review_prompt(prompt: str, answers: Sequence[tuple[str, str]], caps: Caps = DEFAULT_CAPS) -> str:
+    """Ask for a strict ranking of `answers` ((label, text) in the order shown), each
+    cut to `caps` (a cut said after its block)."""
+    cuts = [cut for cut in fit([text for _, text in answers], caps) if cut is not None]
+    nonce = pick_nonce([prompt, *(cut.text for cut in cuts)])
     parts = [
         "Several assistants answered the request below. Review their answers and rank "
         "them from best to worst: correctness first, then completeness and clarity.",
         "## Request\n" + fenced("REQUEST", prompt, nonce),
     ]
-    for label, text in answers:
-        parts.append(f"## Answer {label}\n" + fenced(f"ANSWER {label}", text, nonce))
+    for (label, _), cut in zip(answers, cuts, strict=True):
+        note = f"\n{cut.note(f'Answer {label}')}" if cut.is_cut else ""
+        parts.append(f"## Answer {label}\n" + fenced(f"ANSWER {label}", cut.text, nonce) + note)
     shown = ", ".join(label for label, _ in answers)
     parts.append(
         "## Your task\n"

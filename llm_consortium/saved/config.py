@@ -6,21 +6,26 @@ file that loads here is a file every other part of the plugin can trust.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ..errors import InvalidName
 from ..settings_spec import BY_NAME, FILE, iterations_problem, settings_in
+from ..text.terminal import HIDDEN
 from .fields import setting_field
 from .names import check_name
 
@@ -54,12 +59,56 @@ def explain(error: ValidationError, hints: Mapping[str, str] | None = None) -> s
     return " ".join("; ".join(problems).split())
 
 
+def _nonfinite(value: float) -> str:
+    """NaN or infinity named as such, not as a number out of range."""
+    return "NaN" if math.isnan(value) else "infinity"
+
+
+def _numbers_in(annotation: Any) -> set[type]:
+    """Which of int and float a field's annotation (`int`, `float | None`) allows."""
+    found = {annotation} if annotation in (int, float) else set()
+    for part in get_args(annotation):
+        found |= _numbers_in(part)
+    return found
+
+
+def shown_id(model_id: str) -> str:
+    """A model id as a summary line shows it: a hidden character (an escape, a
+    control, a bidi override) written as `\\x1b` or `\\u202e`, so an id that only
+    looks like an installed model's shows that it is another one."""
+    return HIDDEN.sub(_escaped, model_id)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 class _Strict(BaseModel):
-    """Every part of the file: an unknown key is an error, not silently ignored.
+    """Every part of the file: an unknown key is an error, not silently ignored, and
+    a number is a number: `count: true` or `count: "3"` is refused rather than read as
+    1 or 3, and an integer field takes only integers (`tier: 2.5` or `2.0`); the
+    settings of the table are checked by the table's own rule.
     A new section of the file subclasses this, which also lets its keys appear in
     error messages about a file (see `field_names`)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name in BY_NAME:
+            return value  # a setting of the table: its own rule (`saved/fields.py`) checks it
+        kinds = _numbers_in(cls.model_fields[info.field_name or ""].annotation)
+        if not kinds or value is None:
+            return value
+        if int in kinds and float not in kinds and type(value) is not int:
+            raise PydanticCustomError("int_type", "Input should be a valid integer")
+        if float in kinds and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise PydanticCustomError("float_type", "Input should be a valid number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError("finite_number", f"Input should be a finite number, not {_nonfinite(value)}")
+        return value
 
 
 def field_names() -> frozenset[str]:
@@ -177,7 +226,7 @@ class _Consortium(_Strict):
 
     def _members_text(self) -> str:
         def names(members: list[MemberConfig]) -> str:
-            return ", ".join(m.model_id + (f" x{m.count}" if m.count > 1 else "") for m in members)
+            return ", ".join(shown_id(m.model_id) + (f" x{m.count}" if m.count > 1 else "") for m in members)
 
         tiers = self.tiers
         if len(tiers) == 1:
@@ -202,7 +251,7 @@ class _Consortium(_Strict):
         `llm consortiums list`: who answers, who decides, when it stops."""
         members = self._members_text()
         if self.arbiter and self.effective_strategy == "arbiter":
-            decides = f"arbiter {self.arbiter.model_id}"
+            decides = f"arbiter {shown_id(self.arbiter.model_id)}"
         else:
             decides = "vote"
         if self.min_iterations == self.max_iterations:

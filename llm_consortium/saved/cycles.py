@@ -12,8 +12,12 @@ from typing import Any
 
 import llm
 
+from .. import files
 from ..errors import StoreError
 from . import store
+
+ALIASES_MAX_BYTES = 1 << 20
+"""llm's aliases.json is read (for cycles) only when it is at most this many bytes."""
 
 
 def _model_ids(config: Any) -> list[str]:
@@ -28,8 +32,8 @@ def configured_aliases() -> dict[str, str]:
     whose target is not registered yet - llm's own lookup drops those, so an alias
     to a consortium about to be created would otherwise go unseen."""
     try:
-        data = json.loads((llm.user_dir() / "aliases.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(files.read_text(llm.user_dir() / "aliases.json", ALIASES_MAX_BYTES))
+    except (OSError, ValueError):  # FileRefused included: llm itself reports its own file
         return {}
     return {str(k): v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
 
@@ -81,3 +85,20 @@ def check_cycles(config: Any, models: dict[str, Any]) -> None:
     loop = find_cycle(config, models)
     if loop:
         raise llm.ModelError(f"Consortium cycle: {' -> '.join(loop)}")
+
+
+def users_of(name: str) -> list[str]:
+    """The other saved consortiums that name consortium `name` as a member or the
+    arbiter, by its name or a configured alias of it (broken files are skipped)."""
+    aliases = configured_aliases()
+    users = []
+    for other in store.list_names():
+        if other == name:
+            continue
+        try:
+            config = store.load(other)
+        except (StoreError, ValueError):
+            continue
+        if any(aliases.get(model_id, model_id) == name for model_id in _model_ids(config)):
+            users.append(other)
+    return users

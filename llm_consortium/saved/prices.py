@@ -20,10 +20,17 @@ from collections.abc import Iterable, Mapping
 
 import llm
 
-from ..errors import StoreError
-from .store import write_text_atomic
+from .. import files
+from ..errors import FileRefused, StoreError
 
 FILE_NAME = "consortium-prices.json"
+
+MAX_FILE_BYTES = 1 << 20
+"""The price table may hold at most this many bytes (1 MiB: some ten thousand prices)."""
+
+FOLLOW_FLAG = "--follow-symlinks"
+"""The option of `prices set` and `prices remove` that writes through a symlink out of
+the llm user dir."""
 
 Prices = dict[str, tuple[float, float]]  # model name -> (input, output) USD per million tokens
 
@@ -37,7 +44,8 @@ def check_price(model_id: str, price_in: float, price_out: float) -> tuple[float
     """A price pair, or ValueError naming the model: negative or not finite is a typo."""
     for value in (price_in, price_out):
         if not math.isfinite(value) or value < 0:
-            raise ValueError(f"price for {model_id}: must be a number, 0 or more, got {value:g}")
+            shown = "NaN (not a number)" if math.isnan(value) else f"{value:g}"
+            raise ValueError(f"price for {model_id}: must be a number, 0 or more, got {shown}")
     return float(price_in), float(price_out)
 
 
@@ -45,9 +53,11 @@ def load() -> Prices:
     """The whole table; an absent file is an empty table, a broken one a StoreError."""
     where = path()
     try:
-        text = where.read_text(encoding="utf-8")
+        text = files.read_text(where, MAX_FILE_BYTES)
     except FileNotFoundError:
         return {}
+    except FileRefused as ex:
+        raise StoreError(f"Cannot read the price table {ex}") from ex
     except OSError as ex:
         raise StoreError(f"Cannot read the price table {where}: {ex.strerror or ex}") from ex
     try:
@@ -65,29 +75,33 @@ def load() -> Prices:
         ) from ex
 
 
-def _save(prices: Mapping[str, tuple[float, float]]) -> None:
+def _save(prices: Mapping[str, tuple[float, float]], follow_symlinks: bool) -> None:
     rows = {model: {"input": pin, "output": pout} for model, (pin, pout) in sorted(prices.items())}
     where = path()
     try:
-        write_text_atomic(where, json.dumps(rows, indent=2) + "\n")
+        files.write_text_atomic(
+            where, json.dumps(rows, indent=2) + "\n", follow_symlinks=follow_symlinks, flag=FOLLOW_FLAG
+        )
+    except FileRefused as ex:
+        raise StoreError(f"Cannot write the price table {ex}") from ex
     except OSError as ex:
         raise StoreError(f"Cannot write the price table {where}: {ex.strerror or ex}") from ex
 
 
-def set_price(model_id: str, price_in: float, price_out: float) -> None:
+def set_price(model_id: str, price_in: float, price_out: float, *, follow_symlinks: bool = False) -> None:
     """Save one model's price, replacing any earlier one."""
     table = load()
     table[model_id] = check_price(model_id, price_in, price_out)
-    _save(table)
+    _save(table, follow_symlinks)
 
 
-def remove(model_id: str) -> bool:
+def remove(model_id: str, *, follow_symlinks: bool = False) -> bool:
     """Forget one model's price; False when it had none."""
     table = load()
     if model_id not in table:
         return False
     del table[model_id]
-    _save(table)
+    _save(table, follow_symlinks)
     return True
 
 

@@ -9,16 +9,15 @@ what the file holds: the file may be a symlink to something private.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
-import stat
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import yaml
 
-from ..errors import StoreError
+from .. import files
+from ..errors import FileRefused, StoreError
 
 MAX_FILE_BYTES = 1 << 20
 """A consortium file may hold at most this many bytes (1 MiB)."""
@@ -35,64 +34,14 @@ thousand times."""
 MAX_DEPTH = 32
 """Lists and mappings nest at most this deep."""
 
-_KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def _not_regular(mode: int) -> str | None:
-    """Why a file of this mode cannot be a consortium file, or None if it can."""
-    if stat.S_ISREG(mode):
-        return None
-    for test, kind in _KINDS:
-        if test(mode):
-            return f"not a regular file ({kind})"
-    return "not a regular file"
-
-
-def _checked(status: os.stat_result) -> None:
-    problem = _not_regular(status.st_mode)
-    if problem is None and status.st_size > MAX_FILE_BYTES:
-        problem = f"too large ({status.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,})"
-    if problem is not None:
-        raise StoreError(problem)
-
-
 def read_bounded(path: pathlib.Path) -> str:
     """The UTF-8 text of the regular file at `path` (symlinks followed), at most
-    MAX_FILE_BYTES. StoreError (a reason without the path) for anything else;
-    FileNotFoundError when there is no file at all.
-
-    The file is checked with stat before it is opened, and opened non-blocking and
-    checked again with fstat, so a FIFO swapped in between cannot block the open.
-    """
-    _checked(os.stat(path))
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags)
+    MAX_FILE_BYTES, read the one safe way (`files.read_text`). StoreError (a reason
+    without the path) for anything else; FileNotFoundError when there is no file."""
     try:
-        _checked(os.fstat(fd))
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_FILE_BYTES:
-            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    if size > MAX_FILE_BYTES:
-        raise StoreError(f"too large (more than {MAX_FILE_BYTES:,} bytes)")
-    data = b"".join(chunks)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as ex:
-        line = data.count(b"\n", 0, ex.start) + 1
-        raise StoreError(f"not UTF-8 text (line {line}, byte {ex.start})") from ex
+        return files.read_text(path, MAX_FILE_BYTES)
+    except FileRefused as ex:
+        raise StoreError(files.reason(ex)) from ex
 
 
 # --- YAML
@@ -115,10 +64,27 @@ def _line(node: yaml.Node | None) -> str:
     return f" (line {mark.line + 1})" if mark is not None else ""
 
 
-def _measure(root: yaml.Node) -> None:
+def _no_duplicate_keys(node: yaml.Node, fields: frozenset[str]) -> None:
+    """Refuse a mapping that names a key twice: YAML keeps the last silently, so a
+    second `models:` would replace the first list without a word. The key is named
+    only when it is one of the format's own `fields` (else it is the file's text)."""
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen: set[tuple[str, str]] = set()
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        if (key.tag, key.value) in seen:
+            named = f"{key.value!r} " if key.value in fields else ""
+            raise StoreError(f"the key {named}appears twice in one mapping{_line(key)}; keep one")
+        seen.add((key.tag, key.value))
+
+
+def _measure(root: yaml.Node, fields: frozenset[str] = frozenset()) -> None:
     """Refuse a document that is too big once aliases are expanded (too many values,
     or too much text: one long string named a thousand times), too deep, or
-    recursive, before anything is built from it. The composed nodes share what
+    recursive, or that names a key twice in one mapping, before anything is built
+    from it. The composed nodes share what
     aliases name, so this walk costs one visit per distinct node however large the
     expansion would be."""
     sizes: dict[int, tuple[int, int]] = {}  # node -> (values, characters) expanded
@@ -131,6 +97,7 @@ def _measure(root: yaml.Node) -> None:
             stack.pop()
             active.discard(id(node))
             sizes[id(node)] = _expanded(node, sizes)
+            _no_duplicate_keys(node, fields)
             continue
         if id(child) in sizes:
             continue
@@ -157,15 +124,16 @@ def _expanded(node: yaml.Node, sizes: dict[int, tuple[int, int]]) -> tuple[int, 
     return values, chars
 
 
-def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
-    """(data, root node) of YAML text within the limits above; StoreError says what
-    is wrong and on which line, without quoting the text."""
+def load_yaml(text: str, fields: frozenset[str] = frozenset()) -> tuple[Any, yaml.Node | None]:
+    """(data, root node) of YAML text within the limits above, no key twice in one
+    mapping; StoreError says what is wrong and on which line, without quoting the
+    text (but for a key among `fields`, the format's own words)."""
     loader = _loader()(text)
     try:
         root = loader.get_single_node()
         if root is None:
             return None, None
-        _measure(root)
+        _measure(root, fields)
         return loader.construct_document(root), root
     except StoreError:
         raise

@@ -15,25 +15,22 @@ rewrite that keeps size and mtime: its ctime moves), is read again.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import logging
 import os
 import pathlib
-import stat
-import tempfile
 from typing import TYPE_CHECKING
 
 import llm
 import yaml
 
-from ..errors import AlreadyExists, OutsideFolder, StoreError
+from .. import files
+from ..errors import AlreadyExists, FileRefused, StoreError
 from . import reading
 from .names import FOLDER_NAME, check_name
 
 if TYPE_CHECKING:
-    from .config import ConsortiumConfig
+    from .config import ConsortiumConfig  # a file that calls itself is refused here, at read time
 
 SUFFIX = ".yaml"
 CACHE_NAME = ".summaries.json"
@@ -85,8 +82,10 @@ def list_names() -> list[str]:
 def parse(text: str, name: str, where: str) -> ConsortiumConfig:
     """Validate YAML text as the consortium `name`; StoreError says what is wrong,
     and where, without repeating the text (see `reading`)."""
+    from .config import field_names
+
     try:
-        data, root = reading.load_yaml(text)
+        data, root = reading.load_yaml(text, field_names())
     except StoreError as ex:
         raise StoreError(f"{where}: {ex}") from ex
     if data is None:
@@ -98,12 +97,17 @@ def parse(text: str, name: str, where: str) -> ConsortiumConfig:
         raise StoreError(f"{where}: the name setting does not match the file name {name!r}")
     from pydantic import ValidationError
 
-    from .config import ConsortiumConfig, field_names
+    from .config import ConsortiumConfig  # a file that calls itself is refused here, at read time
 
     try:
-        return ConsortiumConfig.model_validate(data)
+        config = ConsortiumConfig.model_validate(data)
     except ValidationError as ex:
         raise StoreError(f"{where}: {reading.describe(ex.errors(), root, field_names())}") from ex
+    if name in [member.model_id for member in config.models]:
+        raise StoreError(f"{where}: lists itself ({name!r}) as a member: it would call itself; remove that member")
+    if config.arbiter is not None and config.arbiter.model_id == name:
+        raise StoreError(f"{where}: names itself ({name!r}) as its arbiter: it would call itself; choose another")
+    return config
 
 
 def read_text(name: str) -> tuple[pathlib.Path, str]:
@@ -133,92 +137,21 @@ def dump(config: ConsortiumConfig) -> str:
     return yaml.dump(config.to_file_dict(), Dumper=_BlockStrings, sort_keys=False, allow_unicode=True)
 
 
-def write_target(path: pathlib.Path, *, follow_symlinks: bool = False) -> pathlib.Path:
-    """The file a write to `path` replaces: `path` itself, or the file its symlink
-    points to. A symlink to a file outside `path`'s folder is OutsideFolder unless
-    `follow_symlinks`: writing there could replace any file the user can write."""
-    real = pathlib.Path(os.path.realpath(path))
-    base = os.path.realpath(path.parent)
-    if not follow_symlinks and os.path.commonpath([base, real]) != base:
-        raise OutsideFolder(
-            f"{path} is a symlink to {real}, outside {base}; not written "
-            "(--follow-symlinks writes there)"
-        )
-    return real
-
-
-def write_text_atomic(
-    path: pathlib.Path, text: str, *, exclusive: bool = False, follow_symlinks: bool = False
-) -> None:
-    """Write `text` to `path` so readers see the old file or the new one, never a part.
-
-    A symlink is written through (its target is replaced, the link kept), within
-    the folder unless `follow_symlinks` (see `write_target`). A file that exists
-    keeps its permissions (and its owner and group where allowed); a new one is
-    readable by its owner only. With `exclusive`, the file must not exist: the
-    complete temporary file is hard-linked into place, which fails with
-    FileExistsError if any other writer got there first, so checking and writing
-    are one step."""
-    path = write_target(pathlib.Path(path), follow_symlinks=follow_symlinks)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except FileExistsError as ex:  # a file where the folder should be: not "exists"
-        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from ex
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        _keep_permissions(fd, path)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if exclusive:
-            _move_exclusive(tmp, path)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _keep_permissions(fd: int, path: pathlib.Path) -> None:
-    """Give the new file (open as `fd`) the mode, owner and group of the one it
-    replaces, so a save never makes a shared file private or a private one shared."""
-    try:
-        old = os.stat(path)
-    except FileNotFoundError:
-        return
-    os.fchmod(fd, stat.S_IMODE(old.st_mode))
-    with contextlib.suppress(OSError):  # only root may give a file away
-        os.fchown(fd, old.st_uid, old.st_gid)
-
-
-def _move_exclusive(tmp: str, path: pathlib.Path) -> None:
-    """Move `tmp` to `path` only if `path` does not exist (else FileExistsError)."""
-    try:
-        os.link(tmp, path)
-    except OSError as ex:
-        if isinstance(ex, FileExistsError) or ex.errno not in _NO_HARD_LINKS:
-            raise
-        # A filesystem without hard links: claim the name exclusively, then fill it.
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-        os.replace(tmp, path)
-    else:
-        os.unlink(tmp)
-
-
-_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV}
-
-
-def save(config: ConsortiumConfig, *, replace: bool = True, follow_symlinks: bool = False) -> pathlib.Path:
+def save(
+    config: ConsortiumConfig, *, replace: bool = True, follow_symlinks: bool = False, flag: str | None = None
+) -> pathlib.Path:
     """Write a consortium atomically; returns the file's path. With `replace=False`
     an existing consortium of that name is AlreadyExists, however close the race;
     OutsideFolder for a symlink out of the folder unless `follow_symlinks`."""
     path = path_for(config.name)
     try:
-        write_text_atomic(path, dump(config), exclusive=not replace, follow_symlinks=follow_symlinks)
+        files.write_text_atomic(
+            path, dump(config), exclusive=not replace, follow_symlinks=follow_symlinks, flag=flag
+        )
     except FileExistsError as ex:
         raise AlreadyExists(f"Consortium {config.name!r} already exists ({path}); use --force to replace it") from ex
+    except FileRefused as ex:
+        raise StoreError(str(ex)) from ex
     except OSError as ex:
         raise StoreError(f"{path}: cannot be written: {ex.strerror or ex}") from ex
     return path
@@ -297,7 +230,7 @@ def _refresh(directory: pathlib.Path, cache: dict[str, list]) -> None:
     cache.clear()
     cache.update(fresh)
     try:
-        write_text_atomic(directory / CACHE_NAME, json.dumps(cache))
+        files.write_text_atomic(directory / CACHE_NAME, json.dumps(cache))
     except (OSError, StoreError) as ex:
         logger.debug("consortium summary cache not written: %s", ex)
 

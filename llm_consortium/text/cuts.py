@@ -1,0 +1,100 @@
+"""Model text cut to fit a prompt: every prompt the plugin builds from model answers
+(the arbiter's, a refinement, a vote's peer prompt, a reviewer's, the judge matcher's)
+holds at most `answer_chars` of any one answer and `total_chars` of all of them.
+
+A member that replies 10 MB must not turn the next call into a 10 MB request (one
+very expensive call on a paid model, or a context-window failure). Short answers are
+kept whole; when the answers together are too long, the longest are cut to an equal
+share (water-filling), each from its start, and each cut is said in words outside
+the answer's fenced block, so the reader knows it saw a part and no answer can fake
+or hide the note (docs/safety.md#prompts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+CHARS_PER_TOKEN = 4
+"""Characters per token, for turning a context window into a character cap."""
+
+ANSWER_CHARS = 24_000
+"""At most this many characters of any one answer in a prompt (about 6,000 tokens)."""
+
+TOTAL_CHARS = 96_000
+"""At most this many characters of model text, all answers together, in one prompt
+(about 24,000 tokens)."""
+
+WINDOW_SHARE = 0.5
+"""The share of a known context window that answers may fill; the rest is left to
+the instructions, the request and the reply."""
+
+MIN_CHARS = 400
+"""No cap is made smaller than this, however small the window: a cut answer must
+still say something."""
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How much model text one prompt may hold: per answer, and in total."""
+
+    answer_chars: int = ANSWER_CHARS
+    total_chars: int = TOTAL_CHARS
+
+    @classmethod
+    def for_window(cls, context_tokens: int | None) -> Caps:
+        """The caps for a model whose context window is `context_tokens` (None:
+        unknown, the defaults): half the window, never above the defaults."""
+        if not context_tokens or context_tokens <= 0:
+            return cls()
+        total = max(MIN_CHARS, int(context_tokens * CHARS_PER_TOKEN * WINDOW_SHARE))
+        return cls(min(ANSWER_CHARS, total), min(TOTAL_CHARS, total))
+
+
+DEFAULT_CAPS = Caps()
+
+
+@dataclass(frozen=True)
+class Cut:
+    """One answer as a prompt shows it: `text`, the first characters of an answer
+    `length` characters long."""
+
+    text: str
+    length: int
+
+    @property
+    def is_cut(self) -> bool:
+        return len(self.text) < self.length
+
+    def note(self, name: str) -> str:
+        """The sentence that says `name` was cut, or "" when it was not."""
+        if not self.is_cut:
+            return ""
+        return (
+            f"{name} was cut to fit this prompt: only its first {len(self.text):,} of "
+            f"{self.length:,} characters are shown."
+        )
+
+
+def _level(lengths: Sequence[int], total: int) -> int:
+    """The largest share L with sum(min(length, L)) <= total."""
+    remaining, pending = total, sorted(lengths)
+    for index, length in enumerate(pending):
+        share = remaining // (len(pending) - index)
+        if length > share:
+            return share
+        remaining -= length
+    return max(pending, default=0)
+
+
+def fit(texts: Sequence[str | None], caps: Caps = DEFAULT_CAPS) -> list[Cut | None]:
+    """Each of `texts` cut to the caps (None stays None): at most `answer_chars`
+    each, at most `total_chars` together, the short ones whole."""
+    lengths = [min(len(text), caps.answer_chars) for text in texts if text is not None]
+    level = _level(lengths, caps.total_chars) if sum(lengths) > caps.total_chars else caps.answer_chars
+    return [None if text is None else Cut(text[: min(level, caps.answer_chars)], len(text)) for text in texts]
+
+
+def fit_one(text: str, caps: Caps = DEFAULT_CAPS) -> Cut:
+    """One text alone in its prompt: cut to `answer_chars`."""
+    return Cut(text[: caps.answer_chars], len(text))
