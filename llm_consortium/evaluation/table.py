@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..text.terminal import inert
-from ..text.words import plural
+from ..text.words import dollars, plural
 from .comparisons import p_text, points
 
 HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors",
@@ -24,13 +24,6 @@ LATENCY_NOTE = (
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def money(value: float | None) -> str:
-    """Dollars, with enough digits that a cheap model's cost is not shown as 0."""
-    if value is None:
-        return "-"
-    return f"${value:,.2f}" if value >= 10 else f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
 
 
 def number(value: float | None) -> str:
@@ -53,7 +46,7 @@ def cells(system: dict[str, Any]) -> list[str]:
     return [
         f"{system['correct']}/{system['total']}", _percent(system["accuracy"]), f"{_percent(low)}-{_percent(high)}",
         number(system["calls"]), number(system["input_tokens"]), number(system["output_tokens"]),
-        money(system["cost"]), number(system["errors"]), number(system["own_ms_p50"]),
+        dollars(system["cost"]), number(system["errors"]), number(system["own_ms_p50"]),
         number(system["own_ms_p95"]), number(system["wait_ms_p50"]),
     ]
 
@@ -102,7 +95,7 @@ def render(report: dict[str, Any]) -> str:
     if judge:
         lines.append(
             f"Judge {inert(judge['model'])}: {judge['calls']:,} calls, {number(judge['input_tokens'])} input / "
-            f"{number(judge['output_tokens'])} output tokens, cost {money(judge['cost'])}, "
+            f"{number(judge['output_tokens'])} output tokens, cost {dollars(judge['cost'])}, "
             f"{judge['errors']} unreadable verdicts (not in the systems' figures)"
         )
     if report["verdict"]["line"]:

@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..judging import matching
-from ..text.words import UNKNOWN, number, plural
+from ..text.words import UNKNOWN, dollars, number, plural
 from ..trace import (
     CallRecord,
     ReviewerRecord,
@@ -255,7 +255,7 @@ def spending_text(usage: Any) -> str:
     usage = usage if isinstance(usage, dict) else {}
     parts = []
     if isinstance(usage.get("cost_usd"), (int, float)):
-        parts.append(f"cost ${usage['cost_usd']:.4f}")
+        parts.append(f"cost {dollars(usage['cost_usd'])}")
     saved = usage.get("calls_saved")
     if isinstance(saved, dict) and saved:
         kinds = ", ".join(f"{kind} {count}" for kind, count in saved.items())
