@@ -47,6 +47,17 @@ class JudgeUsage:
         }
 
 
+def _spent(usage: dict[str, Any]) -> dict[str, Any]:
+    """The judge's calls and tokens from a run's usage (`Result.usage`), succeeded or failed."""
+    per_model = usage.get("per_model") or {}
+    return {
+        "calls": sum(row.get("calls") or 0 for row in per_model.values()),
+        "input_tokens": usage.get("input") or 0,
+        "output_tokens": usage.get("output") or 0,
+        "usage": per_model,
+    }
+
+
 class Scoring:
     """`await scoring.score(question, expected, answer)` -> (correct, error or None)."""
 
@@ -97,17 +108,10 @@ class Scoring:
         try:
             result = await engine.run(request, [self.judge], None, one_shot)
         except ConsortiumFailed as ex:
-            record.update(error=f"the judge failed: {ex}", calls=0, input_tokens=0, output_tokens=0, usage={})
+            # a failed judgement still spent its calls: the engine says what they were
+            record.update(error=f"the judge failed: {ex}", **_spent(ex.usage or {}))
             return record
-        per_model = result.usage["per_model"]
-        record.update(
-            reply=result.text,
-            calls=sum(row["calls"] for row in per_model.values()),
-            input_tokens=result.usage["input"],
-            output_tokens=result.usage["output"],
-            usage=per_model,
-            verdict=parse_judgement(result.text),
-        )
+        record.update(reply=result.text, verdict=parse_judgement(result.text), **_spent(result.usage))
         if record["verdict"] is None:
             record["error"] = "the judge's reply held no clear verdict"
         return record

@@ -27,7 +27,7 @@ def empty(error: str, started: float) -> dict[str, Any]:
     latency = ms(started)
     return {
         "answer": None, "error": error, "calls": 0, "input_tokens": 0, "output_tokens": 0,
-        "usage": {}, "latency_ms": latency, "own_ms": latency, "wait_ms": 0, "arbiter_fallbacks": [],
+        "usage": {}, "latency_ms": latency, "own_ms": latency, "wait_ms": 0,
     }
 
 
@@ -62,6 +62,11 @@ def unknown_usage(trace: dict[str, Any]) -> set[str]:
     return unknown
 
 
+RESOLUTION_MS = 1
+"""Each time in a trace is rounded to the millisecond, so a call that took over the
+slot the moment another released it can seem to start up to 1 ms after it ended."""
+
+
 def _idle_ms(concurrent: list[dict[str, Any]]) -> int:
     """Time calls started together spent with none of them running.
 
@@ -82,6 +87,8 @@ def _idle_ms(concurrent: list[dict[str, Any]]) -> int:
         end = max(end, start + duration)
     busy = reached = 0
     for start, stop in sorted(spans):
+        if reached and start - reached <= RESOLUTION_MS:
+            start = min(start, reached)  # one call handing the slot to the next: no gap
         if stop > reached:
             busy += stop - max(start, reached)
             reached = stop

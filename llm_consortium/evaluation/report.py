@@ -27,7 +27,10 @@ def cost(usage: dict[str, dict[str, Any]], prices: costs.Prices) -> float | None
     """What `usage` (per model: calls, input, output, and `cost` when the provider
     reported one) cost: `calls.costs.cost`, the one implementation every command
     shares, except that a model whose tokens are unknown and which reported no cost
-    of its own makes the whole cost unknown, never a cost from 0 tokens."""
+    of its own makes the whole cost unknown, never a cost from 0 tokens. Without a
+    price table and without a provider's figure nothing is known: None, not $0."""
+    if not prices and not any(row.get("cost") is not None for row in usage.values()):
+        return None
     for row in usage.values():
         if row.get("cost") is None and (row.get("input") is None or row.get("output") is None):
             return None

@@ -15,10 +15,12 @@ from ..text.words import dollars, plural
 from .comparisons import p_text, points
 
 HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors",
-            "own p50 ms", "own p95 ms", "waited p50 ms")
+            "own p50 ms", "own p95 ms", "waited p50 ms", "fell back")
 LATENCY_NOTE = (
     "Latency per item: 'own' is the time of the system's own calls; 'waited' the time it waited for a "
-    "concurrency slot or a rate limit (other systems' calls), not counted in 'own'."
+    "concurrency slot or a rate limit while none of its own calls ran (other systems' calls), not counted "
+    "in 'own'. 'fell back': items on which a consortium's arbiter failed and the answer fell back to an "
+    "earlier round, the peer review or the members' vote."
 )
 
 
@@ -48,6 +50,7 @@ def cells(system: dict[str, Any]) -> list[str]:
         number(system["calls"]), number(system["input_tokens"]), number(system["output_tokens"]),
         dollars(system["cost"]), number(system["errors"]), number(system["own_ms_p50"]),
         number(system["own_ms_p95"]), number(system["wait_ms_p50"]),
+        number(system["arbiter_fallbacks"]["items"]) if system["kind"] == "consortium" else "-",
     ]
 
 
@@ -80,7 +83,7 @@ def render(report: dict[str, Any]) -> str:
     rows = [list(HEADINGS)] + [[inert(label(s, consortiums)), *cells(s)] for s in report["systems"]]
     lines = [
         f"Eval of {inert(', '.join(report['consortiums']))} on {inert(report['dataset'])}: "
-        f"{report['items']} items, scorer {report['scorer']}",
+        f"{plural(report['items'], 'item')}, scorer {report['scorer']}",
         "",
         *_columns(rows),
         LATENCY_NOTE,
@@ -103,12 +106,27 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def fallback_text(fallbacks: dict[str, Any], total: int) -> str:
+    """`The arbiter failed and the answer fell back: 11 rounds on 5 of 5 items
+    (lines 2, 3, 4, 5, 6)`; empty when it never did."""
+    if not fallbacks["items"]:
+        return ""
+    lines = ", ".join(str(line) for line in fallbacks["lines"])
+    return (
+        f"The arbiter failed and the answer fell back: {plural(fallbacks['rounds'], 'round')} on "
+        f"{fallbacks['items']} of {plural(total, 'item')} (line{'s' if fallbacks['items'] > 1 else ''} {lines})"
+    )
+
+
 def _consortium_lines(system: dict[str, Any]) -> list[str]:
     flips = system["flips"]
     lines = [
         f"Answer flips between rounds: {flips['right_to_wrong']} right->wrong, "
         f"{flips['wrong_to_right']} wrong->right"
     ]
+    fell = fallback_text(system["arbiter_fallbacks"], system["total"])
+    if fell:
+        lines.append(fell)
     rounds = system["final_rounds"]
     if rounds:
         lines.append("Final answer from round: " + ", ".join(f"{k}: {v}" for k, v in rounds.items()))
@@ -117,7 +135,7 @@ def _consortium_lines(system: dict[str, Any]) -> list[str]:
         lines.append("Calibration: no final confidences to check")
         return lines
     lines.append(
-        f"Calibration: expected calibration error {calibration['ece']:.3f} over {calibration['items']} items"
+        f"Calibration: expected calibration error {calibration['ece']:.3f} over {plural(calibration['items'], 'item')}"
     )
     for b in calibration["bins"]:
         if b["count"]:

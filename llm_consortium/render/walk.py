@@ -251,7 +251,7 @@ def place_given(reviewer: ReviewerRecord, member: str) -> str:
 
 def spending_text(usage: Any) -> str:
     """What a run cost and the calls its savings did not make, else empty:
-    `cost $0.0021 · saved 3 calls (agreement 1, tiers 2)`."""
+    `cost $0.00213 · saved 3 calls (agreement 1, tiers 2)`."""
     usage = usage if isinstance(usage, dict) else {}
     parts = []
     if isinstance(usage.get("cost_usd"), (int, float)):
