@@ -7,7 +7,6 @@ from __future__ import annotations
 import llm
 import pytest
 
-from llm_consortium.cli import create_checks
 from llm_consortium.saved import store
 
 from helpers import consortiums_run, registered
@@ -61,6 +60,8 @@ def test_review_with_only_copies_of_one_model_warns_and_still_saves(models):
 
 
 def test_an_arbiter_whose_context_window_cannot_hold_a_judging_prompt_warns(models):
+    from llm_consortium.cli import create_checks
+
     result = create("tiny-judge", "-m", "roomy:2", "-a", "smol")
     needed = create_checks.typical_judging_tokens(2)
     assert result.stderr == (
@@ -74,6 +75,8 @@ def test_an_arbiter_whose_context_window_cannot_hold_a_judging_prompt_warns(mode
 
 
 def test_the_window_comes_from_options_attributes_or_option_defaults():
+    from llm_consortium.cli import create_checks
+
     class Options(llm.Options):
         num_ctx: int = 2048
 

@@ -19,7 +19,6 @@ from llm_consortium.errors import EmptyAnswer
 from llm_consortium.evaluation import comparisons, html, report, stats, table
 from llm_consortium.evaluation.judging import Scoring
 from llm_consortium.evaluation.records import from_trace, waited_ms
-from llm_consortium.text.words import dollars
 
 from helpers import Scripted, parse_page, save, settings
 from loopback import error, last_user_text, reply
@@ -118,8 +117,8 @@ def test_copies_of_a_sync_only_model_taking_turns_are_own_time_not_waiting():
 def test_the_sample_size_is_never_below_what_the_exact_test_needs():
     five_to_none = stats.paired([True] * 5, [False] * 5)
     assert five_to_none.p_value == 0.0625  # not significant: 5 discordant items cannot be
-    assert stats.fewest_discordant() == 6
     assert stats.items_needed(five_to_none) == 6  # Connor's formula alone says 4
+    assert stats.fewest_discordant() == 6
     four_to_none = stats.paired([True] * 4, [False] * 4)
     assert stats.items_needed(four_to_none) == 6
     # half the items discordant, all one way: 6 discordant need 12 items
@@ -194,6 +193,8 @@ def test_one_item_is_one_item_and_a_small_cost_is_a_figure(tmp_path):
     assert "$0.000015" in text and "cost $0.0000" not in text
     page = html.render(built, [{"index": 0, "line": 1, "prompt": "q", "expected": "4"}])
     assert "1 item, scorer exact" in page and "1 items" not in page
+    from llm_consortium.text.words import dollars
+
     assert [dollars(v) for v in (None, 0, 0.0000152, 0.00213, 0.5, 1234.5)] == [
         "-", "$0", "$0.0000152", "$0.00213", "$0.50", "$1,234.50"]
     assert not re.search(r"\b1 items\b", text)
