@@ -61,7 +61,7 @@ def test_an_arbiter_that_fell_back_is_counted_per_item_everywhere_and_named_on_s
     # stderr: one warning per item, each naming the consortium and the item
     warnings = result.stderr.splitlines()
     assert warnings[-1] == f"Wrote {page}"
-    assert [w.split(": round 1: ")[0] for w in warnings[:-1]] == [
+    assert sorted(w.split(": round 1: ")[0] for w in warnings[:-1]) == [  # items run in parallel
         "Eval, consortium smol, item on line 1", "Eval, consortium smol, item on line 2"]
     assert all("context window (512 tokens) is smaller than the judging prompt (739)" in w for w in warnings[:-1])
 
@@ -146,6 +146,19 @@ async def test_a_failed_judge_s_calls_are_counted():
     usage = scoring.usage.as_dict()
     assert (usage["calls"], usage["errors"]) == (1, 1)
     assert len(judge.calls) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_judge_that_reports_no_usage_has_unknown_tokens_not_zero():
+    judge = Scripted("grader", "VERDICT: CORRECT", tokens=(None, None))
+    scoring = Scoring("judge", judge=judge.participant(), settings=settings(retries=0))
+    assert await scoring.score("q", "4", "4") == (True, None)
+    usage = scoring.usage.as_dict()
+    assert (usage["calls"], usage["input_tokens"], usage["output_tokens"]) == (1, None, None)
+    built = report.build(consortiums=["c"], dataset="d", items=0, systems=[], rows=[], judge=usage,
+                         prices={"grader": (1.0, 1.0)})
+    assert built["judge"]["cost"] is None
+    assert "Judge grader: 1 call, - input / - output tokens, cost -, 0 unreadable verdicts" in table.render(built)
 
 
 # ------------------------------------------------------------------ cost: one implementation

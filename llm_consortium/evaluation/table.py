@@ -97,9 +97,9 @@ def render(report: dict[str, Any]) -> str:
     judge = report.get("judge")
     if judge:
         lines.append(
-            f"Judge {inert(judge['model'])}: {judge['calls']:,} calls, {number(judge['input_tokens'])} input / "
-            f"{number(judge['output_tokens'])} output tokens, cost {dollars(judge['cost'])}, "
-            f"{judge['errors']} unreadable verdicts (not in the systems' figures)"
+            f"Judge {inert(judge['model'])}: {plural(judge['calls'], 'call')}, {number(judge['input_tokens'])} "
+            f"input / {number(judge['output_tokens'])} output tokens, cost {dollars(judge['cost'])}, "
+            f"{plural(judge['errors'], 'unreadable verdict')} (not in the systems' figures)"
         )
     if report["verdict"]["line"]:
         lines += ["", *(inert(line) for line in report["verdict"]["line"].splitlines())]
