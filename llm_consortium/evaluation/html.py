@@ -25,6 +25,7 @@ pre{margin:0;max-width:40em;overflow-wrap:anywhere}svg{background:#fff;border:1p
 .scroll{max-width:100%;overflow-x:auto}.wide td{min-width:8em}.wide td pre{max-width:28em}
 """
 _COLOURS = {"consortium": "#1565c0", "member": "#6d6d6d", "baseline": "#e65100"}
+KEPT = {"round": "earlier round's answer", "review": "peer review's top answer", "vote": "members' vote"}
 W, H, LEFT, TOP, BOTTOM, RIGHT = 560, 300, 56, 16, 44, 16
 LABELS = 240  # the accuracy chart's column of labels, right of the plot
 LEGEND = 22  # the accuracy chart's legend row, under the x axis's title
@@ -211,8 +212,6 @@ def _fell_back(system: dict[str, Any], items: dict[int, dict[str, Any]], report:
     return [f"<h2>Arbiter failures of {_e(system['name'])}</h2>", f'<p class="verdict">{_e(said)}.</p>',
             f'<div class="scroll"><table class="wide">{head}{"".join(rows)}</table></div>']
 
-
-KEPT = {"round": "earlier round's answer", "review": "peer review's top answer", "vote": "members' vote"}
 
 
 def _disagreements(report: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
