@@ -119,20 +119,22 @@ def test_waiting_is_counted_apart_from_the_systems_own_time():
         "text": "4", "confidence": 0.9, "final_round": 2,
         "usage": {"input": 0, "output": 0, "per_model": {"m": {"calls": 5, "input": 0, "output": 0}}},
         "rounds": [
-            {"round": 1, "members": [{"model": "m", "text": "4", "queued_ms": 300, "usage": {"input": 0}},
-                                     {"model": "m", "text": "4", "queued_ms": 100, "rate_limit_wait_ms": 250,
-                                      "usage": {"input": 0}}],
-             "arbiter": {"model": "j", "raw": "...", "queued_ms": 40, "usage": {"input": 0}}},
-            {"round": 2, "members": [{"model": "m", "text": "4", "usage": {"input": 0}},
-                                     {"model": "m", "error": "down", "usage": {"input": None}}]},
+            {"round": 1, "members": [{"model": "m", "text": "4", "queued_ms": 300, "duration_ms": 200,
+                                      "usage": {"input": 0}},
+                                     {"model": "m", "text": "4", "queued_ms": 300, "duration_ms": 400,
+                                      "rate_limit_wait_ms": 250, "usage": {"input": 0}}],
+             "arbiter": {"model": "j", "raw": "...", "queued_ms": 40, "duration_ms": 100, "usage": {"input": 0}}},
+            {"round": 2, "members": [{"model": "m", "text": "4", "duration_ms": 100, "usage": {"input": 0}},
+                                     {"model": "m", "error": "down", "duration_ms": 5, "usage": {"input": None}}]},
         ],
     }
-    # round 1: the longer of its members' waits (350) and the arbiter's (40); round 2: none
-    assert waited_ms(trace) == 390
+    # round 1: 300 ms with nothing running, then the second call's rate-limit wait
+    # after the first ended (500-700: 200 ms), and the arbiter's 40; round 2: none
+    assert waited_ms(trace) == 540
     import time
 
     record = from_trace(trace, time.monotonic() - 1.0)
-    assert record["wait_ms"] == 390 and record["own_ms"] == record["latency_ms"] - 390
+    assert record["wait_ms"] == 540 and record["own_ms"] == record["latency_ms"] - 540
     assert record["input_tokens"] == 0  # a failed call's missing usage is not "unknown usage"
 
 

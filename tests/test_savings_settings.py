@@ -160,7 +160,7 @@ def test_the_trace_text_shows_cost_savings_tiers_and_a_budget_stop():
     from llm_consortium.render.walk import spending_lines, spending_text
 
     usage = {"cost_usd": 0.00213, "calls_saved": {"agreement": 1, "tiers": 2}}
-    assert spending_text(usage) == "cost $0.0021 · saved 3 calls (agreement 1, tiers 2)"
+    assert spending_text(usage) == "cost $0.00213 · saved 3 calls (agreement 1, tiers 2)"
     assert spending_text({}) == "" and spending_text(None) == ""
     round_ = {
         "tiers": [{"tier": 1, "members": ["a", "b"], "escalated": "they disagree"}, {"tier": 2, "members": ["s"]}],

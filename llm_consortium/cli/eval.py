@@ -7,6 +7,7 @@ work is in `evaluation/` (reading, running, scoring, reporting).
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from ..errors import DatasetError, StoreError
 from ..evaluation.scorers import NAMES as SCORERS
 from . import fail
 
-EVAL_FORMAT = 2  # part of the stored results' key: a new result format runs afresh
+EVAL_FORMAT = 3  # part of the stored results' key: a new result format runs afresh
 
 
 def _participant(registry: Any, model_id: str, role: str) -> Any:
@@ -41,6 +42,9 @@ def _prices(registry: Any, given: tuple[tuple[str, float, float], ...]) -> dict[
     except StoreError as ex:
         raise fail(ex) from ex
     for model_id, price_in, price_out in given:
+        for value in (price_in, price_out):
+            if not_a_number(value):
+                raise fail(f"--price {model_id}: {not_a_number(value)} is not a price; give USD per million tokens")
         if price_in < 0 or price_out < 0:
             raise fail(f"--price {model_id}: prices cannot be negative")
         if model_id not in canonical:
@@ -49,6 +53,20 @@ def _prices(registry: Any, given: tuple[tuple[str, float, float], ...]) -> dict[
             if target == canonical[model_id]:
                 prices[name] = (price_in, price_out)
     return prices
+
+
+def not_a_number(value: float) -> str:
+    """"NaN" or "infinity" when `value` is one (click reads both as floats, and
+    every comparison with NaN is false, so a range check lets it through); else ""."""
+    if math.isnan(value):
+        return "NaN"
+    return "infinity" if math.isinf(value) else ""
+
+
+def _finite(_ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not_a_number(value):
+        raise click.BadParameter(f"{not_a_number(value)} is not a tolerance; give a number, 0 or more")
+    return value
 
 
 def _logged_consortium(registry: Any, name: str) -> Any:
@@ -126,7 +144,8 @@ def _entrant(registry: Any, config: Any, *, baseline: str | None, with_baseline:
 @click.option("--sample", type=click.IntRange(min=1), help="Evaluate N items drawn at random")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed for --sample")
 @click.option("--scorer", type=click.Choice(SCORERS), help="How answers are checked (default: exact)")
-@click.option("--tolerance", type=click.FloatRange(min=0), default=0.0, help="Absolute tolerance for --scorer number")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=0.0, callback=_finite,
+              help="Absolute tolerance for --scorer number")
 @click.option("--judge", "judge_model", help="Model that grades answers for --scorer judge")
 @click.option("--baseline", help="Model for the same-budget vote (default: the arbiter, else the first member)")
 @click.option("--no-members", is_flag=True, help="Do not score each member alone")
@@ -169,7 +188,7 @@ def eval_(
     from ..adapter.participants import Registry
     from ..evaluation import dataset as datasets
     from ..evaluation import html, report, table
-    from ..evaluation.bar import Bar
+    from ..evaluation.bar import Bar, warnings_through
     from ..evaluation.judging import Scoring
     from ..evaluation.results import FILE_NAME, ResultStore, digest
     from ..evaluation.runner import Plan, Runner
@@ -227,7 +246,8 @@ def eval_(
         resume=resume, parallel=parallel, progress=bar,
     )
     try:
-        rows = run_sync(lambda: runner.run(items))
+        with warnings_through(bar):  # each run's warning names its system and item
+            rows = run_sync(lambda: runner.run(items))
     except KeyboardInterrupt:
         bar.close()
         results.close()

@@ -237,6 +237,10 @@ def create(
             f"{name!r} will refuse to run until it is broken",
             err=True,
         )
+    from . import create_checks
+
+    for warning in create_checks.warnings(config, known):
+        click.echo(f"Warning: {warning}", err=True)
     replaced = force and path.exists()
     try:
         # Without --force the write itself refuses an existing file: two creates of

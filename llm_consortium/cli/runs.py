@@ -18,6 +18,7 @@ from ..render import html as trace_html
 from ..render import text as trace_text
 from ..render.walk import confidence_text, partial_count, seconds
 from ..text.terminal import inert, inert_json
+from ..text.words import dollars
 from . import fail
 
 _database_option = click.option(
@@ -60,7 +61,7 @@ def _table(runs: list[Run]) -> str:
                 f"{s['member_answers']}/{s['member_failures']}",
                 str(s["tool_calls"]),
                 f"{partial_count(*run.tokens('input'))}/{partial_count(*run.tokens('output'))}",
-                "-" if s["cost_usd"] is None else f"${s['cost_usd']:.4f}",
+                dollars(s["cost_usd"]),
                 str(s["calls_saved"]),
                 seconds(s["duration_ms"]),
             ]

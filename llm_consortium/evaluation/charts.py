@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 LABEL_HEIGHT = 14.0  # px between two labels' baselines: one 12px line and a gap
+LABEL_CHARS = 34  # a forest plot row's name longer than this is cut to fit left of the plot
 
 
 def place_labels(wanted: list[float], top: float, bottom: float, gap: float = LABEL_HEIGHT) -> list[float]:
@@ -80,9 +81,10 @@ def forest_plot(comparisons: list[dict[str, Any]], names: dict[str, str]) -> str
         low, high = c["ci95"]
         colour = "#2e7d32" if c["result"] == "better" else "#c62828" if c["result"] == "worse" else "#555"
         label = f"{names.get(c['a'], c['a'])} - {names.get(c['b'], c['b'])}"
+        shown = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "\u2026"  # whole in the title
         figures = f"{_points(c['difference'] or 0.0)} [{_points(low)}, {_points(high)}] p={c['p_value']:.3g}"
         parts.append(
-            f'<text x="{left - 10}" y="{y + 4:.1f}" text-anchor="end">{_e(label)}</text>'
+            f'<text x="{left - 10}" y="{y + 4:.1f}" text-anchor="end">{_e(shown)}<title>{_e(label)}</title></text>'
             f'<line x1="{x(low):.1f}" y1="{y:.1f}" x2="{x(high):.1f}" y2="{y:.1f}" stroke="{colour}" '
             'stroke-width="2"></line>'
             f'<circle cx="{x(c["difference"] or 0.0):.1f}" cy="{y:.1f}" r="5" fill="{colour}">'

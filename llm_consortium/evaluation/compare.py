@@ -17,6 +17,7 @@ from typing import Any
 from .. import engine
 from ..errors import ConsortiumFailed
 from ..saved.config import ConsortiumConfig
+from ..text.words import dollars
 from ..types import Call, Participant, Result, Settings
 
 
@@ -124,6 +125,6 @@ def render(columns: list[Column]) -> str:
     for c in columns:
         label = f"{c.kind} {c.name}"
         total = c.input_tokens + c.output_tokens
-        cost = ("  " + ("-" if c.cost_usd is None else f"{c.cost_usd:.4f}")) if priced else ""
+        cost = f"  {dollars(c.cost_usd).removeprefix('$')}" if priced else ""
         rows.append(f"{label:<{width}}  {c.calls:>5}  {c.input_tokens:>8}  {c.output_tokens:>8}  {total:>8}{cost}")
     return "\n\n".join(blocks) + "\n\n" + "\n".join(rows)

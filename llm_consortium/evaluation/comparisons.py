@@ -14,8 +14,6 @@ from typing import Any
 
 from . import stats
 
-SIGNIFICANCE = 0.05
-
 AGAINST = {"best_member": "the best member alone", "baseline": "the same-budget baseline",
            "consortium": "consortium"}
 
@@ -55,9 +53,9 @@ def result(pair: stats.Paired) -> str:
     if pair.a_only == pair.b_only:
         return "no difference seen"
     low, high = pair.ci95
-    if pair.p_value < SIGNIFICANCE and low > 0:
+    if pair.p_value < stats.SIGNIFICANCE and low > 0:
         return "better"
-    if pair.p_value < SIGNIFICANCE and high < 0:
+    if pair.p_value < stats.SIGNIFICANCE and high < 0:
         return "worse"
     return "not enough items to tell"
 

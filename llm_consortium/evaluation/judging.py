@@ -9,42 +9,69 @@ later one. Its calls and tokens are counted apart from the systems it grades.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import engine
 from ..errors import ConsortiumFailed
+from ..trace import read_trace
 from ..types import Call
+from .records import unknown_usage
 from .results import ResultStore, digest
 from .scorers import deterministic, judge_prompt, parse_judgement
 
 RUBRIC_VERSION = 1  # part of every cached verdict's key: a new rubric judges afresh
 
 
+def _plus(total: int | None, more: int | None) -> int | None:
+    """A sum that stays unknown (None) once any part of it is."""
+    return None if total is None or more is None else total + more
+
+
 @dataclass
 class JudgeUsage:
+    """The judge's calls and tokens over the eval; tokens None once a judgement's
+    usage was not reported (unknown stays unknown, never 0)."""
+
     model: str
     calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int | None = 0
+    output_tokens: int | None = 0
     errors: int = 0
-    usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    usage: dict[str, dict[str, int | None]] = field(default_factory=dict)
 
     def add(self, record: dict[str, Any]) -> None:
         self.calls += record["calls"]
-        self.input_tokens += record["input_tokens"]
-        self.output_tokens += record["output_tokens"]
+        self.input_tokens = _plus(self.input_tokens, record["input_tokens"])
+        self.output_tokens = _plus(self.output_tokens, record["output_tokens"])
         self.errors += 0 if record["verdict"] is not None else 1
         for model_id, row in record["usage"].items():
             mine = self.usage.setdefault(model_id, {"calls": 0, "input": 0, "output": 0})
             for key in mine:
-                mine[key] += row.get(key, 0)
+                mine[key] = _plus(mine[key], row.get(key, 0))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "model": self.model, "calls": self.calls, "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens, "errors": self.errors, "usage": self.usage,
         }
+
+
+def _spent(usage: Mapping[str, Any], unknown: set[str] | None = None) -> dict[str, Any]:
+    """The judge's calls and tokens from a run's usage (`Result.usage`), succeeded or
+    failed; `unknown` are the models that answered without reporting their tokens."""
+    unknown = unknown or set()
+    per_model = {
+        model: {**row, **({"input": None, "output": None} if model in unknown else {})}
+        for model, row in (usage.get("per_model") or {}).items()
+    }
+    return {
+        "calls": sum(row.get("calls") or 0 for row in per_model.values()),
+        "input_tokens": None if unknown else usage.get("input") or 0,
+        "output_tokens": None if unknown else usage.get("output") or 0,
+        "usage": per_model,
+    }
 
 
 class Scoring:
@@ -97,17 +124,11 @@ class Scoring:
         try:
             result = await engine.run(request, [self.judge], None, one_shot)
         except ConsortiumFailed as ex:
-            record.update(error=f"the judge failed: {ex}", calls=0, input_tokens=0, output_tokens=0, usage={})
+            # a failed judgement still spent its calls: the engine says what they were
+            record.update(error=f"the judge failed: {ex}", **_spent(ex.usage or {}))
             return record
-        per_model = result.usage["per_model"]
-        record.update(
-            reply=result.text,
-            calls=sum(row["calls"] for row in per_model.values()),
-            input_tokens=result.usage["input"],
-            output_tokens=result.usage["output"],
-            usage=per_model,
-            verdict=parse_judgement(result.text),
-        )
+        spent = _spent(result.usage, unknown_usage(dict(read_trace(result.trace()))))
+        record.update(reply=result.text, verdict=parse_judgement(result.text), **spent)
         if record["verdict"] is None:
             record["error"] = "the judge's reply held no clear verdict"
         return record

@@ -3,8 +3,10 @@ long it took.
 
 Unknown stays unknown: a plugin that reports no token usage gives `None` tokens (and
 so no cost), never 0. Time is split in two: what the system's own calls took, and
-what it spent waiting for a concurrency slot or a rate limit, which depends on what
-else was running (with a sync-only model, every other system's calls).
+what it spent waiting for a concurrency slot or a rate limit while none of its own
+calls ran, which depends on what else was running (with a sync-only model, every
+other system's calls). A consortium's copies of a sync-only model taking turns is
+its own time.
 """
 
 from __future__ import annotations
@@ -60,21 +62,64 @@ def unknown_usage(trace: dict[str, Any]) -> set[str]:
     return unknown
 
 
-def _waited(call: dict[str, Any]) -> int:
-    return int(call.get("queued_ms") or 0) + int(call.get("rate_limit_wait_ms") or 0)
+RESOLUTION_MS = 1
+"""Each time in a trace is rounded to the millisecond, so a call that took over the
+slot the moment another released it can seem to start up to 1 ms after it ended."""
+
+
+def _idle_ms(concurrent: list[dict[str, Any]]) -> int:
+    """Time calls started together spent with none of them running.
+
+    Each call is laid on the timeline from the moment they all asked for a slot: it
+    queued (`queued_ms`), then ran for `duration_ms`, of which `rate_limit_wait_ms`
+    went to rate limits (counted at its end). The phase lasted until its last call
+    ended; whatever part of that none of its calls was running went to waiting for
+    other systems' calls or a provider. Waiting behind a sibling, as copies of a
+    sync-only model do (one call at a time), is the system's own time: a sibling
+    was running all along."""
+    spans = []
+    end = 0
+    for call in concurrent:
+        start = int(call.get("queued_ms") or 0)
+        duration = int(call.get("duration_ms") or 0)
+        running = max(0, duration - int(call.get("rate_limit_wait_ms") or 0))
+        spans.append((start, start + running))
+        end = max(end, start + duration)
+    busy = reached = 0
+    for start, stop in sorted(spans):
+        if reached and start - reached <= RESOLUTION_MS:
+            start = min(start, reached)  # one call handing the slot to the next: no gap
+        if stop > reached:
+            busy += stop - max(start, reached)
+            reached = stop
+    return max(0, end - busy)
 
 
 def waited_ms(trace: dict[str, Any]) -> int:
-    """Time the run spent waiting for a slot or a rate limit: per round, the longest
-    wait among its concurrent member calls, the same for its review calls, plus the
-    arbiter's."""
+    """Time the run spent waiting for a slot or a rate limit while none of its own
+    calls was running (`_idle_ms`), over the concurrent member calls of each round,
+    then its review calls, then its arbiter."""
     total = 0
     for record in trace["rounds"]:
         for concurrent in (record.get("members") or [], _reviews(record)):
-            total += max((_waited(call) for call in concurrent), default=0)
+            total += _idle_ms(concurrent)
         if isinstance(record.get("arbiter"), dict):
-            total += _waited(record["arbiter"])
+            total += _idle_ms([record["arbiter"]])
     return total
+
+
+def arbiter_fallbacks(trace: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rounds whose arbiter failed and whose answer fell back to an earlier
+    round, the peer review or the members' vote: each round, what was kept and why."""
+    found = []
+    for record in trace["rounds"]:
+        fallback = record.get("fallback")
+        if not isinstance(fallback, dict):
+            continue
+        arbiter = record.get("arbiter")
+        error = arbiter.get("error") if isinstance(arbiter, dict) else None
+        found.append({"round": record.get("round"), "kept": fallback.get("kept"), "error": error})
+    return found
 
 
 def _round_answers(trace: dict[str, Any]) -> list[dict[str, Any]]:
@@ -118,4 +163,5 @@ def from_trace(trace: dict[str, Any], started: float) -> dict[str, Any]:
         "rounds": _round_answers(trace),
         "member_calls": member_calls(trace),
         "unanimous": unanimous(trace),
+        "arbiter_fallbacks": arbiter_fallbacks(trace),
     }

@@ -18,23 +18,23 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+from ..calls import costs
 from . import comparisons, stats
 from .agreement import unanimity
 
-Prices = dict[str, tuple[float, float]]  # model id -> (input, output) USD per million tokens
 
-
-def cost(usage: dict[str, dict[str, int]], prices: Prices) -> float | None:
-    """What `usage` cost at `prices`; None without prices or when a model it used has none."""
-    if not prices:
+def cost(usage: dict[str, dict[str, Any]], prices: costs.Prices) -> float | None:
+    """What `usage` (per model: calls, input, output, and `cost` when the provider
+    reported one) cost: `calls.costs.cost`, the one implementation every command
+    shares, except that a model whose tokens are unknown and which reported no cost
+    of its own makes the whole cost unknown, never a cost from 0 tokens. Without a
+    price table and without a provider's figure nothing is known: None, not $0."""
+    if not prices and not any(row.get("cost") is not None for row in usage.values()):
         return None
-    total = 0.0
-    for model_id, row in usage.items():
-        if model_id not in prices or row.get("input") is None or row.get("output") is None:
+    for row in usage.values():
+        if row.get("cost") is None and (row.get("input") is None or row.get("output") is None):
             return None
-        price_in, price_out = prices[model_id]
-        total += (row.get("input", 0) * price_in + row.get("output", 0) * price_out) / 1_000_000
-    return round(total, 10)
+    return costs.cost(usage, prices)
 
 
 def _sum_costs(values: Sequence[float | None]) -> float | None:
@@ -130,7 +130,7 @@ def build(
     items: int,
     systems: Sequence[dict[str, Any]],
     rows: list[dict[str, Any]],
-    prices: Prices | None = None,
+    prices: costs.Prices | None = None,
     scorer: str = "exact",
     judge: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -168,8 +168,20 @@ def build(
 
 
 def _consortium_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """A consortium's answer flips, final rounds and calibration."""
-    return {"flips": flips(rows), "final_rounds": final_rounds(rows), "calibration": calibration(rows)}
+    """A consortium's answer flips, final rounds, calibration and arbiter fallbacks."""
+    return {"flips": flips(rows), "final_rounds": final_rounds(rows), "calibration": calibration(rows),
+            "arbiter_fallbacks": fallbacks(rows)}
+
+
+def fallbacks(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """How often the arbiter failed and the answer fell back (to an earlier round,
+    the peer review or the members' vote): the items (by line) and the rounds."""
+    hit = [row for row in rows if row.get("arbiter_fallbacks")]
+    return {
+        "items": len(hit),
+        "rounds": sum(len(row["arbiter_fallbacks"]) for row in hit),
+        "lines": sorted(row["line"] for row in hit),
+    }
 
 
 def disagreements(report: dict[str, Any]) -> list[int]:

@@ -25,6 +25,7 @@ from typing import Any
 from .. import engine
 from ..errors import ConsortiumFailed
 from ..types import Call
+from .bar import RUNNING
 from .dataset import Item
 from .judging import Scoring
 from .records import empty, from_trace
@@ -237,7 +238,8 @@ class Runner:
         first |= {
             solo.system.key: job(self._settings("member", solo.identity), "member",
                                  partial(self._alone, self._request(item, solo.system_prompt),
-                                         [solo.participant], solo.settings))
+                                         [solo.participant], solo.settings,
+                                         _who(f"member {solo.system.name}", item)))
             for solo in self._solos
         }
         return first
@@ -248,6 +250,7 @@ class Runner:
 
     async def _consortium(self, item: Item, entrant: Entrant) -> dict[str, Any]:
         started = time.monotonic()
+        RUNNING.set(_who(f"consortium {entrant.name}", item))  # this task's own context
         try:
             if entrant.consortium is not None:
                 trace = await entrant.consortium(item)
@@ -266,12 +269,14 @@ class Runner:
         grouped and the largest group's answer taken. The one place that groups them."""
         assert entrant.baseline is not None
         sampled = [replace(entrant.baseline, instance=number) for number in range(1, samples + 1)]
-        record = await self._alone(self._request(item, entrant.system_prompt), sampled, entrant.settings)
+        who = _who(f"baseline {entrant.baseline.model_id} (the budget of {entrant.name})", item)
+        record = await self._alone(self._request(item, entrant.system_prompt), sampled, entrant.settings, who)
         return {**record, "samples": samples}
 
-    async def _alone(self, request: Call, participants: list[Any], settings: Any) -> dict[str, Any]:
+    async def _alone(self, request: Call, participants: list[Any], settings: Any, who: str) -> dict[str, Any]:
         """One call per participant, answers grouped by the vote rules."""
         started = time.monotonic()
+        RUNNING.set(who)
         try:
             result = await engine.run(request, participants, None, one_shot(settings))
         except ConsortiumFailed as ex:
@@ -279,7 +284,7 @@ class Runner:
         except Exception as ex:
             return empty(_describe(ex), started)
         record = from_trace({**result.trace(), "text": result.text}, started)
-        for key in ("final_round", "rounds", "member_calls"):
+        for key in ("final_round", "rounds", "member_calls", "arbiter_fallbacks"):
             record.pop(key)
         if len(participants) == 1:
             record.pop("confidence")
@@ -317,6 +322,11 @@ def item_keys(items: list[Item]) -> list[str]:
         keys.append(item_key(item, seen.get(base, 0)))
         seen[base] = seen.get(base, 0) + 1
     return keys
+
+
+def _who(system: str, item: Item) -> str:
+    """A run as its warnings name it: `consortium smol, item on line 3`."""
+    return f"{system}, item on line {item.line}"
 
 
 def _describe(ex: Exception) -> str:

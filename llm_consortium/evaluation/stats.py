@@ -85,6 +85,9 @@ def calibration(pairs: Sequence[tuple[float, bool]], bins: int = BINS) -> tuple[
 Z80_POWER = 0.8416212335729143
 """The one-sided 80% quantile of the standard normal: the power asked of `items_needed`."""
 
+SIGNIFICANCE = 0.05
+"""The level a paired difference must reach to be called better or worse."""
+
 
 @dataclass(frozen=True)
 class Paired:
@@ -160,14 +163,33 @@ def newcombe_paired(both: int, a_only: int, b_only: int, neither: int, z: float 
     return (max(-1.0, d - delta), min(1.0, d + epsilon))
 
 
+def fewest_discordant(level: float = SIGNIFICANCE) -> int:
+    """The fewest discordant items with which the exact McNemar test can reach `level`
+    at all: every one of them going the same way (5 vs 0 gives p = 0.0625, 6 vs 0
+    gives 0.031, so 6 at the 5% level)."""
+    n = 1
+    while mcnemar_exact(n, 0) >= level:
+        n += 1
+    return n
+
+
 def items_needed(pair: Paired, z: float = Z95, power: float = Z80_POWER) -> int | None:
     """Roughly how many items would show the observed difference at the 5% level
     with 80% power, if the share of discordant items and the difference stayed as
     observed (Connor's 1987 sample size for McNemar's test). None when there is no
-    difference to show."""
+    difference to show.
+
+    Connor's formula is a normal approximation, which with few items asks for fewer
+    than the exact test can ever use; so the count is never below the items that
+    hold, at the observed discordant share, the fewest discordant items the exact
+    test needs (`fewest_discordant`), nor below one more than the items already run
+    when those did not show the difference."""
     if not pair.items or pair.a_only == pair.b_only:
         return None
     discordant = (pair.a_only + pair.b_only) / pair.items
     difference = abs(pair.a_only - pair.b_only) / pair.items
     root = z * math.sqrt(discordant) + power * math.sqrt(max(0.0, discordant - difference**2))
-    return math.ceil((root / difference) ** 2)
+    connor = math.ceil((root / difference) ** 2)
+    exact = math.ceil(fewest_discordant() * pair.items / (pair.a_only + pair.b_only))
+    shown = pair.p_value < SIGNIFICANCE
+    return max(connor, exact, pair.items if shown else pair.items + 1)

@@ -11,26 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from ..text.terminal import inert
-from ..text.words import plural
+from ..text.words import dollars, plural
 from .comparisons import p_text, points
 
 HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors",
-            "own p50 ms", "own p95 ms", "waited p50 ms")
+            "own p50 ms", "own p95 ms", "waited p50 ms", "fell back")
 LATENCY_NOTE = (
     "Latency per item: 'own' is the time of the system's own calls; 'waited' the time it waited for a "
-    "concurrency slot or a rate limit (other systems' calls), not counted in 'own'."
+    "concurrency slot or a rate limit while none of its own calls ran (other systems' calls), not counted "
+    "in 'own'. 'fell back': items on which a consortium's arbiter failed and the answer fell back to an "
+    "earlier round, the peer review or the members' vote."
 )
 
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def money(value: float | None) -> str:
-    """Dollars, with enough digits that a cheap model's cost is not shown as 0."""
-    if value is None:
-        return "-"
-    return f"${value:,.2f}" if value >= 10 else f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
 
 
 def number(value: float | None) -> str:
@@ -53,8 +48,9 @@ def cells(system: dict[str, Any]) -> list[str]:
     return [
         f"{system['correct']}/{system['total']}", _percent(system["accuracy"]), f"{_percent(low)}-{_percent(high)}",
         number(system["calls"]), number(system["input_tokens"]), number(system["output_tokens"]),
-        money(system["cost"]), number(system["errors"]), number(system["own_ms_p50"]),
+        dollars(system["cost"]), number(system["errors"]), number(system["own_ms_p50"]),
         number(system["own_ms_p95"]), number(system["wait_ms_p50"]),
+        number(system["arbiter_fallbacks"]["items"]) if system["kind"] == "consortium" else "-",
     ]
 
 
@@ -87,7 +83,7 @@ def render(report: dict[str, Any]) -> str:
     rows = [list(HEADINGS)] + [[inert(label(s, consortiums)), *cells(s)] for s in report["systems"]]
     lines = [
         f"Eval of {inert(', '.join(report['consortiums']))} on {inert(report['dataset'])}: "
-        f"{report['items']} items, scorer {report['scorer']}",
+        f"{plural(report['items'], 'item')}, scorer {report['scorer']}",
         "",
         *_columns(rows),
         LATENCY_NOTE,
@@ -101,13 +97,25 @@ def render(report: dict[str, Any]) -> str:
     judge = report.get("judge")
     if judge:
         lines.append(
-            f"Judge {inert(judge['model'])}: {judge['calls']:,} calls, {number(judge['input_tokens'])} input / "
-            f"{number(judge['output_tokens'])} output tokens, cost {money(judge['cost'])}, "
-            f"{judge['errors']} unreadable verdicts (not in the systems' figures)"
+            f"Judge {inert(judge['model'])}: {plural(judge['calls'], 'call')}, {number(judge['input_tokens'])} "
+            f"input / {number(judge['output_tokens'])} output tokens, cost {dollars(judge['cost'])}, "
+            f"{plural(judge['errors'], 'unreadable verdict')} (not in the systems' figures)"
         )
     if report["verdict"]["line"]:
         lines += ["", *(inert(line) for line in report["verdict"]["line"].splitlines())]
     return "\n".join(lines)
+
+
+def fallback_text(fallbacks: dict[str, Any], total: int) -> str:
+    """`The arbiter failed and the answer fell back: 11 rounds on 5 of 5 items
+    (lines 2, 3, 4, 5, 6)`; empty when it never did."""
+    if not fallbacks["items"]:
+        return ""
+    lines = ", ".join(str(line) for line in fallbacks["lines"])
+    return (
+        f"The arbiter failed and the answer fell back: {plural(fallbacks['rounds'], 'round')} on "
+        f"{fallbacks['items']} of {plural(total, 'item')} (line{'s' if fallbacks['items'] > 1 else ''} {lines})"
+    )
 
 
 def _consortium_lines(system: dict[str, Any]) -> list[str]:
@@ -116,6 +124,9 @@ def _consortium_lines(system: dict[str, Any]) -> list[str]:
         f"Answer flips between rounds: {flips['right_to_wrong']} right->wrong, "
         f"{flips['wrong_to_right']} wrong->right"
     ]
+    fell = fallback_text(system["arbiter_fallbacks"], system["total"])
+    if fell:
+        lines.append(fell)
     rounds = system["final_rounds"]
     if rounds:
         lines.append("Final answer from round: " + ", ".join(f"{k}: {v}" for k, v in rounds.items()))
@@ -124,7 +135,7 @@ def _consortium_lines(system: dict[str, Any]) -> list[str]:
         lines.append("Calibration: no final confidences to check")
         return lines
     lines.append(
-        f"Calibration: expected calibration error {calibration['ece']:.3f} over {calibration['items']} items"
+        f"Calibration: expected calibration error {calibration['ece']:.3f} over {plural(calibration['items'], 'item')}"
     )
     for b in calibration["bins"]:
         if b["count"]:

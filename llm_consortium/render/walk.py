@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..judging import matching
-from ..text.words import UNKNOWN, number, plural
+from ..text.words import UNKNOWN, dollars, number, plural
 from ..trace import (
     CallRecord,
     ReviewerRecord,
@@ -251,11 +251,11 @@ def place_given(reviewer: ReviewerRecord, member: str) -> str:
 
 def spending_text(usage: Any) -> str:
     """What a run cost and the calls its savings did not make, else empty:
-    `cost $0.0021 · saved 3 calls (agreement 1, tiers 2)`."""
+    `cost $0.00213 · saved 3 calls (agreement 1, tiers 2)`."""
     usage = usage if isinstance(usage, dict) else {}
     parts = []
     if isinstance(usage.get("cost_usd"), (int, float)):
-        parts.append(f"cost ${usage['cost_usd']:.4f}")
+        parts.append(f"cost {dollars(usage['cost_usd'])}")
     saved = usage.get("calls_saved")
     if isinstance(saved, dict) and saved:
         kinds = ", ".join(f"{kind} {count}" for kind, count in saved.items())

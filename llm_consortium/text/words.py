@@ -4,6 +4,8 @@ would claim a measurement)."""
 
 from __future__ import annotations
 
+import math
+
 UNKNOWN = "?"
 
 
@@ -24,3 +26,19 @@ def number(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return UNKNOWN
     return f"{value:,}" if isinstance(value, int) else f"{value:,.0f}"
+
+
+def dollars(value: float | None) -> str:
+    """US dollars with enough digits to mean something: `$1,234.50`, `$0.42`,
+    `$0.000012` (a cheap call is not shown as `$0.0000`), `-` when unknown."""
+    if value is None:
+        return "-"
+    if value == 0:
+        return "$0"
+    if abs(value) >= 10:
+        return f"${value:,.2f}"
+    decimals = max(2, 2 - math.floor(math.log10(abs(value))))  # three significant digits
+    if decimals > 12:
+        return f"${value:.2e}"
+    whole, _, fraction = f"{value:.{decimals}f}".partition(".")
+    return f"${whole}.{fraction.rstrip('0').ljust(2, '0')}"
