@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .trace import TRACE_VERSION, RoundRecord, RunUsage, Trace
+from .trace import TRACE_VERSION, FailedMemberRecord, RoundRecord, RunUsage, Trace
 
 STRATEGIES = ("arbiter", "vote")
 
@@ -241,6 +241,12 @@ class Result:
     confidence_threshold: float | None = None  # what the run had to reach, for "below threshold"
     stopped: str | None = None  # why the run stopped before its stop rule (a budget)
     tool_calls: list[ToolUse] = field(default_factory=list)  # every member's, in order made
+    # What the answer rests on, decided once by engine/status.py: complete, partial,
+    # stopped or fallback; one line per fact behind it; every member call that failed.
+    status: str = "complete"
+    degraded: list[str] = field(default_factory=list)
+    failed_members: list[FailedMemberRecord] = field(default_factory=list)
+    warning: str | None = None  # the degraded run's stderr line, what the engine did not say already
 
     def trace(self) -> Trace:
         """The JSON-ready deliberation, stored as the response's response_json."""
@@ -252,6 +258,9 @@ class Result:
             "confidence_threshold": self.confidence_threshold,
             "usage": self.usage,
             "notes": self.notes,
+            "status": self.status,
+            "degraded": self.degraded,
+            "failed_members": self.failed_members,
         }
         if self.stopped:
             trace["stopped"] = self.stopped
