@@ -27,8 +27,6 @@ import local_plugin
 from helpers import LLM_BIN, ok, refused, save, subprocess_env
 from loopback import NO_RETRY, error, hang, reply, tagged_verdict
 
-pytestmark = pytest.mark.asyncio
-
 TESTS = Path(__file__).resolve().parent
 
 
@@ -71,6 +69,7 @@ def consortiums(loopback, openai_models):
     return loopback
 
 
+@pytest.mark.asyncio
 async def test_an_agent_lists_consults_polls_and_cancels(consortiums, user_path, tmp_path, caplog):
     loopback = consortiums
     async with mcp_server(user_path, tmp_path) as (client, stderr):
@@ -122,6 +121,7 @@ async def test_an_agent_lists_consults_polls_and_cancels(consortiums, user_path,
 
         unknown = await client.call_tool("consult", {"consortium": "nope", "prompt": "q"})
         assert unknown.is_error and "No saved consortium named 'nope'" in unknown.content[0].text  # type: ignore[union-attr]
+    assert all("tools" not in r.body for r in loopback.requests)  # no -T: members get no tools
     chatter = stderr.read_text()
     assert local_plugin.LOUD_CHATTER in chatter and f"{local_plugin.LOUD_CHATTER} (fd 1)" in chatter
     assert "Consortium shaky: partial: round 1: 1 of 2 members answered (broken:" in chatter
@@ -130,20 +130,25 @@ async def test_an_agent_lists_consults_polls_and_cancels(consortiums, user_path,
     assert sorted(run["consortium"] for run in runs) == ["loud", "panel", "panel", "shaky"]  # not the cancelled one
 
 
+@pytest.mark.asyncio
 async def test_a_budget_stop_says_stopped(loopback, openai_models, user_path, tmp_path):
-    openai_models(["alpha", "beta", "judge"])
+    tools = {"supports_tools": True}
+    openai_models(["alpha", "beta", "judge"], alpha=tools, beta=tools)
     loopback.script("judge", reply(tagged_verdict("Draft", 0.3, needs_iteration=True)))
     for model in ("alpha", "beta", "judge"):
         ok("prices", "set", model, "1", "1")
     save("thrifty", ["alpha", "beta"])
-    async with mcp_server(user_path, tmp_path) as (client, _):
+    async with mcp_server(user_path, tmp_path, "-T", "llm_version") as (client, _):
         # Round 1 costs about $0.0004; a second would pass $0.0006.
         result, text = await call(client, "consult", consortium="thrifty", prompt="q", max_usd=0.0006)
-    assert (result["status"], result["answer"], result["rounds"]) == ("stopped", "Draft", 1)
+    assert (result["status"], result["answer"], result["rounds"]) == ("stopped", "Draft", 1), result["error"]
     assert result["degraded"][0].startswith("budget: ") and result["cost_usd"] <= 0.0006
     assert "status stopped" in text
+    # Started with -T: the members were given the tool (run without approval).
+    assert [t["function"]["name"] for t in loopback.requests_for("alpha")[0].body["tools"]] == ["llm_version"]
 
 
+@pytest.mark.asyncio
 async def test_a_client_that_goes_away_mid_consult_cancels_the_run(consortiums, user_path, tmp_path):
     loopback = consortiums
     async with mcp_server(user_path, tmp_path) as (client, stderr):
