@@ -9,6 +9,7 @@ module costs nothing beyond `llm`, which is loaded already.
 
 from __future__ import annotations
 
+import click
 import llm
 
 
@@ -18,8 +19,8 @@ class Consortium(llm.Toolbox):
     def __init__(self, name: str) -> None:
         from ..saved.store import list_names
 
-        if name not in list_names():
-            raise ValueError(f"No saved consortium named {name!r} (llm consortiums list shows them)")
+        if name not in list_names():  # llm's -T makes the toolbox: one `Error:` line, no traceback
+            raise click.ClickException(f"No saved consortium named {name!r} (llm consortiums list shows them)")
         # Read by saved/cycles.py: a run whose members get this tool must not lead back
         # to a consortium that is already running.
         self.consortium_name = name
