@@ -19,11 +19,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import local_plugin
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-import local_plugin
 from helpers import LLM_BIN, ok, refused, save, subprocess_env
 from loopback import NO_RETRY, error, hang, reply, tagged_verdict
 

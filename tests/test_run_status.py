@@ -8,13 +8,13 @@ import json
 import logging
 
 import pytest
+from local_plugin import LocalPlugin, local_models
 
 from llm_consortium.engine import run
 from llm_consortium.engine.status import decide
 from llm_consortium.types import Call
 
 from helpers import ProviderError, Scripted, llm_run, llm_subprocess, ok, registered, save, settings, verdict
-from local_plugin import LocalPlugin, local_models
 from loopback import NO_RETRY, error, reply, tagged_verdict
 
 

@@ -121,9 +121,9 @@ def _dissent(final: dict[str, Any]) -> list[str]:
     ]
 
 
-def result_from_trace(consortium: str, text: str, trace: Trace, run_id: str | None) -> ConsultResult:
+def result_from_trace(consortium: str, text: str, stored: Any, run_id: str | None) -> ConsultResult:
     """The result of a finished run, from its trace (a stored one too)."""
-    trace = read_trace(trace)
+    trace: Trace = read_trace(stored)
     rounds = trace["rounds"]
     final = next((r for r in rounds if r.get("round") == trace.get("final_round")), rounds[-1] if rounds else {})
     usage = trace["usage"]
@@ -135,7 +135,7 @@ def result_from_trace(consortium: str, text: str, trace: Trace, run_id: str | No
         confidence_threshold=trace.get("confidence_threshold"),
         degraded=list(trace.get("degraded", [])),
         failed_members=[dict(f) for f in trace.get("failed_members", [])],
-        arbiter_skipped=final.get("arbiter_skipped"),
+        arbiter_skipped=str(final["arbiter_skipped"]) if final.get("arbiter_skipped") else None,
         dissent=_dissent(dict(final)),
         rounds=len(rounds),
         calls=sum(row.get("calls", 0) for row in usage.get("per_model", {}).values()),

@@ -61,7 +61,7 @@ def _overview() -> dict[str, Any]:
     runs have cost (the median of the latest priced ones), when known."""
     from ..saved.store import list_names, load
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     costs = _typical_costs()
     for name in list_names():
         try:

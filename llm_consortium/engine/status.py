@@ -81,7 +81,8 @@ def decide(
             failed.append(FailedMemberRecord(member=_member_name(dict(call)), round=number, error=str(error)))
         if errors:
             who = ", ".join(f"{_member_name(dict(c))}: {_short(e)}" for c, e in errors)
-            found["partial"].append(f"round {number}: {len(calls) - len(errors)} of {len(calls)} members answered ({who})")
+            answered = f"{len(calls) - len(errors)} of {len(calls)} members answered"
+            found["partial"].append(f"round {number}: {answered} ({who})")
         if "failed" in record:
             found["partial"].append(f"round {number}: {record['failed']}")
         if "fallback" in record:
