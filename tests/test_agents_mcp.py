@@ -124,7 +124,7 @@ async def test_an_agent_lists_consults_polls_and_cancels(consortiums, user_path,
     assert all("tools" not in r.body for r in loopback.requests)  # no -T: members get no tools
     chatter = stderr.read_text()
     assert local_plugin.LOUD_CHATTER in chatter and f"{local_plugin.LOUD_CHATTER} (fd 1)" in chatter
-    assert "Consortium shaky: partial: round 1: 1 of 2 members answered (broken:" in chatter
+    assert "Consortium shaky: partial: broken failed in round 1 (Error code: 500 - upstream exploded)" in chatter
     assert not [r for r in caplog.records if "Failed to parse" in r.getMessage()]  # stdout held only the protocol
     runs = json.loads(ok("runs", "--json").stdout)
     assert sorted(run["consortium"] for run in runs) == ["loud", "panel", "panel", "shaky"]  # not the cancelled one

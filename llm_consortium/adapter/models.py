@@ -340,10 +340,11 @@ class _SharedConsortium:
         # `-u` shows these details: the run's cost when every price is known, and the
         # calls the arbiter skip, tiers and waves did not make.
         spending = {key: result.usage[key] for key in ("cost_usd", "calls_saved") if result.usage.get(key)}
+        # The status too (engine/status.py), so `-u` says what the answer rests on.
         response.set_usage(
             input=result.usage["input"],
             output=result.usage["output"],
-            details={"models": per_model, **spending} if per_model else None,
+            details={"models": per_model, **spending, "status": result.status} if per_model else None,
         )
         response.response_json = {"consortium": self.model_id, **result.trace()}
         if result.warning:  # a degraded run says so, once; stdout keeps only the answer

@@ -96,4 +96,21 @@ def decide(
         unknown.append(f"ran all {max_iterations} rounds because the arbiter's confidence was unknown")
     status = next((kind for kind in STATUSES if found[kind]), "complete")
     degraded = [line for kind in STATUSES for line in found[kind]] + unknown
-    return RunStatus(status, degraded, failed, found["partial"])
+    short = [f"round {r.get('round', 0)}: {r['failed']}" for r in rounds if "failed" in r]
+    return RunStatus(status, degraded, failed, _by_member(failed) + short)
+
+
+def _by_member(failed: list[FailedMemberRecord]) -> list[str]:
+    """The failed calls, one phrase per member: `beta failed in rounds 1 and 2 (its
+    first error)`, so a member that fails every round is named once."""
+    rounds: dict[str, list[int]] = {}
+    first: dict[str, str] = {}
+    for call in failed:
+        rounds.setdefault(call["member"], []).append(call["round"])
+        first.setdefault(call["member"], call["error"])
+    phrases = []
+    for member, numbers in rounds.items():
+        listed = [str(n) for n in dict.fromkeys(numbers)]
+        where = f"round {listed[0]}" if len(listed) == 1 else f"rounds {', '.join(listed[:-1])} and {listed[-1]}"
+        phrases.append(f"{member} failed in {where} ({_short(first[member])})")
+    return phrases

@@ -32,13 +32,13 @@ class JudgeUsage:
 
     def add(self, record: dict[str, Any]) -> None:
         self.calls += record["calls"]
-        self.input_tokens += record["input_tokens"]
-        self.output_tokens += record["output_tokens"]
+        self.input_tokens += record["input_tokens"] or 0
+        self.output_tokens += record["output_tokens"] or 0
         self.errors += 0 if record["verdict"] is not None else 1
         for model_id, row in record["usage"].items():
             mine = self.usage.setdefault(model_id, {"calls": 0, "input": 0, "output": 0})
             for key in mine:
-                mine[key] += row.get(key, 0)
+                mine[key] += row.get(key) or 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
