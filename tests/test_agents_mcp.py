@@ -73,7 +73,9 @@ def consortiums(loopback, openai_models):
 async def test_an_agent_lists_consults_polls_and_cancels(consortiums, user_path, tmp_path, caplog):
     loopback = consortiums
     async with mcp_server(user_path, tmp_path) as (client, stderr):
-        assert {t.name for t in (await client.list_tools()).tools} == {"list_consortiums", "consult", "consult_result", "cancel"}
+        tools = (await client.list_tools()).tools
+        assert {t.name for t in tools} == {"list_consortiums", "consult", "consult_result", "cancel"}
+        assert all(t.description and "\n    " not in t.description for t in tools)  # written for a model, not indented
         listed, text = await call(client, "list_consortiums")
         panel = next(row for row in listed["consortiums"] if row["name"] == "panel")
         assert panel["members"] == ["alpha", "beta"] and panel["arbiter"] == "judge" and panel["typical_cost_usd"] is None

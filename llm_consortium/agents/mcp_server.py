@@ -11,8 +11,10 @@ the run goes on; when the client goes away, every run still going is cancelled.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from mcp.server import MCPServer
@@ -121,9 +123,16 @@ def _overview_text(overview: dict[str, Any]) -> str:
 def build(jobs: Jobs, tools: list[Any]) -> MCPServer:
     """The server and its four tools; `tools` go to every consult's members."""
     server: MCPServer = MCPServer("llm-consortium", instructions=INSTRUCTIONS, log_level="WARNING")
-    read_only = ToolAnnotations(read_only_hint=True)
 
-    @server.tool(annotations=read_only)
+    def tool(annotations: ToolAnnotations | None = None) -> Callable[[Any], Any]:
+        # The docstring is the description a model reads: without Python's indentation.
+        def add(fn: Any) -> Any:
+            server.add_tool(fn, description=inspect.cleandoc(fn.__doc__ or ""), annotations=annotations)
+            return fn
+
+        return add
+
+    @tool(ToolAnnotations(read_only_hint=True))
     def list_consortiums() -> CallToolResult:
         """List the saved consortiums you can consult: each one's member models, its arbiter
         (the model that compares and merges their answers; none means the members vote),
@@ -132,7 +141,7 @@ def build(jobs: Jobs, tools: list[Any]) -> MCPServer:
         overview = _overview()
         return _result(overview, _overview_text(overview))
 
-    @server.tool()
+    @tool()
     async def consult(
         consortium: Annotated[str, Field(description="Name of a saved consortium (see list_consortiums)")],
         prompt: Annotated[str, Field(description="The complete question or task; the panel sees nothing else")],
@@ -164,7 +173,7 @@ def build(jobs: Jobs, tools: list[Any]) -> MCPServer:
             raise ToolError(str(ex)) from ex
         return await _waited(jobs.start(request), wait_seconds, ctx)
 
-    @server.tool()
+    @tool()
     async def consult_result(
         job_id: Annotated[str, Field(description="The job_id a consult returned")],
         ctx: Context,
@@ -181,7 +190,7 @@ def build(jobs: Jobs, tools: list[Any]) -> MCPServer:
             raise ToolError(str(ex)) from ex
         return await _waited(job, wait_seconds, ctx)
 
-    @server.tool()
+    @tool()
     async def cancel(job_id: Annotated[str, Field(description="The job_id of a running consult")]) -> CallToolResult:
         """Stop a running consult; nothing more is spent on it."""
         try:

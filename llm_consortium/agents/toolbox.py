@@ -9,6 +9,8 @@ module costs nothing beyond `llm`, which is loaded already.
 
 from __future__ import annotations
 
+import inspect
+
 import click
 import llm
 
@@ -37,3 +39,8 @@ class Consortium(llm.Toolbox):
         from .consult import Request, consult_sync
 
         return consult_sync(Request(self.consortium_name, question)).as_text()
+
+
+# llm sends the method's docstring as the tool's description: without the indentation
+# Python before 3.13 keeps in it.
+Consortium.ask.__doc__ = inspect.cleandoc(Consortium.ask.__doc__ or "")
