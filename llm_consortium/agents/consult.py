@@ -16,6 +16,7 @@ from typing import Any
 
 import llm
 
+from ..engine.status import FAILED
 from ..errors import ConsortiumError
 from ..trace import Trace, read_trace
 
@@ -73,7 +74,7 @@ class ConsultResult:
             head += f", confidence {self.confidence:.2f}"
             if self.confidence_threshold is not None and self.confidence < self.confidence_threshold:
                 head += f" (below its threshold {self.confidence_threshold:.2f})"
-        elif self.status != "failed":
+        elif self.status != FAILED:
             head += ", confidence unknown"
         lines = [head]
         if self.error:
@@ -147,7 +148,7 @@ def result_from_trace(consortium: str, text: str, stored: Any, run_id: str | Non
 
 
 def failed(consortium: str, error: str) -> ConsultResult:
-    return ConsultResult(consortium=consortium, status="failed", answer=None, error=error)
+    return ConsultResult(consortium=consortium, status=FAILED, answer=None, error=error)
 
 
 def check(request: Request) -> None:
