@@ -31,6 +31,14 @@ def register_models(register):
 
 
 @llm.hookimpl
+def register_tools(register):
+    # llm asks for tools only when a command uses them (`-T`, `llm tools`).
+    from .agents.toolbox import Consortium
+
+    register(Consortium)
+
+
+@llm.hookimpl
 def register_commands(cli):
     # cli.py imports only click; each subcommand's module loads when it runs.
     from .cli import consortiums

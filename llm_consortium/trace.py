@@ -27,17 +27,20 @@ class Usage(TypedDict, total=False):
 
 
 class ModelUsage(TypedDict):
-    """One model's sums over a run: calls (attempts), HTTP requests, tokens."""
+    """One model's sums over a run: calls (attempts), HTTP requests, tokens (None when
+    a call of it answered without saying how many it used)."""
 
     calls: int
     requests: int
-    input: int
-    output: int
+    input: int | None
+    output: int | None
 
 
 class RunUsage(TypedDict, total=False):
-    input: int
-    output: int
+    """A run's token sums: None (never 0) when any call answered without saying."""
+
+    input: int | None
+    output: int | None
     per_model: dict[str, ModelUsage]
     cost_usd: float  # when every model's price is known
     calls_saved: dict[str, int]  # calls not made, by saving: agreement, tiers, waves
@@ -216,9 +219,17 @@ class RoundRecord(TypedDict, total=False):
     arbiter_skipped: str  # why no arbiter was needed (every answer agreed)
 
 
+class FailedMemberRecord(TypedDict):
+    """A member call that failed: who, in which round, and why."""
+
+    member: str
+    round: int
+    error: str
+
+
 class Trace(TypedDict, total=False):
     """A run: its rounds, the round whose answer is final, the final confidence and
-    the threshold it had to reach, the usage and the notes. `consortium` (the saved
+    the threshold it had to reach, the usage, the notes and the run's status. `consortium` (the saved
     consortium's name) is added where the trace is stored on a logged turn."""
 
     version: int
@@ -230,6 +241,11 @@ class Trace(TypedDict, total=False):
     usage: RunUsage
     notes: list[str]
     stopped: str  # why the run stopped early (a budget)
+    # What the answer rests on (engine/status.py): complete, partial, stopped or
+    # fallback; one line per fact that makes it less than complete; the failed calls.
+    status: str
+    degraded: list[str]
+    failed_members: list[FailedMemberRecord]
 
 
 # ------------------------------------------------------------------- reading

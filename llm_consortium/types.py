@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from . import settings_spec
 from .settings_spec import RUN
-from .trace import TRACE_VERSION, RoundRecord, RunUsage, Trace
+from .trace import TRACE_VERSION, FailedMemberRecord, RoundRecord, RunUsage, Trace
 
 # A coroutine function (not any awaitable): threads hand its calls to the loop.
 TextFn = Callable[[str], Coroutine[Any, Any, None]]
@@ -230,6 +230,12 @@ class Result:
     confidence_threshold: float | None = None  # what the run had to reach, for "below threshold"
     stopped: str | None = None  # why the run stopped before its stop rule (a budget)
     tool_calls: list[ToolUse] = field(default_factory=list)  # every member's, in order made
+    # What the answer rests on, decided once by engine/status.py: complete, partial,
+    # stopped or fallback; one line per fact behind it; every member call that failed.
+    status: str = "complete"
+    degraded: list[str] = field(default_factory=list)
+    failed_members: list[FailedMemberRecord] = field(default_factory=list)
+    warning: str | None = None  # the degraded run's stderr line, what the engine did not say already
 
     def trace(self) -> Trace:
         """The JSON-ready deliberation, stored as the response's response_json."""
@@ -241,6 +247,9 @@ class Result:
             "confidence_threshold": self.confidence_threshold,
             "usage": self.usage,
             "notes": self.notes,
+            "status": self.status,
+            "degraded": self.degraded,
+            "failed_members": self.failed_members,
         }
         if self.stopped:
             trace["stopped"] = self.stopped

@@ -12,6 +12,8 @@ What makes such plugins hard for a consortium, reproduced on purpose:
 - a small context window (`local-small`: 40 words; longer prompts raise the kind of
   error such engines raise);
 - `local-leaky` swaps sys.stdout and sys.stderr for /dev/null and never puts them back;
+- `local-loud` prints its engine's chatter to stdout as it loads (`print` and a write
+  to file descriptor 1), as a native engine that nobody silenced does;
 - `local-racy` is thread-safe (no overlap check) but still swaps stdio while it
   loads, so calls allowed to overlap on it race on sys.stdout;
 - it reports no token usage.
@@ -39,6 +41,7 @@ import llm
 OVERLAPS: list[str] = []
 ENV_OVERLAPS = "LOCAL_PLUGIN_OVERLAPS"
 ANSWER = "The local answer."
+LOUD_CHATTER = "local-loud: loading weights"
 
 
 def _record_overlap(model_id: str) -> None:
@@ -92,8 +95,10 @@ class LocalModel(llm.Model):
         hold: threading.Event | None = None,
         thread_safe: bool = False,
         leaky: bool = False,
+        loud: bool = False,
     ) -> None:
         self.model_id = model_id
+        self.loud = loud
         self.fds = fds
         self.context_words = context_words
         self.reload = reload
@@ -105,6 +110,11 @@ class LocalModel(llm.Model):
         self._busy = threading.Lock()
 
     def load(self) -> None:
+        if self.loud:
+            print(LOUD_CHATTER, flush=True)
+            os.write(1, f"{LOUD_CHATTER} (fd 1)\n".encode())
+            self.engine = "loaded"
+            return
         if self.leaky:
             sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the bug it stands for
             self.engine = "loaded"
@@ -172,6 +182,7 @@ def local_models(hold: threading.Event | None = None, reload: bool = False) -> l
         LocalModel("local-small", context_words=40, reload=reload),
         LocalModel("local-racy", reload=True, thread_safe=True),
         LocalModel("local-leaky", reload=True, leaky=True),
+        LocalModel("local-loud", reload=True, thread_safe=True, loud=True),
     ]
 
 

@@ -124,7 +124,7 @@ def test_usage_is_the_sum_of_every_call(consortium, loopback):
     }
     prefix = "Token usage: 124 input, 28 output, "
     assert usage_line.startswith(prefix)
-    assert json.loads(usage_line[len(prefix):]) == {"models": per_model}
+    assert json.loads(usage_line[len(prefix):]) == {"models": per_model, "status": "complete"}
     row = logged_responses()[0]
     assert (row["input_tokens"], row["output_tokens"]) == (124, 28)
 

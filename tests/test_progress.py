@@ -23,6 +23,8 @@ from helpers import LLM_BIN, subprocess_env, verdict
 from loopback import NO_RETRY, error, reply
 
 CLEAR = "\r\x1b[K"
+# `council`'s member beta fails every round: the run says so in one line once it ends.
+PARTIAL = "Consortium council: partial: beta failed in rounds 1 and 2 (Error code: 400 - beta is down)"
 
 
 class FakeTerminal(io.StringIO):
@@ -159,19 +161,19 @@ def test_status_line_on_a_terminal_and_only_the_answer_on_stdout(council, user_p
     assert "council: round 1/2 · confidence 0.40 · another round" in terminal
     # The final round's answer streams: the line is wiped before its first chunk and
     # never drawn again (no "done" over the answer).
-    assert terminal.endswith("council: round 2/2 · arbiter …\x1b[K" + CLEAR)
-    assert "\n" not in terminal
+    assert terminal.endswith("council: round 2/2 · arbiter …\x1b[K" + CLEAR + PARTIAL + "\r\n")
+    assert terminal.count("\n") == 1
 
 
 def test_without_streaming_the_last_status_is_drawn_then_wiped(council, user_path):
     code, stdout, terminal = run_llm(["-m", council, "--no-stream", "question"], user_path, stderr_tty=True)
     assert (code, stdout) == (0, "The answer\n")
-    assert terminal.endswith("council: round 2/2 · confidence 0.90 · done\x1b[K" + CLEAR)
+    assert terminal.endswith("council: round 2/2 · confidence 0.90 · done\x1b[K" + CLEAR + PARTIAL + "\r\n")
 
 
 def test_no_status_when_stderr_is_a_pipe(council, user_path):
     code, stdout, stderr = run_llm(["-m", council, "question"], user_path, stderr_tty=False)
-    assert (code, stdout, stderr) == (0, "The answer\n", "")
+    assert (code, stdout, stderr) == (0, "The answer\n", PARTIAL + "\n")
 
 
 @pytest.mark.parametrize(
@@ -181,7 +183,7 @@ def test_no_status_when_stderr_is_a_pipe(council, user_path):
 )
 def test_switched_off_draws_nothing_even_on_a_terminal(council, user_path, args, env):
     code, stdout, terminal = run_llm(["-m", council, *args, "question"], user_path, stderr_tty=True, env=env)
-    assert (code, stdout, terminal) == (0, "The answer\n", "")
+    assert (code, stdout, terminal) == (0, "The answer\n", PARTIAL + "\r\n")
 
 
 def test_status_line_in_chat(council, user_path, loopback):
@@ -191,7 +193,8 @@ def test_status_line_in_chat(council, user_path, loopback):
     )
     assert code == 0
     assert "The answer" in stdout and "round" not in stdout
-    assert "council: round 1/2 · arbiter …" in terminal and terminal.endswith(CLEAR)
+    assert "council: round 1/2 · arbiter …" in terminal
+    assert terminal.endswith(CLEAR + PARTIAL.replace("rounds 1 and 2", "round 1") + "\r\n")
 
 
 def test_failed_run_clears_the_line_before_the_error(council, user_path, loopback):

@@ -121,7 +121,8 @@ def test_a_member_with_invalid_json_counts_as_failed_and_the_run_still_answers(m
     loopback.script("plain", reply('{"name": "Rex", "age": "three"}'))
     loopback.script("sjudge", reply(json_verdict(REX)))
     done = llm_subprocess(user_path, "-m", "panel", "--schema", DOG, "Invent a dog")
-    assert printed_json(done) == REX
+    partial = 'Consortium panel: partial: plain failed in round 1 (answer rejected: does not match the schema: age: expected integer, got string "three")\n'
+    assert printed_json(done, stderr=partial) == REX
     plain = last_trace()["rounds"][0]["members"][1]
     assert plain["model"] == "plain"
     assert "age: expected integer" in plain["error"]

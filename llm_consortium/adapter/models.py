@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, cast
 
 import llm
@@ -23,9 +24,13 @@ from ..settings_spec import OPTION, RUN, settings_in
 
 if TYPE_CHECKING:
     from ..saved.config import ConsortiumConfig
-    from ..types import Result, Settings, TextFn
+    from ..types import Event, Result, Settings, TextFn
 
 logger = logging.getLogger(__name__)
+
+# Who else hears the progress of the runs started in this context, besides the status
+# line: an agent's consult (agents/consult.py) reports rounds and members to its client.
+RUN_EVENTS: ContextVar[Callable[[Event], None] | None] = ContextVar("consortium_run_events", default=None)
 
 # What a consortium model declares to llm, which validates attachments before the
 # consortium runs: the usual image, audio and PDF types. Whether a member really
@@ -231,16 +236,21 @@ class _SharedConsortium:
         if config.system_prompt:
             system = "\n\n".join(s for s in (config.system_prompt, system) if s)
         kit = tool_kit(config, prompt, response)
+        from ..saved.cycles import refuse_tool_loops
+
+        refuse_tool_loops(self.model_id, prompt.tools)  # a Consortium tool leading back here
         members, arbiter = resolve(config, options.call_mode, tools=kit)
         notes = tool_notes(self.model_id, members) if kit is not None else []
         schema = cast("dict[str, Any] | None", prompt.schema)  # llm makes a pydantic class a dict
         settings = with_prices(settings, members, arbiter)
         request = Call(current, system or None, history, list(prompt.attachments), schema=schema)
-        with status_line(self.model_id, options.progress) as progress:
+        with status_line(self.model_id, options.progress) as line:
+            listener = RUN_EVENTS.get()
+            progress = line if listener is None else _both(line, listener)
 
             async def to_user(text: str) -> None:
-                if progress is not None:
-                    progress.finish()  # before the first chunk; never redrawn after it
+                if line is not None:
+                    line.finish()  # before the first chunk; never redrawn after it
                 assert answer is not None
                 await answer(text)
 
@@ -290,12 +300,24 @@ class _SharedConsortium:
         # `-u` shows these details: the run's cost when every price is known, and the
         # calls the arbiter skip, tiers and waves did not make.
         spending = {key: result.usage[key] for key in ("cost_usd", "calls_saved") if result.usage.get(key)}
+        # The status too (engine/status.py), so `-u` says what the answer rests on.
         response.set_usage(
             input=result.usage["input"],
             output=result.usage["output"],
-            details={"models": per_model, **spending} if per_model else None,
+            details={"models": per_model, **spending, "status": result.status} if per_model else None,
         )
         response.response_json = {"consortium": self.model_id, **result.trace()}
+        if result.warning:  # a degraded run says so, once; stdout keeps only the answer
+            logger.warning("Consortium %s: %s", self.model_id, result.warning)
+
+
+def _both(line: Any, listener: Callable[[Event], None]) -> Callable[[Event], None]:
+    def both(event: Event) -> None:
+        if line is not None:
+            line(event)
+        listener(event)
+
+    return both
 
 
 # llm declares Options as a nested class; ours is ConsortiumOptions, its subclass.

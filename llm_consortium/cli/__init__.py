@@ -24,6 +24,7 @@ _COMMANDS = {
     "compare": ("compare", "compare"),
     "eval": ("eval", "eval_"),
     "prices": ("prices", "prices"),
+    "mcp": ("mcp", "mcp_command"),
 }
 
 

@@ -16,7 +16,7 @@ from ..errors import AttachmentError, ConsortiumFailed
 from ..judging.arbiter_stream import AnswerFn
 from ..trace import RoundRecord
 from ..types import Call, Outcome, Participant, ProgressFn, Result, Settings
-from . import attachments, spending, steps
+from . import attachments, spending, status, steps
 from .context import Candidate, RunContext
 from .fanout import RoundState
 from .judge import fall_back
@@ -83,6 +83,9 @@ async def _deliberate(ctx: RunContext) -> Result:
 def _result(ctx: RunContext, rounds: list[RoundRecord]) -> Result:
     """The most confident round's answer (the latest on ties)."""
     best = max(ctx.candidates)
+    facts = status.decide(
+        rounds, stopped=ctx.stopped, confidence=best.confidence, max_iterations=ctx.settings.max_iterations
+    )
     return Result(
         text=best.text,
         confidence=best.confidence,
@@ -92,6 +95,10 @@ def _result(ctx: RunContext, rounds: list[RoundRecord]) -> Result:
         notes=ctx.notes,
         confidence_threshold=ctx.settings.confidence_threshold,
         stopped=ctx.stopped,
+        status=facts.status,
+        degraded=facts.degraded,
+        failed_members=facts.failed_members,
+        warning=facts.warning,
     )
 
 

@@ -37,12 +37,22 @@ def call_record(participant: Participant, outcome: Outcome) -> CallRecord:
     return record
 
 
+def _plus(total: int | None, more: int | None, known: bool) -> int | None:
+    return None if total is None or not known else total + (more or 0)
+
+
 class UsageSum:
-    """Token sums over every call of a run, in total and per model."""
+    """Token sums over every call of a run, in total and per model.
+
+    Unknown stays unknown: once a call answers without saying what it used, its
+    model's sums and the run's are None, never a 0 or a count that looks complete.
+    (A failed call's usage is unknown too, but nothing answered to say otherwise.)
+    The budget reads a None as nothing spent (`calls.costs`), as it always did.
+    """
 
     def __init__(self) -> None:
-        self.input = 0
-        self.output = 0
+        self.input: int | None = 0
+        self.output: int | None = 0
         self.per_model: dict[str, ModelUsage] = {}
 
     def add(self, model_id: str, outcome: Outcome) -> None:
@@ -50,10 +60,16 @@ class UsageSum:
         row["calls"] += len(outcome.attempts)
         row["requests"] += outcome.requests
         usage = outcome.usage()
-        row["input"] += usage["input"] or 0
-        row["output"] += usage["output"] or 0
-        self.input += usage["input"] or 0
-        self.output += usage["output"] or 0
+        answered = outcome.reply is not None
+        row["input"] = _plus(row["input"], usage["input"], not answered or usage["input"] is not None)
+        row["output"] = _plus(row["output"], usage["output"], not answered or usage["output"] is not None)
+        self.input = _plus(self.input, usage["input"], not answered or usage["input"] is not None)
+        self.output = _plus(self.output, usage["output"], not answered or usage["output"] is not None)
+
+    @property
+    def known(self) -> bool:
+        """Whether every call that answered said what it used."""
+        return self.input is not None and self.output is not None
 
     def as_dict(self) -> RunUsage:
         return RunUsage(input=self.input, output=self.output, per_model=self.per_model)

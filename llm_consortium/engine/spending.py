@@ -153,7 +153,7 @@ def usage(ctx: RunContext) -> RunUsage:
     the savings did not make."""
     total = ctx.usage.as_dict()
     cost = costs.cost(ctx.usage.per_model, ctx.settings.prices) if ctx.settings.prices else None
-    if cost is not None and ctx.usage.per_model:
+    if cost is not None and ctx.usage.per_model and ctx.usage.known:  # unknown tokens: unknown cost
         total["cost_usd"] = cost
     saved = {kind: count for kind, count in ctx.saved.items() if count}
     if saved:

@@ -30,8 +30,8 @@ class Column:
     answer: str | None = None
     error: str | None = None
     calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int | None = 0  # None: a model did not say
+    output_tokens: int | None = 0
     # the consortium's confidence; the winning share of the baseline's vote
     confidence: float | None = None
     samples: int | None = None
@@ -124,7 +124,8 @@ def render(columns: list[Column]) -> str:
     rows = [f"{'':<{width}}  {'calls':>5}  {'input':>8}  {'output':>8}  {'total':>8}" + ("  cost $" if priced else "")]
     for c in columns:
         label = f"{c.kind} {c.name}"
-        total = c.input_tokens + c.output_tokens
+        total = None if c.input_tokens is None or c.output_tokens is None else c.input_tokens + c.output_tokens
         cost = f"  {dollars(c.cost_usd).removeprefix('$')}" if priced else ""
-        rows.append(f"{label:<{width}}  {c.calls:>5}  {c.input_tokens:>8}  {c.output_tokens:>8}  {total:>8}{cost}")
+        tokens = "  ".join(f"{'?' if n is None else n:>8}" for n in (c.input_tokens, c.output_tokens, total))
+        rows.append(f"{label:<{width}}  {c.calls:>5}  {tokens}{cost}")
     return "\n\n".join(blocks) + "\n\n" + "\n".join(rows)

@@ -16,7 +16,7 @@ from typing import Any
 import llm
 from llm.logs import LogStore, log_rows
 
-__all__ = ["LOGS_DB_NAME", "LogStore", "logs_db_path", "resolved_rows"]
+__all__ = ["LOGS_DB_NAME", "LogStore", "logs_db_path", "logs_on", "resolved_rows"]
 
 LOGS_DB_NAME = "logs.db"
 
@@ -25,6 +25,12 @@ def logs_db_path() -> Path:
     """Where llm keeps its logs: `logs.db` in its user directory (what `llm logs path`
     prints; llm.cli.logs_db_path is not public, the rule is)."""
     return llm.user_dir() / LOGS_DB_NAME
+
+
+def logs_on() -> bool:
+    """Whether llm logs prompts: not after `llm logs off`, which leaves a `logs-off`
+    file in its user directory (llm.cli.logs_on is not public, the rule is)."""
+    return not (llm.user_dir() / "logs-off").exists()
 
 
 def resolved_rows(store: LogStore, ids: Iterable[str]) -> Iterator[dict[str, Any]]:

@@ -102,3 +102,24 @@ def users_of(name: str) -> list[str]:
         if any(aliases.get(model_id, model_id) == name for model_id in _model_ids(config)):
             users.append(other)
     return users
+
+
+def refuse_tool_loops(name: str, tools: Any) -> None:
+    """Refuse, before any call, a run of consortium `name` whose members are given a
+    consortium as a tool (`Consortium("x")`) that is `name` or reaches it through its
+    nested consortiums: each consult would start the run again."""
+    for tool in tools or []:
+        target = getattr(getattr(getattr(tool, "implementation", None), "__self__", None), "consortium_name", None)
+        if not isinstance(target, str):
+            continue
+        loop = [name, target] if target == name else None
+        if loop is None:
+            try:
+                config = store.load(target)
+            except (StoreError, ValueError):
+                continue  # the tool reports a broken consortium itself when called
+            nested = find_cycle(config.model_copy(update={"name": name}))  # does `target` reach `name`?
+            loop = [name, target, *(nested or [])[1:]] if nested else None
+        if loop:
+            raise llm.ModelError(f"Consortium cycle through the {tool.name} tool: {' -> '.join(loop)}")
+

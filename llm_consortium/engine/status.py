@@ -1,0 +1,116 @@
+"""A run's status, decided once from the run's own facts: `complete`, `partial` (a
+member it called failed), `stopped` (a budget ended it early), `fallback` (the arbiter
+failed and an earlier answer, the review or the vote decided); `failed` belongs to a
+run that raised (no answer at all), so it is never decided here.
+
+Every reader (the `-u` usage, the stderr line, the trace, the MCP and tool results)
+takes the status from here, so a degraded run cannot be called complete by one of
+them and partial by another. Pure: round records and settings in, a value out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..text.terminal import inert
+from ..trace import FailedMemberRecord, RoundRecord
+
+# The statuses a finished run can have, worst first: when several facts hold, the
+# first one names the run (every fact is still listed in `degraded`).
+STATUSES = ("stopped", "fallback", "partial", "complete")
+FAILED = "failed"  # a run that raised: no answer
+
+_ERROR_CHARS = 120  # a member's error as shown on one line
+_KEPT = {
+    "round": "an earlier round's answer was kept",
+    "review": "the peer review's top answer was kept",
+    "vote": "the members' vote decided",
+}
+
+
+@dataclass
+class RunStatus:
+    """What a finished run's answer rests on: its status, one line per fact that
+    makes it less than complete, and every member call that failed."""
+
+    status: str = "complete"
+    degraded: list[str] = field(default_factory=list)
+    failed_members: list[FailedMemberRecord] = field(default_factory=list)
+    # The facts the engine did not already warn about as they happened (a budget
+    # stop, an arbiter's fallback and an untagged verdict each print their own line).
+    unannounced: list[str] = field(default_factory=list)
+
+    @property
+    def warning(self) -> str | None:
+        """What the one stderr line of a degraded run says (None: nothing more to say),
+        made inert: it quotes the providers' error text."""
+        if not self.unannounced:
+            return None
+        return inert(f"{self.status}: {'; '.join(self.unannounced)}")
+
+
+def _member_name(record: dict) -> str:
+    instance = record.get("instance") or 1
+    return str(record.get("model", "?")) + (f"#{instance}" if instance != 1 else "")
+
+
+def _short(error: object) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= _ERROR_CHARS else text[: _ERROR_CHARS - 1] + "…"
+
+
+def decide(
+    rounds: list[RoundRecord],
+    *,
+    stopped: str | None,
+    confidence: float | None,
+    max_iterations: int,
+) -> RunStatus:
+    """The status of a run that answered, from its round records: a member call with
+    an error (failed, timed out or its answer rejected) makes it partial, a round's
+    `fallback` a fallback, a budget stop stopped. Running every allowed round while
+    the confidence stayed unknown is listed too (the rounds were spent for nothing
+    the threshold could judge), without changing the status."""
+    found: dict[str, list[str]] = {kind: [] for kind in STATUSES}
+    failed: list[FailedMemberRecord] = []
+    for record in rounds:
+        number = record.get("round", 0)
+        calls = record.get("members", [])
+        errors = [(call, call["error"]) for call in calls if call.get("error")]
+        for call, error in errors:
+            failed.append(FailedMemberRecord(member=_member_name(dict(call)), round=number, error=str(error)))
+        if errors:
+            who = ", ".join(f"{_member_name(dict(c))}: {_short(e)}" for c, e in errors)
+            answered = f"{len(calls) - len(errors)} of {len(calls)} members answered"
+            found["partial"].append(f"round {number}: {answered} ({who})")
+        if "failed" in record:
+            found["partial"].append(f"round {number}: {record['failed']}")
+        if "fallback" in record:
+            error = record.get("arbiter", {}).get("error") or "no usable verdict"
+            kept = _KEPT.get(str(record["fallback"].get("kept")), "the members' vote decided")
+            found["fallback"].append(f"round {number}: the arbiter failed ({_short(error)}); {kept}")
+    if stopped:
+        found["stopped"].append(stopped)
+    unknown: list[str] = []
+    if confidence is None and not stopped and max_iterations > 1 and len(rounds) >= max_iterations:
+        unknown.append(f"ran all {max_iterations} rounds because the arbiter's confidence was unknown")
+    status = next((kind for kind in STATUSES if found[kind]), "complete")
+    degraded = [line for kind in STATUSES for line in found[kind]] + unknown
+    short = [f"round {r.get('round', 0)}: {r['failed']}" for r in rounds if "failed" in r]
+    return RunStatus(status, degraded, failed, _by_member(failed) + short)
+
+
+def _by_member(failed: list[FailedMemberRecord]) -> list[str]:
+    """The failed calls, one phrase per member: `beta failed in rounds 1 and 2 (its
+    first error)`, so a member that fails every round is named once."""
+    rounds: dict[str, list[int]] = {}
+    first: dict[str, str] = {}
+    for call in failed:
+        rounds.setdefault(call["member"], []).append(call["round"])
+        first.setdefault(call["member"], call["error"])
+    phrases = []
+    for member, numbers in rounds.items():
+        listed = [str(n) for n in dict.fromkeys(numbers)]
+        where = f"round {listed[0]}" if len(listed) == 1 else f"rounds {', '.join(listed[:-1])} and {listed[-1]}"
+        phrases.append(f"{member} failed in {where} ({_short(first[member])})")
+    return phrases
