@@ -102,7 +102,8 @@ class Matcher(Protocol):
     """How a vote decides that answers say the same thing; `prompt` is the question
     they answer (its form and its own words decide what a reply concludes)."""
 
-    mode: str
+    @property
+    def mode(self) -> str: ...
 
     async def group(self, answers: Sequence[str], prompt: str = "") -> Grouping: ...
 
@@ -168,3 +169,20 @@ class PureMatcher:
 
 
 AUTO = PureMatcher()
+
+
+@dataclass
+class Asking:
+    """A matcher bound to the prompt its answers reply to, for callers that pass
+    answers only (`structured.formats`): the prompt's form and words are part of
+    what a reply concludes."""
+
+    matcher: Matcher
+    prompt: str
+
+    @property
+    def mode(self) -> str:
+        return self.matcher.mode
+
+    async def group(self, answers: Sequence[str], prompt: str = "") -> Grouping:
+        return await self.matcher.group(answers, prompt or self.prompt)
