@@ -45,7 +45,7 @@ _PARTS_RE = re.compile(
 def canonical(token: str) -> str | None:
     """A number token in one form ("1,200.50" -> "1200.5", "12.0" -> "12",
     "−3" -> "-3", "1e1000000" -> "1e1000000"); None when it is no number or longer
-    than MAX_CHARS. Never raises, never writes more than about 60 characters."""
+    than MAX_CHARS. Never raises, never writes more than 2 * MAX_CHARS characters."""
     token = token.strip()
     if not token or len(token) > MAX_CHARS:
         return None
@@ -60,7 +60,7 @@ def canonical(token: str) -> str | None:
     kept = digits.rstrip("0")
     point += len(digits) - len(kept)
     sign = "-" if parts["sign"] in ("-", "−") else ""
-    if 0 <= point and len(kept) + point <= _PLAIN_DIGITS:
+    if point >= 0 and len(kept) + point <= _PLAIN_DIGITS:
         return sign + kept + "0" * point
     if -_PLAIN_DIGITS <= point < 0:
         places = -point
