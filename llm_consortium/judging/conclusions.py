@@ -62,7 +62,7 @@ _EQUATION_RE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _RESULT_RE = re.compile(r"=\s*(?P<n>" + numbers.PATTERN + ")")
-_SUM_TAIL_RE = re.compile(r"(?:^|,\s|\sand\s|\sso\s)(?P<sum>[\d\s.,()]*\d\s*[-+−*/×÷^]\s*[\d\s.,()+\-−*/×÷^]*)$")
+_SUM_TAIL_RE = re.compile(r"(?:^|\s)(?P<sum>[\d\s.,()]*\d\s*[-+−*/×÷^]\s*[\d\s.,()+\-−*/×÷^]*)$")
 _NUMBER_WORDS_RE = re.compile(
     r"\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
     r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|"
@@ -289,7 +289,12 @@ def _reduce(part: str, form: PromptForm) -> Conclusion:
     if letter is not None:
         return Conclusion("choice", letter, "stated answer")
     thing = _short_thing(part, form, keep_numbers=True)
-    return thing or Conclusion("text", normalise(part), "stated answer")
+    if thing is not None:
+        return thing
+    result = _equation(part)  # "the answer is based on the equation 5 + 39 = 22"
+    if result is not None:
+        return Conclusion("number", result, "stated answer")
+    return Conclusion("text", normalise(part), "stated answer")
 
 
 def _digits(line: str) -> str:
@@ -317,7 +322,7 @@ def _arithmetic(lhs: str) -> bool:
 
 def _equation(text: str) -> str | None:
     """Rule 4: the result of the last line that ends in one, its left side arithmetic
-    (or ending in a sum with an operator: "..., and 3 + 3 equals 6")."""
+    or ending in a sum with an operator ("..., and 3 + 3 equals 6")."""
     lines = [_digits(line) for line in text.splitlines()[-200:]]
     for match in reversed(list(_EQUATION_RE.finditer("\n".join(lines)))):
         lhs = match.group("lhs").strip().strip("*_")
