@@ -63,14 +63,6 @@ _EQUATION_RE = re.compile(
 )
 _RESULT_RE = re.compile(r"=\s*(?P<n>" + numbers.PATTERN + ")")
 _SUM_TAIL_RE = re.compile(r"(?:^|\s)(?P<sum>[\d\s.,()]*\d\s*[-+−*/×÷^]\s*[\d\s.,()+\-−*/×÷^]*)$")
-_NUMBER_WORDS_RE = re.compile(
-    r"\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|"
-    r"thousand|million|billion)(?:[\s-]+(?:and\s+)?(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|"
-    r"eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
-    r"fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion)\b)*\b",
-    re.IGNORECASE,
-)
 _ARITHMETIC_RE = re.compile(r"[\d\s+\-−*/×÷^().,xX²³√]+")
 _ARITHMETIC_WORDS = {
     "the", "sum", "of", "and", "product", "difference", "between", "quotient", "half", "squared", "cubed",
@@ -107,6 +99,8 @@ _UNIT_WORDS = {
 }
 _SCALES = {"thousand": 1000, "million": 10**6, "billion": 10**9}
 _MOST_NUMBER_WORDS = 8
+_NUMBER_WORD = "|".join(sorted([*_UNIT_WORDS, "hundred", *_SCALES], key=len, reverse=True))
+_NUMBER_WORDS_RE = re.compile(rf"\b(?:{_NUMBER_WORD})(?:[\s-]+(?:and\s+)?(?:{_NUMBER_WORD})\b)*\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -81,4 +81,11 @@ def to_float(token: str) -> float | None:
     """A number token's value as a float (inf beyond float's range), None when it is
     no number by this grammar."""
     value = canonical(token)
-    return None if value is None else float(value)
+    if value is not None:
+        return float(value)
+    if _PARTS_RE.fullmatch(token.strip()) is None or len(token) > 100 * MAX_CHARS:
+        return None
+    try:  # over-long for a canonical form, still a magnitude ("9" * 400 is inf)
+        return float(token.strip().replace(",", "").replace("−", "-"))
+    except ValueError:
+        return None
