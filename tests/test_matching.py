@@ -43,7 +43,9 @@ OPTIONS = "Which is a mammal? A) Shark B) Dolphin C) Trout"
         # number forms
         (SUM, "eight", "number", "8", "bare number"),
         (SUM, "The answer is twenty-one.", "number", "21", "stated answer"),
-        (SUM, "$1,200.50", "number", "1200.5", "bare number"),
+        (SUM, "$1,200.50", "number", "$1200.5", "bare number"),
+        (SUM, "12 percent", "number", "12%", "bare number"),
+        ("How far is it?", "It is 12 km.", "number", "12 km", "stated answer"),
         (SUM, "The answer is -3.", "number", "-3", "stated answer"),
         # yes/no
         (YES_NO, "Yes, 7 is greater than 5.", "yes/no", "yes", "yes/no"),
@@ -97,6 +99,12 @@ def test_an_incidental_number_is_no_conclusion(prompt, text, not_read_as):
 )
 def test_a_stated_answer_wins_over_a_leading_word_or_letter(text, kind, value):
     assert (conclude(text, SUM).kind, conclude(text, SUM).value) == (kind, value)
+
+
+@pytest.mark.parametrize("answers", [["$12", "€12"], ["12 km", "12 miles"], ["12%", "12 dollars"]])
+def test_a_number_in_different_units_is_a_different_answer(answers):
+    assert [g.members for g in vote.group(answers, prompt="How much is it?")] == [(0,), (1,)]
+    assert len({scorers.stated_number(a) for a in answers}) == 1  # the scorer compares the number alone
 
 
 def test_a_name_starting_with_an_initial_is_no_option_letter():

@@ -46,7 +46,9 @@ _MARKER_RE = re.compile(
 _BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}\n]{1,200})\}")
 _CLAUSE_END_RE = re.compile(r"(?<!\d)[.!?。](?:\s|$)|[.!?](?=\s)|,\s|;|\s[—–-]\s|\s\(|\n")
 _NUMBER_RE = re.compile(numbers.PATTERN)
-_NUMBER_ONLY_RE = re.compile(r"[$€£¥]?\s*(?P<n>" + numbers.PATTERN + r")\s*(?:%|percent|[$€£¥])?")
+_NUMBER_ONLY_RE = re.compile(
+    r"(?P<before>[$€£¥]?)\s*(?P<n>" + numbers.PATTERN + r")\s*(?P<after>%|percent|[$€£¥])?"
+)
 _LETTER_RE = re.compile(r"[(\[]?(?P<l>[A-J])[)\]]?")
 _LETTER_LEAD_RE = re.compile(r"(?:[(\[](?P<a>[A-Ja-j])[)\]]|(?P<b>[A-J])[):])\s+\S")
 _DOT_LEAD_RE = re.compile(r"(?P<l>[A-J])\.\s+\S")
@@ -202,11 +204,15 @@ def _number_words(text: str) -> str | None:
 
 
 def bare_number(text: str) -> str | None:
-    """The number a whole text is ("12", "$1,200", "12 %", "eight"), else None."""
+    """The number a whole text is, with its currency or percent sign ("12",
+    "$1200" for "$1,200", "12%" for "12 percent", "8" for "eight"), else None: $12
+    and €12 are different answers."""
     flat = normalise(text)
     match = _NUMBER_ONLY_RE.fullmatch(flat)
     if match:
-        return numbers.canonical(match.group("n"))
+        value = numbers.canonical(match.group("n"))
+        after = "%" if match.group("after") == "percent" else match.group("after") or ""
+        return None if value is None else match.group("before") + value + after
     return _number_words(flat)
 
 
@@ -261,7 +267,8 @@ def _short_thing(text: str, form: PromptForm, keep_numbers: bool) -> Conclusion 
     if None in value:
         return None  # a number too long to compare: the text is compared whole
     if len(value) == 1 and all(_NUMBER_RE.fullmatch(w) or w in _UNITS for w in span):
-        return Conclusion("number", str(value[0]), "stated answer")
+        units = [w for w in span if w in _UNITS]  # 12 km and 12 miles are different answers
+        return Conclusion("number", " ".join([str(value[0]), *units]), "stated answer")
     spelled = _number_words(" ".join(span))
     if spelled is not None:
         return Conclusion("number", spelled, "stated answer")
@@ -364,7 +371,7 @@ def final_number(text: str) -> str | None:
     else its stated answer's last number; else the last number it names."""
     concluded = conclude(text)
     if concluded.kind == "number":
-        return concluded.value
+        return concluded.value.lstrip("$€£¥").rstrip("%").split(" ")[0]  # without its unit or currency
     results = [numbers.canonical(m.group("n")) for m in _RESULT_RE.finditer(text)]
     results = [n for n in results if n is not None]
     if results:
