@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from . import numbers
 
-RULES = ("stated answer", "bare number", "yes/no", "choice", "same text")
+RULES = ("stated answer", "bare number", "yes/no", "choice", "same text")  # as the trace names them
 
 # Punctuation stripped from both ends; signs, currency and % carry meaning and stay.
 SURROUNDING = " \t\r\n.,;:!?\"'`*_()[]{}<>«»“”‘’„。、！？"
@@ -92,12 +92,10 @@ _SENTENCE_BREAK_RE = re.compile(r"[.!?。](?=\s+\S)|\n")
 _SHORT_SENTENCE = 16  # words: a longer reply says more than one thing
 _LONGEST_THING = 4  # words a conclusion of rule 5 may have
 
-_UNIT_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-    "eighty": 80, "ninety": 90,
+_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety"
+_UNIT_WORDS = {w: n for n, w in enumerate(f"{_ONES} seventeen eighteen nineteen".split())} | {
+    w: 10 * n for n, w in enumerate(_TENS.split(), 2)
 }
 _SCALES = {"thousand": 1000, "million": 10**6, "billion": 10**9}
 _MOST_NUMBER_WORDS = 8
@@ -386,11 +384,10 @@ def final_number(text: str) -> str | None:
 
 def choice_letter(text: str, prompt: str = "") -> str | None:
     """The option letter (A to J) a reply picks, or None."""
-    concluded = conclude(text, prompt)
-    if concluded.kind == "choice":
-        return concluded.value
-    stated = stated_answer(text)
-    return _choice(stated, PromptForm.of(prompt)) if stated is not None else None
+    concluded, stated = conclude(text, prompt), stated_answer(text)
+    if concluded.kind == "choice" or stated is None:
+        return concluded.value if concluded.kind == "choice" else None
+    return _choice(stated, PromptForm.of(prompt))
 
 
 def yes_no(text: str) -> str | None:
