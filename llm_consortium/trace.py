@@ -99,14 +99,25 @@ class ArbiterRecord(CallRecord, total=False):
     tagged: bool
 
 
+class ConclusionRecord(TypedDict, total=False):
+    """What one member's answer was reduced to (`conclusion`) and by which rule
+    (`stated answer`, `bare number`, `yes/no`, `choice`, `same text`, or the mode)."""
+
+    member: str
+    conclusion: str
+    rule: str
+
+
 class VoteGroupRecord(TypedDict, total=False):
     """Answers the vote counted as one: the group's shown answer, what made them one
-    (`extracted`, by the run's matcher), the members' names and their share."""
+    (`extracted`, by the run's matcher), the members' names and their share, and
+    each member's conclusion with its rule (`conclusions`, in member order)."""
 
     answer: str | None
     extracted: str
     members: list[str]
     share: float
+    conclusions: list[ConclusionRecord]
 
 
 class FieldVoteRecord(TypedDict, total=False):

@@ -20,7 +20,7 @@ MEMBERS = ["m1", "m2", "m3"]
 
 @pytest.fixture
 def members(loopback, openai_models):
-    openai_models([*MEMBERS, "grouper"])
+    openai_models([*MEMBERS, "grouper", "judge"])
     return loopback
 
 
@@ -54,9 +54,38 @@ def test_rewordings_of_one_answer_are_one_group_with_share_one(members):
     assert vote["matching"] == "auto"
     assert vote["share"] == 1.0
     assert vote["groups"] == [
-        {"answer": "The answer is 12.", "extracted": "12", "members": MEMBERS, "share": 1.0}
+        {"answer": "The answer is 12.", "extracted": "12", "members": MEMBERS, "share": 1.0,
+         "conclusions": [{"member": "m1", "conclusion": "12", "rule": "stated answer"},
+                         {"member": "m2", "conclusion": "12", "rule": "stated answer"},
+                         {"member": "m3", "conclusion": "12", "rule": "bare number"}]}
     ]
-    assert "Vote 1.00 (3/3) = 12: m1, m2, m3" in llm_run("consortiums", "trace").stdout
+    shown = llm_run("consortiums", "trace").stdout
+    assert "Vote 1.00 (3/3) = 12 (stated answer, bare number): m1, m2, m3" in shown
+
+
+CITIES = ["Paris, with about 2 million people.", "Lyon, with about 2 million people.", "Marseille, about 2 million."]
+CITY_PROMPT = "Which French city has about 2 million people?"
+
+
+def test_different_cities_sharing_a_figure_go_to_the_arbiter(members):
+    save("cities", MEMBERS, arbiter="judge", max_iterations=1)
+    script(members, CITIES)
+    members.script("judge", reply("<confidence>0.6</confidence><synthesis>Paris, roughly.</synthesis>"))
+    result = llm_run("-m", "cities", CITY_PROMPT)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Paris, roughly.\n", "")
+    round_ = last_trace()["rounds"][0]
+    assert "arbiter_skipped" not in round_ and round_["arbiter"]["synthesis"] == "Paris, roughly."
+    assert len(members.requests_for("judge")) == 1
+
+
+def test_different_cities_sharing_a_figure_are_three_groups_in_a_vote(members):
+    save("cities", MEMBERS, arbiter=None, max_iterations=1)
+    script(members, CITIES)
+    result = llm_run("-m", "cities", CITY_PROMPT)
+    assert result.exit_code == 0 and result.stderr == ""
+    vote = last_trace()["rounds"][0]["vote"]
+    assert [g["extracted"] for g in vote["groups"]] == ["paris", "lyon", "marseille"]
+    assert vote["share"] == pytest.approx(1 / 3)
 
 
 def test_exact_matching_keeps_the_wordings_apart(members):

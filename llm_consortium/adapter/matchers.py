@@ -20,11 +20,12 @@ import llm
 
 from ..calls.policy import call_with_policy
 from ..calls.threads import in_thread
+from ..judging.conclusions import Conclusion, PromptForm, conclude
 from ..judging.matching import AUTO, Cluster, Grouping, Matcher, PureMatcher, final_answer
 from ..settings_spec import BY_NAME
 from ..text.cuts import DEFAULT_CAPS, Caps, fit
 from ..text.fencing import fenced, pick_nonce
-from ..types import Call, Participant
+from ..types import Call, Participant, Reply
 
 DEFAULT_THRESHOLD = 0.85
 """Cosine similarity at or above which two answers' embeddings are one vote. Why
@@ -39,24 +40,56 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
-def _shown(text: str) -> str:
-    """What a group shows as its extracted answer under a model matcher: the auto
-    extraction of its first answer."""
-    return AUTO.clusters([text])[0].label
+def _clusters(sets: Sequence[Sequence[int]], answers: Sequence[str], prompt: str, mode: str) -> list[Cluster]:
+    """A model matcher's sets as clusters: each shows the `auto` conclusion of its
+    first answer, and every answer's conclusion is recorded with the mode as its rule
+    (the model, not a rule, put them together)."""
+    form = PromptForm.of(prompt)
+    reduced = [conclude(text, form=form) for text in answers]
+    return [
+        Cluster(tuple(s), reduced[s[0]].value, tuple(Conclusion(reduced[i].kind, reduced[i].value, mode) for i in s))
+        for s in sets
+    ]
+
+
+def _fallback(answers: Sequence[str], prompt: str, calls: list[tuple[str, Any]], note: str) -> Grouping:
+    return Grouping(AUTO.clusters(answers, prompt), calls, [note])
 
 
 @dataclass
 class SemanticMatcher:
     """Answers whose embeddings have a cosine similarity of at least `threshold` with
-    a group's first answer are one vote. Each answer is embedded once per vote."""
+    a group's first answer are one vote. Each answer is embedded once per vote, in
+    one call under the same failure policy as a member's (timeout, retries); when it
+    fails, the vote falls back to `auto` and says so."""
 
     model: Any  # an llm.EmbeddingModel
     threshold: float = DEFAULT_THRESHOLD
     mode: str = "semantic"
+    timeout: float = 120.0
+    retries: int = 2
 
-    async def group(self, answers: Sequence[str]) -> Grouping:
+    async def group(self, answers: Sequence[str], prompt: str = "") -> Grouping:
+        if len(answers) < 2:
+            return Grouping(AUTO.clusters(answers, prompt))
         texts = [final_answer(text).strip() for text in answers]
-        vectors = await in_thread(lambda: [list(v) for v in self.model.embed_multi(texts)])
+        model_id = str(getattr(self.model, "model_id", "embedding model"))
+        vectors: list[list[float]] = []
+
+        async def embed(_: Call) -> Reply:
+            found = await in_thread(lambda: [list(v) for v in self.model.embed_multi(texts)], model_id)
+            if len(found) != len(texts):
+                raise llm.ModelError(f"{len(found)} embeddings for {len(texts)} answers")
+            vectors[:] = found
+            return Reply(f"{len(found)} embeddings")  # embedding models report no tokens
+
+        outcome = await call_with_policy(
+            Participant(model_id, embed), Call(""), timeout=self.timeout, retries=self.retries
+        )
+        calls: list[tuple[str, Any]] = [(model_id, outcome)]
+        if outcome.reply is None:
+            note = f"the matching model {model_id} could not embed the answers ({outcome.error}); grouped by auto"
+            return _fallback(answers, prompt, calls, note)
         groups: list[list[int]] = []
         for i, vector in enumerate(vectors):
             home = next((g for g in groups if cosine(vectors[g[0]], vector) >= self.threshold), None)
@@ -64,7 +97,7 @@ class SemanticMatcher:
                 groups.append([i])
             else:
                 home.append(i)
-        return Grouping([Cluster(tuple(g), _shown(answers[g[0]])) for g in groups])
+        return Grouping(_clusters(groups, answers, prompt, self.mode), calls)
 
 
 _GROUPS_RE = re.compile(r"^\s*[*_`]*GROUPS[*_`]*\s*:[*_`]*\s*(?P<groups>.*)$", re.IGNORECASE | re.MULTILINE)
@@ -129,9 +162,9 @@ class JudgeMatcher:
     retries: int
     mode: str = "judge"
 
-    async def group(self, answers: Sequence[str]) -> Grouping:
+    async def group(self, answers: Sequence[str], prompt: str = "") -> Grouping:
         if len(answers) < 2:
-            return Grouping(AUTO.clusters(answers))
+            return Grouping(AUTO.clusters(answers, prompt))
         call = Call(judge_prompt(answers))
         outcome = await call_with_policy(self.judge, call, timeout=self.timeout, retries=self.retries)
         calls: list[tuple[str, Any]] = [(self.judge.model_id, outcome)]
@@ -139,8 +172,8 @@ class JudgeMatcher:
         if sets is None:
             why = outcome.error or "its reply held no readable GROUPS line"
             note = f"the matching judge {self.judge.model_id} could not group the answers ({why}); grouped by auto"
-            return Grouping(AUTO.clusters(answers), calls, [note])
-        return Grouping([Cluster(tuple(s), _shown(answers[s[0]])) for s in sets], calls)
+            return _fallback(answers, prompt, calls, note)
+        return Grouping(_clusters(sets, answers, prompt, self.mode), calls)
 
 
 def _embedding_model(model_id: str) -> Any:
@@ -172,7 +205,8 @@ def matcher_for(
     if not model_id:
         raise llm.ModelError(f"matching {mode!r} needs a model: set matching_model")
     if mode == "semantic":
-        return SemanticMatcher(_embedding_model(model_id), DEFAULT_THRESHOLD if threshold is None else threshold)
+        chosen = DEFAULT_THRESHOLD if threshold is None else threshold
+        return SemanticMatcher(_embedding_model(model_id), chosen, timeout=timeout, retries=retries)
     from .participants import Registry
 
     judge = (registry or Registry()).named_participant(model_id, "matching judge")

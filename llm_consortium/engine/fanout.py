@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..calls.policy import describe
 from ..judging import prompts
@@ -33,6 +34,9 @@ class RoundState:
     outcomes: list[Outcome] = field(default_factory=list)
     verdict: Verdict | None = None
     review: PeerRanking | None = None
+    # The round's votes by (answers, names): each set of answers is grouped once,
+    # however many steps (escalation, skip, vote, fallback) ask how they group.
+    votes: dict[tuple[tuple[str | None, ...], tuple[str, ...]], Any] = field(default_factory=dict)
 
     def answers(self) -> list[str | None]:
         return [outcome.reply.text if outcome.reply is not None else None for outcome in self.outcomes]

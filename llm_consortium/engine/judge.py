@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from ..calls import context_window
 from ..errors import ConsortiumFailed
-from ..judging import prompts
+from ..judging import matching, prompts
 from ..judging.arbiter_stream import ArbiterStream
 from ..judging.verdict import Verdict
 from ..trace import ArbiterRecord, VoteRecord
@@ -36,14 +36,24 @@ async def decide(ctx: RunContext, rnd: RoundState) -> None:
         rnd.verdict, rnd.record["arbiter"] = await judge(ctx, rnd, labelled(ctx, rnd))
 
 
-async def count(ctx: RunContext, rnd: RoundState) -> tuple[Any, VoteRecord, list[str]]:
-    """The members' vote on the round's answers, grouped by the run's matcher
-    (`Settings.matcher`); the calls a model-backed matcher makes count in the usage."""
-    names = [m.name for m in rnd.members]
-    winner, record, notes, calls = await ctx.format.tally(rnd.answers(), names, ctx.settings.matcher)
-    for model_id, outcome in calls:
-        ctx.usage.add(model_id, outcome)
-    return winner, cast(VoteRecord, record), notes
+async def count(
+    ctx: RunContext, rnd: RoundState, answers: list[str | None] | None = None, names: list[str] | None = None
+) -> tuple[Any, VoteRecord, list[str]]:
+    """The members' vote on the round's answers (or on `answers` by `names`, a wave
+    of them), grouped by the run's matcher (`Settings.matcher`) as replies to the
+    request's prompt. Each set of answers is grouped once per round: every later
+    step reuses that grouping, and a model-backed matcher's calls count once."""
+    answers = rnd.answers() if answers is None else answers
+    names = [m.name for m in rnd.members] if names is None else names
+    key = (tuple(answers), tuple(names))
+    if key not in rnd.votes:
+        matcher = matching.Asking(ctx.settings.matcher or matching.AUTO, ctx.request.prompt)
+        winner, record, notes, calls = await ctx.format.tally(answers, names, matcher)
+        for model_id, outcome in calls:
+            ctx.usage.add(model_id, outcome)
+        rnd.votes[key] = (winner, cast(VoteRecord, record), notes)
+    winner, record, notes = rnd.votes[key]
+    return winner, cast(VoteRecord, dict(record)), list(notes)
 
 
 def labelled(ctx: RunContext, rnd: RoundState) -> list[prompts.LabelledAnswer]:

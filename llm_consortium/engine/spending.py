@@ -9,7 +9,7 @@ to the run, counts the calls they saved, and says why in the round's record.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from ..calls import costs
 from ..judging import agreement
@@ -67,10 +67,8 @@ async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], prev
         answers = [o.reply.text if o is not None and o.reply is not None else None for o in outcomes]
         sizes = []
         if any(answers):
-            _, vote, _, made = await ctx.format.tally(answers, [members[i].name for i in wave], ctx.settings.matcher)
-            for model_id, outcome in made:  # a model-backed matcher's calls are spent too
-                ctx.usage.add(model_id, outcome)
-            sizes = _sizes(cast(VoteRecord, vote))
+            _, vote, _ = await count(ctx, rnd, answers, [members[i].name for i in wave])
+            sizes = _sizes(vote)
         if rest and not agreement.decided(sizes, len(rest)):
             later += rest
     skipped = len(members) - len(now) - len(later)

@@ -21,16 +21,13 @@ NAMES = ("exact", "number", "contains", "regex", "choice", "judge")
 
 
 
-def numbers(text: str) -> list[float]:
-    """Every number in `text`, in order; thousands separators and number words allowed."""
-    return [float(n) for n in matching.numbers(text)]
-
-
-def stated_number(answer: str) -> float | None:
-    """The number an answer concludes with (the vote's rule, `matching.final_number`:
-    "2 + 2 = 4" gives 4), None when it names none."""
-    found = matching.final_number(answer)
-    return float(found) if found is not None else None
+def stated_number(answer: str) -> str | None:
+    """The number an answer concludes with, canonical (the vote's rule,
+    `conclusions.final_number`: its conclusion when that is a number, else the last
+    result after "=", else its stated answer's last number, else the last number it
+    names: "7 + 12 = 19 ... the answer is a sum of 7 and 12" gives 19); None when it
+    names none."""
+    return matching.final_number(answer)
 
 
 def stated_choice(answer: str) -> str | None:
@@ -62,7 +59,9 @@ def _number(tolerance: float) -> Callable[[str, str], bool]:
         got, want = stated_number(answer), stated_number(expected)
         if got is None or want is None:
             return False
-        return math.isclose(got, want, rel_tol=1e-9, abs_tol=tolerance)
+        if got == want:  # one grammar, one canonical form: equal values are equal strings
+            return True
+        return bool(tolerance) and math.isclose(float(got), float(want), rel_tol=0, abs_tol=tolerance)
 
     return check
 

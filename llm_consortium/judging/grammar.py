@@ -21,6 +21,8 @@ import math
 import re
 from typing import Any
 
+from . import numbers
+
 __all__ = ["NAMES", "TAG_RE", "parse_confidence", "remove_think", "strip_tags", "tag_info"]
 
 NAMES: dict[str, tuple[str, ...]] = {
@@ -121,7 +123,7 @@ def remove_think(text: str) -> str:
     return "".join(out)
 
 
-_NUMBER = r"[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)(?:e[-+]?\d+)?"
+_NUMBER = numbers.PATTERN  # the one number grammar: "0,85" is 0.85, "1,200" is 1200
 _CONFIDENCE_RE = re.compile(
     rf"(?P<value>{_NUMBER})\s*(?P<pct>%|percent\b)?(?:\s*(?:/|out\s+of)\s*(?P<den>{_NUMBER}))?",
     re.IGNORECASE,
@@ -129,7 +131,8 @@ _CONFIDENCE_RE = re.compile(
 
 
 def _to_float(number: str) -> float:
-    return float(number.replace(",", "."))
+    value = numbers.to_float(number)
+    return math.nan if value is None else value  # an over-long token: no confidence
 
 
 def _confidence_in_text(text: str) -> float | None:

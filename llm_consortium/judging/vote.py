@@ -16,9 +16,12 @@ from . import matching
 from .matching import AUTO, Grouping, Matcher
 
 # One implementation of the rules, shared with the scorers and the tests.
-SIMILARITY_CUTOFF = matching.SIMILARITY_CUTOFF
 similarity = matching.similarity
 final_answer = matching.final_answer
+
+SHOWN_CHARS = 200
+"""A conclusion longer than this is cut in the trace (a reply of a million digits
+is compared whole, but not copied into every group record)."""
 
 
 def normalise(text: str) -> str:
@@ -36,7 +39,8 @@ class Group:
     share: float
     central: int
     answer: str
-    key: str  # the extracted answer that made these answers one group
+    key: str  # the conclusion that made these answers one group
+    reduced: tuple[matching.Conclusion, ...] = ()  # each member's conclusion and rule, aligned with members
 
 
 def _present(answers: Sequence[str | None]) -> list[tuple[int, str]]:
@@ -57,44 +61,53 @@ def groups_of(answers: Sequence[str | None], grouping: Grouping) -> list[Group]:
         central = max(
             members, key=lambda i: (sum(similarity(keys[i], keys[j]) for j in members if j != i), -i)
         )
-        groups.append(Group(tuple(members), len(members) / len(present), central, texts[central], cluster.label))
+        groups.append(
+            Group(tuple(members), len(members) / len(present), central, texts[central], cluster.label, cluster.reduced)
+        )
     groups.sort(key=lambda g: (-len(g.members), g.members[0]))
     return groups
 
 
-def group(answers: Sequence[str | None], matcher: matching.PureMatcher = AUTO) -> list[Group]:
-    """Group answers (None or blank for a member with no answer) with a matcher that
-    needs no model (`auto` unless given), largest group first."""
+def group(answers: Sequence[str | None], matcher: matching.PureMatcher = AUTO, prompt: str = "") -> list[Group]:
+    """Group answers to `prompt` (None or blank for a member with no answer) with a
+    matcher that needs no model (`auto` unless given), largest group first."""
     present = _present(answers)
-    return groups_of(answers, Grouping(matcher.clusters([text for _, text in present])))
+    return groups_of(answers, Grouping(matcher.clusters([text for _, text in present], prompt)))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
 def _traced(groups: list[Group], names: Sequence[str], mode: str) -> dict[str, Any]:
-    return {
-        "matching": mode,
-        "groups": [
-            {"answer": g.answer, "extracted": g.key, "members": [names[i] for i in g.members], "share": g.share}
-            for g in groups
-        ],
-        "winner": names[groups[0].central],
-        "share": groups[0].share,
-    }
+    traced = []
+    for g in groups:
+        record: dict[str, Any] = {
+            "answer": g.answer, "extracted": _cut(g.key), "members": [names[i] for i in g.members], "share": g.share
+        }
+        if g.reduced:
+            record["conclusions"] = [
+                {"member": names[i], "conclusion": _cut(c.value), "rule": c.rule}
+                for i, c in zip(g.members, g.reduced, strict=True)
+            ]
+        traced.append(record)
+    return {"matching": mode, "groups": traced, "winner": names[groups[0].central], "share": groups[0].share}
 
 
 def tally(
-    answers: Sequence[str | None], names: Sequence[str], matcher: matching.PureMatcher = AUTO
+    answers: Sequence[str | None], names: Sequence[str], matcher: matching.PureMatcher = AUTO, prompt: str = ""
 ) -> tuple[Group, dict[str, Any]]:
     """Judge one round with a matcher that needs no model: the winning group, and
     the round's vote for the trace (every group's answer, the extracted answer that
     made it a group, member names and share; the winner's name and share)."""
-    groups = group(answers, matcher)
+    groups = group(answers, matcher, prompt)
     if not groups:
         raise ValueError("no answers to vote on")
     return groups[0], _traced(groups, names, matcher.mode)
 
 
 async def tally_async(
-    answers: Sequence[str | None], names: Sequence[str], matcher: Matcher | None = None
+    answers: Sequence[str | None], names: Sequence[str], matcher: Matcher | None = None, prompt: str = ""
 ) -> tuple[Group, dict[str, Any], Grouping]:
     """`tally` with any matcher, model-backed ones included; also returns the
     matcher's Grouping, whose `calls` the run counts in its usage."""
@@ -102,6 +115,6 @@ async def tally_async(
     present = _present(answers)
     if not present:
         raise ValueError("no answers to vote on")
-    grouping = await matcher.group([text for _, text in present])
+    grouping = await matcher.group([text for _, text in present], prompt)
     groups = groups_of(answers, grouping)
     return groups[0], _traced(groups, names, matcher.mode), grouping

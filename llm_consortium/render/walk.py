@@ -144,16 +144,19 @@ def group_share(round_: RoundRecord, group: VoteGroupRecord) -> str:
 
 
 def group_extracted(group: VoteGroupRecord) -> str:
-    """What made a vote group one group, as ` = 12` (the extracted answer, one line,
-    at most 60 characters); "" when it is just the shown answer normalised (nothing
-    to add) or for traces written before matching was recorded."""
+    """What made a vote group one group, as ` = 12 (stated answer, bare number)`
+    (the conclusion, one line, at most 60 characters, and the rules that reduced
+    its answers to it); nothing when it is just the shown answer normalised or for
+    traces written before matching was recorded."""
     extracted = group.get("extracted", "")
+    rules = list(dict.fromkeys(c.get("rule", "") for c in group.get("conclusions", []) if c.get("rule")))
+    why = f" ({', '.join(rules)})" if rules and rules != ["same text"] else ""
     if not extracted.strip():
         return ""
     if extracted == matching.normalise(group.get("answer") or ""):
         return ""
     flat = " ".join(extracted.split())
-    return " = " + (flat if len(flat) <= 60 else flat[:59] + "…")
+    return " = " + (flat if len(flat) <= 60 else flat[:59] + "…") + why
 
 
 def fallback_text(round_: RoundRecord) -> str:

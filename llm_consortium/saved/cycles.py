@@ -21,9 +21,13 @@ ALIASES_MAX_BYTES = 1 << 20
 
 
 def _model_ids(config: Any) -> list[str]:
+    """Every model a run of `config` may call: members, the arbiter, and the model a
+    `judge` matcher asks to group answers (a consortium there calls itself too)."""
     ids = [member.model_id for member in config.models]
     if config.arbiter is not None:
         ids.append(config.arbiter.model_id)
+    if getattr(config, "matching", None) == "judge" and getattr(config, "matching_model", None):
+        ids.append(config.matching_model)
     return ids
 
 
