@@ -39,6 +39,10 @@ class OutsideFolder(StoreError):
     user has not asked for."""
 
 
+class BudgetStop(ConsortiumError):
+    """The next call could pass the run's budget: the run stops before making it."""
+
+
 class EmptyAnswer(ConsortiumError):
     """The model answered with nothing but whitespace."""
 
