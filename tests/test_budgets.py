@@ -86,15 +86,17 @@ async def test_refinement_prompts_are_estimated_as_sent_so_a_second_round_never_
     arbiter = Words("judge", verdict("A first draft", 0.2, True, "be exact"), verdict("Final", 0.9))
     first = await run(Call("capital of France?"), [m.participant() for m in members], arbiter.participant(),
                       settings(max_iterations=1))
-    budget = spent(first) + 40  # round 1 fits; round 2's longer refinement prompts do not
+    # Room for round 2 if its calls cost what round 1's did; refinement prompts are
+    # several times longer, so they do not all fit.
+    rows = first.usage["per_model"]
+    budget = spent(first) + sum(row["input"] + row["output"] for row in rows.values()) + 5
     for m in (*members, arbiter):
         m.calls.clear()
     result = await run(Call("capital of France?"), [m.participant() for m in members], arbiter.participant(),
                        settings(budget_tokens=budget, max_iterations=3))
-    assert result.text == "A first draft" and len(result.rounds) == 1
     assert "token budget" in (result.stopped or "")
     assert spent(result) <= budget
-    assert [len(m.calls) for m in members] == [1, 1]
+    assert [len(m.calls) for m in members] == [2, 2] and len(arbiter.calls) == 1  # round 2's arbiter refused
 
 
 @pytest.mark.asyncio
