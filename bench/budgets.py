@@ -32,12 +32,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from loopback import LoopbackServer, last_user_text, reply, tagged_verdict, write_models_file
 
-TOKEN_BUDGETS = [0, 5, 20, 50, 100, 200, 400, 700, 1000, 1500, 2500, 4000, 8000, 50000]
-USD_BUDGETS = [1e-300, 1e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 1.0]
+TOKEN_BUDGETS = [0, 20, 100, 300, 700, 1200, 2000, 3000, 4500, 7000, 50000]
+USD_BUDGETS = [1e-300, 1e-5, 1e-3, 1.0]
 PRICE = (1.0, 4.0)  # USD per million input / output tokens, every model
 MODELS = ["m1", "m2", "m3", "m4", "m5", "cheap1", "cheap2", "strong", "judge"]
 PROMPT = "Explain in a few sentences why the sky is blue, and say how sure you are."
-_USAGE = re.compile(r"Token usage: (\d+) input, (\d+) output")
+_USAGE = re.compile(r"Token usage: ([\d,]+) input, ([\d,]+) output")
 
 
 def member(name: str):
@@ -86,7 +86,7 @@ def one(env: dict[str, str], name: str, option: str, budget: float) -> dict:
     done = llm(env, "-m", name, "-u", "-o", option, repr(budget) if option == "budget_usd" else str(budget),
                PROMPT, check=False)
     used = _USAGE.search(done.stderr)
-    tokens_in, tokens_out = (int(used[1]), int(used[2])) if used else (0, 0)
+    tokens_in, tokens_out = (int(used[1].replace(",", "")), int(used[2].replace(",", ""))) if used else (0, 0)
     answered = done.returncode == 0
     row = {
         "consortium": name, "budget": budget, "answered": answered,
