@@ -51,9 +51,11 @@ def _wave_groups(ctx: RunContext, members: list[Participant]) -> list[list[int]]
 
 
 async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], previous: RoundState | None) -> None:
-    """Fan out to one tier. With waves, each group that votes among itself is asked
-    first with the fewest members whose agreement would decide its vote, and the
-    rest of the group only when that first wave did not."""
+    """Fan out to one tier, which joins the round's panel. With waves, each group
+    that votes among itself is asked first with the fewest members whose agreement
+    would decide its vote and reach the confidence threshold over the whole group
+    (`agreement.first_wave`), and the rest of the group only when that first wave
+    did not; a member held back still counts in the panel (docs/confidence.md)."""
     rnd.panel += len(members)
     calls = member_calls(ctx, members, previous)
     threshold = ctx.settings.confidence_threshold
