@@ -46,6 +46,10 @@ class FileRefused(ConsortiumError, OSError):
     open reports this one the same way."""
 
 
+class BudgetStop(ConsortiumError):
+    """The next call could pass the run's budget: the run stops before making it."""
+
+
 class EmptyAnswer(ConsortiumError):
     """The model answered with nothing but whitespace."""
 

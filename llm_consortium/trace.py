@@ -176,13 +176,15 @@ class SkippedReviewer(TypedDict, total=False):
 class StandingRecord(TypedDict, total=False):
     """A member's place in the aggregate ranking: its mean Borda score (1 = first on
     every ballot), mean place (1 = best), first places, ballots that ranked it, and
-    whether every one of them (at least two) put it last."""
+    whether every one of them (at least two) put it last; score and mean place are
+    None when no ballot ranked it. Backers: members that gave its answer or put it first."""
 
     member: str
-    score: float
-    mean_rank: float
+    score: float | None
+    mean_rank: float | None
     firsts: int
     ballots: int
+    backers: int
     ranked_last_by_all: bool
 
 

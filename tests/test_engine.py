@@ -173,10 +173,25 @@ async def test_untagged_arbiter_reply_is_the_answer_with_unknown_confidence(capl
         )
     assert result.text == "Just a plain answer."
     assert result.confidence is None
-    assert len(result.rounds) == 3  # unknown confidence counts as below the threshold
-    assert sum("no <synthesis> tag" in note for note in result.notes) == 3  # one note per round
+    # More rounds cannot make an untagged arbiter's confidence known: one arbiter call,
+    # one member call, not max_iterations of each (docs/confidence.md).
+    assert len(result.rounds) == 1 and len(arbiter.calls) == 1 and len(member.calls) == 1
+    assert sum("no <synthesis> tag" in note for note in result.notes) == 1
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "no <synthesis> tag" in warnings[0].getMessage()  # one warning per run
+    assert "no further round is run" in warnings[0].getMessage()
+
+
+async def test_an_untagged_arbiter_still_runs_min_iterations_and_says_so(caplog):
+    member = Scripted("m", "a")
+    arbiter = Scripted("judge", "Just a plain answer.")
+    with caplog.at_level(logging.WARNING):
+        result = await run(
+            Call("q"), [member.participant()], arbiter.participant(), settings(min_iterations=2, max_iterations=3)
+        )
+    assert len(result.rounds) == 2 and result.confidence is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "rounds continue only to min_iterations" in warnings[0]
 
 
 async def test_no_arbiter_means_a_vote_among_the_answers():
@@ -184,7 +199,7 @@ async def test_no_arbiter_means_a_vote_among_the_answers():
     members = [broken] + [Scripted(f"m{i}", a) for i, a in enumerate(["London", "Paris", "paris."])]
     result = await run(Call("q"), [m.participant() for m in members], None, settings())
     assert result.text.lower().startswith("paris")
-    assert result.confidence == pytest.approx(2 / 3)
+    assert result.confidence == pytest.approx(2 / 4)  # the failed member counts against it
     assert result.rounds[0]["vote"]["winner"] == "m1"
 
 

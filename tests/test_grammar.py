@@ -11,8 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_consortium.judging.grammar import TAG_RE, parse_confidence, remove_think, strip_tags, tag_info
-from llm_consortium.judging.reader import ReplyReader
-from llm_consortium.judging.verdict import parse_verdict
+from llm_consortium.judging.reader import ReplyReader, parse_verdict
 from llm_consortium.structured.json_answers import extract_json
 
 PACKAGE = Path(__file__).resolve().parent.parent / "llm_consortium"

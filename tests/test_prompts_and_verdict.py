@@ -8,7 +8,8 @@ import re
 import pytest
 
 from llm_consortium.judging.prompts import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
-from llm_consortium.judging.verdict import Verdict, parse_verdict
+from llm_consortium.judging.reader import parse_verdict
+from llm_consortium.judging.verdict import Verdict
 from llm_consortium.text import fencing
 
 # Written independently of the module's own regexes on purpose.

@@ -130,7 +130,7 @@ def test_a_spent_quota_fails_at_once_naming_the_member(loopback, openai_models, 
 
 def test_a_spent_quota_beside_a_working_member_is_in_the_trace(loopback, openai_models):
     openai_models(["spent", "fine"])
-    save("c", ["spent", "fine"], arbiter=None, strategy="vote")
+    save("c", ["spent", "fine"], arbiter=None, strategy="vote", max_iterations=1)
     loopback.script("spent", quota_exhausted(headers=FAST_RETRY))
     assert llm_run("-m", "c", "q").stdout == "fine says: q\n"
     trace = logged_traces("c")[0]
@@ -144,7 +144,7 @@ def test_a_spent_quota_beside_a_working_member_is_in_the_trace(loopback, openai_
 @pytest.mark.parametrize(("retries", "requests", "attempts"), [(0, 3, 1), (2, 3, 1), (5, 6, 2)])
 def test_the_trace_counts_every_request_a_failing_member_cost(loopback, openai_models, retries, requests, attempts):
     openai_models(["broken", "fine"])
-    save("c", ["broken", "fine"], arbiter=None, strategy="vote", retries=retries)
+    save("c", ["broken", "fine"], arbiter=None, strategy="vote", retries=retries, max_iterations=1)
     loopback.script("broken", error(500, "boom", FAST_RETRY))
     assert llm_run("-m", "c", "q").exit_code == 0
     trace = logged_traces("c")[0]

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm_consortium.judging.reader import ReplyReader
-from llm_consortium.judging.verdict import parse_head, parse_verdict
+from llm_consortium.judging.reader import ReplyReader, parse_verdict
+from llm_consortium.judging.verdict import parse_head
 
 # Independent of the module's regexes: any known tag, any case, any inner spacing.
 ANY_TAG = re.compile(
@@ -177,3 +177,59 @@ def test_parse_head_needs_a_confidence_and_needs_iteration():
     assert parse_head("<confidence>high</confidence><needs_iteration>no</needs_iteration>") is None
     head = parse_head("<confidence>50%</confidence><needs_iteration>yes</needs_iteration>")
     assert head is not None and head.confidence == 0.5 and head.needs_iteration
+
+
+# ------------------------------------------------- one rule for a streamed and a whole reply
+
+DRAFT_THEN_FINAL = (
+    "<analysis>a</analysis><confidence>0.9</confidence><needs_iteration>no</needs_iteration>"
+    "<synthesis>Draft A</synthesis>\n<confidence>0.4</confidence><synthesis>Final B</synthesis>"
+)
+
+
+def test_a_verdict_first_reply_with_a_draft_and_a_final_reads_the_same_streamed_and_whole():
+    """The issue's reply: the streaming reader committed to "Draft A" at 0.9 while the
+    whole-reply parser took "Final B" at 0.4. One rule: the synthesis right after the
+    first complete verdict is the answer; what follows is ignored."""
+    streamed, pieces = read(DRAFT_THEN_FINAL, list(range(0, len(DRAFT_THEN_FINAL), 3)))
+    whole = parse_verdict(DRAFT_THEN_FINAL)
+    assert "".join(pieces) == "Draft A"
+    assert (whole.synthesis, whole.confidence) == ("Draft A", 0.9)
+    assert (streamed.verdict().synthesis, streamed.verdict().confidence) == ("Draft A", 0.9)
+
+
+def test_the_json_reader_of_a_tagged_reply_follows_the_same_rule():
+    from llm_consortium.structured.json_answers import read_verdict
+
+    raw = DRAFT_THEN_FINAL.replace("Draft A", '{"n": 1}').replace("Final B", '{"n": 2}')
+    verdict = read_verdict(raw, {"type": "object"})
+    assert (verdict.synthesis, verdict.confidence) == ('{"n": 1}', 0.9)
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=REPLIES, cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=40))
+def test_streamed_and_whole_readings_give_the_same_answer_and_confidence(raw, cuts):
+    streamed, _ = read(raw, cuts)
+    whole = parse_verdict(raw)
+    got = streamed.verdict()
+    assert (got.synthesis, got.confidence, got.needs_iteration, got.tagged) == (
+        whole.synthesis, whole.confidence, whole.needs_iteration, whole.tagged
+    )
+
+
+def test_json_verdict_fields_are_read_like_tags():
+    """needs_iteration "1" and a "- none" area mean the same in a JSON verdict as in tags."""
+    from llm_consortium.structured.json_answers import read_verdict
+
+    tagged = parse_verdict(
+        "<confidence>80</confidence><needs_iteration>1</needs_iteration>"
+        "<refinement_areas>- none\n- units</refinement_areas><synthesis>{}</synthesis>"
+    )
+    as_json = read_verdict(
+        '{"confidence": "80", "needs_iteration": "1", "refinement_areas": ["- none", "- units"], '
+        '"synthesis": {}, "analysis": "", "dissent": ""}',
+        {"type": "object"},
+    )
+    assert (as_json.confidence, as_json.needs_iteration, as_json.refinement_areas) == (
+        tagged.confidence, tagged.needs_iteration, tagged.refinement_areas
+    ) == (0.8, True, ["units"])

@@ -75,12 +75,15 @@ def test_agreement_is_one_for_identical_rankings_and_unknown_for_one_ballot():
     assert agreement([Ballot(0, (1, 2))]) is None
 
 
-def test_confidence_formula():
-    clear = standings([Ballot(0, (1, 2)), Ballot(3, (1, 2))], [1, 2])
-    assert confidence(clear, 1.0) == pytest.approx(1.0)
-    tied = standings([Ballot(0, (1, 2)), Ballot(3, (2, 1))], [1, 2])
-    assert confidence(tied, 1.0) == pytest.approx(0.5)
-    assert confidence(clear, None) == pytest.approx(0.5)
+def test_confidence_is_the_winners_backers_over_the_panel():
+    # Members 0..3 answered; 0 and 1 gave the same answer (group 0), 2 and 3 others.
+    group_of = {0: 0, 1: 0, 2: 1, 3: 2}
+    ballots = [Ballot(2, (0, 3, 1)), Ballot(3, (1, 0, 2))]  # both put group 0 first
+    table = standings(ballots, [0, 1, 2, 3], group_of)
+    assert table[0].member == 0 and table[0].backers == 4
+    assert confidence(table, 4) == pytest.approx(1.0)
+    assert confidence(table, 5) == pytest.approx(4 / 5)  # a fifth member failed: it counts against
+    assert table[0].score == table[1].score == 1.0  # identical answers are tied, not ranked 1st and 3rd
 
 
 # ------------------------------------------------------------------ reading replies

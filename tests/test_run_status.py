@@ -58,11 +58,11 @@ async def test_an_arbiter_that_fails_and_a_vote_that_decides_is_a_fallback():
 
 
 @pytest.mark.asyncio
-async def test_unknown_confidence_to_the_last_round_is_listed_without_claiming_more():
+async def test_unknown_confidence_is_listed_without_claiming_more():
     arbiter = Scripted("judge", "An untagged reply.")
     result = await run(Call("q"), [Scripted("a", "x").participant()], arbiter.participant(), settings(max_iterations=2))
     assert result.confidence is None and result.status == "complete"
-    assert result.degraded == ["ran all 2 rounds because the arbiter's confidence was unknown"]
+    assert result.degraded == ["the arbiter stated no confidence, so no threshold judged the answer"]
 
 
 def test_the_worst_fact_names_the_run_and_every_fact_is_listed():
@@ -70,13 +70,13 @@ def test_the_worst_fact_names_the_run_and_every_fact_is_listed():
         {"round": 1, "members": [{"model": "a", "instance": 2, "error": "timed out after 5s"}, {"model": "b", "text": "x"}]},
         {"round": 2, "members": [{"model": "b", "text": "x"}], "arbiter": {"error": "HTTP 500"}, "fallback": {"kept": "round", "round": 1}},
     ]
-    facts = decide(rounds, stopped=None, confidence=0.5, max_iterations=3)  # type: ignore[arg-type]
+    facts = decide(rounds, stopped=None, confidence=0.5)  # type: ignore[arg-type]
     assert facts.status == "fallback"
     assert facts.degraded == [
         "round 2: the arbiter failed (HTTP 500); an earlier round's answer was kept",
         "round 1: 1 of 2 members answered (a#2: timed out after 5s)",
     ]
-    assert decide(rounds, stopped="budget: x", confidence=0.5, max_iterations=3).status == "stopped"  # type: ignore[arg-type]
+    assert decide(rounds, stopped="budget: x", confidence=0.5).status == "stopped"  # type: ignore[arg-type]
 
 
 @pytest.mark.asyncio

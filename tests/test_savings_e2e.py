@@ -85,15 +85,15 @@ def test_tiers_call_the_strong_model_only_when_the_cheap_ones_disagree(panel, lo
 
 
 def test_a_token_budget_stops_between_rounds_with_one_warning_line(panel, loopback, user_path):
-    save(panel, ["cheap1", "cheap2"], "judge", budget_tokens=150, max_iterations=3)
+    save(panel, ["cheap1", "cheap2"], "judge", budget_tokens=900, max_iterations=3)
     loopback.script("cheap1", reply("four"))
     loopback.script("cheap2", reply("five"))
     loopback.script("judge", reply(verdict("A first draft", 0.2, True, "be exact")))
     done = llm_subprocess(user_path, "-m", panel, "What is 2+2?")
-    assert done.returncode == 0 and done.stdout == "A first draft\n"
+    assert done.returncode == 0 and done.stdout == "four\n"  # round 2's vote (0.5) beats the draft (0.2)
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "stopped for the budget" in lines[0] and "token budget of 150" in lines[0]
-    assert len(loopback.requests_for("judge")) == 1 and len(loopback.requests_for("cheap1")) == 1
+    assert len(lines) == 1 and "stopped for the budget" in lines[0] and "token budget of 900" in lines[0]
+    assert len(loopback.requests_for("judge")) == 1 and len(loopback.requests_for("cheap1")) == 2
 
 
 def test_eval_reads_its_prices_from_the_users_table(panel, loopback, user_path, tmp_path):

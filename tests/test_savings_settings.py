@@ -60,27 +60,6 @@ def test_cost_is_tokens_at_the_table_price_or_the_providers_own_figure():
     assert costs.tokens(USED) == 3000
 
 
-def test_the_next_step_is_estimated_from_what_its_models_cost_so_far():
-    tokens, usd = costs.estimate(["cheap", "strong", "unseen"], USED, PRICES)
-    assert tokens == 1000 + 1000 + 1000  # unseen: the average call
-    assert usd == pytest.approx(0.0015 + 0.015 + costs.cost(USED, PRICES) / 3)
-
-
-def test_a_budget_stops_the_step_that_could_pass_it_and_no_other():
-    assert costs.over_budget(["cheap"], USED, PRICES, 4000, None) is None  # 3000 + 1000 fits
-    reason = costs.over_budget(["cheap", "cheap"], USED, PRICES, 4000, None)
-    assert reason is not None and "token budget of 4,000" in reason and "3,000 spent" in reason
-    assert costs.over_budget(["strong"], USED, PRICES, None, 0.035) is None  # 0.018 + 0.015
-    assert "budget of $0.03 " in (costs.over_budget(["strong"], USED, PRICES, None, 0.03) or "")
-
-
-def test_before_any_call_only_a_zero_budget_stops_the_first_step():
-    assert costs.over_budget(["cheap"] * 3, {}, PRICES, 1, 0.0001) is None
-    assert costs.over_budget(["cheap"], {}, PRICES, 0, None) is not None
-    assert costs.over_budget(["cheap"], {}, PRICES, None, 0) is not None
-    assert costs.over_budget([], USED, PRICES, 0, 0) is None
-
-
 # ------------------------------------------------------------------ settings and the YAML
 
 

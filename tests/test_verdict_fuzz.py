@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llm_consortium.judging.prompts import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
-from llm_consortium.judging.verdict import Verdict, parse_verdict
+from llm_consortium.judging.reader import parse_verdict
+from llm_consortium.judging.verdict import Verdict
 from llm_consortium.text import fencing
 
 # Independent of the module's regexes: any known tag, any case, any inner spacing.

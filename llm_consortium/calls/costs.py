@@ -4,6 +4,8 @@ and a price table (model id -> USD per million input and output tokens).
 
 Standard library only, so the engine checks its budget with the same functions that
 `runs`, `compare` and `eval` use to show a cost: one meaning, one implementation.
+A budget is a hard limit (docs/savings.md#budgets): every call is checked before it
+is made, from the prompt it will send and what this run's replies have cost so far.
 """
 
 from __future__ import annotations
@@ -51,63 +53,80 @@ def unpriced(model_ids: Sequence[str], prices: Prices) -> list[str]:
     return [m for m in dict.fromkeys(model_ids) if m not in prices]
 
 
-def _per_call(model_id: str, per_model: PerModel, prices: Prices) -> tuple[float, float]:
-    """(tokens, USD) one more call to `model_id` is expected to cost: its own average
-    so far, else the average of every call so far, else nothing known (0, 0)."""
-    row = per_model.get(model_id)
-    if row and row.get("calls"):
-        spent = row_cost(model_id, row, prices) or 0.0
-        return tokens({model_id: row}) / row["calls"], spent / row["calls"]
-    calls = sum(r.get("calls") or 0 for r in per_model.values())
-    if not calls:
-        return 0.0, 0.0
-    average_tokens = tokens(per_model) / calls
-    if model_id in prices:  # its own price, for the average call's tokens
-        inputs = sum(r.get("input") or 0 for r in per_model.values()) / calls
-        outputs = sum(r.get("output") or 0 for r in per_model.values()) / calls
-        price_in, price_out = prices[model_id]
-        return average_tokens, (inputs * price_in + outputs * price_out) / PER
-    return average_tokens, (cost(per_model, prices) or 0.0) / calls
+DEFAULT_TOKENS_PER_CHAR = 1 / 3
+"""Input tokens per character of a prompt before any reply of the run reported its
+count: cautious for English (about 1/4), and learned from the first reply on."""
 
 
-def estimate(model_ids: Sequence[str], per_model: PerModel, prices: Prices) -> tuple[float, float]:
-    """(tokens, USD) the calls of the next step (one per id, repeats included) are
-    expected to cost, judged from what this run's calls have cost so far."""
-    total_tokens = total_usd = 0.0
-    for model_id in model_ids:
-        more_tokens, more_usd = _per_call(model_id, per_model, prices)
-        total_tokens += more_tokens
-        total_usd += more_usd
-    return total_tokens, total_usd
+class Sent:
+    """What this run's calls sent and got back, by model: the characters of every
+    prompt whose reply reported its input tokens, those tokens, and the longest reply.
+    A budget is checked with it before every call (`expected`)."""
+
+    def __init__(self) -> None:
+        self.chars: dict[str, int] = {}
+        self.input: dict[str, int] = {}
+        self.longest: dict[str, int] = {}
+
+    def add(self, model_id: str, chars: int, input_tokens: int | None, output_tokens: int | None) -> None:
+        if input_tokens is not None and chars > 0:
+            self.chars[model_id] = self.chars.get(model_id, 0) + chars
+            self.input[model_id] = self.input.get(model_id, 0) + input_tokens
+        if output_tokens is not None:
+            self.longest[model_id] = max(self.longest.get(model_id, 0), output_tokens)
+
+    def _per_char(self, model_id: str) -> float:
+        if self.chars.get(model_id):
+            return self.input[model_id] / self.chars[model_id]
+        chars = sum(self.chars.values())
+        return sum(self.input.values()) / chars if chars else DEFAULT_TOKENS_PER_CHAR
+
+    def expected(self, model_id: str, chars: int) -> tuple[float, float]:
+        """(input, output) tokens a call to `model_id` with a prompt of `chars`
+        characters is expected to cost: the prompt at this run's tokens per character
+        (the model's own, else every model's, else `DEFAULT_TOKENS_PER_CHAR`); the
+        reply as long as the model's longest so far, else the run's longest reply,
+        else (before any reply) as long as its prompt."""
+        tokens_in = chars * self._per_char(model_id)
+        if model_id in self.longest:
+            return tokens_in, float(self.longest[model_id])
+        if self.longest:
+            return tokens_in, float(max(self.longest.values()))
+        return tokens_in, tokens_in
+
+
+Planned = tuple[str, float, float]  # (model id, expected input tokens, expected output tokens)
 
 
 def over_budget(
-    next_models: Sequence[str],
+    planned: Sequence[Planned],
     per_model: PerModel,
     prices: Prices,
     budget_tokens: int | None,
     budget_usd: float | None,
+    step: str = "the next step",
 ) -> str | None:
-    """Why the next step must not run (it could pass a budget), or None when it fits.
-
-    Checked before each round and each tier: what was spent plus what the next
-    step is expected to cost. Before any call nothing is known, so only a budget of
-    0 stops the first step."""
-    if not next_models:
+    """Why the planned calls must not be made (what was spent plus what they are
+    expected to cost passes a budget), or None when they fit. Checked before every
+    call of a run, the first included, with the prompts that will be sent."""
+    if not planned:
         return None
-    calls = len(next_models)
-    step = f"the next step ({plural(calls, 'call')})"
-    more_tokens, more_usd = estimate(next_models, per_model, prices)
+    step = f"{step} ({plural(len(planned), 'call')})"
     if budget_tokens is not None:
         spent = tokens(per_model)
-        if spent + more_tokens > budget_tokens or (spent >= budget_tokens and calls):
+        more = sum(tokens_in + tokens_out for _, tokens_in, tokens_out in planned)
+        if spent + more > budget_tokens or budget_tokens == 0:
             return (
                 f"{step} could pass the token budget of {budget_tokens:,} "
-                f"({spent:,} spent, about {round(more_tokens):,} more expected)"
+                f"({spent:,} spent, about {round(more):,} more expected)"
             )
     if budget_usd is not None:
         spent_usd = cost(per_model, prices) or 0.0
-        if spent_usd + more_usd > budget_usd or (spent_usd >= budget_usd and calls):
+        more_usd = 0.0
+        for model_id, tokens_in, tokens_out in planned:
+            price_in, price_out = prices.get(model_id, (0.0, 0.0))
+            more_usd += (tokens_in * price_in + tokens_out * price_out) / PER
+        if spent_usd + more_usd > budget_usd or (budget_usd == 0 and planned):
             return (
                 f"{step} could pass the budget of ${budget_usd:g} "
                 f"(${spent_usd:.4f} spent, about ${more_usd:.4f} more expected)"

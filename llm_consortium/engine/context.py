@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
+from ..calls import costs
 from ..calls.policy import call_with_policy
+from ..errors import BudgetStop
 from ..judging.arbiter_stream import AnswerFn
 from ..structured.formats import TextFormat, format_for
 from ..types import Call, Event, Outcome, Participant, ProgressFn, Settings
@@ -68,6 +69,7 @@ class RunContext:
         self.saved = {"agreement": 0, "tiers": 0, "waves": 0}
         self.stopped: str | None = None
         self.tiers_left = 0
+        self.sent = costs.Sent()  # what prompts cost in tokens, for the budget check
         self._last: tuple[str, int, dict[str, Any]] | None = None
 
     @property
@@ -96,12 +98,34 @@ class RunContext:
             kind, round_number, extra = self._last
             self.emit(kind, round_number, **extra)
 
-    def call(self, participant: Participant, call: Call) -> Awaitable[Outcome]:
-        """One participant call under the run's failure policy."""
-        return call_with_policy(
+    async def call(self, participant: Participant, call: Call) -> Outcome:
+        """One participant call under the run's failure policy (`afford` it first)."""
+        outcome = await call_with_policy(
             participant, call, timeout=self.settings.timeout, retries=self.settings.retries,
             on_wait=self._waiting,
         )
+        if outcome.reply is not None:
+            reply = outcome.reply
+            self.sent.add(participant.model_id, _chars(call), reply.input_tokens, reply.output_tokens)
+        return outcome
+
+    def afford(self, calls: list[tuple[Participant, Call]], step: str = "the next step") -> None:
+        """Raise BudgetStop, naming why, when these calls (made together) could pass
+        the run's token or money budget; checked before every call of a run."""
+        settings = self.settings
+        if settings.budget_tokens is None and settings.budget_usd is None:
+            return
+        planned = [(p.model_id, *self.sent.expected(p.model_id, _chars(c))) for p, c in calls]
+        reason = costs.over_budget(
+            planned, self.usage.per_model, settings.prices, settings.budget_tokens, settings.budget_usd, step
+        )
+        if reason is not None:
+            raise BudgetStop(reason)
 
     def note(self, round_number: int, text: str) -> None:
         self.notes.append(f"round {round_number}: {text}")
+
+
+def _chars(call: Call) -> int:
+    """The characters a call sends: its prompt, system prompt and conversation."""
+    return len(call.prompt) + len(call.system or "") + sum(len(a) + len(b) for a, b in call.history)

@@ -14,6 +14,7 @@ import time
 
 from ..errors import AttachmentError, ConsortiumFailed
 from ..judging.arbiter_stream import AnswerFn
+from ..judging.verdict import Verdict
 from ..trace import RoundRecord
 from ..types import Call, Outcome, Participant, ProgressFn, Result, Settings
 from . import attachments, spending, status, steps
@@ -49,17 +50,18 @@ async def _deliberate(ctx: RunContext) -> Result:
     rounds: list[RoundRecord] = []
     previous: RoundState | None = None
     for number in range(1, ctx.settings.max_iterations + 1):
-        if reason := spending.over_budget(ctx, spending.tiers(ctx)[0]):
-            if not ctx.candidates:
-                raise ConsortiumFailed(f"No answer: {reason}")
-            spending.stop(ctx, number, reason)
-            break
         started = time.monotonic()
         rnd = await steps.play(ctx, number, previous)
+        if ctx.stopped and not rnd.members:  # stopped before this round's first call
+            if not ctx.candidates:
+                raise ConsortiumFailed(f"No answer: {ctx.stopped}; no call was made")
+            break
         rounds.append(rnd.record)
         if "failed" in rnd.record:
             reason = rnd.record["failed"]
             if not ctx.candidates:
+                if ctx.stopped:
+                    raise ConsortiumFailed(f"No answer: {ctx.stopped}; {reason}")
                 raise ConsortiumFailed(f"No usable answer: {reason} - {describe_failures(rnd.members, rnd.outcomes)}")
             ctx.note(number, f"{reason}; kept the round {max(ctx.candidates).round} answer")
             break
@@ -72,7 +74,9 @@ async def _deliberate(ctx: RunContext) -> Result:
         before = ctx.candidates[-1].text if ctx.candidates else None
         rnd.record["answer_changed"] = before is not None and before != verdict.synthesis
         ctx.candidates.append(Candidate.of(number, verdict.synthesis, verdict.confidence))
-        stop = ctx.settings.stops(verdict.confidence, verdict.needs_iteration, number)
+        stop = ctx.settings.stops(verdict.confidence, verdict.needs_iteration, number) or _unknowable(
+            ctx, verdict, number
+        )
         ctx.emit("round_done", number, confidence=verdict.confidence, another_round=not stop)
         if stop or ctx.stopped:
             break
@@ -80,11 +84,18 @@ async def _deliberate(ctx: RunContext) -> Result:
     return _result(ctx, rounds)
 
 
+def _unknowable(ctx: RunContext, verdict: Verdict, number: int) -> bool:
+    """An arbiter reply without tags ends the run once `min_iterations` rounds ran:
+    its confidence is unknown, and more rounds cannot make it known (the same arbiter
+    is asked the same way), so they would only cost (docs/confidence.md)."""
+    return not verdict.tagged and number >= ctx.settings.min_iterations
+
+
 def _result(ctx: RunContext, rounds: list[RoundRecord]) -> Result:
     """The most confident round's answer (the latest on ties)."""
     best = max(ctx.candidates)
     facts = status.decide(
-        rounds, stopped=ctx.stopped, confidence=best.confidence, max_iterations=ctx.settings.max_iterations
+        rounds, stopped=ctx.stopped, confidence=best.confidence
     )
     return Result(
         text=best.text,

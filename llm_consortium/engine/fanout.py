@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..calls.policy import describe
-from ..judging import prompts
+from ..judging import prompts, vote
 from ..judging.ranking import PeerRanking
 from ..judging.verdict import Verdict
 from ..trace import CallRecord, RoundRecord
@@ -26,7 +26,11 @@ from .records import call_record
 @dataclass
 class RoundState:
     """One round as its steps build it: who was called, in order, how each call ended
-    (aligned with `members` and the trace's member records), and the round's verdict."""
+    (aligned with `members` and the trace's member records), and the round's verdict.
+
+    `panel` is how many members the tiers asked so far configure, whether they were
+    called, answered, failed or were held back by waves: the denominator of every
+    confidence the members' agreement gives (docs/confidence.md)."""
 
     number: int
     record: RoundRecord
@@ -37,6 +41,12 @@ class RoundState:
     # The round's votes by (answers, names): each set of answers is grouped once,
     # however many steps (escalation, skip, vote, fallback) ask how they group.
     votes: dict[tuple[tuple[str | None, ...], tuple[str, ...]], Any] = field(default_factory=dict)
+    panel: int = 0
+
+    def agreement_confidence(self, share: float) -> float:
+        """The confidence of an answer held by `share` of the answers: the members
+        that gave it over the whole panel (`vote.confidence`)."""
+        return vote.confidence(round(share * self.answered), max(self.panel, len(self.members)))
 
     def answers(self) -> list[str | None]:
         return [outcome.reply.text if outcome.reply is not None else None for outcome in self.outcomes]
@@ -68,12 +78,17 @@ def member_calls(ctx: RunContext, members: list[Participant], previous: RoundSta
             prompts.build_refinement_prompt(prompt=req.prompt, previous_answer=answer, verdict=verdict)
             for answer in own
         ]
+    # A member the previous round never asked (a tier it did not reach, a wave it held
+    # back) has no earlier attempt: it gets the request itself, not "your last attempt failed".
+    text = [req.prompt if previous is not None and o is None else t for o, t in zip(before, text, strict=True)]
     calls = [Call(t, req.system, list(req.history), list(req.attachments)) for t in text]
     return [ctx.format.member_call(m, c) for m, c in zip(members, calls, strict=True)]
 
 
 async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], calls: list[Call]) -> None:
-    """Call `members` concurrently; their outcomes and trace records join the round."""
+    """Call `members` concurrently; their outcomes and trace records join the round.
+    Raises BudgetStop before any call when they could pass the run's budget."""
+    ctx.afford(list(zip(members, calls, strict=True)), "the members' calls")
     outcomes: list[Outcome | None] = [None] * len(members)
     done = failed = 0
 

@@ -31,7 +31,7 @@ async def decide(ctx: RunContext, rnd: RoundState) -> None:
         winner, rnd.record["vote"], notes = await count(ctx, rnd)
         for note in notes:
             ctx.note(rnd.number, note)
-        rnd.verdict = Verdict(winner.answer, winner.share)
+        rnd.verdict = Verdict(winner.answer, rnd.agreement_confidence(winner.share))
     else:
         rnd.verdict, rnd.record["arbiter"] = await judge(ctx, rnd, labelled(ctx, rnd))
 
@@ -107,8 +107,9 @@ async def judge(
         ctx.note(round_number, cut)
     stream = ArbiterStream(lambda head: is_final(ctx, head, round_number), ctx.format.shown(ctx.answer))
     arbiter = dataclasses.replace(ctx.arbiter, call=stream.wrap(ctx.arbiter.call))
-    call = Call(text, ctx.request.system, [], list(ctx.arbiter_attachments))
-    outcome = await ctx.call(arbiter, ctx.format.arbiter_call(ctx.arbiter, call))
+    call = ctx.format.arbiter_call(ctx.arbiter, Call(text, ctx.request.system, [], list(ctx.arbiter_attachments)))
+    ctx.afford([(ctx.arbiter, call)], "the arbiter's call")
+    outcome = await ctx.call(arbiter, call)
     ctx.printed = stream.printed
     ctx.usage.add(ctx.arbiter.model_id, outcome)
     record: ArbiterRecord = call_record(ctx.arbiter, outcome)  # type: ignore[assignment]
@@ -146,12 +147,17 @@ def _review_for_arbiter(rnd: RoundState) -> str | None:
 
 
 def _untagged(ctx: RunContext, round_number: int) -> None:
-    ctx.note(round_number, "the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown")
+    """Say what an untagged reply does: its whole text is the answer, its confidence
+    unknown, and no further round is asked for it (`deliberation`, docs/confidence.md)."""
+    more = round_number < ctx.settings.min_iterations
+    rounds = "rounds continue only to min_iterations" if more else "no further round is run"
+    ctx.note(round_number, f"the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown; {rounds}")
     if not ctx.warned_untagged:  # once per run: every round's is in the notes
         ctx.warned_untagged = True
         logger.warning(
             "Consortium: the arbiter's reply had no <synthesis> tag; its whole reply "
-            "is used as the answer, with unknown confidence"
+            "is the answer, with unknown confidence; %s (more could not make it known)",
+            rounds,
         )
 
 
@@ -185,9 +191,10 @@ async def fall_back(ctx: RunContext, rnd: RoundState) -> None:
         winner, record["vote"], notes = await count(ctx, rnd)
         agreed = [names[i] for i in winner.members]
         present = rnd.answered
+        confidence = rnd.agreement_confidence(winner.share)
         record["fallback"] = {"kept": "vote", "members": agreed, "answered": present, "share": winner.share}
-        record["confidence"] = winner.share
-        ctx.candidates.append(Candidate.of(rnd.number, winner.answer, winner.share))
+        record["confidence"] = confidence
+        ctx.candidates.append(Candidate.of(rnd.number, winner.answer, confidence))
         how = "; ".join(notes) or f"{len(agreed)} of {present} agreed: {', '.join(agreed)}"
         kept = f"the answer is the members' vote ({how})"
     logger.warning("Consortium: round %s: %s; %s", rnd.number, why, kept)

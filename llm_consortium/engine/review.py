@@ -1,6 +1,7 @@
 """The peer-review step (between fan-out and decide, when the consortium asks for it):
 every member that answered ranks the other members' answers, and the ballots are
-aggregated into one ranking (see `judging.ranking` for the rules).
+aggregated into one ranking (see `judging.ranking` for the rules), with answers the
+run's vote groups as one tied.
 
 A reviewer never sees its own answer, nor the answers of other copies of its own
 model (`count:`): a model tends to prefer what it writes itself, and copies are not
@@ -46,13 +47,16 @@ async def review(ctx: RunContext, rnd: RoundState) -> ranking.PeerRanking | None
         ctx.rng.shuffle(shown)
         tasks.append((reviewer, shown))
     done = 0
-
-    async def one(reviewer: int, shown: list[int]) -> tuple[int, list[int], Outcome]:
-        nonlocal done
+    calls = []
+    for _, shown in tasks:
         labels = prompts.labels(len(shown))
         texts = [answers[j] or "" for j in shown]
         prompt = build_review_prompt(ctx.request.prompt, list(zip(labels, texts, strict=True)))
-        call = Call(prompt, ctx.request.system, use_tools=False)
+        calls.append(Call(prompt, ctx.request.system, use_tools=False))
+    ctx.afford([(rnd.members[reviewer], call) for (reviewer, _), call in zip(tasks, calls, strict=True)], "the review")
+
+    async def one(reviewer: int, shown: list[int], call: Call) -> tuple[int, list[int], Outcome]:
+        nonlocal done
         outcome = await ctx.call(rnd.members[reviewer], call)
         ctx.usage.add(rnd.members[reviewer].model_id, outcome)
         done += 1
@@ -61,23 +65,41 @@ async def review(ctx: RunContext, rnd: RoundState) -> ranking.PeerRanking | None
 
     ctx.emit("review", rnd.number, members_done=0, reviewers=len(tasks))
     async with asyncio.TaskGroup() as group:
-        running = [group.create_task(one(reviewer, shown)) for reviewer, shown in tasks]
+        running = [
+            group.create_task(one(reviewer, shown, call)) for (reviewer, shown), call in zip(tasks, calls, strict=True)
+        ]
     ballots = [b for b in (_read(ctx, rnd, task.result(), names, record) for task in running) if b]
     if not ballots:
         record["why"] = (
             "no reviewer gave a usable ranking" if tasks else "no member had two other models' answers to rank"
         )
         return None
-    result = ranking.rank(ballots, answered)
+    result = ranking.rank(ballots, answered, await _groups(ctx, rnd, names), rnd.panel)
     record["ranking"] = [
         {
-            "member": names[s.member], "score": round(s.score, 4), "mean_rank": round(s.mean_rank, 4),
-            "firsts": s.firsts, "ballots": s.ballots, **({"ranked_last_by_all": True} if s.last_everywhere else {}),
+            "member": names[s.member], "score": _rounded(s.score), "mean_rank": _rounded(s.mean_rank),
+            "firsts": s.firsts, "ballots": s.ballots, "backers": s.backers,
+            **({"ranked_last_by_all": True} if s.last_everywhere else {}),
         }
         for s in result.table
     ]
     record["agreement"] = None if result.agreement is None else round(result.agreement, 4)
     return result
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+async def _groups(ctx: RunContext, rnd: RoundState, names: list[str]) -> dict[int, int]:
+    """Which answers say the same thing, by the run's own vote grouping (its matcher's
+    calls count in the usage): member index -> group number. Identical answers are
+    tied on every ballot (`ranking`)."""
+    _, vote, _, made = await ctx.format.tally(rnd.answers(), names, ctx.settings.matcher)
+    for model_id, outcome in made:
+        ctx.usage.add(model_id, outcome)
+    index = {name: i for i, name in enumerate(names)}
+    return {index[name]: number for number, group in enumerate(vote.get("groups", [])) for name in group["members"]}
 
 
 def _read(
@@ -112,10 +134,13 @@ def arbiter_block(result: ranking.PeerRanking, label_of: dict[int, str]) -> str:
     for place, standing in enumerate(result.table, 1):
         label = label_of[standing.member]
         last = " - ranked last by every reviewer" if standing.last_everywhere else ""
-        lines.append(
-            f"{place}. Response {label}: mean place {standing.mean_rank:.2f} from "
-            f"{plural(standing.ballots, 'reviewer')}, score {standing.score:.2f}{last}"
-        )
+        if standing.mean_rank is None or standing.score is None:
+            lines.append(f"{place}. Response {label}: not ranked by any reviewer")
+        else:
+            lines.append(
+                f"{place}. Response {label}: mean place {standing.mean_rank:.2f} from "
+                f"{plural(standing.ballots, 'reviewer')}, score {standing.score:.2f}{last}"
+            )
         said = [b.reasons[standing.member] for b in result.ballots if b.reasons.get(standing.member)]
         if said:
             reasons.append((label, "\n".join(f"- {r}" for r in said)))

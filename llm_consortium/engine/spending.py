@@ -1,6 +1,7 @@
 """The steps that make a round spend only what its question needs (docs/savings.md):
 tiers asked cheap first, the arbiter skipped when every answer agrees, members
-called in waves, and the budget checked before each round and each tier.
+called in waves, and what a budget stop answers with (the check itself is made before
+every call: `RunContext.afford`).
 
 Each decision is a rule of `judging.agreement` or `calls.costs`, applied to the
 vote's own grouping of the answers (`format.tally`); this module only applies them
@@ -50,12 +51,16 @@ def _wave_groups(ctx: RunContext, members: list[Participant]) -> list[list[int]]
 
 
 async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], previous: RoundState | None) -> None:
-    """Fan out to one tier. With waves, each group that votes among itself is asked
-    first with the fewest members whose agreement would decide its vote, and the
-    rest of the group only when that first wave did not."""
+    """Fan out to one tier, which joins the round's panel. With waves, each group
+    that votes among itself is asked first with the fewest members whose agreement
+    would decide its vote and reach the confidence threshold over the whole group
+    (`agreement.first_wave`), and the rest of the group only when that first wave
+    did not; a member held back still counts in the panel (docs/confidence.md)."""
+    rnd.panel += len(members)
     calls = member_calls(ctx, members, previous)
+    threshold = ctx.settings.confidence_threshold
     groups = _wave_groups(ctx, members) if ctx.settings.waves else [list(range(len(members)))]
-    first = [group[: agreement.first_wave(len(group))] if ctx.settings.waves else group for group in groups]
+    first = [group[: agreement.first_wave(len(group), threshold)] if ctx.settings.waves else group for group in groups]
     now = [i for wave in first for i in wave]
     await fan_out(ctx, rnd, [members[i] for i in now], [calls[i] for i in now])
     if len(now) == len(members):
@@ -69,11 +74,13 @@ async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], prev
         if any(answers):
             _, vote, _ = await count(ctx, rnd, answers, [members[i].name for i in wave])
             sizes = _sizes(vote)
-        if rest and not agreement.decided(sizes, len(rest)):
+        if rest and not agreement.decided(sizes, len(rest), threshold):
             later += rest
     skipped = len(members) - len(now) - len(later)
     ctx.saved["waves"] += skipped
-    rnd.record["waves"] = {"called": len(now) + len(later), "skipped": skipped}
+    waves = rnd.record.setdefault("waves", {"called": 0, "skipped": 0})  # summed over the tiers
+    waves["called"] += len(now) + len(later)
+    waves["skipped"] += skipped
     if later:
         await fan_out(ctx, rnd, [members[i] for i in later], [calls[i] for i in later])
 
@@ -103,43 +110,38 @@ async def agreed(ctx: RunContext, rnd: RoundState) -> Verdict | None:
     if ctx.votes or not ctx.settings.skip_arbiter_on_agreement or rnd.answered < 2:
         return None
     winner, vote, sizes = await _tally(ctx, rnd)
-    if not agreement.unanimous(sizes):
+    confidence = rnd.agreement_confidence(winner.share)  # failed and unasked members count against it
+    if not agreement.unanimous(sizes) or confidence < ctx.settings.confidence_threshold:
         return None
     rnd.record["vote"] = vote
     rnd.record["arbiter_skipped"] = f"all {sizes[0]} answers agree"
     ctx.saved["agreement"] += 1
-    return Verdict(winner.answer, 1.0)
+    return Verdict(winner.answer, confidence)
 
 
 async def best_so_far(ctx: RunContext, rnd: RoundState) -> None:
     """A round cut short before its verdict (the budget): the members' vote on the
-    answers it has."""
-    if rnd.verdict is not None:
+    answers it has, with the confidence of the whole panel, when at least
+    `min_members` answered; else the round failed (an earlier round's answer stands)."""
+    if rnd.verdict is not None or not rnd.members:
         return
-    if rnd.answered:
+    if rnd.answered >= ctx.settings.min_members:
         winner, rnd.record["vote"], _ = await _tally(ctx, rnd)
-        rnd.verdict = Verdict(winner.answer, winner.share)
+        rnd.verdict = Verdict(winner.answer, rnd.agreement_confidence(winner.share))
     else:
-        rnd.record["failed"] = "no member had answered when the budget stopped the run"
+        rnd.record["failed"] = (
+            f"only {rnd.answered} of {rnd.panel} members had answered when the budget stopped the run "
+            f"(at least {ctx.settings.min_members} needed)"
+        )
 
 
-def over_budget(ctx: RunContext, members: list[Participant]) -> str | None:
-    """Why the next step (these members, and the arbiter when it judges) must not run:
-    it could pass the token or money budget, judged by what this run spent so far."""
-    settings = ctx.settings
-    if settings.budget_tokens is None and settings.budget_usd is None:
-        return None
-    calls = [m.model_id for m in members] + ([ctx.arbiter.model_id] if ctx.arbiter and not ctx.votes else [])
-    return costs.over_budget(
-        calls, ctx.usage.per_model, settings.prices, settings.budget_tokens, settings.budget_usd
-    )
-
-
-def stop(ctx: RunContext, round_number: int, reason: str) -> None:
-    """End the run for the budget: the warning on stderr, the reason in the trace."""
+def stop(ctx: RunContext, round_number: int, reason: str, rnd: RoundState) -> None:
+    """End the run for the budget: the reason in the trace, and a warning on stderr
+    when the run still answers (a run that cannot answer fails with the reason)."""
     ctx.stopped = f"budget: {reason}"
     ctx.note(round_number, f"stopped for the budget: {reason}; answered with the best so far")
-    logger.warning("Consortium: stopped for the budget: %s; answering with the best so far", reason)
+    if ctx.candidates or rnd.answered >= ctx.settings.min_members:
+        logger.warning("Consortium: stopped for the budget: %s; answering with the best so far", reason)
 
 
 def tier_record(number: int, members: list[Participant]) -> TierRecord:

@@ -64,13 +64,12 @@ def decide(
     *,
     stopped: str | None,
     confidence: float | None,
-    max_iterations: int,
 ) -> RunStatus:
     """The status of a run that answered, from its round records: a member call with
     an error (failed, timed out or its answer rejected) makes it partial, a round's
-    `fallback` a fallback, a budget stop stopped. Running every allowed round while
-    the confidence stayed unknown is listed too (the rounds were spent for nothing
-    the threshold could judge), without changing the status."""
+    `fallback` a fallback, a budget stop stopped. An answer whose confidence stayed
+    unknown (the arbiter stated none) is listed too, without changing the status:
+    no threshold judged it."""
     found: dict[str, list[str]] = {kind: [] for kind in STATUSES}
     failed: list[FailedMemberRecord] = []
     for record in rounds:
@@ -92,8 +91,8 @@ def decide(
     if stopped:
         found["stopped"].append(stopped)
     unknown: list[str] = []
-    if confidence is None and not stopped and max_iterations > 1 and len(rounds) >= max_iterations:
-        unknown.append(f"ran all {max_iterations} rounds because the arbiter's confidence was unknown")
+    if confidence is None and not stopped:
+        unknown.append("the arbiter stated no confidence, so no threshold judged the answer")
     status = next((kind for kind in STATUSES if found[kind]), "complete")
     degraded = [line for kind in STATUSES for line in found[kind]] + unknown
     short = [f"round {r.get('round', 0)}: {r['failed']}" for r in rounds if "failed" in r]

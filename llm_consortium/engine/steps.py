@@ -11,13 +11,16 @@
    when every answer agrees the arbiter (and the review) is skipped (`spending.agreed`);
 6. **escalate on doubt**: with a tier left, an arbiter below the threshold asks it.
 
-The budget is checked before each tier (before the first by the deliberation). The
-stop rule between rounds is the deliberation's (`deliberation`). A new step is one
-more function here, taking the run's context and the round's state like the others.
+The budget is checked before every call (`RunContext.afford`, in the fan-out, the
+review and the arbiter's call): a call that could pass it ends the round here with the
+members' vote on the answers it has (`spending.best_so_far`). The stop rule between
+rounds is the deliberation's (`deliberation`). A new step is one more function here,
+taking the run's context and the round's state like the others.
 """
 
 from __future__ import annotations
 
+from ..errors import BudgetStop
 from ..trace import RoundRecord
 from ..types import Participant
 from . import spending
@@ -45,11 +48,12 @@ async def play(ctx: RunContext, number: int, previous: RoundState | None) -> Rou
     groups = spending.tiers(ctx)
     for index, members in enumerate(groups):
         ctx.tiers_left = len(groups) - index - 1
-        if index and (reason := spending.over_budget(ctx, members)):
-            spending.stop(ctx, number, reason)
+        try:
+            escalated = await _tier(ctx, rnd, members, previous)
+        except BudgetStop as stop:
+            spending.stop(ctx, number, str(stop), rnd)
             await spending.best_so_far(ctx, rnd)
             return rnd
-        escalated = await _tier(ctx, rnd, members, previous)
         if len(groups) > 1:
             entry = spending.tier_record(index + 1, members)
             if escalated:

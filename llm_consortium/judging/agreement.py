@@ -8,6 +8,7 @@ the winner's share, from `format.tally`), so whatever decides that two answers a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 
@@ -36,17 +37,29 @@ def escalation(
     return None
 
 
-def first_wave(total: int) -> int:
+def _needed(total: int, threshold: float) -> int:
+    """How many of `total` members must agree for their share of all to reach `threshold`."""
+    return math.ceil(round(threshold * total, 9))
+
+
+def first_wave(total: int, threshold: float = 0.0) -> int:
     """How many of `total` members to call first: the fewest whose agreement alone
-    is a majority of all, so the vote can be over without the others."""
-    return total // 2 + 1 if total > 2 else total
+    is a majority of all and reaches `threshold` as a share of all (the confidence
+    the whole group would report, docs/confidence.md), so the vote can be over
+    without the others."""
+    if total <= 2:
+        return total
+    return min(total, max(total // 2 + 1, _needed(total, threshold)))
 
 
-def decided(group_sizes: Sequence[int], uncalled: int) -> bool:
-    """Whether the members not called yet could no longer change the vote's winner:
-    the leading group is ahead of the next by more than they could add to it."""
+def decided(group_sizes: Sequence[int], uncalled: int, threshold: float = 0.0) -> bool:
+    """Whether the members not called yet could no longer change the vote: the
+    leading group is ahead of the next by more than they could add to it, and it
+    already holds `threshold` of all the members (called or not), so calling the
+    rest could neither change the winner nor decide whether the round is sure enough."""
     if not group_sizes:
         return False
     ordered = sorted(group_sizes, reverse=True)
     runner_up = ordered[1] if len(ordered) > 1 else 0
-    return ordered[0] - runner_up > uncalled
+    total = sum(ordered) + uncalled
+    return ordered[0] - runner_up > uncalled and ordered[0] >= _needed(total, threshold)

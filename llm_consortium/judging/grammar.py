@@ -10,7 +10,8 @@ a tag, what is reasoning and what a confidence says, so those three things live 
   whitespace anywhere inside the brackets and ``needs iteration`` / ``needs-iteration``
   / ``needs_iteration`` all one name; `tag_info` names a match.
 * `remove_think`: a reply without its reasoning blocks.
-* `parse_confidence`: a confidence as written (text or a JSON number) as a probability.
+* `parse_confidence`: a confidence as written (text or a JSON number) as a probability;
+  `parse_flag` and `parse_areas`: needs_iteration and refinement areas, as tags or JSON.
 
 Standard library only; every function is linear in the reply's length.
 """
@@ -23,7 +24,9 @@ from typing import Any
 
 from . import numbers
 
-__all__ = ["NAMES", "TAG_RE", "parse_confidence", "remove_think", "strip_tags", "tag_info"]
+__all__ = [
+    "NAMES", "TAG_RE", "parse_areas", "parse_confidence", "parse_flag", "remove_think", "strip_tags", "tag_info",
+]
 
 NAMES: dict[str, tuple[str, ...]] = {
     "analysis": ("analysis",),
@@ -170,3 +173,38 @@ def parse_confidence(written_as: Any) -> float | None:
     if value is None or math.isnan(value):
         return None
     return min(1.0, max(0.0, value))
+
+
+_FLAG_RE = re.compile(r"\b(true|yes|1|false|no|0)\b", re.IGNORECASE)
+
+
+def parse_flag(written_as: Any) -> bool:
+    """needs_iteration as written: True for true/yes/1 (text) or JSON true; False for
+    false/no/0 and for anything unrecognised (asking for no more rounds is the default)."""
+    if isinstance(written_as, bool):
+        return written_as
+    if not isinstance(written_as, str):
+        return False
+    m = _FLAG_RE.search(written_as)
+    return m is not None and m.group(1).lower() in ("true", "yes", "1")
+
+
+_BULLET_RE = re.compile(r"^(?:[-*+•–—]\s+|\d+[.)]\s+|\(\d+\)\s+)")
+_NOTHING_RE = re.compile(r"(?:none|n/?a|nothing)\.?", re.IGNORECASE)
+
+
+def parse_areas(written_as: Any) -> list[str]:
+    """Refinement areas as written: one per non-blank line of text (bullets and
+    numbering removed) or one per item of a JSON list; "none" means none."""
+    if isinstance(written_as, list):
+        lines = [str(item) for item in written_as]
+    elif isinstance(written_as, str):
+        lines = written_as.split("\n")
+    else:
+        return []
+    areas: list[str] = []
+    for line in lines:
+        line = _BULLET_RE.sub("", line.strip()).strip()
+        if line and not _NOTHING_RE.fullmatch(line) and line not in "-*+•":
+            areas.append(line)
+    return areas

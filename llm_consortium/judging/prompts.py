@@ -6,7 +6,7 @@ Pure text in, text out (the standard library only), so the engine's control flow
 be tested without models. Member answers are untrusted model output: each one goes
 inside a fenced block (see `fencing`), so no answer can close its own block early or
 pose as another response or as instructions. Reading the arbiter's reply is
-`verdict.parse_verdict`.
+`reader.parse_verdict`.
 """
 
 from __future__ import annotations

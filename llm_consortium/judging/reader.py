@@ -14,8 +14,14 @@ The reader is a pure function of the reply's text: any chunking of a reply yield
 same `head`, the same text and the same `verdict()`, so an arbiter that cannot stream
 (its reply arrives as one chunk) gets exactly the answer a streaming one would. A
 reply that is not verdict-first (no tags, synthesis first, a synthesis inside an
-unclosed reasoning block) never commits: it is read whole by `verdict.parse_verdict`
+unclosed reasoning block) never commits: it is read whole by `verdict.read_whole`
 once it has ended, and nothing of it streams.
+
+That is the one rule for reading an arbiter's reply, and `parse_verdict` (a whole
+reply fed as one chunk) is its only entry for a reply already complete: the first
+synthesis after a complete verdict is the answer, with that verdict's confidence,
+and what follows it is ignored; any other reply is read whole (the last synthesis
+wins). See docs/confidence.md#reading-the-arbiters-reply.
 """
 
 from __future__ import annotations
@@ -23,9 +29,9 @@ from __future__ import annotations
 import re
 
 from .grammar import NAMES, SEPARATOR, TAG_RE, tag_info, written
-from .verdict import Verdict, parse_head, parse_verdict
+from .verdict import Verdict, parse_head, read_whole
 
-__all__ = ["ReplyReader"]
+__all__ = ["ReplyReader", "parse_verdict"]
 
 
 def _prefixes(word: str) -> str:
@@ -191,7 +197,7 @@ class ReplyReader:
     def verdict(self) -> Verdict:
         """The round's verdict once the reply has ended: the committed head and the
         printed synthesis, or, when nothing committed (or the synthesis came out
-        empty), `parse_verdict` of the whole reply."""
+        empty), `verdict.read_whole` of the whole reply."""
         text = self.text
         if self.head is not None and text:
             head = self.head
@@ -205,7 +211,7 @@ class ReplyReader:
                 tagged=True,
                 raw=self.raw,
             )
-        return parse_verdict(self.raw)
+        return read_whole(self.raw)
 
     # -- internals
 
@@ -273,6 +279,15 @@ class ReplyReader:
         elif token.name == "synthesis" or not token.close:
             # Its end, or the next section opening because it was left unclosed.
             self.ended = True
+
+
+def parse_verdict(raw: str) -> Verdict:
+    """A whole arbiter reply as a Verdict, by the same rule as when it streams (it is
+    read as one chunk). Never raises for any str."""
+    reader = ReplyReader()
+    reader.feed(raw)
+    reader.finish()
+    return reader.verdict()
 
 
 def _newlines(text: str) -> str:

@@ -1,8 +1,12 @@
-"""Reading the arbiter's reply into a Verdict.
+"""The parts of reading the arbiter's reply into a Verdict: the verdict written
+before a synthesis (`parse_head`) and the reading of a reply that is not
+verdict-first (`read_whole`).
 
-The reply is free-form model output. `parse_verdict` never raises and never lets raw
-tags through to the user: a sloppy reply degrades to a less structured verdict
-(``tagged=False``) instead of an error or a leaked tag.
+The one rule that puts them together, for a streamed reply and a whole one alike, is
+`reader.parse_verdict` (docs/confidence.md#reading-the-arbiters-reply). The reply is
+free-form model output: nothing here raises or lets raw tags through to the user; a
+sloppy reply degrades to a less structured verdict (``tagged=False``) instead of an
+error or a leaked tag.
 """
 
 from __future__ import annotations
@@ -12,11 +16,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .grammar import TAG_RE, parse_confidence, remove_think, strip_tags, tag_info
+from .grammar import TAG_RE, parse_areas, parse_confidence, parse_flag, remove_think, strip_tags, tag_info
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Verdict", "parse_head", "parse_verdict"]
+__all__ = ["Verdict", "parse_head", "read_whole"]
 
 
 @dataclass
@@ -92,29 +96,6 @@ def _sections(text: str) -> list[tuple[str, str]]:
     return found
 
 
-_BOOL_RE = re.compile(r"\b(true|yes|1|false|no|0)\b", re.IGNORECASE)
-
-
-def _parse_bool(text: str) -> bool:
-    """True for true/yes/1, False for false/no/0 and for anything unrecognised."""
-    m = _BOOL_RE.search(text)
-    return m is not None and m.group(1).lower() in ("true", "yes", "1")
-
-
-_BULLET_RE = re.compile(r"^(?:[-*+•–—]\s+|\d+[.)]\s+|\(\d+\)\s+)")
-_NOTHING_RE = re.compile(r"(?:none|n/?a|nothing)\.?", re.IGNORECASE)
-
-
-def _parse_areas(text: str) -> list[str]:
-    """One area per non-blank line, bullets and numbering removed; "none" means none."""
-    areas: list[str] = []
-    for line in text.split("\n"):
-        line = _BULLET_RE.sub("", line.strip()).strip()
-        if line and not _NOTHING_RE.fullmatch(line) and line not in "-*+•":
-            areas.append(line)
-    return areas
-
-
 def _last_sections(visible: str) -> Callable[[str], str | None]:
     """`last(name)`: the last non-empty section `name` of think-free text, tags stripped."""
     sections = _sections(visible)
@@ -148,20 +129,22 @@ def parse_head(text: str) -> Verdict | None:
     return Verdict(
         synthesis="",
         confidence=confidence,
-        needs_iteration=_parse_bool(needs_iteration),
-        refinement_areas=_parse_areas(last("refinement_areas") or ""),
+        needs_iteration=parse_flag(needs_iteration),
+        refinement_areas=parse_areas(last("refinement_areas") or ""),
         analysis=last("analysis") or "",
         dissent=last("dissent") or "",
     )
 
 
-def parse_verdict(raw: str) -> Verdict:
-    """Read the arbiter's reply into a Verdict. Never raises for any str.
+def read_whole(raw: str) -> Verdict:
+    """A reply that is not verdict-first (no complete verdict before its first
+    synthesis), read whole. Never raises for any str.
 
     The last non-empty ``<synthesis>`` outside reasoning blocks wins, because models
-    draft and then restate. With no usable synthesis the whole visible reply, tags
-    stripped, becomes the synthesis and confidence is None (``tagged=False``), so the
-    user still gets an answer but the engine does not trust a number it cannot place.
+    draft and then restate, with the last of each other section. With no usable
+    synthesis the whole visible reply, tags stripped, becomes the synthesis and
+    confidence is None (``tagged=False``), so the user still gets an answer but the
+    engine does not trust a number it cannot place.
     """
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
     visible = remove_think(text)
@@ -179,8 +162,8 @@ def parse_verdict(raw: str) -> Verdict:
     return Verdict(
         synthesis=synthesis,
         confidence=confidence,
-        needs_iteration=_parse_bool(last("needs_iteration") or ""),
-        refinement_areas=_parse_areas(last("refinement_areas") or ""),
+        needs_iteration=parse_flag(last("needs_iteration") or ""),
+        refinement_areas=parse_areas(last("refinement_areas") or ""),
         analysis=last("analysis") or "",
         dissent=last("dissent") or "",
         tagged=tagged,

@@ -43,6 +43,16 @@ class Group:
     reduced: tuple[matching.Conclusion, ...] = ()  # each member's conclusion and rule, aligned with members
 
 
+def confidence(agreeing: int, panel: int) -> float:
+    """How sure the members' agreement makes a run of an answer: the members that gave
+    it over every member the panel configures (the tiers asked), so a member that
+    failed, timed out or was never called counts against it and never for it, and
+    more members agreeing always raise it (docs/confidence.md)."""
+    if panel < 1:
+        raise ValueError("a panel has at least one member")
+    return min(1.0, max(0, agreeing) / panel)
+
+
 def _present(answers: Sequence[str | None]) -> list[tuple[int, str]]:
     return [(i, text) for i, text in enumerate(answers) if text is not None and text.strip()]
 

@@ -219,6 +219,8 @@ def standing_text(standing: StandingRecord) -> str:
     """`score 1.00 · mean place 1.00 · first on 2 of 2 ballots`, flagged when every
     ballot that ranked it put it last."""
     ranked = standing.get("ballots")
+    if ranked == 0:
+        return "not ranked by any reviewer"
     text = (
         f"score {decimal(standing.get('score'))} · mean place {decimal(standing.get('mean_rank'))}"
         f" · first on {number(standing.get('firsts'))} of {plural(ranked, 'ballot') if ranked is not None else UNKNOWN}"

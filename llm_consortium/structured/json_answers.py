@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidAnswer, SchemaProblem
-from ..judging.grammar import TAG_RE, parse_confidence, remove_think, tag_info
+from ..judging.grammar import TAG_RE, parse_areas, parse_confidence, parse_flag, remove_think, tag_info
 from .schema import canonical, check_schema, errors, escape_unsafe
 
 __all__ = [
@@ -310,14 +310,6 @@ def verdict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return wrapper
 
 
-def _areas(value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = value.splitlines()
-    if not isinstance(value, list):
-        return []
-    return [str(v).strip() for v in value if str(v).strip() and str(v).strip().lower() not in ("none", "n/a")]
-
-
 def _opens_synthesis(raw: str) -> bool:
     """Whether the reply has an opening <synthesis> tag: it was written in tags."""
     return any(tag_info(m) == ("synthesis", False, False) for m in TAG_RE.finditer(raw))
@@ -329,11 +321,14 @@ def read_verdict(raw: str, schema: dict[str, Any]) -> Any:
 
     Read in order: a JSON verdict object (what a schema-capable arbiter is asked
     for); the tagged reply with JSON inside <synthesis> (what a tag-only arbiter is
-    asked for); a bare instance of the user's schema (an arbiter that skipped the
-    verdict: confidence unknown, as for an untagged reply). Tags come before the bare
-    value because a tagged analysis may quote a member's JSON first.
+    asked for, read by the one rule of `reader.parse_verdict`); a bare instance of the
+    user's schema (an arbiter that skipped the verdict: confidence unknown, as for an
+    untagged reply). Tags come before the bare value because a tagged analysis may
+    quote a member's JSON first. The JSON verdict's fields are read with the same
+    functions as the tags' (`grammar.parse_confidence`, `parse_flag`, `parse_areas`).
     """
-    from ..judging.verdict import Verdict, parse_verdict
+    from ..judging.reader import parse_verdict
+    from ..judging.verdict import Verdict
 
     try:
         value = extract_json(raw)
@@ -343,13 +338,11 @@ def read_verdict(raw: str, schema: dict[str, Any]) -> Any:
         found = errors(value["synthesis"], schema)
         if found:
             raise InvalidAnswer(f"its synthesis does not match the schema: {found[0]}")
-        confidence = parse_confidence(value.get("confidence"))
-        needs = value.get("needs_iteration")
         return Verdict(
             synthesis=dumps(value["synthesis"]),
-            confidence=confidence,
-            needs_iteration=needs is True or (isinstance(needs, str) and needs.strip().lower() in ("true", "yes")),
-            refinement_areas=_areas(value.get("refinement_areas")),
+            confidence=parse_confidence(value.get("confidence")),
+            needs_iteration=parse_flag(value.get("needs_iteration")),
+            refinement_areas=parse_areas(value.get("refinement_areas")),
             analysis=str(value.get("analysis") or ""),
             dissent=str(value.get("dissent") or ""),
             tagged=True,
