@@ -193,3 +193,27 @@ def test_peer_review_calls_get_no_tools(models, loopback, openai_models):
         _, answered, review = loopback.requests_for(name)  # its tool loop, then its review
         assert "tools" in answered.body and tool_results(answered)
         assert "tools" not in review.body
+
+
+def test_tool_using_sync_members_of_different_models_never_share_a_thread_allowance(models, loopback, monkeypatch):
+    """Each tool-using member's thread counts against its own model's allowance: with
+    one thread per model, alpha's and beta's tool loops still run at the same time
+    (the barrier's 20 s is a hang guard)."""
+    from llm_consortium.calls import threads
+
+    monkeypatch.setattr(threads, "THREADS_PER_MODEL", 1)
+    monkeypatch.setattr(threads, "_allowances", {})
+    save("panel", ["alpha", "beta"], skip_arbiter_on_agreement=False)
+    loopback.script("alpha", *ask(("meet", {"who": "alpha"})))
+    loopback.script("beta", *ask(("meet", {"who": "beta"})))
+    together = threading.Barrier(2, timeout=20)
+
+    def meet(who: str) -> str:
+        """Waits for the other member's tool"""
+        together.wait()
+        return f"met by {who}"
+
+    chain = llm.get_model("panel").conversation().chain("Meet?", tools=[meet])
+    assert chain.text() == "The consortium answer"
+    assert tool_results(loopback.requests_for("alpha")[1]) == ["met by alpha"]
+    assert tool_results(loopback.requests_for("beta")[1]) == ["met by beta"]

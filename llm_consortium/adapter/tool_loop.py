@@ -118,7 +118,7 @@ def tool_call(
 
     async def call_sync(call: Call) -> Reply:
         loop = kit.loop = asyncio.get_running_loop()
-        return await in_thread(lambda: blocking(call, loop))
+        return await in_thread(lambda: blocking(call, loop), getattr(sync_model, "model_id", name))
 
     return call_sync
 
