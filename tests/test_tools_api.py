@@ -11,7 +11,7 @@ import llm
 import pytest
 
 from helpers import judge_saying, llm_run, save
-from loopback import reply, tool_calls, tool_results
+from loopback import error, reply, tool_calls, tool_results
 
 TOOLS = {"supports_tools": True}
 
@@ -217,3 +217,29 @@ def test_tool_using_sync_members_of_different_models_never_share_a_thread_allowa
     assert chain.text() == "The consortium answer"
     assert tool_results(loopback.requests_for("alpha")[1]) == ["met by alpha"]
     assert tool_results(loopback.requests_for("beta")[1]) == ["met by beta"]
+
+
+def test_a_tools_own_429_never_lowers_the_members_model_limit(models, loopback):
+    """A web tool whose API answers 429 (heard by the same httpx log watch) is the
+    tool's affair: the member's model keeps its window."""
+    import openai
+
+    from llm_consortium.calls.gate import gate_for
+
+    loopback.script("web", error(429, "slow down"))
+    save("panel", ["alpha"])
+    loopback.script("alpha", *ask(("fetch", {"url": "u"})))
+
+    def fetch(url: str) -> str:
+        """Fetches a page"""
+        web = openai.OpenAI(base_url=loopback.url, api_key="x", max_retries=0)
+        try:
+            web.chat.completions.create(model="web", messages=[{"role": "user", "content": url}])
+        except openai.RateLimitError as ex:
+            return f"status {ex.status_code}"
+        return "status 200"
+
+    chain = llm.get_model("panel").conversation().chain("Fetch?", tools=[fetch])
+    assert chain.text() == "The consortium answer"
+    assert tool_results(loopback.requests_for("alpha")[1]) == ["status 429"]
+    assert gate_for("alpha").lowest is None and gate_for("alpha").limit is None

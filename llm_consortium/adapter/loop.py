@@ -60,6 +60,17 @@ def shared_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def wait_on(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T]) -> T:
+    """Wait in this thread for `awaitable`, run on `loop` (running in another thread):
+    the one way a blocking call in a thread hands work to its run's loop (a chunk of
+    streamed text, an async hook, an async tool's result)."""
+
+    async def awaited() -> T:  # run_coroutine_threadsafe takes coroutines only
+        return await awaitable
+
+    return asyncio.run_coroutine_threadsafe(awaited(), loop).result()
+
+
 def _serve(loop: asyncio.AbstractEventLoop) -> None:
     asyncio.set_event_loop(loop)
     loop.run_forever()
