@@ -39,6 +39,7 @@ from ..calls.gate import current_slot
 from ..calls.threads import in_thread
 from ..types import ToolUse
 from .loop import wait_on
+from .progress import asking_the_user
 
 #: llm's default chain limit (`--cl`), the most model calls in one member's loop.
 DEFAULT_CHAIN_LIMIT = 5
@@ -100,12 +101,15 @@ class ToolKit:
         """Run a user hook in this (worker) thread under the lock; an async hook's
         coroutine goes to the run's loop. Exceptions (CancelToolCall) propagate."""
         with self._hooks:
-            if getattr(hook, "__module__", "") == "llm.cli":  # a terminal prompt or display
+            if getattr(hook, "__module__", "") != "llm.cli":
+                outcome = hook(*args)
+            else:  # a terminal prompt or display: the status line keeps off it
                 from ..text.terminal import inert
 
-                sys.stderr.write(f"\nConsortium member {inert(member)}:\n")
-                sys.stderr.flush()
-            outcome = hook(*args)
+                with asking_the_user():
+                    sys.stderr.write(f"\nConsortium member {inert(member)}:\n")
+                    sys.stderr.flush()
+                    outcome = hook(*args)
             if inspect.isawaitable(outcome):
                 assert self.loop is not None
                 wait_on(self.loop, outcome)
