@@ -364,3 +364,15 @@ def test_the_limit_another_process_learned_is_reported_before_any_refusal_here(s
         return gate.limit, gate.lowest
 
     assert asyncio.run(scenario()) == (1, 1)
+
+
+def test_a_shared_window_that_demand_fills_doubles_though_its_calls_end_together(tmp_path):
+    """Warm, sixteen copies of one model run at once: the first batch's eight calls end
+    together while eight more of the process wait, and that is a full window."""
+    shared = SharedLimits(tmp_path / FILE_NAME)
+    held = [shared.try_lease("m") for _ in range(INITIAL)]
+    assert shared.try_lease("m") is None
+    for lease in held:
+        shared.succeeded(lease, "m", INITIAL)
+        shared.release(lease)
+    assert [shared.try_lease("m") is not None for _ in range(2 * INITIAL)] == [True] * (2 * INITIAL)

@@ -244,10 +244,11 @@ class ModelGate:
         if self._shared() and self.key is not None:
             key = self.key
             lease = slot.lease if slot is not None else None
-            leases.later(lambda shared: shared.succeeded(lease, key))
+            waiting = leases.waiting(key)
+            leases.later(lambda shared: shared.succeeded(lease, key, waiting))
             return
         with self._lock:
-            self._window.success(self.in_flight, None if slot is None else slot._epoch)
+            self._window.success(self.in_flight, None if slot is None else slot._epoch, len(self._queue))
             self._dispatch()
 
     def _release(self, slot: Slot) -> None:

@@ -159,6 +159,12 @@ def _the_worker() -> _Worker:
         return _worker
 
 
+def waiting(key: str) -> int:
+    """How many of this process's calls wait in line for a lease on model `key`."""
+    with _lock:
+        return len(_lines.get(key, ()))
+
+
 def later(work: Callable[[SharedLimits], Any], then: Callable[[Any], None] | None = None) -> None:
     """`work(shared)` in the worker thread, without waiting for it; `then(result)`
     there after it (`GAVE_UP` when sharing is, or has just been turned, off)."""

@@ -236,15 +236,16 @@ class SharedLimits:
 
         return self._transaction(work)
 
-    def succeeded(self, lease: Lease | None, model: str) -> None:
-        """A success of the call holding `lease` (call before releasing it). Most
+    def succeeded(self, lease: Lease | None, model: str, waiting: int = 0) -> None:
+        """A success of the call holding `lease` (call before releasing it), while
+        `waiting` calls of this process waited for a lease. Most
         successes change nothing (the window was not full): those are told by a
         plain read, and only a change takes the write lock."""
 
         def changes(db: sqlite3.Connection, save: bool) -> bool:
             window = self._window(db, model)
             before = replace(window)
-            window.success(self._held(db, model), None if lease is None else lease.epoch)
+            window.success(self._held(db, model), None if lease is None else lease.epoch, waiting)
             if window == before:
                 return False
             if save:

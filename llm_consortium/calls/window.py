@@ -7,7 +7,7 @@ way TCP learns a path, with one change for a provider whose limit holds still:
 
 - **Slow start.** A model never refused may have `INITIAL` calls in flight (over all
   the user's processes, when shared), and the window doubles once a window's worth
-  of calls succeeded while it was full: once per round trip while demand exceeds it.
+  of calls succeeded while demand filled it: once per round trip while demand exceeds it.
   (Not by one per success, as TCP does: the provider's SDK retries a refused call by
   itself for a second or more before the plugin hears of it, so the first successes
   of a window come back while its refusals are still hidden.) A burst of eight `llm`
@@ -92,12 +92,14 @@ class Window:
         self.learned, self.refused_at = True, now
         self.lowest = self.size if self.lowest is None else min(self.lowest, self.size)
 
-    def success(self, held: int, started_epoch: int | None = None) -> None:
-        """A call succeeded while `held` calls were in flight (itself among them).
-        Only a full window grows: successes below it say nothing of the provider,
-        nor do those of calls started before the last decrease (the window they
-        were sent in was too big; their refused siblings may still be on the way)."""
-        if held < self.size or (started_epoch is not None and started_epoch < self.epoch):
+    def success(self, held: int, started_epoch: int | None = None, waiting: int = 0) -> None:
+        """A call succeeded while `held` calls were in flight (itself among them) and
+        `waiting` more waited for room. Only a window that demand fills grows:
+        successes below it say nothing of the provider, nor do those of calls
+        started before the last decrease (the window they were sent in was too big;
+        their refused siblings may still be on the way). Waiting calls count: when a
+        full window's calls end together, only the first would see it full."""
+        if held + waiting < self.size or (started_epoch is not None and started_epoch < self.epoch):
             return
         if not self.learned:  # slow start: doubles once a full window's worth succeeded
             self.successes += 1
