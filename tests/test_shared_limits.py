@@ -22,7 +22,7 @@ from llm_consortium.calls import leases, shared_limits
 from llm_consortium.calls.gate import gate_for
 from llm_consortium.calls.policy import call_with_policy
 from llm_consortium.calls.shared_limits import FILE_NAME, SharedLimits, SharedStateError
-from llm_consortium.calls.window import INITIAL
+from llm_consortium.calls.window import SHARED_INITIAL
 from llm_consortium.types import Call, Participant
 
 from helpers import LLM_BIN, Scripted, llm_subprocess, save, spawn
@@ -50,10 +50,10 @@ def test_leases_hold_the_shared_limit_across_instances(tmp_path):
 
 def test_a_burst_of_refusals_halves_once_and_successes_grow_it_back(tmp_path):
     shared = SharedLimits(tmp_path / FILE_NAME)
-    leases = [shared.try_lease("m") for _ in range(8)]
+    leases = [shared.try_lease("m") for _ in range(SHARED_INITIAL)]
     for lease in leases:
         shared.rate_limited(lease, "m")  # all started before the first refusal
-    assert shared.limits("m")[0] == 1  # 8 in flight, 8 refused: never above 8 - 8, at least 1
+    assert shared.limits("m")[0] == 1  # all in flight refused: never above 0, at least 1
     for lease in leases:
         shared.release(lease)
     held = shared.try_lease("m")
@@ -132,7 +132,7 @@ def test_every_process_keeps_to_the_limit_the_others_learned(busy, user_path):
 
 def test_processes_that_never_met_the_provider_send_it_one_window_too_many_at_most(busy, user_path):
     """Eight processes, two members each, a provider that takes two: from a cold
-    start they share the slow start's first window (8), so at most 6 of its calls
+    start they share the slow start's first window (4), so at most 2 of its calls
     are refused, plus one probe; each learning alone would send all 16 at once."""
     assert llm_subprocess(user_path, "-m", "busy", "--no-log", "warm-up").returncode == 0  # llm's logs.db exists
     busy.reset()
@@ -141,7 +141,7 @@ def test_processes_that_never_met_the_provider_send_it_one_window_too_many_at_mo
     children = [spawn(user_path, LLM_BIN, "-m", "panel", "--no-log", f"q{n}") for n in range(8)]
     finished = [child.communicate(timeout=120) for child in children]
     assert finished == [("same answer\n", "")] * 8
-    assert busy.refused <= INITIAL - 2 + 1 and busy.peak_in_flight == 2
+    assert busy.refused <= SHARED_INITIAL - 2 + 1 and busy.peak_in_flight == 2
 
 
 def test_a_process_killed_while_holding_a_slot_does_not_block_the_others(busy, user_path):
@@ -370,9 +370,10 @@ def test_a_shared_window_that_demand_fills_doubles_though_its_calls_end_together
     """Warm, sixteen copies of one model run at once: the first batch's eight calls end
     together while eight more of the process wait, and that is a full window."""
     shared = SharedLimits(tmp_path / FILE_NAME)
-    held = [shared.try_lease("m") for _ in range(INITIAL)]
+    held = [shared.try_lease("m") for _ in range(SHARED_INITIAL)]
     assert shared.try_lease("m") is None
     for lease in held:
-        shared.succeeded(lease, "m", INITIAL)
+        shared.succeeded(lease, "m", SHARED_INITIAL)
         shared.release(lease)
-    assert [shared.try_lease("m") is not None for _ in range(2 * INITIAL)] == [True] * (2 * INITIAL)
+    doubled = 2 * SHARED_INITIAL
+    assert [shared.try_lease("m") is not None for _ in range(doubled)] == [True] * doubled

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import ConsortiumError
-from .window import Window
+from .window import SHARED_INITIAL, Window
 
 T = TypeVar("T")
 
@@ -169,9 +169,9 @@ class SharedLimits:
     def _window(self, db: sqlite3.Connection, model: str) -> Window:
         """The model's window (fresh when none is stored), forgotten when stale."""
         row = db.execute(f"select {', '.join(_FIELDS)} from windows where model = ?", (model,)).fetchone()
-        window = Window() if row is None else Window(**dict(zip(_FIELDS, row, strict=True)))
+        window = Window(SHARED_INITIAL) if row is None else Window(**dict(zip(_FIELDS, row, strict=True)))
         window.learned = bool(window.learned)
-        window.forget_if_stale(time.time())
+        window.forget_if_stale(time.time(), SHARED_INITIAL)
         return window
 
     def _save(self, db: sqlite3.Connection, model: str, window: Window) -> None:
