@@ -131,6 +131,15 @@ def bench_modes(delay: float, judge_delay: float, repeat: int, sizes: tuple[int,
     return rows
 
 
+def _copies_alone(model: str, copies: int) -> Callable[[], str]:
+    async def go() -> str:
+        async_model = llm.get_async_model(model)
+        await asyncio.gather(*(async_model.prompt(QUESTION).text() for _ in range(copies)))
+        return await llm.get_async_model("judge").prompt("Judge. This is round 2 of 2.").text()
+
+    return lambda: asyncio.run(go())
+
+
 def bench_copies(delay: float, judge_delay: float, repeat: int, copies: int) -> list[dict[str, Any]]:
     """`copies` instances of one model (all its calls through one model's thread
     allowance and gate), sync and async API, median of `repeat` calls after a warm-up
@@ -144,27 +153,30 @@ def bench_copies(delay: float, judge_delay: float, repeat: int, copies: int) -> 
                 name="copies", models=[{"model_id": model, "count": copies}], arbiter={"model_id": "judge"},
                 max_iterations=1, confidence_threshold=0.7, retries=0, skip_arbiter_on_agreement=False,
             ))
-            calls = {api: _stack("copies", api) for api in ("sync", "async")}
+            calls = {f"consortium {model}:{copies}, {api} API": _stack("copies", api) for api in ("sync", "async")}
+            calls[f"llm alone: {copies} async prompts of {model} gathered, then the arbiter"] = _copies_alone(
+                model, copies
+            )
             first: dict[str, float] = {}
-            for api, call in calls.items():  # warm-up; the first call ever meets a cold window
+            for label, call in calls.items():  # warm-up; the first call ever meets a cold window
                 started = time.perf_counter()
                 call()
-                first[api] = time.perf_counter() - started
-            walls: dict[str, list[float]] = {api: [] for api in calls}
+                first[label] = time.perf_counter() - started
+            walls: dict[str, list[float]] = {label: [] for label in calls}
             for _ in range(repeat):
-                for api, call in calls.items():
+                for label, call in calls.items():
                     started = time.perf_counter()
                     assert "benchmark answer" in call()
-                    walls[api].append(time.perf_counter() - started)
+                    walls[label].append(time.perf_counter() - started)
             critical = delay + judge_delay
-            for api in calls:
-                wall = statistics.median(walls[api])
+            for label in calls:
+                wall = statistics.median(walls[label])
                 rows.append({
-                    "copies of one model": f"{model}:{copies}, {api} API",
+                    "copies of one model": label,
                     "critical path (s)": f"{critical:.2f}",
                     "wall, median (s)": f"{wall:.3f}",
                     "wall / critical": f"{wall / critical:.2f}",
-                    "first call (s)": f"{first[api]:.3f}",
+                    "first call (s)": f"{first[label]:.3f}",
                 })
         finally:
             fanout._remove(user_dir)
