@@ -153,7 +153,7 @@ def test_a_process_killed_while_holding_a_slot_does_not_block_the_others(busy, u
     save("one", ["busy"], arbiter=None, max_iterations=1)
     holder = spawn(user_path, LLM_BIN, "-m", "one", "q")
     try:
-        assert busy.wait_for_requests(1, model="busy")
+        assert busy.wait_for_requests(1, model="busy", timeout=60)  # a hang guard: a loaded machine starts llm slowly
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=30)
     finally:
