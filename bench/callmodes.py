@@ -53,6 +53,7 @@ def _save(name: str, members: list[dict[str, Any]], mode: str = "auto") -> None:
         ConsortiumConfig(
             name=name, models=members, arbiter={"model_id": "judge"}, max_iterations=1,
             confidence_threshold=0.7, retries=0, call_mode=mode,
+            skip_arbiter_on_agreement=False,  # the arbiter always asked, as in llm alone's rows
         )
     )
 
