@@ -11,10 +11,12 @@ process:
 Variants are interleaved (one call of each per repetition) so that load from other
 processes on a shared machine falls on all of them alike.
 
-Also: a sync-only model asked 4 times at once with `max_concurrent` 1 and 4, and the
-peak memory per member of each call mode (fresh processes).
+Also: copies of one model (`-m m001:16`, the self-consistency shape) through the
+sync and the async API, warm, against their critical path; a sync-only model asked 4
+times at once with `max_concurrent` 1 and 4; and the peak memory per member of each
+call mode (fresh processes).
 
-Run: `python bench/callmodes.py [--repeat 3] [--sizes 8,24,100]`.
+Run: `python bench/callmodes.py [--repeat 3] [--sizes 8,24,100] [--copies 16]`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def _save(name: str, members: list[dict[str, Any]], mode: str = "auto") -> None:
         ConsortiumConfig(
             name=name, models=members, arbiter={"model_id": "judge"}, max_iterations=1,
             confidence_threshold=0.7, retries=0, call_mode=mode,
+            skip_arbiter_on_agreement=False,  # the arbiter always asked, as in llm alone's rows
         )
     )
 
@@ -129,6 +132,58 @@ def bench_modes(delay: float, judge_delay: float, repeat: int, sizes: tuple[int,
     return rows
 
 
+def _copies_alone(model: str, copies: int) -> Callable[[], str]:
+    async def go() -> str:
+        async_model = llm.get_async_model(model)
+        await asyncio.gather(*(async_model.prompt(QUESTION).text() for _ in range(copies)))
+        return await llm.get_async_model("judge").prompt("Judge. This is round 2 of 2.").text()
+
+    return lambda: asyncio.run(go())
+
+
+def bench_copies(delay: float, judge_delay: float, repeat: int, copies: int) -> list[dict[str, Any]]:
+    """`copies` instances of one model (all its calls through one model's thread
+    allowance and gate), sync and async API, median of `repeat` calls after a warm-up
+    (the warm-up's own time is shown: the first calls meet a window never grown)."""
+    rows = []
+    with Backend(1, delay, judge_delay) as backend:
+        user_dir = fanout._prepare_user_dir(backend.url, 1)
+        try:
+            (model,) = member_names(1)
+            store.save(ConsortiumConfig(  # the arbiter always asked: its time is on the critical path
+                name="copies", models=[{"model_id": model, "count": copies}], arbiter={"model_id": "judge"},
+                max_iterations=1, confidence_threshold=0.7, retries=0, skip_arbiter_on_agreement=False,
+            ))
+            calls = {f"consortium {model}:{copies}, {api} API": _stack("copies", api) for api in ("sync", "async")}
+            calls[f"llm alone: {copies} async prompts of {model} gathered, then the arbiter"] = _copies_alone(
+                model, copies
+            )
+            first: dict[str, float] = {}
+            for label, call in calls.items():  # warm-up; the first call ever meets a cold window
+                started = time.perf_counter()
+                call()
+                first[label] = time.perf_counter() - started
+            walls: dict[str, list[float]] = {label: [] for label in calls}
+            for _ in range(repeat):
+                for label, call in calls.items():
+                    started = time.perf_counter()
+                    assert "benchmark answer" in call()
+                    walls[label].append(time.perf_counter() - started)
+            critical = delay + judge_delay
+            for label in calls:
+                wall = statistics.median(walls[label])
+                rows.append({
+                    "copies of one model": label,
+                    "critical path (s)": f"{critical:.2f}",
+                    "wall, median (s)": f"{wall:.3f}",
+                    "wall / critical": f"{wall / critical:.2f}",
+                    "first call (s)": f"{first[label]:.3f}",
+                })
+        finally:
+            fanout._remove(user_dir)
+    return rows
+
+
 def bench_sync_only_cap(delay: float, judge_delay: float, instances: int = 4) -> list[dict[str, Any]]:
     """One sync-only model asked `instances` times at once, with max_concurrent 1 and 4
     (two models: one process keeps the smallest cap a model was given)."""
@@ -193,7 +248,8 @@ def main() -> None:
     parser.add_argument("--judge-delay", type=float, default=0.5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", default="8,24,100")
-    parser.add_argument("--skip", default="", help="comma list of: modes,cap,memory")
+    parser.add_argument("--copies", type=int, default=16, help="instances of one model in the copies section")
+    parser.add_argument("--skip", default="", help="comma list of: modes,copies,cap,memory")
     args = parser.parse_args()
     from run import table  # run.py imports this module: one table renderer for every section
 
@@ -201,6 +257,8 @@ def main() -> None:
     sizes = tuple(int(s) for s in args.sizes.split(","))
     if "modes" not in skip:
         print(table(bench_modes(args.delay, args.judge_delay, args.repeat, sizes)) + "\n", flush=True)
+    if "copies" not in skip:
+        print(table(bench_copies(args.delay, args.judge_delay, args.repeat, args.copies)) + "\n", flush=True)
     if "cap" not in skip:
         print(table(bench_sync_only_cap(args.delay, args.judge_delay)) + "\n", flush=True)
     if "memory" not in skip:

@@ -478,3 +478,29 @@ def test_a_member_redirect_after_the_hosts_own_is_put_back_to_the_hosts(caplog):
             assert ["member" in r.getMessage() for r in caplog.records] == [True]
         finally:
             sys.stdout = original
+
+
+@pytest.mark.asyncio
+async def test_more_than_eight_calls_to_one_model_run_at_once():
+    """Sixteen copies of one model (`-m m:16`) run together: the thread allowance is
+    a plain capacity, not a window that starts at 8 (the barrier's 20 s is a hang guard)."""
+    key = f"copies-{uuid.uuid4()}"
+    together = threading.Barrier(16, timeout=20)
+    answers = await asyncio.gather(*(threads.in_thread(together.wait, key) for _ in range(16)))
+    assert sorted(answers) == list(range(16))
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_wait_for_the_thread_allowance_passes_its_turn_on(monkeypatch):
+    monkeypatch.setattr(threads, "THREADS_PER_MODEL", 1)
+    key = f"turns-{uuid.uuid4()}"
+    release = threading.Event()
+    first = asyncio.ensure_future(threads.in_thread(lambda: release.wait(30), key))
+    waiting = asyncio.ensure_future(threads.in_thread(lambda: "never", key))
+    third = asyncio.ensure_future(threads.in_thread(lambda: "third", key))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    release.set()
+    assert await first is True
+    assert await third == "third"
+    assert waiting.cancelled()

@@ -83,3 +83,27 @@ def test_a_gate_that_cannot_take_the_news_never_fails_the_request(root_handler):
     finally:
         current_slot.reset(token)
     assert slot.refusals == 1 and root_handler.seen == []
+
+
+_APP_LOGGING = """
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(name)s %(message)s")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # the application's own choice
+from llm_consortium.adapter.http_refusals import watch_http_refusals
+watch_http_refusals()
+httpx = logging.getLogger("httpx")
+httpx.info('HTTP Request: %s %s "%s %d %s"', "POST", "http://x/v1", "HTTP/1.1", 200, "OK")
+httpx.warning("a warning the application asked for")
+logging.getLogger("app").info("the application's own line")
+"""
+
+
+def test_an_applications_own_httpx_level_still_holds_after_the_watch():
+    """basicConfig(level=INFO) and httpx at WARNING: the watch turns httpx up to hear
+    429s, yet the application's log shows exactly what it did before."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _APP_LOGGING], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["httpx a warning the application asked for", "app the application's own line"]

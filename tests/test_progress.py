@@ -237,3 +237,68 @@ def test_the_run_and_the_eval_bar_draw_through_one_status_line():
     assert terminal.getvalue() == "\rx" + "y" * 78 + "\x1b[K"
     bar.close()
     assert terminal.getvalue().endswith(CLEAR)
+
+
+def _read_until(master: int, wanted: str, received: bytearray, quiet: float | None = None) -> None:
+    """Read the terminal into `received` until `wanted` shows (or, with `quiet`,
+    until nothing more arrives for that long); 30 s at most."""
+    import select
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if wanted and wanted in received.decode(errors="replace"):
+            return
+        ready, _, _ = select.select([master], [], [], quiet if quiet is not None else 0.5)
+        if not ready:
+            if quiet is not None:
+                return
+            continue
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child has gone
+            return
+        if not chunk:
+            return
+        received += chunk
+    raise AssertionError(f"never saw {wanted!r} on the terminal: {received!r}")
+
+
+def test_a_tool_approval_question_stays_the_last_thing_on_the_screen(loopback, openai_models, user_path):
+    """`--ta` on a terminal: while llm asks, another member finishes; the status line
+    must not be drawn over the question (the user would type after status text).
+    The quiet wait only gives a wrong redraw time to show: this test cannot pass late."""
+    from loopback import tool_calls
+
+    tools = {"supports_tools": True}
+    openai_models(["alpha", "beta", "judge"], alpha=tools, beta=tools)
+    store.save(ConsortiumConfig(name="panel", models=[{"model_id": "alpha"}, {"model_id": "beta"}],
+                                arbiter={"model_id": "judge"}, max_iterations=1, skip_arbiter_on_agreement=False))
+    loopback.script("alpha", tool_calls(("llm_version", {})), reply("alpha's answer"))
+    loopback.script("beta", reply("beta's answer", delay=0.5))  # answers while the question waits
+    loopback.script("judge", reply(verdict("The answer", 0.9)))
+    master, slave = os.openpty()
+    process = subprocess.Popen(
+        [LLM_BIN, "-m", "panel", "--ta", "-T", "llm_version", "Version?"],
+        stdin=slave, stdout=slave, stderr=slave, env=subprocess_env(user_path),
+    )
+    os.close(slave)
+    received = bytearray()
+    try:
+        question = "Approve tool call? [y/N]: "
+        _read_until(master, question, received)
+        assert loopback.wait_for_requests(1, model="beta")
+        _read_until(master, "", received, quiet=2.0)
+        screen = received.decode(errors="replace")
+        assert screen.endswith(question), screen  # nothing drawn over it or after it
+        assert "Consortium member alpha:" in screen.rpartition(question)[0].rpartition(CLEAR)[2]
+        os.write(master, b"y\n")
+        _read_until(master, "The answer", received)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    after = received.decode(errors="replace").rpartition(question)[2]
+    assert "panel: round 1/1" in after  # the status comes back once the answer is in

@@ -11,7 +11,7 @@ import llm
 import pytest
 
 from helpers import judge_saying, llm_run, save
-from loopback import reply, tool_calls, tool_results
+from loopback import error, reply, tool_calls, tool_results
 
 TOOLS = {"supports_tools": True}
 
@@ -193,3 +193,53 @@ def test_peer_review_calls_get_no_tools(models, loopback, openai_models):
         _, answered, review = loopback.requests_for(name)  # its tool loop, then its review
         assert "tools" in answered.body and tool_results(answered)
         assert "tools" not in review.body
+
+
+def test_tool_using_sync_members_of_different_models_never_share_a_thread_allowance(models, loopback, monkeypatch):
+    """Each tool-using member's thread counts against its own model's allowance: with
+    one thread per model, alpha's and beta's tool loops still run at the same time
+    (the barrier's 20 s is a hang guard)."""
+    from llm_consortium.calls import threads
+
+    monkeypatch.setattr(threads, "THREADS_PER_MODEL", 1)
+    monkeypatch.setattr(threads, "_allowances", {})
+    save("panel", ["alpha", "beta"], skip_arbiter_on_agreement=False)
+    loopback.script("alpha", *ask(("meet", {"who": "alpha"})))
+    loopback.script("beta", *ask(("meet", {"who": "beta"})))
+    together = threading.Barrier(2, timeout=20)
+
+    def meet(who: str) -> str:
+        """Waits for the other member's tool"""
+        together.wait()
+        return f"met by {who}"
+
+    chain = llm.get_model("panel").conversation().chain("Meet?", tools=[meet])
+    assert chain.text() == "The consortium answer"
+    assert tool_results(loopback.requests_for("alpha")[1]) == ["met by alpha"]
+    assert tool_results(loopback.requests_for("beta")[1]) == ["met by beta"]
+
+
+def test_a_tools_own_429_never_lowers_the_members_model_limit(models, loopback):
+    """A web tool whose API answers 429 (heard by the same httpx log watch) is the
+    tool's affair: the member's model keeps its window."""
+    import openai
+
+    from llm_consortium.calls.gate import gate_for
+
+    loopback.script("web", error(429, "slow down"))
+    save("panel", ["alpha"])
+    loopback.script("alpha", *ask(("fetch", {"url": "u"})))
+
+    def fetch(url: str) -> str:
+        """Fetches a page"""
+        web = openai.OpenAI(base_url=loopback.url, api_key="x", max_retries=0)
+        try:
+            web.chat.completions.create(model="web", messages=[{"role": "user", "content": url}])
+        except openai.RateLimitError as ex:
+            return f"status {ex.status_code}"
+        return "status 200"
+
+    chain = llm.get_model("panel").conversation().chain("Fetch?", tools=[fetch])
+    assert chain.text() == "The consortium answer"
+    assert tool_results(loopback.requests_for("alpha")[1]) == ["status 429"]
+    assert gate_for("alpha").lowest is None and gate_for("alpha").limit is None

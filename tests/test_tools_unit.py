@@ -3,13 +3,15 @@ block, result excerpts, the events llm records, the saved settings."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import llm
 import pytest
 from pydantic import ValidationError
 
 from llm_consortium.adapter.tool_loop import executed_events
-from llm_consortium.adapter.tools import excerpt
+from llm_consortium.adapter.tools import ToolKit, excerpt
 from llm_consortium.judging.prompts import LabelledAnswer, build_arbiter_prompt
 from llm_consortium.saved.config import ConsortiumConfig
 from llm_consortium.types import ToolUse
@@ -82,3 +84,60 @@ def test_the_progress_line_counts_tool_calls():
     event = Event("member_done", 1, 3, 2, members_done=1, tool_calls=3)
     assert describe("panel", event) == "panel: round 1/3 · 1 answered of 2 · tools: 3 calls"
     assert "tools" not in describe("panel", Event("member_done", 1, 3, 2, members_done=1))
+
+
+# ------------------------------------------------------------------ shared executions
+
+def _impl(kit: ToolKit, member: str):
+    (tool,) = kit.wrapped(member, 1, True)
+    return tool.implementation
+
+
+def _call(name: str, **arguments):
+    return llm.ToolCall(name=name, arguments=arguments, tool_call_id=f"{name}-{len(arguments)}-{id(arguments)}")
+
+
+def test_a_shared_call_whose_member_is_cancelled_still_answers_the_others():
+    async def scenario() -> str:
+        started, release = asyncio.Event(), asyncio.Event()
+
+        async def fetch(url: str) -> str:
+            """Fetches a page"""
+            started.set()
+            await release.wait()
+            return f"page at {url}"
+
+        kit = ToolKit([llm.Tool.function(fetch)])
+        first = asyncio.ensure_future(_impl(kit, "alpha")(_call("fetch", url="u"), url="u"))
+        await started.wait()
+        second = asyncio.ensure_future(_impl(kit, "beta")(_call("fetch", url="u"), url="u"))
+        await asyncio.sleep(0)  # beta now waits on alpha's execution
+        first.cancel()  # alpha's timeout, say
+        release.set()
+        return await asyncio.wait_for(second, 20)  # a hang guard: orphaned, it waited forever
+
+    assert asyncio.run(scenario()) == "page at u"
+
+
+def test_a_toolbox_is_prepared_before_any_members_call_uses_it():
+    """Two members call a Toolbox's tool at once: the second waits for the first's
+    `prepare_async()` instead of running unprepared."""
+
+    class Notes(llm.Toolbox):
+        ready = False
+
+        async def prepare_async(self) -> None:
+            for _ in range(20):  # lets every other task run meanwhile
+                await asyncio.sleep(0)
+            self.ready = True
+
+        async def look(self, q: str) -> str:
+            """Looks a note up"""
+            return "ready" if self.ready else "unprepared"
+
+    async def scenario() -> list[str]:
+        kit = ToolKit(list(Notes().tools()), share=False)
+        calls = [_impl(kit, m)(_call("Notes_look", q=m), q=m) for m in ("alpha", "beta")]
+        return list(await asyncio.gather(*calls))
+
+    assert asyncio.run(scenario()) == ["ready", "ready"]

@@ -19,6 +19,15 @@ def test_slow_start_doubles_a_full_window_each_round_trip():
     assert window.size == 2 * INITIAL and window.limit is None
 
 
+def test_a_full_window_whose_calls_end_together_still_doubles_while_calls_wait():
+    """Sixteen copies of one model: eight run, eight wait. The eight end together, so
+    each success but the first sees fewer in flight; the waiting ones are demand."""
+    window = Window()
+    for ended in range(INITIAL):
+        window.success(held=INITIAL - ended, waiting=INITIAL)
+    assert window.size == 2 * INITIAL
+
+
 def test_successes_below_a_full_window_teach_nothing():
     window = Window()
     for _ in range(50):

@@ -34,11 +34,13 @@ _lock = threading.Lock()
 
 class _Watch(logging.Filter):
     """On one HTTP client's logger: report its 429 responses, and let through only
-    what the logger would have passed before it was turned up to INFO."""
+    what the logger would have passed before it was turned up to INFO: its own level
+    when it had one (an application's `setLevel(WARNING)`), else its parent's."""
 
     def __init__(self, logger: logging.Logger) -> None:
         super().__init__()
         self.logger = logger
+        self.own_level = logger.level  # NOTSET: it followed its parent
         self.turned_up = logger.getEffectiveLevel() > logging.INFO  # by `watch_http_refusals`
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -50,9 +52,14 @@ class _Watch(logging.Filter):
                 except Exception:  # a filter that raises would fail the request itself
                     logger.debug("Consortium: a refusal could not be reported", exc_info=True)
         if not self.turned_up or self.logger.level != logging.INFO:
-            return True  # the level is the user's: show what it says
+            return True  # the level is the user's (or was set since): show what it says
+        return record.levelno >= self._threshold()
+
+    def _threshold(self) -> int:
+        if self.own_level != logging.NOTSET:
+            return self.own_level
         parent = self.logger.parent
-        return parent is None or record.levelno >= parent.getEffectiveLevel()
+        return logging.NOTSET if parent is None else parent.getEffectiveLevel()
 
 
 def _status(record: logging.LogRecord) -> int | None:

@@ -60,6 +60,46 @@ def shared_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def wait_on(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T]) -> T:
+    """Wait in this thread for `awaitable`, run as a task on `loop` (running in
+    another thread): the one way blocking code hands work to a loop and waits for it
+    (a chunk of streamed text, an async hook, an async tool's result, a whole run
+    from inside someone's running loop). Ctrl-C (or any exception) while waiting
+    cancels the task and waits for it to unwind."""
+    finished = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def awaited() -> T:  # a task needs a coroutine
+        return await awaitable
+
+    def start() -> None:
+        try:
+            task: asyncio.Task[T] = loop.create_task(awaited())
+        except BaseException as ex:
+            box["error"] = ex
+            finished.set()
+            return
+        box["task"] = task
+        task.add_done_callback(lambda _: finished.set())
+
+    def cancel() -> None:
+        task = box.get("task")
+        if task is not None:
+            task.cancel()
+
+    loop.call_soon_threadsafe(start)
+    try:
+        finished.wait()
+    except BaseException:
+        loop.call_soon_threadsafe(cancel)  # runs after start(): callbacks keep their order
+        finished.wait()
+        raise
+    if "error" in box:
+        raise box.pop("error")
+    result: T = box["task"].result()
+    return result
+
+
 def _serve(loop: asyncio.AbstractEventLoop) -> None:
     asyncio.set_event_loop(loop)
     loop.run_forever()
@@ -103,34 +143,7 @@ def _run_on_shared_loop(coro_factory: Callable[[], Awaitable[T]]) -> T:
         # A sync call made from a coroutine on the shared loop itself would wait for
         # the loop it blocks: give it a loop of its own in a helper thread.
         return _run_beside(coro_factory)
-    finished = threading.Event()
-    box: dict[str, Any] = {}
-
-    def start() -> None:
-        try:
-            task: asyncio.Task[T] = loop.create_task(coro_factory())  # type: ignore[arg-type]
-        except BaseException as ex:
-            box["error"] = ex
-            finished.set()
-            return
-        box["task"] = task
-        task.add_done_callback(lambda _: finished.set())
-
-    def cancel() -> None:
-        task = box.get("task")
-        if task is not None:
-            task.cancel()
-
-    loop.call_soon_threadsafe(start)
-    try:
-        finished.wait()
-    except BaseException:
-        loop.call_soon_threadsafe(cancel)  # runs after start(): callbacks keep their order
-        finished.wait()
-        raise
-    if "error" in box:
-        raise box.pop("error")
-    return box["task"].result()
+    return wait_on(loop, coro_factory())
 
 
 def _run_beside(coro_factory: Callable[[], Awaitable[T]]) -> T:

@@ -24,7 +24,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from ..saved.cycles import check_cycles
 from ..text.words import says_no
 from ..types import Call, CallFn, Participant, Reply
 from .http_refusals import watch_http_refusals
+from .loop import wait_on
 from .tool_loop import tool_call
 from .tools import ToolKit
 
@@ -139,7 +139,7 @@ def llm_call(
         if call.on_text is not None:
             on_text = call.on_text
             for chunk in response:  # each chunk handed to the loop, in order
-                asyncio.run_coroutine_threadsafe(_awaited(on_text(chunk)), loop).result()
+                wait_on(loop, on_text(chunk))
         text = response.text()
         usage = response.usage()
         return Reply(text, usage.input, usage.output)
@@ -152,11 +152,6 @@ def llm_call(
             return await in_thread(lambda: blocking(call, loop), model_id)
 
     return call_sync
-
-
-async def _awaited(awaitable: Awaitable[None]) -> None:
-    """`awaitable` as a coroutine, which `run_coroutine_threadsafe` needs."""
-    await awaitable
 
 
 class Registry:

@@ -94,6 +94,19 @@ class _ThroughStatusLine(logging.Handler):
 
 
 @contextlib.contextmanager
+def asking_the_user() -> Iterator[None]:
+    """Around a question on the terminal (llm's tool approval): the process's status
+    line, if one is drawn, is wiped and stays wiped until the answer is given."""
+    with _active_lock:
+        line = _active
+    if line is None:
+        yield
+        return
+    with line.hold():
+        yield
+
+
+@contextlib.contextmanager
 def status_line(
     name: str, option: bool | None, stream: TextIO | None = None
 ) -> Iterator[RunStatusLine | None]:

@@ -3,7 +3,7 @@
 llm's sync `execute` is a plain generator, but a consortium deliberates on an event
 loop. To stream, the deliberation runs on a loop in another thread while the caller's
 thread yields each answer chunk the moment it arrives. Stdlib only: a loop, a queue,
-and `asyncio.run_coroutine_threadsafe`.
+and the thread-to-loop bridge of loop.py.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
+
+from .loop import wait_on
 
 __all__ = ["iterate_sync"]
 
@@ -95,7 +97,7 @@ def _close(loop: asyncio.AbstractEventLoop, thread: threading.Thread | None) -> 
     """Finish a private loop as `asyncio.run` would: async generators closed, then
     the loop stopped and closed."""
     try:
-        asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result()
+        wait_on(loop, loop.shutdown_asyncgens())
     finally:
         loop.call_soon_threadsafe(loop.stop)
         if thread is not None:

@@ -15,6 +15,7 @@ import llm
 from llm.parts import StreamEvent
 
 from ..types import Call, CallFn, Reply, ToolUse
+from .loop import wait_on
 from .tools import ToolKit
 
 
@@ -105,7 +106,7 @@ def tool_call(
                 _add_step(kit, name, reply, response, asked)
                 for chunk in response:
                     if call.on_text is not None:
-                        asyncio.run_coroutine_threadsafe(call.on_text(chunk), loop).result()
+                        wait_on(loop, call.on_text(chunk))
                 _add_usage(reply, response.usage())
                 reply.tool_calls.extend(kit.record_executed(name, response.messages()))
                 asked = response.tool_calls()
@@ -118,7 +119,7 @@ def tool_call(
 
     async def call_sync(call: Call) -> Reply:
         loop = kit.loop = asyncio.get_running_loop()
-        return await in_thread(lambda: blocking(call, loop))
+        return await in_thread(lambda: blocking(call, loop), getattr(sync_model, "model_id", name))
 
     return call_sync
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
 import json
 import sys
@@ -34,7 +35,11 @@ from typing import Any
 import llm
 from llm.parts import ToolCallPart, ToolResultPart
 
+from ..calls.gate import current_slot
+from ..calls.threads import in_thread
 from ..types import ToolUse
+from .loop import wait_on
+from .progress import asking_the_user
 
 #: llm's default chain limit (`--cl`), the most model calls in one member's loop.
 DEFAULT_CHAIN_LIMIT = 5
@@ -51,10 +56,15 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 @dataclass
 class _Entry:
-    """One execution of a tool call, and the members that got its result."""
+    """One execution of a tool call, and the members that got its result. `waiting`
+    counts the members awaiting it now; an async execution runs as `task` of its own,
+    so the member that started it can be cancelled without orphaning the others, and
+    is cancelled only when nobody waits for it any more."""
 
     result: concurrent.futures.Future[Any]
     members: set[str] = field(default_factory=set)
+    waiting: int = 0
+    task: asyncio.Future[None] | None = None
 
 
 class ToolKit:
@@ -91,19 +101,18 @@ class ToolKit:
         """Run a user hook in this (worker) thread under the lock; an async hook's
         coroutine goes to the run's loop. Exceptions (CancelToolCall) propagate."""
         with self._hooks:
-            if getattr(hook, "__module__", "") == "llm.cli":  # a terminal prompt or display
+            if getattr(hook, "__module__", "") != "llm.cli":
+                outcome = hook(*args)
+            else:  # a terminal prompt or display: the status line keeps off it
                 from ..text.terminal import inert
 
-                sys.stderr.write(f"\nConsortium member {inert(member)}:\n")
-                sys.stderr.flush()
-            outcome = hook(*args)
+                with asking_the_user():
+                    sys.stderr.write(f"\nConsortium member {inert(member)}:\n")
+                    sys.stderr.flush()
+                    outcome = hook(*args)
             if inspect.isawaitable(outcome):
                 assert self.loop is not None
-
-                async def wait() -> Any:
-                    return await outcome
-
-                asyncio.run_coroutine_threadsafe(wait(), self.loop).result()
+                wait_on(self.loop, outcome)
 
     def _original(self, tool: llm.Tool | None) -> llm.Tool | None:
         if tool is None:
@@ -127,7 +136,7 @@ class ToolKit:
         for key, sync in self.sync_hooks(member).items():
 
             async def off_loop(*args: Any, sync: Callable[..., None] = sync) -> None:
-                await asyncio.to_thread(sync, *args)
+                await in_thread(lambda: sync(*args))
 
             hooks[key] = off_loop
         return hooks
@@ -171,13 +180,16 @@ class ToolKit:
         def run(llm_tool_call: Any, **arguments: Any) -> Any:
             started = time.monotonic()
             entry, mine = self._claim(round_number, member, tool.name, arguments)
+            with self._state:
+                entry.waiting += 1  # a thread is never cancelled: it waits to the end
             if mine:
                 try:
-                    _prepare_sync(tool)
-                    value = tool.implementation(**_arguments(tool, llm_tool_call, arguments))  # type: ignore[misc]
-                    if inspect.isawaitable(value):
-                        assert self.loop is not None
-                        value = asyncio.run_coroutine_threadsafe(_await(value), self.loop).result()
+                    with _outside_the_members_call():
+                        _prepare_sync(tool)
+                        value = tool.implementation(**_arguments(tool, llm_tool_call, arguments))  # type: ignore[misc]
+                        if inspect.isawaitable(value):
+                            assert self.loop is not None
+                            value = wait_on(self.loop, value)
                     entry.result.set_result(value)
                 except Exception as ex:  # the member gets an error result, as llm gives
                     entry.result.set_exception(ex)
@@ -189,25 +201,41 @@ class ToolKit:
         return run
 
     def _async_impl(self, member: str, round_number: int, tool: llm.Tool) -> Callable[..., Awaitable[Any]]:
-        async def run(llm_tool_call: Any, **arguments: Any) -> Any:
-            started = time.monotonic()
-            entry, mine = self._claim(round_number, member, tool.name, arguments)
-            if mine:
-                implementation: Any = tool.implementation
-                try:
+        async def execute(entry: _Entry, llm_tool_call: Any, arguments: dict[str, Any]) -> None:
+            implementation: Any = tool.implementation
+            try:
+                with _outside_the_members_call():
                     await _prepare_async(tool)
                     call_arguments = _arguments(tool, llm_tool_call, arguments)
                     if inspect.iscoroutinefunction(implementation):
                         value = await implementation(**call_arguments)
                     else:  # a sync tool: in a thread, never on the loop
-                        value = await asyncio.to_thread(implementation, **call_arguments)
+                        value = await in_thread(lambda: implementation(**call_arguments))
                         if inspect.isawaitable(value):
                             value = await value
-                    entry.result.set_result(value)
-                except Exception as ex:
-                    entry.result.set_exception(ex)
+                entry.result.set_result(value)
+            except asyncio.CancelledError:
+                entry.result.cancel()
+                raise
+            except Exception as ex:
+                entry.result.set_exception(ex)
+
+        async def run(llm_tool_call: Any, **arguments: Any) -> Any:
+            started = time.monotonic()
+            entry, mine = self._claim(round_number, member, tool.name, arguments)
+            with self._state:
+                entry.waiting += 1
+                if mine:
+                    entry.task = asyncio.ensure_future(execute(entry, llm_tool_call, arguments))
             try:
-                return await asyncio.wrap_future(entry.result)
+                return await asyncio.shield(asyncio.wrap_future(entry.result))
+            except asyncio.CancelledError:
+                with self._state:
+                    entry.waiting -= 1
+                    abandoned = entry.waiting == 0 and entry.task is not None
+                if abandoned and entry.task is not None:
+                    entry.task.cancel()  # nobody waits for it any more
+                raise
             finally:
                 self._timed(llm_tool_call, started, not mine)
 
@@ -264,8 +292,15 @@ class ToolKit:
         return uses
 
 
-async def _await(value: Any) -> Any:
-    return await value
+@contextlib.contextmanager
+def _outside_the_members_call() -> Any:
+    """A tool's own HTTP requests are not the member's: a 429 from a web tool's API
+    must not teach the model's gate (the 429 watch reads `current_slot`)."""
+    token = current_slot.set(None)
+    try:
+        yield
+    finally:
+        current_slot.reset(token)
 
 
 def _arguments(tool: llm.Tool, tool_call: Any, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -301,9 +336,29 @@ def _prepare_sync(tool: llm.Tool) -> None:
                 box._prepared = True
 
 
+_preparing: dict[int, asyncio.Future[None]] = {}  # per Toolbox: its prepare_async() under way
+
+
 async def _prepare_async(tool: llm.Tool) -> None:
-    """A Toolbox's `prepare_async()`, once, as llm runs it before an async tool call."""
+    """A Toolbox's `prepare_async()`, once, as llm runs it before an async tool call:
+    a second member's call waits for the first one's preparation instead of running
+    unprepared, and the box counts as prepared only once it is (llm's order)."""
     box = _toolbox(tool)
-    if box is not None and not getattr(box, "_async_prepared", False):
-        box._async_prepared = True
-        await box.prepare_async()
+    if box is None or getattr(box, "_async_prepared", False):
+        return
+    loop = asyncio.get_running_loop()
+    with _PREPARING:
+        pending = _preparing.get(id(box))
+        if pending is None or pending.get_loop() is not loop:
+            pending = _preparing[id(box)] = loop.create_task(_prepare(box))
+    await asyncio.shield(pending)
+
+
+async def _prepare(box: llm.Toolbox) -> None:
+    try:
+        if not getattr(box, "_async_prepared", False):
+            await box.prepare_async()
+            box._async_prepared = True
+    finally:
+        with _PREPARING:
+            _preparing.pop(id(box), None)

@@ -20,8 +20,11 @@ per process, shared by every run in it (an async app's concurrent calls, `compar
 Across processes, the calls in flight and the window are shared through a small file
 in the llm user directory (`shared_limits`), when the adapter turns that on
 (`leases.share_limits`): a call then also holds a lease there, and refusals and
-successes teach every process's window at once. Any trouble with that file turns sharing off
-for the process, with one warning: the per-process gate goes on alone.
+successes teach every process's window at once. Every use of that file runs in the
+process's one SQLite thread (`leases`), never on a loop nor in the caller's thread:
+releases and lessons are handed over without waiting. Any trouble with that file
+turns sharing off for the rest of the process, with one warning: the per-process
+gate goes on alone.
 
 The gate is used from several event loops (the sync path's loop, a user's own loop,
 eval's loop) and from threads, so it holds its state under a `threading.Lock` and
@@ -86,7 +89,7 @@ class Slot:
             return
         lease, self.lease = self.lease, None
         if lease is not None:
-            leases.shared_call(lambda shared: shared.release(lease))
+            leases.later(lambda shared: shared.release(lease))
         gate._release(self)
 
 
@@ -197,10 +200,13 @@ class ModelGate:
         if not self._shared() or self.key is None:
             return slot
         try:
-            slot.lease = await leases.take_lease(self.key)
+            slot.lease = lease = await leases.take_lease(self.key)
         except BaseException:
             slot.release()
             raise
+        if lease is not None:
+            with self._lock:
+                self._shared_limit, self._shared_lowest = lease.limit, lease.lowest
         slot.waited = time.monotonic() - started
         return slot
 
@@ -214,15 +220,23 @@ class ModelGate:
                 return
             slot._heard = True
         lease = slot.lease if slot is not None else None
+        epoch = None if slot is None else slot._epoch
         if self._shared() and self.key is not None:
             key = self.key
-            known = leases.shared_call(lambda shared: shared.rate_limited(lease, key))
-            if isinstance(known, tuple):
-                with self._lock:
-                    self._shared_limit, self._shared_lowest = known
-                return
+            in_flight = self.in_flight
+
+            def learned(known: object) -> None:
+                if isinstance(known, tuple):
+                    with self._lock:
+                        self._shared_limit, self._shared_lowest = known
+                else:  # sharing was lost on the way: this process's own window learns
+                    with self._lock:
+                        self._window.refusal(in_flight, epoch, time.monotonic())
+
+            leases.later(lambda shared: shared.rate_limited(lease, key), learned)
+            return
         with self._lock:
-            self._window.refusal(self.in_flight, None if slot is None else slot._epoch, time.monotonic())
+            self._window.refusal(self.in_flight, epoch, time.monotonic())
 
     def succeeded(self, slot: Slot | None = None) -> None:
         """The call holding `slot` succeeded (call before releasing it): a full
@@ -230,11 +244,11 @@ class ModelGate:
         if self._shared() and self.key is not None:
             key = self.key
             lease = slot.lease if slot is not None else None
-            leases.shared_call(lambda shared: shared.succeeded(lease, key))
-            if self._shared():
-                return
+            waiting = leases.waiting(key)
+            leases.later(lambda shared: shared.succeeded(lease, key, waiting))
+            return
         with self._lock:
-            self._window.success(self.in_flight, None if slot is None else slot._epoch)
+            self._window.success(self.in_flight, None if slot is None else slot._epoch, len(self._queue))
             self._dispatch()
 
     def _release(self, slot: Slot) -> None:

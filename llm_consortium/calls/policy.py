@@ -68,8 +68,10 @@ async def call_with_policy(
     """Call a participant (or a bare coroutine function) under the failure policy.
 
     - `timeout` bounds everything from the start of the first attempt: attempts,
-      waits between them, and waits for the model's gate after the first. Waiting
-      for the gate before the first attempt counts against no timeout.
+      waits between them, and waits for the model's gate after the first. The wait
+      for the gate before the first attempt is bounded by a `timeout` of its own
+      (a slot held by a hung call, a lease a lost process left in the shared file):
+      past it the call fails, saying it never got a slot.
     - A rate limit (429, or 503 with Retry-After) is a wait, not a failure: the call
       waits as asked (plus jitter) and tries again for as long as `timeout` allows,
       and the model's gate lowers how many calls may be in flight. `on_wait(True)`
@@ -87,7 +89,15 @@ async def call_with_policy(
         fn, gate = target, None
     rng = rng or _JITTER
     outcome = Outcome()
-    slot = await _acquire(gate, outcome)
+    try:
+        slot = await asyncio.wait_for(_acquire(gate, outcome), timeout)
+    except TimeoutError:
+        outcome.queued_ms = round(timeout * 1000)
+        outcome.error = (
+            f"no free slot on its model within the {timeout:g}s timeout (other calls to it "
+            "held every one: its max_concurrent, or the provider's limit shared with other processes)"
+        )
+        return outcome
     started = time.monotonic()
     state = _State(slot)
 

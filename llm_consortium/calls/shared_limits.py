@@ -11,7 +11,9 @@ What a crash leaves behind: a process killed while holding leases leaves its row
 the next process to look at that model deletes them, because their pid (on this host)
 no longer runs; rows of another host (a shared home) expire after `LEASE_SECONDS`.
 A learned limit is forgotten an hour after the provider last refused a call
-(`window.FORGET_AFTER`).
+(`window.FORGET_AFTER`). A file that is not a database (a crash mid-write on a
+failing disk, or anything written over it) holds nothing worth keeping: it is
+replaced by a fresh one, with one warning; when it cannot be, the error names it.
 
 Every change is one short transaction (a look, `looks_free`, is a plain read that
 waits for no writer); any SQLite or OS error (a corrupt or locked
@@ -21,6 +23,7 @@ to its per-process state. Nothing here knows of `llm`: the adapter gives the pat
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sqlite3
@@ -33,9 +36,11 @@ from typing import TypeVar
 
 from .. import files
 from ..errors import ConsortiumError
-from .window import Window
+from .window import SHARED_INITIAL, Window
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 FILE_NAME = "consortium-limits.db"
 LEASE_SECONDS = 900.0  # a lease of another host is dropped after this
@@ -48,7 +53,7 @@ create table if not exists windows (
     {", ".join(_FIELDS)}  -- a `window.Window`, column for field
 );
 create table if not exists leases (
-    id integer primary key,
+    id integer primary key autoincrement, -- never reused: a late release deletes only its own row
     model text not null,
     host text not null,
     pid integer not null,
@@ -71,6 +76,13 @@ class Lease:
     id: int
     model: str
     epoch: int  # the limit's epoch when granted: one burst of refusals halves once
+    limit: int | None = None  # the learned limit when granted (None: never refused)
+    lowest: int | None = None  # the lowest it went
+
+
+def _not_a_database(ex: sqlite3.DatabaseError) -> bool:
+    text = str(ex)
+    return "not a database" in text or "malformed" in text
 
 
 def _alive(pid: int) -> bool:
@@ -96,9 +108,26 @@ class SharedLimits:
         db = getattr(self._local, "db", None)
         if db is None:
             with _SETUP:  # one connection set up at a time in this process
-                db = self._connect()
+                try:
+                    db = self._connect()
+                except sqlite3.DatabaseError as ex:
+                    if not _not_a_database(ex):
+                        raise
+                    self._replace(ex)
+                    db = self._connect()
             self._local.db = db
         return db
+
+    def _replace(self, problem: sqlite3.DatabaseError) -> None:
+        """Delete a state file that is not a database (it only held learned limits),
+        so the next connection makes a fresh one; when it cannot be deleted, the
+        error says which file to delete."""
+        try:
+            for path in (self.path, *(self.path.with_name(self.path.name + end) for end in ("-wal", "-shm"))):
+                path.unlink(missing_ok=True)
+        except OSError as ex:
+            raise SharedStateError(f"{self.path}: {problem}; delete that file to share rate limits again") from ex
+        logger.warning("Consortium: %s was not a database: replaced it with a fresh one", self.path)
 
     def _connect(self) -> sqlite3.Connection:
         """A connection with the file in WAL mode and the tables made. Switching to WAL
@@ -142,9 +171,9 @@ class SharedLimits:
     def _window(self, db: sqlite3.Connection, model: str) -> Window:
         """The model's window (fresh when none is stored), forgotten when stale."""
         row = db.execute(f"select {', '.join(_FIELDS)} from windows where model = ?", (model,)).fetchone()
-        window = Window() if row is None else Window(**dict(zip(_FIELDS, row, strict=True)))
+        window = Window(SHARED_INITIAL) if row is None else Window(**dict(zip(_FIELDS, row, strict=True)))
         window.learned = bool(window.learned)
-        window.forget_if_stale(time.time())
+        window.forget_if_stale(time.time(), SHARED_INITIAL)
         return window
 
     def _save(self, db: sqlite3.Connection, model: str, window: Window) -> None:
@@ -176,7 +205,7 @@ class SharedLimits:
                 "insert into leases (model, host, pid, epoch, expires) values (?, ?, ?, ?, ?)",
                 (model, self.host, os.getpid(), window.epoch, time.time() + LEASE_SECONDS),
             )
-            return Lease(int(cursor.lastrowid or 0), model, window.epoch)
+            return Lease(int(cursor.lastrowid or 0), model, window.epoch, window.limit, window.lowest)
 
         return self._transaction(work)
 
@@ -187,7 +216,15 @@ class SharedLimits:
         return self._transaction(lambda db: self._window(db, model).has_room(self._held(db, model)), write=False)
 
     def release(self, lease: Lease) -> None:
-        self._transaction(lambda db: db.execute("delete from leases where id = ?", (lease.id,)))
+        self._transaction(lambda db: db.execute(
+            "delete from leases where id = ? and host = ? and pid = ?", (lease.id, self.host, os.getpid())
+        ))
+
+    def release_all_of_this_process(self) -> None:
+        """Delete every lease this process holds (it gave up on sharing)."""
+        self._transaction(lambda db: db.execute(
+            "delete from leases where host = ? and pid = ?", (self.host, os.getpid())
+        ))
 
     def rate_limited(self, lease: Lease | None, model: str) -> tuple[int | None, int | None]:
         """A refusal of the call holding `lease`. Returns (the limit now, the lowest
@@ -201,17 +238,31 @@ class SharedLimits:
 
         return self._transaction(work)
 
-    def succeeded(self, lease: Lease | None, model: str) -> None:
-        """A success of the call holding `lease` (call before releasing it)."""
+    def succeeded(self, lease: Lease | None, model: str, waiting: int = 0) -> None:
+        """A success of the call holding `lease` (call before releasing it), while
+        `waiting` calls of this process waited for a lease. Most
+        successes change nothing (the window was not full): those are told by a
+        plain read, and only a change takes the write lock."""
 
-        def work(db: sqlite3.Connection) -> None:
+        def changes(db: sqlite3.Connection, save: bool) -> bool:
             window = self._window(db, model)
             before = replace(window)
-            window.success(self._held(db, model), None if lease is None else lease.epoch)
-            if window != before:
+            window.success(self._held(db, model), None if lease is None else lease.epoch, waiting)
+            if window == before:
+                return False
+            if save:
                 self._save(db, model, window)
+            return True
 
-        self._transaction(work)
+        def look(db: sqlite3.Connection) -> bool:
+            db.execute("begin")  # one consistent read of the window and the leases
+            try:
+                return changes(db, save=False)
+            finally:
+                db.execute("rollback")
+
+        if self._transaction(look, write=False):
+            self._transaction(lambda db: changes(db, save=True))
 
     def limits(self, model: str) -> tuple[int | None, int | None]:
         """(the learned limit now, the lowest it went), None when unknown."""

@@ -8,7 +8,9 @@ Each call gets a thread of its own, started for it and ending with it:
   threads like any process;
 - bounded per model: at most `THREADS_PER_MODEL` threads run one model's calls at
   once, counting calls that were given up on but still block. A provider that hangs
-  can only use up its own allowance; calls to every other model start at once.
+  can only use up its own allowance; calls to every other model start at once. The
+  allowance is a plain capacity (`Capacity`), never a learned window: how many calls
+  a provider takes is the gate's business (gate.py), this only bounds threads.
 
 Starting a thread cost 0.35 ms per call where a reused one cost 0.04 ms
 (bench/threads.py, on a loaded machine): under 2 % of the 20 ms of CPU llm's OpenAI
@@ -24,6 +26,7 @@ so the model's `max_concurrent` still holds for whatever starts next.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import os
@@ -31,7 +34,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .gate import ModelGate, current_slot
+from .gate import current_slot
 from .stdio import MEMBER_THREAD_PREFIX
 
 T = TypeVar("T")
@@ -39,17 +42,77 @@ T = TypeVar("T")
 #: Most threads running one model's calls at once; more calls to it wait.
 THREADS_PER_MODEL = 256
 
-_allowances: dict[str, ModelGate] = {}
+
+class _Turn:
+    __slots__ = ("future", "granted", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.granted = False
+
+
+class Capacity:
+    """A semaphore waited for from any event loop and released from any thread.
+
+    asyncio's and anyio's are bound to one loop, but one model's calls come from
+    several (the sync path's loop, a user's own, eval's) and end in their threads.
+    First come, first served; a freed unit is handed straight to the next waiter.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self._lock = threading.Lock()
+        self._turns: collections.deque[_Turn] = collections.deque()
+
+    async def acquire(self) -> None:
+        with self._lock:
+            if self.used < self.total and not self._turns:
+                self.used += 1
+                return
+            turn = _Turn(asyncio.get_running_loop())
+            self._turns.append(turn)
+        try:
+            await turn.future
+        except BaseException:
+            with self._lock:
+                granted = turn.granted
+                if not granted:
+                    self._turns.remove(turn)
+            if granted:  # handed a unit as we were cancelled: pass it on
+                self.release()
+            raise
+
+    def release(self) -> None:
+        with self._lock:
+            while self._turns:
+                turn = self._turns.popleft()
+                try:
+                    turn.loop.call_soon_threadsafe(_wake, turn.future)
+                except RuntimeError:  # that loop is closed: nobody waits there
+                    continue
+                turn.granted = True
+                return
+            self.used -= 1
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_allowances: dict[str, Capacity] = {}
 _allowances_lock = threading.Lock()
 
 
-def allowance(key: str) -> ModelGate:
+def allowance(key: str) -> Capacity:
     """The thread allowance of model `key` in this process (its own, never shared)."""
     with _allowances_lock:
-        gate = _allowances.get(key)
-        if gate is None:
-            gate = _allowances[key] = ModelGate(THREADS_PER_MODEL)
-        return gate
+        capacity = _allowances.get(key)
+        if capacity is None:
+            capacity = _allowances[key] = Capacity(THREADS_PER_MODEL)
+        return capacity
 
 
 def _forget_after_fork() -> None:
@@ -70,7 +133,8 @@ async def in_thread(fn: Callable[[], T], key: str = "") -> T:
     When the awaiting task is cancelled while `fn` still runs, the gate slot held
     for this call (if any) is detached: the thread releases it when `fn` returns.
     """
-    held = await allowance(key).acquire()
+    held = allowance(key)
+    await held.acquire()
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
     context = contextvars.copy_context()

@@ -5,9 +5,12 @@ providers count refused requests against the account, and the provider's SDK ret
 each one by itself before the plugin even hears of it. So the window is learned the
 way TCP learns a path, with one change for a provider whose limit holds still:
 
-- **Slow start.** A model never refused may have `INITIAL` calls in flight (over all
-  the user's processes, when shared), and the window doubles once a window's worth
-  of calls succeeded while it was full: once per round trip while demand exceeds it.
+- **Slow start.** A model never refused may have `INITIAL` calls in flight in a
+  process alone, `SHARED_INITIAL` over all the user's processes when shared (what
+  is learned there is kept, so the smaller start, which costs a round trip on the
+  first call that wants more, is paid once per model, not at every process start:
+  docs/performance.md has the trade-off in numbers), and the window doubles once a window's worth
+  of calls succeeded while demand filled it: once per round trip while demand exceeds it.
   (Not by one per success, as TCP does: the provider's SDK retries a refused call by
   itself for a second or more before the plugin hears of it, so the first successes
   of a window come back while its refusals are still hidden.) A burst of eight `llm`
@@ -35,7 +38,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-INITIAL = 8  # calls in flight a model never refused may have
+INITIAL = 8  # calls in flight a model never refused may have, in one process alone
+SHARED_INITIAL = 4  # the same over all the user's processes (shared_limits)
 PROBE_ROUNDS = 8  # round trips of successes at ceiling - 1 before trying the ceiling
 FORGET_AFTER = 3600.0  # seconds after the last refusal
 
@@ -66,12 +70,13 @@ class Window:
     def has_room(self, held: int) -> bool:
         return held < self.size
 
-    def forget_if_stale(self, now: float) -> bool:
-        """Forget what was learned `FORGET_AFTER` after the last refusal; whether it
-        was. The epoch and the lowest limit stay: they describe the past."""
+    def forget_if_stale(self, now: float, initial: int = INITIAL) -> bool:
+        """Forget what was learned `FORGET_AFTER` after the last refusal, back to a
+        window of `initial`; whether it was. The epoch and the lowest limit stay:
+        they describe the past."""
         if not self.learned or self.refused_at is None or now - self.refused_at <= FORGET_AFTER:
             return False
-        self.size, self.learned, self.ceiling = INITIAL, False, None
+        self.size, self.learned, self.ceiling = initial, False, None
         self.base = self.refused = self.successes = 0
         return True
 
@@ -92,12 +97,14 @@ class Window:
         self.learned, self.refused_at = True, now
         self.lowest = self.size if self.lowest is None else min(self.lowest, self.size)
 
-    def success(self, held: int, started_epoch: int | None = None) -> None:
-        """A call succeeded while `held` calls were in flight (itself among them).
-        Only a full window grows: successes below it say nothing of the provider,
-        nor do those of calls started before the last decrease (the window they
-        were sent in was too big; their refused siblings may still be on the way)."""
-        if held < self.size or (started_epoch is not None and started_epoch < self.epoch):
+    def success(self, held: int, started_epoch: int | None = None, waiting: int = 0) -> None:
+        """A call succeeded while `held` calls were in flight (itself among them) and
+        `waiting` more waited for room. Only a window that demand fills grows:
+        successes below it say nothing of the provider, nor do those of calls
+        started before the last decrease (the window they were sent in was too big;
+        their refused siblings may still be on the way). Waiting calls count: when a
+        full window's calls end together, only the first would see it full."""
+        if held + waiting < self.size or (started_epoch is not None and started_epoch < self.epoch):
             return
         if not self.learned:  # slow start: doubles once a full window's worth succeeded
             self.successes += 1

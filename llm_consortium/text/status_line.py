@@ -4,13 +4,17 @@ bar both draw through it, so the two cannot disagree on when to draw or how to w
 It draws only on a terminal (pipes, CI logs and tests never see control characters),
 cuts its text one column short of the terminal's width (a line that wraps cannot be
 redrawn by a carriage return), passes the text through `inert`, and is wiped before
-anything else is printed on the same terminal.
+anything else is printed on the same terminal. While the user is asked something on
+that terminal (`held`), it stays wiped: the question must stay the last thing on the
+screen until it is answered; the latest status is drawn after.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from typing import TextIO
 
 from .terminal import inert
@@ -48,6 +52,7 @@ class StatusLine:
         self.drawn = False
         self.text = ""
         self.finished = False
+        self.held = 0  # questions to the user under way
         self.lock = threading.RLock()
 
     def draw(self, text: str) -> None:
@@ -56,6 +61,8 @@ class StatusLine:
             if self.finished:
                 return
             self.text = inert(text).replace("\n", " ")[: width(self.stream) - 1]
+            if self.held:
+                return  # drawn when the question is answered
             self.stream.write(f"\r{self.text}{_CLEAR_TO_EOL}")
             self.stream.flush()
             self.drawn = True
@@ -73,10 +80,27 @@ class StatusLine:
         with self.lock:
             self.clear()
             self.stream.write(inert(message) + "\n")
-            if self.text and not self.finished:
+            if self.text and not self.finished and not self.held:
                 self.stream.write(f"\r{self.text}{_CLEAR_TO_EOL}")
                 self.drawn = True
             self.stream.flush()
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Wipe the line and draw nothing while the user is asked something; the
+        latest status is drawn again once the answer is in."""
+        with self.lock:
+            self.clear()
+            self.held += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.held -= 1
+                if not self.held and self.text and not self.finished:
+                    self.stream.write(f"\r{self.text}{_CLEAR_TO_EOL}")
+                    self.stream.flush()
+                    self.drawn = True
 
     def finish(self) -> None:
         """Wipe the line for good: something else now owns the terminal (the answer
