@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from llm_consortium.engine import run
 from llm_consortium.judging import prompts
-from llm_consortium.judging.review import build_review_prompt
+from llm_consortium.judging.ballots import build_review_prompt
 from llm_consortium.judging.verdict import Verdict
 from llm_consortium.types import Call
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium.evaluation.compare import compare_runs
+from llm_consortium.evaluation.side_by_side import compare_runs
 from llm_consortium.saved import store
 from llm_consortium.saved.config import ConsortiumConfig
 from llm_consortium.types import Call, Settings

@@ -12,8 +12,8 @@ import sqlite_utils
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium.evaluation.results import FILE_NAME
-from llm_consortium.history.runs import open_logs, recent_runs
+from llm_consortium.evaluation.result_store import FILE_NAME
+from llm_consortium.history.logged_runs import open_logs, recent_runs
 
 from helpers import LLM_BIN, default_sigint, llm_subprocess, parse_page, refused, save, spawn, verdict
 from loopback import hang, last_user_text, reply

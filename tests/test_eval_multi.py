@@ -16,12 +16,12 @@ from click.testing import CliRunner
 from llm.cli import cli
 from test_eval_cli import trio  # noqa: F401 - the fixture: consortium trio of alpha, beta and judge
 
-from llm_consortium.evaluation import html, report, table
+from llm_consortium.evaluation import report, report_html, table
 from llm_consortium.evaluation.dataset import Item
-from llm_consortium.evaluation.judging import Scoring
-from llm_consortium.evaluation.records import from_trace, waited_ms
-from llm_consortium.evaluation.results import ResultStore
+from llm_consortium.evaluation.judge_scoring import Scoring
+from llm_consortium.evaluation.result_store import ResultStore
 from llm_consortium.evaluation.runner import Entrant, Plan, Runner
+from llm_consortium.evaluation.trace_results import from_trace, waited_ms
 
 from helpers import Scripted, judge_saying, llm_subprocess, parse_page, registered, save, settings
 from loopback import reply
@@ -110,7 +110,7 @@ async def test_unknown_usage_is_none_in_json_and_a_dash_in_the_table():
     assert consortium[:2] == ["consortium", "mix"] and consortium[5:9] == ["4", "-", "-", "-"]
     assert lines[5].split()[5:8] == ["2", "2,400", "6,800"]
     assert lines[6].split()[5:8] == ["4", "4,800", "13,600"]
-    assert html.spend_axis(built["systems"])[0] == "calls"
+    assert report_html.spend_axis(built["systems"])[0] == "calls"
     assert table.number(600348) == "600,348"
 
 

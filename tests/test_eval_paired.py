@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import pytest
 
-from llm_consortium.evaluation import charts, comparisons, stats
+from llm_consortium.evaluation import charts, paired_verdict, stats
 
 Z = 1.959963984540054
 
@@ -92,10 +92,10 @@ def test_items_needed_is_connors_sample_size():
 
 
 def test_result_words_follow_the_test_and_the_interval():
-    assert comparisons.result(stats.paired(*marks(110, 30, 14, 46))) == "better"  # p = 0.023
-    assert comparisons.result(stats.paired(*marks(110, 14, 30, 46))) == "worse"
-    assert comparisons.result(stats.paired(*marks(10, 3, 1, 6))) == "not enough items to tell"
-    assert comparisons.result(stats.paired(*marks(10, 2, 2, 6))) == "no difference seen"
+    assert paired_verdict.result(stats.paired(*marks(110, 30, 14, 46))) == "better"  # p = 0.023
+    assert paired_verdict.result(stats.paired(*marks(110, 14, 30, 46))) == "worse"
+    assert paired_verdict.result(stats.paired(*marks(10, 3, 1, 6))) == "not enough items to tell"
+    assert paired_verdict.result(stats.paired(*marks(10, 2, 2, 6))) == "no difference seen"
 
 
 # ------------------------------------------------------------------ label placement
@@ -143,15 +143,15 @@ def test_accuracy_chart_labels_do_not_overlap_when_points_coincide():
     one call each): every label gets its own line, 14 px apart."""
     import re
 
-    from llm_consortium.evaluation import html
+    from llm_consortium.evaluation import report_html
 
     systems = [
         {"kind": kind, "name": f"model-{n}", "accuracy": 0.5, "ci95": [0.2, 0.8], "cost": None,
          "input_tokens": None, "output_tokens": None, "calls": 40}
         for n, kind in enumerate(["consortium", "member", "member", "member", "baseline"])
     ]
-    assert html.spend_axis(systems) == ("calls", [40.0] * 5)
-    svg = html.accuracy_chart(systems)
+    assert report_html.spend_axis(systems) == ("calls", [40.0] * 5)
+    svg = report_html.accuracy_chart(systems)
     ys = sorted(float(y) for y in re.findall(r'<text class="label" x="[^"]+" y="([^"]+)"', svg))
     assert len(ys) == 5
     assert all(b - a >= charts.LABEL_HEIGHT - 0.05 for a, b in itertools.pairwise(ys))

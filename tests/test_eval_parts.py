@@ -9,8 +9,8 @@ import json
 import pytest
 
 from llm_consortium.errors import DatasetError
-from llm_consortium.evaluation import bar, dataset, html, report, scorers, stats, table
-from llm_consortium.evaluation.results import ResultStore, digest
+from llm_consortium.evaluation import bar, dataset, report, report_html, scorers, stats, table
+from llm_consortium.evaluation.result_store import ResultStore, digest
 
 from helpers import parse_page
 
@@ -246,7 +246,7 @@ def test_html_page_is_self_contained_and_escapes_model_text(tmp_path):
     rows[3]["answer"] = '<script>alert(1)</script><img src="http://x/y.png">'
     items = [{"index": i, "line": i + 1, "prompt": f"<b>q{i}</b>", "expected": "e"} for i in range(4)]
     built = report.build(consortiums=["c<i>"], dataset="d.jsonl", items=4, systems=SYSTEMS, rows=rows)
-    page = html.render(built, items)
+    page = report_html.render(built, items)
     (tmp_path / "report.html").write_text(page, encoding="utf-8")
     text = "".join(parse_page(tmp_path / "report.html").text)
     assert '<script>alert(1)</script><img src="http://x/y.png">' not in page

@@ -10,8 +10,8 @@ from test_eval_paired import newcombe_by_hand
 
 from llm_consortium.evaluation import report, stats
 from llm_consortium.evaluation.dataset import Item
-from llm_consortium.evaluation.judging import Scoring
-from llm_consortium.evaluation.results import ResultStore
+from llm_consortium.evaluation.judge_scoring import Scoring
+from llm_consortium.evaluation.result_store import ResultStore
 from llm_consortium.evaluation.runner import Entrant, Plan, Runner
 
 from helpers import Scripted, settings, verdict

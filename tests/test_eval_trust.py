@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from llm.cli import cli
 
 from llm_consortium.errors import EmptyAnswer
-from llm_consortium.evaluation import comparisons, html, report, stats, table
-from llm_consortium.evaluation.judging import Scoring
-from llm_consortium.evaluation.records import from_trace, waited_ms
+from llm_consortium.evaluation import paired_verdict, report, report_html, stats, table
+from llm_consortium.evaluation.judge_scoring import Scoring
+from llm_consortium.evaluation.trace_results import from_trace, waited_ms
 
 from helpers import Scripted, parse_page, save, settings
 from loopback import error, last_user_text, reply
@@ -128,10 +128,10 @@ def test_the_sample_size_is_never_below_what_the_exact_test_needs():
                {"key": "member:m", "kind": "member", "name": "m", "of": ["c"], "correct": 0}]
     rows = [{"system": key, "item": i, "correct": key.startswith("c")} for key in ("consortium:c", "member:m")
             for i in range(5)]
-    found = comparisons.comparisons(systems, rows)
+    found = paired_verdict.comparisons(systems, rows)
     assert found[0]["result"] == "not enough items to tell" and found[0]["items_needed"] == 6
     by_key = {s["key"]: s for s in systems}
-    assert "(about 6 items would show a difference this size)" in comparisons.describe(found[0], by_key)
+    assert "(about 6 items would show a difference this size)" in paired_verdict.describe(found[0], by_key)
 
 
 # ------------------------------------------------------------------ the judge's spending
@@ -204,7 +204,7 @@ def test_one_item_is_one_item_and_a_small_cost_is_a_figure(tmp_path):
     text = table.render(built)
     assert text.splitlines()[0] == "Eval of c on d.jsonl: 1 item, scorer exact"
     assert "$0.000015" in text and "cost $0.0000" not in text
-    page = html.render(built, [{"index": 0, "line": 1, "prompt": "q", "expected": "4"}])
+    page = report_html.render(built, [{"index": 0, "line": 1, "prompt": "q", "expected": "4"}])
     assert "1 item, scorer exact" in page and "1 items" not in page
     from llm_consortium.text.words import dollars
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_consortium.adapter.matchers import JudgeMatcher, cosine, judge_prompt, matcher_for, parse_groups
+from llm_consortium.adapter.model_matchers import JudgeMatcher, cosine, judge_prompt, matcher_for, parse_groups
 from llm_consortium.judging.matching import PureMatcher
 
 from helpers import Scripted

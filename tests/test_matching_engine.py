@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm_consortium.adapter.matchers import JudgeMatcher, SemanticMatcher
+from llm_consortium.adapter.model_matchers import JudgeMatcher, SemanticMatcher
 from llm_consortium.engine import run
 from llm_consortium.errors import ConsortiumFailed
 from llm_consortium.saved.cycles import find_cycle

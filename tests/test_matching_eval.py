@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium.evaluation.agreement import unanimity, unanimous
+from llm_consortium.evaluation.unanimity import unanimity, unanimous
 
 from helpers import save
 from loopback import reply

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium.history.runs import Run
-from llm_consortium.render import html as trace_html
-from llm_consortium.render import text as trace_text
+from llm_consortium.history.logged_runs import Run
+from llm_consortium.render import trace_html as trace_html
+from llm_consortium.render import trace_text as trace_text
 
 from helpers import SCRUBBED_ENV, llm_run, parse_page, save, verdict
 from loopback import NO_RETRY, error, reply, write_models_file

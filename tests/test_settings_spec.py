@@ -12,7 +12,7 @@ import llm
 import pytest
 from pydantic import ValidationError
 
-from llm_consortium.adapter.matchers import matcher_for
+from llm_consortium.adapter.model_matchers import matcher_for
 from llm_consortium.adapter.models import ConsortiumOptions, settings_for
 from llm_consortium.judging.matching import PureMatcher
 from llm_consortium.saved import store

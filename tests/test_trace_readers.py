@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from test_review import ANSWER, reviewer
 
 from llm_consortium.engine import run
-from llm_consortium.history.runs import Run
-from llm_consortium.render import html as trace_html
-from llm_consortium.render import text as trace_text
+from llm_consortium.history.logged_runs import Run
+from llm_consortium.render import trace_html as trace_html
+from llm_consortium.render import trace_text as trace_text
 from llm_consortium.trace import Trace, read_trace
 from llm_consortium.types import Call, Participant, Reply, ToolUse
 

@@ -150,7 +150,7 @@ def _canonical_names() -> dict[str, str]:
 def _matcher(config: ConsortiumConfig, options: ConsortiumOptions, timeout: float) -> Any:
     """The vote's matcher: the saved matching settings, overridden by `-o`; checked
     here, before any call (llm.ModelError in one line)."""
-    from .matchers import matcher_for
+    from .model_matchers import matcher_for
 
     def pick(key: str) -> Any:
         value = getattr(options, key, None)

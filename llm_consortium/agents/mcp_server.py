@@ -91,7 +91,7 @@ def _typical_costs() -> dict[str, float]:
     import statistics
 
     from ..errors import RunsError
-    from ..history.runs import open_logs, recent_runs
+    from ..history.logged_runs import open_logs, recent_runs
 
     try:
         runs = recent_runs(open_logs(), limit=200)

@@ -1,5 +1,5 @@
 """`llm consortiums compare NAME PROMPT`: the command; what it computes is in
-`llm_consortium.evaluation.compare`."""
+`llm_consortium.evaluation.side_by_side`."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def compare(name: str, prompt: str, baseline: str | None, json_: bool) -> None:
     from ..adapter.loop import run_sync
     from ..adapter.models import ConsortiumOptions, settings_for, with_prices
     from ..adapter.participants import Registry, resolve
-    from ..evaluation.compare import compare_runs, default_baseline, render
+    from ..evaluation.side_by_side import compare_runs, default_baseline, render
     from ..saved import store
     from ..text.terminal import inert, inert_json
     from ..types import Call

@@ -45,7 +45,7 @@ def warnings(config: ConsortiumConfig, known: Mapping[str, Any]) -> list[str]:
 
 def _review_warning(config: ConsortiumConfig) -> str:
     """A reviewer ranks the answers of other models only (never its own, nor those of
-    copies of its own model: engine/review.py) and needs at least two of them."""
+    copies of its own model: engine/peer_review.py) and needs at least two of them."""
     if not config.review:
         return ""
     members = [m.model_id for m in config.models for _ in range(m.count)]

@@ -113,8 +113,8 @@ def _entrant(registry: Any, config: Any, *, baseline: str | None, with_baseline:
 
     from ..adapter.models import ConsortiumOptions, settings_for, with_prices
     from ..adapter.participants import resolve
-    from ..evaluation.compare import default_baseline
     from ..evaluation.runner import Entrant
+    from ..evaluation.side_by_side import default_baseline
 
     try:
         members, arbiter = resolve(config, registry=registry)
@@ -187,10 +187,10 @@ def eval_(
     from ..adapter.loop import run_sync
     from ..adapter.participants import Registry
     from ..evaluation import dataset as datasets
-    from ..evaluation import html, report, table
+    from ..evaluation import report, report_html, table
     from ..evaluation.bar import Bar, warnings_through
-    from ..evaluation.judging import Scoring
-    from ..evaluation.results import FILE_NAME, ResultStore, digest
+    from ..evaluation.judge_scoring import Scoring
+    from ..evaluation.result_store import FILE_NAME, ResultStore, digest
     from ..evaluation.runner import Plan, Runner
     from ..evaluation.scorers import check_expected
     from ..saved import store
@@ -268,7 +268,7 @@ def eval_(
         scorer=scorer, judge=scoring.usage.as_dict() if scoring.usage else None,
     )
     if html_path is not None:
-        page = html.render(built, [vars(item) for item in items])
+        page = report_html.render(built, [vars(item) for item in items])
         try:
             html_path.write_text(page, encoding="utf-8")
         except OSError as ex:

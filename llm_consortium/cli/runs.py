@@ -1,7 +1,7 @@
 """`llm consortiums runs` and `llm consortiums trace`: looking back at deliberations.
 
 Kept apart from the management commands so the group only has to add these two;
-reading the logs lives in `llm_consortium.history.runs`, formatting in `render`, and
+reading the logs lives in `llm_consortium.history.logged_runs`, formatting in `render`, and
 this module only turns options into calls and failures into one `Error:` line.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 import click
 
 from ..errors import RunsError
-from ..history.runs import Run, find_run, open_logs, recent_runs
-from ..render import html as trace_html
-from ..render import text as trace_text
+from ..history.logged_runs import Run, find_run, open_logs, recent_runs
+from ..render import trace_html as trace_html
+from ..render import trace_text as trace_text
 from ..render.walk import confidence_text, partial_count, seconds
 from ..text.terminal import inert, inert_json
 from ..text.words import dollars

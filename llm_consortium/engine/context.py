@@ -17,7 +17,7 @@ from ..errors import BudgetStop
 from ..judging.arbiter_stream import AnswerFn
 from ..structured.formats import TextFormat, format_for
 from ..types import Call, Event, Outcome, Participant, ProgressFn, Settings
-from .records import UsageSum
+from .call_records import UsageSum
 
 logger = logging.getLogger("llm_consortium.engine")
 

@@ -19,8 +19,8 @@ from ..trace import RoundRecord
 from ..types import Call, Outcome, Participant, ProgressFn, Result, Settings
 from . import attachments, spending, status, steps
 from .context import Candidate, RunContext
+from .decide import fall_back
 from .fanout import RoundState
-from .judge import fall_back
 
 
 def describe_failures(members: list[Participant], outcomes: list[Outcome]) -> str:

@@ -19,8 +19,8 @@ from ..judging.ranking import PeerRanking
 from ..judging.verdict import Verdict
 from ..trace import CallRecord, RoundRecord
 from ..types import Call, Outcome, Participant
+from .call_records import call_record
 from .context import RunContext
-from .records import call_record
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """The steps that make a round spend only what its question needs (docs/savings.md):
-tiers asked cheap first, the arbiter skipped when every answer agrees, members
-called in waves, and what a budget stop answers with (the check itself is made before
+tiers asked cheap first, the arbiter skipped when every answer agrees (members
+called in waves: `waves.py`), and what a budget stop answers with (the check itself is made before
 every call: `RunContext.afford`).
 
-Each decision is a rule of `judging.agreement` or `calls.costs`, applied to the
+Each decision is a rule of `judging.spend_rules` or `calls.costs`, applied to the
 vote's own grouping of the answers (`format.tally`); this module only applies them
 to the run, counts the calls they saved, and says why in the round's record.
 """
@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..calls import costs
-from ..judging import agreement
+from ..judging import spend_rules
 from ..judging.verdict import Verdict
 from ..trace import RunUsage, TierRecord, VoteRecord
 from ..types import Participant
 from .context import RunContext, logger
-from .fanout import RoundState, fan_out, member_calls
-from .judge import count
+from .decide import count
+from .fanout import RoundState
+from .waves import group_sizes
 
 
 def tiers(ctx: RunContext) -> list[list[Participant]]:
@@ -32,57 +33,7 @@ async def _tally(ctx: RunContext, rnd: RoundState) -> tuple[Any, VoteRecord, lis
     """The vote on every answer of the round so far (`judge.count`, the run's
     matcher): (winner, its trace, group sizes)."""
     winner, vote, _ = await count(ctx, rnd)
-    return winner, vote, _sizes(vote)
-
-
-def _sizes(vote: VoteRecord) -> list[int]:
-    return [len(group.get("members", [])) for group in vote.get("groups", [])]
-
-
-def _wave_groups(ctx: RunContext, members: list[Participant]) -> list[list[int]]:
-    """Which members vote among themselves, so can be called in waves: in a vote the
-    whole tier; with an arbiter, each model's instances (`count`)."""
-    if ctx.votes:
-        return [list(range(len(members)))]
-    by_model: dict[str, list[int]] = {}
-    for index, member in enumerate(members):
-        by_model.setdefault(member.model_id, []).append(index)
-    return list(by_model.values())
-
-
-async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], previous: RoundState | None) -> None:
-    """Fan out to one tier, which joins the round's panel. With waves, each group
-    that votes among itself is asked first with the fewest members whose agreement
-    would decide its vote and reach the confidence threshold over the whole group
-    (`agreement.first_wave`), and the rest of the group only when that first wave
-    did not; a member held back still counts in the panel (docs/confidence.md)."""
-    rnd.panel += len(members)
-    calls = member_calls(ctx, members, previous)
-    threshold = ctx.settings.confidence_threshold
-    groups = _wave_groups(ctx, members) if ctx.settings.waves else [list(range(len(members)))]
-    first = [group[: agreement.first_wave(len(group), threshold)] if ctx.settings.waves else group for group in groups]
-    now = [i for wave in first for i in wave]
-    await fan_out(ctx, rnd, [members[i] for i in now], [calls[i] for i in now])
-    if len(now) == len(members):
-        return
-    later: list[int] = []
-    for group, wave in zip(groups, first, strict=True):
-        rest = group[len(wave):]
-        outcomes = [rnd.outcome_of(members[i]) for i in wave]
-        answers = [o.reply.text if o is not None and o.reply is not None else None for o in outcomes]
-        sizes = []
-        if any(answers):
-            _, vote, _ = await count(ctx, rnd, answers, [members[i].name for i in wave])
-            sizes = _sizes(vote)
-        if rest and not agreement.decided(sizes, len(rest), threshold):
-            later += rest
-    skipped = len(members) - len(now) - len(later)
-    ctx.saved["waves"] += skipped
-    waves = rnd.record.setdefault("waves", {"called": 0, "skipped": 0})  # summed over the tiers
-    waves["called"] += len(now) + len(later)
-    waves["skipped"] += skipped
-    if later:
-        await fan_out(ctx, rnd, [members[i] for i in later], [calls[i] for i in later])
+    return winner, vote, group_sizes(vote)
 
 
 async def disagreement(ctx: RunContext, rnd: RoundState) -> str | None:
@@ -91,7 +42,7 @@ async def disagreement(ctx: RunContext, rnd: RoundState) -> str | None:
     if not rnd.answered:
         return "no member of this tier answered"
     winner, _, _ = await _tally(ctx, rnd)
-    return agreement.escalation(winner.share, ctx.settings.agreement)
+    return spend_rules.escalation(winner.share, ctx.settings.agreement)
 
 
 def unsure(ctx: RunContext, rnd: RoundState) -> str | None:
@@ -101,7 +52,7 @@ def unsure(ctx: RunContext, rnd: RoundState) -> str | None:
         return None
     if rnd.verdict is None:
         return "the arbiter gave no usable verdict"
-    return agreement.escalation(1.0, 0.0, rnd.verdict.confidence, ctx.settings.confidence_threshold)
+    return spend_rules.escalation(1.0, 0.0, rnd.verdict.confidence, ctx.settings.confidence_threshold)
 
 
 async def agreed(ctx: RunContext, rnd: RoundState) -> Verdict | None:
@@ -111,7 +62,7 @@ async def agreed(ctx: RunContext, rnd: RoundState) -> Verdict | None:
         return None
     winner, vote, sizes = await _tally(ctx, rnd)
     confidence = rnd.agreement_confidence(winner.share)  # failed and unasked members count against it
-    if not agreement.unanimous(sizes) or confidence < ctx.settings.confidence_threshold:
+    if not spend_rules.unanimous(sizes) or confidence < ctx.settings.confidence_threshold:
         return None
     rnd.record["vote"] = vote
     rnd.record["arbiter_skipped"] = f"all {sizes[0]} answers agree"

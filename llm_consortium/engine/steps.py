@@ -1,6 +1,6 @@
 """One round, as a sequence of steps:
 
-1. **fan-out** (`fanout`, through `spending.ask` for waves): the members of the tier
+1. **fan-out** (`fanout`, through `waves.ask`): the members of the tier
    are asked at once;
 2. **quorum**: enough members answered, or the round fails;
 3. **escalate on disagreement** (`spending`): with a tier left, answers sharing less
@@ -23,11 +23,11 @@ from __future__ import annotations
 from ..errors import BudgetStop
 from ..trace import RoundRecord
 from ..types import Participant
-from . import spending
+from . import spending, waves
 from .context import RunContext
+from .decide import decide
 from .fanout import RoundState
-from .judge import decide
-from .review import review
+from .peer_review import review
 
 
 def quorum_problem(ctx: RunContext, rnd: RoundState) -> str | None:
@@ -73,7 +73,7 @@ async def _tier(
 ) -> str | None:
     """Ask one tier and decide on every answer so far; returns why the next tier must
     be asked (only while one is left), else None with the round's outcome set."""
-    await spending.ask(ctx, rnd, members, previous)
+    await waves.ask(ctx, rnd, members, previous)
     problem = quorum_problem(ctx, rnd)
     if problem is not None:
         if ctx.tiers_left:

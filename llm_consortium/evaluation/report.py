@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..calls import costs
-from . import comparisons, stats
-from .agreement import unanimity
+from . import paired_verdict, stats
+from .unanimity import unanimity
 
 
 def cost(usage: dict[str, dict[str, Any]], prices: costs.Prices) -> float | None:
@@ -147,7 +147,7 @@ def build(
     for summary in summaries:
         if summary["kind"] == "consortium":
             summary.update(_consortium_figures(by_system[summary["key"]]))
-    found = comparisons.comparisons(summaries, rows)
+    found = paired_verdict.comparisons(summaries, rows)
     report: dict[str, Any] = {
         "consortiums": list(consortiums),
         "dataset": dataset,
@@ -155,7 +155,7 @@ def build(
         "scorer": scorer,
         "systems": summaries,
         "comparisons": found,
-        "verdict": comparisons.verdict(summaries, found),
+        "verdict": paired_verdict.verdict(summaries, found),
         "judge": None,
         "results": [{k: v for k, v in row.items() if k != "usage"} for row in rows],
     }

@@ -27,9 +27,9 @@ from ..errors import ConsortiumFailed
 from ..types import Call
 from .bar import RUNNING
 from .dataset import Item
-from .judging import Scoring
-from .records import empty, from_trace
-from .results import ResultStore, digest
+from .judge_scoring import Scoring
+from .result_store import ResultStore, digest
+from .trace_results import empty, from_trace
 
 ConsortiumFn = Callable[[Item], Awaitable[dict[str, Any]]]
 """Runs the consortium on an item; returns its trace (as `Result.trace()` gives it)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..text.terminal import inert
 from ..text.words import dollars, plural
-from .comparisons import p_text, points
+from .paired_verdict import p_text, points
 
 HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors",
             "own p50 ms", "own p95 ms", "waited p50 ms", "fell back")

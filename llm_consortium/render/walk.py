@@ -24,7 +24,7 @@ from ..trace import (
 )
 
 if TYPE_CHECKING:
-    from ..history.runs import Run
+    from ..history.logged_runs import Run
 
 
 def seconds(ms: float | None) -> str:

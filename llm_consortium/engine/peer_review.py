@@ -16,13 +16,13 @@ import asyncio
 from typing import Any
 
 from ..judging import prompts, ranking
-from ..judging.review import UnreadableRanking, build_review_prompt, read_ranking
+from ..judging.ballots import UnreadableRanking, build_review_prompt, read_ranking
 from ..text.fencing import fenced, pick_nonce
 from ..text.words import plural
 from ..types import Call, Outcome
+from .call_records import call_record
 from .context import RunContext
 from .fanout import RoundState
-from .records import call_record
 
 
 def _ballot_members(rnd: RoundState, reviewer: int, answered: list[int]) -> list[int]:

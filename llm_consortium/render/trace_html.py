@@ -42,7 +42,7 @@ from .walk import (
 )
 
 if TYPE_CHECKING:
-    from ..history.runs import Run
+    from ..history.logged_runs import Run
 
 _CSS = """
 .prompt,.answer{background:#fff;border:1px solid #ccc;border-radius:6px;padding:.6em .9em}

@@ -36,7 +36,7 @@ from .walk import (
 )
 
 if TYPE_CHECKING:
-    from ..history.runs import Run
+    from ..history.logged_runs import Run
 
 PREVIEW_LINES = 3
 PREVIEW_WIDTH = 100

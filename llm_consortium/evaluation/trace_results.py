@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from ..trace import read_trace
-from .agreement import unanimous
+from .unanimity import unanimous
 
 
 def ms(since: float) -> int:

@@ -13,10 +13,10 @@ from ..judging.arbiter_stream import ArbiterStream
 from ..judging.verdict import Verdict
 from ..trace import ArbiterRecord, VoteRecord
 from ..types import Call
+from .call_records import call_record
 from .context import Candidate, RunContext, logger
 from .fanout import RoundState
-from .records import call_record
-from .review import arbiter_block
+from .peer_review import arbiter_block
 
 
 async def decide(ctx: RunContext, rnd: RoundState) -> None:

@@ -17,9 +17,9 @@ from .. import engine
 from ..errors import ConsortiumFailed
 from ..trace import read_trace
 from ..types import Call
-from .records import unknown_usage
-from .results import ResultStore, digest
+from .result_store import ResultStore, digest
 from .scorers import deterministic, judge_prompt, parse_judgement
+from .trace_results import unknown_usage
 
 RUBRIC_VERSION = 1  # part of every cached verdict's key: a new rubric judges afresh
 
