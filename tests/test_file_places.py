@@ -148,6 +148,10 @@ def test_every_command_ends_in_time_and_names_the_file(tmp_path, loopback, place
         wrote = any(word in key for word in ("create", "set", "remove"))
         if hazard == "link" and not wrote and place not in ("limits", "results", "edit"):
             continue  # reading through a link is allowed
+        if place == "limits" and hazard != HAZARDS[0] and code == 0:
+            # One process runs every hazard: sharing, once lost, stays off for the
+            # process's lifetime with its one warning (the first hazard's, checked).
+            continue
         if hazard == "link" and place == "edit":
             assert code == 0 or name in output, (key, output)
             continue
