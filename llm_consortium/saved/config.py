@@ -6,7 +6,6 @@ file that loads here is a file every other part of the plugin can trust.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, get_args
@@ -59,17 +58,9 @@ def explain(error: ValidationError, hints: Mapping[str, str] | None = None) -> s
     return " ".join("; ".join(problems).split())
 
 
-def _nonfinite(value: float) -> str:
-    """NaN or infinity named as such, not as a number out of range."""
-    return "NaN" if math.isnan(value) else "infinity"
-
-
-def _numbers_in(annotation: Any) -> set[type]:
-    """Which of int and float a field's annotation (`int`, `float | None`) allows."""
-    found = {annotation} if annotation in (int, float) else set()
-    for part in get_args(annotation):
-        found |= _numbers_in(part)
-    return found
+def _is_integer(annotation: Any) -> bool:
+    """Whether a field's annotation (`int`, `int | None`) is an integer's."""
+    return annotation is int or any(_is_integer(part) for part in get_args(annotation))
 
 
 def shown_id(model_id: str) -> str:
@@ -99,15 +90,9 @@ class _Strict(BaseModel):
     def _plain_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         if info.field_name in BY_NAME:
             return value  # a setting of the table: its own rule (`saved/fields.py`) checks it
-        kinds = _numbers_in(cls.model_fields[info.field_name or ""].annotation)
-        if not kinds or value is None:
-            return value
-        if int in kinds and float not in kinds and type(value) is not int:
+        integer = _is_integer(cls.model_fields[info.field_name or ""].annotation)
+        if integer and value is not None and type(value) is not int:
             raise PydanticCustomError("int_type", "Input should be a valid integer")
-        if float in kinds and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise PydanticCustomError("float_type", "Input should be a valid number")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise PydanticCustomError("finite_number", f"Input should be a finite number, not {_nonfinite(value)}")
         return value
 
 
