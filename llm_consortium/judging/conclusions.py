@@ -1,112 +1,65 @@
 """What a reply concludes, and by which rule: the value answers are grouped by.
 
-Agreement is only worth a skipped arbiter when it is real, so a reply is reduced to
-a conclusion only by a rule that cannot mistake an incidental number or word for
-its answer; when no rule applies, the reply is compared by its whole text. The
-rules, tried in this order (docs/matching.md has examples):
+A conclusion is what a reply commits to, never what is left after deleting its
+content. A rule finds the part of the reply that states its answer
+(`answer_parts`); from that part's edges only a closed list of filler ("the", "it
+is", "of course", `tokens.FILLER`) and a run of the question's own words in the
+question's order (`asking`) may be dropped; every number, name and other word of
+the part stays, and so does whatever follows a comma, "and", "or", "if" or "but".
+What is left is read as one amount, date or range (`quantities`), yes/no, an
+option letter, or else compared as its words. The rules, in order (the trace names
+the one that applied; docs/matching.md has examples):
 
-1. `stated answer`: the last "the answer is X", "Answer: X", "Final answer: X" or
-   `\\boxed{X}`; X (to the end of its clause) is reduced as below.
-2. `bare number`, `yes/no`, `choice`: the whole reply is a number, "Yes"/"No", or an
-   option letter (`B`, `(B)`, `B) Paris`; `B. Paris` when the prompt lists options).
-3. `yes/no`: the prompt asks a yes-or-no question and the reply opens "Yes," / "No.".
-4. `stated answer`: a line ending in a result, `7 + 5 = 12` or "the sum of 7 and 5
-   is 12", whose left side is arithmetic only.
-5. `stated answer`: a one-sentence reply that, without the prompt's own words and
-   filler ("it is", "of course"), names one short thing at its start or end ("The
-   capital of France is Paris." -> paris). A negation anywhere keeps the sentence
-   whole, and when the prompt offers alternatives ("A or B?") its words stay, so
-   "Alice beat Bob" and "Bob beat Alice" never meet.
-6. `same text`: the whole reply, normalised (case, spaces, outer punctuation).
+1. `stated answer`: the last line "Final answer: X"; then, for one plain yes/no
+   question, `yes/no`: the reply opens "Yes," / "No." with no "but", "if", "only"…
+   after it and nothing later taking it back; then the last "the answer is X",
+   "Answer: X" or `\\boxed{X}`.
+2. `result`: the last line with a digit ends in arithmetic "= N" ("7 + 5 = 12").
+3. `bare number`, `yes/no`, `choice`, `short answer`: a one-sentence reply, reduced
+   as above ("A spider has 8 legs." for "How many legs does a spider have?" is 8).
+4. `short answer`: the first sentence of a longer reply when it answers the
+   question outright with an amount or a name ("Canberra. It became the capital
+   in 1913.") and nothing later takes it back.
+5. `same text`: the whole reply, normalised (case, spaces, outer punctuation).
 
-Numbers are read by the one grammar (`numbers`); a number the prompt itself
-contains is never a conclusion of rule 5. Standard library only, deterministic,
-linear in the reply's length.
+Parts longer than `answer_parts.LONGEST_PART` are compared whole. Standard library
+only, deterministic, linear in the reply's length.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 
-from . import numbers
+from . import answer_parts, numbers, quantities
+from .asking import NO_PROMPT, PromptForm
+from .tokens import APPROXIMATE, DROPPED_SYMBOLS, FILLER, LINKS, Token, flat_lines, stem, tokens
 
-RULES = ("stated answer", "bare number", "yes/no", "choice", "same text")  # as the trace names them
+__all__ = [
+    "NO_PROMPT", "RULES", "Conclusion", "PromptForm", "bare_number", "choice_letter", "conclude", "final_number",
+    "normalise", "stated_answer", "yes_no",
+]
+
+RULES = ("stated answer", "result", "bare number", "yes/no", "choice", "short answer", "same text")
 
 # Punctuation stripped from both ends; signs, currency and % carry meaning and stay.
 SURROUNDING = " \t\r\n.,;:!?\"'`*_()[]{}<>«»“”‘’„。、！？"
 
-_MARKER_RE = re.compile(
-    r"(?:\bfinal\s+answer|\banswer|\bantwort|\bréponse|\brespuesta|\brisposta|\bresposta|\bответ)"
-    r"\s*[*_]*\s*(?:[:：]|\bis\b|\bwould\s+be\b|\bshould\s+be\b|\bist\b|\best\b|\bes\b|\bè\b|\bé\b|=)"
-    r"\s*[*_]*\s*(?P<answer>[^\n]+)",
-    re.IGNORECASE,
-)
-_BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}\n]{1,200})\}")
-_CLAUSE_END_RE = re.compile(r"(?<!\d)[.!?。](?:\s|$)|[.!?](?=\s)|,\s|;|\s[—–-]\s|\s\(|\n")
-_NUMBER_RE = re.compile(numbers.PATTERN)
-_NUMBER_ONLY_RE = re.compile(
-    r"(?P<before>[$€£¥]?)\s*(?P<n>" + numbers.PATTERN + r")\s*(?P<after>%|percent|[$€£¥])?"
-)
-_LETTER_RE = re.compile(r"[(\[]?(?P<l>[A-J])[)\]]?")
-_LETTER_LEAD_RE = re.compile(r"(?:[(\[](?P<a>[A-Ja-j])[)\]]|(?P<b>[A-J])[):])\s+\S")
-_DOT_LEAD_RE = re.compile(r"(?P<l>[A-J])\.\s+\S")
-_OPTION_RE = re.compile(r"(?:option|choice)\s*[:：]?\s*(?P<l>[A-J]|\([A-Ja-j]\))", re.IGNORECASE)
-_PROMPT_OPTION_RE = re.compile(r"(?:^|[\s:])[(\[]?(?P<l>[A-J])[)\].:](?=\s|$)")
-_YES_NO_RE = re.compile(r"(?P<w>yes|no)(?:\s*[,.!;:—–-]|\s*$)", re.IGNORECASE)
-_AUX = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should",
-        "has", "have", "had", "may", "must", "am", "ist", "sind", "est-ce"}
-_WORD_RE = re.compile(numbers.PATTERN + r"|[^\W_]+(?:['’][^\W_]+)?")
-_EQUATION_RE = re.compile(
-    r"^(?P<lhs>[^\n=]*?)\s*(?:=|\bequals\b|\b(?:is|are)\s+equal\s+to\b|\bis\b|\bare\b)\s*[*_]*"
-    r"(?P<rhs>[-+−]?[$€£¥]?" + numbers.PATTERN + r")[*_]*[ \t.!]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-_RESULT_RE = re.compile(r"=\s*(?P<n>" + numbers.PATTERN + ")")
-_SUM_TAIL_RE = re.compile(r"(?:^|\s)(?P<sum>[\d\s.,()]*\d\s*[-+−*/×÷^]\s*[\d\s.,()+\-−*/×÷^]*)$")
-_ARITHMETIC_RE = re.compile(r"[\d\s+\-−*/×÷^().,xX²³√]+")
-_ARITHMETIC_WORDS = {
-    "the", "sum", "of", "and", "product", "difference", "between", "quotient", "half", "squared", "cubed",
-    "plus", "minus", "times", "divided", "by", "multiplied", "to", "power", "result", "total", "twice",
-    "double", "square", "root", "so", "then", "thus",
-}
-_NEGATIONS = {
-    "not", "no", "never", "none", "nothing", "neither", "nor", "cannot", "without", "nobody", "nowhere",
-    "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "won't", "can't", "couldn't",
-    "shouldn't", "wouldn't", "hasn't", "haven't", "hadn't", "mustn't", "ain't", "isn’t", "doesn’t", "don’t",
-    "didn’t", "can’t", "won’t", "wasn’t", "aren’t", "nicht", "kein", "pas", "non", "nein",
-}
-_FILLER = {
-    "a", "an", "the", "is", "are", "was", "were", "be", "it", "its", "it's", "it’s", "this", "that", "there",
-    "i", "i'm", "i’m", "me", "my", "we", "think", "believe", "guess", "would", "say", "probably", "likely",
-    "surely", "certainly", "definitely", "of", "course", "simply", "just", "clearly", "obviously", "answer",
-    "final", "correct", "so", "thus", "therefore", "hence", "well", "ok", "okay", "sure", "indeed", "in",
-    "on", "at", "to", "for", "with", "by", "from", "about", "approximately", "around", "roughly", "nearly",
-    "exactly", "called", "named", "known", "as", "and", "sum", "total", "product", "result", "plus",
-    "minus", "times", "equals", "makes", "gives", "which",
-}
-_UNITS = {"km", "m", "cm", "mm", "kg", "g", "mg", "lb", "lbs", "miles", "mph", "percent", "degrees", "hours",
-          "minutes", "seconds", "days", "years", "dollars", "euros", "usd", "eur"}
-_SENTENCE_BREAK_RE = re.compile(r"[.!?。](?=\s+\S)|\n")
-_SHORT_SENTENCE = 16  # words: a longer reply says more than one thing
-_LONGEST_THING = 4  # words a conclusion of rule 5 may have
-
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety"
-_UNIT_WORDS = {w: n for n, w in enumerate(f"{_ONES} seventeen eighteen nineteen".split())} | {
-    w: 10 * n for n, w in enumerate(_TENS.split(), 2)
-}
-_SCALES = {"thousand": 1000, "million": 10**6, "billion": 10**9}
-_MOST_NUMBER_WORDS = 8
-_NUMBER_WORD = "|".join(sorted([*_UNIT_WORDS, "hundred", *_SCALES], key=len, reverse=True))
-_NUMBER_WORDS_RE = re.compile(rf"\b(?:{_NUMBER_WORD})(?:[\s-]+(?:and\s+)?(?:{_NUMBER_WORD})\b)*\b", re.IGNORECASE)
+_LETTERS = "ABCDEFGHIJ"
+_QUALIFIERS = frozenset({
+    "but", "if", "only", "unless", "although", "though", "however", "except", "partly", "partially", "sometimes",
+    "depends", "mostly", "generally", "usually", "technically", "and", "or", "in", "for", "when",
+})
+_NAME_PARTICLES = frozenset({"da", "de", "di", "del", "van", "von", "der", "den", "la", "le", "of", "the", "and",
+                             "y", "bin", "al", "du", "des", "st"})
+_LONGEST_LEAD = 8  # tokens an answer-first sentence may hold
 
 
 @dataclass(frozen=True)
 class Conclusion:
-    """What a reply concludes: `kind` (number, yes/no, choice or text), `value` (the
-    comparable form: "12", "yes", "B", "paris") and the `rule` that found it."""
+    """What a reply concludes: `kind` (number, range, date, yes/no, choice or text),
+    `value` (the comparable form: "12", "8849 m", "yes", "B", "paris") and the `rule`
+    that found it."""
 
     kind: str
     value: str
@@ -119,215 +72,148 @@ class Conclusion:
         return f"{self.kind}:{self.value}"
 
 
-@dataclass(frozen=True)
-class PromptForm:
-    """What the prompt asks for, read once per vote: a yes or no, one of its listed
-    option letters, one of its alternatives ("A or B?"), and the words it already says."""
-
-    yes_no: bool
-    options: frozenset[str]
-    alternatives: bool
-    words: frozenset[str]
-
-    @classmethod
-    def of(cls, prompt: str) -> PromptForm:
-        prompt = unicodedata.normalize("NFKC", prompt or "")[-4000:]
-        flat = prompt.casefold()
-        asks_yes_no = bool(re.search(r"\byes\s*(?:or|/)\s*no\b", flat))
-        questions = [q.strip() for q in re.split(r"(?<=[?])|[.!\n]", flat) if q.strip().endswith("?")]
-        alternatives = any(re.search(r"\bor\b", q) and not re.search(r"\byes\s*(?:or|/)\s*no\b", q) for q in questions)
-        if not asks_yes_no:
-            asks_yes_no = any(q.split()[0] in _AUX for q in questions if q.split()) and not alternatives
-        letters = frozenset(m.group("l") for m in _PROMPT_OPTION_RE.finditer(prompt))
-        return cls(asks_yes_no, letters if len(letters) >= 2 else frozenset(), alternatives,
-                   frozenset(_stem(w) for w in _words(flat)))
-
-
-NO_PROMPT = PromptForm(False, frozenset(), False, frozenset())
-
-
 def normalise(text: str) -> str:
     """Unicode-normalised, case-folded, whitespace collapsed, outer punctuation removed."""
     text = unicodedata.normalize("NFKC", text)
     return " ".join(text.casefold().split()).strip(SURROUNDING)
 
 
-def _words(text: str) -> list[str]:
-    return _WORD_RE.findall(text)
+def _content(ts: list[Token]) -> list[Token]:
+    """The tokens that carry content: punctuation out, except a hyphen, colon or
+    slash glued between two numbers ("0-65535", "3:00", "1/2")."""
+    out = []
+    for i, t in enumerate(ts):
+        if t.kind == "sym" and t.fold in DROPPED_SYMBOLS:
+            between = 0 < i < len(ts) - 1 and ts[i - 1].kind == ts[i + 1].kind == "num"
+            if not (between and t.fold in "-–:/" and t.glued and ts[i + 1].glued):
+                continue
+        out.append(t)
+    return out
 
 
-def _stem(word: str) -> str:
-    """A word as compared with the prompt's: case-folded, a plural or third-person
-    "s" dropped ("prints" is "print")."""
-    word = word.casefold()
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+def _droppable(t: Token, form: PromptForm) -> bool:
+    return t.fold in FILLER or (form.approximate and t.fold in APPROXIMATE)
 
 
-def _clause(text: str) -> str:
-    end = _CLAUSE_END_RE.search(text)
-    return (text[: end.start()] if end else text).strip(" \t\r\n.,;:!?\"'`*_")
+def _strip(ts: list[Token], form: PromptForm) -> tuple[list[Token], bool]:
+    """The tokens without filler and a restated run of the question at either edge,
+    and whether a restated run was dropped. A link ("by", "in") goes only between a
+    restated run and the answer, or before a number; a word right before a number
+    stays with it ("Python 3.10", "Apollo 11")."""
+    start, ends, restated = 0, None, False
+    while start < len(ts):
+        t = ts[start]
+        if _droppable(t, form) or (t.fold in LINKS and (restated or _number_at(ts, start + 1))):
+            start += 1
+            continue
+        named = start + 1 < len(ts) and ts[start + 1].kind == "num" and t.kind == "word"  # "Python 3.10"
+        run = form.run_ends(ends, stem(t.fold)) if t.kind != "sym" and not t.negation and not named else frozenset()
+        if not run:
+            break
+        ends, restated, start = run, True, start + 1
+    end, starts, outer = len(ts), None, False
+    while end > start:
+        t = ts[end - 1]
+        link = (t.fold in LINKS and outer) or (t.fold == "of" and end < len(ts) and ts[end].fold == "course")
+        if _droppable(t, form) or link:
+            end -= 1
+            continue
+        run = form.run_starts(starts, stem(t.fold)) if t.kind != "sym" and not t.negation else frozenset()
+        if not run:
+            break
+        starts, restated, outer, end = run, True, True, end - 1
+    return ts[start:end], restated
 
 
-def stated_answer(text: str) -> str | None:
-    """The part of a reply that states its answer, or None when it states none: the
-    last "answer: X" / "the answer is X" (to the end of that clause) or \\boxed{X}."""
-    text = unicodedata.normalize("NFKC", text)
-    found = [(m.start(), _clause(m.group("answer"))) for m in _MARKER_RE.finditer(text)]
-    found += [(m.start(), m.group("answer").strip()) for m in _BOXED_RE.finditer(text)]
-    found = [(at, part) for at, part in found if part]
-    return max(found)[1] if found else None
+def _number_at(ts: list[Token], i: int) -> bool:
+    return i < len(ts) and (ts[i].kind == "num" or ts[i].fold in numbers.NUMBER_WORDS or ts[i].fold in "$€£¥")
 
 
-def _number_words(text: str) -> str | None:
-    """The value of a text made only of number words ("twenty-one", "one hundred and
-    five"), else None; at most a few words, so the value stays small."""
-    split = [w for w in re.split(r"[\s-]+", text.casefold()) if w]
-    if any(w == "and" and (i == 0 or split[i - 1] not in ("hundred", *_SCALES)) for i, w in enumerate(split)):
-        return None  # "three and two" is two numbers, "one hundred and five" one
-    words = [w for w in split if w != "and"]
-    if not words or len(words) > _MOST_NUMBER_WORDS:
-        return None
-    total = current = 0
-    for word in words:
-        if word in _UNIT_WORDS:
-            current += _UNIT_WORDS[word]
-        elif word == "hundred":
-            current = (current or 1) * 100
-        elif word in _SCALES:
-            total += (current or 1) * _SCALES[word]
-            current = 0
-        else:
-            return None
-    return str(total + current)
-
-
-def bare_number(text: str) -> str | None:
-    """The number a whole text is, with its currency or percent sign ("12",
-    "$1200" for "$1,200", "12%" for "12 percent", "8" for "eight"), else None: $12
-    and €12 are different answers."""
-    flat = normalise(text)
-    match = _NUMBER_ONLY_RE.fullmatch(flat)
-    if match:
-        value = numbers.canonical(match.group("n"))
-        after = "%" if match.group("after") == "percent" else match.group("after") or ""
-        return None if value is None else match.group("before") + value + after
-    return _number_words(flat)
-
-
-def _choice(text: str, form: PromptForm) -> str | None:
-    stripped = unicodedata.normalize("NFKC", text).strip().strip("*_ ")
-    flat = stripped.strip(".:")
-    bare = _LETTER_RE.fullmatch(flat)
-    if bare:
-        return bare.group("l")
-    if len(flat) == 3 and flat[0] in "([" and flat[2] in ")]" and flat[1].upper() in "ABCDEFGHIJ":
+def _choice(part: str, form: PromptForm) -> str | None:
+    """The option letter a part is, or leads with: "B", "(b)", "B) Paris", "Option B";
+    "B. Paris" only when the prompt lists options (so "A. Lincoln" is no letter)."""
+    flat = part.strip().strip("*_ ")
+    bare = flat.strip(".:")
+    if len(bare) == 1 and bare in _LETTERS:
+        return bare
+    if len(bare) == 3 and bare[0] in "([" and bare[2] in ")]" and bare[1].upper() in _LETTERS:
+        return bare[1].upper()
+    if len(flat) > 2 and flat[0] in "([" and flat[2] in ")]" and flat[1].upper() in _LETTERS and flat[3:4] == " ":
         return flat[1].upper()
-    lead = _LETTER_LEAD_RE.match(stripped)
-    if lead:
-        return (lead.group("a") or lead.group("b")).upper()
-    dot = _DOT_LEAD_RE.match(stripped)
-    if dot and dot.group("l") in form.options:
-        return dot.group("l")
-    option = _OPTION_RE.fullmatch(flat)
-    if option:
-        return option.group("l").strip("()").upper()
+    if len(flat) >= 2 and flat[0] in _LETTERS and flat[1] in "):" and flat[2:3] in ("", " "):
+        return flat[0]
+    if len(flat) > 2 and flat[0] in form.options and flat[1] == "." and flat[2] == " ":
+        return flat[0]
+    words = bare.split()
+    letter = words[1].strip("()").upper() if len(words) == 2 else ""
+    if words[:1] and words[0].casefold() in ("option", "choice") and len(letter) == 1 and letter in _LETTERS:
+        return letter
     return None
 
 
-def _yes_no(text: str) -> str | None:
-    match = _YES_NO_RE.match(normalise(text) + " ")
-    return match.group("w") if match else None
+def _typed(remnant: list[Token], form: PromptForm) -> tuple[str, str] | None:
+    """(kind, value) when the remnant is an amount, range, date, yes/no or letter."""
+    found = quantities.read(remnant)
+    if found is not None:
+        return found
+    if len(remnant) == 1 and remnant[0].fold in ("yes", "no"):
+        return "yes/no", remnant[0].fold
+    if len(remnant) == 1 and remnant[0].raw in form.options:
+        return "choice", remnant[0].raw
+    return None
 
 
-def _short_thing(text: str, form: PromptForm, keep_numbers: bool) -> Conclusion | None:
-    """Rule 5: the one short thing a sentence names beyond the prompt and filler."""
-    words = _words(unicodedata.normalize("NFKC", text).casefold())
-    if not words or len(words) > _SHORT_SENTENCE or any(w in _NEGATIONS or w.endswith(("n't", "n’t")) for w in words):
-        return None
-
-    def said(word: str) -> bool:
-        if word in _FILLER:
-            return True
-        if form.alternatives:
-            return False
-        if _NUMBER_RE.fullmatch(word):
-            return not keep_numbers and numbers.canonical(word) in {numbers.canonical(w) for w in form.words}
-        return _stem(word) in form.words
-
-    left = [i for i, word in enumerate(words) if not said(word)]
-    if not left or left[-1] - left[0] >= _LONGEST_THING:
-        return None
-    span = words[left[0] : left[-1] + 1]
-    if any(not said(w) for w in span) and len(left) != len(span):
-        return None  # what is left is not one run of words
-    inner = left[0] > 0 and left[-1] < len(words) - 1
-    value = [numbers.canonical(w) for w in span if _NUMBER_RE.fullmatch(w)]
-    if None in value:
-        return None  # a number too long to compare: the text is compared whole
-    if len(value) == 1 and all(_NUMBER_RE.fullmatch(w) or w in _UNITS for w in span):
-        units = [w for w in span if w in _UNITS]  # 12 km and 12 miles are different answers
-        return Conclusion("number", " ".join([str(value[0]), *units]), "stated answer")
-    spelled = _number_words(" ".join(span))
-    if spelled is not None:
-        return Conclusion("number", spelled, "stated answer")
-    if inner or value:
-        return None  # a thing named mid-sentence, or a name with a figure: the sentence says more
-    return Conclusion("text", " ".join(span), "stated answer")
-
-
-def _reduce(part: str, form: PromptForm) -> Conclusion:
-    """A stated answer's conclusion: a number, yes/no, letter or short thing in it,
-    else its whole text."""
-    number = bare_number(part)
-    if number is not None:
-        return Conclusion("number", number, "stated answer")
-    answer = _yes_no(part)
-    if answer is not None and len(_words(part)) == 1:
-        return Conclusion("yes/no", answer, "stated answer")
+def _reduce(part: str, form: PromptForm, rule: str) -> Conclusion:
+    """A part's conclusion: its option letter, else what is left of it without
+    filler and a restated question, read as an amount, yes/no or words."""
     letter = _choice(part, form)
     if letter is not None:
-        return Conclusion("choice", letter, "stated answer")
-    thing = _short_thing(part, form, keep_numbers=True)
-    if thing is not None:
-        return thing
-    result = _equation(part)  # "the answer is based on the equation 5 + 39 = 22"
-    if result is not None:
-        return Conclusion("number", result, "stated answer")
-    return Conclusion("text", normalise(part), "stated answer")
+        return Conclusion("choice", letter, rule if rule != "short answer" else "choice")
+    ts = _content(tokens(part))
+    remnant, _ = _strip(ts, form)
+    typed = _typed(remnant or ts, form)
+    if typed is not None:
+        return Conclusion(typed[0], typed[1], rule)
+    return Conclusion("text", " ".join(t.fold for t in (remnant or ts)) or normalise(part), rule)
 
 
-def _digits(line: str) -> str:
-    """A line with its runs of number words written as digits ("three and two" ->
-    "3 and 2"); runs longer than a few words stay as they are."""
+def _opening_yes_no(lines: list[str]) -> str | None:
+    """"yes" or "no" when the reply opens with it, unqualified ("Yes, but…", "Yes,
+    not always"), and takes nothing back."""
+    ts = _content(tokens(lines[0][: answer_parts.LONGEST_PART]))
+    if not ts or ts[0].fold not in ("yes", "no"):
+        return None
+    first = tokens(lines[0][:200])
+    first = [t for t in first if t.fold not in ("*", "_", "#", ">")]
+    if len(first) > 1 and not (first[1].kind == "sym" and first[1].fold in ",.!;:—–-"):
+        return None  # "Yes and no", "No one knows"
+    if len(ts) > 1 and (ts[1].fold in _QUALIFIERS or (ts[0].fold == "yes" and ts[1].negation)):
+        return None
+    other = "no" if ts[0].fold == "yes" else "yes"
+    rest = answer_parts.sentences(lines)[1:]
+    if answer_parts.takes_back("\n".join(lines)) or any(normalise(s).startswith(other) for s in rest):
+        return None
+    return ts[0].fold
 
-    def value(match: re.Match[str]) -> str:
-        found = _number_words(match.group(0))
-        if found is not None:
-            return found
-        parts = re.split(r"(\s+and\s+)", match.group(0))  # "three and two": two numbers
-        return "".join(_number_words(p) or p for p in parts)
 
-    return _NUMBER_WORDS_RE.sub(value, line)
-
-
-def _arithmetic(lhs: str) -> bool:
-    """Whether a result's left side is only arithmetic ("7 + 5", "the sum of 7 and 5")."""
-    words = [w for w in re.findall(r"[^\W\d_]+", lhs.casefold()) if w != "what"]
-    rest = re.sub(r"[^\W\d_]+", " ", lhs).strip()
-    return bool(re.search(r"\d", lhs)) and all(w in _ARITHMETIC_WORDS for w in words) and bool(
-        _ARITHMETIC_RE.fullmatch(rest or "0")
+def _answer_first(sentence: str, rest: str, form: PromptForm) -> Conclusion | None:
+    """A longer reply's first sentence when it answers outright: an amount, date or
+    letter, or a name ("Canberra.", "It was painted by Leonardo da Vinci.")."""
+    if sentence.endswith(":") or answer_parts.takes_back(rest):
+        return None
+    ts = _content(tokens(sentence))
+    remnant, _ = _strip(ts, form)
+    if not remnant or len(remnant) > _LONGEST_LEAD:
+        return None
+    typed = _typed(remnant, form)
+    if typed is not None and typed[0] != "yes/no":
+        return Conclusion(typed[0], typed[1], "short answer")
+    words = [t for t in remnant if t.kind == "word"]
+    named = all(t.raw[:1].isupper() or t.fold in _NAME_PARTICLES for t in words) and any(
+        t.raw[:1].isupper() for t in words
     )
-
-
-def _equation(text: str) -> str | None:
-    """Rule 4: the result of the last line that ends in one, its left side arithmetic
-    or ending in a sum with an operator ("..., and 3 + 3 equals 6")."""
-    lines = [_digits(line) for line in text.splitlines()[-200:]]
-    for match in reversed(list(_EQUATION_RE.finditer("\n".join(lines)))):
-        lhs = match.group("lhs").strip().strip("*_")
-        tail = _SUM_TAIL_RE.search(lhs)
-        if _arithmetic(lhs) or (tail is not None and _arithmetic(tail.group(0))):
-            return numbers.canonical(match.group("rhs").lstrip("$€£¥+"))
+    if typed is None and named and all(t.kind != "sym" for t in remnant):
+        return Conclusion("text", " ".join(t.fold for t in remnant), "short answer")
     return None
 
 
@@ -335,66 +221,98 @@ def conclude(text: str, prompt: str = "", form: PromptForm | None = None) -> Con
     """What `text` concludes as an answer to `prompt` (the rules in the module
     docstring); `form` is the prompt already read, when grouping many replies."""
     form = form if form is not None else PromptForm.of(prompt)
-    text = unicodedata.normalize("NFKC", text)
-    if "```" in text:
-        return Conclusion("text", normalise(text), "same text")
-    opening = _yes_no(text)
-    if opening is not None and form.yes_no:
-        return Conclusion("yes/no", opening, "yes/no")
-    stated = stated_answer(text)
-    if stated is not None:
-        return _reduce(stated, form)
-    number = bare_number(text)
-    if number is not None:
-        return Conclusion("number", number, "bare number")
-    if opening is not None and len(_words(text)) == 1:
-        return Conclusion("yes/no", opening, "yes/no")
-    letter = _choice(text, form)
-    if letter is not None:
-        return Conclusion("choice", letter, "choice")
-    result = _equation(text)
-    if result is not None:
-        return Conclusion("number", result, "stated answer")
-    sentence = text.strip().rstrip(".!?。 \n")
-    if not _SENTENCE_BREAK_RE.search(sentence):
-        thing = _short_thing(sentence, form, keep_numbers=False)
-        if thing is not None:
-            return thing
-    return Conclusion("text", normalise(text), "same text")
+    lines = flat_lines(text)
+    whole = Conclusion("text", normalise(text), "same text")
+    if not lines or "```" in text:
+        return whole
+    part = answer_parts.final_line(lines)
+    if part is not None and len(part) <= answer_parts.LONGEST_PART:
+        return _reduce(part, form, "stated answer")
+    if form.yes_no:
+        opening = _opening_yes_no(lines)
+        if opening is not None:
+            return Conclusion("yes/no", opening, "yes/no")
+    part = answer_parts.stated(lines)
+    if part is not None:
+        opening = _opening_yes_no([part]) if form.yes_no else None
+        return Conclusion("yes/no", opening, "stated answer") if opening else _reduce(part, form, "stated answer")
+    value = answer_parts.result(lines)
+    if value is not None:
+        return Conclusion("number", value, "result")
+    said = answer_parts.sentences(lines)
+    if len(said) == 1 and len(said[0]) <= answer_parts.LONGEST_PART:
+        found = _reduce(said[0], form, "short answer")
+        if found.kind == "number" and found.value == bare_number(said[0]):
+            return Conclusion("number", found.value, "bare number")
+        if found.kind == "yes/no" and len(_content(tokens(said[0]))) == 1:
+            return Conclusion("yes/no", found.value, "yes/no")
+        return found if found.value != whole.value else whole
+    if len(said) > 1 and len(said[0]) <= answer_parts.LONGEST_PART:
+        lead = _answer_first(said[0], "\n".join(lines)[len(said[0]) :], form)
+        if lead is not None:
+            return lead
+    return whole
+
+
+def bare_number(text: str) -> str | None:
+    """The amount a whole text is ("12", "$1200" for "$1,200", "12%" for "12
+    percent", "8" for "eight"), else None: $12 and €12 are different answers."""
+    if len(text) > answer_parts.LONGEST_PART:
+        return None
+    found = quantities.read(_content(tokens(text)))
+    return found[1] if found is not None and found[0] == "number" else None
+
+
+def stated_answer(text: str) -> str | None:
+    """The part of a reply that states its answer ("Final answer: X", "the answer is
+    X", \\boxed{X}), or None when it states none."""
+    lines = flat_lines(text)
+    return answer_parts.final_line(lines) or answer_parts.stated(lines)
 
 
 def final_number(text: str) -> str | None:
     """The number a reply concludes with, for `number` matching and eval's `number`
-    scorer: its conclusion when that is a number; else the last result after "=";
-    else its stated answer's last number; else the last number it names."""
+    scorer: its conclusion when that is a number (without unit or currency); else
+    the last result after "="; else its stated answer's last number; else the last
+    number it names."""
     concluded = conclude(text)
     if concluded.kind == "number":
-        return concluded.value.lstrip("$€£¥").rstrip("%").split(" ")[0]  # without its unit or currency
-    results = [numbers.canonical(m.group("n")) for m in _RESULT_RE.finditer(text)]
-    results = [n for n in results if n is not None]
-    if results:
-        return results[-1]
+        amount = concluded.value.split(" ")[0].replace("$", "").replace("€", "").replace("£", "").replace("¥", "")
+        return amount.rstrip("%")
+    lines = flat_lines(text)
+    for line in reversed(lines):
+        at = line.rfind("=")
+        if at >= 0:
+            found = numbers.find(line[at + 1 : at + 1 + numbers.MAX_CHARS + 4])
+            if found:
+                return found[0]
+            break
     stated = stated_answer(text)
     found = numbers.find(stated) if stated is not None else []
     if found:
         return found[-1]
-    found = numbers.find(text)
-    return found[-1] if found else None
+    for line in reversed(lines):
+        found = numbers.find(line)
+        if found:
+            return found[-1]
+    return None
 
 
 def choice_letter(text: str, prompt: str = "") -> str | None:
     """The option letter (A to J) a reply picks, or None."""
-    concluded, stated = conclude(text, prompt), stated_answer(text)
-    if concluded.kind == "choice" or stated is None:
-        return concluded.value if concluded.kind == "choice" else None
-    return _choice(stated, PromptForm.of(prompt))
+    form = PromptForm.of(prompt)
+    concluded = conclude(text, form=form)
+    if concluded.kind == "choice":
+        return concluded.value
+    stated = stated_answer(text)
+    return _choice(stated, form) if stated is not None else None
 
 
 def yes_no(text: str) -> str | None:
     """"yes" or "no" when the reply (or its stated answer) opens with that word."""
     for part in (stated_answer(text), text):
         if part is not None:
-            answer = _yes_no(part)
-            if answer is not None:
-                return answer
+            ts = _content(tokens(part[:200]))
+            if ts and ts[0].fold in ("yes", "no"):
+                return ts[0].fold
     return None

@@ -1,0 +1,208 @@
+"""An answer that is one amount: a number with its sign, currency, percent or unit, a
+range of two, or a date, written in one comparable form.
+
+"8,849 m" and "8849 metres" are "8849 m"; "Minus five." is "-5"; "0 to 65,535" and
+"0–65535" are "0..65535"; "July 20, 1969" and "20 July 1969" are "1969-07-20". A unit
+or currency is part of the value, so "5 km" and "5 miles", "$12" and "€12" stay
+different answers; only spellings of one unit meet (the table below). Anything else
+in the tokens (a word that is no unit, a second number) and they are no amount:
+the caller compares them as text.
+
+Standard library only; linear in the tokens read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from . import numbers
+from .tokens import Token
+
+__all__ = ["read"]
+
+_UNITS: dict[str, tuple[str, ...]] = {
+    "m": ("m", "metre", "metres", "meter", "meters"),
+    "km": ("km", "kms", "kilometre", "kilometres", "kilometer", "kilometers"),
+    "cm": ("cm", "centimetre", "centimetres", "centimeter", "centimeters"),
+    "mm": ("mm", "millimetre", "millimetres", "millimeter", "millimeters"),
+    "mi": ("mi", "mile", "miles"),
+    "ft": ("ft", "foot", "feet"),
+    "in": ("inch", "inches"),
+    "kg": ("kg", "kgs", "kilogram", "kilograms", "kilo", "kilos"),
+    "g": ("g", "gram", "grams"),
+    "mg": ("mg", "milligram", "milligrams"),
+    "lb": ("lb", "lbs"),
+    "t": ("tonne", "tonnes"),
+    "s": ("s", "sec", "secs", "second", "seconds"),
+    "min": ("min", "mins", "minute", "minutes"),
+    "h": ("h", "hr", "hrs", "hour", "hours"),
+    "day": ("day", "days"),
+    "week": ("week", "weeks"),
+    "month": ("month", "months"),
+    "year": ("year", "years", "yr", "yrs"),
+    "l": ("l", "litre", "litres", "liter", "liters"),
+    "ml": ("ml", "millilitre", "millilitres", "milliliter", "milliliters"),
+    "°C": ("°c", "° c", "degrees celsius", "degree celsius", "celsius", "deg c", "degrees c", "ºc", "℃"),
+    "°F": ("°f", "° f", "degrees fahrenheit", "degree fahrenheit", "fahrenheit", "degrees f", "ºf", "℉"),
+    "K": ("kelvin", "kelvins"),
+    "km/h": ("km/h", "kph", "kmh", "kilometres per hour", "kilometers per hour"),
+    "mph": ("mph", "miles per hour"),
+    "m/s": ("m/s", "metres per second", "meters per second"),
+    "B": ("bytes", "byte"),
+    "bit": ("bits", "bit"),
+    "KB": ("kb", "kilobytes", "kilobyte"),
+    "MB": ("mb", "megabytes", "megabyte"),
+    "GB": ("gb", "gigabytes", "gigabyte"),
+    "TB": ("tb", "terabytes", "terabyte"),
+    "W": ("w", "watt", "watts"),
+    "kW": ("kw", "kilowatt", "kilowatts"),
+    "J": ("j", "joule", "joules"),
+    "kcal": ("kcal", "kilocalories", "kilocalorie"),
+    "V": ("v", "volt", "volts"),
+    "Hz": ("hz", "hertz"),
+    "%": ("%", "percent", "per cent", "pct"),
+    "$": ("dollars", "dollar", "usd", "us dollars", "$"),
+    "€": ("euros", "euro", "eur", "€"),
+    "£": ("£", "gbp"),
+    "¥": ("¥", "yen", "jpy"),
+}
+UNIT_OF = {alias: unit for unit, aliases in _UNITS.items() for alias in aliases}
+_LONGEST_UNIT = max(len(a.split()) for a in UNIT_OF)
+_CURRENCY = {"$", "€", "£", "¥"}
+_SIGN_WORDS = {"minus": "-", "negative": "-", "plus": "", "positive": ""}
+_RANGE_WORDS = {"to", "–", "-", "through", "until", "…", "..."}
+_MONTHS = {
+    name: i
+    for i, names in enumerate(
+        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+         ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
+         ("november", "nov"), ("december", "dec")], 1)
+    for name in names
+}
+_ORDINAL = ("st", "nd", "rd", "th")
+
+
+def _glue(ts: Sequence[Token]) -> list[str]:
+    """The tokens as compared words, a glued "/" or "°" joined to its neighbours
+    ("km", "/", "h" -> "km/h"; "°", "c" -> "°c")."""
+    out: list[str] = []
+    for t in ts:
+        if out and (t.fold == "/" or out[-1].endswith(("/", "°", "º"))) and t.glued:
+            out[-1] += t.fold
+        else:
+            out.append(t.fold)
+    return out
+
+
+def _unit(words: list[str]) -> str | None:
+    """The canonical unit the words spell, "" for none, None when they are no unit."""
+    if not words:
+        return ""
+    if len(words) > _LONGEST_UNIT:
+        return None
+    return UNIT_OF.get(" ".join(words))
+
+
+def _amount(ts: Sequence[Token]) -> str | None:
+    """One signed amount with its currency, percent or unit, in one form."""
+    words = _glue(ts)
+    sign = ""
+    if words and words[0] in _SIGN_WORDS:
+        sign, words, ts = _SIGN_WORDS[words[0]], words[1:], ts[1:]
+    currency = ""
+    if words and words[0] in _CURRENCY:
+        currency, words, ts = words[0], words[1:], ts[1:]
+    if not words:
+        return None
+    if ts[0].kind == "num":
+        value, rest = numbers.canonical(ts[0].raw), words[1:]
+        if rest and rest[0] in ("k", "thousand", "million", "billion", "trillion") and value is not None:
+            scale = {"k": "thousand"}.get(rest[0], rest[0])
+            value, rest = numbers.canonical(f"{value}e{len(str(numbers.SCALES[scale])) - 1}"), rest[1:]
+    else:
+        count = 0
+        for w in words:
+            if w not in numbers.NUMBER_WORDS and w not in ("and", "-"):
+                break
+            count += 1
+        run = [w for w in words[:count] if w != "-"]
+        value, rest = numbers.spelled(run), words[count:]
+    if value is None:
+        return None
+    if value.startswith("-"):
+        sign, value = ("" if sign == "-" else "-"), value[1:]
+    unit = _unit(rest)
+    if unit is None:
+        return None
+    if unit in _CURRENCY:
+        currency, unit = (unit if not currency or currency == unit else "?"), ""
+    if currency == "?":
+        return None
+    if value == "0":
+        sign = ""
+    return f"{sign}{currency}{value}" + (f" {unit}" if unit and unit != "%" else unit)
+
+
+def _date(words: list[str]) -> str | None:
+    """A date written with a month name (day first or month first) or in ISO form."""
+    words = [w for w in words if w not in (",", ".")]
+    if len(words) == 5 and words[1] == words[3] == "-" and all(w.isdigit() for w in words[::2]):
+        y, m, d = (int(w) for w in words[::2])
+        return f"{y:04d}-{m:02d}-{d:02d}" if 1 <= m <= 12 and 1 <= d <= 31 and len(words[0]) == 4 else None
+    day = month = year = None
+    for w in words:
+        if w in _MONTHS and month is None:
+            month = _MONTHS[w]
+        elif w.isdigit() and len(w) == 4 and year is None:
+            year = int(w)
+        elif w.rstrip("stndrh").isdigit() and day is None and (w.isdigit() or w.endswith(_ORDINAL)):
+            day = int(w.rstrip("stndrh"))
+        elif w not in _ORDINAL and w != "of":
+            return None
+    if month is None or year is None or (day is not None and not 1 <= day <= 31):
+        return None
+    return f"{year:04d}-{month:02d}" + (f"-{day:02d}" if day is not None else "")
+
+
+def _ascending(low: str, high: str) -> bool:
+    """Whether a range runs upwards ("7 - 5" is a sum, never the range 7..5)."""
+    a = numbers.to_float(low.partition(" ")[0].lstrip("-$€£¥").rstrip("%"))
+    b = numbers.to_float(high.partition(" ")[0].lstrip("-$€£¥").rstrip("%"))
+    if a is None or b is None:
+        return False
+    return (-a if low.startswith("-") else a) < (-b if high.startswith("-") else b)
+
+
+def _range(ts: Sequence[Token]) -> str | None:
+    """Two amounts joined by "to", a dash, or "between … and …" / "from … to …"."""
+    words = [t.fold for t in ts]
+    if words and words[0] in ("between", "from"):
+        ts, words = ts[1:], words[1:]
+    for i, w in enumerate(words):
+        if 0 < i < len(words) - 1 and (w in _RANGE_WORDS or w == "and"):
+            low, high = _amount(ts[:i]), _amount(ts[i + 1 :])
+            if low is not None and high is not None and _ascending(low, high):
+                low_unit, high_unit = low.partition(" ")[2], high.partition(" ")[2]
+                if low_unit and not high_unit:
+                    return None
+                if high_unit and not low_unit:
+                    low = f"{low} {high_unit}"
+                return f"{low}..{high}"
+    return None
+
+
+def read(ts: Sequence[Token]) -> tuple[str, str] | None:
+    """(kind, value) when the tokens are one amount ("number"), a range ("range")
+    or a date ("date"); None otherwise."""
+    if not ts or len(ts) > 12:
+        return None
+    amount = _amount(ts)
+    if amount is not None:
+        return "number", amount
+    date = _date([t.fold for t in ts])
+    if date is not None:
+        return "date", date
+    found = _range(ts)
+    if found is not None:
+        return "range", found
+    return None
