@@ -42,7 +42,7 @@ OPTIONS = "Which is a mammal? A) Shark B) Dolphin C) Trout"
         # number forms
         (SUM, "eight", "number", "8", "bare number"),
         (SUM, "The answer is twenty-one.", "number", "21", "stated answer"),
-        (SUM, "$1,200.50", "number", "$1200.50", "bare number"),
+        (SUM, "$1,200.50", "number", "$1200.5", "bare number"),
         (SUM, "12 percent", "number", "12%", "bare number"),
         ("How far is it?", "It is 12 km.", "number", "12 km", "short answer"),
         (SUM, "The answer is -3.", "number", "-3", "stated answer"),
