@@ -3,8 +3,7 @@
 * the final-answer line: the reply's last line is "Final answer: X" (or "Answer: X");
 * a stated answer: the last "the answer is X", "Answer: X" or `\\boxed{X}`, X running
   to the end of its sentence. Never cut at a comma, "and", "or", "if" or "but" ("The
-  answer is 2, 3, 5." is all of "2, 3, 5"); only a clause that explains the answer
-  (", which …", "because …", ": …") is left out;
+  answer is 2, 3, 5." is all of "2, 3, 5");
 * a result: the last line holding a digit ends in "= N" (or "is N", "equals N")
   after arithmetic ("17 × 23 = 340 + 51 = 391", "The sum of 7 and 5 is 12"), and
   nothing after it takes it back;
@@ -40,7 +39,6 @@ _MARKER_RE = re.compile(
 _SECOND_THOUGHTS_RE = re.compile(r"\b(?:" + "|".join(sorted(SECOND_THOUGHTS)) + r")\b", re.IGNORECASE)
 _BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}\n]{1,200})\}")
 _SENTENCE_END_RE = re.compile(r"[.!?。](?= |$)")
-_EXPLAINS_RE = re.compile(r"(?:,| [—–-]) (?:which|because|since|as)\b|\bbecause\b|: ", re.IGNORECASE)
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?。])(?<!\b[A-Za-z]\.) (?=\S)")  # "B. Paris" and "e.g. x" are one
 
 _OPERATORS = frozenset("+-−*×/÷^x·%") | frozenset({
@@ -64,11 +62,10 @@ def final_line(lines: list[str]) -> str | None:
 
 
 def _sentence(part: str) -> str:
-    """A stated answer to the end of its sentence, without a clause explaining it."""
+    """A stated answer to the end of its sentence (an aside after a short answer
+    comes off later, `remnants`)."""
     end = _SENTENCE_END_RE.search(part)
-    part = part[: end.start()] if end else part
-    explains = _EXPLAINS_RE.search(part)
-    return (part[: explains.start()] if explains else part).strip(" *_\"'")
+    return (part[: end.start()] if end else part).strip(" *_\"'")
 
 
 def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:

@@ -6,13 +6,14 @@
   tell me…", "Do you know…") or a "True or false:" statement: there the answer's
   content decides ("True or false:" is read off, and the statement is the question).
 * `options`: the option letters it lists (two or more), so "B) Paris" picks B.
-* `ask`: the question's own words, in order (stemmed; no filler, negation or
-  offered candidates). A reply may restate a run of them around its answer ("The
+* `ask`: the question's own words, in order (stemmed; no number, filler, negation
+  or offered candidates). A reply may restate a run of them around its answer ("The
   capital of France is Paris."): only such a run, in the question's order, is ever
   dropped from a conclusion, so "Bob beat Alice" never loses "Bob" to "Who beat Bob?".
 * `candidates`: the words of the alternatives or listed options it offers; they are
   answers, never a restated question.
 * `approximate`: it asks for an estimate, so "approximately" adds nothing.
+* `option_texts`, `numbers`: each option's text, and the numbers it names.
 
 Standard library only; reads at most the prompt's last 4,000 characters.
 """
@@ -56,6 +57,8 @@ class PromptForm:
     ask: tuple[str, ...]
     candidates: frozenset[str]
     approximate: bool
+    option_texts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    numbers: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, prompt: str) -> PromptForm:
@@ -66,15 +69,29 @@ class PromptForm:
         asked = questions or [s for s in sentences if not _INSTRUCTION_RE.match(s)][-1:]
         alternatives = any(re.search(r"\bor\b", q.casefold()) and not _YES_OR_NO_RE.search(q.casefold())
                            for q in asked)
-        letters = frozenset(m.group("l") for m in _OPTION_RE.finditer(prompt))
+        texts = _option_texts(prompt)
+        letters = frozenset(letter for letter, _ in texts)
         candidates = _candidates(asked, sentences, alternatives)
         ask = tuple(
             stem(t.fold) for q in asked for t in tokens(q)
-            if t.kind != "sym" and t.fold not in FILLER | LINKS and t.fold not in _NEVER_RESTATED and not t.negation
+            if t.kind == "word" and t.fold not in FILLER | LINKS and t.fold not in _NEVER_RESTATED and not t.negation
             and stem(t.fold) not in candidates
         )
-        return cls(_plain_yes_no(questions, flat, alternatives), letters if len(letters) >= 2 else frozenset(),
-                   alternatives, ask, candidates, bool(_APPROXIMATE_RE.search(flat)))
+        if len(letters) < 2:
+            letters, texts = frozenset(), ()
+        return cls(_plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
+                   bool(_APPROXIMATE_RE.search(flat)), texts,
+                   frozenset(t.fold for t in tokens(prompt) if t.kind == "num"))
+
+    def letter_of(self, words: tuple[str, ...]) -> str | None:
+        """The option whose text these words are (the whole text, or its last words
+        when only one option ends so: "Shakespeare" for "B) William Shakespeare")."""
+        if not words:
+            return None
+        whole = [letter for letter, text in self.option_texts if text == words]
+        ending = [letter for letter, text in self.option_texts if text[-len(words):] == words]
+        found = whole or ending
+        return found[0] if len(found) == 1 else None
 
     def run_ends(self, ends: frozenset[int] | None, word: str) -> frozenset[int]:
         """Where a run of the question's words ends once `word` (stemmed) is added to
@@ -88,6 +105,19 @@ class PromptForm:
         if starts is None:
             return frozenset(i for i, w in enumerate(self.ask) if w == word)
         return frozenset(i - 1 for i in starts if i >= 1 and self.ask[i - 1] == word)
+
+
+def _option_texts(prompt: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The options a prompt lists, each as (letter, its text's words case-folded)."""
+    marks = list(_OPTION_RE.finditer(prompt))
+    found = []
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(prompt)
+        text = prompt[mark.end() : end].split("\n")[0]
+        words = tuple(t.fold for t in tokens(text) if t.kind != "sym" and t.fold not in ("a", "an", "the"))
+        found.append((mark.group("l"), words))
+    letters = [letter for letter, _ in found]
+    return tuple(found) if len(set(letters)) == len(letters) else ()
 
 
 def _plain_yes_no(questions: list[str], flat: str, alternatives: bool) -> bool:

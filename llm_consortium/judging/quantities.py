@@ -13,6 +13,7 @@ Standard library only; linear in the tokens read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from . import numbers
@@ -44,7 +45,7 @@ _UNITS: dict[str, tuple[str, ...]] = {
     "ml": ("ml", "millilitre", "millilitres", "milliliter", "milliliters"),
     "°C": ("°c", "° c", "degrees celsius", "degree celsius", "celsius", "deg c", "degrees c", "ºc", "℃"),
     "°F": ("°f", "° f", "degrees fahrenheit", "degree fahrenheit", "fahrenheit", "degrees f", "ºf", "℉"),
-    "K": ("kelvin", "kelvins"),
+    "K": ("kelvin", "kelvins", "kelvin"),
     "km/h": ("km/h", "kph", "kmh", "kilometres per hour", "kilometers per hour"),
     "mph": ("mph", "miles per hour"),
     "m/s": ("m/s", "metres per second", "meters per second"),
@@ -69,6 +70,7 @@ _UNITS: dict[str, tuple[str, ...]] = {
 UNIT_OF = {alias: unit for unit, aliases in _UNITS.items() for alias in aliases}
 _LONGEST_UNIT = max(len(a.split()) for a in UNIT_OF)
 _CURRENCY = {"$", "€", "£", "¥"}
+_SCALE_WORDS = {"thousand": "thousand", "million": "million", "billion": "billion", "trillion": "trillion"}
 _SIGN_WORDS = {"minus": "-", "negative": "-", "plus": "", "positive": ""}
 _RANGE_WORDS = {"to", "–", "-", "through", "until", "…", "..."}
 _MONTHS = {
@@ -80,17 +82,20 @@ _MONTHS = {
     for name in names
 }
 _ORDINAL = ("st", "nd", "rd", "th")
+_DOTTED_DATE_RE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 
 
-def _glue(ts: Sequence[Token]) -> list[str]:
-    """The tokens as compared words, a glued "/" or "°" joined to its neighbours
-    ("km", "/", "h" -> "km/h"; "°", "c" -> "°c")."""
+def _unit_words(ts: Sequence[Token]) -> list[str]:
+    """Unit tokens as compared words, a glued "/" or "°" joined to its neighbours
+    ("km", "/", "h" -> "km/h"; "°", "c" -> "°c"); "K" is kelvin, a glued "k" a
+    thousand."""
     out: list[str] = []
     for t in ts:
-        if out and (t.fold == "/" or out[-1].endswith(("/", "°", "º"))) and t.glued:
-            out[-1] += t.fold
+        fold = "kelvin" if t.raw == "K" else t.fold
+        if out and t.glued and (fold == "/" or out[-1].endswith(("/", "°", "º"))):
+            out[-1] += fold
         else:
-            out.append(t.fold)
+            out.append(fold)
     return out
 
 
@@ -103,52 +108,75 @@ def _unit(words: list[str]) -> str | None:
     return UNIT_OF.get(" ".join(words))
 
 
+def _power(ts: Sequence[Token]) -> tuple[str | None, int]:
+    """A number token with an optional "× 10^n" after it: its canonical value and
+    how many tokens it took."""
+    value = numbers.canonical(ts[0].raw)
+    if (value is not None and len(ts) >= 5 and ts[1].fold in ("×", "x", "*") and ts[2].raw == "10"
+            and ts[3].fold == "^" and ts[4].kind == "num"):
+        return numbers.canonical(f"{value}e{ts[4].raw}"), 5
+    return value, 1
+
+
 def _amount(ts: Sequence[Token]) -> str | None:
     """One signed amount with its currency, percent or unit, in one form."""
-    words = _glue(ts)
-    sign = ""
-    if words and words[0] in _SIGN_WORDS:
-        sign, words, ts = _SIGN_WORDS[words[0]], words[1:], ts[1:]
-    currency = ""
-    if words and words[0] in _CURRENCY:
-        currency, words, ts = words[0], words[1:], ts[1:]
-    if not words:
+    sign = currency = ""
+    if ts and ts[0].fold in _SIGN_WORDS:
+        sign, ts = _SIGN_WORDS[ts[0].fold], ts[1:]
+    if ts and ts[0].fold in _CURRENCY:
+        currency, ts = ts[0].fold, ts[1:]
+    if not ts:
         return None
     if ts[0].kind == "num":
-        value, rest = numbers.canonical(ts[0].raw), words[1:]
-        if rest and rest[0] in ("k", "thousand", "million", "billion", "trillion") and value is not None:
-            scale = {"k": "thousand"}.get(rest[0], rest[0])
-            value, rest = numbers.canonical(f"{value}e{len(str(numbers.SCALES[scale])) - 1}"), rest[1:]
+        value, used = _power(ts)
+        rest = ts[used:]
+        if rest and value is not None and (rest[0].fold in _SCALE_WORDS or (rest[0].raw == "k" and rest[0].glued)):
+            scale = numbers.SCALES[_SCALE_WORDS.get(rest[0].fold, "thousand")]
+            value, rest = numbers.canonical(f"{value}e{len(str(scale)) - 1}"), rest[1:]
     else:
         count = 0
-        for w in words:
-            if w not in numbers.NUMBER_WORDS and w not in ("and", "-"):
-                break
+        while count < len(ts) and (ts[count].fold in numbers.NUMBER_WORDS or ts[count].fold in ("and", "-")):
             count += 1
-        run = [w for w in words[:count] if w != "-"]
-        value, rest = numbers.spelled(run), words[count:]
-    if value is None:
+        value, rest = numbers.spelled([t.fold for t in ts[:count] if t.fold != "-"]), ts[count:]
+    if value is None or any(t.kind == "num" for t in rest):
         return None
     if value.startswith("-"):
         sign, value = ("" if sign == "-" else "-"), value[1:]
-    unit = _unit(rest)
+    unit = _unit(_unit_words(rest))
     if unit is None:
         return None
     if unit in _CURRENCY:
-        currency, unit = (unit if not currency or currency == unit else "?"), ""
-    if currency == "?":
-        return None
+        if currency and currency != unit:
+            return None
+        currency, unit = unit, ""
     if value == "0":
         sign = ""
     return f"{sign}{currency}{value}" + (f" {unit}" if unit and unit != "%" else unit)
 
 
+def _numeric_date(words: list[str]) -> str | None:
+    """2024-02-14 (ISO), or 14/02/2024 and 14.02.2024 when the day is over 12 (so it
+    cannot be read month first); 02/14/2024 when the second is over 12."""
+    if len(words) != 5 or words[1] != words[3] or words[1] not in "-/." or not all(w.isdigit() for w in words[::2]):
+        return None
+    a, b, c = (int(w) for w in words[::2])
+    if len(words[0]) == 4 and words[1] == "-":
+        y, m, d = a, b, c
+    elif len(words[4]) == 4 and a > 12 >= b:
+        y, m, d = c, b, a
+    elif len(words[4]) == 4 and b > 12 >= a and words[1] == "/":
+        y, m, d = c, a, b
+    else:
+        return None
+    return f"{y:04d}-{m:02d}-{d:02d}" if 1 <= m <= 12 and 1 <= d <= 31 else None
+
+
 def _date(words: list[str]) -> str | None:
-    """A date written with a month name (day first or month first) or in ISO form."""
-    words = [w for w in words if w not in (",", ".")]
-    if len(words) == 5 and words[1] == words[3] == "-" and all(w.isdigit() for w in words[::2]):
-        y, m, d = (int(w) for w in words[::2])
-        return f"{y:04d}-{m:02d}-{d:02d}" if 1 <= m <= 12 and 1 <= d <= 31 and len(words[0]) == 4 else None
+    """A date written with a month name (day first or month first) or in numbers."""
+    words = [w for w in words if w != ","]
+    numeric = _numeric_date(words)
+    if numeric is not None:
+        return numeric
     day = month = year = None
     for w in words:
         if w in _MONTHS and month is None:
@@ -196,6 +224,10 @@ def read(ts: Sequence[Token]) -> tuple[str, str] | None:
     or a date ("date"); None otherwise."""
     if not ts or len(ts) > 12:
         return None
+    dotted = _DOTTED_DATE_RE.fullmatch("".join((" " if not t.glued else "") + t.raw for t in ts).strip())
+    if dotted is not None:
+        found = _numeric_date([dotted.group(1), "/", dotted.group(2), "/", dotted.group(3)])
+        return ("date", found) if found is not None else None
     amount = _amount(ts)
     if amount is not None:
         return "number", amount

@@ -23,8 +23,11 @@ from . import numbers
 __all__ = ["Token", "flat_lines", "stem", "tokens"]
 
 _TOKEN_RE = re.compile(
-    r"(?P<num>" + numbers.PATTERN + r")|(?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*)|(?P<sym>\S)"
+    r"(?P<num>" + numbers.PATTERN + r")|(?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*)|(?P<digits>\d+)|(?P<sym>\S)"
 )
+_SUPERSCRIPTS = str.maketrans({"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7",
+                               "⁸": "8", "⁹": "9", "⁻": "-", "⁺": "+"})
+_SUPERSCRIPT_RUN_RE = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+")
 
 DROPPED_SYMBOLS = frozenset(",;:.!?\"'`()[]{}*_#“”‘’«»—–-…|。、「」『』")
 """Punctuation that is no part of an answer's content ("Paris, Texas" is "paris
@@ -35,7 +38,7 @@ ARTICLES = frozenset({"a", "an", "the"})
 FILLER = frozenset({
     *ARTICLES,
     # the verb that links a restated question to its answer
-    "is", "are", "was", "were", "be", "been", "am", "'s", "’s", "has", "have", "had", "do", "does", "did",
+    "is", "are", "was", "were", "be", "been", "'s", "’s", "has", "have", "had", "do", "does", "did",
     "will", "would",
     # pronouns standing for the thing asked about
     "it", "it's", "it’s", "its", "this", "that", "that's", "that’s", "there", "these", "those", "they",
@@ -87,10 +90,17 @@ class Token:
         return self.fold in NEGATIONS or self.fold.endswith(("n't", "n’t"))
 
 
+def _normal(text: str) -> str:
+    """NFKC, with a superscript written as a power first ("10⁸" is "10^8", "x²" is
+    "x^2", never "108" or "x2")."""
+    text = _SUPERSCRIPT_RUN_RE.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
+    return unicodedata.normalize("NFKC", text)
+
+
 def flat_lines(text: str) -> list[str]:
     """The reply's non-empty lines, Unicode-normalised, each with its whitespace
     runs made single spaces (so no later pattern can backtrack over a long run)."""
-    text = unicodedata.normalize("NFKC", text)
+    text = _normal(text)
     return [line for line in (" ".join(raw.split()) for raw in text.splitlines()) if line]
 
 
@@ -101,11 +111,11 @@ def _emphasis_free(text: str) -> str:
 
 def tokens(text: str) -> list[Token]:
     """`text` (one line or several, already flat or not) as tokens, in order."""
-    text = _emphasis_free(unicodedata.normalize("NFKC", text))
+    text = _emphasis_free(_normal(text))
     out: list[Token] = []
     end = 0
     for match in _TOKEN_RE.finditer(text):
-        kind = match.lastgroup or "sym"
+        kind = {"digits": "num"}.get(match.lastgroup or "sym", match.lastgroup or "sym")
         raw = match.group(0)
         fold = raw.casefold() if kind != "num" else raw.replace("−", "-")
         out.append(Token(kind, raw, fold, match.start() == end and bool(out)))

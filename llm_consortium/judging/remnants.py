@@ -1,0 +1,214 @@
+"""What an answer part commits to, once what adds nothing is taken off its edges.
+
+Only three things ever come off, and only at the part's edges:
+
+* filler from a closed list (`tokens.FILLER`: "the", "it is", "of course", …;
+  "approximately" only when the question asks for an estimate);
+* a run of the question's own words in the question's order (`asking`): "The
+  capital of France is Paris." for "What is the capital of France?" is "paris".
+  Numbers, negations and the candidates the question offers are never such words,
+  and a capitalised word right before a number stays with it ("Python 3.10");
+* an aside after a short answer (`SHORT_ANSWER` words once stripped): a clause
+  after " — ", ", which", "because", or in parentheses, unless it starts "or",
+  "but", "not", "unless"… or takes the answer back ("Jupiter — not Saturn" keeps
+  all of it).
+
+What is left is read as one amount, date or range (`quantities`), yes/no, an
+option letter or set (`options`), a list ("2, 3 and 5", in its order), or else
+as its words. "Jupiter, the gas giant." keeps "the
+gas giant": an appositive is content, and so is anything after a comma, "and",
+"or", "if" or "but".
+
+Standard library only; linear in the part's length.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import numbers, options, quantities
+from .asking import PromptForm
+from .tokens import APPROXIMATE, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
+
+__all__ = ["Reading", "content", "read"]
+
+_ASIDE_RE = re.compile(
+    r" [—–] |(?<!\d) - (?!\d)| ?\((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
+)
+_KEEPS_RE = re.compile(r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though)\b", re.I)
+_INTERVAL_RE = re.compile(r"[\[(]\s*[-−+]?(?:[\d.,]+|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,]+|∞|inf\w*)\s*[\])]|∞")
+_SEPARATORS = frozenset({"is", "are", "was", "=", "equals", "makes", "gives"})
+_LIST_JOINS = frozenset({",", "and", "&", ";"})
+_LONGEST_ITEM = 4
+SHORT_ANSWER = 4
+"""Tokens an answer may hold for an aside after it to come off: "1 when the list is
+empty, which is a bug" keeps its aside, "True — it's a G-type star" loses it."""
+_BRACKETS = frozenset("[]()")
+
+
+class Reading:
+    """A part's reading: (kind, value), and whether a restated question came off."""
+
+    def __init__(self, kind: str, value: str, restated: bool) -> None:
+        self.kind, self.value, self.restated = kind, value, restated
+
+
+def content(ts: list[Token], brackets: bool = False) -> list[Token]:
+    """The tokens that carry content: punctuation out, except a hyphen, dot, colon
+    or slash glued between two numbers ("0-65535", "3:00", "1.2.3") and commas,
+    kept to tell list items apart; brackets too when `brackets` (an interval)."""
+    out = []
+    for i, t in enumerate(ts):
+        if t.kind == "sym" and t.fold in DROPPED_SYMBOLS and t.fold != ",":
+            if brackets and t.fold in _BRACKETS:
+                out.append(t)
+                continue
+            between = 0 < i < len(ts) - 1 and ts[i - 1].kind == ts[i + 1].kind == "num"
+            if not (between and t.fold in "-–:/." and t.glued and ts[i + 1].glued):
+                continue
+        out.append(t)
+    return out
+
+
+def without_asides(part: str) -> str:
+    """The part without a trailing aside (the module docstring says which)."""
+    for match in _ASIDE_RE.finditer(part):
+        if match.start() == 0 or not part[: match.start()].strip(" *_"):
+            continue
+        rest = part[match.end() :] if match.group("paren") is None else match.group("paren")
+        if _KEEPS_RE.match(rest) or _INTERVAL_RE.fullmatch(match.group(0).strip()) or _takes_back(rest):
+            return part
+        if match.group("paren") is not None:
+            return (part[: match.start()] + " " + without_asides(part[match.end() :])).strip()
+        return part[: match.start()]
+    return part
+
+
+def _takes_back(text: str) -> bool:
+    return any(t.fold in SECOND_THOUGHTS or t.negation for t in tokens(text))
+
+
+def _droppable(t: Token, form: PromptForm) -> bool:
+    if t.raw in form.options:  # "A, C" picks options; it is no article
+        return False
+    return t.fold in FILLER or t.fold == "," or (form.approximate and t.fold in APPROXIMATE)
+
+
+def _number_at(ts: list[Token], i: int) -> bool:
+    return 0 <= i < len(ts) and (ts[i].kind == "num" or ts[i].fold in numbers.NUMBER_WORDS or ts[i].fold in "$€£¥")
+
+
+def _named(ts: list[Token], i: int) -> bool:
+    """A word that names something with the token after it: "Python 3.10", "HTTP/2"."""
+    after = ts[i + 1] if i + 1 < len(ts) else None
+    return after is not None and ts[i].kind == "word" and (
+        (after.kind == "num" and ts[i].raw[:1].isupper()) or (after.glued and after.fold not in DROPPED_SYMBOLS)
+    )
+
+
+def _restated(t: Token, ts: list[Token], i: int) -> bool:
+    return t.kind == "word" and not t.negation and not _named(ts, i)
+
+
+def strip(ts: list[Token], form: PromptForm) -> tuple[list[Token], bool]:
+    """The tokens without filler and a restated run of the question at either edge,
+    and whether a restated run came off. A link ("by", "in") comes off only between
+    a restated run and the answer, or before a number."""
+    start, ends, restated = 0, None, False
+    while start < len(ts):
+        t = ts[start]
+        if _droppable(t, form) or (t.fold in LINKS and (restated or _number_at(ts, start + 1))):
+            start += 1
+            continue
+        run = form.run_ends(ends, stem(t.fold)) if _restated(t, ts, start) else frozenset()
+        if not run:
+            break
+        ends, restated, start = run, True, start + 1
+    end, starts, outer = len(ts), None, False
+    while end > start:
+        t = ts[end - 1]
+        link = (t.fold in LINKS and outer) or (t.fold == "of" and end < len(ts) and ts[end].fold == "course")
+        if _droppable(t, form) or link:
+            end -= 1
+            continue
+        run = form.run_starts(starts, stem(t.fold)) if _restated(t, ts, end - 1) else frozenset()
+        if not run:
+            break
+        starts, restated, outer, end = run, True, True, end - 1
+    return ts[start:end], restated
+
+
+def _list(ts: list[Token]) -> str | None:
+    """"2, 3 and 5" as its items, each read as an amount or words, in the order
+    given (whether the question cares for the order cannot be told for sure: "the
+    three largest planets" may mean largest first); None unless two items or more,
+    each short, joined by commas or "and" only."""
+    items: list[list[Token]] = [[]]
+    for t in ts:
+        if t.fold in _LIST_JOINS:
+            items.append([])
+        elif t.fold == "or" or t.negation:
+            return None
+        else:
+            items[-1].append(t)
+    items = [item for item in items if item] if ts[-1].fold not in _LIST_JOINS else []
+    if len(items) < 2 or any(len(item) > _LONGEST_ITEM for item in items):
+        return None
+    values = []
+    for item in items:
+        found = quantities.read(item)
+        values.append(found[1] if found is not None else " ".join(t.fold for t in item))
+    return " | ".join(values)
+
+
+def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
+    """(kind, value) when the tokens are an amount, date, range, yes/no, option
+    letter or set, or a list."""
+    words = [t for t in ts if t.fold != ","]
+    found = quantities.read(words)
+    if found is not None:
+        return found
+    if len(words) == 1 and words[0].fold in ("yes", "no"):
+        return "yes/no", words[0].fold
+    if len(words) == 1 and words[0].raw in form.options:
+        return "choice", words[0].raw
+    letters = options.letter_set(ts, form)
+    if letters is not None:
+        return "choice", letters
+    named = options.by_text(tuple(t.fold for t in words if t.fold not in ("a", "an", "the")), form)
+    if named is not None:
+        return "choice", named
+    listed = _list(ts) if ts else None
+    return ("list", listed) if listed is not None else None
+
+
+def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
+    """"A 15% tip on $60 is $9.00.": everything before the last "is" / "=" restates
+    the question (its words, its numbers, filler) and an amount follows."""
+    at = max((i for i, t in enumerate(ts) if t.fold in _SEPARATORS), default=-1)
+    if at < 1:
+        return None
+    found = quantities.read([t for t in ts[at + 1 :] if t.fold != ","])
+    if found is None or found[0] != "number":
+        return None
+    ask = set(form.ask)
+    for t in ts[:at]:
+        said = t.fold in FILLER or t.fold in LINKS or t.fold in "%$€£¥," or stem(t.fold) in ask
+        if not (said or (t.kind == "num" and t.fold in form.numbers)):
+            return None
+    return found
+
+
+def read(part: str, form: PromptForm) -> Reading:
+    """What the part commits to (the module docstring says how)."""
+    short = without_asides(part)
+    if short != part:
+        kept = strip(content(tokens(short)), form)[0]
+        part = short if 0 < len([t for t in kept if t.fold != ","]) <= SHORT_ANSWER else part
+    ts = content(tokens(part), brackets=_INTERVAL_RE.search(part) is not None)
+    remnant, restated = strip(ts, form)
+    typed = _typed(remnant or ts, form) or _restated_equation(ts, form)
+    if typed is not None:
+        return Reading(typed[0], typed[1], restated)
+    words = [t.fold for t in (remnant or ts) if t.fold != ","]
+    return Reading("text", " ".join(words), restated)
