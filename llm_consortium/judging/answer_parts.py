@@ -21,7 +21,10 @@ from collections.abc import Iterator
 from . import numbers, quantities
 from .tokens import SECOND_THOUGHTS, Token, flat_lines, tokens
 
-__all__ = ["LONGEST_PART", "final_line", "flat_lines", "result", "sentences", "stated", "takes_back"]
+__all__ = [
+    "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "list_items", "result", "sentences", "stated",
+    "takes_back",
+]
 
 LONGEST_PART = 2000
 """Characters of a part a rule reads: a longer stated answer or sentence is no short
@@ -39,7 +42,10 @@ _MARKER_RE = re.compile(
 _SECOND_THOUGHTS_RE = re.compile(r"\b(?:" + "|".join(sorted(SECOND_THOUGHTS)) + r")\b", re.IGNORECASE)
 _BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}\n]{1,200})\}")
 _SENTENCE_END_RE = re.compile(r"[.!?。](?= |$)")
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?。])(?<!\b[A-Za-z]\.) (?=\S)")  # "B. Paris" and "e.g. x" are one
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?。;])(?<!\b[A-Za-z]\.) (?=\S)")  # "B. Paris" and "e.g. x" are one
+_CONCLUDING_RE = re.compile(r"(?:[,;:] (?:and )?(?:so|therefore|thus|hence)\b,?|→|=>|⇒|\bwhich gives\b|\bgiving\b) ?",
+                            re.IGNORECASE)
+_BOLD_RE = re.compile(r"\*\*(?P<bold>[^*\n]{1,80})\*\*")
 
 _OPERATORS = frozenset("+-−*×/÷^x·%") | frozenset({
     "plus", "minus", "times", "divided", "multiplied", "sum", "product", "difference", "quotient", "squared",
@@ -48,9 +54,11 @@ _OPERATORS = frozenset("+-−*×/÷^x·%") | frozenset({
 _ARITHMETIC = _OPERATORS | frozenset({
     "(", ")", "=", ",", "of", "the", "and", "by", "to", "then", "so", "thus", "total", "²", "³", "√", "into",
     "result", "is", "equals",
-})
+}) | frozenset(quantities.UNIT_OF) | frozenset({"°", "$", "€", "£", "¥"})
 _SEPARATORS = frozenset({"=", "equals", "is", "are", "makes", "gives"})
 _TRAILING = frozenset(".!*_`")
+_LIST_ITEM_RE = re.compile(r"^(?:[-*•]|\d{1,2}[.)]) (?P<item>[^,;]{1,80})$")
+_TRAILING_ASIDE_RE = re.compile(r" ?\([^()]{0,200}\)\W*$")
 
 
 def final_line(lines: list[str]) -> str | None:
@@ -131,10 +139,31 @@ def result(lines: list[str]) -> str | None:
     last = next((i for i in range(len(lines) - 1, -1, -1) if any(c.isdigit() for c in lines[i])), len(lines) - 1)
     if takes_back("\n".join(lines[last + 1 :])):
         return None
-    tail = lines[last][-LONGEST_PART:]
-    return _result_of(tokens(_SENTENCE_SPLIT_RE.split(tail)[-1]))
+    tail = _SENTENCE_SPLIT_RE.split(lines[last][-LONGEST_PART:])[-1]
+    return _result_of(tokens(_TRAILING_ASIDE_RE.sub("", tail)))
 
 
 def sentences(lines: list[str]) -> list[str]:
-    """The reply's sentences, line by line."""
+    """The reply's sentences (and clauses after a semicolon), line by line."""
     return [s for line in lines for s in _SENTENCE_SPLIT_RE.split(line) if s.strip()]
+
+
+def concluding(sentence: str) -> str | None:
+    """What a sentence concludes after ", so", "therefore", "→"…: "In Python 3, `/`
+    is true division, so it prints `3.5`." concludes "it prints `3.5`"."""
+    found = _last(_CONCLUDING_RE.finditer(sentence[:LONGEST_PART]))
+    return sentence[found.end() :].strip(" .!") or None if found is not None else None
+
+
+def bold(text: str) -> str | None:
+    """The one bold span of a reply, when it has exactly one."""
+    spans = _BOLD_RE.findall(text[: 20 * LONGEST_PART])
+    return spans[0].strip() if len(spans) == 1 else None
+
+
+def list_items(lines: list[str]) -> str | None:
+    """A reply made only of list lines ("- 2", "1. Mercury"), as "2, 3, 5"."""
+    items = [_LIST_ITEM_RE.match(line) for line in lines]
+    if len(items) < 2 or any(item is None for item in items):
+        return None
+    return ", ".join(item.group("item") for item in items if item is not None)

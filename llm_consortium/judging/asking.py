@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .numbers import NUMBER_WORDS
 from .tokens import FILLER, LINKS, NEGATIONS, stem, tokens
 
 __all__ = ["NO_PROMPT", "PromptForm"]
@@ -74,7 +75,8 @@ class PromptForm:
         candidates = _candidates(asked, sentences, alternatives)
         ask = tuple(
             stem(t.fold) for q in asked for t in tokens(q)
-            if t.kind == "word" and t.fold not in FILLER | LINKS and t.fold not in _NEVER_RESTATED and not t.negation
+            if t.kind == "word" and t.fold not in FILLER | LINKS | NUMBER_WORDS and t.fold not in _NEVER_RESTATED
+            and not t.negation
             and stem(t.fold) not in candidates
         )
         if len(letters) < 2:

@@ -131,11 +131,26 @@ def _lead(sentence: str, form: PromptForm) -> Conclusion | None:
     return found if named and all(t.kind != "sym" for t in ts) else None
 
 
+_TYPED = frozenset({"number", "date", "range", "ordinal", "list", "choice"})
+
+
+def _clause(sentence: str, form: PromptForm) -> Conclusion | None:
+    """What a sentence concludes after ", so" or "→", when that is an amount, date,
+    range, list or letter ("…, so it prints `3.5`.")."""
+    part = answer_parts.concluding(sentence)
+    found = _reduce(part, form, "short answer") if part is not None else None
+    return found if found is not None and found.kind in _TYPED else None
+
+
 def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
-    """A longer reply's last sentence when it concludes with an amount: it restates
-    the question or opens "So", "Therefore"… ("So you pay $30.")."""
+    """A longer reply's last sentence when it concludes with an amount: after ", so"
+    or "→", or restating the question, or opening "So", "Therefore"… ("So you pay
+    $30.")."""
+    clause = _clause(sentence, form)
+    if clause is not None:
+        return clause
     found = remnants.read(sentence, form)
-    if found.kind not in ("number", "date", "range"):
+    if found.kind not in ("number", "date", "range", "ordinal"):
         return None
     opens = [t.fold for t in tokens(sentence)[:2]]
     if found.restated or _CONCLUDING & set(opens):
@@ -143,15 +158,45 @@ def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
     return None
 
 
+def _restated_yes_no(sentence: str, form: PromptForm) -> Conclusion | None:
+    """For one plain yes/no question: a sentence that restates the question whole is
+    "yes" ("Mercury is a gas at room temperature."), and with only a negation left
+    "no" ("It is not safe.")."""
+    ts = remnants.content(tokens(remnants.without_asides(sentence)))
+    left, restated = remnants.strip(ts, form)
+    left = [t for t in left if t.fold != ","]
+    if not restated:
+        return None
+    if not left and len(ts) > 1:
+        return Conclusion("yes/no", "yes", "yes/no")
+    if len(left) == 1 and left[0].negation:
+        return Conclusion("yes/no", "no", "yes/no")
+    return None
+
+
+def _emphasised(text: str, form: PromptForm) -> Conclusion | None:
+    """The reply's one bold span, when it is an amount, date, range or letter."""
+    span = answer_parts.bold(text)
+    found = _reduce(span, form, "short answer") if span is not None else None
+    return found if found is not None and found.kind in _TYPED - {"list"} else None
+
+
+def _agreed(found: list[Conclusion | None]) -> Conclusion | None:
+    """The one conclusion every rule that found one found; None when they differ."""
+    present = [c for c in found if c is not None]
+    return present[0] if present and all(c.key == present[0].key for c in present) else None
+
+
 def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion | None:
-    """Rule 4: the first and last sentences of a longer reply, when they agree."""
+    """Rule 4: the first and last sentences of a longer reply, and its one bold
+    span, when those that conclude agree."""
     if _LIST_LINE_RE.match(lines[0]) or any(len(s) > answer_parts.LONGEST_PART for s in (said[0], said[-1])):
         return None
-    lead = _lead(said[0], form) if not answer_parts.takes_back("\n".join(said[1:])) else None
-    closing = _closing(said[-1], form)
-    if lead is not None and closing is not None and lead.key != closing.key:
-        return None
-    return lead or closing
+    first = None
+    if not answer_parts.takes_back("\n".join(said[1:])):
+        first = _restated_yes_no(said[0], form) if form.yes_no else None
+        first = first or _lead(said[0], form)
+    return _agreed([first, _closing(said[-1], form), _emphasised("\n".join(lines), form)])
 
 
 def _unfenced(lines: list[str]) -> list[str]:
@@ -185,8 +230,16 @@ def conclude(text: str, prompt: str = "", form: PromptForm | None = None) -> Con
     value = answer_parts.result(lines)
     if value is not None:
         return Conclusion("number", value, "result")
+    listed = answer_parts.list_items(lines)
+    if listed is not None:
+        found = _reduce(listed, form, "short answer")
+        return found if found.kind in _TYPED else whole
     said = answer_parts.sentences(lines)
     if len(said) == 1 and len(said[0]) <= answer_parts.LONGEST_PART:
+        decided = _restated_yes_no(said[0], form) if form.yes_no else None
+        decided = decided or _agreed([_clause(said[0], form), _emphasised(said[0], form)])
+        if decided is not None:
+            return decided
         found = _reduce(said[0], form, "short answer")
         if found.kind == "number" and found.value == bare_number(said[0]):
             return Conclusion("number", found.value, "bare number")

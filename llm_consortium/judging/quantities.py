@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from . import numbers
 from .tokens import Token
 
-__all__ = ["read"]
+__all__ = ["UNIT_OF", "read"]
 
 _UNITS: dict[str, tuple[str, ...]] = {
     "m": ("m", "metre", "metres", "meter", "meters"),
@@ -201,6 +201,27 @@ def _ascending(low: str, high: str) -> bool:
     return (-a if low.startswith("-") else a) < (-b if high.startswith("-") else b)
 
 
+_ORDINAL_WORDS = {
+    w: i for i, w in enumerate(
+        "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+        "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split())
+}
+
+
+def _ordinal(ts: Sequence[Token]) -> str | None:
+    """"16th", "16 th" or "sixteenth" as "16th"; a following word is kept
+    ("16th century")."""
+    if ts[0].kind == "num" and len(ts) >= 2 and ts[1].fold in _ORDINAL and ts[1].glued:
+        value, rest = numbers.canonical(ts[0].raw), ts[2:]
+    elif ts[0].fold in _ORDINAL_WORDS:
+        value, rest = str(_ORDINAL_WORDS[ts[0].fold]), ts[1:]
+    else:
+        return None
+    if value is None or len(rest) > 1 or any(t.kind != "word" for t in rest):
+        return None
+    return " ".join([f"{value}th", *(t.fold for t in rest)])
+
+
 def _range(ts: Sequence[Token]) -> str | None:
     """Two amounts joined by "to", a dash, or "between … and …" / "from … to …"."""
     words = [t.fold for t in ts]
@@ -231,6 +252,9 @@ def read(ts: Sequence[Token]) -> tuple[str, str] | None:
     amount = _amount(ts)
     if amount is not None:
         return "number", amount
+    ordinal = _ordinal(ts)
+    if ordinal is not None:
+        return "ordinal", ordinal
     date = _date([t.fold for t in ts])
     if date is not None:
         return "date", date

@@ -44,6 +44,7 @@ SHORT_ANSWER = 4
 """Tokens an answer may hold for an aside after it to come off: "1 when the list is
 empty, which is a bug" keeps its aside, "True — it's a G-type star" loses it."""
 _BRACKETS = frozenset("[]()")
+_VERDICTS = frozenset({"right", "correct", "true", "sure", "accurate", "it", "the", "quite"})
 
 
 class Reading:
@@ -85,7 +86,12 @@ def without_asides(part: str) -> str:
 
 
 def _takes_back(text: str) -> bool:
-    return any(t.fold in SECOND_THOUGHTS or t.negation for t in tokens(text))
+    """Second thoughts, or a negation right before "right", "correct"… ("— that's
+    not right"); a negation elsewhere in an aside explains ("— not addition")."""
+    ts = tokens(text)
+    return any(t.fold in SECOND_THOUGHTS for t in ts) or any(
+        t.negation and any(u.fold in _VERDICTS for u in ts[i + 1 : i + 3]) for i, t in enumerate(ts)
+    )
 
 
 def _droppable(t: Token, form: PromptForm) -> bool:
@@ -107,7 +113,7 @@ def _named(ts: list[Token], i: int) -> bool:
 
 
 def _restated(t: Token, ts: list[Token], i: int) -> bool:
-    return t.kind == "word" and not t.negation and not _named(ts, i)
+    return t.kind == "word" and not t.negation and t.fold not in numbers.NUMBER_WORDS and not _named(ts, i)
 
 
 def strip(ts: list[Token], form: PromptForm) -> tuple[list[Token], bool]:
