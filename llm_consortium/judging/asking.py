@@ -6,8 +6,9 @@
   tell me…", "Do you know…") or a "True or false:" statement: there the answer's
   content decides ("True or false:" is read off, and the statement is the question).
 * `options`: the option letters it lists (two or more), so "B) Paris" picks B.
-* `ask`: the question's own words, in order (stemmed; no number, filler, negation
-  or offered candidates). A reply may restate a run of them around its answer ("The
+* `ask`: the question's own words and numbers, in order (stemmed; no filler,
+  negation or offered candidates). A restated run never holds a number (`remnants`),
+  except where a whole yes/no question is restated. A reply may restate a run of them around its answer ("The
   capital of France is Paris."): only such a run, in the question's order, is ever
   dropped from a conclusion, so "Bob beat Alice" never loses "Bob" to "Who beat Bob?".
 * `candidates`: the words of the alternatives or listed options it offers; they are
@@ -23,7 +24,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .numbers import NUMBER_WORDS
 from .tokens import FILLER, LINKS, NEGATIONS, stem, tokens
 
 __all__ = ["NO_PROMPT", "PromptForm"]
@@ -75,9 +75,8 @@ class PromptForm:
         candidates = _candidates(asked, sentences, alternatives)
         ask = tuple(
             stem(t.fold) for q in asked for t in tokens(q)
-            if t.kind == "word" and t.fold not in FILLER | LINKS | NUMBER_WORDS and t.fold not in _NEVER_RESTATED
-            and not t.negation
-            and stem(t.fold) not in candidates
+            if t.kind != "sym" and t.fold not in FILLER | LINKS and t.fold not in _NEVER_RESTATED
+            and not t.negation and stem(t.fold) not in candidates
         )
         if len(letters) < 2:
             letters, texts = frozenset(), ()

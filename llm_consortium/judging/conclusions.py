@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from . import answer_parts, numbers, options, quantities, remnants
 from .asking import NO_PROMPT, PromptForm
-from .tokens import flat_lines, tokens
+from .tokens import flat_lines, stem, tokens
 
 __all__ = [
     "NO_PROMPT", "RULES", "Conclusion", "PromptForm", "bare_number", "choice_letter", "conclude", "final_number",
@@ -85,6 +85,9 @@ def normalise(text: str) -> str:
 
 def _reduce(part: str, form: PromptForm, rule: str) -> Conclusion:
     """A part's conclusion: its option letter, else what it commits to (`remnants`)."""
+    picked = options.letter_set([t for t in tokens(part) if t.fold not in ".*_`!"], form)
+    if picked is not None:
+        return Conclusion("choice", picked, rule)
     letter = options.letter(part, form)
     if letter is not None:
         return Conclusion("choice", letter, rule if rule != "short answer" else "choice")
@@ -113,7 +116,7 @@ def _opening_yes_no(lines: list[str]) -> str | None:
 def _lead(sentence: str, form: PromptForm) -> Conclusion | None:
     """A longer reply's first sentence when it answers outright: an amount, date or
     letter, or a name ("Canberra.", "It was painted by Leonardo da Vinci.")."""
-    if not sentence.endswith((".", "!")) or not any(t.kind == "word" for t in tokens(sentence)):
+    if not sentence.endswith((".", "!", ";")) or not any(t.kind == "word" for t in tokens(sentence)):
         return None
     found = _reduce(sentence, form, "short answer")
     if found.kind == "choice":
@@ -131,6 +134,10 @@ def _lead(sentence: str, form: PromptForm) -> Conclusion | None:
     return found if named and all(t.kind != "sym" for t in ts) else None
 
 
+_ALIASES = {
+    unit: frozenset(stem(a) for a, u in quantities.UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
+    for unit in set(quantities.UNIT_OF.values())
+}
 _TYPED = frozenset({"number", "date", "range", "ordinal", "list", "choice"})
 
 
@@ -163,7 +170,7 @@ def _restated_yes_no(sentence: str, form: PromptForm) -> Conclusion | None:
     "yes" ("Mercury is a gas at room temperature."), and with only a negation left
     "no" ("It is not safe.")."""
     ts = remnants.content(tokens(remnants.without_asides(sentence)))
-    left, restated = remnants.strip(ts, form)
+    left, restated = remnants.strip(ts, form, claim=True)
     left = [t for t in left if t.fold != ","]
     if not restated:
         return None
@@ -210,8 +217,19 @@ def _unfenced(lines: list[str]) -> list[str]:
 
 def conclude(text: str, prompt: str = "", form: PromptForm | None = None) -> Conclusion:
     """What `text` concludes as an answer to `prompt` (the rules in the module
-    docstring); `form` is the prompt already read, when grouping many replies."""
+    docstring); `form` is the prompt already read, when grouping many replies. An
+    amount in the unit the question names is read without it ("3600 seconds" for
+    "How many seconds…" is 3600)."""
     form = form if form is not None else PromptForm.of(prompt)
+    found = _conclude(text, form)
+    if found.kind in ("number", "range") and " " in found.value:
+        unit = found.value.rpartition(" ")[2]
+        if unit in _ALIASES and _ALIASES[unit] & set(form.ask):
+            return Conclusion(found.kind, found.value.replace(f" {unit}", ""), found.rule)
+    return found
+
+
+def _conclude(text: str, form: PromptForm) -> Conclusion:
     lines = _unfenced(flat_lines(text))
     whole = Conclusion("text", normalise("\n".join(lines) if lines else text), "same text")
     if not lines or any("```" in line for line in lines):

@@ -249,6 +249,10 @@ def read(ts: Sequence[Token]) -> tuple[str, str] | None:
     if dotted is not None:
         found = _numeric_date([dotted.group(1), "/", dotted.group(2), "/", dotted.group(3)])
         return ("date", found) if found is not None else None
+    if len(ts) == 2 and ts[0].kind == "num" and ts[1].fold in ("s", "'s", "’s") and ts[1].glued:
+        decade = numbers.canonical(ts[0].raw)
+        if decade is not None and decade.endswith("0") and decade.isdigit():
+            return "decade", f"{decade}s"
     amount = _amount(ts)
     if amount is not None:
         return "number", amount

@@ -37,13 +37,14 @@ _ASIDE_RE = re.compile(
 )
 _KEEPS_RE = re.compile(r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though)\b", re.I)
 _INTERVAL_RE = re.compile(r"[\[(]\s*[-−+]?(?:[\d.,]+|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,]+|∞|inf\w*)\s*[\])]|∞")
-_SEPARATORS = frozenset({"is", "are", "was", "=", "equals", "makes", "gives"})
+_SEPARATORS = frozenset({"is", "are", "was", "were", "=", "equals", "makes", "gives", "has", "have", "had"})
 _LIST_JOINS = frozenset({",", "and", "&", ";"})
 _LONGEST_ITEM = 4
 SHORT_ANSWER = 4
 """Tokens an answer may hold for an aside after it to come off: "1 when the list is
 empty, which is a bug" keeps its aside, "True — it's a G-type star" loses it."""
 _BRACKETS = frozenset("[]()")
+_UNIT_WORDS = frozenset(w for alias in quantities.UNIT_OF for w in alias.split())
 _VERDICTS = frozenset({"right", "correct", "true", "sure", "accurate", "it", "the", "quite"})
 
 
@@ -112,21 +113,30 @@ def _named(ts: list[Token], i: int) -> bool:
     )
 
 
-def _restated(t: Token, ts: list[Token], i: int) -> bool:
-    return t.kind == "word" and not t.negation and t.fold not in numbers.NUMBER_WORDS and not _named(ts, i)
+def _restated(t: Token, ts: list[Token], i: int, claim: bool) -> bool:
+    """Whether a token may be part of a restated run: a word (a number too when a
+    whole yes/no claim is restated), no negation, no unit after an amount, not naming
+    something with the token after it."""
+    if t.negation or _named(ts, i):
+        return False
+    if t.kind == "num" or t.fold in numbers.NUMBER_WORDS:
+        return claim
+    unit_after_amount = t.fold in _UNIT_WORDS and i > 0 and (ts[i - 1].kind == "num" or ts[i - 1].fold in _UNIT_WORDS)
+    return t.kind == "word" and not unit_after_amount
 
 
-def strip(ts: list[Token], form: PromptForm) -> tuple[list[Token], bool]:
+def strip(ts: list[Token], form: PromptForm, claim: bool = False) -> tuple[list[Token], bool]:
     """The tokens without filler and a restated run of the question at either edge,
     and whether a restated run came off. A link ("by", "in") comes off only between
-    a restated run and the answer, or before a number."""
+    a restated run and the answer, or before a number. `claim`: the question's
+    numbers may be restated too (a yes/no question restated whole)."""
     start, ends, restated = 0, None, False
     while start < len(ts):
         t = ts[start]
         if _droppable(t, form) or (t.fold in LINKS and (restated or _number_at(ts, start + 1))):
             start += 1
             continue
-        run = form.run_ends(ends, stem(t.fold)) if _restated(t, ts, start) else frozenset()
+        run = form.run_ends(ends, stem(t.fold)) if _restated(t, ts, start, claim) else frozenset()
         if not run:
             break
         ends, restated, start = run, True, start + 1
@@ -137,7 +147,7 @@ def strip(ts: list[Token], form: PromptForm) -> tuple[list[Token], bool]:
         if _droppable(t, form) or link:
             end -= 1
             continue
-        run = form.run_starts(starts, stem(t.fold)) if _restated(t, ts, end - 1) else frozenset()
+        run = form.run_starts(starts, stem(t.fold)) if _restated(t, ts, end - 1, claim) else frozenset()
         if not run:
             break
         starts, restated, outer, end = run, True, True, end - 1
@@ -189,18 +199,20 @@ def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
 
 
 def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
-    """"A 15% tip on $60 is $9.00.": everything before the last "is" / "=" restates
-    the question (its words, its numbers, filler) and an amount follows."""
+    """"A 15% tip on $60 is $9.00.", "The first three primes are 2, 3 and 5.":
+    everything before the last "is" / "=" / "has" restates the question (its words,
+    its numbers, filler) and what follows reads as an amount, list or letter."""
     at = max((i for i, t in enumerate(ts) if t.fold in _SEPARATORS), default=-1)
     if at < 1:
         return None
-    found = quantities.read([t for t in ts[at + 1 :] if t.fold != ","])
-    if found is None or found[0] != "number":
+    rest, _ = strip(ts[at + 1 :], form)
+    found = _typed(rest, form) if rest else None
+    if found is None or found[0] == "yes/no":
         return None
     ask = set(form.ask)
     for t in ts[:at]:
-        said = t.fold in FILLER or t.fold in LINKS or t.fold in "%$€£¥," or stem(t.fold) in ask
-        if not (said or (t.kind == "num" and t.fold in form.numbers)):
+        said = t.fold in FILLER or t.fold in LINKS or t.fold in "%$€£¥,°" or stem(t.fold) in ask
+        if not (said or t.fold in form.numbers):
             return None
     return found
 
@@ -208,9 +220,16 @@ def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | N
 def read(part: str, form: PromptForm) -> Reading:
     """What the part commits to (the module docstring says how)."""
     short = without_asides(part)
-    if short != part:
-        kept = strip(content(tokens(short)), form)[0]
-        part = short if 0 < len([t for t in kept if t.fold != ","]) <= SHORT_ANSWER else part
+    readings = [_reading(short, form), _reading(part, form)] if short != part else [_reading(part, form)]
+    typed = [r for r in readings if r.kind != "text"]
+    if typed:
+        return typed[0]
+    if len(readings) == 2 and 0 < len(readings[0].value.split()) <= SHORT_ANSWER:
+        return readings[0]
+    return readings[-1]
+
+
+def _reading(part: str, form: PromptForm) -> Reading:
     ts = content(tokens(part), brackets=_INTERVAL_RE.search(part) is not None)
     remnant, restated = strip(ts, form)
     typed = _typed(remnant or ts, form) or _restated_equation(ts, form)
