@@ -61,6 +61,10 @@ class PromptForm:
     option_texts: tuple[tuple[str, tuple[str, ...]], ...] = ()
     numbers: frozenset[str] = frozenset()
 
+    @property
+    def versions(self) -> bool:
+        """It asks for a version: "3.10" and "3.1" differ, "3.0" is "3"."""
+        return "version" in self.ask or "release" in self.ask
     @classmethod
     def of(cls, prompt: str) -> PromptForm:
         prompt = _TRUE_OR_FALSE_RE.sub("", (prompt or "")[-4000:])

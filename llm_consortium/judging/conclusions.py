@@ -99,18 +99,19 @@ def _opening_yes_no(lines: list[str]) -> str | None:
     """"yes" or "no" when the reply opens with it, unqualified ("Yes, but…", "Yes,
     not always"), and takes nothing back."""
     first = [t for t in tokens(lines[0][:200]) if t.fold not in ("*", "_", "#", ">")]
-    if not first or first[0].fold not in ("yes", "no"):
+    if not first or _TRUE_FALSE.get(first[0].fold, first[0].fold) not in ("yes", "no"):
         return None
     if len(first) > 1 and not (first[1].kind == "sym" and first[1].fold in ",.!;:—–-"):
         return None  # "Yes and no", "No one knows"
     after = [t for t in first[1:] if t.kind != "sym"]
-    if after and (after[0].fold in _QUALIFIERS or (first[0].fold == "yes" and after[0].negation)):
+    if after and (after[0].fold in _QUALIFIERS or (first[0].fold in ("yes", "true") and after[0].negation)):
         return None
-    other = "no" if first[0].fold == "yes" else "yes"
+    said = _TRUE_FALSE.get(first[0].fold, first[0].fold)
+    other = "no" if said == "yes" else "yes"
     rest = answer_parts.sentences(lines)[1:]
     if answer_parts.takes_back("\n".join(lines)) or any(normalise(s).startswith(other) for s in rest):
         return None
-    return first[0].fold
+    return said
 
 
 def _lead(sentence: str, form: PromptForm) -> Conclusion | None:
@@ -138,6 +139,8 @@ _ALIASES = {
     unit: frozenset(stem(a) for a, u in quantities.UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
     for unit in set(quantities.UNIT_OF.values())
 }
+_AFFIRMING = frozenset({"considered", "regarded", "classified", "counted", "really", "actually", "indeed", "truly"})
+_TRUE_FALSE = {"true": "yes", "false": "no"}
 _TYPED = frozenset({"number", "date", "range", "ordinal", "list", "choice"})
 
 
@@ -174,6 +177,7 @@ def _restated_yes_no(sentence: str, form: PromptForm) -> Conclusion | None:
     left = [t for t in left if t.fold != ","]
     if not restated:
         return None
+    left = [t for t in left if t.fold not in _AFFIRMING]
     if not left and len(ts) > 1:
         return Conclusion("yes/no", "yes", "yes/no")
     if len(left) == 1 and left[0].negation:

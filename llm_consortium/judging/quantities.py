@@ -43,6 +43,12 @@ _UNITS: dict[str, tuple[str, ...]] = {
     "year": ("year", "years", "yr", "yrs"),
     "l": ("l", "litre", "litres", "liter", "liters"),
     "ml": ("ml", "millilitre", "millilitres", "milliliter", "milliliters"),
+    "m^2": ("m^2", "square metre", "square metres", "square meter", "square meters", "sq m"),
+    "cm^2": ("cm^2", "square centimetre", "square centimetres", "square centimeter", "square centimeters"),
+    "km^2": ("km^2", "square kilometre", "square kilometres", "square kilometer", "square kilometers"),
+    "ft^2": ("ft^2", "square foot", "square feet", "sq ft"),
+    "m^3": ("m^3", "cubic metre", "cubic metres", "cubic meter", "cubic meters"),
+    "cm^3": ("cm^3", "cubic centimetre", "cubic centimetres", "cubic centimeter", "cubic centimeters", "cc"),
     "°C": ("°c", "° c", "degrees celsius", "degree celsius", "celsius", "deg c", "degrees c", "ºc", "℃"),
     "°F": ("°f", "° f", "degrees fahrenheit", "degree fahrenheit", "fahrenheit", "degrees f", "ºf", "℉"),
     "K": ("kelvin", "kelvins", "kelvin"),
@@ -138,6 +144,9 @@ def _amount(ts: Sequence[Token]) -> str | None:
         while count < len(ts) and (ts[count].fold in numbers.NUMBER_WORDS or ts[count].fold in ("and", "-")):
             count += 1
         value, rest = numbers.spelled([t.fold for t in ts[:count] if t.fold != "-"]), ts[count:]
+    if len(rest) >= 3 and rest[-2].fold == "^" and rest[-1].raw in ("2", "3") and rest[-1].glued and rest[-2].glued:
+        rest = [*rest[:-3], Token("word", rest[-3].raw + "^" + rest[-1].raw, rest[-3].fold + "^" + rest[-1].raw,
+                                  rest[-3].glued)]
     if value is None or any(t.kind == "num" for t in rest):
         return None
     if value.startswith("-"):
@@ -202,9 +211,11 @@ def _ascending(low: str, high: str) -> bool:
 
 
 _ORDINAL_WORDS = {
-    w: i for i, w in enumerate(
-        "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
-        "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split())
+    w: i for i, w in enumerate([
+        "zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+        "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth",
+        "nineteenth", "twentieth",
+    ])
 }
 
 

@@ -45,6 +45,7 @@ SHORT_ANSWER = 4
 empty, which is a bug" keeps its aside, "True — it's a G-type star" loses it."""
 _BRACKETS = frozenset("[]()")
 _UNIT_WORDS = frozenset(w for alias in quantities.UNIT_OF for w in alias.split())
+_VERSION_ZEROS_RE = re.compile(r"(?:\.0+)+$")
 _VERDICTS = frozenset({"right", "correct", "true", "sure", "accurate", "it", "the", "quite"})
 
 
@@ -113,11 +114,11 @@ def _named(ts: list[Token], i: int) -> bool:
     )
 
 
-def _restated(t: Token, ts: list[Token], i: int, claim: bool) -> bool:
+def _restated(t: Token, ts: list[Token], i: int, claim: bool, version: bool = False) -> bool:
     """Whether a token may be part of a restated run: a word (a number too when a
     whole yes/no claim is restated), no negation, no unit after an amount, not naming
     something with the token after it."""
-    if t.negation or _named(ts, i):
+    if t.negation or (_named(ts, i) and not version):
         return False
     if t.kind == "num" or t.fold in numbers.NUMBER_WORDS:
         return claim
@@ -133,10 +134,11 @@ def strip(ts: list[Token], form: PromptForm, claim: bool = False) -> tuple[list[
     start, ends, restated = 0, None, False
     while start < len(ts):
         t = ts[start]
-        if _droppable(t, form) or (t.fold in LINKS and (restated or _number_at(ts, start + 1))):
+        slash = t.fold == "/" and restated and form.versions  # "HTTP/2" for "Which version of HTTP…?"
+        if _droppable(t, form) or slash or (t.fold in LINKS and (restated or _number_at(ts, start + 1))):
             start += 1
             continue
-        run = form.run_ends(ends, stem(t.fold)) if _restated(t, ts, start, claim) else frozenset()
+        run = form.run_ends(ends, stem(t.fold)) if _restated(t, ts, start, claim, form.versions) else frozenset()
         if not run:
             break
         ends, restated, start = run, True, start + 1
@@ -179,8 +181,10 @@ def _list(ts: list[Token]) -> str | None:
 
 def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
     """(kind, value) when the tokens are an amount, date, range, yes/no, option
-    letter or set, or a list."""
+    letter or set, or a list; a version when the question asks for one."""
     words = [t for t in ts if t.fold != ","]
+    if form.versions and len(words) == 1 and words[0].kind == "num":
+        return "version", _VERSION_ZEROS_RE.sub("", words[0].raw)
     found = quantities.read(words)
     if found is not None:
         return found
@@ -211,7 +215,8 @@ def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | N
         return None
     ask = set(form.ask)
     for t in ts[:at]:
-        said = t.fold in FILLER or t.fold in LINKS or t.fold in "%$€£¥,°" or stem(t.fold) in ask
+        spelled = numbers.spelled([t.fold]) if t.fold in numbers.NUMBER_WORDS else None
+        said = t.fold in FILLER or t.fold in LINKS or t.fold in "%$€£¥,°" or stem(t.fold) in ask or spelled in ask
         if not (said or t.fold in form.numbers):
             return None
     return found
@@ -233,6 +238,8 @@ def _reading(part: str, form: PromptForm) -> Reading:
     ts = content(tokens(part), brackets=_INTERVAL_RE.search(part) is not None)
     remnant, restated = strip(ts, form)
     typed = _typed(remnant or ts, form) or _restated_equation(ts, form)
+    if typed is not None and typed[0] == "yes/no" and not form.yes_no and len(remnant) < len(ts):
+        typed = None  # "Yes, Paris is the capital." to "Can you tell me if…": its content decides
     if typed is not None:
         return Reading(typed[0], typed[1], restated)
     words = [t.fold for t in (remnant or ts) if t.fold != ","]

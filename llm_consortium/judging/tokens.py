@@ -42,7 +42,7 @@ FILLER = frozenset({
     "will", "would",
     # pronouns standing for the thing asked about
     "it", "it's", "it’s", "its", "this", "that", "that's", "that’s", "there", "these", "those", "they",
-    "he", "she", "he's", "she's",
+    "he", "she", "he's", "she's", "you", "you're", "you’re", "you'll", "you’ll", "we're", "they're",
     # saying that an answer follows
     "answer", "final", "correct", "result", "sum", "product", "difference", "quotient", "total", "my", "our",
     "so", "thus", "therefore", "hence", "here", "here's",
