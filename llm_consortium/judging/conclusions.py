@@ -24,12 +24,14 @@ the one that applied; docs/matching.md has examples):
 5. `same text`: the whole reply, normalised (case, spaces, outer punctuation).
    A reply that is one fenced code block is read by what the block holds.
 
-Parts longer than `answer_parts.LONGEST_PART` are compared whole. Standard library
+Parts longer than `answer_parts.LONGEST_PART` are compared whole, and of a reply
+longer than `LONGEST_REPLY` only the end is read (for rule 1). Standard library
 only, deterministic, linear in the reply's length.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -55,6 +57,11 @@ _QUALIFIERS = frozenset({
 _NAME_PARTICLES = frozenset({"da", "de", "di", "del", "van", "von", "der", "den", "la", "le", "of", "the", "and",
                              "y", "bin", "al", "du", "des", "st"})
 _LONGEST_LEAD = 8  # tokens an answer-first sentence may hold
+LONGEST_REPLY = 20_000
+"""Characters of a reply every rule reads; of a longer one only the last
+`_LONG_REPLY_END` are read, for a final-answer line or a stated answer, so no reply
+can make a vote slow (bench/matching_stall.py)."""
+_LONG_REPLY_END = 4 * 2000
 _LIST_LINE_RE = re.compile(r"^(?:[-*•#>|]|\d+[.)] )")
 _CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer"})
 _FENCED_RE = re.compile(r"^```[\w+-]*$")
@@ -77,8 +84,10 @@ class Conclusion:
         return f"{self.kind}:{self.value}"
 
 
+@functools.lru_cache(maxsize=32)
 def normalise(text: str) -> str:
-    """Unicode-normalised, case-folded, whitespace collapsed, outer punctuation removed."""
+    """Unicode-normalised, case-folded, whitespace collapsed, outer punctuation removed
+    (remembered for the last few texts: a vote reads each answer more than once)."""
     text = unicodedata.normalize("NFKC", text)
     return " ".join(text.casefold().split()).strip(SURROUNDING)
 
@@ -219,12 +228,27 @@ def _unfenced(lines: list[str]) -> list[str]:
     return lines
 
 
+def _long_reply(text: str, form: PromptForm) -> Conclusion:
+    """A reply longer than `LONGEST_REPLY`: only its end is read, for a final-answer
+    line or a stated answer; else it is compared whole."""
+    lines = flat_lines(text[-_LONG_REPLY_END:])
+    part = (answer_parts.final_line(lines) or answer_parts.stated(lines)) if "```" not in text else None
+    if part is not None and len(part) <= answer_parts.LONGEST_PART:
+        return _reduce(part, form, "stated answer")
+    return Conclusion("text", normalise(text), "same text")
+
+
 def conclude(text: str, prompt: str = "", form: PromptForm | None = None) -> Conclusion:
     """What `text` concludes as an answer to `prompt` (the rules in the module
     docstring); `form` is the prompt already read, when grouping many replies. An
     amount in the unit the question names is read without it ("3600 seconds" for
     "How many seconds…" is 3600)."""
-    form = form if form is not None else PromptForm.of(prompt)
+    return _concluded(text, form if form is not None else PromptForm.of(prompt))
+
+
+@functools.lru_cache(maxsize=64)
+def _concluded(text: str, form: PromptForm) -> Conclusion:
+    """`conclude`, remembered for the last few replies (pure, so safe to reuse)."""
     found = _conclude(text, form)
     if found.kind in ("number", "range") and " " in found.value:
         unit = found.value.rpartition(" ")[2]
@@ -234,6 +258,8 @@ def conclude(text: str, prompt: str = "", form: PromptForm | None = None) -> Con
 
 
 def _conclude(text: str, form: PromptForm) -> Conclusion:
+    if len(text) > LONGEST_REPLY:
+        return _long_reply(text, form)
     lines = _unfenced(flat_lines(text))
     whole = Conclusion("text", normalise("\n".join(lines) if lines else text), "same text")
     if not lines or any("```" in line for line in lines):
