@@ -54,8 +54,8 @@ def shapes(seed: int = 1) -> dict[str, Callable[[int], str]]:
 
 def one_grouping(reply: str) -> None:
     """One vote's grouping: the reply twice (two members sent it) and a short answer."""
-    conclusions._concluded.cache_clear()
-    conclusions.normalise.cache_clear()
+    for remembered in (getattr(conclusions, "_concluded", None), conclusions.normalise):
+        getattr(remembered, "cache_clear", lambda: None)()
     vote.tally([reply, "12", reply], ["a", "b", "c"], prompt=PROMPT)
 
 
