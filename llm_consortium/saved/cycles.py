@@ -112,7 +112,7 @@ def _reached(start: str, models: dict[str, Any], aliases: dict[str, str]) -> dic
     """Every consortium a run of consortium `start` runs, itself included, each with
     the names leading to it from `start` (the shortest way, members before nested
     members). Broken files are not followed: they report their own error when called."""
-    paths = {start: (start,)}
+    paths: dict[str, tuple[str, ...]] = {start: (start,)}
     pending = [start]
     while pending:
         name = pending.pop(0)
