@@ -37,13 +37,14 @@ def option_field(name: str) -> Any:
     return Field(default=None, description=setting.described, json_schema_extra=_bounds(setting))
 
 
-def _as_pydantic_read_it(setting: Setting, value: Any) -> Any:
+def _as_pydantic_read_it(setting: Setting, value: Any, per_call: bool) -> Any:
     """What pydantic's lax mode made of `value` before the table's rule checked every
-    setting, kept so that no file or option that was accepted is refused now: a
-    whole float for a whole number (`3.0`), 0 and 1 or a word for true and false."""
+    setting, kept so that nothing accepted before is refused now: 0 and 1 or a word
+    for true and false; for an option, a whole float for a whole number (a file's
+    `max_iterations: 3.0` is refused, as docs/file-format.md says)."""
     if isinstance(value, bool):
         return value
-    if setting.kind is int and isinstance(value, float) and value.is_integer():
+    if per_call and setting.kind is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if setting.kind is bool and isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
@@ -66,7 +67,7 @@ def checked(setting: Setting, value: Any, *, per_call: bool = False) -> Any:
     elif isinstance(value, str) and setting.kind is float:
         number = setting.from_text(value)  # YAML reads `nan` unquoted as text: name it NaN all the same
         value = number if isinstance(number, float) and not math.isfinite(number) else value
-    value = _as_pydantic_read_it(setting, value)
+    value = _as_pydantic_read_it(setting, value, per_call)
     fault = setting.fault(value)
     if fault is not None:
         raise PydanticCustomError("setting_value", fault)
