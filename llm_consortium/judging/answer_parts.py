@@ -1,6 +1,7 @@
 """Where a reply states its answer: the part a conclusion is read from.
 
 * the final-answer line: the reply's last line is "Final answer: X" (or "Answer: X");
+  `with_final_answer_line` asks a member for one;
 * a stated answer: the last "the answer is X", "Answer: X" or `\\boxed{X}`, X running
   to the end of its sentence. Never cut at a comma, "and", "or", "if" or "but" ("The
   answer is 2, 3, 5." is all of "2, 3, 5");
@@ -23,7 +24,7 @@ from .tokens import SECOND_THOUGHTS, Token, flat_lines, tokens
 
 __all__ = [
     "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "list_items", "result", "sentences", "stated",
-    "takes_back",
+    "takes_back", "with_final_answer_line",
 ]
 
 LONGEST_PART = 2000
@@ -59,6 +60,12 @@ _SEPARATORS = frozenset({"=", "equals", "is", "are", "makes", "gives"})
 _TRAILING = frozenset(".!*_`")
 _LIST_ITEM_RE = re.compile(r"^(?:[-*•]|\d{1,2}[.)]) (?P<item>[^,;]{1,80})$")
 _TRAILING_ASIDE_RE = re.compile(r" ?\([^()]{0,200}\)\W*$")
+
+
+def with_final_answer_line(prompt: str) -> str:
+    """A member's request with the one line the `final_answer_line` setting adds,
+    asking for the line `final_line` reads (docs/matching.md)."""
+    return f"{prompt}\n\nEnd your reply with one line of the form: Final answer: <your answer>"
 
 
 def final_line(lines: list[str]) -> str | None:
