@@ -24,7 +24,7 @@ from .tokens import SECOND_THOUGHTS, Token, flat_lines, tokens
 
 __all__ = [
     "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "list_items", "result", "sentences", "stated",
-    "takes_back", "with_final_answer_line",
+    "takes_back", "turns_back", "with_final_answer_line",
 ]
 
 LONGEST_PART = 2000
@@ -40,6 +40,8 @@ _MARKER_RE = re.compile(
     r"(?:[:：]|is\b|would be\b|should be\b|ist\b|est\b|es\b|è\b|é\b|=)[*_]{0,4} ?",
     re.IGNORECASE,
 )
+_TURNS_RE = re.compile(r"^\W*(?:actually|wait|correction|oops|sorry|hmm|scratch that|on second thought|no wait)\b",
+                       re.IGNORECASE)
 _SECOND_THOUGHTS_RE = re.compile(r"\b(?:" + "|".join(sorted(SECOND_THOUGHTS)) + r")\b", re.IGNORECASE)
 _BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}\n]{1,200})\}")
 _SENTENCE_END_RE = re.compile(r"[.!?。](?= |$)")
@@ -108,6 +110,13 @@ def takes_back(text: str) -> bool:
     return _SECOND_THOUGHTS_RE.search(text) is not None
 
 
+def turns_back(later: list[str]) -> bool:
+    """Whether a later sentence opens by taking an answer back ("Actually, …",
+    "Wait, …"): a yes/no answer opened with is read despite second thoughts in the
+    middle of an explanation, never past one that opens a sentence."""
+    return any(_TURNS_RE.match(sentence) for sentence in later)
+
+
 def _is_number(t: Token) -> bool:
     return t.kind == "num" or (t.kind == "word" and t.fold in numbers.NUMBER_WORDS)
 
@@ -138,16 +147,23 @@ def _result_of(ts: list[Token]) -> str | None:
 
 
 def result(lines: list[str]) -> str | None:
-    """The result the reply's last line with a digit (else its last line, for
-    number words) ends in, when that line is arithmetic and no later line takes it
-    back."""
-    if not lines:
-        return None
-    last = next((i for i in range(len(lines) - 1, -1, -1) if any(c.isdigit() for c in lines[i])), len(lines) - 1)
-    if takes_back("\n".join(lines[last + 1 :])):
-        return None
-    tail = _SENTENCE_SPLIT_RE.split(lines[last][-LONGEST_PART:])[-1]
-    return _result_of(tokens(_TRAILING_ASIDE_RE.sub("", tail)))
+    """The result of the reply's last line that ends in arithmetic, when no later
+    line names a number the line does not hold (a later "So you pay $30." is a
+    different conclusion; "I added 28 and 39 to get 77." restates it) or takes it
+    back. Number words count only on the last line ("Three and two are five.")."""
+    digits = [i for i in range(len(lines)) if any(c.isdigit() for c in lines[i])]
+    for i in reversed(digits or [len(lines) - 1] if lines else []):
+        tail = _SENTENCE_SPLIT_RE.split(lines[i][-LONGEST_PART:])[-1]
+        ts = tokens(_TRAILING_ASIDE_RE.sub("", tail))
+        found = _result_of(ts)
+        if found is None:
+            continue
+        later = "\n".join(lines[i + 1 :])
+        said = {n for n in numbers.find(lines[i][-LONGEST_PART:])}
+        if takes_back(later) or not set(numbers.find(later)) <= said:
+            return None
+        return found
+    return None
 
 
 def sentences(lines: list[str]) -> list[str]:

@@ -118,7 +118,7 @@ def _opening_yes_no(lines: list[str]) -> str | None:
     said = _TRUE_FALSE.get(first[0].fold, first[0].fold)
     other = "no" if said == "yes" else "yes"
     rest = answer_parts.sentences(lines)[1:]
-    if answer_parts.takes_back("\n".join(lines)) or any(normalise(s).startswith(other) for s in rest):
+    if answer_parts.turns_back(rest) or any(normalise(s).startswith(other) for s in rest):
         return None
     return said
 
