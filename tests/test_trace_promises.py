@@ -66,8 +66,8 @@ def voted(loopback, openai_models):
 
 def test_vote_shares_and_confidence_read_the_same_everywhere(voted, tmp_path):
     text = llm_run("consortiums", "trace").stdout
-    assert "Vote 0.67 (2/3) = paris (stated answer): alpha, alpha#2" in text
-    assert "Vote 0.33 (1/3) = london (stated answer): beta" in text
+    assert "Vote 0.67 (2/3) = paris (short answer): alpha, alpha#2" in text
+    assert "Vote 0.33 (1/3) = london (short answer): beta" in text
     assert "Round 1 · " in text and "· confidence 0.67 ·" in text
     assert "0.6666" not in text
     page = html_of(tmp_path)

@@ -48,7 +48,7 @@ FILLER = frozenset({
     "so", "thus", "therefore", "hence", "here", "here's",
     "well", "ok", "okay", "sure", "simply", "just", "indeed", "course", "i", "i'm", "i’m", "we",
     "think", "believe", "say", "i'd", "i’d", "called", "named", "known", "hi", "hello", "hey", "certainly",
-    "absolutely", "alright",
+    "absolutely", "alright", "surely", "probably", "definitely", "clearly", "obviously",
 })
 """Words dropped at the edges of an answer part (never inside it, never a number)."""
 
