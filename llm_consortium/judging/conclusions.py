@@ -293,7 +293,7 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
             return Conclusion("number", found.value, "bare number")
         if found.kind == "yes/no" and found.value == whole.value:
             return Conclusion("yes/no", found.value, "yes/no")
-        return found if found.value != whole.value else whole
+        return whole if found.kind == "text" and found.value == whole.value else found
     if len(said) > 1:
         return _longer(said, lines, form) or whole
     return whole

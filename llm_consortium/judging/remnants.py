@@ -181,7 +181,8 @@ def _list(ts: list[Token]) -> str | None:
 
 def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
     """(kind, value) when the tokens are an amount, date, range, yes/no, option
-    letter or set, or a list; a version when the question asks for one."""
+    letter or set; a version when the question asks for one. (A list is read last,
+    after a restated question: `_list`.)"""
     words = [t for t in ts if t.fold != ","]
     if form.versions and len(words) == 1 and words[0].kind == "num":
         return "version", _VERSION_ZEROS_RE.sub("", words[0].raw)
@@ -198,8 +199,7 @@ def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
     named = options.by_text(tuple(t.fold for t in words if t.fold not in ("a", "an", "the")), form)
     if named is not None:
         return "choice", named
-    listed = _list(ts) if ts else None
-    return ("list", listed) if listed is not None else None
+    return None
 
 
 def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
@@ -211,6 +211,8 @@ def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | N
         return None
     rest, _ = strip(ts[at + 1 :], form)
     found = _typed(rest, form) if rest else None
+    listed = _list(rest) if rest and found is None else None
+    found = found or (("list", listed) if listed is not None else None)
     if found is None or found[0] == "yes/no":
         return None
     ask = set(form.ask)
@@ -239,7 +241,11 @@ def _reading(part: str, form: PromptForm) -> Reading:
     remnant, restated = strip(ts, form)
     typed = _typed(remnant or ts, form) or _restated_equation(ts, form)
     if typed is not None and typed[0] == "yes/no" and not form.yes_no and len(remnant) < len(ts):
-        typed = None  # "Yes, Paris is the capital." to "Can you tell me if…": its content decides
+        # "Yes, Paris is the capital." to "Can you tell me if…": its content decides
+        return Reading("text", " ".join(t.fold for t in ts if t.fold != ","), restated)
+    listed = _list(remnant) if remnant and typed is None else None
+    if typed is None and listed is not None:
+        typed = "list", listed
     if typed is not None:
         return Reading(typed[0], typed[1], restated)
     words = [t.fold for t in (remnant or ts) if t.fold != ","]
