@@ -60,6 +60,8 @@ _ARITHMETIC = _OPERATORS | frozenset({
 }) | frozenset(quantities.UNIT_OF) | frozenset({"°", "$", "€", "£", "¥"})
 _SEPARATORS = frozenset({"=", "equals", "is", "are", "makes", "gives"})
 _TRAILING = frozenset(".!*_`")
+_SEPARATOR_RE = re.compile(r"=|\b(?:is|are|equals|makes|gives)\b")
+_RESULT_LINES = 50  # lines tried, from the last, for a result
 _LIST_ITEM_RE = re.compile(r"^(?:[-*•]|\d{1,2}[.)]) (?P<item>[^,;]{1,80})$")
 _TRAILING_ASIDE_RE = re.compile(r" ?\([^()]{0,200}\)\W*$")
 
@@ -146,13 +148,17 @@ def _result_of(ts: list[Token]) -> str | None:
     return None
 
 
+def _may_be_result(line: str) -> bool:
+    return any(c.isdigit() for c in line) and _SEPARATOR_RE.search(line) is not None
+
+
 def result(lines: list[str]) -> str | None:
     """The result of the reply's last line that ends in arithmetic, when no later
     line names a number the line does not hold (a later "So you pay $30." is a
     different conclusion; "I added 28 and 39 to get 77." restates it) or takes it
     back. Number words count only on the last line ("Three and two are five.")."""
-    digits = [i for i in range(len(lines)) if any(c.isdigit() for c in lines[i])]
-    for i in reversed(digits or [len(lines) - 1] if lines else []):
+    digits = [i for i in range(len(lines)) if _may_be_result(lines[i][-LONGEST_PART:])]
+    for i in reversed((digits or [len(lines) - 1] if lines else [])[-_RESULT_LINES:]):
         tail = _SENTENCE_SPLIT_RE.split(lines[i][-LONGEST_PART:])[-1]
         ts = tokens(_TRAILING_ASIDE_RE.sub("", tail))
         found = _result_of(ts)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import numbers
 
@@ -74,11 +74,10 @@ NEGATIONS = frozenset({
 })
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One token: `kind` is "num", "word" or "sym"; `raw` as written; `fold` the
     compared form (case-folded; for numbers the written form, so "3.10" stays "3.10");
-    `glued` when no space came before it."""
+    `glued` when no space came before it. (A named tuple: a reply makes many.)"""
 
     kind: str
     raw: str
