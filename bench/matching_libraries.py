@@ -31,11 +31,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import matching_labels  # noqa: E402
+import matching_labels
 
-from llm_consortium.judging.asking import PromptForm  # noqa: E402
-from llm_consortium.judging.conclusions import Conclusion, conclude  # noqa: E402
-from llm_consortium.judging.matching import AUTO, Cluster, clusters_by  # noqa: E402
+from llm_consortium.judging.asking import PromptForm
+from llm_consortium.judging.conclusions import Conclusion, conclude
+from llm_consortium.judging.matching import AUTO, Cluster, clusters_by
 
 Key = Callable[[Conclusion], str]
 
@@ -78,8 +78,7 @@ def math_same(a: str, b: str) -> bool:
     (digits, operators, LaTeX commands): never on words."""
     from math_verify import verify
 
-    kind_a, value_a = a.split(":", 1)
-    kind_b, value_b = b.split(":", 1)
+    value_a, value_b = a.split(":", 1)[1], b.split(":", 1)[1]
     if len(value_a) > 40 or len(value_b) > 40 or not (_MATHS.fullmatch(value_a) and _MATHS.fullmatch(value_b)):
         return False
     parsed_a, parsed_b = _parsed(value_a), _parsed(value_b)
