@@ -124,15 +124,18 @@ def tokens(text: str) -> list[Token]:
 
 def stem(word: str) -> str:
     """A word as compared with the question's: case-folded, without a possessive
-    "'s" or a plural, "-ed" or "-ing" ending ("painted" and "paint" meet). Only
-    used to recognise a restated question, never to compare answers."""
+    "'s", a plural, "-ed" or "-ing" ending or a final "e" ("painted" and "paint",
+    "died" and "die", "released" and "release" meet). Only used to recognise a
+    restated question, never to compare answers."""
     word = word.casefold().removesuffix("'s").removesuffix("’s")
     if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 4 and word.endswith("ed"):
-        return word[:-2]
-    if len(word) > 4 and word.endswith("es") and word[-3] in "sxz":
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith("ed"):
+        word = word[:-2]
+    elif len(word) == 4 and word.endswith("ed") and word[1] != "e":  # "died", "used"; never "need"
+        word = word[:-1]
+    elif len(word) > 4 and word.endswith("es") and word[-3] in "sxz":
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
