@@ -125,6 +125,7 @@ def with_prices(settings: Settings, members: list[Any], arbiter: Any) -> Setting
     from ..saved import prices as table
 
     model_ids = [p.model_id for p in [*members, *([arbiter] if arbiter else [])]]
+    model_ids += getattr(settings.matcher, "model_ids", ())  # `judge` and `semantic` call a model too
     try:
         saved = table.load()
         found = table.for_models(model_ids, saved, _canonical_names()) if saved else {}
@@ -136,7 +137,7 @@ def with_prices(settings: Settings, members: list[Any], arbiter: Any) -> Setting
     missing = unpriced(model_ids, found) if settings.budget_usd is not None else []
     if missing:
         raise llm.ModelError(
-            f"A money budget (budget_usd {settings.budget_usd:g}) needs a price for every model; "
+            f"A money budget (budget_usd {settings.budget_usd:g}) needs a price for every model it may call; "
             f"none is set for {', '.join(missing)}: llm consortiums prices set MODEL INPUT OUTPUT"
         )
     return dataclasses.replace(settings, prices=found)

@@ -47,10 +47,8 @@ async def count(
     names = [m.name for m in rnd.members] if names is None else names
     key = (tuple(answers), tuple(names))
     if key not in rnd.votes:
-        matcher = matching.Asking(ctx.settings.matcher or matching.AUTO, ctx.request.prompt)
-        winner, record, notes, calls = await ctx.format.tally(answers, names, matcher)
-        for model_id, outcome in calls:
-            ctx.usage.add(model_id, outcome)
+        matcher = matching.Asking(ctx.matcher, ctx.request.prompt)  # its calls are the run's (`RunMatcher`)
+        winner, record, notes, _ = await ctx.format.tally(answers, names, matcher)
         rnd.votes[key] = (winner, cast(VoteRecord, record), notes)
     winner, record, notes = rnd.votes[key]
     return winner, cast(VoteRecord, dict(record)), list(notes)
@@ -111,7 +109,6 @@ async def judge(
     ctx.afford([(ctx.arbiter, call)], "the arbiter's call")
     outcome = await ctx.call(arbiter, call)
     ctx.printed = stream.printed
-    ctx.usage.add(ctx.arbiter.model_id, outcome)
     record: ArbiterRecord = call_record(ctx.arbiter, outcome)  # type: ignore[assignment]
     record.pop("instance", None)
     if outcome.reply is None:
