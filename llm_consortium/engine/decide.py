@@ -124,8 +124,8 @@ async def judge(
     if not verdict.synthesis.strip():
         record["error"] = "the arbiter's reply held no answer"
         return None, record
-    if not verdict.tagged:
-        _untagged(ctx, round_number)
+    if verdict.confidence is None:
+        _untagged(ctx, round_number, verdict)
     record["confidence"] = verdict.confidence
     record["needs_iteration"] = verdict.needs_iteration
     record["synthesis"] = verdict.synthesis
@@ -143,18 +143,23 @@ def _review_for_arbiter(rnd: RoundState) -> str | None:
     return arbiter_block(rnd.review, label_of)
 
 
-def _untagged(ctx: RunContext, round_number: int) -> None:
-    """Say what an untagged reply does: its whole text is the answer, its confidence
-    unknown, and no further round is asked for it (`deliberation`, docs/confidence.md)."""
+def _untagged(ctx: RunContext, round_number: int, verdict: Verdict) -> None:
+    """Say what a verdict of unknown confidence does (an untagged reply, whose whole
+    text is the answer, or a confidence that is none): no further round is asked for
+    it once min_iterations ran (`deliberation`, docs/confidence.md)."""
     more = round_number < ctx.settings.min_iterations
     rounds = "rounds continue only to min_iterations" if more else "no further round is run"
-    ctx.note(round_number, f"the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown; {rounds}")
+    if verdict.tagged:
+        why = f"the arbiter's confidence {verdict.confidence_note or 'could not be read'}"
+        ctx.note(round_number, f"{why}; confidence unknown; {rounds}")
+    else:
+        why = "the arbiter's reply had no <synthesis> tag"
+        ctx.note(round_number, f"{why}; used as a whole, confidence unknown; {rounds}")
     if not ctx.warned_untagged:  # once per run: every round's is in the notes
         ctx.warned_untagged = True
+        whole = "" if verdict.tagged else "; its whole reply is the answer"
         logger.warning(
-            "Consortium: the arbiter's reply had no <synthesis> tag; its whole reply "
-            "is the answer, with unknown confidence; %s (more could not make it known)",
-            rounds,
+            "Consortium: %s%s, with unknown confidence; %s (more could not make it known)", why, whole, rounds
         )
 
 
