@@ -16,7 +16,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .grammar import TAG_RE, parse_areas, parse_confidence, parse_flag, read_confidence, remove_think, strip_tags, tag_info
+from .grammar import (
+    TAG_RE,
+    parse_areas,
+    parse_confidence,
+    parse_flag,
+    read_confidence,
+    remove_think,
+    strip_tags,
+    tag_info,
+)
 
 logger = logging.getLogger(__name__)
 
