@@ -156,8 +156,9 @@ def vote_line(round_: RoundRecord) -> str | None:
         text += f", {agreed} of {panel} of the panel"
     arbiter = round_.get("arbiter")
     decided = arbiter is None or "error" in arbiter  # no arbiter's verdict: the vote's confidence is the round's
-    if decided and round_.get("confidence") is not None:
-        text += f" → confidence {float(round_['confidence']):.2f}"
+    confidence = round_.get("confidence")
+    if decided and confidence is not None:
+        text += f" → confidence {float(confidence):.2f}"
     return text
 
 
