@@ -74,6 +74,11 @@ async def test_with_room_for_the_judge_its_calls_are_priced_booked_and_traced():
     traced = [call for r in result.rounds for call in r.get("matching", [])]
     assert [call["model"] for call in traced] == ["grouper"] * len(grouper.calls)
     assert traced[0]["text"] == "GROUPS: 1; 2; 3" and traced[0]["usage"] == {"input": 10, "output": 5}
+    from llm_consortium.history.logged_runs import Run
+    from llm_consortium.render import trace_text
+
+    shown = trace_text.render(Run("01X", "2025-01-01T00:00:00", 10, 1, 1, "q", result.text, result.trace()))
+    assert "  Matching grouper  " in shown and "10 in / 5 out" in shown
 
 
 # ------------------------------------------------------------ 2. unknown usage is counted at its estimate
