@@ -314,34 +314,40 @@ def engine_one(mode: str, reports: bool, budget: float, money: bool) -> dict:
 
 
 def engine_main() -> list[dict]:
+    """Every mode under every budget, with and without reported usage: one line per
+    mode and budget, the two kinds of model side by side."""
     import logging
 
     logging.disable(logging.WARNING)  # a budget stop's warning, once per run: the table says it
     rows = []
     for money, budgets in ((False, ENGINE_TOKENS), (True, ENGINE_USD)):
         unit = "USD" if money else "tokens"
-        print(f"\n{'mode':9} {'usage':>8} {'budget':>9} {'spent':>10} {'over':>10} {'one output':>10}  within"
-              f"  ({unit})")
+        print(f"\nbudget in {unit}; spent / over the budget / outcome, for models that report usage | that report none")
+        print(f"{'mode':9} {'budget':>8}  {'spent':>9} {'over':>10} {'outcome':8} | {'spent':>9} {'over':>10} "
+              f"{'outcome':8} {'one output':>10}  within")
         for mode in MODES:
-            for reports in (True, False):
-                for budget in budgets:
-                    row = engine_one(mode, reports, budget, money)
-                    rows.append(row)
-                    show_engine(row)
+            for budget in budgets:
+                pair = [engine_one(mode, reports, budget, money) for reports in (True, False)]
+                rows += pair
+                show_engine(pair)
     over = [r for r in rows if not r["within"]]
     print(f"\n{len(rows)} runs; within the bound: {len(rows) - len(over)}; "
           f"never over the budget at all: {sum(r['over'] <= 1e-12 for r in rows)}")
     return rows
 
 
-def show_engine(row: dict) -> None:
-    usd = row["money"]
-    spent = f"{row['spent']:.6f}" if usd else f"{row['spent']:,}"
-    over = f"{row['over']:+.6f}" if usd else f"{row['over']:+,.0f}"
-    bound = f"{row['bound']:.6f}" if usd else f"{row['bound']:,}"
-    budget = f"{row['budget']:g}" if usd else f"{int(row['budget']):,}"
-    print(f"{row['mode']:9} {row['usage']:>8} {budget:>9} {spent:>10} {over:>10} {bound:>10}  "
-          f"{'yes' if row['within'] else 'NO':>6}  {row['outcome']}", flush=True)
+def show_engine(pair: list[dict]) -> None:
+    usd = pair[0]["money"]
+    budget = f"{pair[0]['budget']:g}" if usd else f"{int(pair[0]['budget']):,}"
+    cells = []
+    for row in pair:
+        spent = f"{row['spent']:.6f}" if usd else f"{row['spent']:,}"
+        over = f"{row['over']:+.6f}" if usd else f"{row['over']:+,.0f}"
+        cells.append(f"{spent:>9} {over:>10} {row['outcome']:8}")
+    largest = max(row["bound"] for row in pair)
+    bound = f"{largest:.6f}" if usd else f"{largest:,}"
+    within = "yes" if all(row["within"] for row in pair) else "NO"
+    print(f"{pair[0]['mode']:9} {budget:>8}  {' | '.join(cells)} {bound:>10}  {within}", flush=True)
 
 
 if __name__ == "__main__":
