@@ -34,6 +34,14 @@ def judge_matcher(grouper: Scripted) -> JudgeMatcher:
     return JudgeMatcher(grouper.participant(), timeout=5, retries=0)
 
 
+async def judged_vote(budget_usd: float):
+    """A split three-member vote grouped by a judge, under a money budget: (result, grouper)."""
+    members, grouper = split_panel(), Scripted("grouper", "GROUPS: 1; 2; 3")
+    chosen = settings(strategy="vote", budget_usd=budget_usd, prices=PRICES, matcher=judge_matcher(grouper),
+                      max_iterations=3)
+    return await run(Call("What is 7 + 5?"), [m.participant() for m in members], None, chosen), grouper
+
+
 # ------------------------------------------------------------ 1. a money budget bounds the matcher too
 
 
@@ -49,12 +57,9 @@ async def test_a_money_budget_refuses_to_start_without_the_matching_models_price
 
 @pytest.mark.asyncio
 async def test_the_matching_judges_call_is_checked_before_it_is_made_and_counted_in_the_cost():
-    members, grouper = split_panel(), Scripted("grouper", "GROUPS: 1; 2; 3")
     # Each member call costs 15 tokens ($0.15); the judge's prompt holds every answer,
     # so after three members ($0.45) a $0.50 budget cannot afford it.
-    chosen = settings(strategy="vote", budget_usd=0.5, prices=PRICES, matcher=judge_matcher(grouper),
-                      max_iterations=3)
-    result = await run(Call("What is 7 + 5?"), [m.participant() for m in members], None, chosen)
+    result, grouper = await judged_vote(0.5)
     assert grouper.calls == []
     assert any("the matching judge grouper could not group the answers (not made: the matching judge's call"
                in note and "grouped by auto" in note for note in result.notes)
@@ -64,10 +69,7 @@ async def test_the_matching_judges_call_is_checked_before_it_is_made_and_counted
 
 @pytest.mark.asyncio
 async def test_with_room_for_the_judge_its_calls_are_priced_booked_and_traced():
-    members, grouper = split_panel(), Scripted("grouper", "GROUPS: 1; 2; 3")
-    chosen = settings(strategy="vote", budget_usd=100.0, prices=PRICES, matcher=judge_matcher(grouper),
-                      max_iterations=3)
-    result = await run(Call("What is 7 + 5?"), [m.participant() for m in members], None, chosen)
+    result, grouper = await judged_vote(100.0)
     assert len(grouper.calls) >= 1
     assert result.usage["per_model"]["grouper"]["calls"] == len(grouper.calls)
     assert result.usage["cost_usd"] == pytest.approx(usd(result)) and usd(result) <= 100
