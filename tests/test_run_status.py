@@ -62,7 +62,7 @@ async def test_unknown_confidence_is_listed_without_claiming_more():
     arbiter = Scripted("judge", "An untagged reply.")
     result = await run(Call("q"), [Scripted("a", "x").participant()], arbiter.participant(), settings(max_iterations=2))
     assert result.confidence is None and result.status == "complete"
-    assert result.degraded == ["the arbiter stated no confidence, so no threshold judged the answer"]
+    assert result.degraded == ["the arbiter stated no readable confidence, so no threshold judged the answer"]
 
 
 def test_the_worst_fact_names_the_run_and_every_fact_is_listed():

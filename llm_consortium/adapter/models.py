@@ -298,9 +298,10 @@ class _SharedConsortium:
     def record(self, response: Any, result: Result) -> None:
         """Put the run's cost and trace on the consortium's own logged turn."""
         per_model = result.usage["per_model"]
-        # `-u` shows these details: the run's cost when every price is known, and the
-        # calls the arbiter skip, tiers and waves did not make.
-        spending = {key: result.usage[key] for key in ("cost_usd", "calls_saved") if result.usage.get(key)}
+        # `-u` shows these details: the run's cost when every price is known, the
+        # calls the arbiter skip, tiers and waves did not make, and what a budget
+        # counted for usage a model did not report.
+        spending = {key: result.usage[key] for key in ("cost_usd", "calls_saved", "estimated") if result.usage.get(key)}
         # The status too (engine/status.py), so `-u` says what the answer rests on.
         response.set_usage(
             input=result.usage["input"],

@@ -95,7 +95,7 @@ def decide(
         found["stopped"].append(stopped)
     unknown: list[str] = []
     if confidence is None and not stopped:
-        unknown.append("the arbiter stated no confidence, so no threshold judged the answer")
+        unknown.append("the arbiter stated no readable confidence, so no threshold judged the answer")
     status = next((kind for kind in STATUSES if found[kind]), "complete")
     degraded = [line for kind in STATUSES for line in found[kind]] + unknown
     short = [f"round {r.get('round', 0)}: {r['failed']}" for r in rounds if "failed" in r]
