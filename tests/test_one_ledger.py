@@ -14,7 +14,7 @@ from llm_consortium.errors import ConsortiumFailed
 from llm_consortium.text.cuts import ANSWER_CHARS
 from llm_consortium.types import Call, Reply
 
-from helpers import Scripted, llm_subprocess, save, settings, verdict
+from helpers import Scripted, llm_subprocess, ok, save, settings, verdict
 from loopback import reply
 
 PRICES = {"a": (1e4, 1e4), "b": (1e4, 1e4), "c": (1e4, 1e4), "grouper": (1e4, 1e4)}  # $0.01 a token
@@ -151,7 +151,7 @@ def test_a_money_budget_with_an_unpriced_matching_judge_is_one_line_naming_it(lo
     openai_models(["alpha", "beta", "grouper"])
     save("judged", ["alpha", "beta"], arbiter=None, matching="judge", matching_model="grouper")
     for model in ("alpha", "beta"):
-        llm_subprocess(user_path, "consortiums", "prices", "set", model, "1", "1")
+        ok("prices", "set", model, "1", "1")
     loopback.script("alpha", reply("12"))
     done = llm_subprocess(user_path, "-m", "judged", "-o", "budget_usd", "0.5", "What is 7 + 5?")
     assert done.returncode != 0 and done.stdout == ""
