@@ -60,7 +60,7 @@ def test_rewordings_of_one_answer_are_one_group_with_share_one(members):
                          {"member": "m3", "conclusion": "12", "rule": "bare number"}]}
     ]
     shown = llm_run("consortiums", "trace").stdout
-    assert "Vote 1.00 (3/3) = 12 (stated answer, result, bare number): m1, m2, m3" in shown
+    assert "Vote 3 of 3 answers = 12 (stated answer, result, bare number): m1, m2, m3" in shown
 
 
 CITIES = ["Paris, with about 2 million people.", "Lyon, with about 2 million people.", "Marseille, about 2 million."]
