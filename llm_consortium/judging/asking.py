@@ -15,6 +15,9 @@
   answers, never a restated question.
 * `approximate`: it asks for an estimate, so "approximately" adds nothing.
 * `option_texts`, `numbers`: each option's text, and the numbers it names.
+* `unordered`: no word of it may ask for an order ("order", "first", "from",
+  "largest"…), so a list answer is compared as a set: "Solid, liquid and gas" is
+  "Gas, liquid, solid" for "What are the three classic states of matter?".
 
 Standard library only; reads at most the prompt's last 4,000 characters.
 """
@@ -45,6 +48,10 @@ _INSTRUCTION_RE = re.compile(
     r"^(?:reply|respond|answer|give only|keep|be |use |format|show your|explain|only|just|think|output|write)", re.I
 )
 _OPTION_RE = re.compile(r"(?:^|[\s:])[(\[]?(?P<l>[A-J])[)\].:](?=\s|$)")
+_ORDER_RE = re.compile(
+    r"\b(?:order\w*|sequence|rank\w*|ascending|descending|sort\w*|first|last|before|after|then|steps?|chrono\w*"
+    r"|earliest|latest|from|increasing|decreasing|\w+est|most|least|top|bottom|next|previous|step by step)\b"
+)
 _APPROXIMATE_RE = re.compile(r"\b(?:approximately|approx|roughly|estimate|about how|around how|nearest)\b")
 
 
@@ -60,11 +67,13 @@ class PromptForm:
     approximate: bool
     option_texts: tuple[tuple[str, tuple[str, ...]], ...] = ()
     numbers: frozenset[str] = frozenset()
+    unordered: bool = False
 
     @property
     def versions(self) -> bool:
         """It asks for a version: "3.10" and "3.1" differ, "3.0" is "3"."""
         return "version" in self.ask or "release" in self.ask
+
     @classmethod
     def of(cls, prompt: str) -> PromptForm:
         prompt = _TRUE_OR_FALSE_RE.sub("", (prompt or "")[-4000:])
@@ -86,7 +95,8 @@ class PromptForm:
             letters, texts = frozenset(), ()
         return cls(_plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
                    bool(_APPROXIMATE_RE.search(flat)), texts,
-                   frozenset(t.fold for t in tokens(prompt) if t.kind == "num"))
+                   frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
+                   _ORDER_RE.search(flat) is None)
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
         """The option whose text these words are (the whole text, or its last words

@@ -14,8 +14,8 @@ Only three things ever come off, and only at the part's edges:
   all of it).
 
 What is left is read as one amount, date or range (`quantities`), yes/no, an
-option letter or set (`options`), a list ("2, 3 and 5", in its order), or else
-as its words. "Jupiter, the gas giant." keeps "the
+option letter or set (`options`), a list ("2, 3 and 5"; in any order unless the
+question may ask for one), or else as its words. "Jupiter, the gas giant." keeps "the
 gas giant": an appositive is content, and so is anything after a comma, "and",
 "or", "if" or "but".
 
@@ -156,11 +156,10 @@ def strip(ts: list[Token], form: PromptForm, claim: bool = False) -> tuple[list[
     return ts[start:end], restated
 
 
-def _list(ts: list[Token]) -> str | None:
+def _list(ts: list[Token], unordered: bool) -> str | None:
     """"2, 3 and 5" as its items, each read as an amount or words, in the order
-    given (whether the question cares for the order cannot be told for sure: "the
-    three largest planets" may mean largest first); None unless two items or more,
-    each short, joined by commas or "and" only."""
+    given unless the question asks for none (`asking`); None unless two items or
+    more, each short, joined by commas or "and" only."""
     items: list[list[Token]] = [[]]
     for t in ts:
         if t.fold in _LIST_JOINS:
@@ -176,7 +175,7 @@ def _list(ts: list[Token]) -> str | None:
     for item in items:
         found = quantities.read(item)
         values.append(found[1] if found is not None else " ".join(t.fold for t in item))
-    return " | ".join(values)
+    return " | ".join(sorted(values) if unordered else values)
 
 
 def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
@@ -211,7 +210,7 @@ def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | N
         return None
     rest, _ = strip(ts[at + 1 :], form)
     found = _typed(rest, form) if rest else None
-    listed = _list(rest) if rest and found is None else None
+    listed = _list(rest, form.unordered) if rest and found is None else None
     found = found or (("list", listed) if listed is not None else None)
     if found is None or found[0] == "yes/no":
         return None
@@ -243,7 +242,7 @@ def _reading(part: str, form: PromptForm) -> Reading:
     if typed is not None and typed[0] == "yes/no" and not form.yes_no and len(remnant) < len(ts):
         # "Yes, Paris is the capital." to "Can you tell me if…": its content decides
         return Reading("text", " ".join(t.fold for t in ts if t.fold != ","), restated)
-    listed = _list(remnant) if remnant and typed is None else None
+    listed = _list(remnant, form.unordered) if remnant and typed is None else None
     if typed is None and listed is not None:
         typed = "list", listed
     if typed is not None:
