@@ -145,3 +145,18 @@ def test_a_question_that_is_not_one_plain_question_never_reduces_to_a_bare_yes(p
 def test_the_agreements_the_issue_asks_for_are_one_group(prompt, answers):
     [group] = vote.group(answers, prompt=prompt)
     assert group.members == tuple(range(len(answers)))
+
+
+@pytest.mark.parametrize(
+    "prompt, answers",
+    [
+        ("How tall is Mount Everest?", ["8,849 m", "Mount Everest is 8849 metres tall."]),
+        ("What is 17 × 23?", ["391", "17 × 23 = 17 × 20 + 17 × 3 = 340 + 51 = **391**"]),
+        ("True or false: the Sun is a G-type main-sequence star.",
+         ["True", "True — it's a G-type main-sequence star."]),
+        ("What is the range of an unsigned 16-bit integer?", ["0–65535", "0 to 65,535"]),
+    ],
+)
+def test_the_issues_agreements_that_a_rule_reads_soundly_are_one_group(prompt, answers):
+    [group] = vote.group(answers, prompt=prompt)
+    assert group.members == tuple(range(len(answers)))
