@@ -85,7 +85,7 @@ def test_different_cities_sharing_a_figure_are_three_groups_in_a_vote(members):
     assert result.exit_code == 0 and result.stderr == ""
     vote = last_trace()["rounds"][0]["vote"]
     assert [g["extracted"] for g in vote["groups"]] == [
-        "paris | with about 2 million", "lyon | with about 2 million", "marseille | about 2 million"
+        "paris | with about 2 million", "lyon | with about 2 million", "about 2 million | marseille"
     ]
     assert vote["share"] == pytest.approx(1 / 3)
 
