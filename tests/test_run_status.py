@@ -155,6 +155,6 @@ async def test_the_vote_line_shows_the_share_of_the_answers_and_of_the_panel_as_
     result = await run(Call("q"), members, None, settings(strategy="vote", max_iterations=1))
     assert result.confidence == pytest.approx(2 / 3)
     shown = trace_text.render(Run("01X", "2025-01-01T00:00:00", 10, 1, 1, "q", result.text, result.trace()))
-    assert "Vote 2 of 2 answers: a, b" in shown
+    assert "Vote 2 of 2 answers (same text): a, b" in shown
     assert "Vote: 2 of 2 answers, 2 of 3 of the panel → confidence 0.67" in shown
     assert "confidence 0.67" in shown.splitlines()[1] and "1.00" not in shown

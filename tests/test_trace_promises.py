@@ -66,8 +66,8 @@ def voted(loopback, openai_models):
 
 def test_vote_shares_and_confidence_read_the_same_everywhere(voted, tmp_path):
     text = llm_run("consortiums", "trace").stdout
-    assert "Vote 2 of 3 answers = paris (stated answer): alpha, alpha#2" in text
-    assert "Vote 1 of 3 answers = london (stated answer): beta" in text
+    assert "Vote 2 of 3 answers = paris (short answer): alpha, alpha#2" in text
+    assert "Vote 1 of 3 answers = london (short answer): beta" in text
     assert "Vote: 2 of 3 answers, 2 of 3 of the panel → confidence 0.67" in text
     assert "Round 1 · " in text and "· confidence 0.67 ·" in text
     assert "0.6666" not in text

@@ -79,6 +79,7 @@ class ConsortiumOptions(llm.Options):
     matching_model: str | None = option_field("matching_model")
     matching_tolerance: float | None = option_field("matching_tolerance")
     matching_threshold: float | None = option_field("matching_threshold")
+    final_answer_line: bool | None = option_field("final_answer_line")
     review: bool | None = option_field("review")
     # [[[end]]]
 

@@ -165,15 +165,14 @@ def vote_line(round_: RoundRecord) -> str | None:
 def group_extracted(group: VoteGroupRecord) -> str:
     """What made a vote group one group, as ` = 12 (stated answer, bare number)`
     (the conclusion, one line, at most 60 characters, and the rules that reduced
-    its answers to it); nothing when it is just the shown answer normalised or for
-    traces written before matching was recorded."""
+    its answers to it). The rules are always named; the conclusion only when it is
+    more than the shown answer normalised (` (same text)`, ` (bare number)`).
+    Nothing for traces written before matching was recorded."""
     extracted = group.get("extracted", "")
     rules = list(dict.fromkeys(c.get("rule", "") for c in group.get("conclusions", []) if c.get("rule")))
-    why = f" ({', '.join(rules)})" if rules and rules != ["same text"] else ""
-    if not extracted.strip():
-        return ""
-    if extracted == matching.normalise(group.get("answer") or ""):
-        return ""
+    why = f" ({', '.join(rules)})" if rules else ""
+    if not extracted.strip() or extracted == matching.normalise(group.get("answer") or ""):
+        return why
     flat = " ".join(extracted.split())
     return " = " + (flat if len(flat) <= 60 else flat[:59] + "…") + why
 
