@@ -246,11 +246,18 @@ def conclude(text: str, prompt: str = "", form: PromptForm | None = None) -> Con
     return _concluded(text, form if form is not None else PromptForm.of(prompt))
 
 
+def named_unit(form: PromptForm) -> str:
+    """The one unit the question names ("How many seconds…": "s"), else "": an
+    amount written without it is in it."""
+    named = [unit for unit, aliases in _ALIASES.items() if aliases & set(form.ask)]
+    return named[0] if len(named) == 1 else ""
+
+
 @functools.lru_cache(maxsize=64)
 def _concluded(text: str, form: PromptForm) -> Conclusion:
     """`conclude`, remembered for the last few replies (pure, so safe to reuse)."""
     found = _conclude(text, form)
-    if found.kind in ("number", "range") and " " in found.value:
+    if found.kind in ("number", "range") and found.value.count(" ") == 1:
         unit = found.value.rpartition(" ")[2]
         if unit in _ALIASES and _ALIASES[unit] & set(form.ask):
             return Conclusion(found.kind, found.value.replace(f" {unit}", ""), found.rule)

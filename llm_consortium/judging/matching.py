@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..settings_spec import BY_NAME, MODEL_MATCHING_MODES, PURE_MATCHING_MODES
-from . import answer_parts, numbers
+from . import answer_parts, estimates, numbers
 from .conclusions import (
     Conclusion,
     PromptForm,
     choice_letter,
     conclude,
     final_number,
+    named_unit,
     normalise,
     stated_answer,
     yes_no,
@@ -141,18 +142,27 @@ class PureMatcher:
             return Conclusion("text", normalise(final_answer(text)), "same text")
         return Conclusion(self.mode, found, self.mode)
 
-    def same(self, a: str, b: str) -> bool:
-        """Whether two different labels still make one answer: numbers within the
-        tolerance (`number` mode only)."""
+    def same(self, a: str, b: str, form: PromptForm | None = None) -> bool:
+        """Whether two different labels still make one answer: under `auto`, two
+        amounts that are one quantity or one estimate (`estimates`); under `number`,
+        numbers within the tolerance."""
         (kind_a, value_a), (kind_b, value_b) = a.split(":", 1), b.split(":", 1)
-        if self.mode != "number" or kind_a != kind_b or kind_a != "number" or not self.tolerance:
+        if kind_a != kind_b or kind_a != "number":
+            return False
+        if self.mode == "auto" and form is not None:
+            unit = named_unit(form)
+            amount_a, amount_b = estimates.parse(value_a, unit), estimates.parse(value_b, unit)
+            if amount_a is None or amount_b is None:
+                return False
+            return estimates.same(amount_a, amount_b, form.approximate)
+        if self.mode != "number" or not self.tolerance:
             return False
         return math.isclose(float(value_a), float(value_b), rel_tol=0, abs_tol=self.tolerance)
 
     def clusters(self, answers: Sequence[str], prompt: str = "") -> list[Cluster]:
         form = PromptForm.of(prompt)
         reduced = [self.conclusion(text, form) for text in answers]
-        groups = clusters_by([c.key for c in reduced], self.same)
+        groups = clusters_by([c.key for c in reduced], lambda a, b: self.same(a, b, form))
         return [Cluster(tuple(g), reduced[g[0]].value, tuple(reduced[i] for i in g)) for g in groups]
 
     async def group(self, answers: Sequence[str], prompt: str = "") -> Grouping:

@@ -13,11 +13,13 @@ Standard library only; linear in the tokens read.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 
-from . import numbers
-from .tokens import Token
+from . import estimates, numbers
+from .tokens import APPROXIMATE, Token
 
 __all__ = ["UNIT_OF", "read"]
 
@@ -29,10 +31,14 @@ _UNITS: dict[str, tuple[str, ...]] = {
     "mi": ("mi", "mile", "miles"),
     "ft": ("ft", "foot", "feet"),
     "in": ("inch", "inches"),
+    "yd": ("yd", "yard", "yards"),
+    "au": ("au", "astronomical unit", "astronomical units"),
+    "ly": ("ly", "light year", "light years", "light-year", "light-years"),
     "kg": ("kg", "kgs", "kilogram", "kilograms", "kilo", "kilos"),
     "g": ("g", "gram", "grams"),
     "mg": ("mg", "milligram", "milligrams"),
-    "lb": ("lb", "lbs"),
+    "lb": ("lb", "lbs", "pound", "pounds"),
+    "oz": ("oz", "ounce", "ounces"),
     "t": ("tonne", "tonnes"),
     "s": ("s", "sec", "secs", "second", "seconds"),
     "min": ("min", "mins", "minute", "minutes"),
@@ -41,8 +47,10 @@ _UNITS: dict[str, tuple[str, ...]] = {
     "week": ("week", "weeks"),
     "month": ("month", "months"),
     "year": ("year", "years", "yr", "yrs"),
+    "gyr": ("gyr", "ga"),
     "l": ("l", "litre", "litres", "liter", "liters"),
     "ml": ("ml", "millilitre", "millilitres", "milliliter", "milliliters"),
+    "gal": ("us gallon", "us gallons", "us gal"),
     "m^2": ("m^2", "square metre", "square metres", "square meter", "square meters", "sq m"),
     "cm^2": ("cm^2", "square centimetre", "square centimetres", "square centimeter", "square centimeters"),
     "km^2": ("km^2", "square kilometre", "square kilometres", "square kilometer", "square kilometers"),
@@ -124,9 +132,55 @@ def _power(ts: Sequence[Token]) -> tuple[str | None, int]:
     return value, 1
 
 
+def _fraction(ts: Sequence[Token]) -> tuple[str | None, int]:
+    """"3/10" (glued, in lowest terms, ending as a decimal) as "0.3"; else None."""
+    if len(ts) < 3 or ts[1].fold != "/" or ts[2].kind != "num" or not (ts[1].glued and ts[2].glued):
+        return None, 0
+    top, bottom = numbers.canonical(ts[0].raw), numbers.canonical(ts[2].raw)
+    if top is None or bottom is None or not top.isdigit() or not bottom.isdigit() or int(bottom) == 0:
+        return None, 0
+    a, b = int(top), int(bottom)
+    if math.gcd(a, b) != 1 or b == 1:
+        return None, 0
+    rest = b
+    for factor in (2, 5):
+        while rest % factor == 0:
+            rest //= factor
+    return (numbers.canonical(str(Decimal(a) / Decimal(b))) if rest == 1 else None), 3
+
+
+_PARTS = {"half": Decimal("0.5"), "quarter": Decimal("0.25")}
+
+
+def _spelled(ts: Sequence[Token]) -> tuple[str | None, int]:
+    """Number words ("twenty-one", "one and a half", "a quarter of an", "half a",
+    "three quarters of a"): the value and how many tokens it took."""
+    folds = [t.fold for t in ts[:8]]
+    three = folds[:2] == ["three", "quarters"]
+    lead = 1 if folds[:1] in (["a"], ["one"]) else 0
+    if three or folds[lead : lead + 1] in (["half"], ["quarter"]):
+        part, used = (Decimal("0.75"), 2) if three else (_PARTS[folds[lead]], lead + 1)
+        if folds[used : used + 2] in (["of", "a"], ["of", "an"]):
+            used += 2
+        elif folds[used - 1] == "half" and folds[used : used + 1] in (["a"], ["an"]):
+            used += 1
+        return numbers.canonical(str(part)), used
+    count = 0
+    while count < len(ts) and (ts[count].fold in numbers.NUMBER_WORDS or ts[count].fold in ("and", "-")):
+        count += 1
+    half = count > 1 and folds[count - 1 : count + 2] == ["and", "a", "half"]
+    value = numbers.spelled([t.fold for t in ts[: count - half] if t.fold != "-"])
+    if half and value is not None:
+        return numbers.canonical(str(Decimal(value) + Decimal("0.5"))), count + 2
+    return value, count
+
+
 def _amount(ts: Sequence[Token]) -> str | None:
-    """One signed amount with its currency, percent or unit, in one form."""
-    sign = currency = ""
+    """One signed amount with its currency, percent or unit, in one form; "≈" first
+    when the part marks it an estimate ("about 183 cm" is "≈183 cm")."""
+    sign = currency = estimate = ""
+    if ts and ts[0].fold in APPROXIMATE:
+        estimate, ts = "≈", ts[1:]
     if ts and ts[0].fold in _SIGN_WORDS:
         sign, ts = _SIGN_WORDS[ts[0].fold], ts[1:]
     if ts and ts[0].fold in _CURRENCY:
@@ -134,16 +188,16 @@ def _amount(ts: Sequence[Token]) -> str | None:
     if not ts:
         return None
     if ts[0].kind == "num":
-        value, used = _power(ts)
+        value, used = _fraction(ts)
+        if not used:
+            value, used = _power(ts)
         rest = ts[used:]
         if rest and value is not None and (rest[0].fold in _SCALE_WORDS or (rest[0].raw == "k" and rest[0].glued)):
             scale = numbers.SCALES[_SCALE_WORDS.get(rest[0].fold, "thousand")]
             value, rest = numbers.canonical(f"{value}e{len(str(scale)) - 1}"), rest[1:]
     else:
-        count = 0
-        while count < len(ts) and (ts[count].fold in numbers.NUMBER_WORDS or ts[count].fold in ("and", "-")):
-            count += 1
-        value, rest = numbers.spelled([t.fold for t in ts[:count] if t.fold != "-"]), ts[count:]
+        value, used = _spelled(ts)
+        rest = ts[used:]
     if len(rest) >= 3 and rest[-2].fold == "^" and rest[-1].raw in ("2", "3") and rest[-1].glued and rest[-2].glued:
         rest = [*rest[:-3], Token("word", rest[-3].raw + "^" + rest[-1].raw, rest[-3].fold + "^" + rest[-1].raw,
                                   rest[-3].glued)]
@@ -160,7 +214,24 @@ def _amount(ts: Sequence[Token]) -> str | None:
         currency, unit = unit, ""
     if value == "0":
         sign = ""
-    return f"{sign}{currency}{value}" + (f" {unit}" if unit and unit != "%" else unit)
+    return f"{estimate}{sign}{currency}{value}" + (f" {unit}" if unit and unit != "%" else unit)
+
+
+def _compound(ts: Sequence[Token]) -> str | None:
+    """"8 minutes 20 seconds", "5 ft 10 in", "2 hours and 30 minutes": two amounts of
+    one dimension, the larger unit first, as "8 min 20 s"."""
+    for cut in range(2, len(ts) - 1):
+        head, tail = _amount(ts[:cut]), ts[cut + (ts[cut].fold in ("and", ",")) :]
+        if head is None or " " not in head or not tail or tail[0].kind != "num":
+            continue
+        last = _amount(tail)
+        if last is None or " " not in last or last.startswith("≈"):
+            return None
+        big, small = estimates.UNITS.get(head.rpartition(" ")[2]), estimates.UNITS.get(last.rpartition(" ")[2])
+        if big is None or small is None or big[0] != small[0] or big[1] <= small[1] or big[2] or small[2]:
+            return None
+        return f"{head} {last}"
+    return None
 
 
 def _numeric_date(words: list[str]) -> str | None:
@@ -264,7 +335,7 @@ def read(ts: Sequence[Token]) -> tuple[str, str] | None:
         decade = numbers.canonical(ts[0].raw)
         if decade is not None and decade.endswith("0") and decade.isdigit():
             return "decade", f"{decade}s"
-    amount = _amount(ts)
+    amount = _amount(ts) or _compound(ts)
     if amount is not None:
         return "number", amount
     ordinal = _ordinal(ts)

@@ -1,0 +1,139 @@
+"""When two amounts are one answer though written differently: the same quantity in
+two units, or one figure the other rounded.
+
+A written figure stands for every value that rounds to it: "8 minutes" for 7.5 to
+8.5 minutes, "5,600 km" for 5,550 to 5,650 km (zeros ending a whole number are read
+as not significant), "8.3 minutes" for 8.25 to 8.35. Two amounts of one dimension
+are one answer when the finer one's span lies inside the coarser one's, once both
+are in one unit (`UNITS`: length, mass, time, volume, area, speed, temperature,
+energy, power; never bytes, whose prefixes are read two ways, nor currencies):
+
+* always when they are exactly equal ("1.5 km" and "1,500 m");
+* when the question asks for an estimate, or either reply marks its figure as one
+  ("About 183 cm" and "182.88 cm", `quantities` writes it "≈183 cm");
+* when they are in different units and each gives three significant digits or more
+  ("8,849 m" and "29,032 feet": a conversion is always rounded). "5 km" and "3
+  miles" stay apart: one digit says too little.
+
+"8 minutes" and "8.3 minutes" are one estimate, "8.3" and "8" never one exact
+answer; "About 8 billion" and "7.6 billion" meet only because 7.6 rounds to 8.
+
+Standard library only; constant time per pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+__all__ = ["UNITS", "Amount", "parse", "same"]
+
+# unit: (dimension, scale to the dimension's base unit, offset), base = value * scale + offset
+UNITS: dict[str, tuple[str, float, float]] = {
+    "m": ("length", 1.0, 0.0), "km": ("length", 1e3, 0.0), "cm": ("length", 1e-2, 0.0), "mm": ("length", 1e-3, 0.0),
+    "mi": ("length", 1609.344, 0.0), "ft": ("length", 0.3048, 0.0), "in": ("length", 0.0254, 0.0),
+    "yd": ("length", 0.9144, 0.0), "au": ("length", 1.495978707e11, 0.0), "ly": ("length", 9.4607304725808e15, 0.0),
+    "kg": ("mass", 1.0, 0.0), "g": ("mass", 1e-3, 0.0), "mg": ("mass", 1e-6, 0.0), "t": ("mass", 1e3, 0.0),
+    "lb": ("mass", 0.45359237, 0.0), "oz": ("mass", 0.028349523125, 0.0),
+    "s": ("time", 1.0, 0.0), "min": ("time", 60.0, 0.0), "h": ("time", 3600.0, 0.0), "day": ("time", 86400.0, 0.0),
+    "week": ("time", 604800.0, 0.0), "year": ("time", 31557600.0, 0.0), "gyr": ("time", 31557600e9, 0.0),
+    "l": ("volume", 1e-3, 0.0), "ml": ("volume", 1e-6, 0.0), "m^3": ("volume", 1.0, 0.0),
+    "cm^3": ("volume", 1e-6, 0.0), "gal": ("volume", 3.785411784e-3, 0.0),
+    "m^2": ("area", 1.0, 0.0), "cm^2": ("area", 1e-4, 0.0), "km^2": ("area", 1e6, 0.0),
+    "ft^2": ("area", 0.09290304, 0.0),
+    "m/s": ("speed", 1.0, 0.0), "km/h": ("speed", 1 / 3.6, 0.0), "mph": ("speed", 0.44704, 0.0),
+    "K": ("temperature", 1.0, 0.0), "°C": ("temperature", 1.0, 273.15), "°F": ("temperature", 5 / 9, 273.15 - 160 / 9),
+    "J": ("energy", 1.0, 0.0), "kcal": ("energy", 4184.0, 0.0),
+    "W": ("power", 1.0, 0.0), "kW": ("power", 1e3, 0.0),
+}
+_SURE_DIGITS = 3
+_LARGEST_EXPONENT = 300  # beyond a float's range no estimate is compared
+_CURRENCY = "$€£¥"
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A number conclusion taken apart: value, the place of its last significant
+    digit, its unit ("" for none, "%", or a currency sign), and whether the reply
+    marked it as an estimate."""
+
+    value: Decimal
+    place: Decimal
+    unit: str
+    estimate: bool
+
+    @property
+    def digits(self) -> int:
+        return len(self.value.normalize().as_tuple().digits)
+
+    def base(self) -> Decimal | None:
+        """The exact value in its dimension's base unit (None: no known unit)."""
+        if self.unit not in UNITS:
+            return None
+        _, scale, offset = UNITS[self.unit]
+        return self.value * Decimal(repr(scale)) + Decimal(repr(offset))
+
+    def span(self, unit: str) -> tuple[float, float] | None:
+        """The values the figure stands for, in `unit` (None: another dimension)."""
+        mine, other = UNITS.get(self.unit), UNITS.get(unit)
+        if self.unit == unit:
+            mine = other = ("", 1.0, 0.0)
+        if mine is None or other is None or mine[0] != other[0]:
+            return None
+        low, high = (((float(v) * mine[1] + mine[2]) - other[2]) / other[1] for v in (
+            self.value - self.place / 2, self.value + self.place / 2))
+        return low, high
+
+
+def parse(value: str, unit: str = "") -> Amount | None:
+    """A number conclusion's value ("≈-$12.5", "8849 m", "12%", "8 min 20 s") as an
+    Amount; a value without a unit takes `unit` (the one the question names)."""
+    words = value.split(" ")
+    if len(words) == 4:  # two amounts of one dimension, the larger unit first
+        big, small = parse(" ".join(words[:2])), parse(" ".join(words[2:]))
+        if big is None or small is None or big.unit not in UNITS or small.unit not in UNITS:
+            return None
+        ratio = Decimal(repr(round(UNITS[big.unit][1] / UNITS[small.unit][1], 9)))
+        return Amount(big.value * ratio + small.value, min(small.place, Decimal(1)), small.unit, big.estimate)
+    if len(words) > 2:
+        return None
+    estimate = value.startswith("≈")
+    number, _, written_unit = value.lstrip("≈").partition(" ")
+    sign = ""
+    if number.startswith("-"):
+        sign, number = "-", number[1:]
+    currency = number[0] if number[:1] and number[0] in _CURRENCY else ""
+    number = number.lstrip(_CURRENCY)
+    if number.endswith("%"):
+        number, written_unit = number[:-1], "%"
+    try:
+        amount = Decimal(sign + number)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or abs(amount.adjusted()) > _LARGEST_EXPONENT:
+        return None
+    exponent = amount.normalize().as_tuple().exponent
+    place = Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0)
+    return Amount(amount, place, currency or written_unit or unit, estimate)
+
+
+def _inside(inner: tuple[float, float], outer: tuple[float, float]) -> bool:
+    slack = 1e-9 * max(abs(outer[0]), abs(outer[1]), 1e-300)
+    return outer[0] - slack <= inner[0] and inner[1] <= outer[1] + slack
+
+
+def same(a: Amount, b: Amount, estimate: bool = False) -> bool:
+    """Whether two amounts are one answer (the module docstring says when);
+    `estimate`: the question asks for one."""
+    if a.unit == b.unit and a.value == b.value:
+        return True
+    span_a, span_b = a.span(b.unit), b.span(b.unit)
+    if span_a is None or span_b is None:
+        return False
+    if a.unit != b.unit and a.base() is not None and a.base() == b.base():
+        return True
+    converting = a.unit != b.unit and min(a.digits, b.digits) >= _SURE_DIGITS
+    if not (estimate or a.estimate or b.estimate or converting):
+        return False
+    finer, coarser = (span_a, span_b) if span_a[1] - span_a[0] <= span_b[1] - span_b[0] else (span_b, span_a)
+    return _inside(finer, coarser)
