@@ -45,7 +45,9 @@ _TURNS_RE = re.compile(r"^\W*(?:actually|wait|correction|oops|sorry|hmm|scratch 
 _SECOND_THOUGHTS_RE = re.compile(r"\b(?:" + "|".join(sorted(SECOND_THOUGHTS)) + r")\b", re.IGNORECASE)
 _BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}\n]{1,200})\}")
 _SENTENCE_END_RE = re.compile(r"[.!?。](?= |$)")
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?。;])(?<!\b[A-Za-z]\.) (?=\S)")  # "B. Paris" and "e.g. x" are one
+_SENTENCE_SPLIT_RE = re.compile(  # "B. Paris", "e.g. x" and "reactor No. 4" are one
+    r"(?<=[.!?。;])(?<!\b[A-Za-z]\.)(?<!\bNo\.)(?<!\bno\.)(?<!\bvs\.)(?<!\bca\.)(?<!\bSt\.)(?<!\bDr\.)(?<!\bMr\.) (?=\S)"
+)
 _CONCLUDING_RE = re.compile(r"(?:[,;:] (?:and )?(?:so|therefore|thus|hence)\b,?|→|=>|⇒|\bwhich gives\b|\bgiving\b) ?",
                             re.IGNORECASE)
 _BOLD_RE = re.compile(r"\*\*(?P<bold>[^*\n]{1,80})\*\*")
@@ -58,9 +60,9 @@ _ARITHMETIC = _OPERATORS | frozenset({
     "(", ")", "=", ",", "of", "the", "and", "by", "to", "then", "so", "thus", "total", "²", "³", "√", "into",
     "result", "is", "equals",
 }) | frozenset(quantities.UNIT_OF) | frozenset({"°", "$", "€", "£", "¥"})
-_SEPARATORS = frozenset({"=", "equals", "is", "are", "makes", "gives"})
+_SEPARATORS = frozenset({"=", "≈", "equals", "is", "are", "makes", "gives"})
 _TRAILING = frozenset(".!*_`")
-_SEPARATOR_RE = re.compile(r"=|\b(?:is|are|equals|makes|gives)\b")
+_SEPARATOR_RE = re.compile(r"[=≈]|\b(?:is|are|equals|makes|gives)\b")
 _RESULT_LINES = 50  # lines tried, from the last, for a result
 _LIST_ITEM_RE = re.compile(r"^(?:[-*•]|\d{1,2}[.)]) (?P<item>[^,;]{1,80})$")
 _TRAILING_ASIDE_RE = re.compile(r" ?\([^()]{0,200}\)\W*$")
@@ -142,7 +144,9 @@ def _result_of(ts: list[Token]) -> str | None:
             numbers_seen = sum(_is_number(t) for t in arithmetic)
             operators = sum(t.fold in _OPERATORS for t in arithmetic)
             sum_of_two = [t.fold for t in arithmetic][-2:-1] == ["and"] and numbers_seen == 2  # "three and two"
-            return found[1] if numbers_seen >= 2 and (operators >= 1 or sum_of_two) else None
+            if numbers_seen < 2 or not (operators >= 1 or sum_of_two):
+                return None
+            return found[1] if ts[cut - 1].fold != "≈" or found[1].startswith("≈") else "≈" + found[1]
         if len(ts) - cut > 6:  # no amount is that long
             return None
     return None

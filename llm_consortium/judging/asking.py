@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .quantities import UNIT_OF
 from .tokens import FILLER, LINKS, NEGATIONS, stem, tokens
 
 __all__ = ["NO_PROMPT", "PromptForm"]
@@ -52,7 +53,24 @@ _ORDER_RE = re.compile(
     r"\b(?:order\w*|sequence|rank\w*|ascending|descending|sort\w*|first|last|before|after|then|steps?|chrono\w*"
     r"|earliest|latest|from|increasing|decreasing|\w+est|most|least|top|bottom|next|previous|step by step)\b"
 )
-_APPROXIMATE_RE = re.compile(r"\b(?:approximately|approx|roughly|estimate|about how|around how|nearest)\b")
+_APPROXIMATE_RE = re.compile(
+    r"\b(?:approximately|approx|roughly|estimate|about how|around how|nearest|decimal places?|significant figures?)\b"
+)
+_EXPECTS = (  # (what the question asks for, how it asks), the first that matches
+    ("year", re.compile(r"\b(?:what|which) year\b")),
+    ("century", re.compile(r"\b(?:what|which) century\b")),
+    ("decade", re.compile(r"\b(?:what|which) decade\b")),
+    ("date", re.compile(r"^when\b|\b(?:what|which) (?:date|day of the (?:month|year))\b|\bon what day\b")),
+    ("range", re.compile(r"\bbetween (?:what|which)\b")),
+    ("amount", re.compile(r"\bhow (?:many|much|far|long|tall|high|old|big|heavy|fast|deep|wide|large|hot|cold)\b")),
+    ("amount", re.compile(r"^(?:convert|express)\b")),
+    ("name", re.compile(r"^(?:who|whom|whose|which|what|in which|in what|on which)\b")),
+)
+_SUM_RE = re.compile(r"^what(?: is|'s)\b.*(?:\d\s*[-+−×*/÷^%]\s*\d|\d\s*(?:[a-z°]+\s+)?(?:in|to)\s+[a-z°]+\W*$)")
+_IN_UNIT_RE = re.compile(r"\bin (?:degrees )?([a-z°]+(?: [a-z]+)?)\W*$")
+_SEVERAL_RE = re.compile(r"^\w+ (?:are|were)\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|several|all|both|list)\b")
+_IMPLIED_UNITS = {"how old": "year"}
+"""A unit the question implies without naming it: "How old is Bob?" is in years."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,8 @@ class PromptForm:
     option_texts: tuple[tuple[str, tuple[str, ...]], ...] = ()
     numbers: frozenset[str] = frozenset()
     unordered: bool = False
+    expects: str = ""
+    implied_unit: str = ""
 
     @property
     def versions(self) -> bool:
@@ -93,10 +113,12 @@ class PromptForm:
         )
         if len(letters) < 2:
             letters, texts = frozenset(), ()
+        question = asked[0].casefold() if len(asked) == 1 else ""
         return cls(_plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
                    bool(_APPROXIMATE_RE.search(flat)), texts,
                    frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
-                   _ORDER_RE.search(flat) is None)
+                   _ORDER_RE.search(flat) is None, _expects(question, "```" in prompt),
+                   next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""))
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
         """The option whose text these words are (the whole text, or its last words
@@ -120,6 +142,22 @@ class PromptForm:
         if starts is None:
             return frozenset(i for i, w in enumerate(self.ask) if w == word)
         return frozenset(i - 1 for i in starts if i >= 1 and self.ask[i - 1] == word)
+
+
+def _expects(question: str, code: bool) -> str:
+    """What one question asks for ("year", "date", "amount", "name", "version"…, or
+    "" when it is not one of these): the kind of candidate `candidates` looks for."""
+    if not question or code:
+        return ""
+    found = next((kind for kind, pattern in _EXPECTS if pattern.search(question)), "")
+    if found in ("", "name") and re.search(r"\bversion\b|\brelease", question):
+        return "version"
+    in_unit = _IN_UNIT_RE.search(question)
+    if found == "name" and (_SUM_RE.search(question) or (in_unit and in_unit.group(1) in UNIT_OF)):
+        return "amount"  # "What is 0.1 + 0.2?", "What is 6 feet in centimetres?"
+    if found == "name" and _SEVERAL_RE.search(question):
+        return ""  # "Which two elements…", "What are the first three…": a list, not a name
+    return found
 
 
 def _option_texts(prompt: str) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -36,7 +36,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from . import answer_parts, numbers, options, quantities, remnants
+from . import answer_parts, candidates, numbers, options, quantities, remnants
 from .asking import NO_PROMPT, PromptForm
 from .tokens import flat_lines, stem, tokens
 
@@ -45,7 +45,7 @@ __all__ = [
     "normalise", "stated_answer", "yes_no",
 ]
 
-RULES = ("stated answer", "result", "bare number", "yes/no", "choice", "short answer", "same text")
+RULES = ("stated answer", "result", "bare number", "yes/no", "choice", "short answer", "in a sentence", "same text")
 
 # Punctuation stripped from both ends; signs, currency and % carry meaning and stay.
 SURROUNDING = " \t\r\n.,;:!?\"'`*_()[]{}<>«»“”‘’„。、！？"
@@ -62,7 +62,7 @@ LONGEST_REPLY = 20_000
 `_LONG_REPLY_END` are read, for a final-answer line or a stated answer, so no reply
 can make a vote slow (bench/matching_stall.py)."""
 _LONG_REPLY_END = 4 * 2000
-_LIST_LINE_RE = re.compile(r"^(?:[-*•#>|]|\d+[.)] )")
+_LIST_LINE_RE = re.compile(r"^(?:[-*•] |[#>|]|\d+[.)] )")
 _CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer"})
 _FENCED_RE = re.compile(r"^```[\w+-]*$")
 
@@ -216,6 +216,8 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
     if not answer_parts.takes_back("\n".join(said[1:])):
         first = _restated_yes_no(said[0], form) if form.yes_no else None
         first = first or _lead(said[0], form)
+        typed = candidates.read(said[0], form) if first is None else None
+        first = first or (Conclusion(*typed, "in a sentence") if typed is not None else None)
     return _agreed([first, _closing(said[-1], form), _emphasised("\n".join(lines), form)])
 
 
@@ -250,16 +252,17 @@ def named_unit(form: PromptForm) -> str:
     """The one unit the question names ("How many seconds…": "s"), else "": an
     amount written without it is in it."""
     named = [unit for unit, aliases in _ALIASES.items() if aliases & set(form.ask)]
-    return named[0] if len(named) == 1 else ""
+    return named[0] if len(named) == 1 else form.implied_unit if not named else ""
 
 
 @functools.lru_cache(maxsize=64)
 def _concluded(text: str, form: PromptForm) -> Conclusion:
     """`conclude`, remembered for the last few replies (pure, so safe to reuse)."""
     found = _conclude(text, form)
+    found = Conclusion(*candidates.as_asked(found.kind, found.value, form), found.rule)
     if found.kind in ("number", "range") and found.value.count(" ") == 1:
         unit = found.value.rpartition(" ")[2]
-        if unit in _ALIASES and _ALIASES[unit] & set(form.ask):
+        if unit in _ALIASES and (_ALIASES[unit] & set(form.ask) or unit == form.implied_unit):
             return Conclusion(found.kind, found.value.replace(f" {unit}", ""), found.rule)
     return found
 
@@ -296,6 +299,9 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
         if decided is not None:
             return decided
         found = _reduce(said[0], form, "short answer")
+        typed = candidates.read(said[0], form) if found.kind in ("text", "list") else None
+        if typed is not None and typed != (found.kind, found.value):
+            return Conclusion(*typed, "in a sentence")
         if found.kind == "number" and found.value == bare_number(said[0]):
             return Conclusion("number", found.value, "bare number")
         if found.kind == "yes/no" and found.value == whole.value:

@@ -46,7 +46,12 @@ UNITS: dict[str, tuple[str, float, float]] = {
     "J": ("energy", 1.0, 0.0), "kcal": ("energy", 4184.0, 0.0),
     "W": ("power", 1.0, 0.0), "kW": ("power", 1e3, 0.0),
 }
-_SURE_DIGITS = 3
+_ROUGHEST = 0.1
+"""The roughest figure an estimate is compared at: "about 8 billion" (±6 %) is one,
+"about 1,000 feet" (±50 %) and "3 miles" (±17 %) say too little to meet anything."""
+_CONVERTED = 0.02
+"""The roughest figure a conversion between units is compared at, unmarked: "330 m"
+(±1.5 %) meets "1,083 feet"; "5 km" and "3 miles" stay apart."""
 _LARGEST_EXPONENT = 300  # beyond a float's range no estimate is compared
 _CURRENCY = "$€£¥"
 
@@ -63,8 +68,12 @@ class Amount:
     estimate: bool
 
     @property
-    def digits(self) -> int:
-        return len(self.value.normalize().as_tuple().digits)
+    def spread(self) -> float:
+        """Half the figure's last place, relative to its size (in kelvin for a
+        temperature): how roughly it is given."""
+        _, scale, offset = UNITS.get(self.unit, ("", 1.0, 0.0))
+        size = abs(float(self.value) * scale + offset)
+        return float(self.place) / 2 * scale / size if size else float("inf")
 
     def base(self) -> Decimal | None:
         """The exact value in its dimension's base unit (None: no known unit)."""
@@ -122,6 +131,10 @@ def _inside(inner: tuple[float, float], outer: tuple[float, float]) -> bool:
     return outer[0] - slack <= inner[0] and inner[1] <= outer[1] + slack
 
 
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return min(a[1], b[1]) - max(a[0], b[0]) > 1e-9 * max(abs(a[0]), abs(a[1]), 1e-300)
+
+
 def same(a: Amount, b: Amount, estimate: bool = False) -> bool:
     """Whether two amounts are one answer (the module docstring says when);
     `estimate`: the question asks for one."""
@@ -130,10 +143,13 @@ def same(a: Amount, b: Amount, estimate: bool = False) -> bool:
     span_a, span_b = a.span(b.unit), b.span(b.unit)
     if span_a is None or span_b is None:
         return False
-    if a.unit != b.unit and a.base() is not None and a.base() == b.base():
+    base_a = a.base()
+    if a.unit != b.unit and base_a is not None and base_a == b.base():
         return True
-    converting = a.unit != b.unit and min(a.digits, b.digits) >= _SURE_DIGITS
-    if not (estimate or a.estimate or b.estimate or converting):
+    rounded = estimate or a.estimate or b.estimate
+    if max(a.spread, b.spread) > (_ROUGHEST if rounded or a.unit == b.unit else _CONVERTED):
         return False
-    finer, coarser = (span_a, span_b) if span_a[1] - span_a[0] <= span_b[1] - span_b[0] else (span_b, span_a)
-    return _inside(finer, coarser)
+    if a.unit == b.unit:  # the finer figure rounded is the coarser one
+        finer, coarser = (span_a, span_b) if a.place <= b.place else (span_b, span_a)
+        return rounded and _inside(finer, coarser)
+    return _overlap(span_a, span_b)  # two roundings of one quantity

@@ -230,6 +230,8 @@ def _compound(ts: Sequence[Token]) -> str | None:
         big, small = estimates.UNITS.get(head.rpartition(" ")[2]), estimates.UNITS.get(last.rpartition(" ")[2])
         if big is None or small is None or big[0] != small[0] or big[1] <= small[1] or big[2] or small[2]:
             return None
+        if float(last.partition(" ")[0].lstrip("-")) * small[1] >= big[1]:  # "1 kg 1000 g" is no one amount
+            return None
         return f"{head} {last}"
     return None
 

@@ -60,7 +60,8 @@ def content(ts: list[Token], brackets: bool = False) -> list[Token]:
     """The tokens that carry content: punctuation out, except a hyphen, dot, colon
     or slash glued between two numbers ("0-65535", "3:00", "1.2.3") and commas,
     kept to tell list items apart; brackets too when `brackets` (an interval)."""
-    out = []
+    out: list[Token] = []
+    dropped = False
     for i, t in enumerate(ts):
         if t.kind == "sym" and t.fold in DROPPED_SYMBOLS and t.fold != ",":
             if brackets and t.fold in _BRACKETS:
@@ -68,8 +69,10 @@ def content(ts: list[Token], brackets: bool = False) -> list[Token]:
                 continue
             between = 0 < i < len(ts) - 1 and ts[i - 1].kind == ts[i + 1].kind == "num"
             if not (between and t.fold in "-–:/." and t.glued and ts[i + 1].glued):
+                dropped = True  # what follows is glued to nothing kept ("prints `[1": "prints" names nothing)
                 continue
-        out.append(t)
+        out.append(t._replace(glued=False) if dropped else t)
+        dropped = False
     return out
 
 
