@@ -125,13 +125,21 @@ def _is_number(t: Token) -> bool:
     return t.kind == "num" or (t.kind == "word" and t.fold in numbers.NUMBER_WORDS)
 
 
+def _counted(ts: list[Token]) -> tuple[str, str] | None:
+    """"3 apples", "6 slices": a count and the thing counted, as the count."""
+    if len(ts) == 2 and ts[0].kind == "num" and ts[1].kind == "word" and ts[1].raw.isalpha() and ts[1].raw.islower():
+        value = numbers.canonical(ts[0].raw)
+        return ("number", value) if value is not None else None
+    return None
+
+
 def _result_of(ts: list[Token]) -> str | None:
     """N when the tokens end "… arithmetic = N" (the arithmetic right before it)."""
     while ts and ts[-1].fold in _TRAILING:
         ts = ts[:-1]
     for cut in range(len(ts) - 1, 0, -1):  # the shortest amount at the end that follows a separator
         if ts[cut - 1].fold in _SEPARATORS or (ts[cut - 1].fold == "to" and cut > 1 and ts[cut - 2].fold == "equal"):
-            found = quantities.read(ts[cut:])
+            found = quantities.read(ts[cut:]) or _counted(ts[cut:])
             if found is None or found[0] != "number":
                 return None
             lhs = ts[: cut - 1] if ts[cut - 1].fold != "to" else ts[: cut - 2]

@@ -15,6 +15,9 @@
   answers, never a restated question.
 * `approximate`: it asks for an estimate, so "approximately" adds nothing.
 * `option_texts`, `numbers`: each option's text, and the numbers it names.
+* `expects`: what one question asks for (`candidates`: a year, date, amount, name…);
+  `implied_unit`: the unit it means without naming it ("How old…": years);
+  `code`: it shows code, so brackets in a reply are a list a program prints.
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
   "largest"…), so a list answer is compared as a set: "Solid, liquid and gas" is
   "Gas, liquid, solid" for "What are the three classic states of matter?".
@@ -88,6 +91,7 @@ class PromptForm:
     unordered: bool = False
     expects: str = ""
     implied_unit: str = ""
+    code: bool = False
 
     @property
     def versions(self) -> bool:
@@ -118,7 +122,8 @@ class PromptForm:
                    bool(_APPROXIMATE_RE.search(flat)), texts,
                    frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
                    _ORDER_RE.search(flat) is None, _expects(question, "```" in prompt),
-                   next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""))
+                   next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
+                   "```" in prompt)
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
         """The option whose text these words are (the whole text, or its last words

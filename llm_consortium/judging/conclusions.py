@@ -123,10 +123,11 @@ def _opening_yes_no(lines: list[str]) -> str | None:
     return said
 
 
-def _lead(sentence: str, form: PromptForm) -> Conclusion | None:
+def _lead(sentence: str, form: PromptForm, own_line: bool = False) -> Conclusion | None:
     """A longer reply's first sentence when it answers outright: an amount, date or
-    letter, or a name ("Canberra.", "It was painted by Leonardo da Vinci.")."""
-    if not sentence.endswith((".", "!", ";")) or not any(t.kind == "word" for t in tokens(sentence)):
+    letter, or a name ("Canberra.", "It was painted by Leonardo da Vinci."); a first
+    line of its own needs no full stop ("**5**" above an explanation)."""
+    if not own_line and (not sentence.endswith((".", "!", ";")) or not any(t.kind == "word" for t in tokens(sentence))):
         return None
     found = _reduce(sentence, form, "short answer")
     if found.kind == "choice":
@@ -148,9 +149,12 @@ _ALIASES = {
     unit: frozenset(stem(a) for a, u in quantities.UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
     for unit in set(quantities.UNIT_OF.values())
 }
+_SUBJECTS = frozenset({"it", "they", "you", "he", "she", "we", "i", "there", "that", "this"})
+_AUX = frozenset({"is", "are", "was", "were", "am", "do", "does", "did", "can", "cannot", "could", "will", "wo",
+                  "would", "should", "has", "have", "had", "may", "might", "must", "ca", "is not"})
 _AFFIRMING = frozenset({"considered", "regarded", "classified", "counted", "really", "actually", "indeed", "truly"})
 _TRUE_FALSE = {"true": "yes", "false": "no"}
-_TYPED = frozenset({"number", "date", "range", "ordinal", "list", "choice"})
+_TYPED = frozenset({"number", "date", "range", "interval", "ordinal", "list", "choice"})
 
 
 def _clause(sentence: str, form: PromptForm) -> Conclusion | None:
@@ -158,7 +162,11 @@ def _clause(sentence: str, form: PromptForm) -> Conclusion | None:
     range, list or letter ("…, so it prints `3.5`.")."""
     part = answer_parts.concluding(sentence)
     found = _reduce(part, form, "short answer") if part is not None else None
-    return found if found is not None and found.kind in _TYPED else None
+    if found is not None and found.kind in _TYPED:
+        return found
+    solved = sentence.rpartition(": ")[2] if ": " in sentence else None  # "Divide by 2: 2 ≤ x ≤ 5."
+    found = _reduce(solved, form, "short answer") if solved else None
+    return found if found is not None and found.kind == "interval" else None
 
 
 def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
@@ -169,7 +177,7 @@ def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
     if clause is not None:
         return clause
     found = remnants.read(sentence, form)
-    if found.kind not in ("number", "date", "range", "ordinal"):
+    if found.kind not in ("number", "date", "range", "interval", "ordinal"):
         return None
     opens = [t.fold for t in tokens(sentence)[:2]]
     if found.restated or _CONCLUDING & set(opens):
@@ -182,6 +190,10 @@ def _restated_yes_no(sentence: str, form: PromptForm) -> Conclusion | None:
     "yes" ("Mercury is a gas at room temperature."), and with only a negation left
     "no" ("It is not safe.")."""
     ts = remnants.content(tokens(remnants.without_asides(sentence)))
+    echo = [t for t in ts if t.fold != ","]
+    if 2 <= len(echo) <= 3 and echo[0].fold in _SUBJECTS and echo[1].fold.replace("n't", "").replace("n’t", "") in _AUX \
+            and all(t.negation for t in echo[2:]):  # "You cannot.", "It does not.", "It is."
+        return Conclusion("yes/no", "no" if any(t.negation for t in echo) else "yes", "yes/no")
     left, restated = remnants.strip(ts, form, claim=True)
     left = [t for t in left if t.fold != ","]
     if not restated:
@@ -215,7 +227,7 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
     first = None
     if not answer_parts.takes_back("\n".join(said[1:])):
         first = _restated_yes_no(said[0], form) if form.yes_no else None
-        first = first or _lead(said[0], form)
+        first = first or _lead(said[0], form, own_line=said[0] == lines[0] and len(lines) > 1)
         typed = candidates.read(said[0], form) if first is None else None
         first = first or (Conclusion(*typed, "in a sentence") if typed is not None else None)
     return _agreed([first, _closing(said[-1], form), _emphasised("\n".join(lines), form)])

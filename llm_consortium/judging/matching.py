@@ -147,17 +147,24 @@ class PureMatcher:
         amounts that are one quantity or one estimate (`estimates`); under `number`,
         numbers within the tolerance."""
         (kind_a, value_a), (kind_b, value_b) = a.split(":", 1), b.split(":", 1)
-        if kind_a != kind_b or kind_a != "number":
+        if kind_a != kind_b or kind_a not in ("number", "range"):
             return False
         if self.mode == "auto" and form is not None:
-            unit = named_unit(form)
-            amount_a, amount_b = estimates.parse(value_a, unit), estimates.parse(value_b, unit)
-            if amount_a is None or amount_b is None:
-                return False
-            return estimates.same(amount_a, amount_b, form.approximate)
+            ends_a, ends_b = value_a.split(".."), value_b.split("..")
+            return len(ends_a) == len(ends_b) and all(
+                self._same_amount(x, y, form) for x, y in zip(ends_a, ends_b, strict=True)
+            )
+        if kind_a != "number":
+            return False
         if self.mode != "number" or not self.tolerance:
             return False
         return math.isclose(float(value_a), float(value_b), rel_tol=0, abs_tol=self.tolerance)
+
+    @staticmethod
+    def _same_amount(a: str, b: str, form: PromptForm) -> bool:
+        unit = named_unit(form)
+        amount_a, amount_b = estimates.parse(a, unit), estimates.parse(b, unit)
+        return amount_a is not None and amount_b is not None and estimates.same(amount_a, amount_b, form.approximate)
 
     def clusters(self, answers: Sequence[str], prompt: str = "") -> list[Cluster]:
         form = PromptForm.of(prompt)

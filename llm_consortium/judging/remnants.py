@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from . import numbers, options, quantities
+from . import intervals, numbers, options, quantities
 from .asking import PromptForm
 from .tokens import APPROXIMATE, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
 
@@ -36,7 +36,9 @@ _ASIDE_RE = re.compile(
     r" [—–] |(?<!\d) - (?!\d)| ?\((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
 )
 _KEEPS_RE = re.compile(r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though)\b", re.I)
-_INTERVAL_RE = re.compile(r"[\[(]\s*[-−+]?(?:[\d.,]+|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,]+|∞|inf\w*)\s*[\])]|∞")
+_INTERVAL_RE = re.compile(
+    r"[\[(]\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*[\])]|∞"
+)
 _SEPARATORS = frozenset({"is", "are", "was", "were", "=", "equals", "makes", "gives", "has", "have", "had"})
 _LIST_JOINS = frozenset({",", "and", "&", ";"})
 _LONGEST_ITEM = 4
@@ -46,6 +48,7 @@ empty, which is a bug" keeps its aside, "True — it's a G-type star" loses it."
 _BRACKETS = frozenset("[]()")
 _UNIT_WORDS = frozenset(w for alias in quantities.UNIT_OF for w in alias.split())
 _VERSION_ZEROS_RE = re.compile(r"(?:\.0+)+$")
+_TRUE_FALSE = {"true": "yes", "false": "no"}
 _VERDICTS = frozenset({"right", "correct", "true", "sure", "accurate", "it", "the", "quite"})
 
 
@@ -185,6 +188,9 @@ def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
     """(kind, value) when the tokens are an amount, date, range, yes/no, option
     letter or set; a version when the question asks for one. (A list is read last,
     after a restated question: `_list`.)"""
+    interval = intervals.read(ts, notation=not form.code)
+    if interval is not None:
+        return "interval", interval
     words = [t for t in ts if t.fold != ","]
     if form.versions and len(words) == 1 and words[0].kind == "num":
         return "version", _VERSION_ZEROS_RE.sub("", words[0].raw)
@@ -193,6 +199,8 @@ def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
         return found
     if len(words) == 1 and words[0].fold in ("yes", "no"):
         return "yes/no", words[0].fold
+    if len(words) == 1 and words[0].fold in _TRUE_FALSE and form.yes_no:  # "That's false." to "Do we…?"
+        return "yes/no", _TRUE_FALSE[words[0].fold]
     if len(words) == 1 and words[0].raw in form.options:
         return "choice", words[0].raw
     letters = options.letter_set(ts, form)

@@ -18,7 +18,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from . import numbers
+from . import latex, numbers
 
 __all__ = ["Token", "flat_lines", "stem", "tokens"]
 
@@ -90,9 +90,9 @@ class Token(NamedTuple):
 
 
 def _normal(text: str) -> str:
-    """NFKC, with a superscript written as a power first ("10⁸" is "10^8", "x²" is
-    "x^2", never "108" or "x2")."""
-    text = _SUPERSCRIPT_RUN_RE.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
+    """NFKC, LaTeX maths written plainly (`latex`), and a superscript written as a
+    power first ("10⁸" is "10^8", "x²" is "x^2", never "108" or "x2")."""
+    text = _SUPERSCRIPT_RUN_RE.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), latex.plain(text))
     return unicodedata.normalize("NFKC", text)
 
 
