@@ -35,6 +35,7 @@ this much text before it."""
 _FINAL_LINE_RE = re.compile(
     r"^[#>*_ -]{0,8}(?:final )?answer[*_ ]{0,6}[:：][*_ ]{0,6}(?P<answer>.+)$", re.IGNORECASE
 )
+_HEADING_RE = re.compile(r"^[#>*_ -]{0,8}(?:final )?answer[*_ ]{0,6}[:：]?[*_ ]{0,6}$", re.IGNORECASE)
 _MARKER_RE = re.compile(
     r"\b(?:final answer|answer|antwort|réponse|respuesta|risposta|resposta|ответ)[*_]{0,4} ?"
     r"(?:[:：]|is\b|would be\b|should be\b|ist\b|est\b|es\b|è\b|é\b|=)[*_]{0,4} ?",
@@ -62,6 +63,7 @@ _ARITHMETIC = _OPERATORS | frozenset({
 }) | frozenset(quantities.UNIT_OF) | frozenset({"°", "$", "€", "£", "¥"})
 _SEPARATORS = frozenset({"=", "≈", "equals", "is", "are", "makes", "gives"})
 _TRAILING = frozenset(".!*_`")
+_JUSTIFYING = frozenset({"since", "because", "as", "check", "checking", "verify", "indeed", "proof"})
 _SEPARATOR_RE = re.compile(r"[=≈]|\b(?:is|are|equals|makes|gives)\b")
 _RESULT_LINES = 50  # lines tried, from the last, for a result
 _LIST_ITEM_RE = re.compile(r"^(?:[-*•]|\d{1,2}[.)]) (?P<item>[^,;]{1,80})$")
@@ -75,10 +77,13 @@ def with_final_answer_line(prompt: str) -> str:
 
 
 def final_line(lines: list[str]) -> str | None:
-    """X when the reply's last line is "Final answer: X" or "Answer: X"."""
+    """X when the reply's last line is "Final answer: X" or "Answer: X", or a
+    heading "## Answer" stands right above its last line X."""
     if not lines:
         return None
     match = _FINAL_LINE_RE.match(lines[-1])
+    if match is None and len(lines) >= 2 and _HEADING_RE.match(lines[-2]):
+        return lines[-1].strip(" *_") or None
     return match.group("answer").strip(" *_") or None if match else None
 
 
@@ -152,7 +157,10 @@ def _result_of(ts: list[Token]) -> str | None:
             numbers_seen = sum(_is_number(t) for t in arithmetic)
             operators = sum(t.fold in _OPERATORS for t in arithmetic)
             sum_of_two = [t.fold for t in arithmetic][-2:-1] == ["and"] and numbers_seen == 2  # "three and two"
-            if numbers_seen < 2 or not (operators >= 1 or sum_of_two):
+            root = numbers_seen == 1 and arithmetic[:1] and arithmetic[0].fold == "√"  # "√144 = 12"
+            if not root and (numbers_seen < 2 or not (operators >= 1 or sum_of_two)):
+                return None
+            if any(t.fold in _JUSTIFYING for t in lhs):  # "12, since 12 × 12 = 144" concludes 12, not 144
                 return None
             return found[1] if ts[cut - 1].fold != "≈" or found[1].startswith("≈") else "≈" + found[1]
         if len(ts) - cut > 6:  # no amount is that long

@@ -17,7 +17,9 @@
 * `option_texts`, `numbers`: each option's text, and the numbers it names.
 * `expects`: what one question asks for (`candidates`: a year, date, amount, name…);
   `implied_unit`: the unit it means without naming it ("How old…": years);
-  `code`: it shows code, so brackets in a reply are a list a program prints.
+  `code`: it shows code, so brackets in a reply are a list a program prints;
+  `words`: every word of the prompt, stemmed ("Sam has 14 marbles." names what
+  the prompt counts).
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
   "largest"…), so a list answer is compared as a set: "Solid, liquid and gas" is
   "Gas, liquid, solid" for "What are the three classic states of matter?".
@@ -51,7 +53,7 @@ _NEVER_RESTATED = NEGATIONS | {"yes", "no", "true", "false", "or", "and", "if", 
 _INSTRUCTION_RE = re.compile(
     r"^(?:reply|respond|answer|give only|keep|be |use |format|show your|explain|only|just|think|output|write)", re.I
 )
-_OPTION_RE = re.compile(r"(?:^|[\s:])[(\[]?(?P<l>[A-J])[)\].:](?=\s|$)")
+_OPTION_RE = re.compile(r"(?:^|[\s:])(?:[(\[]?(?P<l>[A-J])[)\].:]|[(\[]?(?P<lower>[a-j])\))(?=\s|$)")
 _ORDER_RE = re.compile(
     r"\b(?:order\w*|sequence|rank\w*|ascending|descending|sort\w*|first|last|before|after|then|steps?|chrono\w*"
     r"|earliest|latest|from|increasing|decreasing|\w+est|most|least|top|bottom|next|previous|step by step)\b"
@@ -66,7 +68,11 @@ _EXPECTS = (  # (what the question asks for, how it asks), the first that matche
     ("date", re.compile(r"^when\b|\b(?:what|which) (?:date|day of the (?:month|year))\b|\bon what day\b")),
     ("range", re.compile(r"\bbetween (?:what|which)\b")),
     ("amount", re.compile(r"\bhow (?:many|much|far|long|tall|high|old|big|heavy|fast|deep|wide|large|hot|cold)\b")),
-    ("amount", re.compile(r"^(?:convert|express)\b")),
+    ("amount", re.compile(r"^(?:convert|express|estimate)\b")),
+    ("amount", re.compile(r"\bwhat(?: is|'s| was| are) (?:the |its |their |an? )?(?:\w+ )?(?:speed|distance|height|weight|"
+                          r"mass|length|width|depth|area|volume|temperature|population|age|price|cost|diameter|radius|"
+                          r"circumference|density|duration|boiling point|melting point|freezing point|"
+                          r"percentage|probability|value|total|sum|product|difference|average|mean|median)\b")),
     ("name", re.compile(r"^(?:who|whom|whose|which|what|in which|in what|on which)\b")),
 )
 _SUM_RE = re.compile(r"^what(?: is|'s)\b.*(?:\d\s*[-+−×*/÷^%]\s*\d|\d\s*(?:[a-z°]+\s+)?(?:in|to)\s+[a-z°]+\W*$)")
@@ -92,6 +98,7 @@ class PromptForm:
     expects: str = ""
     implied_unit: str = ""
     code: bool = False
+    words: frozenset[str] = frozenset()
 
     @property
     def versions(self) -> bool:
@@ -123,7 +130,7 @@ class PromptForm:
                    frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
                    _ORDER_RE.search(flat) is None, _expects(question, "```" in prompt),
                    next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
-                   "```" in prompt)
+                   "```" in prompt, frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"))
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
         """The option whose text these words are (the whole text, or its last words
@@ -173,7 +180,7 @@ def _option_texts(prompt: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         end = marks[i + 1].start() if i + 1 < len(marks) else len(prompt)
         text = prompt[mark.end() : end].split("\n")[0]
         words = tuple(t.fold for t in tokens(text) if t.kind != "sym" and t.fold not in ("a", "an", "the"))
-        found.append((mark.group("l"), words))
+        found.append(((mark.group("l") or mark.group("lower")).upper(), words))
     letters = [letter for letter, _ in found]
     return tuple(found) if len(set(letters)) == len(letters) else ()
 

@@ -70,7 +70,7 @@ _PRONOUNS = frozenset({"it", "he", "she", "they", "we", "this", "that", "there",
 _SAYS_NOTHING = (FILLER | LINKS | ARTICLES) - {"and"}
 _CONTEXT = frozenset({"after", "before", "when", "while", "during", "because", "since", "including", "according",
                       "which", "who", "where", "whose", "until", "based", "released", "located", "aged", "near",
-                      "probably", "each", "every", "now", "today", "exactly", "precisely"})
+                      "probably", "each", "every", "now", "today", "exactly", "precisely"}) | APPROXIMATE
 """Words that open context after an answer ("…, released in 2008", "…, aged 96")."""
 _AFTER_COMMA = LINKS | _CONTEXT | {"so", "thus", "therefore", "hence"}
 _WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
@@ -88,7 +88,10 @@ _LONGEST_SENTENCE = 400
 _METRIC = frozenset({"m", "km", "cm", "mm", "kg", "g", "mg", "t", "l", "ml", "°C", "K", "m^2", "km^2", "cm^2",
                      "m^3", "cm^3", "km/h", "m/s", "J", "W", "kW", "s", "min", "h"})
 _DIMENSIONS = {"far": "length", "tall": "length", "high": "length", "deep": "length", "wide": "length",
-               "heavy": "mass", "weigh": "mass", "fast": "speed", "hot": "temperature", "cold": "temperature"}
+               "distance": "length", "height": "length", "length": "length", "width": "length", "depth": "length",
+               "heavy": "mass", "weigh": "mass", "weight": "mass", "mass": "mass", "fast": "speed", "speed": "speed",
+               "hot": "temperature", "cold": "temperature", "temperature": "temperature", "area": "area",
+               "volume": "volume"}
 _YEAR_LINKS = frozenset({"in", "of", "since", "by", "from", "until", "during", "year", "around", "circa"})
 _DECADE_WORDS = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties")
 """Under "which decade", "the sixties" is the 1960s."""
@@ -282,10 +285,33 @@ def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
     if j >= len(ts):
         return True
     if ts[j].fold in (",", ";", ":"):
-        return j + 1 >= len(ts) or ts[j + 1].fold in _AFTER_COMMA
+        fronted = len(before) == 1 and before[0].fold in LINKS  # "On July 20, 1969, Armstrong landed."
+        return fronted or j + 1 >= len(ts) or _opens_context(ts[j + 1])
     if ts[j].fold == "and":  # "… by Jane Austen and published in 1813": a second predicate
         return j + 1 < len(ts) and ts[j + 1].kind == "word" and ts[j + 1].raw.islower() and ts[j + 1].fold.endswith("ed")
-    return ts[j].kind == "sym" or ts[j].fold in _SAYS_NOTHING | _CONTEXT or stem(ts[j].fold) in form.ask
+    return ts[j].kind == "sym" or ts[j].fold in _SAYS_NOTHING | _CONTEXT or stem(ts[j].fold) in form.words
+
+
+def _opens_context(t: Token) -> bool:
+    """A word that opens context after a comma: a link, "which", "aged", a participle
+    ("…, having overtaken China", "…, released in 2008"); never a second item."""
+    participle = t.kind == "word" and t.raw.islower() and len(t.raw) > 4 and t.fold.endswith(("ing", "ed"))
+    return t.fold in _AFTER_COMMA or participle
+
+
+def _choices(ts: Sequence[Token], form: PromptForm) -> str | None:
+    """The one option a sentence names, by its letter ("I'd pick C", "B is correct")
+    or its text ("Carbon dioxide (C)."): None when it names two or none."""
+    letters = {t.raw.upper() for i, t in enumerate(ts) if t.kind == "word" and len(t.raw) == 1
+               and t.raw.upper() in form.options and (t.raw.isupper() or (0 < i < len(ts) - 1 and ts[i - 1].fold == "("
+                                                                           and ts[i + 1].fold == ")"))
+               and not (t.raw == "A" and i + 1 < len(ts) and ts[i + 1].kind == "word" and ts[i + 1].raw.islower())}
+    words = [t.fold for t in ts if (t.kind != "sym") and t.fold not in ARTICLES]
+    for letter, text in form.option_texts:
+        n = len(text)
+        if n and any(tuple(words[k : k + n]) == text for k in range(len(words) - n + 1)):
+            letters.add(letter)
+    return letters.pop() if len(letters) == 1 else None
 
 
 def _given(f: _Found, form: PromptForm) -> bool:
@@ -314,11 +340,14 @@ def _number_sign(ts: Sequence[Token], i: int) -> bool:
 def read(sentence: str, form: PromptForm) -> tuple[str, str] | None:
     """(kind, value) of the one candidate of the asked kind in the sentence, as the
     module docstring says; None when there is not exactly one, or one is not free."""
-    if not form.expects or form.yes_no or form.options or len(sentence) > _LONGEST_SENTENCE:
+    if not (form.expects or form.options) or form.yes_no or len(sentence) > _LONGEST_SENTENCE:
         return None
     ts = [t for t in tokens(sentence) if t.fold not in ("*", "_", "`", "#")]
     if any(t.fold in _HEDGES or _joins(ts, i) or (t.negation and not _number_sign(ts, i)) for i, t in enumerate(ts)):
         return None
+    if form.options:
+        picked = _choices(ts, form)
+        return ("choice", picked) if picked is not None else None
     if form.expects == "name":
         found = _names(ts, form)
         relations = _NAME_LINKS
@@ -327,7 +356,7 @@ def read(sentence: str, form: PromptForm) -> tuple[str, str] | None:
         relations = _BEFORE - APPROXIMATE if form.approximate else _BEFORE
     if found:  # what follows ", in …", ", aged …" after the first candidate is context
         cut = next((k for k in range(found[0].end, len(ts) - 1)
-                    if ts[k].fold == "," and ts[k + 1].fold in _AFTER_COMMA), len(ts))
+                    if ts[k].fold == "," and _opens_context(ts[k + 1])), len(ts))
         found = [f for f in found if f.start < cut]
     if not all(_free(ts, f, relations) for f in found):
         return None

@@ -113,7 +113,8 @@ def _opening_yes_no(lines: list[str]) -> str | None:
     if len(first) > 1 and not (first[1].kind == "sym" and first[1].fold in ",.!;:—–-"):
         return None  # "Yes and no", "No one knows"
     after = [t for t in first[1:] if t.kind != "sym"]
-    if after and (after[0].fold in _QUALIFIERS or (first[0].fold in ("yes", "true") and after[0].negation)):
+    if after and (after[0].fold in _QUALIFIERS or (_TRUE_FALSE.get(first[0].fold, first[0].fold) == "yes"
+                                                   and after[0].negation)):
         return None
     said = _TRUE_FALSE.get(first[0].fold, first[0].fold)
     other = "no" if said == "yes" else "yes"
@@ -153,7 +154,9 @@ _SUBJECTS = frozenset({"it", "they", "you", "he", "she", "we", "i", "there", "th
 _AUX = frozenset({"is", "are", "was", "were", "am", "do", "does", "did", "can", "cannot", "could", "will", "wo",
                   "would", "should", "has", "have", "had", "may", "might", "must", "ca", "is not"})
 _AFFIRMING = frozenset({"considered", "regarded", "classified", "counted", "really", "actually", "indeed", "truly"})
-_TRUE_FALSE = {"true": "yes", "false": "no"}
+_TRUE_FALSE = {"true": "yes", "false": "no", "yep": "yes", "yeah": "yes", "yup": "yes", "correct": "yes",
+               "nope": "no", "nah": "no", "incorrect": "no"}
+"""Words that open a reply as "yes" or "no" would ("Nope — it's a fruit.")."""
 _TYPED = frozenset({"number", "date", "range", "interval", "ordinal", "list", "choice"})
 
 
@@ -189,7 +192,7 @@ def _restated_yes_no(sentence: str, form: PromptForm) -> Conclusion | None:
     """For one plain yes/no question: a sentence that restates the question whole is
     "yes" ("Mercury is a gas at room temperature."), and with only a negation left
     "no" ("It is not safe.")."""
-    ts = remnants.content(tokens(remnants.without_asides(sentence)))
+    ts = [t for t in remnants.content(tokens(remnants.without_asides(sentence))) if t.fold != "°"]
     echo = [t for t in ts if t.fold != ","]
     if 2 <= len(echo) <= 3 and echo[0].fold in _SUBJECTS and echo[1].fold.replace("n't", "").replace("n’t", "") in _AUX \
             and all(t.negation for t in echo[2:]):  # "You cannot.", "It does not.", "It is."

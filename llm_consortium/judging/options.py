@@ -36,6 +36,12 @@ def letter(part: str, form: PromptForm) -> str | None:
         return flat[0]
     if len(flat) > 3 and flat[0] in form.options and (flat[1:3] == ". " or flat[1:4] in (" — ", " – ", " - ")):
         return flat[0]
+    if len(flat) > 2 and flat[0].islower() and flat[1] == ")" and flat[0].upper() in form.options:
+        return flat[0].upper()  # "b) 4" when the prompt lists "(a) 3 (b) 4"
+    if len(flat) > 3 and flat[0] in form.options and flat[1:3] in (", ", ": "):  # "B, Mercury"
+        text = tuple(w.strip(".,;:!*_()").casefold() for w in flat[3:].split())
+        if text and form.letter_of(text) == flat[0]:
+            return flat[0]
     words = bare.split()
     named = words[1].strip("()").upper() if len(words) == 2 else ""
     if words[:1] and words[0].casefold() in ("option", "choice") and len(named) == 1 and named in LETTERS:

@@ -39,7 +39,7 @@ _UNITS: dict[str, tuple[str, ...]] = {
     "mg": ("mg", "milligram", "milligrams"),
     "lb": ("lb", "lbs", "pound", "pounds"),
     "oz": ("oz", "ounce", "ounces"),
-    "t": ("tonne", "tonnes"),
+    "t": ("t", "tonne", "tonnes", "metric ton", "metric tons"),
     "s": ("s", "sec", "secs", "second", "seconds"),
     "min": ("min", "mins", "minute", "minutes"),
     "h": ("h", "hr", "hrs", "hour", "hours"),

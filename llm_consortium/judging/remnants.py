@@ -40,7 +40,7 @@ _INTERVAL_RE = re.compile(
     r"[\[(]\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*[\])]|∞"
 )
 _SEPARATORS = frozenset({"is", "are", "was", "were", "=", "equals", "makes", "gives", "has", "have", "had"})
-_LIST_JOINS = frozenset({",", "and", "&", ";"})
+_LIST_JOINS = frozenset({",", "and", "&", ";", "→"})
 _LONGEST_ITEM = 4
 SHORT_ANSWER = 4
 """Tokens an answer may hold for an aside after it to come off: "1 when the list is
@@ -128,7 +128,8 @@ def _restated(t: Token, ts: list[Token], i: int, claim: bool, version: bool = Fa
         return False
     if t.kind == "num" or t.fold in numbers.NUMBER_WORDS:
         return claim
-    unit_after_amount = t.fold in _UNIT_WORDS and i > 0 and (ts[i - 1].kind == "num" or ts[i - 1].fold in _UNIT_WORDS)
+    unit_after_amount = not claim and t.fold in _UNIT_WORDS and i > 0 and (
+        ts[i - 1].kind == "num" or ts[i - 1].fold in _UNIT_WORDS)
     return t.kind == "word" and not unit_after_amount
 
 
