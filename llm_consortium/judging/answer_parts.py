@@ -47,7 +47,8 @@ _SECOND_THOUGHTS_RE = re.compile(r"\b(?:" + "|".join(sorted(SECOND_THOUGHTS)) + 
 _BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}\n]{1,200})\}")
 _SENTENCE_END_RE = re.compile(r"[.!?。](?= |$)")
 _SENTENCE_SPLIT_RE = re.compile(  # "B. Paris", "e.g. x" and "reactor No. 4" are one
-    r"(?<=[.!?。;])(?<!\b[A-Za-z]\.)(?<!\bNo\.)(?<!\bno\.)(?<!\bvs\.)(?<!\bca\.)(?<!\bSt\.)(?<!\bDr\.)(?<!\bMr\.) (?=\S)"
+    r"(?<=[.!?。;])(?<!\b[A-Za-z]\.)(?<!\bNo\.)(?<!\bno\.)(?<!\bvs\.)(?<!\bca\.)(?<!\bSt\.)(?<!\bDr\.)"
+    r"(?<!\bMr\.) (?=\S)"
 )
 _CONCLUDING_RE = re.compile(r"(?:[,;:] (?:and )?(?:so|therefore|thus|hence)\b,?|→|=>|⇒|\bwhich gives\b|\bgiving\b) ?",
                             re.IGNORECASE)

@@ -69,15 +69,17 @@ _EXPECTS = (  # (what the question asks for, how it asks), the first that matche
     ("range", re.compile(r"\bbetween (?:what|which)\b")),
     ("amount", re.compile(r"\bhow (?:many|much|far|long|tall|high|old|big|heavy|fast|deep|wide|large|hot|cold)\b")),
     ("amount", re.compile(r"^(?:convert|express|estimate)\b")),
-    ("amount", re.compile(r"\bwhat(?: is|'s| was| are) (?:the |its |their |an? )?(?:\w+ )?(?:speed|distance|height|weight|"
-                          r"mass|length|width|depth|area|volume|temperature|population|age|price|cost|diameter|radius|"
-                          r"circumference|density|duration|boiling point|melting point|freezing point|"
+    ("amount", re.compile(r"\bwhat(?: is|'s| was| are) (?:the |its |their |an? )?(?:\w+ )?(?:speed|distance|height|"
+                          r"weight|mass|length|width|depth|area|volume|temperature|population|age|price|cost|diameter|"
+                          r"radius|circumference|density|duration|boiling point|melting point|freezing point|"
                           r"percentage|probability|value|total|sum|product|difference|average|mean|median)\b")),
     ("name", re.compile(r"^(?:who|whom|whose|which|what|in which|in what|on which)\b")),
 )
 _SUM_RE = re.compile(r"^what(?: is|'s)\b.*(?:\d\s*[-+−×*/÷^%]\s*\d|\d\s*(?:[a-z°]+\s+)?(?:in|to)\s+[a-z°]+\W*$)")
 _IN_UNIT_RE = re.compile(r"\bin (?:degrees )?([a-z°]+(?: [a-z]+)?)\W*$")
-_SEVERAL_RE = re.compile(r"^\w+ (?:are|were)\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|several|all|both|list)\b")
+_SEVERAL_RE = re.compile(
+    r"^\w+ (?:are|were)\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|several|all|both|list)\b"
+)
 _IMPLIED_UNITS = {"how old": "year"}
 """A unit the question implies without naming it: "How old is Bob?" is in years."""
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from . import estimates, numbers, quantities
+from . import estimates, numbers, options, quantities
 from .asking import PromptForm
 from .tokens import APPROXIMATE, ARTICLES, FILLER, LINKS, NEGATIONS, SECOND_THOUGHTS, Token, stem, tokens
 
@@ -52,7 +52,7 @@ than 8", "after 1912"). "by" only before an amount or date: "painted by" names."
 _NAME_LINKS = _BEFORE - {"by"}
 _AFTER = frozenset({"ago", "earlier", "later", "prior", "older", "younger", "more", "less", "fewer", "times", "or",
                     "per", "than", "before", "after"})
-_AFTER_DATE = frozenset({"ago", "earlier", "later", "or", "at", "onwards", "onward"})
+_AFTER_DATE = frozenset({"ago", "earlier", "later", "or", "onwards", "onward"})
 """Words that relate a candidate when right after it ("10 years ago"); after a date
 "before" and "after" open another clause ("15 April 1912 after hitting an iceberg")."""
 _OPENERS = FILLER | LINKS | ARTICLES | NEGATIONS | frozenset({
@@ -128,7 +128,7 @@ def _typed(ts: Sequence[Token], i: int) -> tuple[str, str, int] | None:
     year = _year(ts, i)
     for width in range(min(_WINDOW, len(ts) - i), 0, -1):
         window = ts[i : i + width]
-        if any(t.fold in "()[]" for t in window) or window[-1].kind == "sym" and window[-1].fold not in "%$€£¥":
+        if any(t.fold in "()[]" for t in window) or (window[-1].kind == "sym" and window[-1].fold not in "%$€£¥"):
             continue
         found = quantities.read(window)
         if found is not None:
@@ -154,15 +154,15 @@ def _names(ts: Sequence[Token], form: PromptForm) -> list[_Found]:
         end = i + 1
         while end < len(ts) and (
             (ts[end].glued and ts[end].kind != "sym")
-            or ts[end].kind == "word" and (ts[end].raw[:1].isupper() or (
-                ts[end].fold in _PARTICLES and end + 1 < len(ts) and ts[end + 1].raw[:1].isupper()))
+            or (ts[end].kind == "word" and (ts[end].raw[:1].isupper() or (
+                ts[end].fold in _PARTICLES and end + 1 < len(ts) and ts[end + 1].raw[:1].isupper())))
         ):
             end += 1
         if i == 0 and end == 1 and len(ts) > 1 and ts[1].kind == "word" and not (
                 ts[1].fold in FILLER or stem(ts[1].fold) in form.ask):
             i = end  # "Carbon dioxide", "Hydrogen and oxygen": capitalised as the sentence opens
             continue
-        words = []
+        words: list[str] = []
         for w in ts[i:end]:  # "CO2" is one word
             if w.glued and words and w is not ts[i]:
                 words[-1] += w.fold
@@ -206,9 +206,10 @@ def _side_by_side(ts: Sequence[Token], found: list[_Found], form: PromptForm) ->
     for f in found:
         last = out[-1] if out else None
         gap = ts[last.end : f.start] if last is not None else []
-        if last is not None and last.kind == f.kind == "number" and all(t.fold in _SIDE_BY_SIDE for t in gap):
+        if (last is not None and last.kind == f.kind == "number" and all(t.fold in _SIDE_BY_SIDE for t in gap)
+                and not _given(last, form) and not _given(f, form)):
             a, b = estimates.parse(last.value), estimates.parse(f.value)
-            if a is not None and b is not None and estimates.same(a, b, estimate=True):
+            if a is not None and b is not None and estimates.same(a, b, estimate=True, loose=True):
                 kept = _preferred(last, f)
                 out[-1] = _Found("number", kept.value, last.start, f.end)
                 continue
@@ -260,7 +261,7 @@ def _free(ts: Sequence[Token], f: _Found, before: frozenset[str]) -> bool:
 def _said(t: Token, form: PromptForm) -> bool:
     """A word that says nothing of its own around an answer: filler, a link, the
     question's own words."""
-    return t.kind == "sym" and t.fold not in "+-−×÷=" or t.fold in _SAYS_NOTHING or stem(t.fold) in form.ask
+    return (t.kind == "sym" and t.fold not in "+-−×÷=") or t.fold in _SAYS_NOTHING or stem(t.fold) in form.ask
 
 
 def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
@@ -288,8 +289,17 @@ def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
         fronted = len(before) == 1 and before[0].fold in LINKS  # "On July 20, 1969, Armstrong landed."
         return fronted or j + 1 >= len(ts) or _opens_context(ts[j + 1])
     if ts[j].fold == "and":  # "… by Jane Austen and published in 1813": a second predicate
-        return j + 1 < len(ts) and ts[j + 1].kind == "word" and ts[j + 1].raw.islower() and ts[j + 1].fold.endswith("ed")
+        verb = ts[j + 1].raw if j + 1 < len(ts) else ""
+        return verb.isalpha() and verb.islower() and verb.endswith("ed")
     return ts[j].kind == "sym" or ts[j].fold in _SAYS_NOTHING | _CONTEXT or stem(ts[j].fold) in form.words
+
+
+def _bracketed(ts: Sequence[Token], f: _Found) -> bool:
+    """Whether a candidate stands inside brackets ("(1 km = 0.6214 mi)")."""
+    depth = 0
+    for t in ts[: f.start]:
+        depth += (t.fold in "([") - (t.fold in ")]") if t.kind == "sym" else 0
+    return depth > 0
 
 
 def _opens_context(t: Token) -> bool:
@@ -297,21 +307,6 @@ def _opens_context(t: Token) -> bool:
     ("…, having overtaken China", "…, released in 2008"); never a second item."""
     participle = t.kind == "word" and t.raw.islower() and len(t.raw) > 4 and t.fold.endswith(("ing", "ed"))
     return t.fold in _AFTER_COMMA or participle
-
-
-def _choices(ts: Sequence[Token], form: PromptForm) -> str | None:
-    """The one option a sentence names, by its letter ("I'd pick C", "B is correct")
-    or its text ("Carbon dioxide (C)."): None when it names two or none."""
-    letters = {t.raw.upper() for i, t in enumerate(ts) if t.kind == "word" and len(t.raw) == 1
-               and t.raw.upper() in form.options and (t.raw.isupper() or (0 < i < len(ts) - 1 and ts[i - 1].fold == "("
-                                                                           and ts[i + 1].fold == ")"))
-               and not (t.raw == "A" and i + 1 < len(ts) and ts[i + 1].kind == "word" and ts[i + 1].raw.islower())}
-    words = [t.fold for t in ts if (t.kind != "sym") and t.fold not in ARTICLES]
-    for letter, text in form.option_texts:
-        n = len(text)
-        if n and any(tuple(words[k : k + n]) == text for k in range(len(words) - n + 1)):
-            letters.add(letter)
-    return letters.pop() if len(letters) == 1 else None
 
 
 def _given(f: _Found, form: PromptForm) -> bool:
@@ -346,7 +341,7 @@ def read(sentence: str, form: PromptForm) -> tuple[str, str] | None:
     if any(t.fold in _HEDGES or _joins(ts, i) or (t.negation and not _number_sign(ts, i)) for i, t in enumerate(ts)):
         return None
     if form.options:
-        picked = _choices(ts, form)
+        picked = options.named(ts, form)
         return ("choice", picked) if picked is not None else None
     if form.expects == "name":
         found = _names(ts, form)
@@ -354,19 +349,17 @@ def read(sentence: str, form: PromptForm) -> tuple[str, str] | None:
     else:
         found = _of_kind(_side_by_side(ts, _amounts(ts, form), form), form)
         relations = _BEFORE - APPROXIMATE if form.approximate else _BEFORE
-    if found:  # what follows ", in …", ", aged …" after the first candidate is context
+    if found:  # what follows ", in …", ", aged …", " — " or in brackets after the first candidate is context
         cut = next((k for k in range(found[0].end, len(ts) - 1)
-                    if ts[k].fold == "," and _opens_context(ts[k + 1])), len(ts))
-        found = [f for f in found if f.start < cut]
+                    if (ts[k].fold == "," and _opens_context(ts[k + 1])) or ts[k].fold in ("—", "–")), len(ts))
+        found = [f for f in found if f.start < cut and not (f is not found[0] and _bracketed(ts, f))]
     if not all(_free(ts, f, relations) for f in found):
-        return None
-    if len(found) == 1 and not _placed(ts, found[0], form):
         return None
     if form.expects not in ("name", "version") and len(found) > 1:  # the amounts the prompt gives are no answer
         found = [f for f in found if not _given(f, form)]
-    if len({(f.kind, f.value) for f in found}) == 1:  # "a dozen eggs (12)" says 12 once
-        found = found[:1]
-    if len(found) != 1:
+    if len({(f.kind, f.value) for f in found}) != 1:  # "a dozen eggs (12)" says 12 once
+        return None
+    if not all(_placed(ts, f, form) for f in found):
         return None
     return as_asked(found[0].kind, found[0].value, form)
 

@@ -194,8 +194,9 @@ def _restated_yes_no(sentence: str, form: PromptForm) -> Conclusion | None:
     "no" ("It is not safe.")."""
     ts = [t for t in remnants.content(tokens(remnants.without_asides(sentence))) if t.fold != "°"]
     echo = [t for t in ts if t.fold != ","]
-    if 2 <= len(echo) <= 3 and echo[0].fold in _SUBJECTS and echo[1].fold.replace("n't", "").replace("n’t", "") in _AUX \
-            and all(t.negation for t in echo[2:]):  # "You cannot.", "It does not.", "It is."
+    verb = echo[1].fold.replace("n't", "").replace("n’t", "") if len(echo) > 1 else ""
+    if 2 <= len(echo) <= 3 and echo[0].fold in _SUBJECTS and verb in _AUX and all(t.negation for t in echo[2:]):
+        # "You cannot.", "It does not.", "It is."
         return Conclusion("yes/no", "no" if any(t.negation for t in echo) else "yes", "yes/no")
     left, restated = remnants.strip(ts, form, claim=True)
     left = [t for t in left if t.fold != ","]

@@ -67,6 +67,10 @@ class Amount:
     unit: str
     estimate: bool
 
+    def as_written(self) -> Amount:
+        """The figure with the zeros ending a whole number read as significant."""
+        return Amount(self.value, min(self.place, Decimal(1)), self.unit, self.estimate)
+
     @property
     def spread(self) -> float:
         """Half the figure's last place, relative to its size (in kelvin for a
@@ -135,9 +139,10 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return min(a[1], b[1]) - max(a[0], b[0]) > 1e-9 * max(abs(a[0]), abs(a[1]), 1e-300)
 
 
-def same(a: Amount, b: Amount, estimate: bool = False) -> bool:
+def same(a: Amount, b: Amount, estimate: bool = False, loose: bool = False) -> bool:
     """Whether two amounts are one answer (the module docstring says when);
-    `estimate`: the question asks for one."""
+    `estimate`: the question asks for one; `loose`: one reply gives both side by
+    side ("1 AU, about 1.5 × 10⁸ km"), so only that they can be one is checked."""
     if a.unit == b.unit and a.value == b.value:
         return True
     span_a, span_b = a.span(b.unit), b.span(b.unit)
@@ -147,7 +152,12 @@ def same(a: Amount, b: Amount, estimate: bool = False) -> bool:
     if a.unit != b.unit and base_a is not None and base_a == b.base():
         return True
     rounded = estimate or a.estimate or b.estimate
-    if max(a.spread, b.spread) > (_ROUGHEST if rounded or a.unit == b.unit else _CONVERTED):
+    if not rounded:  # taken as written: "100 °C" is 99.5 to 100.5
+        a, b = a.as_written(), b.as_written()
+        span_a, span_b = a.span(b.unit), b.span(b.unit)
+        if span_a is None or span_b is None:
+            return False
+    if not loose and max(a.spread, b.spread) > (_ROUGHEST if rounded or a.unit == b.unit else _CONVERTED):
         return False
     if a.unit == b.unit:  # the finer figure rounded is the coarser one
         finer, coarser = (span_a, span_b) if a.place <= b.place else (span_b, span_a)

@@ -71,7 +71,8 @@ def content(ts: list[Token], brackets: bool = False) -> list[Token]:
                 out.append(t)
                 continue
             between = 0 < i < len(ts) - 1 and ts[i - 1].kind == ts[i + 1].kind == "num"
-            if not (between and t.fold in "-–:/." and t.glued and ts[i + 1].glued):
+            signed = t.fold in "-−" and i < len(ts) - 1 and ts[i + 1].fold == "∞" and ts[i + 1].glued  # "-∞"
+            if not (between and t.fold in "-–:/." and t.glued and ts[i + 1].glued) and not signed:
                 dropped = True  # what follows is glued to nothing kept ("prints `[1": "prints" names nothing)
                 continue
         out.append(t._replace(glued=False) if dropped else t)
