@@ -65,6 +65,8 @@ _EXPECTS = (  # (what the question asks for, how it asks), the first that matche
     ("year", re.compile(r"\b(?:what|which) year\b")),
     ("century", re.compile(r"\b(?:what|which) century\b")),
     ("decade", re.compile(r"\b(?:what|which) decade\b")),
+    ("time", re.compile(r"\bwhat time\b|\bat what time\b")),
+    ("weekday", re.compile(r"\bday of the week\b|^(?:on )?what day\b|^which day\b")),
     ("date", re.compile(r"^when\b|\b(?:what|which) (?:date|day of the (?:month|year))\b|\bon what day\b")),
     ("range", re.compile(r"\bbetween (?:what|which)\b")),
     ("amount", re.compile(r"\bhow (?:many|much|far|long|tall|high|old|big|heavy|fast|deep|wide|large|hot|cold)\b")),
@@ -101,6 +103,12 @@ class PromptForm:
     implied_unit: str = ""
     code: bool = False
     words: frozenset[str] = frozenset()
+    asks_who: bool = False
+
+    @property
+    def person(self) -> bool:
+        """It asks who: a name is a person's."""
+        return self.expects == "name" and self.asks_who
 
     @property
     def versions(self) -> bool:
@@ -132,7 +140,8 @@ class PromptForm:
                    frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
                    _ORDER_RE.search(flat) is None, _expects(question, "```" in prompt),
                    next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
-                   "```" in prompt, frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"))
+                   "```" in prompt, frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"),
+                   bool(re.match(r"(?:who|whom)\b", question)))
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
         """The option whose text these words are (the whole text, or its last words

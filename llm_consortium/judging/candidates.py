@@ -185,6 +185,10 @@ def _amounts(ts: Sequence[Token], form: PromptForm) -> list[_Found]:
             found.append(_Found("decade", f"19{_DECADE_WORDS.index(ts[i].fold) + 2}0s", i, i + 1))
             i += 1
             continue
+        if form.expects == "weekday" and ts[i].fold in _WEEKDAYS:
+            found.append(_Found("text", ts[i].fold, i, i + 1))
+            i += 1
+            continue
         typed = _typed(ts, i)
         if typed is None:
             i += 1
@@ -235,6 +239,8 @@ def _of_kind(found: list[_Found], form: PromptForm) -> list[_Found]:
         return [f for f in found if f.kind == "number" and _dimension(form, f.value)]
     if kind == "range":
         return [f for f in found if f.kind == "range"]
+    if kind in ("time", "weekday"):
+        return [f for f in found if f.kind == ("time" if kind == "time" else "text")]
     if kind in ("century", "decade"):
         return [f for f in found if f.kind in ("ordinal", "decade")]
     if kind == "version":

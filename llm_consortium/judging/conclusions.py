@@ -157,7 +157,7 @@ _AFFIRMING = frozenset({"considered", "regarded", "classified", "counted", "real
 _TRUE_FALSE = {"true": "yes", "false": "no", "yep": "yes", "yeah": "yes", "yup": "yes", "correct": "yes",
                "nope": "no", "nah": "no", "incorrect": "no"}
 """Words that open a reply as "yes" or "no" would ("Nope — it's a fruit.")."""
-_TYPED = frozenset({"number", "date", "range", "interval", "ordinal", "list", "choice"})
+_TYPED = frozenset({"number", "date", "time", "range", "interval", "ordinal", "list", "choice"})
 
 
 def _clause(sentence: str, form: PromptForm) -> Conclusion | None:
@@ -180,7 +180,7 @@ def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
     if clause is not None:
         return clause
     found = remnants.read(sentence, form)
-    if found.kind not in ("number", "date", "range", "interval", "ordinal"):
+    if found.kind not in ("number", "date", "time", "range", "interval", "ordinal"):
         return None
     opens = [t.fold for t in tokens(sentence)[:2]]
     if found.restated or _CONCLUDING & set(opens):

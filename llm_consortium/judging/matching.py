@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..settings_spec import BY_NAME, MODEL_MATCHING_MODES, PURE_MATCHING_MODES
-from . import answer_parts, estimates, numbers
+from . import answer_parts, estimates, names, numbers
 from .conclusions import (
     Conclusion,
     PromptForm,
@@ -101,14 +101,16 @@ class Matcher(Protocol):
 
 
 def clusters_by(labels: Sequence[str], same: Callable[[str, str], bool]) -> list[list[int]]:
-    """Answer i joins the first group holding its label, else the first whose first
-    label is `same` as its own (comparing with the first, not any member, stops
-    chains of small steps from joining unlike answers), else starts one."""
+    """Answer i joins the first group holding its label, else the first whose every
+    label is `same` as its own (comparing with every member, not any, stops chains
+    of small steps from joining unlike answers: "Bush" never joins "George W. Bush"
+    and "George H. W. Bush" into one group), else starts one."""
     groups: list[list[int]] = []
     for i, label in enumerate(labels):
         home = next((g for g in groups if any(labels[j] == label for j in g)), None)
         if home is None:
-            home = next((g for g in groups if same(labels[g[0]], label)), None)
+            home = next((g for g in groups if all(labels[j] == labels[g[0]] or same(labels[j], label) for j in g)
+                         and same(labels[g[0]], label)), None)
         if home is None:
             groups.append([i])
         else:
@@ -147,6 +149,8 @@ class PureMatcher:
         amounts that are one quantity or one estimate (`estimates`); under `number`,
         numbers within the tolerance."""
         (kind_a, value_a), (kind_b, value_b) = a.split(":", 1), b.split(":", 1)
+        if self.mode == "auto" and form is not None and kind_a == kind_b == "text":
+            return names.same(value_a, value_b, form)
         if kind_a != kind_b or kind_a not in ("number", "range"):
             return False
         if self.mode == "auto" and form is not None:

@@ -237,14 +237,15 @@ def _compound(ts: Sequence[Token]) -> str | None:
 
 
 def _numeric_date(words: list[str]) -> str | None:
-    """2024-02-14 (ISO), or 14/02/2024 and 14.02.2024 when the day is over 12 (so it
-    cannot be read month first); 02/14/2024 when the second is over 12."""
+    """2024-02-14 (ISO); 14/02/2024 when the day is over 12 (so it cannot be read
+    month first), 02/14/2024 when the second is over 12; 9.11.1989 day first, as
+    dates with dots are written."""
     if len(words) != 5 or words[1] != words[3] or words[1] not in "-/." or not all(w.isdigit() for w in words[::2]):
         return None
     a, b, c = (int(w) for w in words[::2])
     if len(words[0]) == 4 and words[1] == "-":
         y, m, d = a, b, c
-    elif len(words[4]) == 4 and a > 12 >= b:
+    elif len(words[4]) == 4 and (a > 12 >= b or words[1] == "."):  # dots are always day first: 9.11.1989
         y, m, d = c, b, a
     elif len(words[4]) == 4 and b > 12 >= a and words[1] == "/":
         y, m, d = c, a, b
@@ -272,6 +273,28 @@ def _date(words: list[str]) -> str | None:
     if month is None or year is None or (day is not None and not 1 <= day <= 31):
         return None
     return f"{year:04d}-{month:02d}" + (f"-{day:02d}" if day is not None else "")
+
+
+_NAMED_TIMES = {("noon",): "12:00", ("midday",): "12:00", ("12", "noon"): "12:00", ("midnight",): "00:00"}
+_HALF_DAY = {("am",): 0, ("a", "m"): 0, ("pm",): 12, ("p", "m"): 12, ("hours",): -1, ("hrs",): -1, (): -1}
+
+
+def _time(ts: Sequence[Token]) -> str | None:
+    """A time of day as "HH:MM": "15:00", "3 pm", "3:00 p.m.", "noon"."""
+    words = tuple(t.fold for t in ts if t.fold != ".")
+    if words in _NAMED_TIMES:
+        return _NAMED_TIMES[words]
+    if not words or not words[0].isdigit() or len(words[0]) > 2:
+        return None
+    hour, minute, rest = int(words[0]), 0, words[1:]
+    if len(rest) >= 2 and rest[0] == ":" and rest[1].isdigit() and len(rest[1]) == 2:
+        minute, rest = int(rest[1]), rest[2:]
+    elif not rest or rest[0] in ("hours", "hrs"):
+        return None  # "3" is no time, nor "3 hours"
+    half = _HALF_DAY.get(rest)
+    if half is None or minute > 59 or (half >= 0 and not 1 <= hour <= 12) or hour > 23:
+        return None
+    return f"{hour % 12 + half if half >= 0 else hour:02d}:{minute:02d}"
 
 
 def _ascending(low: str, high: str) -> bool:
@@ -331,7 +354,7 @@ def read(ts: Sequence[Token]) -> tuple[str, str] | None:
         return None
     dotted = _DOTTED_DATE_RE.fullmatch("".join((" " if not t.glued else "") + t.raw for t in ts).strip())
     if dotted is not None:
-        found = _numeric_date([dotted.group(1), "/", dotted.group(2), "/", dotted.group(3)])
+        found = _numeric_date([dotted.group(1), ".", dotted.group(2), ".", dotted.group(3)])
         return ("date", found) if found is not None else None
     if len(ts) == 2 and ts[0].kind == "num" and ts[1].fold in ("s", "'s", "’s") and ts[1].glued:
         decade = numbers.canonical(ts[0].raw)
@@ -346,6 +369,9 @@ def read(ts: Sequence[Token]) -> tuple[str, str] | None:
     date = _date([t.fold for t in ts])
     if date is not None:
         return "date", date
+    time = _time(ts)
+    if time is not None:
+        return "time", time
     found = _range(ts)
     if found is not None:
         return "range", found
