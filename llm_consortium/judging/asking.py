@@ -19,7 +19,9 @@
   `implied_unit`: the unit it means without naming it ("How old…": years);
   `code`: it shows code, so brackets in a reply are a list a program prints;
   `words`: every word of the prompt, stemmed ("Sam has 14 marbles." names what
-  the prompt counts).
+  the prompt counts); `asks_who`: it asks who.
+* `claim`: it asks indirectly whether a claim holds ("Can you tell me if…"): only a
+  reply that restates the claim (or denies it) answers yes or no.
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
   "largest"…), so a list answer is compared as a set: "Solid, liquid and gas" is
   "Gas, liquid, solid" for "What are the three classic states of matter?".
@@ -82,6 +84,9 @@ _IN_UNIT_RE = re.compile(r"\bin (?:degrees )?([a-z°]+(?: [a-z]+)?)\W*$")
 _SEVERAL_RE = re.compile(
     r"^\w+ (?:are|were)\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|several|all|both|list)\b"
 )
+_CLAIM_RE = re.compile(r"\b(?:tell me|you know|wonder\w*|confirm|check)\s+(?:if|whether)\b")
+"""An indirect yes/no question about a claim: "Can you tell me if Paris is the capital
+of France?" is answered by restating the claim, never by a bare "Yes"."""
 _IMPLIED_UNITS = {"how old": "year"}
 """A unit the question implies without naming it: "How old is Bob?" is in years."""
 
@@ -104,6 +109,7 @@ class PromptForm:
     code: bool = False
     words: frozenset[str] = frozenset()
     asks_who: bool = False
+    claim: bool = False
 
     @property
     def person(self) -> bool:
@@ -138,10 +144,10 @@ class PromptForm:
         return cls(_plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
                    bool(_APPROXIMATE_RE.search(flat)), texts,
                    frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
-                   _ORDER_RE.search(flat) is None, _expects(question, "```" in prompt),
+                   _ORDER_RE.search(flat) is None and "```" not in prompt, _expects(question, "```" in prompt),
                    next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
                    "```" in prompt, frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"),
-                   bool(re.match(r"(?:who|whom)\b", question)))
+                   bool(re.match(r"(?:who|whom)\b", question)), bool(question and _CLAIM_RE.search(question)))
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
         """The option whose text these words are (the whole text, or its last words

@@ -80,7 +80,7 @@ _SIDE_BY_SIDE = frozenset({"(", ",", "=", "≈", "~", "—", "–", "-", "/", "[
 _MONTHS = frozenset({"january", "february", "march", "april", "may", "june", "july", "august", "september",
                      "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
                      "sept", "oct", "nov", "dec"})
-_STARTS = numbers.NUMBER_WORDS | _MONTHS | APPROXIMATE | frozenset({
+_STARTS = numbers.NUMBER_WORDS | _MONTHS | APPROXIMATE | quantities.ORDINAL_WORDS | frozenset({
     "$", "€", "£", "¥", "minus", "negative", "between", "from", "half", "quarter", "a", "dozen",
 })
 _WINDOW = 8
@@ -92,6 +92,7 @@ _DIMENSIONS = {"far": "length", "tall": "length", "high": "length", "deep": "len
                "heavy": "mass", "weigh": "mass", "weight": "mass", "mass": "mass", "fast": "speed", "speed": "speed",
                "hot": "temperature", "cold": "temperature", "temperature": "temperature", "area": "area",
                "volume": "volume"}
+_DIMENSION_OF = {stem(word): dimension for word, dimension in _DIMENSIONS.items()}
 _YEAR_LINKS = frozenset({"in", "of", "since", "by", "from", "until", "during", "year", "around", "circa"})
 _DECADE_WORDS = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties")
 """Under "which decade", "the sixties" is the 1960s."""
@@ -224,7 +225,7 @@ def _side_by_side(ts: Sequence[Token], found: list[_Found], form: PromptForm) ->
 def _dimension(form: PromptForm, value: str) -> bool:
     """Whether an amount can answer the question: of the dimension it asks for, or
     with no unit."""
-    wanted = {_DIMENSIONS[w] for w in form.ask if w in _DIMENSIONS}
+    wanted = {_DIMENSION_OF[w] for w in form.ask if w in _DIMENSION_OF}
     if len(wanted) != 1:
         return True
     unit = value.rpartition(" ")[2] if " " in value else ""
@@ -284,7 +285,13 @@ def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
     before = [t for t in ts[:start] if t.fold not in ("*", "_", "`") and t.fold not in _TITLES]
     pronoun_verb = len(before) >= 2 and before[0].fold in _PRONOUNS and all(_said(t, form) for t in before[2:])
     last = next((t.fold for t in reversed(before) if t.fold not in ARTICLES and t.fold not in APPROXIMATE), "")
-    if before and not (all(_said(t, form) for t in before) or pronoun_verb or last in LINKS or last in _COPULAS):
+    opening = before and before[0].fold in LINKS
+    fronted = next((k for k in range(len(before)) if before[k].fold == ","), -1) if opening else -1
+    if fronted >= 0:  # "As of 2024, Saturn has…", "In 1969, …": an opening phrase, then the clause
+        before = before[fronted + 1 :]
+    symbol = 0 < len(before) <= 3 and all(len(t.raw) == 1 and t.kind == "word" for t in before)  # "m_p ≈ 1.673…"
+    if before and not (all(_said(t, form) for t in before) or pronoun_verb or symbol or last in LINKS
+                       or last in _COPULAS):
         return False
     j = f.end
     while j < len(ts) and ts[j].fold in (")", "]"):

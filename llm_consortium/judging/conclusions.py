@@ -150,6 +150,7 @@ _ALIASES = {
     unit: frozenset(stem(a) for a, u in quantities.UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
     for unit in set(quantities.UNIT_OF.values())
 }
+_CLAIM_HEAD = 40
 _SUBJECTS = frozenset({"it", "they", "you", "he", "she", "we", "i", "there", "that", "this"})
 _AUX = frozenset({"is", "are", "was", "were", "am", "do", "does", "did", "can", "cannot", "could", "will", "wo",
                   "would", "should", "has", "have", "had", "may", "might", "must", "ca", "is not"})
@@ -188,14 +189,15 @@ def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
     return None
 
 
-def _restated_yes_no(sentence: str, form: PromptForm) -> Conclusion | None:
+def _restated_yes_no(sentence: str, form: PromptForm, echo_ok: bool = True) -> Conclusion | None:
     """For one plain yes/no question: a sentence that restates the question whole is
     "yes" ("Mercury is a gas at room temperature."), and with only a negation left
     "no" ("It is not safe.")."""
     ts = [t for t in remnants.content(tokens(remnants.without_asides(sentence))) if t.fold != "°"]
     echo = [t for t in ts if t.fold != ","]
     verb = echo[1].fold.replace("n't", "").replace("n’t", "") if len(echo) > 1 else ""
-    if 2 <= len(echo) <= 3 and echo[0].fold in _SUBJECTS and verb in _AUX and all(t.negation for t in echo[2:]):
+    if echo_ok and 2 <= len(echo) <= 3 and echo[0].fold in _SUBJECTS and verb in _AUX and all(
+            t.negation for t in echo[2:]):
         # "You cannot.", "It does not.", "It is."
         return Conclusion("yes/no", "no" if any(t.negation for t in echo) else "yes", "yes/no")
     left, restated = remnants.strip(ts, form, claim=True)
@@ -208,6 +210,23 @@ def _restated_yes_no(sentence: str, form: PromptForm) -> Conclusion | None:
     if len(left) == 1 and left[0].negation:
         return Conclusion("yes/no", "no", "yes/no")
     return None
+
+
+def _claimed(sentence: str, form: PromptForm) -> Conclusion | None:
+    """For an indirect question about a claim ("Can you tell me if Paris is the
+    capital of France?"): the claim restated or denied, after a "Yes,"/"No," that
+    must agree with it ("Yes, Paris is the capital of France." holds; a bare "Yes"
+    or "Yes, it is." answers nothing, and stays its words)."""
+    ts = tokens(sentence[:_CLAIM_HEAD])
+    opening = _TRUE_FALSE.get(ts[0].fold, ts[0].fold) if ts else ""
+    if opening in ("yes", "no") and len(ts) > 2 and ts[1].kind == "sym" and ts[1].fold in ",.!;:—–-":
+        sentence = sentence[sentence.index(ts[1].raw) + 1 :]
+    else:
+        opening = ""
+    found = _restated_yes_no(sentence, form, echo_ok=False)
+    if found is None or opening not in ("", found.value):
+        return None
+    return Conclusion("claim", found.value, "yes/no")  # the claim holds, or not: never a bare yes
 
 
 def _emphasised(text: str, form: PromptForm) -> Conclusion | None:
@@ -230,7 +249,7 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
         return None
     first = None
     if not answer_parts.takes_back("\n".join(said[1:])):
-        first = _restated_yes_no(said[0], form) if form.yes_no else None
+        first = _restated_yes_no(said[0], form) if form.yes_no else _claimed(said[0], form) if form.claim else None
         first = first or _lead(said[0], form, own_line=said[0] == lines[0] and len(lines) > 1)
         typed = candidates.read(said[0], form) if first is None else None
         first = first or (Conclusion(*typed, "in a sentence") if typed is not None else None)
@@ -310,7 +329,7 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
         return found if found.kind in _TYPED else whole
     said = answer_parts.sentences(lines)
     if len(said) == 1 and len(said[0]) <= answer_parts.LONGEST_PART:
-        decided = _restated_yes_no(said[0], form) if form.yes_no else None
+        decided = _restated_yes_no(said[0], form) if form.yes_no else _claimed(said[0], form) if form.claim else None
         decided = decided or _agreed([_clause(said[0], form), _emphasised(said[0], form)])
         if decided is not None:
             return decided

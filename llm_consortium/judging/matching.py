@@ -151,6 +151,10 @@ class PureMatcher:
         (kind_a, value_a), (kind_b, value_b) = a.split(":", 1), b.split(":", 1)
         if self.mode == "auto" and form is not None and kind_a == kind_b == "text":
             return names.same(value_a, value_b, form)
+        if self.mode == "auto" and {kind_a, kind_b} == {"range", "interval"}:  # "0 to 255" is "[0, 255]"
+            ranged, interval = (value_a, value_b) if kind_a == "range" else (value_b, value_a)
+            low, _, high = ranged.partition("..")
+            return " " not in ranged and interval == f"[{low},{high}]"
         if kind_a != kind_b or kind_a not in ("number", "range"):
             return False
         if self.mode == "auto" and form is not None:

@@ -21,7 +21,7 @@ from decimal import Decimal
 from . import estimates, numbers
 from .tokens import APPROXIMATE, Token
 
-__all__ = ["UNIT_OF", "read"]
+__all__ = ["ORDINAL_WORDS", "UNIT_OF", "read"]
 
 _UNITS: dict[str, tuple[str, ...]] = {
     "m": ("m", "metre", "metres", "meter", "meters"),
@@ -201,6 +201,8 @@ def _amount(ts: Sequence[Token]) -> str | None:
     if len(rest) >= 3 and rest[-2].fold == "^" and rest[-1].raw in ("2", "3") and rest[-1].glued and rest[-2].glued:
         rest = [*rest[:-3], Token("word", rest[-3].raw + "^" + rest[-1].raw, rest[-3].fold + "^" + rest[-1].raw,
                                   rest[-3].glued)]
+    if rest and rest[-1].fold == "…":  # "1.41421356…": a figure cut short is an estimate
+        estimate, rest = "≈", rest[:-1]
     if value is None or any(t.kind == "num" for t in rest):
         return None
     if value.startswith("-"):
@@ -313,6 +315,7 @@ _ORDINAL_WORDS = {
         "nineteenth", "twentieth",
     ])
 }
+ORDINAL_WORDS = frozenset(_ORDINAL_WORDS)
 
 
 def _ordinal(ts: Sequence[Token]) -> str | None:

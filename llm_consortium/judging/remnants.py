@@ -48,7 +48,7 @@ empty, which is a bug" keeps its aside, "True — it's a G-type star" loses it."
 _BRACKETS = frozenset("[]()")
 _UNIT_WORDS = frozenset(w for alias in quantities.UNIT_OF for w in alias.split())
 _VERSION_ZEROS_RE = re.compile(r"(?:\.0+)+$")
-_TRUE_FALSE = {"true": "yes", "false": "no"}
+_TRUE_FALSE = {"true": "yes", "false": "no", "untrue": "no", "myth": "no", "misconception": "no"}
 _VERDICTS = frozenset({"right", "correct", "true", "sure", "accurate", "it", "the", "quite"})
 
 
