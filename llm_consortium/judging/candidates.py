@@ -30,9 +30,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from . import estimates, numbers, options, quantities
+from . import estimates, names, numbers, options, quantities
 from .asking import PromptForm
-from .tokens import APPROXIMATE, ARTICLES, FILLER, LINKS, NEGATIONS, SECOND_THOUGHTS, Token, stem, tokens
+from .tokens import APPROXIMATE, ARTICLES, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
 
 __all__ = ["as_asked", "read"]
 
@@ -55,32 +55,23 @@ _AFTER = frozenset({"ago", "earlier", "later", "prior", "older", "younger", "mor
 _AFTER_DATE = frozenset({"ago", "earlier", "later", "or", "onwards", "onward"})
 """Words that relate a candidate when right after it ("10 years ago"); after a date
 "before" and "after" open another clause ("15 April 1912 after hitting an iceberg")."""
-_OPENERS = FILLER | LINKS | ARTICLES | NEGATIONS | frozenset({
-    "yes", "no", "after", "before", "since", "during", "according", "although", "because", "while", "when",
-    "if", "as", "both", "all", "most", "some", "many", "each", "every", "one", "only", "also", "then", "today",
-    "currently", "traditionally", "originally", "technically", "officially", "historically", "botanically",
-    "generally", "usually", "approximately", "about", "around", "roughly", "note", "in", "on", "at", "for",
-})
-"""Capitalised words that open a sentence without naming anything."""
-_PARTICLES = frozenset({"da", "de", "di", "del", "van", "von", "der", "den", "la", "le", "of", "du", "des", "y",
-                        "bin", "al", "st"})
 _OPERATORS = frozenset({"+", "×", "÷", "−"})
-_COPULAS = frozenset({"is", "are", "was", "were", "be", "been", "equals", "="})
+_COPULAS = frozenset({"is", "are", "was", "were", "be", "been", "equals", "=", "takes", "took", "lasts", "lasted",
+                      "weighs", "weighed", "costs", "cost", "measures", "measured", "stands", "stood", "covers",
+                      "contains", "holds", "reaches", "reached", "spans", "totals", "needs", "need", "requires",
+                      "comes", "amounts", "has", "have", "had"})
+"""Verbs that link what is measured to its measure ("The journey takes 2 h 30 min")."""
 _PRONOUNS = frozenset({"it", "he", "she", "they", "we", "this", "that", "there", "you"})
 _SAYS_NOTHING = (FILLER | LINKS | ARTICLES) - {"and"}
 _CONTEXT = frozenset({"after", "before", "when", "while", "during", "because", "since", "including", "according",
                       "which", "who", "where", "whose", "until", "based", "released", "located", "aged", "near",
-                      "probably", "each", "every", "now", "today", "exactly", "precisely"}) | APPROXIMATE
+                      "probably", "each", "every", "now", "today", "exactly", "precisely", "remain", "remains",
+                      "remaining", "left"}) | APPROXIMATE
 """Words that open context after an answer ("…, released in 2008", "…, aged 96")."""
 _AFTER_COMMA = LINKS | _CONTEXT | {"so", "thus", "therefore", "hence"}
-_WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
-_TITLES = frozenset({"sir", "dame", "dr", "mr", "mrs", "ms", "prof", "professor"})
 _ERAS = {"bc": -1, "bce": -1, "ad": 1, "ce": 1}
 _SIDE_BY_SIDE = frozenset({"(", ",", "=", "≈", "~", "—", "–", "-", "/", "["})
-_MONTHS = frozenset({"january", "february", "march", "april", "may", "june", "july", "august", "september",
-                     "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
-                     "sept", "oct", "nov", "dec"})
-_STARTS = numbers.NUMBER_WORDS | _MONTHS | APPROXIMATE | quantities.ORDINAL_WORDS | frozenset({
+_STARTS = numbers.NUMBER_WORDS | names.MONTHS | APPROXIMATE | quantities.ORDINAL_WORDS | frozenset({
     "$", "€", "£", "¥", "minus", "negative", "between", "from", "half", "quarter", "a", "dozen",
 })
 _WINDOW = 8
@@ -141,44 +132,6 @@ def _typed(ts: Sequence[Token], i: int) -> tuple[str, str, int] | None:
     return None
 
 
-def _names(ts: Sequence[Token], form: PromptForm) -> list[_Found]:
-    """Runs of capitalised words ("Leonardo da Vinci"), less the question's own words
-    at their edges; none the question itself names, none opening the sentence
-    without naming ("The", "In")."""
-    found, i = [], 0
-    while i < len(ts):
-        t = ts[i]
-        if (t.kind != "word" or not t.raw[:1].isupper() or (i == 0 and t.fold in _OPENERS) or t.fold in ARTICLES
-                or t.fold in _MONTHS or t.fold in _WEEKDAYS or t.fold in _TITLES):
-            i += 1
-            continue
-        end = i + 1
-        while end < len(ts) and (
-            (ts[end].glued and ts[end].kind != "sym")
-            or (ts[end].kind == "word" and (ts[end].raw[:1].isupper() or (
-                ts[end].fold in _PARTICLES and end + 1 < len(ts) and ts[end + 1].raw[:1].isupper())))
-        ):
-            end += 1
-        if i == 0 and end == 1 and len(ts) > 1 and ts[1].kind == "word" and not (
-                ts[1].fold in FILLER or stem(ts[1].fold) in form.ask):
-            i = end  # "Carbon dioxide", "Hydrogen and oxygen": capitalised as the sentence opens
-            continue
-        words: list[str] = []
-        for w in ts[i:end]:  # "CO2" is one word
-            if w.glued and words and w is not ts[i]:
-                words[-1] += w.fold
-            else:
-                words.append(w.fold)
-        while words and stem(words[0]) in form.ask:
-            words = words[1:]
-        while words and stem(words[-1]) in form.ask:
-            words = words[:-1]
-        if words:
-            found.append(_Found("text", " ".join(words), i, end))
-        i = end
-    return found
-
-
 def _amounts(ts: Sequence[Token], form: PromptForm) -> list[_Found]:
     found, i = [], 0
     while i < len(ts):
@@ -186,7 +139,7 @@ def _amounts(ts: Sequence[Token], form: PromptForm) -> list[_Found]:
             found.append(_Found("decade", f"19{_DECADE_WORDS.index(ts[i].fold) + 2}0s", i, i + 1))
             i += 1
             continue
-        if form.expects == "weekday" and ts[i].fold in _WEEKDAYS:
+        if form.expects == "weekday" and ts[i].fold in names.WEEKDAYS:
             found.append(_Found("text", ts[i].fold, i, i + 1))
             i += 1
             continue
@@ -282,7 +235,7 @@ def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
         start -= 1  # the product a version number names ("Java 8")
     if f.kind == "range" and ts[f.start].fold in ("between", "from"):
         start = 0  # "√50 lies between 7 and 8": the range says how it relates
-    before = [t for t in ts[:start] if t.fold not in ("*", "_", "`") and t.fold not in _TITLES]
+    before = [t for t in ts[:start] if t.fold not in ("*", "_", "`") and t.fold not in names.TITLES]
     pronoun_verb = len(before) >= 2 and before[0].fold in _PRONOUNS and all(_said(t, form) for t in before[2:])
     last = next((t.fold for t in reversed(before) if t.fold not in ARTICLES and t.fold not in APPROXIMATE), "")
     opening = before and before[0].fold in LINKS
@@ -357,7 +310,7 @@ def read(sentence: str, form: PromptForm) -> tuple[str, str] | None:
         picked = options.named(ts, form)
         return ("choice", picked) if picked is not None else None
     if form.expects == "name":
-        found = _names(ts, form)
+        found = [_Found("text", value, start, end) for value, start, end in names.in_sentence(ts, form)]
         relations = _NAME_LINKS
     else:
         found = _of_kind(_side_by_side(ts, _amounts(ts, form), form), form)

@@ -35,8 +35,9 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 
-from . import answer_parts, candidates, numbers, options, quantities, remnants
+from . import answer_parts, candidates, numbers, options, quantities, remnants, yes_no_replies
 from .asking import NO_PROMPT, PromptForm
 from .tokens import flat_lines, stem, tokens
 
@@ -50,10 +51,6 @@ RULES = ("stated answer", "result", "bare number", "yes/no", "choice", "short an
 # Punctuation stripped from both ends; signs, currency and % carry meaning and stay.
 SURROUNDING = " \t\r\n.,;:!?\"'`*_()[]{}<>«»“”‘’„。、！？"
 
-_QUALIFIERS = frozenset({
-    "but", "if", "only", "unless", "although", "though", "however", "except", "partly", "partially", "sometimes",
-    "depends", "mostly", "generally", "usually", "technically", "and", "or", "in", "for", "when",
-})
 _NAME_PARTICLES = frozenset({"da", "de", "di", "del", "van", "von", "der", "den", "la", "le", "of", "the", "and",
                              "y", "bin", "al", "du", "des", "st"})
 _LONGEST_LEAD = 8  # tokens an answer-first sentence may hold
@@ -104,26 +101,6 @@ def _reduce(part: str, form: PromptForm, rule: str) -> Conclusion:
     return Conclusion(found.kind, found.value or normalise(part), rule)
 
 
-def _opening_yes_no(lines: list[str]) -> str | None:
-    """"yes" or "no" when the reply opens with it, unqualified ("Yes, but…", "Yes,
-    not always"), and takes nothing back."""
-    first = [t for t in tokens(lines[0][:200]) if t.fold not in ("*", "_", "#", ">")]
-    if not first or _TRUE_FALSE.get(first[0].fold, first[0].fold) not in ("yes", "no"):
-        return None
-    if len(first) > 1 and not (first[1].kind == "sym" and first[1].fold in ",.!;:—–-"):
-        return None  # "Yes and no", "No one knows"
-    after = [t for t in first[1:] if t.kind != "sym"]
-    if after and (after[0].fold in _QUALIFIERS or (_TRUE_FALSE.get(first[0].fold, first[0].fold) == "yes"
-                                                   and after[0].negation)):
-        return None
-    said = _TRUE_FALSE.get(first[0].fold, first[0].fold)
-    other = "no" if said == "yes" else "yes"
-    rest = answer_parts.sentences(lines)[1:]
-    if answer_parts.turns_back(rest) or any(normalise(s).startswith(other) for s in rest):
-        return None
-    return said
-
-
 def _lead(sentence: str, form: PromptForm, own_line: bool = False) -> Conclusion | None:
     """A longer reply's first sentence when it answers outright: an amount, date or
     letter, or a name ("Canberra.", "It was painted by Leonardo da Vinci."); a first
@@ -150,14 +127,6 @@ _ALIASES = {
     unit: frozenset(stem(a) for a, u in quantities.UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
     for unit in set(quantities.UNIT_OF.values())
 }
-_CLAIM_HEAD = 40
-_SUBJECTS = frozenset({"it", "they", "you", "he", "she", "we", "i", "there", "that", "this"})
-_AUX = frozenset({"is", "are", "was", "were", "am", "do", "does", "did", "can", "cannot", "could", "will", "wo",
-                  "would", "should", "has", "have", "had", "may", "might", "must", "ca", "is not"})
-_AFFIRMING = frozenset({"considered", "regarded", "classified", "counted", "really", "actually", "indeed", "truly"})
-_TRUE_FALSE = {"true": "yes", "false": "no", "yep": "yes", "yeah": "yes", "yup": "yes", "correct": "yes",
-               "nope": "no", "nah": "no", "incorrect": "no"}
-"""Words that open a reply as "yes" or "no" would ("Nope — it's a fruit.")."""
 _TYPED = frozenset({"number", "date", "time", "range", "interval", "ordinal", "list", "choice"})
 
 
@@ -189,44 +158,15 @@ def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
     return None
 
 
-def _restated_yes_no(sentence: str, form: PromptForm, echo_ok: bool = True) -> Conclusion | None:
-    """For one plain yes/no question: a sentence that restates the question whole is
-    "yes" ("Mercury is a gas at room temperature."), and with only a negation left
-    "no" ("It is not safe.")."""
-    ts = [t for t in remnants.content(tokens(remnants.without_asides(sentence))) if t.fold != "°"]
-    echo = [t for t in ts if t.fold != ","]
-    verb = echo[1].fold.replace("n't", "").replace("n’t", "") if len(echo) > 1 else ""
-    if echo_ok and 2 <= len(echo) <= 3 and echo[0].fold in _SUBJECTS and verb in _AUX and all(
-            t.negation for t in echo[2:]):
-        # "You cannot.", "It does not.", "It is."
-        return Conclusion("yes/no", "no" if any(t.negation for t in echo) else "yes", "yes/no")
-    left, restated = remnants.strip(ts, form, claim=True)
-    left = [t for t in left if t.fold != ","]
-    if not restated:
-        return None
-    left = [t for t in left if t.fold not in _AFFIRMING]
-    if not left and len(ts) > 1:
-        return Conclusion("yes/no", "yes", "yes/no")
-    if len(left) == 1 and left[0].negation:
-        return Conclusion("yes/no", "no", "yes/no")
-    return None
-
-
-def _claimed(sentence: str, form: PromptForm) -> Conclusion | None:
-    """For an indirect question about a claim ("Can you tell me if Paris is the
-    capital of France?"): the claim restated or denied, after a "Yes,"/"No," that
-    must agree with it ("Yes, Paris is the capital of France." holds; a bare "Yes"
-    or "Yes, it is." answers nothing, and stays its words)."""
-    ts = tokens(sentence[:_CLAIM_HEAD])
-    opening = _TRUE_FALSE.get(ts[0].fold, ts[0].fold) if ts else ""
-    if opening in ("yes", "no") and len(ts) > 2 and ts[1].kind == "sym" and ts[1].fold in ",.!;:—–-":
-        sentence = sentence[sentence.index(ts[1].raw) + 1 :]
-    else:
-        opening = ""
-    found = _restated_yes_no(sentence, form, echo_ok=False)
-    if found is None or opening not in ("", found.value):
-        return None
-    return Conclusion("claim", found.value, "yes/no")  # the claim holds, or not: never a bare yes
+def _answered(sentence: str, form: PromptForm) -> Conclusion | None:
+    """What a sentence answers to a yes/no question (`yes_no_replies`): the question
+    restated or denied, "It does not."; for a claim asked about indirectly, the
+    claim restated ("claim", never a bare yes)."""
+    if form.yes_no:
+        said = yes_no_replies.restated(sentence, form)
+        return Conclusion("yes/no", said, "yes/no") if said is not None else None
+    said = yes_no_replies.claimed(sentence, form) if form.claim else None
+    return Conclusion("claim", said, "yes/no") if said is not None else None
 
 
 def _emphasised(text: str, form: PromptForm) -> Conclusion | None:
@@ -249,7 +189,7 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
         return None
     first = None
     if not answer_parts.takes_back("\n".join(said[1:])):
-        first = _restated_yes_no(said[0], form) if form.yes_no else _claimed(said[0], form) if form.claim else None
+        first = _answered(said[0], form)
         first = first or _lead(said[0], form, own_line=said[0] == lines[0] and len(lines) > 1)
         typed = candidates.read(said[0], form) if first is None else None
         first = first or (Conclusion(*typed, "in a sentence") if typed is not None else None)
@@ -257,11 +197,14 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
 
 
 def _unfenced(lines: list[str]) -> list[str]:
-    """A reply that is one fenced block, read by what the block holds."""
-    if len(lines) >= 3 and _FENCED_RE.match(lines[0]) and lines[-1] == "```" and not any(
-        line.startswith("```") for line in lines[1:-1]
+    """A reply that is one fenced block, read by what the block holds; a short label
+    above it ("Output:") says nothing."""
+    labelled = len(lines) >= 4 and lines[0].endswith(":") and len(lines[0].split()) <= 3
+    body = lines[1:] if labelled else lines
+    if len(body) >= 3 and _FENCED_RE.match(body[0]) and body[-1] == "```" and not any(
+        line.startswith("```") for line in body[1:-1]
     ):
-        return lines[1:-1]
+        return body[1:-1]
     return lines
 
 
@@ -313,12 +256,12 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
     if part is not None and len(part) <= answer_parts.LONGEST_PART:
         return _reduce(part, form, "stated answer")
     if form.yes_no:
-        opening = _opening_yes_no(lines)
+        opening = yes_no_replies.opening(lines)
         if opening is not None:
             return Conclusion("yes/no", opening, "yes/no")
     part = answer_parts.stated(lines)
     if part is not None:
-        opening = _opening_yes_no([part]) if form.yes_no else None
+        opening = yes_no_replies.opening([part]) if form.yes_no else None
         return Conclusion("yes/no", opening, "stated answer") if opening else _reduce(part, form, "stated answer")
     value = answer_parts.result(lines)
     if value is not None:
@@ -329,7 +272,7 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
         return found if found.kind in _TYPED else whole
     said = answer_parts.sentences(lines)
     if len(said) == 1 and len(said[0]) <= answer_parts.LONGEST_PART:
-        decided = _restated_yes_no(said[0], form) if form.yes_no else _claimed(said[0], form) if form.claim else None
+        decided = _answered(said[0], form)
         decided = decided or _agreed([_clause(said[0], form), _emphasised(said[0], form)])
         if decided is not None:
             return decided
@@ -370,8 +313,10 @@ def final_number(text: str) -> str | None:
     number it names."""
     concluded = conclude(text)
     if concluded.kind == "number":
-        amount = concluded.value.split(" ")[0].replace("$", "").replace("€", "").replace("£", "").replace("¥", "")
-        return amount.rstrip("%")
+        amount = concluded.value.lstrip("≈").split(" ")[0].replace("$", "").replace("€", "").replace("£", "")
+        amount = amount.replace("¥", "").rstrip("%")
+        top, slash, bottom = amount.partition("/")
+        return numbers.canonical(str(Decimal(top) / Decimal(bottom))) if slash else amount
     lines = flat_lines(text)
     for line in reversed(lines):
         at = line.rfind("=")

@@ -52,6 +52,7 @@ _ROUGHEST = 0.1
 _CONVERTED = 0.02
 """The roughest figure a conversion between units is compared at, unmarked: "330 m"
 (±1.5 %) meets "1,083 feet"; "5 km" and "3 miles" stay apart."""
+_EXACT = Decimal("1e-24")
 _LARGEST_EXPONENT = 300  # beyond a float's range no estimate is compared
 _CURRENCY = "$€£¥"
 
@@ -99,7 +100,7 @@ class Amount:
 
 
 def parse(value: str, unit: str = "") -> Amount | None:
-    """A number conclusion's value ("≈-$12.5", "8849 m", "12%", "8 min 20 s") as an
+    """A number conclusion's value ("≈-$12.5", "8849 m", "12%", "3/10", "8 min 20 s") as an
     Amount; a value without a unit takes `unit` (the one the question names)."""
     words = value.split(" ")
     if len(words) == 4:  # two amounts of one dimension, the larger unit first
@@ -119,10 +120,13 @@ def parse(value: str, unit: str = "") -> Amount | None:
     number = number.lstrip(_CURRENCY)
     if number.endswith("%"):
         number, written_unit = number[:-1], "%"
+    top, slash, bottom = number.partition("/")
     try:
-        amount = Decimal(sign + number)
-    except InvalidOperation:
+        amount = Decimal(sign + top) / Decimal(bottom) if slash else Decimal(sign + number)
+    except (InvalidOperation, ZeroDivisionError):
         return None
+    if slash:  # a fraction is exact: "3/10" is 0.3
+        return Amount(amount, _EXACT, currency or written_unit or unit, estimate)
     if not amount.is_finite() or abs(amount.adjusted()) > _LARGEST_EXPONENT:
         return None
     exponent = amount.normalize().as_tuple().exponent

@@ -170,6 +170,8 @@ class PureMatcher:
 
     @staticmethod
     def _same_amount(a: str, b: str, form: PromptForm) -> bool:
+        if form.asks_form and ("/" in a or "/" in b):  # "as a fraction": "1/8" is no "0.125"
+            return False
         unit = named_unit(form)
         amount_a, amount_b = estimates.parse(a, unit), estimates.parse(b, unit)
         return amount_a is not None and amount_b is not None and estimates.same(amount_a, amount_b, form.approximate)

@@ -1,4 +1,9 @@
-"""When two names are one answer though written differently.
+"""Names in a sentence, and when two names are one answer though written differently.
+
+A name is a run of capitalised words ("Leonardo da Vinci", "CO2"), less the
+question's own words at its edges ("Pacific Ocean" is "pacific" for "Which is the
+largest ocean?"); months, weekdays, titles and words that open a sentence without
+naming anything ("The", "In") are none.
 
 "Einstein" and "Albert Einstein" are one answer to "Who developed general
 relativity?": to a question about a person, a surname alone names the person a
@@ -11,19 +16,76 @@ given name ("Leonardo") never meets a full name, "Mexico City" never meets
 The matcher compares every member of a group, so "Bush" joins "George W. Bush" or
 "George H. W. Bush", never both.
 
-Standard library only; constant time per pair.
+Standard library only; linear in a sentence, constant time per pair.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .asking import PromptForm
-from .tokens import FILLER, LINKS, NEGATIONS
+from .tokens import ARTICLES, FILLER, LINKS, NEGATIONS, Token, stem
 
-__all__ = ["same"]
+__all__ = ["MONTHS", "TITLES", "WEEKDAYS", "in_sentence", "same"]
 
+_OPENERS = FILLER | LINKS | ARTICLES | NEGATIONS | frozenset({
+    "yes", "no", "after", "before", "since", "during", "according", "although", "because", "while", "when",
+    "if", "as", "both", "all", "most", "some", "many", "each", "every", "one", "only", "also", "then", "today",
+    "currently", "traditionally", "originally", "technically", "officially", "historically", "botanically",
+    "generally", "usually", "approximately", "about", "around", "roughly", "note", "in", "on", "at", "for",
+})
+"""Capitalised words that open a sentence without naming anything."""
+_PARTICLES = frozenset({"da", "de", "di", "del", "van", "von", "der", "den", "la", "le", "of", "du", "des", "y",
+                        "bin", "al", "st"})
+WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
+TITLES = frozenset({"sir", "dame", "dr", "mr", "mrs", "ms", "prof", "professor"})
+MONTHS = frozenset({"january", "february", "march", "april", "may", "june", "july", "august", "september",
+                    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+                    "sept", "oct", "nov", "dec"})
 _KIND_OF_PLACE = frozenset({"mount", "mt", "river", "ocean", "desert", "lake"})
 _LONGEST_NAME = 4
 _NOT_NAMES = FILLER | LINKS | NEGATIONS
+
+
+def in_sentence(ts: Sequence[Token], form: PromptForm) -> list[tuple[str, int, int]]:
+    """Runs of capitalised words ("Leonardo da Vinci"), less the question's own words
+    at their edges; none the question itself names, none opening the sentence
+    without naming ("The", "In"): each as (its words, where it starts, where it ends).
+    A capitalised word opening the sentence names only when a verb or the
+    question's own word follows ("France won…", never "Carbon dioxide")."""
+    found: list[tuple[str, int, int]] = []
+    i = 0
+    while i < len(ts):
+        t = ts[i]
+        if (t.kind != "word" or not t.raw[:1].isupper() or (i == 0 and t.fold in _OPENERS) or t.fold in ARTICLES
+                or t.fold in MONTHS or t.fold in WEEKDAYS or t.fold in TITLES):
+            i += 1
+            continue
+        end = i + 1
+        while end < len(ts) and (
+            (ts[end].glued and ts[end].kind != "sym")
+            or (ts[end].kind == "word" and (ts[end].raw[:1].isupper() or (
+                ts[end].fold in _PARTICLES and end + 1 < len(ts) and ts[end + 1].raw[:1].isupper())))
+        ):
+            end += 1
+        if i == 0 and end == 1 and len(ts) > 1 and ts[1].kind == "word" and not (
+                ts[1].fold in FILLER or stem(ts[1].fold) in form.ask):
+            i = end  # "Carbon dioxide", "Hydrogen and oxygen": capitalised as the sentence opens
+            continue
+        words: list[str] = []
+        for w in ts[i:end]:  # "CO2" is one word
+            if w.glued and words and w is not ts[i]:
+                words[-1] += w.fold
+            else:
+                words.append(w.fold)
+        while words and stem(words[0]) in form.ask:
+            words = words[1:]
+        while words and stem(words[-1]) in form.ask:
+            words = words[:-1]
+        if words:
+            found.append((" ".join(words), i, end))
+        i = end
+    return found
 
 
 def _place(words: list[str]) -> list[str]:

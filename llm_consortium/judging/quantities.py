@@ -13,7 +13,6 @@ Standard library only; linear in the tokens read.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -133,20 +132,14 @@ def _power(ts: Sequence[Token]) -> tuple[str | None, int]:
 
 
 def _fraction(ts: Sequence[Token]) -> tuple[str | None, int]:
-    """"3/10" (glued, in lowest terms, ending as a decimal) as "0.3"; else None."""
+    """"3/10" (glued whole numbers) as written, "3/10": `estimates` knows it is 0.3,
+    and a question that asks for a fraction keeps "1/8" apart from "0.125"."""
     if len(ts) < 3 or ts[1].fold != "/" or ts[2].kind != "num" or not (ts[1].glued and ts[2].glued):
         return None, 0
     top, bottom = numbers.canonical(ts[0].raw), numbers.canonical(ts[2].raw)
-    if top is None or bottom is None or not top.isdigit() or not bottom.isdigit() or int(bottom) == 0:
+    if top is None or bottom is None or not top.isdigit() or not bottom.isdigit() or int(bottom) in (0, 1):
         return None, 0
-    a, b = int(top), int(bottom)
-    if math.gcd(a, b) != 1 or b == 1:
-        return None, 0
-    rest = b
-    for factor in (2, 5):
-        while rest % factor == 0:
-            rest //= factor
-    return (numbers.canonical(str(Decimal(a) / Decimal(b))) if rest == 1 else None), 3
+    return f"{top}/{bottom}", 3
 
 
 _PARTS = {"half": Decimal("0.5"), "quarter": Decimal("0.25")}

@@ -28,7 +28,7 @@ import re
 
 from . import intervals, numbers, options, quantities
 from .asking import PromptForm
-from .tokens import APPROXIMATE, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
+from .tokens import APPROXIMATE, ARTICLES, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
 
 __all__ = ["Reading", "content", "read"]
 
@@ -40,7 +40,7 @@ _INTERVAL_RE = re.compile(
     r"[\[(]\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*[\])]|∞"
 )
 _SEPARATORS = frozenset({"is", "are", "was", "were", "=", "equals", "makes", "gives", "has", "have", "had"})
-_LIST_JOINS = frozenset({",", "and", "&", ";", "→"})
+_LIST_JOINS = frozenset({",", "and", "&", ";", "→", "then"})
 _LONGEST_ITEM = 4
 SHORT_ANSWER = 4
 """Tokens an answer may hold for an aside after it to come off: "1 when the list is
@@ -181,6 +181,7 @@ def _list(ts: list[Token], unordered: bool) -> str | None:
         return None
     values = []
     for item in items:
+        item = item[1:] if len(item) > 1 and item[0].fold in ARTICLES else item  # "Canada and the United States"
         found = quantities.read(item)
         values.append(found[1] if found is not None else " ".join(t.fold for t in item))
     return " | ".join(sorted(values) if unordered else values)

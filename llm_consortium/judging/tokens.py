@@ -45,7 +45,7 @@ FILLER = frozenset({
     "he", "she", "he's", "she's", "you", "you're", "you’re", "you'll", "you’ll", "we're", "they're",
     # saying that an answer follows
     "answer", "final", "correct", "result", "sum", "product", "difference", "quotient", "total", "my", "our",
-    "solution",
+    "solution", "output", "outputs", "prints", "printed", "logs", "logged", "returns", "displays", "shows",
     "so", "thus", "therefore", "hence", "here", "here's",
     "well", "ok", "okay", "sure", "simply", "just", "indeed", "course", "i", "i'm", "i’m", "we",
     "think", "believe", "say", "i'd", "i’d", "called", "named", "known", "hi", "hello", "hey", "certainly",
