@@ -326,12 +326,14 @@ def _ordinal(ts: Sequence[Token]) -> str | None:
 
 
 def _range(ts: Sequence[Token]) -> str | None:
-    """Two amounts joined by "to", a dash, or "between … and …" / "from … to …"."""
+    """Two amounts joined by "to", a dash, or "between … and …" / "from … to …"
+    (only "between" makes "and" a range)."""
     words = [t.fold for t in ts]
+    between = bool(words) and words[0] == "between"  # "2 and 3" alone is two numbers, not a range
     if words and words[0] in ("between", "from"):
         ts, words = ts[1:], words[1:]
     for i, w in enumerate(words):
-        if 0 < i < len(words) - 1 and (w in _RANGE_WORDS or w == "and"):
+        if 0 < i < len(words) - 1 and (w in _RANGE_WORDS or (w == "and" and between)):
             low, high = _amount(ts[:i]), _amount(ts[i + 1 :])
             if low is not None and high is not None and _ascending(low, high):
                 low_unit, high_unit = low.partition(" ")[2], high.partition(" ")[2]

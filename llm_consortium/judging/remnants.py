@@ -164,19 +164,41 @@ def strip(ts: list[Token], form: PromptForm, claim: bool = False) -> tuple[list[
     return ts[start:end], restated
 
 
+def _solutions(ts: list[Token]) -> bool:
+    """Whether the tokens are an equation's solutions, "x = 2 or x = 3", "x = ±3"."""
+    if len(ts) >= 2 and ts[0].fold == "=":  # the variable already read off as the question's
+        ts = [Token("word", "x", "x", False), *ts]
+    name = ts[0].fold if ts and ts[0].kind == "word" and len(ts[0].raw) == 1 else ""
+    return bool(name) and len(ts) >= 3 and ts[1].fold == "=" and all(
+        t.fold != "=" or (i > 0 and ts[i - 1].fold == name) for i, t in enumerate(ts))
+
+
+def _plus_minus(item: list[Token]) -> list[list[Token]]:
+    """"±3" as -3 and 3."""
+    if len(item) == 2 and item[0].fold == "±" and item[1].kind == "num":
+        value = item[1].raw.lstrip("+")
+        return [[Token("num", "-" + value, "-" + value, False)], [item[1]]]
+    return [item]
+
+
 def _list(ts: list[Token], unordered: bool) -> str | None:
     """"2, 3 and 5" as its items, each read as an amount or words, in the order
     given unless the question asks for none (`asking`); None unless two items or
     more, each short, joined by commas or "and" only."""
     items: list[list[Token]] = [[]]
+    solutions = _solutions(ts)
     for t in ts:
-        if t.fold in _LIST_JOINS:
+        if t.fold in _LIST_JOINS or (t.fold == "or" and solutions):
             items.append([])
         elif t.fold == "or" or t.negation:
             return None
         else:
             items[-1].append(t)
     items = [item for item in items if item] if ts[-1].fold not in _LIST_JOINS else []
+    if solutions:  # "x = 2 or x = 3": the values
+        items = [item[2:] if len(item) > 2 and item[1].fold == "=" else item[1:] if item[0].fold == "=" else item
+                 for item in items]
+    items = [part for item in items for part in _plus_minus(item)]  # "±3" is -3 and 3
     if len(items) < 2 or any(len(item) > _LONGEST_ITEM for item in items):
         return None
     values = []
