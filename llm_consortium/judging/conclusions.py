@@ -60,7 +60,8 @@ LONGEST_REPLY = 20_000
 can make a vote slow (bench/matching_stall.py)."""
 _LONG_REPLY_END = 4 * 2000
 _LIST_LINE_RE = re.compile(r"^(?:[-*•] |[#>|]|\d+[.)] )")
-_CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer"})
+_CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer", "finally",
+                         "after", "then", "now", "that", "this"})
 _FENCED_RE = re.compile(r"^```[\w+-]*$")
 
 
@@ -137,6 +138,11 @@ def _clause(sentence: str, form: PromptForm) -> Conclusion | None:
     found = _reduce(part, form, "short answer") if part is not None else None
     if found is not None and found.kind in _TYPED:
         return found
+    typed = candidates.read(part, form) if part is not None else None  # "…, so $31.25 remains."
+    if typed is not None:
+        return Conclusion(*typed, "in a sentence")
+    if found is not None and form.code and 0 < len(found.value.split()) <= 2:  # "…, so it prints ell."
+        return found
     solved = sentence.rpartition(": ")[2] if ": " in sentence else None  # "Divide by 2: 2 ≤ x ≤ 5."
     found = _reduce(solved, form, "short answer") if solved else None
     return found if found is not None and found.kind == "interval" else None
@@ -150,9 +156,12 @@ def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
     if clause is not None:
         return clause
     found = remnants.read(sentence, form)
+    opens = [t.fold for t in tokens(sentence)[:2]]
+    typed = candidates.read(sentence, form) if found.kind == "text" and _CONCLUDING & set(opens) else None
+    if typed is not None:  # "After selling 5, he has 31."
+        return Conclusion(*typed, "in a sentence")
     if found.kind not in ("number", "date", "time", "range", "interval", "ordinal"):
         return None
-    opens = [t.fold for t in tokens(sentence)[:2]]
     if found.restated or _CONCLUDING & set(opens):
         return Conclusion(found.kind, found.value, "short answer")
     return None
@@ -240,7 +249,8 @@ def _concluded(text: str, form: PromptForm) -> Conclusion:
     found = Conclusion(*candidates.as_asked(found.kind, found.value, form), found.rule)
     if found.kind in ("number", "range") and found.value.count(" ") == 1:
         unit = found.value.rpartition(" ")[2]
-        if unit in _ALIASES and (_ALIASES[unit] & set(form.ask) or unit == form.implied_unit):
+        degrees = unit == "°" and named_unit(form) in ("°C", "°F")  # "32 degrees" to "… in Fahrenheit?"
+        if unit in _ALIASES and (_ALIASES[unit] & set(form.ask) or unit == form.implied_unit or degrees):
             return Conclusion(found.kind, found.value.replace(f" {unit}", ""), found.rule)
     return found
 

@@ -44,7 +44,7 @@ UNITS: dict[str, tuple[str, float, float]] = {
     "m/s": ("speed", 1.0, 0.0), "km/h": ("speed", 1 / 3.6, 0.0), "mph": ("speed", 0.44704, 0.0),
     "K": ("temperature", 1.0, 0.0), "°C": ("temperature", 1.0, 273.15), "°F": ("temperature", 5 / 9, 273.15 - 160 / 9),
     "J": ("energy", 1.0, 0.0), "kcal": ("energy", 4184.0, 0.0),
-    "W": ("power", 1.0, 0.0), "kW": ("power", 1e3, 0.0),
+    "W": ("power", 1.0, 0.0), "kW": ("power", 1e3, 0.0), "°": ("angle", 1.0, 0.0),
 }
 _ROUGHEST = 0.1
 """The roughest figure an estimate is compared at: "about 8 billion" (±6 %) is one,

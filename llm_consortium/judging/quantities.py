@@ -59,6 +59,7 @@ _UNITS: dict[str, tuple[str, ...]] = {
     "°C": ("°c", "° c", "degrees celsius", "degree celsius", "celsius", "deg c", "degrees c", "ºc", "℃"),
     "°F": ("°f", "° f", "degrees fahrenheit", "degree fahrenheit", "fahrenheit", "degrees f", "ºf", "℉"),
     "K": ("kelvin", "kelvins", "kelvin"),
+    "°": ("°", "degrees", "degree", "deg"),
     "km/h": ("km/h", "kph", "kmh", "kilometres per hour", "kilometers per hour"),
     "mph": ("mph", "miles per hour"),
     "m/s": ("m/s", "metres per second", "meters per second"),
