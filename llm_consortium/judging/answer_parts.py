@@ -50,8 +50,10 @@ _SENTENCE_SPLIT_RE = re.compile(  # "B. Paris", "e.g. x" and "reactor No. 4" are
     r"(?<=[.!?。;])(?<!\b[A-Za-z]\.)(?<!\bNo\.)(?<!\bno\.)(?<!\bvs\.)(?<!\bca\.)(?<!\bSt\.)(?<!\bDr\.)"
     r"(?<!\bMr\.) (?=\S)"
 )
-_CONCLUDING_RE = re.compile(r"(?:[,;:] (?:and )?(?:so|therefore|thus|hence)\b,?|→|=>|⇒|\bwhich gives\b|\bgiving\b) ?",
-                            re.IGNORECASE)
+_CONCLUDING_RE = re.compile(
+    r"(?:[,;:] (?:and )?(?:so|therefore|thus|hence|i\.e\.|that is)(?= |,|$),?|→|=>|⇒|\bwhich gives\b|\bgiving\b) ?",
+    re.IGNORECASE,
+)
 _BOLD_RE = re.compile(r"\*\*(?P<bold>[^*\n]{1,80})\*\*")
 
 _OPERATORS = frozenset("+-−*×/÷^x·%") | frozenset({
@@ -68,6 +70,7 @@ _JUSTIFYING = frozenset({"since", "because", "as", "check", "checking", "verify"
 _SEPARATOR_RE = re.compile(r"[=≈]|\b(?:is|are|equals|makes|gives)\b")
 _RESULT_LINES = 50  # lines tried, from the last, for a result
 _LIST_ITEM_RE = re.compile(r"^(?:[-*•]|\d{1,2}[.)]) (?P<item>[^,;]{1,80})$")
+_EXPLAINED_RE = re.compile(r" [—–-] |: ")  # "- **Estonia** – capital Tallinn": the item is Estonia
 _TRAILING_ASIDE_RE = re.compile(r" ?\([^()]{0,200}\)\W*$")
 
 
@@ -216,4 +219,4 @@ def list_items(lines: list[str]) -> str | None:
     items = [_LIST_ITEM_RE.match(line) for line in lines]
     if len(items) < 2 or any(item is None for item in items):
         return None
-    return ", ".join(item.group("item") for item in items if item is not None)
+    return ", ".join(_EXPLAINED_RE.split(item.group("item"), maxsplit=1)[0] for item in items if item is not None)

@@ -22,6 +22,7 @@
   the prompt counts); `asks_who`: it asks who.
 * `claim`: it asks indirectly whether a claim holds ("Can you tell me if…"): only a
   reply that restates the claim (or denies it) answers yes or no.
+* `select_all`: it asks for every option that fits ("Select all that apply").
 * `asks_form`: it asks for a number written one way ("as a fraction", "simplify").
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
   "largest"…), so a list answer is compared as a set: "Solid, liquid and gas" is
@@ -90,6 +91,9 @@ _CLAIM_RE = re.compile(r"\b(?:tell me|you know|wonder\w*|confirm|check)\s+(?:if|
 of France?" is answered by restating the claim, never by a bare "Yes"."""
 _FORM_RE = re.compile(r"\bas an? (?:fraction|decimal|percent\w*|mixed number)|\bsimplif|\blowest terms|\bexpress\b")
 """It asks for a number in one form: "1/8" and "0.125" are then different answers."""
+_SELECT_ALL_RE = re.compile(
+    r"\bselect all\b|\ball that apply\b|\bchoose all\b|\bmore than one\b|\bwhich (?:of (?:the following|these) )?are\b"
+)
 _IMPLIED_UNITS = {"how old": "year"}
 """A unit the question implies without naming it: "How old is Bob?" is in years."""
 
@@ -114,6 +118,7 @@ class PromptForm:
     asks_who: bool = False
     claim: bool = False
     asks_form: bool = False
+    select_all: bool = False
 
     @property
     def person(self) -> bool:
@@ -152,7 +157,7 @@ class PromptForm:
                    next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
                    "```" in prompt, frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"),
                    bool(re.match(r"(?:who|whom)\b", question)), bool(question and _CLAIM_RE.search(question)),
-                   bool(_FORM_RE.search(flat)))
+                   bool(_FORM_RE.search(flat)), bool(_SELECT_ALL_RE.search(flat)))
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
         """The option whose text these words are (the whole text, or its last words

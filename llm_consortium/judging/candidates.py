@@ -339,6 +339,9 @@ def as_asked(kind: str, value: str, form: PromptForm) -> tuple[str, str]:
         return "date", year.group(1)
     if kind == "year":
         return "date", value
+    between = re.fullmatch(r"[\[(](-?[\d.]+),(-?[\d.]+)[\])]", value) if kind == "interval" else None
+    if form.expects == "range" and between is not None:  # "4 < √20 < 5" to "Between which two…?"
+        return "range", f"{between.group(1)}..{between.group(2)}"
     ends = value.split(" | ") if kind == "list" and form.expects == "range" else []
     if len(ends) == 2 and all(numbers.canonical(e) == e for e in ends) and float(ends[0]) < float(ends[1]):
         return "range", f"{ends[0]}..{ends[1]}"  # "7 and 8" to "Between which two integers…?"

@@ -6,7 +6,7 @@ A written figure stands for every value that rounds to it: "8 minutes" for 7.5 t
 as not significant), "8.3 minutes" for 8.25 to 8.35. Two amounts of one dimension
 are one answer when the finer one's span lies inside the coarser one's, once both
 are in one unit (`UNITS`: length, mass, time, volume, area, speed, temperature,
-energy, power; never bytes, whose prefixes are read two ways, nor currencies):
+energy, power, angle, frequency; never bytes, whose prefixes are read two ways, nor currencies):
 
 * always when they are exactly equal ("1.5 km" and "1,500 m");
 * when the question asks for an estimate, or either reply marks its figure as one
@@ -31,6 +31,7 @@ __all__ = ["UNITS", "Amount", "parse", "same"]
 # unit: (dimension, scale to the dimension's base unit, offset), base = value * scale + offset
 UNITS: dict[str, tuple[str, float, float]] = {
     "m": ("length", 1.0, 0.0), "km": ("length", 1e3, 0.0), "cm": ("length", 1e-2, 0.0), "mm": ("length", 1e-3, 0.0),
+    "µm": ("length", 1e-6, 0.0), "nm": ("length", 1e-9, 0.0),
     "mi": ("length", 1609.344, 0.0), "ft": ("length", 0.3048, 0.0), "in": ("length", 0.0254, 0.0),
     "yd": ("length", 0.9144, 0.0), "au": ("length", 1.495978707e11, 0.0), "ly": ("length", 9.4607304725808e15, 0.0),
     "kg": ("mass", 1.0, 0.0), "g": ("mass", 1e-3, 0.0), "mg": ("mass", 1e-6, 0.0), "t": ("mass", 1e3, 0.0),
@@ -45,6 +46,8 @@ UNITS: dict[str, tuple[str, float, float]] = {
     "K": ("temperature", 1.0, 0.0), "°C": ("temperature", 1.0, 273.15), "°F": ("temperature", 5 / 9, 273.15 - 160 / 9),
     "J": ("energy", 1.0, 0.0), "kcal": ("energy", 4184.0, 0.0),
     "W": ("power", 1.0, 0.0), "kW": ("power", 1e3, 0.0), "°": ("angle", 1.0, 0.0),
+    "Hz": ("frequency", 1.0, 0.0), "kHz": ("frequency", 1e3, 0.0), "MHz": ("frequency", 1e6, 0.0),
+    "GHz": ("frequency", 1e9, 0.0),
 }
 _ROUGHEST = 0.1
 """The roughest figure an estimate is compared at: "about 8 billion" (±6 %) is one,

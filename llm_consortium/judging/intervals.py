@@ -1,8 +1,9 @@
 """A set of numbers given as an interval, an inequality or an inclusive range, in
 one form.
 
-"[2, 5]", "2 ≤ x ≤ 5", "5 ≥ x ≥ 2" and "from 2 to 5, inclusive" are "[2,5]"; "x < 4"
-and "(-∞, 4)" are "(-∞,4)"; "x < 2 or x > 3" is "(-∞,2)∪(3,∞)". Which ends are
+"[2, 5]", "2 ≤ x ≤ 5", "5 ≥ x ≥ 2" and "from 2 to 5, inclusive" are "[2,5]"; "x < 4",
+"(-∞, 4)" and "less than 4" are "(-∞,4)"; "x < 2 or x > 3" is "(-∞,2)∪(3,∞)", and so
+is "x ≠ 2" with 2 for 3. Which ends are
 included is part of the value: "x ≥ 2" and "x > 2", "[0, ∞)" and "(0, ∞)" stay
 apart. An end is a number or a short expression written as it stands ("-π/2").
 A range with no word on its ends ("from 2 to 5", "between 7 and 8") is no interval:
@@ -21,6 +22,13 @@ from .tokens import Token
 __all__ = ["read"]
 
 _LESS = {"<": False, "≤": True, "⩽": True}
+_WORDED = {  # "greater than or equal to 2", "at least 2": (lower end?, closed?)
+    ("greater", "than", "or", "equal", "to"): (True, True), ("more", "than", "or", "equal", "to"): (True, True),
+    ("less", "than", "or", "equal", "to"): (False, True), ("greater", "than"): (True, False),
+    ("more", "than"): (True, False), ("less", "than"): (False, False), ("at", "least"): (True, True),
+    ("at", "most"): (False, True), ("no", "less", "than"): (True, True), ("no", "more", "than"): (False, True),
+}
+_LEADING = frozenset({"the", "open", "closed", "interval", "set", "all", "any", "real", "numbers", "values", "x", "y"})
 _MORE = {">": False, "≥": True, "⩾": True}
 _INFINITE = {"∞": "∞", "inf": "∞", "infinity": "∞"}
 _END_TOKENS = frozenset({"π", "pi", "/", "√", "e", "-", "−", "+"})
@@ -74,8 +82,28 @@ def _value(low: str, high: str, closed_low: bool, closed_high: bool) -> str | No
 
 
 def _name(ts: Sequence[Token]) -> bool:
-    """A variable: a few words, no number ("x", "sin x")."""
+    """A variable: a few words, no number ("x", "sin x"), or a root ("√20")."""
+    if len(ts) == 2 and ts[0].fold == "√" and ts[1].kind == "num":
+        return True
     return 0 < len(ts) <= _LONGEST_NAME and all(t.kind == "word" and t.fold not in _UNION for t in ts)
+
+
+def _worded(ts: Sequence[Token]) -> str | None:
+    """"(all x) greater than or equal to 2", "at least 2", "x ≠ 0"."""
+    i = 0
+    while i < len(ts) and ts[i].fold in _LEADING:
+        i += 1
+    if len(ts) - i == 2 and ts[i].fold == "≠":
+        end = _end(ts[i + 1 :])
+        return f"(-∞,{end})∪({end},∞)" if end is not None and end not in ("∞", "-∞") else None
+    words = tuple(t.fold for t in ts[i:])
+    for phrase, (lower, closed) in _WORDED.items():
+        if words[: len(phrase)] == phrase:
+            end = _end(ts[i + len(phrase) :])
+            if end is None:
+                return None
+            return _value(end, "∞", closed, False) if lower else _value("-∞", end, False, closed)
+    return None
 
 
 def _split(ts: Sequence[Token], signs: dict[str, bool]) -> list[int]:
@@ -149,7 +177,9 @@ def _one(ts: Sequence[Token], notation: bool) -> str | None:
         ts = ts[2:]
     elif ts and ts[0].fold in _MEMBER:
         ts = ts[1:]
-    return (_notation(ts) if notation else None) or _inequality(ts) or _inclusive(ts)
+    while len(ts) > 1 and ts[0].fold in _LEADING - {"x", "y"}:  # "the open interval (−1, 5)"
+        ts = ts[1:]
+    return (_notation(ts) if notation else None) or _inequality(ts) or _inclusive(ts) or _worded(ts)
 
 
 def read(ts: Sequence[Token], notation: bool = True) -> str | None:
@@ -158,7 +188,7 @@ def read(ts: Sequence[Token], notation: bool = True) -> str | None:
     ts = _joined([t for t in ts if t.fold not in ("*", "_", "`", "$")])
     if not ts or len(ts) > 4 * _LONGEST_END:
         return None
-    unions = [i for i, t in enumerate(ts) if t.fold in _UNION]
+    unions = [i for i, t in enumerate(ts) if t.fold in _UNION and not (i + 1 < len(ts) and ts[i + 1].fold == "equal")]
     if len(unions) > 1:
         return None
     if unions:

@@ -31,8 +31,8 @@ def letter(part: str, form: PromptForm) -> str | None:
     """The one option letter a part is, or leads with."""
     flat = part.strip().strip("*_ ")
     bare = flat.strip(".:")
-    if len(bare) == 1 and bare in LETTERS:
-        return bare
+    if len(bare) == 1 and bare.upper() in LETTERS and (bare.isupper() or bare.upper() in form.options):
+        return bare.upper()
     if len(bare) == 3 and bare[0] in "([" and bare[2] in ")]" and bare[1].upper() in LETTERS:
         return bare[1].upper()
     if len(flat) > 3 and flat[0] in "([" and flat[2] in ")]" and flat[1].upper() in LETTERS and flat[3] == " ":
@@ -102,4 +102,6 @@ def named(ts: Sequence[Token], form: PromptForm) -> str | None:
         n = len(text)
         if n and any(tuple(words[k : k + n]) == text for k in range(len(words) - n + 1)):
             letters.add(letter)
+    if len(letters) > 1 and form.select_all:  # "Solar and wind (A and C)." to "Select all that apply."
+        return ",".join(sorted(letters))
     return letters.pop() if len(letters) == 1 else None

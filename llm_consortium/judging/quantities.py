@@ -27,6 +27,8 @@ _UNITS: dict[str, tuple[str, ...]] = {
     "km": ("km", "kms", "kilometre", "kilometres", "kilometer", "kilometers"),
     "cm": ("cm", "centimetre", "centimetres", "centimeter", "centimeters"),
     "mm": ("mm", "millimetre", "millimetres", "millimeter", "millimeters"),
+    "µm": ("µm", "μm", "um", "micrometre", "micrometres", "micrometer", "micrometers", "micron", "microns"),
+    "nm": ("nm", "nanometre", "nanometres", "nanometer", "nanometers"),
     "mi": ("mi", "mile", "miles"),
     "ft": ("ft", "foot", "feet"),
     "in": ("inch", "inches"),
@@ -75,6 +77,10 @@ _UNITS: dict[str, tuple[str, ...]] = {
     "kcal": ("kcal", "kilocalories", "kilocalorie"),
     "V": ("v", "volt", "volts"),
     "Hz": ("hz", "hertz"),
+    "bpm": ("bpm", "beats per minute"),
+    "kHz": ("khz", "kilohertz"),
+    "MHz": ("mhz", "megahertz"),
+    "GHz": ("ghz", "gigahertz"),
     "%": ("%", "percent", "per cent", "pct"),
     "$": ("dollars", "dollar", "usd", "us dollars", "$"),
     "€": ("euros", "euro", "eur", "€"),
@@ -294,12 +300,15 @@ def _time(ts: Sequence[Token]) -> str | None:
 
 
 def _ascending(low: str, high: str) -> bool:
-    """Whether a range runs upwards ("7 - 5" is a sum, never the range 7..5)."""
-    a = numbers.to_float(low.partition(" ")[0].lstrip("-$€£¥").rstrip("%"))
-    b = numbers.to_float(high.partition(" ")[0].lstrip("-$€£¥").rstrip("%"))
+    """Whether a range runs upwards ("7 - 5" is a sum, never the range 7..5; "20 Hz
+    to 20 kHz" does)."""
+    a, b = estimates.parse(low), estimates.parse(high)
     if a is None or b is None:
         return False
-    return (-a if low.startswith("-") else a) < (-b if high.startswith("-") else b)
+    if a.unit != b.unit and a.unit and b.unit:
+        base_a, base_b = a.base(), b.base()
+        return base_a is not None and base_b is not None and base_a < base_b
+    return a.value < b.value
 
 
 _ORDINAL_WORDS = {
@@ -330,6 +339,9 @@ def _range(ts: Sequence[Token]) -> str | None:
     """Two amounts joined by "to", a dash, or "between … and …" / "from … to …"
     (only "between" makes "and" a range)."""
     words = [t.fold for t in ts]
+    rough = "≈" if words and words[0] in APPROXIMATE else ""  # "about 20 to 20,000 Hz": both ends
+    if rough:
+        ts, words = ts[1:], words[1:]
     between = bool(words) and words[0] == "between"  # "2 and 3" alone is two numbers, not a range
     if words and words[0] in ("between", "from"):
         ts, words = ts[1:], words[1:]
@@ -342,7 +354,7 @@ def _range(ts: Sequence[Token]) -> str | None:
                     return None
                 if high_unit and not low_unit:
                     low = f"{low} {high_unit}"
-                return f"{low}..{high}"
+                return f"{rough}{low}..{rough}{high}"
     return None
 
 

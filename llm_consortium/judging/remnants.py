@@ -35,7 +35,9 @@ __all__ = ["Reading", "content", "read"]
 _ASIDE_RE = re.compile(
     r" [—–] |(?<!\d) - (?!\d)| ?\((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
 )
-_KEEPS_RE = re.compile(r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though)\b", re.I)
+_KEEPS_RE = re.compile(
+    r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though|inclusive|exclusive|open|closed)\b", re.I
+)
 _INTERVAL_RE = re.compile(
     r"[\[(]\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*[\])]|∞"
 )

@@ -36,6 +36,17 @@ _TRUE_FALSE = {"true": "yes", "false": "no", "yep": "yes", "yeah": "yes", "yup":
 """Words that open a reply as "yes" or "no" would ("Nope — it's a fruit.")."""
 
 
+_VERDICTS = {
+    **dict.fromkeys(("correct", "that's correct", "that is correct", "that's right", "that is right", "right",
+                     "that's true", "that is true", "true", "indeed", "it is indeed", "exactly"), "yes"),
+    **dict.fromkeys(("incorrect", "that's incorrect", "that is incorrect", "that's wrong", "that is wrong", "wrong",
+                     "that's false", "that is false", "false", "not true", "that's not true", "that is not true",
+                     "untrue", "that's a myth", "it's a myth", "that is a myth", "a myth", "myth", "not at all",
+                     "no way", "definitely not", "absolutely not", "certainly not", "of course not"), "no"),
+}
+"""Whole sentences that answer a yes/no question on their own ("That's correct.")."""
+
+
 def _folded(sentence: str) -> str:
     return " ".join(sentence.casefold().split()).strip(" \t.,;:!?\"'`*_()[]{}<>«»“”‘’")
 
@@ -49,6 +60,8 @@ def opening(lines: list[str]) -> str | None:
     if len(first) > 1 and not (first[1].kind == "sym" and first[1].fold in ",.!;:—–-"):
         return None  # "Yes and no", "No one knows"
     after = [t for t in first[1:] if t.kind != "sym"]
+    if len(after) > 1 and after[0].fold == "in" and after[1].fold == "fact":  # "Yes, in fact…" qualifies nothing
+        after = after[2:]
     if after and (after[0].fold in _QUALIFIERS or (_TRUE_FALSE.get(first[0].fold, first[0].fold) == "yes"
                                                    and after[0].negation)):
         return None
@@ -64,6 +77,9 @@ def restated(sentence: str, form: PromptForm, echo_ok: bool = True) -> str | Non
     """For one plain yes/no question: a sentence that restates the question whole is
     "yes" ("Mercury is a gas at room temperature."), and with only a negation left
     "no" ("It is not safe.")."""
+    verdict = _VERDICTS.get(_folded(remnants.without_asides(sentence)))
+    if verdict is not None and echo_ok:  # "That's correct.", "Not true."
+        return verdict
     ts = [t for t in remnants.content(tokens(remnants.without_asides(sentence))) if t.fold != "°"]
     echo = [t for t in ts if t.fold != ","]
     verb = echo[1].fold.replace("n't", "").replace("n’t", "") if len(echo) > 1 else ""
