@@ -36,10 +36,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .numbers import NUMBER_WORDS, spelled
 from .quantities import UNIT_OF
 from .tokens import FILLER, LINKS, NEGATIONS, stem, tokens
 
-__all__ = ["NO_PROMPT", "PromptForm"]
+__all__ = ["NO_PROMPT", "PromptForm", "asked_word"]
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _AUX = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should", "has",
@@ -143,7 +144,7 @@ class PromptForm:
         letters = frozenset(letter for letter, _ in texts)
         candidates = _candidates(asked, sentences, alternatives)
         ask = tuple(
-            stem(t.fold) for q in asked for t in tokens(q)
+            asked_word(t.fold) for q in asked for t in tokens(q)
             if t.kind != "sym" and t.fold not in FILLER | LINKS and t.fold not in _NEVER_RESTATED
             and not t.negation and stem(t.fold) not in candidates
         )
@@ -181,6 +182,14 @@ class PromptForm:
         if starts is None:
             return frozenset(i for i, w in enumerate(self.ask) if w == word)
         return frozenset(i - 1 for i in starts if i >= 1 and self.ask[i - 1] == word)
+
+
+def asked_word(fold: str) -> str:
+    """A word as the question's words are kept and a reply's are matched to them:
+    stemmed, a number word as digits ("Zero is even." restates "Is 0 even?")."""
+    if fold in NUMBER_WORDS:
+        return spelled([fold]) or fold
+    return stem(fold)
 
 
 def _expects(question: str, code: bool) -> str:

@@ -247,6 +247,9 @@ def _concluded(text: str, form: PromptForm) -> Conclusion:
     """`conclude`, remembered for the last few replies (pure, so safe to reuse)."""
     found = _conclude(text, form)
     found = Conclusion(*candidates.as_asked(found.kind, found.value, form), found.rule)
+    picked = options.by_text(tuple(found.value.split()), form) if found.kind in ("number", "text") else None
+    if picked is not None:  # "7 × 8 = 56" to "…? A) 54 B) 56 C) 58" picks B
+        return Conclusion("choice", picked, found.rule)
     if found.kind in ("number", "range") and found.value.count(" ") == 1:
         unit = found.value.rpartition(" ")[2]
         degrees = unit == "°" and named_unit(form) in ("°C", "°F")  # "32 degrees" to "… in Fahrenheit?"

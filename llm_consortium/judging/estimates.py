@@ -75,6 +75,14 @@ class Amount:
         """The figure with the zeros ending a whole number read as significant."""
         return Amount(self.value, min(self.place, Decimal(1)), self.unit, self.estimate)
 
+    def at_most(self, spread: float) -> Amount:
+        """The figure with as few of the zeros ending it read as not significant as
+        keep its spread within `spread` ("300,000" to ±5,000 rather than ±50,000)."""
+        place = self.place
+        while place > 1 and Amount(self.value, place, self.unit, self.estimate).spread > spread:
+            place /= 10
+        return Amount(self.value, place, self.unit, self.estimate)
+
     @property
     def spread(self) -> float:
         """Half the figure's last place, relative to its size (in kelvin for a
@@ -161,6 +169,11 @@ def same(a: Amount, b: Amount, estimate: bool = False, loose: bool = False) -> b
     rounded = estimate or a.estimate or b.estimate
     if not rounded:  # taken as written: "100 °C" is 99.5 to 100.5
         a, b = a.as_written(), b.as_written()
+        span_a, span_b = a.span(b.unit), b.span(b.unit)
+        if span_a is None or span_b is None:
+            return False
+    if rounded:  # "about 300,000 km/s": its zeros are read as significant as they must be to say something
+        a, b = a.at_most(_ROUGHEST), b.at_most(_ROUGHEST)
         span_a, span_b = a.span(b.unit), b.span(b.unit)
         if span_a is None or span_b is None:
             return False

@@ -36,7 +36,7 @@ _OPENERS = FILLER | LINKS | ARTICLES | NEGATIONS | frozenset({
 })
 """Capitalised words that open a sentence without naming anything."""
 _PARTICLES = frozenset({"da", "de", "di", "del", "van", "von", "der", "den", "la", "le", "of", "du", "des", "y",
-                        "bin", "al", "st"})
+                        "bin", "al", "st", "the"})
 WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
 TITLES = frozenset({"sir", "dame", "dr", "mr", "mrs", "ms", "prof", "professor"})
 MONTHS = frozenset({"january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -64,6 +64,7 @@ def in_sentence(ts: Sequence[Token], form: PromptForm) -> list[tuple[str, int, i
         end = i + 1
         while end < len(ts) and (
             (ts[end].glued and ts[end].kind != "sym")
+            or (ts[end].fold == "." and len(ts[end - 1].raw) == 1 and ts[end - 1].raw.isupper())  # "John F. Kennedy"
             or (ts[end].kind == "word" and (ts[end].raw[:1].isupper() or (
                 ts[end].fold in _PARTICLES and end + 1 < len(ts) and ts[end + 1].raw[:1].isupper())))
         ):
@@ -74,6 +75,8 @@ def in_sentence(ts: Sequence[Token], form: PromptForm) -> list[tuple[str, int, i
             continue
         words: list[str] = []
         for w in ts[i:end]:  # "CO2" is one word
+            if w.fold == ".":
+                continue
             if w.glued and words and w is not ts[i]:
                 words[-1] += w.fold
             else:

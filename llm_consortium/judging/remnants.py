@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from . import intervals, numbers, options, quantities
-from .asking import PromptForm
+from .asking import PromptForm, asked_word
 from .tokens import APPROXIMATE, ARTICLES, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
 
 __all__ = ["Reading", "content", "read"]
@@ -148,7 +148,7 @@ def strip(ts: list[Token], form: PromptForm, claim: bool = False) -> tuple[list[
         if _droppable(t, form) or slash or (t.fold in LINKS and (restated or _number_at(ts, start + 1))):
             start += 1
             continue
-        run = form.run_ends(ends, stem(t.fold)) if _restated(t, ts, start, claim, form.versions) else frozenset()
+        run = form.run_ends(ends, asked_word(t.fold)) if _restated(t, ts, start, claim, form.versions) else frozenset()
         if not run:
             break
         ends, restated, start = run, True, start + 1
@@ -159,7 +159,7 @@ def strip(ts: list[Token], form: PromptForm, claim: bool = False) -> tuple[list[
         if _droppable(t, form) or link:
             end -= 1
             continue
-        run = form.run_starts(starts, stem(t.fold)) if _restated(t, ts, end - 1, claim) else frozenset()
+        run = form.run_starts(starts, asked_word(t.fold)) if _restated(t, ts, end - 1, claim) else frozenset()
         if not run:
             break
         starts, restated, outer, end = run, True, True, end - 1
@@ -221,6 +221,9 @@ def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
     words = [t for t in ts if t.fold != ","]
     if form.versions and len(words) == 1 and words[0].kind == "num":
         return "version", _VERSION_ZEROS_RE.sub("", words[0].raw)
+    named = options.by_text(tuple(t.fold for t in words if t.fold not in ("a", "an", "the")), form)
+    if named is not None:  # "56" to "…? A) 54 B) 56 C) 58" picks B
+        return "choice", named
     found = quantities.read(words)
     if found is not None:
         return found
@@ -233,9 +236,6 @@ def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
     letters = options.letter_set(ts, form)
     if letters is not None:
         return "choice", letters
-    named = options.by_text(tuple(t.fold for t in words if t.fold not in ("a", "an", "the")), form)
-    if named is not None:
-        return "choice", named
     return None
 
 

@@ -16,6 +16,8 @@ Standard library only; reads one sentence or the reply's opening.
 
 from __future__ import annotations
 
+import re
+
 from . import answer_parts, remnants
 from .asking import PromptForm
 from .tokens import tokens
@@ -45,6 +47,12 @@ _VERDICTS = {
                      "no way", "definitely not", "absolutely not", "certainly not", "of course not"), "no"),
 }
 """Whole sentences that answer a yes/no question on their own ("That's correct.")."""
+
+
+_QUALIFIED_RE = re.compile(
+    r"^\W*(?:" + "|".join(sorted(_QUALIFIERS)) + r"|at|apart|provided|assuming|as long|not|no|never|nor|yet|except)\b",
+    re.IGNORECASE,
+)
 
 
 def _folded(sentence: str) -> str:
@@ -87,9 +95,14 @@ def restated(sentence: str, form: PromptForm, echo_ok: bool = True) -> str | Non
             t.negation for t in echo[2:]):
         # "You cannot.", "It does not.", "It is."
         return "no" if any(t.negation for t in echo) else "yes"
-    left, restated = remnants.strip(ts, form, claim=True)
+    left, whole = remnants.strip(ts, form, claim=True)
     left = [t for t in left if t.fold != ","]
-    if not restated:
+    head, comma, rest = sentence.partition(", ")
+    if comma and left and not _QUALIFIED_RE.match(rest) and not answer_parts.takes_back(rest):
+        found = restated(head, form, echo_ok)  # "Venus is hotter than Mercury, despite being farther out."
+        if found is not None:
+            return found
+    if not whole:
         return None
     left = [t for t in left if t.fold not in _AFFIRMING]
     if not left and len(ts) > 1:
