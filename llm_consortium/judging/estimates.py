@@ -5,8 +5,8 @@ A written figure stands for every value that rounds to it: "8 minutes" for 7.5 t
 8.5 minutes, "5,600 km" for 5,550 to 5,650 km (zeros ending a whole number are read
 as not significant), "8.3 minutes" for 8.25 to 8.35. Two amounts of one dimension
 are one answer when the finer one's span lies inside the coarser one's, once both
-are in one unit (`UNITS`: length, mass, time, volume, area, speed, temperature,
-energy, power, angle, frequency; never bytes, whose prefixes are read two ways, nor currencies):
+are in one unit (`UNITS`: length, mass, time, volume (US cups, pints…), area, speed,
+temperature, pressure, energy, power, angle, frequency; never bytes, whose prefixes are read two ways, nor currencies):
 
 * always when they are exactly equal ("1.5 km" and "1,500 m");
 * when the question asks for an estimate, or either reply marks its figure as one
@@ -40,6 +40,13 @@ UNITS: dict[str, tuple[str, float, float]] = {
     "week": ("time", 604800.0, 0.0), "year": ("time", 31557600.0, 0.0), "gyr": ("time", 31557600e9, 0.0),
     "l": ("volume", 1e-3, 0.0), "ml": ("volume", 1e-6, 0.0), "m^3": ("volume", 1.0, 0.0),
     "cm^3": ("volume", 1e-6, 0.0), "gal": ("volume", 3.785411784e-3, 0.0),
+    "cup": ("volume", 2.365882365e-4, 0.0), "tbsp": ("volume", 1.478676478125e-5, 0.0),
+    "tsp": ("volume", 4.92892159375e-6, 0.0), "pt": ("volume", 4.73176473e-4, 0.0),
+    "qt": ("volume", 9.46352946e-4, 0.0), "fl oz": ("volume", 2.95735295625e-5, 0.0),
+    "Pa": ("pressure", 1.0, 0.0), "kPa": ("pressure", 1e3, 0.0), "atm": ("pressure", 101325.0, 0.0),
+    "bar": ("pressure", 1e5, 0.0), "psi": ("pressure", 6894.757293168, 0.0), "mmHg": ("pressure", 133.322387415, 0.0),
+    "ha": ("area", 1e4, 0.0), "acre": ("area", 4046.8564224, 0.0), "kJ": ("energy", 1e3, 0.0),
+    "kWh": ("energy", 3.6e6, 0.0), "kn": ("speed", 1852 / 3600, 0.0),
     "m^2": ("area", 1.0, 0.0), "cm^2": ("area", 1e-4, 0.0), "km^2": ("area", 1e6, 0.0),
     "ft^2": ("area", 0.09290304, 0.0),
     "m/s": ("speed", 1.0, 0.0), "km/h": ("speed", 1 / 3.6, 0.0), "mph": ("speed", 0.44704, 0.0),

@@ -42,6 +42,8 @@ TITLES = frozenset({"sir", "dame", "dr", "mr", "mrs", "ms", "prof", "professor"}
 MONTHS = frozenset({"january", "february", "march", "april", "may", "june", "july", "august", "september",
                     "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
                     "sept", "oct", "nov", "dec"})
+_ABBREVIATED = frozenset({"mt", "st", "ft", "jr", "sr"})
+"""Words written short with a full stop inside a name: "Mt. Everest", "St. Louis"."""
 _KIND_OF_PLACE = frozenset({"mount", "mt", "river", "ocean", "desert", "lake"})
 _LONGEST_NAME = 4
 _NOT_NAMES = FILLER | LINKS | NEGATIONS
@@ -64,7 +66,8 @@ def in_sentence(ts: Sequence[Token], form: PromptForm) -> list[tuple[str, int, i
         end = i + 1
         while end < len(ts) and (
             (ts[end].glued and ts[end].kind != "sym")
-            or (ts[end].fold == "." and len(ts[end - 1].raw) == 1 and ts[end - 1].raw.isupper())  # "John F. Kennedy"
+            or (ts[end].fold == "." and end + 1 < len(ts) and ts[end + 1].raw[:1].isupper()
+                and ((len(ts[end - 1].raw) == 1 and ts[end - 1].raw.isupper()) or ts[end - 1].fold in _ABBREVIATED))
             or (ts[end].kind == "word" and (ts[end].raw[:1].isupper() or (
                 ts[end].fold in _PARTICLES and end + 1 < len(ts) and ts[end + 1].raw[:1].isupper())))
         ):

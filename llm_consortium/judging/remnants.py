@@ -265,6 +265,11 @@ def read(part: str, form: PromptForm) -> Reading:
     """What the part commits to (the module docstring says how)."""
     short = without_asides(part)
     readings = [_reading(short, form), _reading(part, form)] if short != part else [_reading(part, form)]
+    label, colon, listed = part.partition(": ")
+    if colon and len(label.split()) == 1 and not _KEEPS_RE.match(label) and label.casefold() not in ("yes", "no"):
+        after = _reading(without_asides(listed), form)  # "ROYGBIV: red, orange, …", "Primes: 2, 3, 5"
+        if after.kind == "list" and readings[0].kind in ("list", "text"):
+            return after
     typed = [r for r in readings if r.kind != "text"]
     if typed:
         return typed[0]
