@@ -20,8 +20,9 @@
   `code`: it shows code, so brackets in a reply are a list a program prints;
   `words`: every word of the prompt, stemmed ("Sam has 14 marbles." names what
   the prompt counts); `asks_who`: it asks who.
-* `claim`: it asks indirectly whether a claim holds ("Can you tell me if…"): only a
-  reply that restates the claim (or denies it) answers yes or no.
+* `claim`: it asks indirectly whether a claim holds ("Can you tell me if…", "True or
+  false: …"): only a reply that restates the claim (or denies it) answers yes or
+  no; `true_false`: it asks "True or false", so "True" and "False" answer it.
 * `select_all`: it asks for every option that fits ("Select all that apply").
 * `asks_form`: it asks for a number written one way ("as a fraction", "simplify").
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
@@ -120,6 +121,7 @@ class PromptForm:
     claim: bool = False
     asks_form: bool = False
     select_all: bool = False
+    true_false: bool = False
 
     @property
     def person(self) -> bool:
@@ -133,6 +135,7 @@ class PromptForm:
 
     @classmethod
     def of(cls, prompt: str) -> PromptForm:
+        true_false = _TRUE_OR_FALSE_RE.search((prompt or "")[-4000:]) is not None
         prompt = _TRUE_OR_FALSE_RE.sub("", (prompt or "")[-4000:])
         flat = prompt.casefold()
         sentences = [s.strip() for s in _SENTENCE_RE.split(prompt) if s.strip()]
@@ -151,14 +154,22 @@ class PromptForm:
         if len(letters) < 2:
             letters, texts = frozenset(), ()
         question = asked[0].casefold() if len(asked) == 1 else ""
-        return cls(_plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
-                   bool(_APPROXIMATE_RE.search(flat)), texts,
-                   frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
-                   _ORDER_RE.search(flat) is None and "```" not in prompt, _expects(question, "```" in prompt),
-                   next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
-                   "```" in prompt, frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"),
-                   bool(re.match(r"(?:who|whom)\b", question)), bool(question and _CLAIM_RE.search(question)),
-                   bool(_FORM_RE.search(flat)), bool(_SELECT_ALL_RE.search(flat)))
+        code = "```" in prompt
+        return cls(
+            _plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
+            bool(_APPROXIMATE_RE.search(flat)), texts,
+            numbers=frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
+            unordered=_ORDER_RE.search(flat) is None and not code,
+            expects=_expects(question, code),
+            implied_unit=next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
+            code=code,
+            words=frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"),
+            asks_who=bool(re.match(r"(?:who|whom)\b", question)),
+            claim=bool(question and (_CLAIM_RE.search(question) or true_false)),
+            asks_form=bool(_FORM_RE.search(flat)),
+            select_all=bool(_SELECT_ALL_RE.search(flat)),
+            true_false=true_false,
+        )
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
         """The option whose text these words are (the whole text, or its last words

@@ -220,8 +220,10 @@ def _free(ts: Sequence[Token], f: _Found, before: frozenset[str]) -> bool:
 
 def _said(t: Token, form: PromptForm) -> bool:
     """A word that says nothing of its own around an answer: filler, a link, the
-    question's own words."""
-    return (t.kind == "sym" and t.fold not in "+-−×÷=") or t.fold in _SAYS_NOTHING or stem(t.fold) in form.ask
+    question's own words, a weekday before a date ("Monday, 15 April 1912")."""
+    weekday = t.fold in names.WEEKDAYS and form.expects in ("date", "year")
+    symbol = t.kind == "sym" and t.fold not in "+-−×÷="
+    return symbol or t.fold in _SAYS_NOTHING or stem(t.fold) in form.ask or weekday
 
 
 def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
@@ -339,6 +341,9 @@ def as_asked(kind: str, value: str, form: PromptForm) -> tuple[str, str]:
         return "date", year.group(1)
     if kind == "year":
         return "date", value
+    the_year = re.fullmatch(r"(?:the )?year (\d{3,4})", value) if kind == "text" else None
+    if form.expects in ("year", "date") and the_year is not None:  # "The year 2000."
+        return "date", f"{int(the_year.group(1)):04d}"
     between = re.fullmatch(r"[\[(](-?[\d.]+),(-?[\d.]+)[\])]", value) if kind == "interval" else None
     if form.expects == "range" and between is not None:  # "4 < √20 < 5" to "Between which two…?"
         return "range", f"{between.group(1)}..{between.group(2)}"

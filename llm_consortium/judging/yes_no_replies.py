@@ -9,7 +9,8 @@
   cannot.", "It does not.", "It is.");
 * `claimed`: for an indirect question about a claim ("Can you tell me if Paris is
   the capital of France?"), the claim restated or denied, after a "Yes,"/"No,"
-  that must agree with it; a bare "Yes" or "Yes, it is." answers nothing.
+  that must agree with it; a bare "Yes" or "Yes, it is." answers nothing. To "True
+  or false: …", "True", "False" and "That's false." answer too.
 
 Standard library only; reads one sentence or the reply's opening.
 """
@@ -53,6 +54,10 @@ _QUALIFIED_RE = re.compile(
     r"^\W*(?:" + "|".join(sorted(_QUALIFIERS)) + r"|at|apart|provided|assuming|as long|not|no|never|nor|yet|except)\b",
     re.IGNORECASE,
 )
+
+
+_CLAUSE_END_RE = re.compile(r"[:;—,] ")
+_TRUTH = frozenset({"true", "false", "correct", "incorrect"})
 
 
 def _folded(sentence: str) -> str:
@@ -118,6 +123,14 @@ def claimed(sentence: str, form: PromptForm) -> str | None:
     must agree with it ("Yes, Paris is the capital of France." holds; a bare "Yes"
     or "Yes, it is." answers nothing, and stays its words)."""
     ts = tokens(sentence[:_CLAIM_HEAD])
+    if form.true_false and ts and ts[0].fold in _TRUTH:  # "False — bats can see." to "True or false: …"
+        return opening([sentence])
+    flat = remnants.without_asides(sentence)
+    end = _CLAUSE_END_RE.search(flat)
+    head, rest = (flat[: end.start()], flat[end.end() :]) if end else (flat, "")
+    verdict = _VERDICTS.get(_folded(head)) if form.true_false else None
+    if verdict is not None and not (_QUALIFIED_RE.match(rest) or answer_parts.takes_back(rest)):
+        return verdict  # "That's false.", "Not true: bats can see."
     said = _TRUE_FALSE.get(ts[0].fold, ts[0].fold) if ts else ""
     if said in ("yes", "no") and len(ts) > 2 and ts[1].kind == "sym" and ts[1].fold in ",.!;:—–-":
         sentence = sentence[sentence.index(ts[1].raw) + 1 :]
