@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from . import numbers, quantities
 from .tokens import SECOND_THOUGHTS, Token, flat_lines, tokens
+from .units import UNIT_OF
 
 __all__ = [
     "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "list_items", "result", "sentences", "stated",
@@ -63,7 +64,7 @@ _OPERATORS = frozenset("+-−*×/÷^x·%") | frozenset({
 _ARITHMETIC = _OPERATORS | frozenset({
     "(", ")", "=", ",", "of", "the", "and", "by", "to", "then", "so", "thus", "total", "²", "³", "√", "into",
     "result", "is", "equals",
-}) | frozenset(quantities.UNIT_OF) | frozenset({"°", "$", "€", "£", "¥"})
+}) | frozenset(UNIT_OF) | frozenset({"°", "$", "€", "£", "¥"})
 _SEPARATORS = frozenset({"=", "≈", "equals", "is", "are", "makes", "gives"})
 _TRAILING = frozenset(".!*_`")
 _JUSTIFYING = frozenset({"since", "because", "as", "check", "checking", "verify", "indeed", "proof"})

@@ -38,8 +38,8 @@ import re
 from dataclasses import dataclass
 
 from .numbers import NUMBER_WORDS, spelled
-from .quantities import UNIT_OF
 from .tokens import FILLER, LINKS, NEGATIONS, stem, tokens
+from .units import UNIT_OF
 
 __all__ = ["NO_PROMPT", "PromptForm", "asked_word"]
 

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from . import estimates, names, numbers, options, quantities
 from .asking import PromptForm
 from .tokens import APPROXIMATE, ARTICLES, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
+from .units import FACTORS, UNIT_OF
 
 __all__ = ["as_asked", "read"]
 
@@ -182,7 +183,7 @@ def _dimension(form: PromptForm, value: str) -> bool:
     if len(wanted) != 1:
         return True
     unit = value.rpartition(" ")[2] if " " in value else ""
-    return not unit or estimates.UNITS.get(unit, ("",))[0] in wanted
+    return not unit or FACTORS.get(unit, ("",))[0] in wanted
 
 
 def _of_kind(found: list[_Found], form: PromptForm) -> list[_Found]:
@@ -282,7 +283,7 @@ def _given(f: _Found, form: PromptForm) -> bool:
     ("one hour" for "… in an hour?")."""
     number, _, unit = f.value.lstrip("≈").partition(" ")
     return f.kind == "number" and (number in form.numbers or (
-        number == "1" and any(stem(alias) in form.ask for alias, u in quantities.UNIT_OF.items() if u == unit)))
+        number == "1" and any(stem(alias) in form.ask for alias, u in UNIT_OF.items() if u == unit)))
 
 
 def _joins(ts: Sequence[Token], i: int) -> bool:

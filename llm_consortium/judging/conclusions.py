@@ -40,6 +40,7 @@ from decimal import Decimal
 from . import answer_parts, candidates, numbers, options, quantities, remnants, yes_no_replies
 from .asking import NO_PROMPT, PromptForm
 from .tokens import flat_lines, stem, tokens
+from .units import UNIT_OF
 
 __all__ = [
     "NO_PROMPT", "RULES", "Conclusion", "PromptForm", "bare_number", "choice_letter", "conclude", "final_number",
@@ -125,8 +126,8 @@ def _lead(sentence: str, form: PromptForm, own_line: bool = False) -> Conclusion
 
 
 _ALIASES = {
-    unit: frozenset(stem(a) for a, u in quantities.UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
-    for unit in set(quantities.UNIT_OF.values())
+    unit: frozenset(stem(a) for a, u in UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
+    for unit in set(UNIT_OF.values())
 }
 _TYPED = frozenset({"number", "date", "time", "range", "interval", "ordinal", "list", "choice"})
 

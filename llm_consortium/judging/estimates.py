@@ -5,7 +5,7 @@ A written figure stands for every value that rounds to it: "8 minutes" for 7.5 t
 8.5 minutes, "5,600 km" for 5,550 to 5,650 km (zeros ending a whole number are read
 as not significant), "8.3 minutes" for 8.25 to 8.35. Two amounts of one dimension
 are one answer when the finer one's span lies inside the coarser one's, once both
-are in one unit (`UNITS`: length, mass, time, volume (US cups, pints…), area, speed,
+are in one unit (`units.FACTORS`: length, mass, time, volume (US cups, pints…), area, speed,
 temperature, pressure, energy, power, angle, frequency; never bytes, whose prefixes are read two ways, nor currencies):
 
 * always when they are exactly equal ("1.5 km" and "1,500 m");
@@ -26,36 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["UNITS", "Amount", "parse", "same"]
+from .units import FACTORS
 
-# unit: (dimension, scale to the dimension's base unit, offset), base = value * scale + offset
-UNITS: dict[str, tuple[str, float, float]] = {
-    "m": ("length", 1.0, 0.0), "km": ("length", 1e3, 0.0), "cm": ("length", 1e-2, 0.0), "mm": ("length", 1e-3, 0.0),
-    "µm": ("length", 1e-6, 0.0), "nm": ("length", 1e-9, 0.0),
-    "mi": ("length", 1609.344, 0.0), "ft": ("length", 0.3048, 0.0), "in": ("length", 0.0254, 0.0),
-    "yd": ("length", 0.9144, 0.0), "au": ("length", 1.495978707e11, 0.0), "ly": ("length", 9.4607304725808e15, 0.0),
-    "kg": ("mass", 1.0, 0.0), "g": ("mass", 1e-3, 0.0), "mg": ("mass", 1e-6, 0.0), "t": ("mass", 1e3, 0.0),
-    "lb": ("mass", 0.45359237, 0.0), "oz": ("mass", 0.028349523125, 0.0),
-    "s": ("time", 1.0, 0.0), "min": ("time", 60.0, 0.0), "h": ("time", 3600.0, 0.0), "day": ("time", 86400.0, 0.0),
-    "week": ("time", 604800.0, 0.0), "year": ("time", 31557600.0, 0.0), "gyr": ("time", 31557600e9, 0.0),
-    "l": ("volume", 1e-3, 0.0), "ml": ("volume", 1e-6, 0.0), "m^3": ("volume", 1.0, 0.0),
-    "cm^3": ("volume", 1e-6, 0.0), "gal": ("volume", 3.785411784e-3, 0.0),
-    "cup": ("volume", 2.365882365e-4, 0.0), "tbsp": ("volume", 1.478676478125e-5, 0.0),
-    "tsp": ("volume", 4.92892159375e-6, 0.0), "pt": ("volume", 4.73176473e-4, 0.0),
-    "qt": ("volume", 9.46352946e-4, 0.0), "fl oz": ("volume", 2.95735295625e-5, 0.0),
-    "Pa": ("pressure", 1.0, 0.0), "kPa": ("pressure", 1e3, 0.0), "atm": ("pressure", 101325.0, 0.0),
-    "bar": ("pressure", 1e5, 0.0), "psi": ("pressure", 6894.757293168, 0.0), "mmHg": ("pressure", 133.322387415, 0.0),
-    "ha": ("area", 1e4, 0.0), "acre": ("area", 4046.8564224, 0.0), "kJ": ("energy", 1e3, 0.0),
-    "kWh": ("energy", 3.6e6, 0.0), "kn": ("speed", 1852 / 3600, 0.0),
-    "m^2": ("area", 1.0, 0.0), "cm^2": ("area", 1e-4, 0.0), "km^2": ("area", 1e6, 0.0),
-    "ft^2": ("area", 0.09290304, 0.0),
-    "m/s": ("speed", 1.0, 0.0), "km/h": ("speed", 1 / 3.6, 0.0), "mph": ("speed", 0.44704, 0.0),
-    "K": ("temperature", 1.0, 0.0), "°C": ("temperature", 1.0, 273.15), "°F": ("temperature", 5 / 9, 273.15 - 160 / 9),
-    "J": ("energy", 1.0, 0.0), "kcal": ("energy", 4184.0, 0.0),
-    "W": ("power", 1.0, 0.0), "kW": ("power", 1e3, 0.0), "°": ("angle", 1.0, 0.0),
-    "Hz": ("frequency", 1.0, 0.0), "kHz": ("frequency", 1e3, 0.0), "MHz": ("frequency", 1e6, 0.0),
-    "GHz": ("frequency", 1e9, 0.0),
-}
+__all__ = ["Amount", "parse", "same"]
+
 _ROUGHEST = 0.1
 """The roughest figure an estimate is compared at: "about 8 billion" (±6 %) is one,
 "about 1,000 feet" (±50 %) and "3 miles" (±17 %) say too little to meet anything."""
@@ -94,20 +68,20 @@ class Amount:
     def spread(self) -> float:
         """Half the figure's last place, relative to its size (in kelvin for a
         temperature): how roughly it is given."""
-        _, scale, offset = UNITS.get(self.unit, ("", 1.0, 0.0))
+        _, scale, offset = FACTORS.get(self.unit, ("", 1.0, 0.0))
         size = abs(float(self.value) * scale + offset)
         return float(self.place) / 2 * scale / size if size else float("inf")
 
     def base(self) -> Decimal | None:
         """The exact value in its dimension's base unit (None: no known unit)."""
-        if self.unit not in UNITS:
+        if self.unit not in FACTORS:
             return None
-        _, scale, offset = UNITS[self.unit]
+        _, scale, offset = FACTORS[self.unit]
         return self.value * Decimal(repr(scale)) + Decimal(repr(offset))
 
     def span(self, unit: str) -> tuple[float, float] | None:
         """The values the figure stands for, in `unit` (None: another dimension)."""
-        mine, other = UNITS.get(self.unit), UNITS.get(unit)
+        mine, other = FACTORS.get(self.unit), FACTORS.get(unit)
         if self.unit == unit:
             mine = other = ("", 1.0, 0.0)
         if mine is None or other is None or mine[0] != other[0]:
@@ -123,9 +97,9 @@ def parse(value: str, unit: str = "") -> Amount | None:
     words = value.split(" ")
     if len(words) == 4:  # two amounts of one dimension, the larger unit first
         big, small = parse(" ".join(words[:2])), parse(" ".join(words[2:]))
-        if big is None or small is None or big.unit not in UNITS or small.unit not in UNITS:
+        if big is None or small is None or big.unit not in FACTORS or small.unit not in FACTORS:
             return None
-        ratio = Decimal(repr(round(UNITS[big.unit][1] / UNITS[small.unit][1], 9)))
+        ratio = Decimal(repr(round(FACTORS[big.unit][1] / FACTORS[small.unit][1], 9)))
         return Amount(big.value * ratio + small.value, min(small.place, Decimal(1)), small.unit, big.estimate)
     if len(words) > 2:
         return None

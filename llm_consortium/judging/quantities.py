@@ -19,92 +19,10 @@ from decimal import Decimal
 
 from . import estimates, numbers
 from .tokens import APPROXIMATE, Token
+from .units import FACTORS, UNIT_OF
 
-__all__ = ["ORDINAL_WORDS", "UNIT_OF", "read"]
+__all__ = ["ORDINAL_WORDS", "read"]
 
-_UNITS: dict[str, tuple[str, ...]] = {
-    "m": ("m", "metre", "metres", "meter", "meters"),
-    "km": ("km", "kms", "kilometre", "kilometres", "kilometer", "kilometers"),
-    "cm": ("cm", "centimetre", "centimetres", "centimeter", "centimeters"),
-    "mm": ("mm", "millimetre", "millimetres", "millimeter", "millimeters"),
-    "µm": ("µm", "μm", "um", "micrometre", "micrometres", "micrometer", "micrometers", "micron", "microns"),
-    "nm": ("nm", "nanometre", "nanometres", "nanometer", "nanometers"),
-    "mi": ("mi", "mile", "miles"),
-    "ft": ("ft", "foot", "feet"),
-    "in": ("inch", "inches"),
-    "yd": ("yd", "yard", "yards"),
-    "au": ("au", "astronomical unit", "astronomical units"),
-    "ly": ("ly", "light year", "light years", "light-year", "light-years"),
-    "kg": ("kg", "kgs", "kilogram", "kilograms", "kilo", "kilos"),
-    "g": ("g", "gram", "grams"),
-    "mg": ("mg", "milligram", "milligrams"),
-    "lb": ("lb", "lbs", "pound", "pounds"),
-    "oz": ("oz", "ounce", "ounces"),
-    "t": ("t", "tonne", "tonnes", "metric ton", "metric tons"),
-    "s": ("s", "sec", "secs", "second", "seconds"),
-    "min": ("min", "mins", "minute", "minutes"),
-    "h": ("h", "hr", "hrs", "hour", "hours"),
-    "day": ("day", "days"),
-    "week": ("week", "weeks"),
-    "month": ("month", "months"),
-    "year": ("year", "years", "yr", "yrs"),
-    "gyr": ("gyr", "ga"),
-    "l": ("l", "litre", "litres", "liter", "liters"),
-    "cup": ("cup", "cups"),
-    "tbsp": ("tbsp", "tablespoon", "tablespoons"),
-    "tsp": ("tsp", "teaspoon", "teaspoons"),
-    "pt": ("pint", "pints"),
-    "qt": ("quart", "quarts"),
-    "fl oz": ("fl oz", "fluid ounce", "fluid ounces"),
-    "Pa": ("pa", "pascal", "pascals"),
-    "kPa": ("kpa", "kilopascal", "kilopascals"),
-    "atm": ("atm", "atmosphere", "atmospheres"),
-    "bar": ("bar", "bars"),
-    "psi": ("psi",),
-    "mmHg": ("mmhg", "mm hg"),
-    "ha": ("ha", "hectare", "hectares"),
-    "acre": ("acre", "acres"),
-    "kJ": ("kj", "kilojoule", "kilojoules"),
-    "kWh": ("kwh", "kilowatt-hour", "kilowatt-hours", "kilowatt hour", "kilowatt hours"),
-    "kn": ("knot", "knots"),
-    "ml": ("ml", "millilitre", "millilitres", "milliliter", "milliliters"),
-    "gal": ("us gallon", "us gallons", "us gal"),
-    "m^2": ("m^2", "square metre", "square metres", "square meter", "square meters", "sq m"),
-    "cm^2": ("cm^2", "square centimetre", "square centimetres", "square centimeter", "square centimeters"),
-    "km^2": ("km^2", "square kilometre", "square kilometres", "square kilometer", "square kilometers"),
-    "ft^2": ("ft^2", "square foot", "square feet", "sq ft"),
-    "m^3": ("m^3", "cubic metre", "cubic metres", "cubic meter", "cubic meters"),
-    "cm^3": ("cm^3", "cubic centimetre", "cubic centimetres", "cubic centimeter", "cubic centimeters", "cc"),
-    "°C": ("°c", "° c", "degrees celsius", "degree celsius", "celsius", "deg c", "degrees c", "ºc", "℃"),
-    "°F": ("°f", "° f", "degrees fahrenheit", "degree fahrenheit", "fahrenheit", "degrees f", "ºf", "℉"),
-    "K": ("kelvin", "kelvins", "kelvin"),
-    "°": ("°", "degrees", "degree", "deg"),
-    "km/h": ("km/h", "kph", "kmh", "kilometres per hour", "kilometers per hour"),
-    "mph": ("mph", "miles per hour"),
-    "m/s": ("m/s", "metres per second", "meters per second"),
-    "B": ("bytes", "byte"),
-    "bit": ("bits", "bit"),
-    "KB": ("kb", "kilobytes", "kilobyte"),
-    "MB": ("mb", "megabytes", "megabyte"),
-    "GB": ("gb", "gigabytes", "gigabyte"),
-    "TB": ("tb", "terabytes", "terabyte"),
-    "W": ("w", "watt", "watts"),
-    "kW": ("kw", "kilowatt", "kilowatts"),
-    "J": ("j", "joule", "joules"),
-    "kcal": ("kcal", "kilocalories", "kilocalorie"),
-    "V": ("v", "volt", "volts"),
-    "Hz": ("hz", "hertz"),
-    "bpm": ("bpm", "beats per minute"),
-    "kHz": ("khz", "kilohertz"),
-    "MHz": ("mhz", "megahertz"),
-    "GHz": ("ghz", "gigahertz"),
-    "%": ("%", "percent", "per cent", "pct"),
-    "$": ("dollars", "dollar", "usd", "us dollars", "$"),
-    "€": ("euros", "euro", "eur", "€"),
-    "£": ("£", "gbp"),
-    "¥": ("¥", "yen", "jpy"),
-}
-UNIT_OF = {alias: unit for unit, aliases in _UNITS.items() for alias in aliases}
 _LONGEST_UNIT = max(len(a.split()) for a in UNIT_OF)
 _CURRENCY = {"$", "€", "£", "¥"}
 _SCALE_WORDS = {"thousand": "thousand", "million": "million", "billion": "billion", "trillion": "trillion"}
@@ -246,7 +164,7 @@ def _compound(ts: Sequence[Token]) -> str | None:
         last = _amount(tail)
         if last is None or " " not in last or last.startswith("≈"):
             return None
-        big, small = estimates.UNITS.get(head.rpartition(" ")[2]), estimates.UNITS.get(last.rpartition(" ")[2])
+        big, small = FACTORS.get(head.rpartition(" ")[2]), FACTORS.get(last.rpartition(" ")[2])
         if big is None or small is None or big[0] != small[0] or big[1] <= small[1] or big[2] or small[2]:
             return None
         if float(last.partition(" ")[0].lstrip("-")) * small[1] >= big[1]:  # "1 kg 1000 g" is no one amount

@@ -29,6 +29,7 @@ import re
 from . import intervals, numbers, options, quantities
 from .asking import PromptForm, asked_word
 from .tokens import APPROXIMATE, ARTICLES, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
+from .units import UNIT_OF
 
 __all__ = ["Reading", "content", "read"]
 
@@ -48,7 +49,7 @@ SHORT_ANSWER = 4
 """Tokens an answer may hold for an aside after it to come off: "1 when the list is
 empty, which is a bug" keeps its aside, "True — it's a G-type star" loses it."""
 _BRACKETS = frozenset("[]()")
-_UNIT_WORDS = frozenset(w for alias in quantities.UNIT_OF for w in alias.split())
+_UNIT_WORDS = frozenset(w for alias in UNIT_OF for w in alias.split())
 _VERSION_ZEROS_RE = re.compile(r"(?:\.0+)+$")
 _TRUE_FALSE = {"true": "yes", "false": "no", "untrue": "no", "myth": "no", "misconception": "no"}
 _VERDICTS = frozenset({"right", "correct", "true", "sure", "accurate", "it", "the", "quite"})
