@@ -60,6 +60,7 @@ LONGEST_REPLY = 20_000
 `_LONG_REPLY_END` are read, for a final-answer line or a stated answer, so no reply
 can make a vote slow (bench/matching_stall.py)."""
 _LONG_REPLY_END = 4 * 2000
+_LONGEST_PRINT = 20  # lines of output a reply may list
 _LIST_LINE_RE = re.compile(r"^(?:[-*•] |[#>|]|\d+[.)] )")
 _CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer", "finally",
                          "after", "then", "now", "that", "this"})
@@ -206,6 +207,15 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
     return _agreed([first, _closing(said[-1], form), _emphasised("\n".join(lines), form)])
 
 
+def _printed_lines(lines: list[str]) -> str | None:
+    """A program's output given line by line ("0", "1", "2"), as "0, 1, 2"."""
+    if not 2 <= len(lines) <= _LONGEST_PRINT or any(
+        len(tokens(line)) > 3 or line.endswith((".", ":", "?")) for line in lines
+    ):
+        return None
+    return ", ".join(lines)
+
+
 def _unfenced(lines: list[str]) -> list[str]:
     """A reply that is one fenced block, read by what the block holds; a short label
     above it ("Output:") says nothing."""
@@ -280,7 +290,7 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
     value = answer_parts.result(lines)
     if value is not None:
         return Conclusion("number", value, "result")
-    listed = answer_parts.list_items(lines)
+    listed = answer_parts.list_items(lines) or (_printed_lines(lines) if form.code else None)
     if listed is not None:
         found = _reduce(listed, form, "short answer")
         return found if found.kind in _TYPED else whole

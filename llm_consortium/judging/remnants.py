@@ -35,6 +35,7 @@ __all__ = ["Reading", "content", "read"]
 
 _ASIDE_RE = re.compile(
     r" [—–] |(?<!\d) - (?!\d)| ?\((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
+    r"|,? (?:each |all )?(?:on (?:its own|their own|a separate|separate|a new|new) lines?|one per line)\b"
 )
 _KEEPS_RE = re.compile(
     r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though|inclusive|exclusive|open|closed)\b", re.I
