@@ -34,6 +34,15 @@ FRAMES = [
     ("Name the three Baltic states.", "{}"),
     ("Which is larger, 9.11 or 9.9?", "{} is larger."),
     ("What is 100 °F in Celsius?", "It is {}, so that is warm."),
+    # the one candidate of the asked kind in a sentence (`candidates`)
+    ("When did the Titanic sink?", "The Titanic sank on {} after hitting an iceberg."),
+    ("Who painted the Mona Lisa?", "The Mona Lisa was painted by {}, probably around 1503."),
+    ("Roughly how far is it from New York to London?", "Roughly {} as the crow flies."),
+    ("Which Python version added f-strings?", "f-strings were added in {}, released in 2016."),
+    ("How many moons does Mars have?", "Mars has {}, discovered in 1877."),
+    ("Which planet is the largest?", "The largest planet is {} — it is huge."),
+    ("Can you tell me if Paris is the capital of France?", "Yes, Paris is the capital of {}."),
+    ("True or false: the Sun is a star.", "The Sun is a {}."),
 ]
 
 

@@ -49,7 +49,7 @@ _BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}\n]{1,200})\}")
 _SENTENCE_END_RE = re.compile(r"[.!?。](?= |$)")
 _SENTENCE_SPLIT_RE = re.compile(  # "B. Paris", "e.g. x" and "reactor No. 4" are one
     r"(?<=[.!?。;])(?<!\b[A-Za-z]\.)(?<!\bNo\.)(?<!\bno\.)(?<!\bvs\.)(?<!\bca\.)(?<!\bSt\.)(?<!\bDr\.)"
-    r"(?<!\bMr\.) (?=\S)"
+    r"(?<!\bMr\.)(?<!\bMt\.) (?=\S)"
 )
 _CONCLUDING_RE = re.compile(
     r"(?:[,;:] (?:and )?(?:so|therefore|thus|hence|i\.e\.|that is)(?= |,|$),?|→|=>|⇒|\bwhich gives\b|\bgiving\b) ?",

@@ -25,6 +25,8 @@
   no; `true_false`: it asks "True or false", so "True" and "False" answer it.
 * `select_all`: it asks for every option that fits ("Select all that apply").
 * `asks_form`: it asks for a number written one way ("as a fraction", "simplify").
+* `quoted`: the words the question quotes ("Which code means 'Not Found'?"): a name,
+  so even a negation among them may be restated.
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
   "largest"…), so a list answer is compared as a set: "Solid, liquid and gas" is
   "Gas, liquid, solid" for "What are the three classic states of matter?".
@@ -96,6 +98,7 @@ _FORM_RE = re.compile(r"\bas an? (?:fraction|decimal|percent\w*|mixed number)|\b
 _SELECT_ALL_RE = re.compile(
     r"\bselect all\b|\ball that apply\b|\bchoose all\b|\bmore than one\b|\bwhich (?:of (?:the following|these) )?are\b"
 )
+_QUOTED_RE = re.compile(r"['‘’\"“”]([^'‘’\"“”]{1,60})['‘’\"“”]")
 _IMPLIED_UNITS = {"how old": "year"}
 """A unit the question implies without naming it: "How old is Bob?" is in years."""
 
@@ -122,6 +125,7 @@ class PromptForm:
     asks_form: bool = False
     select_all: bool = False
     true_false: bool = False
+    quoted: frozenset[str] = frozenset()
 
     @property
     def person(self) -> bool:
@@ -146,10 +150,12 @@ class PromptForm:
         texts = _option_texts(prompt)
         letters = frozenset(letter for letter, _ in texts)
         candidates = _candidates(asked, sentences, alternatives)
+        quoted = frozenset(t.fold for q in asked for quote in _QUOTED_RE.findall(q) for t in tokens(quote))
         ask = tuple(
             asked_word(t.fold) for q in asked for t in tokens(q)
-            if t.kind != "sym" and t.fold not in FILLER | LINKS and t.fold not in _NEVER_RESTATED
-            and not t.negation and stem(t.fold) not in candidates
+            if t.kind != "sym" and t.fold not in FILLER | LINKS
+            and ((t.fold not in _NEVER_RESTATED and not t.negation) or t.fold in quoted)
+            and stem(t.fold) not in candidates
         )
         if len(letters) < 2:
             letters, texts = frozenset(), ()
@@ -169,6 +175,7 @@ class PromptForm:
             asks_form=bool(_FORM_RE.search(flat)),
             select_all=bool(_SELECT_ALL_RE.search(flat)),
             true_false=true_false,
+            quoted=quoted,
         )
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:

@@ -307,7 +307,8 @@ def read(sentence: str, form: PromptForm) -> tuple[str, str] | None:
     if not (form.expects or form.options) or form.yes_no or len(sentence) > _LONGEST_SENTENCE:
         return None
     ts = [t for t in tokens(sentence) if t.fold not in ("*", "_", "`", "#")]
-    if any(t.fold in _HEDGES or _joins(ts, i) or (t.negation and not _number_sign(ts, i)) for i, t in enumerate(ts)):
+    if any(t.fold in _HEDGES or _joins(ts, i) or (t.negation and not _number_sign(ts, i) and t.fold not in form.quoted)
+           for i, t in enumerate(ts)):
         return None
     if form.options:
         picked = options.named(ts, form)

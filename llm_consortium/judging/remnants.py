@@ -36,6 +36,7 @@ __all__ = ["Reading", "content", "read"]
 _ASIDE_RE = re.compile(
     r" [—–] |(?<!\d) - (?!\d)| ?\((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
     r"|,? (?:each |all )?(?:on (?:its own|their own|a separate|separate|a new|new) lines?|one per line)\b"
+    r"|, (?!excluding\b|including\b)[a-z]{3,}ing\b|, (?:located|founded|released|discovered|built|born|published)\b"
 )
 _KEEPS_RE = re.compile(
     r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though|inclusive|exclusive|open|closed)\b", re.I
@@ -118,18 +119,22 @@ def _number_at(ts: list[Token], i: int) -> bool:
 
 
 def _named(ts: list[Token], i: int) -> bool:
-    """A word that names something with the token after it: "Python 3.10", "HTTP/2"."""
+    """A word that names something with the token after it: "Python 3.10" (a
+    version's "3.10" is no number 3.1), "HTTP/2"; never "HTTP 404"."""
     after = ts[i + 1] if i + 1 < len(ts) else None
     return after is not None and ts[i].kind == "word" and (
-        (after.kind == "num" and ts[i].raw[:1].isupper()) or (after.glued and after.fold not in DROPPED_SYMBOLS)
+        (after.kind == "num" and ts[i].raw[:1].isupper() and not after.raw.isdigit())
+        or (after.glued and after.fold not in DROPPED_SYMBOLS)
     )
 
 
-def _restated(t: Token, ts: list[Token], i: int, claim: bool, version: bool = False) -> bool:
+def _restated(t: Token, ts: list[Token], i: int, claim: bool, version: bool = False,
+              quoted: frozenset[str] = frozenset()) -> bool:
     """Whether a token may be part of a restated run: a word (a number too when a
-    whole yes/no claim is restated), no negation, no unit after an amount, not naming
-    something with the token after it."""
-    if t.negation or (_named(ts, i) and not version):
+    whole yes/no claim is restated), no negation (unless the question quotes it: "404
+    Not Found" to "Which code means 'Not Found'?"), no unit after an amount, not
+    naming something with the token after it."""
+    if (t.negation and t.fold not in quoted) or (_named(ts, i) and not version):
         return False
     if t.kind == "num" or t.fold in numbers.NUMBER_WORDS:
         return claim
@@ -150,7 +155,8 @@ def strip(ts: list[Token], form: PromptForm, claim: bool = False) -> tuple[list[
         if _droppable(t, form) or slash or (t.fold in LINKS and (restated or _number_at(ts, start + 1))):
             start += 1
             continue
-        run = form.run_ends(ends, asked_word(t.fold)) if _restated(t, ts, start, claim, form.versions) else frozenset()
+        restatable = _restated(t, ts, start, claim, form.versions, form.quoted)
+        run = form.run_ends(ends, asked_word(t.fold)) if restatable else frozenset()
         if not run:
             break
         ends, restated, start = run, True, start + 1
@@ -161,7 +167,8 @@ def strip(ts: list[Token], form: PromptForm, claim: bool = False) -> tuple[list[
         if _droppable(t, form) or link:
             end -= 1
             continue
-        run = form.run_starts(starts, asked_word(t.fold)) if _restated(t, ts, end - 1, claim) else frozenset()
+        restatable = _restated(t, ts, end - 1, claim, quoted=form.quoted)
+        run = form.run_starts(starts, asked_word(t.fold)) if restatable else frozenset()
         if not run:
             break
         starts, restated, outer, end = run, True, True, end - 1
