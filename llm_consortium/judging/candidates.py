@@ -318,6 +318,8 @@ def read(sentence: str, form: PromptForm) -> tuple[str, str] | None:
         relations = _NAME_LINKS
     else:
         found = _of_kind(_side_by_side(ts, _amounts(ts, form), form), form)
+        if form.expects == "version":  # as written: "3.10" is no 3.1
+            found = [_Found(f.kind, ts[f.start].raw, f.start, f.end) for f in found if ts[f.start].kind == "num"]
         relations = _BEFORE - APPROXIMATE if form.approximate else _BEFORE
     if found:  # what follows ", in …", ", aged …", " — " or in brackets after the first candidate is context
         cut = next((k for k in range(found[0].end, len(ts) - 1)
