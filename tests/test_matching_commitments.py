@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from llm_consortium.judging import vote
 from llm_consortium.judging.conclusions import conclude
 
+from helpers import kept_apart
+
 # ------------------------------------------------------------------ the property
 
 WORDS = ["Lyon", "Texas", "walrus", "copper", "Marlowe", "violet", "granite", "Osaka", "tundra", "Kepler",
@@ -93,10 +95,6 @@ def test_replacing_a_number_or_word_of_the_answer_changes_the_conclusion(frame, 
 # --------------------------------------------------- the issue's "disagree" examples
 
 
-def apart(prompt: str, answers: list[str]) -> bool:
-    return [g.members for g in vote.group(answers, prompt=prompt)] == [(i,) for i in range(len(answers))]
-
-
 @pytest.mark.parametrize(
     "prompt, answers",
     [
@@ -120,7 +118,7 @@ def apart(prompt: str, answers: list[str]) -> bool:
     ],
 )
 def test_every_disagree_example_of_the_issue_is_kept_apart(prompt, answers):
-    assert apart(prompt, answers), [conclude(a, prompt) for a in answers]
+    assert kept_apart(prompt, answers), [conclude(a, prompt) for a in answers]
 
 
 def test_a_worked_answer_concludes_its_final_amount_not_an_intermediate_line():

@@ -4,8 +4,8 @@ of the asked kind in a sentence (`candidates`), one quantity in two units or one
 figure rounded (`estimates`, `units`), intervals (`intervals`), names (`names`),
 yes/no replies (`yes_no_replies`), LaTeX (`latex`), times and dates (`quantities`).
 
-Each case is a panel of replies to one prompt: `one` lists panels that must be one
-group, `apart` panels whose replies must each stay alone."""
+Each case is a panel of replies to one prompt that must be one group, or whose
+replies must each stay alone."""
 
 from __future__ import annotations
 
@@ -14,13 +14,7 @@ import pytest
 from llm_consortium.judging import vote
 from llm_consortium.judging.conclusions import conclude
 
-
-def one(prompt: str, answers: list[str]) -> bool:
-    return [g.members for g in vote.group(answers, prompt=prompt)] == [tuple(range(len(answers)))]
-
-
-def apart(prompt: str, answers: list[str]) -> bool:
-    return [g.members for g in vote.group(answers, prompt=prompt)] == [(i,) for i in range(len(answers))]
+from helpers import kept_apart, one_group
 
 
 def why(prompt: str, answers: list[str]) -> list[tuple[str, str, str]]:
@@ -91,7 +85,7 @@ def why(prompt: str, answers: list[str]) -> list[tuple[str, str, str]]:
     ],
 )
 def test_replies_that_say_one_thing_in_other_words_are_one_group(prompt, answers):
-    assert one(prompt, answers), why(prompt, answers)
+    assert one_group(prompt, answers), why(prompt, answers)
 
 
 @pytest.mark.parametrize(
@@ -134,7 +128,7 @@ def test_replies_that_say_one_thing_in_other_words_are_one_group(prompt, answers
     ],
 )
 def test_replies_that_say_different_things_stay_apart(prompt, answers):
-    assert apart(prompt, answers), why(prompt, answers)
+    assert kept_apart(prompt, answers), why(prompt, answers)
 
 
 def test_bush_joins_one_full_name_never_both():
