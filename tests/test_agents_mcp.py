@@ -187,7 +187,6 @@ async def test_a_client_that_goes_away_cancels_the_runs_before_the_transport_clo
 @pytest.mark.asyncio
 async def test_a_consult_call_cancelled_before_its_job_id_came_back_cancels_the_run(consortiums, user_path, tmp_path):
     loopback = consortiums
-    loopback.script("stuck", hang(30), reply("a late answer"))  # the member would answer after the cancel
     async with mcp_server(user_path, tmp_path, "--status-tool") as (client, stderr):
         waiting = asyncio.ensure_future(client.call_tool("consult", {"consortium": "slow", "prompt": "q"}))
         await arrived(loopback, "stuck")
@@ -196,26 +195,24 @@ async def test_a_consult_call_cancelled_before_its_job_id_came_back_cancels_the_
             await waiting
         status, _ = await call(client, "server_status")  # read after the cancel: the run was told to stop
         [job] = status["jobs"]
-        assert job["state"] == "cancelled" and job["consortium"] == "slow"
-        loopback.release_hangs()
+        assert (job["state"], job["consortium"], status["jobs_running"]) == ("cancelled", "slow", 0)
+        # The run ends while its member still hangs: nobody waits on it any more.
         ended, _ = await call(client, "consult_result", job_id=job["job_id"], wait_seconds=60)
         assert ended["state"] == "cancelled"
-    assert len(loopback.requests_for("stuck")) == 1 and not loopback.requests_for("judge")  # no arbiter, no retry
-    assert "cancelled" not in stderr.read_text()  # nothing left running when the client went away
+    assert "cancelled" not in stderr.read_text()  # nothing was left running when the client went away
     assert not (user_path / "logs.db").exists()  # not logged
 
 
 @pytest.mark.asyncio
 async def test_running_consults_are_capped(consortiums, user_path, tmp_path):
-    from llm_consortium.agents.jobs import MOST_RUNNING
-
+    most_running = 16  # the cap docs/agents.md states
     async with mcp_server(user_path, tmp_path) as (client, stderr):
-        for _ in range(MOST_RUNNING):
+        for _ in range(most_running):
             await call(client, "consult", consortium="slow", prompt="q", wait_seconds=0)
         refused = await client.call_tool("consult", {"consortium": "slow", "prompt": "q", "wait_seconds": 0})
         assert refused.is_error
-        assert f"{MOST_RUNNING} consults already running on this server" in refused.content[0].text  # type: ignore[union-attr]
-    assert f"cancelled {MOST_RUNNING} running consults" in stderr.read_text()
+        assert f"{most_running} consults already running on this server" in refused.content[0].text  # type: ignore[union-attr]
+    assert f"cancelled {most_running} running consults" in stderr.read_text()
 
 
 @pytest.mark.asyncio
