@@ -143,6 +143,7 @@ class Report:
     consults: int
     callers: int
     warmup: int
+    shared: bool
     seconds: float = 0.0
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)  # kind: {how it ended: count}
     slowest: dict[str, float] = field(default_factory=dict)
@@ -239,18 +240,20 @@ def _plan(count: int, seed: int) -> list[Consult]:
     return [Consult(number, kind.name, kind.expect) for number, kind in enumerate(kinds, 1)]
 
 
-async def soak(user_dir: Path, consults: int = 1000, callers: int = 4, seed: int = 1) -> Report:
+async def soak(user_dir: Path, consults: int = 1000, callers: int = 4, seed: int = 1, shared: bool = True) -> Report:
     """Run the soak in `user_dir` (this process's LLM_USER_PATH); the report says
-    what happened and lists every failed check in `problems`."""
+    what happened and lists every failed check in `problems`. `shared`: the server
+    shares rate limits with the user's other processes (the default a user gets)."""
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
+    from llm_consortium.adapter.participants import SHARING_SWITCH
     from llm_consortium.agents.jobs import KEEP_FINISHED, MOST_RUNNING
 
     warmup = min(100, max(2 * len(KINDS), consults // 5))
-    report = Report(consults, callers, warmup, job_bound=MOST_RUNNING + KEEP_FINISHED)
+    report = Report(consults, callers, warmup, shared, job_bound=MOST_RUNNING + KEEP_FINISHED)
     plan = _plan(consults, seed)
-    env = {**os.environ, "LLM_USER_PATH": str(user_dir)}
+    env = {**os.environ, "LLM_USER_PATH": str(user_dir), SHARING_SWITCH: "1" if shared else "0"}
     params = StdioServerParameters(command=LLM, args=["consortiums", "mcp", "--status-tool"], env=env)
     stderr_path = user_dir / "server-stderr.txt"
     started = time.monotonic()
@@ -323,8 +326,10 @@ def _check(report: Report, plan: list[Consult], user_dir: Path, stderr: str, jud
 
 def _summary(report: Report) -> str:
     mb = 2**20
+    sharing = "shared with the user's other processes" if report.shared else "kept in the process"
     rows = [f"{report.consults} consults, {report.callers} callers, {report.seconds} s "
-            f"(warm-up: the first {report.warmup})", "", "| kind | ended as | slowest (s) |", "|---|---|---|"]
+            f"(warm-up: the first {report.warmup}); rate limits {sharing}",
+            "", "| kind | ended as | slowest (s) |", "|---|---|---|"]
     for kind in KINDS:
         outcome = ", ".join(f"{got} {n}" for got, n in sorted(report.outcomes.get(kind.name, {}).items()))
         rows.append(f"| {kind.name} | {outcome} | {report.slowest.get(kind.name, '-')} |")
@@ -349,12 +354,13 @@ def main() -> int:
     parser.add_argument("--consults", type=int, default=1000)
     parser.add_argument("--callers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--not-shared", action="store_true", help="rate limits kept in the server's process")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         user_dir = Path(tmp)
         os.environ["LLM_USER_PATH"] = str(user_dir)
-        report = asyncio.run(soak(user_dir, args.consults, args.callers, args.seed))
+        report = asyncio.run(soak(user_dir, args.consults, args.callers, args.seed, not args.not_shared))
     print(_summary(report))
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2, default=str))

@@ -159,8 +159,10 @@ class Jobs:
         keep_finished: int = KEEP_FINISHED,
         keep_seconds: float = KEEP_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.runner = runner
+        self.on_idle = on_idle  # called when the last running job ends
         self.most_running = most_running
         self.keep_finished = keep_finished
         self.keep_seconds = keep_seconds
@@ -218,6 +220,8 @@ class Jobs:
             job.finished = self.clock()
             job.ended.set()
             job._wake()
+            if self.on_idle is not None and not self.running():
+                self.on_idle()
 
     def get(self, job_id: str) -> Job:
         self._forget_old()

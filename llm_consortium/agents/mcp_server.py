@@ -14,11 +14,14 @@ goes on; a consult call the client cancels before that cancels its run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import gc
 import inspect
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any, Literal
 
@@ -193,8 +196,8 @@ def _argument_given_null(ctx: Context, name: str) -> bool:
     """Whether the call's raw arguments hold `name` as null (validation cannot tell
     a null from an absent key: both are None)."""
     params = ctx.request_context.params or {}
-    arguments = params.get("arguments") if isinstance(params, dict) else None
-    return isinstance(arguments, dict) and name in arguments and arguments[name] is None
+    arguments = params.get("arguments") if isinstance(params, Mapping) else None
+    return isinstance(arguments, Mapping) and name in arguments and arguments[name] is None
 
 
 def build(jobs: Jobs, tools: list[Any], status_tool: bool = False) -> MCPServer:
@@ -204,7 +207,7 @@ def build(jobs: Jobs, tools: list[Any], status_tool: bool = False) -> MCPServer:
     async def abandon_cancelled(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         """A consult call the client cancels (`notifications/cancelled`) before its job
         id came back: the SDK stops the call, and this stops its run (nobody else could)."""
-        if ctx.method == "notifications/cancelled" and isinstance(ctx.params, dict):
+        if ctx.method == "notifications/cancelled" and isinstance(ctx.params, Mapping):
             request_id = ctx.params.get("requestId")
             if request_id is not None:
                 jobs.abandoned(str(request_id))
@@ -318,6 +321,28 @@ def build(jobs: Jobs, tools: list[Any], status_tool: bool = False) -> MCPServer:
     return server
 
 
+def give_back_memory() -> None:
+    """When no consult runs: collect the garbage in reference cycles and hand what the
+    process freed back to the system (glibc's `malloc_trim`; elsewhere the collection
+    alone). A member call's provider client (its connection pool, its TLS context) is
+    freed only by a full collection, which Python runs rarely in a process holding as
+    many objects as one with `llm` loaded, and glibc keeps what each call's thread
+    freed: without this the server's resident memory climbs for hundreds of consults
+    though nothing is kept alive (docs/performance.md, the MCP soak). The first time,
+    what survives (modules, plugins, caches: the process's for good) is frozen out of
+    the collector's scans, so each later collection costs about nothing."""
+    global _frozen
+    gc.collect()
+    if not _frozen:
+        gc.freeze()
+        _frozen = True
+    with contextlib.suppress(AttributeError, OSError):  # not glibc: nothing more to give back
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+_frozen = False
+
+
 async def serve(tools: list[Any], status_tool: bool = False) -> None:
     """Serve until the client closes stdin; the lifespan cancels the runs still going."""
-    await build(Jobs(), tools, status_tool).run_stdio_async()
+    await build(Jobs(on_idle=give_back_memory), tools, status_tool).run_stdio_async()
