@@ -168,20 +168,27 @@ async def test_a_budget_stop_says_stopped(loopback, openai_models, user_path, tm
 
 
 @pytest.mark.asyncio
-async def test_a_client_that_goes_away_cancels_the_runs_before_the_transport_closes(consortiums, user_path, tmp_path):
+async def test_consults_are_capped_and_cancelled_inside_the_transport_when_the_client_goes_away(
+    consortiums, user_path, tmp_path
+):
     loopback = consortiums
+    most_running = 16  # the cap docs/agents.md states
     async with mcp_server(user_path, tmp_path) as (client, stderr):
-        held, _ = await call(client, "consult", consortium="slow", prompt="q", wait_seconds=0)
-        assert held["state"] == "running"
+        for _ in range(most_running):
+            held, _ = await call(client, "consult", consortium="slow", prompt="q", wait_seconds=0)
+            assert held["state"] == "running"
         await arrived(loopback, "stuck")
+        refused = await client.call_tool("consult", {"consortium": "slow", "prompt": "q", "wait_seconds": 0})
+        assert refused.is_error
+        assert f"{most_running} consults already running on this server" in refused.content[0].text  # type: ignore[union-attr]
     # The client closed the server's stdin and gave it 2 s before killing it: the line
-    # is written only by a server that stopped its run and exited by itself.
+    # is written only by a server that stopped its runs and exited by itself.
     chatter = stderr.read_text()
-    assert "the client went away; cancelled 1 running consult" in chatter
-    # Cancelled while the transport still held fd 1: the guard of the member's call
-    # found stdio as the call began and blamed nobody (slow's member is an HTTP model).
+    assert f"the client went away; cancelled {most_running} running consults" in chatter
+    # Cancelled while the transport still held fd 1: the guard of a member's call found
+    # stdio as the call began and blamed nobody (slow's member is an HTTP model).
     assert "file descriptor" not in chatter, chatter
-    assert not (user_path / "logs.db").exists()  # the cancelled run left nothing
+    assert not (user_path / "logs.db").exists()  # the cancelled runs left nothing
 
 
 @pytest.mark.asyncio
@@ -204,18 +211,6 @@ async def test_a_consult_call_cancelled_before_its_job_id_came_back_cancels_the_
 
 
 @pytest.mark.asyncio
-async def test_running_consults_are_capped(consortiums, user_path, tmp_path):
-    most_running = 16  # the cap docs/agents.md states
-    async with mcp_server(user_path, tmp_path) as (client, stderr):
-        for _ in range(most_running):
-            await call(client, "consult", consortium="slow", prompt="q", wait_seconds=0)
-        refused = await client.call_tool("consult", {"consortium": "slow", "prompt": "q", "wait_seconds": 0})
-        assert refused.is_error
-        assert f"{most_running} consults already running on this server" in refused.content[0].text  # type: ignore[union-attr]
-    assert f"cancelled {most_running} running consults" in stderr.read_text()
-
-
-@pytest.mark.asyncio
 async def test_server_tools_go_to_members_that_can_use_them(loopback, openai_models, user_path, tmp_path):
     openai_models(["alpha", "gamma", "judge"], alpha={"supports_tools": True})
     save("mixed", ["alpha", "gamma"])
@@ -230,39 +225,44 @@ async def test_server_tools_go_to_members_that_can_use_them(loopback, openai_mod
     assert offered == {"gamma": [], "alpha": ["llm_version"], "judge": []}
 
 
-async def raw_call(user_path: Path, arguments: str) -> dict[str, Any]:
-    """A `consult` call written by hand as raw JSON-RPC (JSON's own Infinity and NaN,
-    which no SDK sends), to a real server; its `tools/call` response."""
+async def raw_calls(user_path: Path, *arguments: str) -> list[dict[str, Any]]:
+    """`consult` calls written by hand as raw JSON-RPC (JSON's own Infinity and NaN,
+    which no SDK sends), one after the other, to a real server; their results."""
     process = await asyncio.create_subprocess_exec(
         LLM_BIN, "consortiums", "mcp", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env=subprocess_env(user_path),
     )
     assert process.stdin is not None and process.stdout is not None
     initialize = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
-    lines = [
-        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize}),
+    opening = [
+        json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize}),
         json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "consult", "arguments": '
-        + arguments + "}}",
     ]
-    process.stdin.write(("\n".join(lines) + "\n").encode())
-    await process.stdin.drain()
+    process.stdin.write(("\n".join(opening) + "\n").encode())
+    results = []
     try:
-        while True:  # stdin stays open until the answer is in: EOF would stop the call
-            message = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
-            if message.get("id") == 2:
-                return message["result"]
+        for number, given in enumerate(arguments, 1):
+            call = '{"jsonrpc": "2.0", "id": %d, "method": "tools/call", "params": {"name": "consult", "arguments": '
+            process.stdin.write(((call % number) + given + "}}\n").encode())
+            await process.stdin.drain()
+            while True:  # stdin stays open until the answer is in: EOF would stop the call
+                message = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+                if message.get("id") == number:
+                    results.append(message["result"])
+                    break
     finally:
         process.stdin.close()
         await asyncio.wait_for(process.wait(), 30)
+    return results
 
 
 @pytest.mark.asyncio
 async def test_a_budget_that_is_no_number_is_refused_in_one_line(loopback, openai_models, user_path, tmp_path):
     openai_models(["alpha", "judge"])
     save("panel", ["alpha"])
-    for raw, shown in (("Infinity", "inf"), ("NaN", "nan"), ("-1", "-1.0")):
-        result = await raw_call(user_path, '{"consortium": "panel", "prompt": "q", "max_usd": ' + raw + "}")
+    given = {"Infinity": "inf", "NaN": "nan", "-1": "-1.0"}
+    results = await raw_calls(user_path, *[f'{{"consortium": "panel", "prompt": "q", "max_usd": {raw}}}' for raw in given])
+    for result, shown in zip(results, given.values(), strict=True):
         assert result["isError"], result
         assert result["content"][0]["text"] == (
             "Error executing tool consult: max_usd must be a finite number of USD, 0 or more "
