@@ -279,7 +279,7 @@ async def test_a_budget_that_is_no_number_is_refused_in_one_line(loopback, opena
 
 def test_without_the_sdk_the_command_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "mcp", None)
-    assert "llm install 'llm-consortium[mcp]'" in refused("mcp")
+    assert "llm install 'mcp>=2.3,<3'" in refused("mcp")
 
 
 def test_an_unknown_tool_is_refused_before_serving():
