@@ -132,15 +132,19 @@ def test_every_process_keeps_to_the_limit_the_others_learned(busy, user_path):
     assert done.stdout == "same answer\n"
 
 
-def test_processes_that_never_met_the_provider_send_it_one_window_too_many_at_most(busy, user_path):
-    """Eight processes, two members each, a provider that takes two: from a cold
-    start they share the slow start's first window (4), so at most 2 of its calls
-    are refused, plus one probe; each learning alone would send all 16 at once."""
+def test_processes_that_never_met_the_provider_send_it_one_window_too_many_at_most(busy, openai_models, user_path):
+    """Eight processes, three members each, three models of one server that takes
+    two: from a cold start they share the slow start's first window (4) for that
+    server, so at most 2 of its calls are refused, plus one probe; each model, or
+    each process, learning alone would send all 24 at once."""
+    trio = openai_models(["busy", "busy-b", "busy-c"])  # one endpoint
+    save("trio", trio, arbiter=None, strategy="vote", max_iterations=1, min_members=3)
     assert llm_subprocess(user_path, "-m", "busy", "--no-log", "warm-up").returncode == 0  # llm's logs.db exists
     busy.reset()
     busy.limit_in_flight(2, retry_after_ms=1, client_retries=False)  # each 429 reaches the gate
-    busy.script("busy", reply("same answer", delay=0.2))
-    children = [spawn(user_path, LLM_BIN, "-m", "panel", "--no-log", f"q{n}") for n in range(8)]
+    for model in trio:
+        busy.script(model, reply("same answer", delay=0.2))
+    children = [spawn(user_path, LLM_BIN, "-m", "trio", "--no-log", f"q{n}") for n in range(8)]
     finished = [child.communicate(timeout=120) for child in children]
     assert finished == [("same answer\n", "")] * 8
     assert busy.refused <= SHARED_INITIAL - 2 + 1 and busy.peak_in_flight == 2
@@ -334,6 +338,56 @@ def test_sharing_lost_stays_lost_for_the_process_and_its_leases_are_removed(shar
     leases._cleaning.join(30)
     assert _leases_in(shared_here) == 0
     assert sum("learned in this process alone" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_wait_cancelled_while_its_work_is_queued_leaves_the_worker_serving(shared_here):
+    """A call's timeout, a Ctrl-C or an MCP cancel landing while its look at the file
+    waits behind other work: the work is dropped, and the worker goes on serving
+    every later call of the process."""
+    started, go = threading.Event(), threading.Event()
+
+    def blocking(store: SqliteLimits) -> str:
+        started.set()
+        go.wait(30)
+        return "first"
+
+    async def scenario() -> str:
+        first = asyncio.ensure_future(leases.soon(blocking))
+        await asyncio.to_thread(started.wait, 30)
+        queued = asyncio.ensure_future(leases.soon(lambda store: "dropped"))
+        for _ in range(5):  # it has handed its work over and waits for it
+            await asyncio.sleep(0)
+        queued.cancel()
+        for _ in range(5):  # the cancel reaches the work it handed over, still queued
+            await asyncio.sleep(0)
+        go.set()
+        assert await first == "first"
+        return await asyncio.wait_for(leases.soon(lambda store: "still serving"), 10)  # a hang guard
+
+    assert asyncio.run(scenario()) == "still serving"
+
+
+def test_the_warning_about_an_unusable_limits_file_names_it_once(shared_here, caplog):
+    os.mkfifo(shared_here)  # SQLite would hang on it: refused
+
+    async def scenario() -> None:
+        (await gate_for("m").acquire()).release()
+
+    asyncio.run(scenario())
+    leases.settle()
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert warning.count(str(shared_here)) == 1 and "not a regular file (a FIFO)" in warning
+
+
+def test_a_file_of_an_older_layout_is_made_afresh_without_a_word(tmp_path, caplog):
+    path = tmp_path / FILE_NAME
+    with contextlib.closing(sqlite3.connect(path)) as db:  # the tables as the previous layout made them
+        db.execute("create table windows (model text primary key, size integer)")
+        db.execute("insert into windows values ('m', 1)")
+        db.commit()
+    shared = SqliteLimits(path)
+    assert [shared.try_lease("m") is not None for _ in range(SHARED_INITIAL + 1)] == [True] * SHARED_INITIAL + [False]
+    assert caplog.records == []
 
 
 def test_the_wait_for_a_lease_is_bounded_by_the_calls_timeout(shared_here):
