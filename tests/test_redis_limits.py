@@ -203,9 +203,8 @@ def test_a_server_that_stops_mid_run_loses_no_answer_warns_once_and_is_used_agai
 
     assert asyncio.run(scenario()) == [True] * 7
     leases.settle()
-    assert [r.getMessage() for r in caplog.records if WARNING in r.getMessage()] == [
-        f"Consortium: {WARNING} ({server.url}: Error 111 connecting to 127.0.0.1:{server.port}. Connection refused.)"
-    ]
+    (warning,) = [r.getMessage() for r in caplog.records]  # one outage, one warning; coming back says nothing
+    assert warning.startswith(f"Consortium: {WARNING} ({server.url}: ")
 
 
 def test_a_missing_redis_package_is_one_warning_and_limits_of_this_process(tmp_path, monkeypatch, caplog):
