@@ -107,6 +107,15 @@ def test_each_try_at_the_ceiling_refused_again_doubles_the_wait_before_the_next(
     assert window.ceiling is None and window.probes == 0
 
 
+def test_a_try_at_the_ceiling_refused_keeps_the_ceiling_though_calls_ended_before_it_was_heard():
+    window = Window(size=4)
+    window.refusal(held=4, started_epoch=0, now=0.0)
+    window.refusal(held=4, started_epoch=0, now=0.0)  # ceiling 3, window 2
+    successes_before_trying_the_ceiling(window)
+    window.refusal(held=1, started_epoch=window.epoch, now=1.0)  # two of the three ended before the 429 was heard
+    assert (window.size, window.ceiling) == (2, 3)
+
+
 def test_what_was_learned_is_forgotten_an_hour_after_the_last_refusal():
     window = Window()
     window.refusal(held=8, started_epoch=0, now=100.0)

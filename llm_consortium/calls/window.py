@@ -93,7 +93,10 @@ class Window:
             self.size = max(1, min(self.size, self.ceiling - 1))
         else:
             base = max(1, min(self.size, held))
-            tried_the_ceiling = self.ceiling is not None and base >= self.ceiling
+            ceiling = self.ceiling
+            tried_the_ceiling = ceiling is not None and self.size >= ceiling
+            if ceiling is not None and tried_the_ceiling:
+                base = max(base, ceiling)  # refused there again: calls that ended since the 429 do not lower it
             self.probes = self.probes + 1 if tried_the_ceiling else 0
             self.base, self.refused, self.epoch = base, 1, self.epoch + 1
             self.ceiling = base
