@@ -85,10 +85,11 @@ async def _deliberate(ctx: RunContext) -> Result:
 
 
 def _unknowable(ctx: RunContext, verdict: Verdict, number: int) -> bool:
-    """An arbiter reply without tags ends the run once `min_iterations` rounds ran:
-    its confidence is unknown, and more rounds cannot make it known (the same arbiter
-    is asked the same way), so they would only cost (docs/confidence.md)."""
-    return not verdict.tagged and number >= ctx.settings.min_iterations
+    """A verdict of unknown confidence (a reply without tags, or a confidence that is
+    none: `grammar.read_confidence`) ends the run once `min_iterations` rounds ran:
+    more rounds cannot make it known (the same arbiter is asked the same way), so
+    they would only cost (docs/confidence.md)."""
+    return verdict.confidence is None and number >= ctx.settings.min_iterations
 
 
 def _result(ctx: RunContext, rounds: list[RoundRecord]) -> Result:

@@ -98,7 +98,7 @@ async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], 
             outcome = await ctx.call(member, call)
         except Exception as ex:  # the policy ends expected failures; this is anything else
             outcome = Outcome(error=f"unexpected error: {type(ex).__name__}: {describe(ex)}")
-        ctx.usage.add(member.model_id, outcome)
+            ctx.usage.add(member.model_id, outcome)  # a call that failed is a call (`ctx.call` booked no other)
         ctx.tool_calls += len(outcome.reply.tool_calls) if outcome.reply is not None else 0
         try:
             ctx.format.check(outcome)
