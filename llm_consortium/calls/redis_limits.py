@@ -89,6 +89,13 @@ redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[1]))
 return 1
 """
 
+# KEYS: window, leases. Returns {seconds, microseconds, leases held, the window's fields}.
+_READ = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+return {clock[1], clock[2], redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'), redis.call('HGETALL', KEYS[1])}
+"""
+
 _FIELDS = {field.name: str(field.type) for field in fields(Window)}
 
 
@@ -146,6 +153,7 @@ class RedisLimits:
         self._take = self.client.register_script(_TAKE)
         self._look = self.client.register_script(_LOOK)
         self._renew = self.client.register_script(_RENEW)
+        self._read = self.client.register_script(_READ)
         self._lock = threading.Lock()
         self._held: dict[str, set[str]] = {}  # per group: this process's lease members
         self._renewer: threading.Thread | None = None
@@ -219,25 +227,30 @@ class RedisLimits:
                 except self._errors:
                     logger.debug("Consortium: leases not renewed on %s", self.where, exc_info=True)
 
-    def _change(self, key: str, change: Callable[[Window, int, float], T]) -> tuple[T, Window]:
-        """Apply `change(window, held, now)` to the group's window in one optimistic
-        transaction (tried again when another process changed the window meanwhile);
-        the window is written back only when it changed."""
+    def _window_now(self, key: str) -> tuple[Window, int, float]:
+        """The group's window (fresh when none is stored), the leases held and the
+        server's time, in one round trip."""
         window_key, leases_key, _ = self._keys(key)
-        outcome: list[tuple[T, Window]] = []
+        seconds, micros, held, flat = self._call(lambda: self._read(keys=[window_key, leases_key]))
+        now = int(seconds) + int(micros) / 1e6
+        window = _decoded(dict(zip(flat[::2], flat[1::2], strict=True))) or Window(SHARED_INITIAL)
+        window.forget_if_stale(now, SHARED_INITIAL)
+        return window, int(held), now
+
+    def _change(self, key: str, change: Callable[[Window, int, float], None]) -> Window:
+        """Apply `change(window, held, now)` to the group's window in one optimistic
+        transaction (tried again when another process changed the window meanwhile)."""
+        window_key, leases_key, _ = self._keys(key)
+        changed: list[Window] = []
 
         def work(pipe: Any) -> None:
-            outcome.clear()
+            changed.clear()
             seconds, micros = pipe.time()
             now = int(seconds) + int(micros) / 1e6
             window = _decoded(pipe.hgetall(window_key)) or Window(SHARED_INITIAL)
             window.forget_if_stale(now, SHARED_INITIAL)
-            before = _encoded(window)
-            held = int(pipe.zcount(leases_key, f"({round(now * 1000)}", "+inf"))
-            result = change(window, held, now)
-            outcome.append((result, window))
-            if _encoded(window) == before:
-                return
+            change(window, int(pipe.zcount(leases_key, f"({round(now * 1000)}", "+inf")), now)
+            changed.append(window)
             pipe.multi()
             pipe.delete(window_key)
             pipe.hset(window_key, mapping=_encoded(window))
@@ -245,17 +258,23 @@ class RedisLimits:
                 pipe.pexpireat(window_key, round((window.refused_at + FORGET_AFTER) * 1000))
 
         self._call(lambda: self.client.transaction(work, window_key))
-        return outcome[0]
+        return changed[0]
 
     def rate_limited(self, lease: Lease | None, key: str) -> tuple[int | None, int | None]:
         epoch = None if lease is None else lease.epoch
-        _, window = self._change(key, lambda window, held, now: window.refusal(held, epoch, now))
+        window = self._change(key, lambda window, held, now: window.refusal(held, epoch, now))
         return window.limit, window.lowest
 
     def succeeded(self, lease: Lease | None, key: str, waiting: int = 0) -> None:
+        """Most successes change nothing (the window was not full): those are told by
+        a plain read, and only a change is written, in a transaction."""
         epoch = None if lease is None else lease.epoch
-        self._change(key, lambda window, held, now: window.success(held, epoch, waiting))
+        window, held, _ = self._window_now(key)
+        before = _encoded(window)
+        window.success(held, epoch, waiting)
+        if _encoded(window) != before:
+            self._change(key, lambda window, held, now: window.success(held, epoch, waiting))
 
     def limits(self, key: str) -> tuple[int | None, int | None]:
-        _, window = self._change(key, lambda window, held, now: None)
+        window, _, _ = self._window_now(key)
         return window.limit, window.lowest
