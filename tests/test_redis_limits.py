@@ -219,6 +219,15 @@ def test_a_missing_redis_package_is_one_warning_and_limits_of_this_process(tmp_p
     ]
 
 
+def test_a_value_that_is_not_a_redis_url_is_one_warning_that_shows_no_password(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(leases, "_lost", set())
+    leases.share_limits(tmp_path, "http://user:hunter2@limits.internal:6379/0")
+    assert not leases.sharing()
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "LLM_CONSORTIUM_LIMITS is not a Redis URL such as redis://host:6379/0" in warning
+    assert "hunter2" not in warning
+
+
 # ------------------------------------------------------------------ real llm processes
 
 MODELS = ["busy-a", "busy-b", "busy-c"]  # three models of one OpenAI-compatible server
