@@ -86,6 +86,7 @@ class CallRecord(TypedDict, total=False):
     queued_ms: int
     abandoned: int
     concurrency_limit: int
+    limit_group: str  # the provider limit its calls counted in, when not the model's own
     tool_calls: list[ToolCallRecord]
 
 

@@ -108,6 +108,7 @@ class Participant:
     supports_schema: bool = False  # the model takes a JSON schema (llm's supports_schema)
     tier: int = 1  # members of tier 1 answer first; higher tiers only when needed
     supports_tools: bool = False  # the model runs tools (llm's supports_tools)
+    limit_group: str | None = None  # the limit group its calls count in, when not its model's own
 
     @property
     def name(self) -> str:
