@@ -97,6 +97,24 @@ class Gate(Protocol):
 
 
 @dataclass
+class ContextWindow:
+    """What is known of a model's context window, in tokens (None: unknown).
+
+    One object is shared by the participants of one model (and, through the
+    adapter, by every run of a process), so a window learned from one call's
+    overflow is known to every later call: `source` says where `tokens` came from
+    ("file": the consortium's file, "stated": the model or its options,
+    "remembered": learned in an earlier run, "learned": this process).
+    `chars_per_token` is measured from an overflow that gave the prompt's size;
+    `keep` (the adapter's) remembers a learned window across runs."""
+
+    tokens: int | None = None
+    source: str = ""
+    chars_per_token: float | None = None
+    keep: Callable[[ContextWindow], None] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
 class Participant:
     """A member instance or the arbiter: a display name and how to call it."""
 
@@ -108,6 +126,7 @@ class Participant:
     supports_schema: bool = False  # the model takes a JSON schema (llm's supports_schema)
     tier: int = 1  # members of tier 1 answer first; higher tiers only when needed
     supports_tools: bool = False  # the model runs tools (llm's supports_tools)
+    window: ContextWindow | None = None  # its model's context window; None: nothing known
 
     @property
     def name(self) -> str:

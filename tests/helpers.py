@@ -57,8 +57,8 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
     with every other setting at its default: each field, defaults filled in."""
     return {
         "name": name,
-        "models": [{"model_id": member, "options": {}, "max_concurrent": None, "count": 1, "tier": 1}],
-        "arbiter": {"model_id": arbiter, "options": {}, "max_concurrent": None} if arbiter else None,
+        "models": [{"model_id": member, "options": {}, "max_concurrent": None, "context_window": None, "count": 1, "tier": 1}],
+        "arbiter": {"model_id": arbiter, "options": {}, "max_concurrent": None, "context_window": None} if arbiter else None,
         "strategy": strategy,
         "confidence_threshold": 0.7,
         "max_iterations": 3,

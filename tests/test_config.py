@@ -66,10 +66,13 @@ system_prompt: null
         "model_id": "gpt-4o-mini",
         "options": {"temperature": 0.7},
         "max_concurrent": None,
+        "context_window": None,
         "count": 2,
         "tier": 1,
     }
-    assert config["arbiter"] == {"model_id": "gpt-4o", "options": {"temperature": 0}, "max_concurrent": None}
+    assert config["arbiter"] == {
+        "model_id": "gpt-4o", "options": {"temperature": 0}, "max_concurrent": None, "context_window": None
+    }
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ from .http_refusals import watch_http_refusals
 from .loop import wait_on
 from .tool_loop import tool_call
 from .tools import ToolKit
+from .windows import window_for
 
 logger = logging.getLogger(__name__)
 
@@ -263,10 +264,11 @@ def resolve(
 
     def participant(entry: ArbiterConfig, role: str, instance: int = 1) -> Participant:
         given = tools if role == "member" or (tools is not None and tools.arbiter) else None
-        return registry.checked_participant(
+        called = registry.checked_participant(
             entry.model_id, entry.options, role, instance, owner=f"Consortium {config.name!r}: ",
             max_concurrent=entry.max_concurrent, mode=mode, tools=given,
         )
+        return dataclasses.replace(called, window=window_for(registry.model(entry.model_id), entry))
 
     members = [
         dataclasses.replace(participant(member, "member", instance), tier=getattr(member, "tier", 1))

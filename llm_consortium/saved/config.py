@@ -116,6 +116,9 @@ class ArbiterConfig(_Strict):
     # Calls in flight to this model at once, in the whole process; None: the
     # default (1 for a model with no async implementation, else unlimited).
     max_concurrent: int | None = Field(default=None, ge=1)
+    # The model's context window in tokens, for a plugin that does not state it
+    # (or states it wrongly): prompts are made to fit it (judging/fitting.py).
+    context_window: int | None = Field(default=None, ge=128)
 
     @field_validator("options", mode="before")
     @classmethod
