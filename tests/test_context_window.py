@@ -2,7 +2,7 @@
 
 import pytest
 
-from llm_consortium.calls.context_window import Overflow, explain, overflow_in
+from llm_consortium.calls.context_window import Overflow, explain, learned, overflow_in
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,48 @@ def test_explained_in_words_a_user_can_act_on():
         "the arbiter's context window (512 tokens) is smaller than the judging prompt (739)"
     )
     assert explain(Overflow()) == "the arbiter's context window is smaller than the judging prompt"
+
+
+@pytest.mark.parametrize(
+    "overflow, sent, expected",
+    [
+        (Overflow(512, 739), 2217, (512, 3.0, True)),  # said: the window, and the prompt's characters per token
+        (Overflow(512, None), 2217, (512, None, True)),
+        (Overflow(None, 739), 2217, (512, 3.0, False)),  # guessed: the power of two below the prompt
+        (Overflow(), 10_000, (2048, None, False)),  # nothing said: ~4 characters per token
+        (Overflow(), 100, (256, None, False)),  # never guessed below 256
+    ],
+)
+def test_an_overflow_teaches_the_window(overflow, sent, expected):
+    assert learned(overflow, sent) == expected
+
+
+def test_the_room_a_known_window_leaves_a_prompt():
+    from llm_consortium.judging.fitting import prompt_room, reply_tokens
+    from llm_consortium.types import ContextWindow
+
+    assert prompt_room(None) is None and prompt_room(ContextWindow()) is None
+    assert reply_tokens(512) == 128 and reply_tokens(200) == 96 and reply_tokens(100_000) == 1024
+    assert prompt_room(ContextWindow(512)) == int((512 - 128) * 3.0 * 0.9)  # characters per token unknown: 3
+    assert prompt_room(ContextWindow(512, chars_per_token=3.5), taken=100) == int((512 - 128) * 3.5 * 0.9) - 100
+
+
+def test_a_prompt_is_built_whole_then_cut_in_the_full_form_then_in_the_compact_one():
+    from llm_consortium.judging.fitting import COMPACT_LEAST, FULL_LEAST, fit_prompt
+    from llm_consortium.text.cuts import DEFAULT_CAPS, fit
+
+    texts = ["a" * 6_000, "b" * 6_000]
+
+    def build(caps=DEFAULT_CAPS, compact=False):
+        head = "c" * 100 if compact else "f" * 1_000
+        return head + "".join(cut.text for cut in fit(texts, caps) if cut)
+
+    assert fit_prompt(build, texts, None).text == build()  # unknown window: as always
+    assert fit_prompt(build, texts, 20_000).text == build()  # fits whole
+    full = fit_prompt(build, texts, 5_000)
+    assert (full.form, full.share, full.fits) == ("full", 2_000, True) and full.share >= FULL_LEAST
+    compact = fit_prompt(build, texts, 2_000)
+    assert (compact.form, compact.share, compact.fits) == ("compact", 950, True) and compact.holds(COMPACT_LEAST)
+    tight = fit_prompt(build, texts, 300)
+    assert (tight.form, tight.share, tight.fits) == ("compact", 100, True) and not tight.holds(COMPACT_LEAST)
+    assert not fit_prompt(build, texts, 50).fits

@@ -103,9 +103,9 @@ async def judge(
         first = {key: value for key, value in record.items() if key in ("error", "duration_ms", "usage")}
         learned = windows.learn(ctx, rnd.number, ctx.arbiter, sent, record.get("error"))
         if learned is not None:
+            ctx.note(rnd.number, "the arbiter's call overflowed: asked again once, in the form that fits its window")
             verdict, record, _ = await _judged(ctx, rnd, answers, review)
             record["overflow"] = {**first, "prompt_chars": sent, "window": learned.tokens}
-            ctx.note(rnd.number, "the arbiter's call overflowed: asked again once, in the form that fits its window")
     return verdict, record
 
 
@@ -119,12 +119,12 @@ async def _judged(
     how = stepwise.plan(ctx, rnd, answers, review)
     if how.form == "none":
         return None, ArbiterRecord(model=ctx.arbiter.model_id, error=how.problem, fit=how.record(ctx)), 0
-    if how.fitted is not None:  # what the arbiter was not shown
+    asked = await stepwise.ask(ctx, rnd, answers, review, how, lambda head: is_final(ctx, head, round_number))
+    how, outcome, stream = asked.plan, asked.outcome, asked.stream
+    if how.form != "stepwise":  # what the arbiter was not shown
         for cut in prompts.arbiter_cut_notes(ctx.request.history, answers, how.fitted.caps):
             ctx.note(round_number, cut)
     _say_fit(ctx, round_number, how)
-    asked = await stepwise.ask(ctx, rnd, answers, how, lambda head: is_final(ctx, head, round_number))
-    outcome, stream = asked.outcome, asked.stream
     record: ArbiterRecord = call_record(ctx.arbiter, outcome)  # type: ignore[assignment]
     record.pop("instance", None)
     if how.room is not None:
@@ -164,7 +164,7 @@ def _say_fit(ctx: RunContext, round_number: int, how: stepwise.Plan) -> None:
     size = f"the arbiter's context window ({window.tokens:,} tokens, {_SOURCES.get(window.source, window.source)})"
     if how.form == "stepwise":
         ctx.note(round_number, f"{size}: judged in steps: {how.why}")
-    elif how.fitted is not None and (how.fitted.compact or how.fitted.share is not None):
+    elif how.fitted.compact or how.fitted.share is not None:
         cut = f"; each answer cut to at most {how.fitted.share:,} characters" if how.fitted.share else ""
         ctx.note(round_number, f"{size} holds the {how.form} judging prompt{cut}")
 

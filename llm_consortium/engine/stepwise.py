@@ -21,7 +21,7 @@ from ..judging import fitting, prompts
 from ..judging.arbiter_stream import ArbiterStream
 from ..judging.verdict import Verdict
 from ..text.fencing import strip_markers
-from ..types import Call, Outcome
+from ..types import Call, Outcome, Reply
 from .call_records import call_record
 from .context import RunContext
 from .fanout import RoundState
@@ -33,12 +33,13 @@ Finality = Callable[[Verdict], bool]
 @dataclass
 class Plan:
     """How the arbiter is asked this round: `form` "full", "compact" or "stepwise";
-    the one call's prompt (`fitted`), or the answers per step (`group`) and why;
-    `problem` when no prompt can fit its window at all."""
+    the one call's prompt (`fitted`: for steps, the compact one cut as far as it
+    goes), the answers per step (`group`) and why; `problem` when no prompt can fit
+    its window at all."""
 
     form: str
+    fitted: fitting.Fitted
     room: int | None = None
-    fitted: fitting.Fitted | None = None
     group: int = 0
     why: str = ""
     problem: str = ""
@@ -49,7 +50,7 @@ class Plan:
         record: dict[str, Any] = {"form": self.form, "prompt_room": self.room}
         if window is not None:
             record.update(window=window.tokens, source=window.source)
-        if self.fitted is not None and self.fitted.share is not None:
+        if self.form != "stepwise" and self.fitted.share is not None:
             record["answer_chars"] = self.fitted.share
         if self.group:
             record.update(group=self.group, why=self.why)
@@ -59,11 +60,14 @@ class Plan:
 @dataclass
 class Asked:
     """What asking the arbiter gave: the last call's outcome and stream (the final
-    step's, or the step that failed), that call's prompt size and every step's record."""
+    step's, or the step that failed), that call's prompt size, the plan it followed
+    (made again when the window was learned while the call waited for its turn)
+    and every step's record."""
 
     outcome: Outcome
     stream: ArbiterStream
     sent: int
+    plan: Plan
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -92,7 +96,7 @@ def plan(ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer]
     room = fitting.prompt_room(ctx.arbiter.window, len(ctx.request.system or ""))
     fitted = fitting.fit_prompt(builder(ctx, rnd, answers, review), _texts(ctx, answers), room)
     if room is None or fitted.holds(fitting.COMPACT_LEAST):
-        return Plan(fitted.form, room, fitted)
+        return Plan(fitted.form, fitted, room)
     answered = sorted((a for a in answers if a.text is not None), key=lambda a: len(a.text or ""), reverse=True)
     for size in range(len(answered) - 1, 1, -1):  # the largest group whose longest answers still fit
         group = answered[:size]
@@ -103,40 +107,65 @@ def plan(ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer]
     pair = answered[:2]
     if len(answered) < 3 or not fitting.fit_prompt(builder(ctx, rnd, pair, None), _texts(ctx, pair), room).fits:
         if fitted.fits:  # one or two answers: cut as far as they go, in one call
-            return Plan(fitted.form, room, fitted)
-        return Plan("none", room, problem=(
-            f"the arbiter's context window ({ctx.arbiter.window.tokens if ctx.arbiter.window else '?'} tokens) "
-            "cannot hold the judging instructions with even two answers"
+            return Plan(fitted.form, fitted, room)
+        tokens = ctx.arbiter.window.tokens if ctx.arbiter.window else None
+        return Plan("none", fitted, room, problem=(
+            f"the judging instructions with two answers do not fit the context window of {tokens} tokens"
         ))
     why = (
         f"{len(answered)} answers do not fit one prompt of {room:,} characters even cut to "
         f"{fitting.COMPACT_LEAST} characters each; groups of {size} whose syntheses meet again"
     )
-    return Plan("stepwise", room, group=size, why=why)
+    return Plan("stepwise", fitted, room, group=size, why=why)
 
 
-async def ask(ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer], how: Plan,
-              final: Finality) -> Asked:
-    """Ask the arbiter as `how` says; the round's verdict is read from the last call."""
-    if how.form != "stepwise":
-        assert how.fitted is not None
-        outcome, stream = await call_arbiter(ctx, how.fitted.text, final)
-        return Asked(outcome, stream, sent=len(how.fitted.text))
-    return await _in_steps(ctx, rnd, [a for a in answers if a.text is not None], how, final)
+async def ask(ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer], review: str | None,
+              how: Plan, final: Finality) -> Asked:
+    """Ask the arbiter as `how` says; the round's verdict is read from the last call.
+
+    A model's calls wait their turn (its gate): a window learned meanwhile (another
+    run's overflow, in an eval) makes the one call's prompt again before it is sent."""
+    if how.form == "stepwise":
+        return await _in_steps(ctx, rnd, [a for a in answers if a.text is not None], how, final)
+    followed = [how]
+
+    def refit() -> str:
+        followed.append(plan(ctx, rnd, answers, review))
+        return followed[-1].fitted.text
+
+    outcome, stream, sent = await call_arbiter(ctx, how.fitted.text, final, refit)
+    return Asked(outcome, stream, sent, followed[-1])
 
 
-async def call_arbiter(ctx: RunContext, text: str, final: Finality | None) -> tuple[Outcome, ArbiterStream]:
-    """One arbiter call with this prompt, afforded and counted; its synthesis is shown
-    as it streams only when `final` says the round's answer is final (None: never)."""
+def _known(ctx: RunContext) -> tuple[int | None, float | None]:
+    window = ctx.arbiter.window if ctx.arbiter is not None else None
+    return (window.tokens, window.chars_per_token) if window is not None else (None, None)
+
+
+async def call_arbiter(
+    ctx: RunContext, text: str, final: Finality | None, refit: Callable[[], str] | None = None
+) -> tuple[Outcome, ArbiterStream, int]:
+    """One arbiter call with this prompt, afforded and counted: (its outcome, its
+    stream, the characters of the prompt sent). Its synthesis is shown as it streams
+    only when `final` says the round's answer is final (None: never). With `refit`,
+    a window learned while the call waited for its turn makes the prompt again."""
     assert ctx.arbiter is not None
+    planned, send, sent = _known(ctx), ctx.arbiter.call, [len(text)]
+
+    async def when_its_turn(call: Call) -> Reply:
+        if refit is not None and _known(ctx) != planned:
+            call = dataclasses.replace(call, prompt=refit())
+            sent.append(len(call.prompt))
+        return await send(call)
+
     stream = ArbiterStream(final or (lambda head: False), ctx.format.shown(ctx.answer) if final else None)
-    arbiter = dataclasses.replace(ctx.arbiter, call=stream.wrap(ctx.arbiter.call))
+    arbiter = dataclasses.replace(ctx.arbiter, call=stream.wrap(when_its_turn))
     call = ctx.format.arbiter_call(ctx.arbiter, Call(text, ctx.request.system, [], list(ctx.arbiter_attachments)))
     ctx.afford([(ctx.arbiter, call)], "the arbiter's call")
     outcome = await ctx.call(arbiter, call)
     ctx.printed = ctx.printed or stream.printed
     ctx.usage.add(ctx.arbiter.model_id, outcome)
-    return outcome, stream
+    return outcome, stream, sent[-1]
 
 
 def read(ctx: RunContext, raw: str, stream: ArbiterStream) -> tuple[Verdict | None, str, int]:
@@ -186,12 +215,12 @@ async def _in_steps(ctx: RunContext, rnd: RoundState, answers: list[prompts.Labe
             steps.append(record)
             outcome, stream, sent = await _step(ctx, rnd, members, how, final if last else None, record)
             if last or outcome.reply is None:
-                return Asked(outcome, stream, sent, steps)
+                return Asked(outcome, stream, sent, how, steps)
             verdict, problem, _ = read(ctx, record.pop("text"), stream)
             if verdict is None:
                 record["error"] = problem
-                return Asked(dataclasses.replace(outcome, reply=None, error=f"step {number}: {problem}"), stream,
-                             sent, steps)
+                failed = dataclasses.replace(outcome, reply=None, error=f"step {number}: {problem}")
+                return Asked(failed, stream, sent, how, steps)
             record["synthesis"] = verdict.synthesis
             after.append((f"step {number}", prompts.LabelledAnswer("", verdict.synthesis, None)))
         pending = after
@@ -205,9 +234,9 @@ async def _step(ctx: RunContext, rnd: RoundState, answers: list[prompts.Labelled
     fitted = fitting.fit_prompt(builder(ctx, rnd, answers, None), _texts(ctx, answers), how.room)
     for note in prompts.arbiter_cut_notes(ctx.request.history, answers, fitted.caps):
         ctx.note(rnd.number, f"step {record['step']}: {note}")
-    outcome, stream = await call_arbiter(ctx, fitted.text, final)
+    outcome, stream, sent = await call_arbiter(ctx, fitted.text, final)
     record["form"] = fitted.form
     if fitted.share is not None:
         record["answer_chars"] = fitted.share
     record.update({k: v for k, v in call_record(ctx.arbiter, outcome).items() if k not in ("model", "instance")})
-    return outcome, stream, len(fitted.text)
+    return outcome, stream, sent

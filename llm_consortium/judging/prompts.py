@@ -104,8 +104,8 @@ def _arbiter_cuts(
     return dict(zip(pool, fit(list(pool.values()), caps), strict=True))
 
 
-def _cut_note(key: tuple[str, Any], cut: Cut | None) -> str:
-    return cut.note(_CUT_NAMES[key[0]].format(key[1])) if cut is not None else ""
+def _cut_note(key: tuple[str, Any], cut: Cut | None, short: bool = False) -> str:
+    return cut.note(_CUT_NAMES[key[0]].format(key[1]), short) if cut is not None else ""
 
 
 def arbiter_cut_notes(history: list[tuple[str, str]], answers: list[LabelledAnswer], caps: Caps = DEFAULT_CAPS
@@ -161,7 +161,7 @@ def build_arbiter_prompt(
         seen.add(answer.label)
 
     cuts = _arbiter_cuts(history, answers, caps)
-    turn_notes = [_cut_note(("turn", n), cuts.get(("turn", n))) for n in range(1, len(history) + 1)]
+    turn_notes = [_cut_note(("turn", n), cuts.get(("turn", n)), compact) for n in range(1, len(history) + 1)]
     history = [(r, t if r != "assistant" else _text(cuts[("turn", n)])) for n, (r, t) in enumerate(history, 1)]
     evidence = {label: _text(cut) for (kind, label), cut in cuts.items() if kind == "tools"}
     texts = [prompt, *(text for _, text in history), *evidence.values()]
@@ -238,11 +238,11 @@ def _responses(
                 blocks.append(f"Response {answer.label}: FAILED, no answer ({reason}).")
         else:
             blocks.append(fenced(f"RESPONSE {answer.label}", _text(cuts[("answer", answer.label)]), nonce))
-            if note := _cut_note(("answer", answer.label), cuts[("answer", answer.label)]):
-                blocks.append(f"{note} Judge it on what is shown; do not guess the rest.")
+            if note := _cut_note(("answer", answer.label), cuts[("answer", answer.label)], compact):
+                blocks.append(note if compact else f"{note} Judge it on what is shown; do not guess the rest.")
         if answer.label in evidence:
             blocks.append(fenced(f"TOOL CALLS {answer.label}", evidence[answer.label], nonce))
-            if note := _cut_note(("tools", answer.label), cuts[("tools", answer.label)]):
+            if note := _cut_note(("tools", answer.label), cuts[("tools", answer.label)], compact):
                 blocks.append(note)
     if compact and failed:
         blocks.append(f"Failed, no answer: {', '.join(failed)}.")
@@ -277,7 +277,7 @@ def build_refinement_prompt(
     assert synthesis is not None and dissent is not None and areas_cut is not None
     texts = [prompt, own.text if own else "", synthesis.text, dissent.text, areas_cut.text]
     nonce = pick_nonce(texts)
-    head = functools.partial(_heading, compact=compact)
+    head, said = functools.partial(_heading, compact=compact), functools.partial(_said, short=compact)
 
     parts: list[str] = [
         "Answer the request below again, better. A reviewer compared your answer with other models' and "
@@ -289,17 +289,17 @@ def build_refinement_prompt(
         head("Request") + fenced("REQUEST", prompt, nonce),
     ]
     if own is not None and previous_answer is not None and previous_answer.strip():
-        parts.append(head("Your previous answer") + fenced("YOUR PREVIOUS ANSWER", own.text, nonce) + _said(own, "It"))
+        parts.append(head("Your previous answer") + fenced("YOUR PREVIOUS ANSWER", own.text, nonce) + said(own, "It"))
     else:
         none = "None on record: your last attempt failed or came back empty. Answer from scratch."
         parts.append(head("Your previous answer") + none)
     if verdict.synthesis.strip():
         combined = fenced("COMBINED ANSWER", synthesis.text, nonce)
-        parts.append(head("Reviewer's combined answer") + combined + _said(synthesis, "It"))
+        parts.append(head("Reviewer's combined answer") + combined + said(synthesis, "It"))
     if verdict.dissent.strip():
-        parts.append(head("Open disagreements") + fenced("DISSENT", dissent.text, nonce) + _said(dissent, "It"))
+        parts.append(head("Open disagreements") + fenced("DISSENT", dissent.text, nonce) + said(dissent, "It"))
     if areas_text:
-        parts.append(head("What to improve") + fenced("AREAS", areas_cut.text, nonce) + _said(areas_cut, "The list"))
+        parts.append(head("What to improve") + fenced("AREAS", areas_cut.text, nonce) + said(areas_cut, "The list"))
     if compact:
         parts.append("Keep what was right, fix what was wrong. Reply with the answer only.")
         return "\n\n".join(parts)
@@ -324,9 +324,9 @@ def _text(cut: Cut | None) -> str:
     return cut.text if cut is not None else ""
 
 
-def _said(cut: Cut, name: str) -> str:
+def _said(cut: Cut, name: str, short: bool = False) -> str:
     """The line after a fenced block that says it was cut ("" when it was not)."""
-    return f"\n{cut.note(name)}" if cut.is_cut else ""
+    return f"\n{cut.note(name, short)}" if cut.is_cut else ""
 
 
 def peer_prompts(
@@ -353,6 +353,7 @@ def build_peer_prompt(
     than reputations, and may keep or change its answer. Answers are cut to `caps`;
     `compact`: the same blocks under a few lines, for a small context window."""
     own, *others = fit([own_answer, *other_answers], caps)
+    said = functools.partial(_said, short=compact)
     nonce = pick_nonce([prompt, own.text if own else "", *(cut.text for cut in others if cut)])
     parts = [
         "Other assistants answered the request below too. Keep or change your answer; majority alone is "
@@ -363,13 +364,13 @@ def build_peer_prompt(
         _heading("Request", compact) + fenced("REQUEST", prompt, nonce),
     ]
     if own is not None and own.text.strip():
-        parts.append(_heading("Your answer", compact) + fenced("YOUR ANSWER", own.text, nonce) + _said(own, "It"))
+        parts.append(_heading("Your answer", compact) + fenced("YOUR ANSWER", own.text, nonce) + said(own, "It"))
     else:
         none = "None on record: your last attempt failed. Answer from scratch."
         parts.append(_heading("Your answer", compact) + none)
     for number, answer in enumerate(others, 1):
         assert answer is not None
-        block = fenced(f"OTHER ANSWER {number}", answer.text, nonce) + _said(answer, "It")
+        block = fenced(f"OTHER ANSWER {number}", answer.text, nonce) + said(answer, "It")
         parts.append(_heading(f"Other answer {number}", compact) + block)
     if compact:
         parts.append("Reply with the answer only, ending with a line 'Final answer: ...'.")

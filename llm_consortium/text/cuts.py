@@ -47,10 +47,13 @@ class Cut:
     def is_cut(self) -> bool:
         return len(self.text) < self.length
 
-    def note(self, name: str) -> str:
-        """The sentence that says `name` was cut, or "" when it was not."""
+    def note(self, name: str, short: bool = False) -> str:
+        """The sentence that says `name` was cut, or "" when it was not; `short`: the
+        few words a compact prompt has room for."""
         if not self.is_cut:
             return ""
+        if short:
+            return f"{name} is cut to its first {len(self.text):,} of {self.length:,} characters."
         return (
             f"{name} was cut to fit this prompt: only its first {len(self.text):,} of "
             f"{self.length:,} characters are shown."

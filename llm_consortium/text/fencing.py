@@ -57,13 +57,16 @@ _MARKER = re.compile(
     rf"(?:(?:{_TITLE})\b(?:[ \t]+[A-Z0-9]{{1,4}}\b)?(?:[ \t]+{_NONCE}\b)?|[A-Z][A-Z ]{{0,40}}[ \t]{_NONCE}\b)"
     r"[ \t]*(?:…|\.\.\.)?>{0,3}"
 )
+# The start of a fence where a reply was cut off (its window ran out): "<<", "<<<END RES".
+_CUT_OFF = re.compile(r"<{2,3}[ \t]*[A-Z][A-Z0-9 \t]*\Z|<{2,3}\Z")
 
 
 def strip_markers(text: str) -> tuple[str, int]:
     """`text` without the fence markers a model echoed from its prompt, and how many
     were removed: the lines they leave empty go with them, and so do the spaces at
-    either end when any was removed. Small models copy the fences of the answers
-    they were shown (`<<<OTHER ANSWER 1 b86050bc>>`); the echo is never an answer."""
+    either end when any was removed, and a fence cut off at the end of a reply that
+    echoed others. Small models copy the fences of the answers they were shown
+    (`<<<OTHER ANSWER 1 b86050bc>>`); the echo is never an answer."""
     found = len(_MARKER.findall(text))
     if not found:
         return text, 0
@@ -74,7 +77,10 @@ def strip_markers(text: str) -> tuple[str, int]:
             if not line.strip():
                 continue
         kept.append(line)
-    return "\n".join(kept).strip(), found
+    left = "\n".join(kept).strip()
+    if _CUT_OFF.search(left):
+        left, found = _CUT_OFF.sub("", left).strip(), found + 1
+    return left, found
 
 
 def one_line(text: str, limit: int = 500) -> str:
