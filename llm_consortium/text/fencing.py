@@ -54,7 +54,8 @@ _NONCE = r"(?:(?=[0-9a-f]*[a-f])[0-9a-f]{1,64}|[0-9a-f]{6,64})"  # a hex string 
 # closing ">" when there is one; or any upper-case title followed by a nonce.
 _MARKER = re.compile(
     rf"<{{2,3}}[ \t]*(?:END[ \t]+)?"
-    rf"(?:(?:{_TITLE})\b(?:[ \t]+[A-Z0-9]{{1,4}}\b)?(?:[ \t]+{_NONCE}\b)?|[A-Z][A-Z ]{{0,40}}[ \t]{_NONCE}\b)"
+    rf"(?:(?:{_TITLE})\b(?:[ \t]+[A-Z0-9]{{1,4}}\b)?(?:[ \t]+(?:{_NONCE}\b|[0-9a-f]{{1,64}}(?=[ \t]*>)))?"
+    rf"|[A-Z][A-Z ]{{0,40}}[ \t]{_NONCE}\b)"
     r"[ \t]*(?:…|\.\.\.)?>{0,3}"
 )
 # The start of a fence where a reply was cut off (its window ran out): "<<", "<<<END RES".
