@@ -98,8 +98,8 @@ class ArbiterRecord(CallRecord, total=False):
     analysis: str
     tagged: bool
     # When the arbiter's context window is known: how its prompt was made to fit
-    # (`window`, its `source`, `form` full/compact/stepwise, `prompt_room` in
-    # characters, `answer_chars` each cut answer kept, stepwise `group` and `why`).
+    # (`window`, its `source`, `form` full/compact/stepwise, `prompt_tokens` the room
+    # it left, estimated, `answer_chars` each cut answer kept, stepwise `group`, `why`).
     fit: dict[str, Any]
     # Judging in steps: each step's `step`, `judged` (labels or "step N"), `form`,
     # call fields and, but for the last, its `synthesis`.

@@ -105,12 +105,13 @@ class ContextWindow:
     overflow is known to every later call: `source` says where `tokens` came from
     ("file": the consortium's file, "stated": the model or its options,
     "remembered": learned in an earlier run, "learned": this process).
-    `chars_per_token` is measured from an overflow that gave the prompt's size;
-    `keep` (the adapter's) remembers a learned window across runs."""
+    `token_scale` is the model's tokens per estimated token (at least 1), measured
+    from an overflow that gave the prompt's size; `keep` (the adapter's) remembers a
+    learned window across runs."""
 
     tokens: int | None = None
     source: str = ""
-    chars_per_token: float | None = None
+    token_scale: float | None = None
     keep: Callable[[ContextWindow], None] | None = field(default=None, compare=False, repr=False)
 
 

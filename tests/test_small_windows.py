@@ -27,8 +27,8 @@ JUDGE_800 = {"model_id": "judge-800", "context_window": 800}
 
 
 def long_answer(prompt: str) -> str:
-    """A member's answer of 150 words (about 1,000 characters)."""
-    return " ".join(f"point{n}" for n in range(150))
+    """A member's answer of 1,113 characters."""
+    return "The answer, explained at length: " + "this is one more sentence about it. " * 30
 
 
 def judge(prompt: str) -> str:
@@ -41,7 +41,7 @@ def doubtful_judge() -> Callable[[str], str]:
 
     def answer(prompt: str) -> str:
         if next(calls) == 0:
-            return verdict(" ".join(f"combined{n}" for n in range(150)), 0.3, needs_iteration=True, areas="more")
+            return verdict("A combined answer, at length. " * 50, 0.3, needs_iteration=True, areas="more")
         return verdict(JUDGED, 0.9)
 
     return answer
@@ -49,15 +49,14 @@ def doubtful_judge() -> Callable[[str], str]:
 
 @pytest.fixture
 def small(user_path):
-    """Local engines: `small-judge` (400 words, states no window), `judge-600` and
-    `judge-800`, `long-writer` (answers 150 words; a 600-word window), `local`, and
-    `doubtful-judge`. (The plugin counts a prompt's words twice, as its text and as
-    its message: a window of 400 holds about 200 words of prompt.)"""
+    """Local engines (three characters a token): `small-judge` (500 tokens, states no
+    window), `judge-600` and `judge-800`, `long-writer` (long answers; 600 tokens),
+    `local`, and `doubtful-judge`."""
     models = {
-        "small-judge": local_plugin.LocalModel("small-judge", context_words=400, answer=judge),
-        "judge-600": local_plugin.LocalModel("judge-600", context_words=600, answer=judge),
-        "judge-800": local_plugin.LocalModel("judge-800", context_words=800, answer=judge),
-        "long-writer": local_plugin.LocalModel("long-writer", context_words=600, answer=long_answer, thread_safe=True),
+        "small-judge": local_plugin.LocalModel("small-judge", context_tokens=500, answer=judge),
+        "judge-600": local_plugin.LocalModel("judge-600", context_tokens=600, answer=judge),
+        "judge-800": local_plugin.LocalModel("judge-800", context_tokens=800, answer=judge),
+        "long-writer": local_plugin.LocalModel("long-writer", context_tokens=600, answer=long_answer, thread_safe=True),
         "local": local_plugin.LocalModel("local", thread_safe=True),
         "doubtful-judge": local_plugin.LocalModel("doubtful-judge", answer=doubtful_judge()),
     }
@@ -65,8 +64,9 @@ def small(user_path):
         yield models
 
 
-def words(text: str) -> int:
-    return len(text.split())
+def tokens(text: str) -> int:
+    """A prompt's size as the test plugin counts it."""
+    return -(-len(text) // 3)
 
 
 def test_an_arbiter_that_overflows_learns_its_window_and_is_asked_again_in_the_compact_form(small, user_path):
@@ -78,28 +78,28 @@ def test_an_arbiter_that_overflows_learns_its_window_and_is_asked_again_in_the_c
     trace = logged_traces()[0]
     arbiter = trace["rounds"][0]["arbiter"]
     first, second = small["small-judge"].prompts
-    assert 2 * words(first) > 400 and "## Reply format" in first  # the full prompt overflowed...
-    assert 2 * words(second) <= 400 and COMPACT in second  # ...the compact one fits
-    assert arbiter["overflow"]["error"].endswith("exceed context window of 400")
-    assert arbiter["overflow"]["window"] == 400 and arbiter["overflow"]["prompt_chars"] == len(first)
-    assert arbiter["fit"]["form"] == "compact" and arbiter["fit"]["window"] == 400
+    assert tokens(first) > 500 and "## Reply format" in first  # the full prompt overflowed...
+    assert tokens(second) <= 500 and COMPACT in second  # ...the compact one fits
+    assert arbiter["overflow"]["error"].endswith("exceed context window of 500")
+    assert arbiter["overflow"]["window"] == 500 and arbiter["overflow"]["prompt_chars"] == len(first)
+    assert arbiter["fit"]["form"] == "compact" and arbiter["fit"]["window"] == 500
     assert arbiter["fit"]["source"] == "learned"
     assert arbiter["synthesis"] == JUDGED and "fallback" not in trace["rounds"][0]
     assert trace["usage"]["per_model"]["small-judge"]["calls"] == 2  # the retry is counted
     assert trace["status"] == "complete"
-    assert any("small-judge overflowed: its context window is 400 tokens (from its overflow error)" in note
+    assert any("small-judge overflowed: its context window is 500 tokens (from its overflow error)" in note
                for note in trace["notes"])
     assert any("asked again once, in the form that fits" in note for note in trace["notes"])
 
     # Remembered for the model: later runs fit from the start, and `create` knows it.
     remembered = json.loads((user_path / "consortium-windows.json").read_text())
-    assert remembered["small-judge"]["tokens"] == 400
+    assert remembered["small-judge"]["tokens"] == 500
     assert llm_run("-m", "tiny", "q again").stdout == JUDGED + "\n"
     again = logged_traces()[0]["rounds"][0]["arbiter"]
     assert "overflow" not in again and again["fit"]["form"] == "compact"
-    assert 2 * words(small["small-judge"].prompts[-1]) <= 400
+    assert tokens(small["small-judge"].prompts[-1]) <= 500
     warned = consortiums_run("create", "other", "-m", "local:3", "-a", "small-judge")
-    assert "context window (400 tokens)" in warned.stderr and "its window is learned from an overflow" in warned.stderr
+    assert "context window (500 tokens)" in warned.stderr and "its window is learned from an overflow" in warned.stderr
 
 
 def test_long_answers_are_cut_to_their_share_of_a_window_set_in_the_file(small):
@@ -109,7 +109,7 @@ def test_long_answers_are_cut_to_their_share_of_a_window_set_in_the_file(small):
     assert result.stdout == JUDGED + "\n"
 
     (prompt,) = small["judge-800"].prompts  # one call: no overflow
-    assert 2 * words(prompt) <= 800 and COMPACT in prompt
+    assert tokens(prompt) <= 800 and COMPACT in prompt
     arbiter = logged_traces()[0]["rounds"][0]["arbiter"]
     share, length = arbiter["fit"]["answer_chars"], len(long_answer(""))
     assert arbiter["fit"]["source"] == "file" and 160 <= share < length
@@ -136,7 +136,7 @@ def test_many_long_answers_are_judged_in_steps_that_each_fit(small):
     prompts = small["judge-600"].prompts
     assert len(prompts) == len(steps) and all(2 <= len(s["judged"]) <= fit["group"] for s in steps)
     assert sum(len(s["judged"]) - 1 for s in steps) == 6 - 1  # each step makes one of several: six become one
-    assert all(2 * words(p) <= 600 for p in prompts)  # no step overflowed
+    assert all(tokens(p) <= 600 for p in prompts)  # no step overflowed
     labels = set(trace["rounds"][0]["labels"])
     first_level = [s for s in steps if all(name in labels for name in s["judged"])]
     assert sorted(name for s in first_level for name in s["judged"]) == sorted(labels)  # each answer judged once
@@ -157,7 +157,7 @@ def test_refinement_prompts_fit_each_members_window(small):
     assert all("text" in m for m in trace["rounds"][1]["members"])  # no member overflowed
     refinements = [p for p in small["long-writer"].prompts if p != "q"]
     assert len(refinements) == 2
-    assert all(2 * words(p) <= 600 and "Keep what was right, fix what was wrong." in p for p in refinements)
+    assert all(tokens(p) <= 600 and "Keep what was right, fix what was wrong." in p for p in refinements)
     assert all("It is cut to its first" in p for p in refinements)
     assert any("the refinement prompts of long-writer, long-writer#2 were made to fit their context windows "
                "(compact form" in note for note in trace["notes"])
@@ -173,7 +173,7 @@ def test_a_window_learned_by_one_item_of_an_eval_spares_every_later_call_an_over
     assert len(arbiters) == 6
     assert sum("overflow" in a for a in arbiters) == 1  # the first call only; the others waited and fitted
     assert all(a.get("synthesis") == JUDGED for a in arbiters)
-    assert sum(1 for p in small["small-judge"].prompts if 2 * words(p) > 400) == 1
+    assert sum(1 for p in small["small-judge"].prompts if tokens(p) > 500) == 1
 
 
 def test_fence_markers_a_member_echoes_are_removed_and_a_reply_of_nothing_else_fails():

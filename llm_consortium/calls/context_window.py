@@ -26,8 +26,10 @@ from typing import Any
 WINDOW_NAMES = ("context_window", "context_length", "max_context_length", "n_ctx", "num_ctx")
 """Where plugins state a model's context window in tokens (attributes or options)."""
 
-CHARS_PER_TOKEN = 4
-"""The usual rough rule for English text, for a prompt whose size in tokens nobody said."""
+LETTERS_PER_TOKEN = 4
+"""`estimate_tokens` counts a token per this many ASCII letters of a word."""
+
+_PIECE = re.compile(r"[^\W\d_]+|\d|\S")  # a run of letters, a digit, any other visible character
 
 SMALLEST_WINDOW = 256
 """No window learned from an error that gave no size is guessed below this."""
@@ -104,20 +106,36 @@ def explain(overflow: Overflow, whose: str = "the arbiter's", prompt_name: str =
     return f"{window} is smaller than {prompt}"
 
 
-def learned(overflow: Overflow, sent_chars: int) -> tuple[int, float | None, bool]:
-    """What an overflow of a prompt of `sent_chars` characters teaches about the
-    model: (its window in tokens, the prompt's characters per token when the error
-    gave its size, whether the window was said rather than guessed). A window the
+def estimate_tokens(text: str) -> int:
+    """A text's size in tokens, estimated alike for every model, a little above what
+    tokenizers count: a token per `LETTERS_PER_TOKEN` ASCII letters of a word, one
+    per other letter (CJK, accented), per digit (several tokenizers split numbers
+    into digits) and per other visible character (fences, nonces and punctuation
+    cost tokens a characters-per-token rule misses)."""
+    count = 0
+    for piece in _PIECE.findall(text):
+        if piece.isascii() and piece.isalpha():
+            count += -(-len(piece) // LETTERS_PER_TOKEN)
+        else:
+            count += len(piece) if piece.isalpha() else 1
+    return count
+
+
+def learned(overflow: Overflow, estimated: int) -> tuple[int, float | None, bool]:
+    """What an overflow of a prompt whose estimated size was `estimated` tokens
+    teaches about the model: (its window in tokens, its tokens per estimated token
+    when the error gave the prompt's size (never below 1: the estimate is meant to
+    count high), whether the window was said rather than guessed). A window the
     error did not give is guessed as the largest power of two below the prompt's
-    size in tokens (context windows are set that way: 512, 2,048, 8,192, ...)."""
-    per_token = sent_chars / overflow.prompt if overflow.prompt and sent_chars else None
+    size (context windows are set that way: 512, 2,048, 8,192, ...)."""
+    scale = max(1.0, overflow.prompt / estimated) if overflow.prompt and estimated else None
     if overflow.window is not None:
-        return overflow.window, per_token, True
-    tokens = overflow.prompt or max(1, sent_chars // CHARS_PER_TOKEN)
+        return overflow.window, scale, True
+    tokens = overflow.prompt or max(1, estimated)
     guess = SMALLEST_WINDOW
     while guess * 2 < tokens:
         guess *= 2
-    return guess, per_token, False
+    return guess, scale, False
 
 
 def stated(model: Any, options: Mapping[str, Any]) -> int | None:

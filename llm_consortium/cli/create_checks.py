@@ -18,11 +18,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..calls.context_window import CHARS_PER_TOKEN, Overflow, explain, stated
+from ..calls.context_window import Overflow, explain, stated
 from ..judging import prompts
 from ..saved import windows
 from ..saved.config import ConsortiumConfig
 
+CHARS_PER_TOKEN = 4  # the usual rough rule for English text
 TYPICAL_QUESTION = "q" * 400  # characters: a question of a few sentences
 TYPICAL_ANSWER = "a" * 1200  # characters: an answer of two short paragraphs, ~300 tokens
 TYPICAL_VERDICT_TOKENS = 400  # the arbiter's own reply: analysis, tags and the synthesis

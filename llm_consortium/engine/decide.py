@@ -11,6 +11,7 @@ from ..judging import matching, prompts
 from ..judging.verdict import Verdict
 from ..text import words
 from ..trace import ArbiterRecord, VoteRecord
+from ..types import Call
 from . import stepwise, windows
 from .call_records import call_record
 from .context import Candidate, RunContext, logger
@@ -99,26 +100,27 @@ async def judge(
     ctx.emit("arbiter_start", rnd.number)
     review = _review_for_arbiter(rnd)
     verdict, record, sent = await _judged(ctx, rnd, answers, review)
-    if verdict is None and "raw" not in record:
+    if verdict is None and "raw" not in record and sent:  # a call failed (not a reply, not the plan)
         first = {key: value for key, value in record.items() if key in ("error", "duration_ms", "usage")}
-        learned = windows.learn(ctx, rnd.number, ctx.arbiter, sent, record.get("error"))
+        size = windows.sent_tokens(Call(sent, ctx.request.system))
+        learned = windows.learn(ctx, rnd.number, ctx.arbiter, size, record.get("error"))
         if learned is not None:
             ctx.note(rnd.number, "the arbiter's call overflowed: asked again once, in the form that fits its window")
             verdict, record, _ = await _judged(ctx, rnd, answers, review)
-            record["overflow"] = {**first, "prompt_chars": sent, "window": learned.tokens}
+            record["overflow"] = {**first, "prompt_chars": len(sent), "window": learned.tokens}
     return verdict, record
 
 
 async def _judged(
     ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer], review: str | None
-) -> tuple[Verdict | None, ArbiterRecord, int]:
-    """One judgement in the form that fits: (verdict or None, record, the characters
-    of the last prompt sent)."""
+) -> tuple[Verdict | None, ArbiterRecord, str]:
+    """One judgement in the form that fits: (verdict or None, record, the last prompt
+    sent, "" when none was)."""
     assert ctx.arbiter is not None
     round_number = rnd.number
     how = stepwise.plan(ctx, rnd, answers, review)
     if how.form == "none":
-        return None, ArbiterRecord(model=ctx.arbiter.model_id, error=how.problem, fit=how.record(ctx)), 0
+        return None, ArbiterRecord(model=ctx.arbiter.model_id, error=how.problem, fit=how.record(ctx)), ""
     asked = await stepwise.ask(ctx, rnd, answers, review, how, lambda head: is_final(ctx, head, round_number))
     how, outcome, stream = asked.plan, asked.outcome, asked.stream
     if how.form != "stepwise":  # what the arbiter was not shown

@@ -73,7 +73,7 @@ def member_calls(ctx: RunContext, members: list[Participant], previous: RoundSta
     req = ctx.request
     before = [previous.outcome_of(m) if previous is not None else None for m in members]
     own = [o.reply.text if o is not None and o.reply is not None else None for o in before]
-    fit = windows.MemberFit(members, windows.sent_chars(replace(req, prompt="")))
+    fit = windows.MemberFit(members, windows.sent_tokens(replace(req, prompt="")))
     if previous is not None and ctx.votes:
         text = prompts.peer_prompts(req.prompt, own, ctx.rng, fit)
         fit.note(ctx, previous.number + 1, "peer")
@@ -126,7 +126,7 @@ async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], 
             outcome = Outcome(error=f"unexpected error: {type(ex).__name__}: {describe(ex)}")
         ctx.usage.add(member.model_id, outcome)
         ctx.tool_calls += len(outcome.reply.tool_calls) if outcome.reply is not None else 0
-        windows.learn(ctx, rnd.number, member, windows.sent_chars(call), outcome.error)  # an overflow teaches
+        windows.learn(ctx, rnd.number, member, windows.sent_tokens(call), outcome.error)  # an overflow teaches
         drop_echoed_fences(ctx, rnd.number, member, outcome)
         try:
             ctx.format.check(outcome)

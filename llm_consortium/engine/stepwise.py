@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..calls.context_window import estimate_tokens
 from ..judging import fitting, prompts
 from ..judging.arbiter_stream import ArbiterStream
 from ..judging.verdict import Verdict
@@ -47,7 +48,7 @@ class Plan:
     def record(self, ctx: RunContext) -> dict[str, Any]:
         """The trace's `fit` record: the window, the form and the cut."""
         window = ctx.arbiter.window if ctx.arbiter is not None else None
-        record: dict[str, Any] = {"form": self.form, "prompt_room": self.room}
+        record: dict[str, Any] = {"form": self.form, "prompt_tokens": self.room}
         if window is not None:
             record.update(window=window.tokens, source=window.source)
         if self.form != "stepwise" and self.fitted.share is not None:
@@ -60,13 +61,13 @@ class Plan:
 @dataclass
 class Asked:
     """What asking the arbiter gave: the last call's outcome and stream (the final
-    step's, or the step that failed), that call's prompt size, the plan it followed
+    step's, or the step that failed), that call's prompt, the plan it followed
     (made again when the window was learned while the call waited for its turn)
     and every step's record."""
 
     outcome: Outcome
     stream: ArbiterStream
-    sent: int
+    sent: str
     plan: Plan
     steps: list[dict[str, Any]] = field(default_factory=list)
 
@@ -93,7 +94,7 @@ def _texts(ctx: RunContext, answers: list[prompts.LabelledAnswer]) -> list[str |
 def plan(ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer], review: str | None) -> Plan:
     """The form that fits the arbiter's window (see the module docstring)."""
     assert ctx.arbiter is not None
-    room = fitting.prompt_room(ctx.arbiter.window, len(ctx.request.system or ""))
+    room = fitting.prompt_room(ctx.arbiter.window, estimate_tokens(ctx.request.system or ""))
     fitted = fitting.fit_prompt(builder(ctx, rnd, answers, review), _texts(ctx, answers), room)
     if room is None or fitted.holds(fitting.COMPACT_LEAST):
         return Plan(fitted.form, fitted, room)
@@ -113,7 +114,7 @@ def plan(ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer]
             f"the judging instructions with two answers do not fit the context window of {tokens} tokens"
         ))
     why = (
-        f"{len(answered)} answers do not fit one prompt of {room:,} characters even cut to "
+        f"{len(answered)} answers do not fit one prompt of {room:,} tokens even cut to "
         f"{fitting.COMPACT_LEAST} characters each; groups of {size} whose syntheses meet again"
     )
     return Plan("stepwise", fitted, room, group=size, why=why)
@@ -139,23 +140,23 @@ async def ask(ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAn
 
 def _known(ctx: RunContext) -> tuple[int | None, float | None]:
     window = ctx.arbiter.window if ctx.arbiter is not None else None
-    return (window.tokens, window.chars_per_token) if window is not None else (None, None)
+    return (window.tokens, window.token_scale) if window is not None else (None, None)
 
 
 async def call_arbiter(
     ctx: RunContext, text: str, final: Finality | None, refit: Callable[[], str] | None = None
-) -> tuple[Outcome, ArbiterStream, int]:
+) -> tuple[Outcome, ArbiterStream, str]:
     """One arbiter call with this prompt, afforded and counted: (its outcome, its
-    stream, the characters of the prompt sent). Its synthesis is shown as it streams
+    stream, the prompt sent). Its synthesis is shown as it streams
     only when `final` says the round's answer is final (None: never). With `refit`,
     a window learned while the call waited for its turn makes the prompt again."""
     assert ctx.arbiter is not None
-    planned, send, sent = _known(ctx), ctx.arbiter.call, [len(text)]
+    planned, send, sent = _known(ctx), ctx.arbiter.call, [text]
 
     async def when_its_turn(call: Call) -> Reply:
         if refit is not None and _known(ctx) != planned:
             call = dataclasses.replace(call, prompt=refit())
-            sent.append(len(call.prompt))
+            sent.append(call.prompt)
         return await send(call)
 
     stream = ArbiterStream(final or (lambda head: False), ctx.format.shown(ctx.answer) if final else None)
@@ -228,7 +229,7 @@ async def _in_steps(ctx: RunContext, rnd: RoundState, answers: list[prompts.Labe
 
 
 async def _step(ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer], how: Plan,
-                final: Finality | None, record: dict[str, Any]) -> tuple[Outcome, ArbiterStream, int]:
+                final: Finality | None, record: dict[str, Any]) -> tuple[Outcome, ArbiterStream, str]:
     """One step's call, its prompt fitted and its cuts noted; its trace fills `record`."""
     assert ctx.arbiter is not None
     fitted = fitting.fit_prompt(builder(ctx, rnd, answers, None), _texts(ctx, answers), how.room)

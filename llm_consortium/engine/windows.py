@@ -21,20 +21,22 @@ SHRINK = 0.75
 share of what was thought."""
 
 
-def sent_chars(call: Call) -> int:
-    """The characters a call sends the model: its prompt, system prompt and conversation."""
-    return len(call.prompt) + len(call.system or "") + sum(len(a) + len(b) for a, b in call.history)
+def sent_tokens(call: Call) -> int:
+    """The estimated tokens a call sends the model: its prompt, system prompt and
+    conversation (`calls.context_window.estimate_tokens`)."""
+    texts = [call.prompt, call.system or "", *(text for turn in call.history for text in turn)]
+    return sum(map(context_window.estimate_tokens, texts))
 
 
 def learn(ctx: RunContext, round_number: int, participant: Participant, sent: int, error: str | None
           ) -> ContextWindow | None:
-    """When `error` says the prompt (`sent` characters) was too long for the model,
+    """When `error` says the prompt (`sent` estimated tokens) was too long for the model,
     the window it teaches, now known to every participant of that model in the run
     and kept by the adapter for later runs (a note says so); else None."""
     overflow = context_window.overflow_in(error)
     if overflow is None:
         return None
-    tokens, per_token, said = context_window.learned(overflow, sent)
+    tokens, scale, said = context_window.learned(overflow, sent)
     known = participant.window
     if not said and known is not None and known.tokens:
         tokens = min(tokens, int(known.tokens * SHRINK))
@@ -47,7 +49,7 @@ def learn(ctx: RunContext, round_number: int, participant: Participant, sent: in
             updated[id(other.window)] = other.window
     for window in updated.values():
         window.tokens, window.source = tokens, "learned"
-        window.chars_per_token = per_token or window.chars_per_token
+        window.token_scale = scale or window.token_scale
     if shared.keep is not None:
         try:
             shared.keep(shared)
@@ -68,7 +70,7 @@ class MemberFit:
 
     def __init__(self, members: Sequence[Participant], taken: int) -> None:
         self.members = members
-        self.taken = taken  # characters each call sends besides its prompt
+        self.taken = taken  # estimated tokens each call sends besides its prompt
         self.fitted: list[tuple[str, fitting.Fitted]] = []
 
     def __call__(self, index: int, build: fitting.Build, texts: Sequence[str | None] = ()) -> str:

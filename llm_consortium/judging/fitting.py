@@ -9,11 +9,10 @@ while each answer keeps at least `FULL_LEAST` characters, else in the compact fo
 Below that the arbiter judges in steps (`engine/stepwise.py`); a member gets the
 compact form cut as far as it goes.
 
-The room is counted in characters: the window's tokens, less what the reply needs,
-at the characters per token measured from the model's own overflow error when one
-said the prompt's size, else `CHARS_PER_TOKEN` (a prompt's fences and nonces make
-fewer characters per token than plain English), less a margin for the estimate.
-Pure: the standard library and `text.cuts` only.
+The room is counted in tokens as `calls.context_window.estimate_tokens` counts them:
+the window, less what the reply needs, less a margin, over the model's own tokens per
+estimated token when an overflow error measured it. The answers' caps are in
+characters: they are set from the room and made smaller until the prompt fits.
 """
 
 from __future__ import annotations
@@ -21,11 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..calls.context_window import estimate_tokens
 from ..text.cuts import ANSWER_CHARS, DEFAULT_CAPS, TOTAL_CHARS, Caps, share
 from ..types import ContextWindow
-
-CHARS_PER_TOKEN = 3.0
-"""Characters per token of a prompt, when the model's own error never said."""
 
 MARGIN = 0.9
 """The share of the estimated room a prompt may fill: the rest covers the estimate's error."""
@@ -52,12 +49,12 @@ def reply_tokens(window: int) -> int:
 
 
 def prompt_room(window: ContextWindow | None, taken: int = 0) -> int | None:
-    """The characters a prompt may hold in `window` besides `taken` characters sent
-    with it (the system prompt, the conversation); None when the window is unknown."""
+    """The estimated tokens a prompt may hold in `window` besides `taken` sent with
+    it (the system prompt, the conversation); None when the window is unknown."""
     if window is None or not window.tokens:
         return None
-    per_token = window.chars_per_token or CHARS_PER_TOKEN
-    return max(0, int((window.tokens - reply_tokens(window.tokens)) * per_token * MARGIN) - taken)
+    room = (window.tokens - reply_tokens(window.tokens)) * MARGIN / (window.token_scale or 1.0)
+    return max(0, int(room) - taken)
 
 
 @dataclass(frozen=True)
@@ -82,13 +79,13 @@ class Fitted:
 
 
 def fit_prompt(build: Build, texts: Sequence[str | None], room: int | None) -> Fitted:
-    """`build`'s prompt within `room` characters (None: the room is unknown, the
+    """`build`'s prompt within `room` estimated tokens (None: the room is unknown, the
     prompt is built as always). `texts` are the model texts the builder cuts, for
     the share each keeps. The full form while answers keep `FULL_LEAST` characters,
     else the compact one; when neither holds, the compact one cut as far as it goes
     (`fits` False when even that is too long)."""
     whole = build(caps=DEFAULT_CAPS, compact=False)
-    if room is None or len(whole) <= room:
+    if room is None or estimate_tokens(whole) <= room:
         return Fitted(whole)
     full = _cut_to(build, texts, room, compact=False)
     if full.holds(FULL_LEAST):
@@ -99,16 +96,19 @@ def fit_prompt(build: Build, texts: Sequence[str | None], room: int | None) -> F
 def _cut_to(build: Build, texts: Sequence[str | None], room: int, *, compact: bool) -> Fitted:
     """The prompt in one form with its answers cut to the room its instructions leave."""
     text = build(caps=DEFAULT_CAPS, compact=compact)
-    if len(text) <= room:
+    if estimate_tokens(text) <= room:
         return Fitted(text, compact)
-    total = room - len(build(caps=Caps(0, 0), compact=compact))
+    written = [t for t in texts if t]
+    density = sum(map(len, written)) / max(1, sum(map(estimate_tokens, written)))  # characters per token
+    total = int((room - estimate_tokens(build(caps=Caps(0, 0), compact=compact))) * density)
     caps = Caps(0, 0)
-    for _ in range(4):  # the cut notes' lengths vary with the caps: close in from above
+    for _ in range(8):  # the cut notes and the cut points vary with the caps: close in from above
         if total <= 0:
             break
         caps = Caps(min(total, ANSWER_CHARS), min(total, TOTAL_CHARS))
         text = build(caps=caps, compact=compact)
-        if len(text) <= room:
+        used = estimate_tokens(text)
+        if used <= room:
             return Fitted(text, compact, caps, share(texts, caps))
-        total -= len(text) - room
+        total -= int((used - room) * max(density, 1.0)) + 1
     return Fitted(text, compact, caps, share(texts, caps) or 0, fits=False)

@@ -5,7 +5,7 @@ first call that overflows teaches it (`calls.context_window.learned`). It is kep
 a small JSON file in the llm user dir, `consortium-windows.json`, so the next run,
 and `create`'s warning, know it from the start:
 
-    {"SmolLM2": {"tokens": 512, "chars_per_token": 2.91}}
+    {"SmolLM2": {"tokens": 512, "token_scale": 1.09}}
 
 The file is
 the plugin's own memory, not the user's: one that cannot be read counts as empty and
@@ -56,12 +56,12 @@ def recall(model_id: str) -> ContextWindow:
     row = _load().get(model_id)
     if not isinstance(row, dict):
         return ContextWindow()
-    tokens, per_token = row.get("tokens"), row.get("chars_per_token")
+    tokens, scale = row.get("tokens"), row.get("token_scale")
     if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens <= 0:
         return ContextWindow()
-    if not isinstance(per_token, (int, float)) or not math.isfinite(per_token) or per_token <= 0:
-        per_token = None
-    return ContextWindow(tokens, REMEMBERED, per_token)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale < 1:
+        scale = None
+    return ContextWindow(tokens, REMEMBERED, scale)
 
 
 def remember(model_id: str, window: ContextWindow) -> None:
@@ -69,7 +69,7 @@ def remember(model_id: str, window: ContextWindow) -> None:
     if window.tokens is None:
         return
     table = _load()
-    table[model_id] = {"tokens": window.tokens, "chars_per_token": window.chars_per_token}
+    table[model_id] = {"tokens": window.tokens, "token_scale": window.token_scale}
     try:
         files.write_text_atomic(path(), json.dumps(table, indent=2, sort_keys=True) + "\n")
     except (FileRefused, OSError) as ex:
