@@ -80,9 +80,10 @@ def test_the_room_a_known_window_leaves_a_prompt():
     from llm_consortium.types import ContextWindow
 
     assert prompt_room(None) is None and prompt_room(ContextWindow()) is None
-    assert reply_tokens(512) == 128 and reply_tokens(200) == 96 and reply_tokens(100_000) == 1024
-    assert prompt_room(ContextWindow(512)) == int((512 - 128) * 0.9)
-    assert prompt_room(ContextWindow(512, token_scale=1.2), taken=30) == int((512 - 128) * 0.9 / 1.2) - 30
+    assert reply_tokens(512) == 85 and reply_tokens(200) == 64 and reply_tokens(100) == 50
+    assert reply_tokens(100_000) == 1024
+    assert prompt_room(ContextWindow(512)) == int((512 - 85) * 0.9)
+    assert prompt_room(ContextWindow(512, token_scale=1.2), taken=30) == int((512 - 85) * 0.9 / 1.2) - 30
 
 
 def test_a_prompt_is_built_whole_then_cut_in_the_full_form_then_in_the_compact_one():

@@ -2,9 +2,12 @@
 prompt, one with the compact prompt (`judging.fitting`), or judging in steps.
 
 In steps: when the answers cannot all fit one prompt even cut to `COMPACT_LEAST`
-characters each (ten long answers and a 512-token window), they are judged in
-groups that each fit, and each group's synthesis meets the others' in the next
-step, until one step judges them all; that last step's verdict is the round's. The
+characters each (ten long answers and a 512-token window) but smaller groups of
+them can, they are judged in groups that each fit, and each group's synthesis
+meets the others' in the next step, until one step judges them all; that last
+step's verdict is the round's. When not even two answers keep that much, steps
+would cut as short as one call: the one compact call is sent, cut as far as it
+goes (or none, when even that does not fit: the round falls back). The
 trace's `fit` record says which form was used and why, and `steps` lists every step.
 A model whose window is unknown gets the full prompt, as it always did.
 """
@@ -103,15 +106,12 @@ def plan(ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer]
         group = answered[:size]
         if fitting.fit_prompt(builder(ctx, rnd, group, None), _texts(ctx, group), room).holds(fitting.COMPACT_LEAST):
             break
-    else:
-        size = 2
-    pair = answered[:2]
-    if len(answered) < 3 or not fitting.fit_prompt(builder(ctx, rnd, pair, None), _texts(ctx, pair), room).fits:
-        if fitted.fits:  # one or two answers: cut as far as they go, in one call
+    else:  # steps would cut as short as one call does: one call, cut as far as it goes
+        if fitted.fits:
             return Plan(fitted.form, fitted, room)
         tokens = ctx.arbiter.window.tokens if ctx.arbiter.window else None
         return Plan("none", fitted, room, problem=(
-            f"the judging instructions with two answers do not fit the context window of {tokens} tokens"
+            f"the judging instructions with the answers do not fit the context window of {tokens} tokens"
         ))
     why = (
         f"{len(answered)} answers do not fit one prompt of {room:,} tokens even cut to "

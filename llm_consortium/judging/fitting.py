@@ -27,9 +27,10 @@ from ..types import ContextWindow
 MARGIN = 0.9
 """The share of the estimated room a prompt may fill: the rest covers the estimate's error."""
 
-REPLY_SHARE = 0.25
-REPLY_TOKENS = (96, 1024)
-"""The reply's part of the window: a quarter of it, at least 96 and at most 1,024 tokens."""
+REPLY_SHARE = 1 / 6
+REPLY_TOKENS = (64, 1024)
+"""The reply's part of the window: a sixth of it, at least 64 and at most 1,024 tokens
+(and never more than half)."""
 
 FULL_LEAST = 1_200
 """The full instructions are kept while each cut answer keeps at least this many characters."""
