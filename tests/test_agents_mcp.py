@@ -167,7 +167,7 @@ async def test_a_client_that_goes_away_mid_consult_cancels_the_run(consortiums, 
 
 def test_without_the_sdk_the_command_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "mcp", None)
-    assert "llm install 'llm-consortium[mcp]'" in refused("mcp")
+    assert "llm install 'mcp>=2.3,<3'" in refused("mcp")
 
 
 def test_an_unknown_tool_is_refused_before_serving():

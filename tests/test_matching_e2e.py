@@ -166,8 +166,8 @@ def test_create_refuses_bad_matching_in_one_line(members, args, says):
     "options, says",
     [
         # llm checks `-o` against the Options class itself, in its own format: the key, then the problem
-        (["-o", "matching", "fuzzy"], "Error: matching\n  Input should be 'auto', 'exact', 'number', 'choice', "),
-        (["-o", "matching_tolerance", "-0.5"], "Error: matching_tolerance\n  Input should be greater than or equal to 0\n"),
+        (["-o", "matching", "fuzzy"], "Error: matching\n  must be one of auto, exact, number, choice, semantic, judge\n"),
+        (["-o", "matching_tolerance", "-0.5"], "Error: matching_tolerance\n  must be 0 or more, got -0.5\n"),
         (["-o", "matching", "semantic", "-o", "matching_model", "m1"], "Error: matching model 'm1' is not an embedding model"),
     ],
 )

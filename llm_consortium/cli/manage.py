@@ -15,7 +15,6 @@ import click
 import llm
 from pydantic import ValidationError
 
-from .. import files
 from ..errors import InvalidName, StoreError
 from ..saved import options as model_options
 from ..saved import store
@@ -159,7 +158,7 @@ def create(
         raise fail(problem)
     path = store.path_for(name)
     try:
-        files.write_target(path, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
+        store.write_target(name, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
     except StoreError as ex:
         raise fail(ex) from ex
 

@@ -14,7 +14,9 @@ import click
 
 from . import fail
 
-INSTALL = "llm consortiums mcp needs the MCP SDK 2.x: llm install 'llm-consortium[mcp]' (or pip install 'mcp>=2.3,<3')"
+# The SDK by its own name: the extra asked for by the package's name would fetch PyPI's
+# llm-consortium, a different project, and replace this plugin with it.
+INSTALL = "llm consortiums mcp needs the MCP SDK 2.x: llm install 'mcp>=2.3,<3'"
 
 
 def _tools(specs: tuple[str, ...]) -> list[Any]:
