@@ -100,7 +100,7 @@ async def judge(
     ctx.emit("arbiter_start", rnd.number)
     review = _review_for_arbiter(rnd)
     verdict, record, sent = await _judged(ctx, rnd, answers, review)
-    if verdict is None and "raw" not in record and sent:  # a call failed (not a reply, not the plan)
+    if verdict is None and "raw" not in record:  # the call failed (it did not reply without an answer)
         first = {key: value for key, value in record.items() if key in ("error", "duration_ms", "usage")}
         size = windows.sent_tokens(Call(sent, ctx.request.system))
         learned = windows.learn(ctx, rnd.number, ctx.arbiter, size, record.get("error"))
@@ -114,13 +114,10 @@ async def judge(
 async def _judged(
     ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer], review: str | None
 ) -> tuple[Verdict | None, ArbiterRecord, str]:
-    """One judgement in the form that fits: (verdict or None, record, the last prompt
-    sent, "" when none was)."""
+    """One judgement in the form that fits: (verdict or None, record, the last prompt sent)."""
     assert ctx.arbiter is not None
     round_number = rnd.number
     how = stepwise.plan(ctx, rnd, answers, review)
-    if how.form == "none":
-        return None, ArbiterRecord(model=ctx.arbiter.model_id, error=how.problem, fit=how.record(ctx)), ""
     asked = await stepwise.ask(ctx, rnd, answers, review, how, lambda head: is_final(ctx, head, round_number))
     how, outcome, stream = asked.plan, asked.outcome, asked.stream
     if how.form != "stepwise":  # what the arbiter was not shown
@@ -166,6 +163,9 @@ def _say_fit(ctx: RunContext, round_number: int, how: stepwise.Plan) -> None:
     size = f"the arbiter's context window ({window.tokens:,} tokens, {_SOURCES.get(window.source, window.source)})"
     if how.form == "stepwise":
         ctx.note(round_number, f"{size}: judged in steps: {how.why}")
+    elif not how.fitted.fits:
+        ctx.note(round_number, f"{size} holds no judging prompt by its estimate, even cut as far as it goes "
+                               f"(the {how.form} form was sent as it is)")
     elif how.fitted.compact or how.fitted.share is not None:
         cut = f"; each answer cut to at most {how.fitted.share:,} characters" if how.fitted.share else ""
         ctx.note(round_number, f"{size} holds the {how.form} judging prompt{cut}")

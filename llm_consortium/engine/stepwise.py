@@ -7,7 +7,8 @@ them can, they are judged in groups that each fit, and each group's synthesis
 meets the others' in the next step, until one step judges them all; that last
 step's verdict is the round's. When not even two answers keep that much, steps
 would cut as short as one call: the one compact call is sent, cut as far as it
-goes (or none, when even that does not fit: the round falls back). The
+goes, even when the estimate says it is still too long (the model's own error is
+the authority: an overflow teaches its window, and the round asks again once). The
 trace's `fit` record says which form was used and why, and `steps` lists every step.
 A model whose window is unknown gets the full prompt, as it always did.
 """
@@ -38,15 +39,13 @@ Finality = Callable[[Verdict], bool]
 class Plan:
     """How the arbiter is asked this round: `form` "full", "compact" or "stepwise";
     the one call's prompt (`fitted`: for steps, the compact one cut as far as it
-    goes), the answers per step (`group`) and why; `problem` when no prompt can fit
-    its window at all."""
+    goes), the answers per step (`group`) and why."""
 
     form: str
     fitted: fitting.Fitted
     room: int | None = None
     group: int = 0
     why: str = ""
-    problem: str = ""
 
     def record(self, ctx: RunContext) -> dict[str, Any]:
         """The trace's `fit` record: the window, the form and the cut."""
@@ -56,6 +55,8 @@ class Plan:
             record.update(window=window.tokens, source=window.source)
         if self.form != "stepwise" and self.fitted.share is not None:
             record["answer_chars"] = self.fitted.share
+        if not self.fitted.fits:
+            record["fits"] = False
         if self.group:
             record.update(group=self.group, why=self.why)
         return record
@@ -107,12 +108,7 @@ def plan(ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer]
         if fitting.fit_prompt(builder(ctx, rnd, group, None), _texts(ctx, group), room).holds(fitting.COMPACT_LEAST):
             break
     else:  # steps would cut as short as one call does: one call, cut as far as it goes
-        if fitted.fits:
-            return Plan(fitted.form, fitted, room)
-        tokens = ctx.arbiter.window.tokens if ctx.arbiter.window else None
-        return Plan("none", fitted, room, problem=(
-            f"the judging instructions with the answers do not fit the context window of {tokens} tokens"
-        ))
+        return Plan(fitted.form, fitted, room)
     why = (
         f"{len(answered)} answers do not fit one prompt of {room:,} tokens even cut to "
         f"{fitting.COMPACT_LEAST} characters each; groups of {size} whose syntheses meet again"
