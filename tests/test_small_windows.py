@@ -199,3 +199,13 @@ def test_create_warns_about_an_arbiter_window_set_in_the_file(small):
     (line,) = warnings(config, {"judge-600": small["judge-600"]})
     assert "the arbiter 'judge-600''s context window (600 tokens)" in line and "its window is set in the file" in line
     assert "compact judging prompt" in line
+
+
+def test_an_arbiter_reply_that_copies_the_reply_formats_placeholder_is_no_answer():
+    copied = ("<confidence>0 to 1: how likely your answer is right</confidence>\n"
+              "<synthesis>the complete answer to the request, on its own</synthesis>")
+    members = [Scripted(name, answer).participant() for name, answer in (("a", "44"), ("b", "44"), ("c", "43"))]
+    result = asyncio.run(run(Call("What is 33 + 11?"), members, Scripted("judge", copied).participant(), settings()))
+    record = result.rounds[0]
+    assert record["arbiter"]["error"] == "the arbiter's reply copied the reply format's placeholder instead of an answer"
+    assert record["fallback"]["kept"] == "vote" and result.text == "44"

@@ -24,6 +24,7 @@ from typing import Any
 from ..calls.context_window import estimate_tokens
 from ..judging import fitting, prompts
 from ..judging.arbiter_stream import ArbiterStream
+from ..judging.reply_formats import copies_the_format
 from ..judging.verdict import Verdict
 from ..text.fencing import strip_markers
 from ..types import Call, Outcome, Reply
@@ -166,8 +167,9 @@ async def call_arbiter(
 
 
 def read(ctx: RunContext, raw: str, stream: ArbiterStream) -> tuple[Verdict | None, str, int]:
-    """The arbiter's reply as a verdict, or (None, why it holds no answer); and how
-    many fence markers echoed from the prompt were taken out of its synthesis."""
+    """The arbiter's reply as a verdict, or (None, why it holds no answer: nothing,
+    the prompt's fences, or the reply format's placeholder copied); and how many
+    fence markers echoed from the prompt were taken out of its synthesis."""
     verdict, problem = ctx.format.read_verdict(raw, stream.verdict)
     if verdict is None:
         return None, f"answer rejected: {problem}", 0
@@ -176,6 +178,8 @@ def read(ctx: RunContext, raw: str, stream: ArbiterStream) -> tuple[Verdict | No
     if not synthesis.strip():
         why = "held only the prompt's fence markers" if echoed else "held no answer"
         return None, f"the arbiter's reply {why}", echoed
+    if copies_the_format(synthesis):
+        return None, "the arbiter's reply copied the reply format's placeholder instead of an answer", echoed
     return verdict, "", echoed
 
 

@@ -8,6 +8,7 @@ the standard library only.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 FULL_REPLY_FORMAT = (
@@ -39,6 +40,17 @@ COMPACT_REPLY_FORMAT = (
 )
 """The reply a small window leaves room for: a confidence, then the answer."""
 
+_PLACEHOLDERS = frozenset(
+    " ".join(match.split()).lower().rstrip(".")
+    for form in (FULL_REPLY_FORMAT, COMPACT_REPLY_FORMAT)
+    for match in re.findall(r"<synthesis>(.*?)</synthesis>", form, re.S)
+)
+
+
+def copies_the_format(synthesis: str) -> bool:
+    """Whether a synthesis is the reply format's own placeholder, copied (a small
+    model restating its instructions), rather than an answer."""
+    return " ".join(synthesis.split()).lower().rstrip(".") in _PLACEHOLDERS
 
 
 def _schema_block(schema: dict[str, Any]) -> str:
