@@ -4,7 +4,7 @@ those whose reply was used (no fallback), its tags, the overflows and when they
 happened, the forms of the judging prompt, echoed fence markers, and calls per item.
 Not part of the test suite; the figures are in docs/local-models.md.
 
-    LLM_USER_PATH=/tmp/smol-eval python bench/small_windows.py smol3arb
+    LLM_USER_PATH=/tmp/smol-eval python bench/small_windows.py smol3arb [--since 2026-12-07T12:00]
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from llm_consortium.history.logged_runs import open_logs, recent_runs
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", help="the consortium")
+    parser.add_argument("--since", default="", help="only runs logged at or after this UTC time (ISO 8601)")
     args = parser.parse_args()
     runs = sorted(recent_runs(open_logs(), 0, args.name), key=lambda run: run.datetime_utc)
+    runs = [run for run in runs if run.datetime_utc >= args.since]
     reached = used = tagged = 0
     overflows: list[int] = []  # the order (0-based, by start) of each round that overflowed
     forms: collections.Counter[str] = collections.Counter()
