@@ -209,3 +209,22 @@ def test_an_arbiter_reply_that_copies_the_reply_formats_placeholder_is_no_answer
     record = result.rounds[0]
     assert record["arbiter"]["error"] == "the arbiter's reply copied the reply format's placeholder instead of an answer"
     assert record["fallback"]["kept"] == "vote" and result.text == "44"
+
+
+def test_the_remembered_windows_file_is_the_plugins_own_memory(user_path, tmp_path):
+    from llm_consortium.saved import windows
+    from llm_consortium.types import ContextWindow
+
+    assert windows.recall("m").tokens is None  # nothing remembered yet
+    windows.remember("m", ContextWindow(512, "learned", 1.25))
+    assert windows.recall("m") == ContextWindow(512, "remembered", 1.25)
+    windows.path().write_text("{not json")  # a broken file counts as none, and is written afresh
+    assert windows.recall("m").tokens is None
+    windows.remember("m", ContextWindow(1024, "learned"))
+    assert windows.recall("m") == ContextWindow(1024, "remembered")
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text("{}")
+    windows.path().unlink()
+    windows.path().symlink_to(outside)  # a link out of the user dir is never written through
+    windows.remember("m", ContextWindow(2048, "learned"))
+    assert outside.read_text() == "{}"

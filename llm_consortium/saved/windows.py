@@ -23,7 +23,7 @@ from typing import Any
 import llm
 
 from .. import files
-from ..errors import FileRefused
+from ..errors import FileRefused, OutsideFolder
 from ..types import ContextWindow
 
 FILE_NAME = "consortium-windows.json"
@@ -72,5 +72,5 @@ def remember(model_id: str, window: ContextWindow) -> None:
     table[model_id] = {"tokens": window.tokens, "token_scale": window.token_scale}
     try:
         files.write_text_atomic(path(), json.dumps(table, indent=2, sort_keys=True) + "\n")
-    except (FileRefused, OSError) as ex:
+    except (FileRefused, OutsideFolder, OSError) as ex:
         logger.debug("the learned context window of %s could not be remembered: %s", model_id, ex)
