@@ -168,6 +168,9 @@ SETTINGS: tuple[Setting, ...] = (
             _CHOSEN, minimum=0, flag="--matching-tolerance"),
     Setting("matching_threshold", float, None, "semantic matching: cosine similarity that makes one answer",
             _CHOSEN, minimum=-1, maximum=1, optional=True, flag="--matching-threshold"),
+    Setting("final_answer_line", bool, False,
+            "Ask members to end with one line 'Final answer: ...', which the vote and the arbiter skip read",
+            _ALL),
     Setting("review", bool, False, "Members rank each other's answers before each round is decided",
             _ALL, flag="--review"),
 )

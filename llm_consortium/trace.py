@@ -44,6 +44,9 @@ class RunUsage(TypedDict, total=False):
     per_model: dict[str, ModelUsage]
     cost_usd: float  # when every model's price is known
     calls_saved: dict[str, int]  # calls not made, by saving: agreement, tiers, waves
+    # Under a budget, by model: the tokens its calls that reported none were counted
+    # at ({"input": n, "output": n}); the usage itself stays unknown (None).
+    estimated: dict[str, dict[str, int]]
 
 
 class ToolCallRecord(TypedDict, total=False):
@@ -240,6 +243,8 @@ class RoundRecord(TypedDict, total=False):
     tiers: list[TierRecord]
     waves: dict[str, int]
     arbiter_skipped: str  # why no arbiter was needed (every answer agreed)
+    matching: list[CallRecord]  # the matcher's model calls (`judge`, `semantic`)
+    panel: int  # the members the tiers asked configure: the denominator of the members' agreement
 
 
 class FailedMemberRecord(TypedDict):

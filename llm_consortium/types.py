@@ -188,6 +188,7 @@ class Settings:
     waves: bool = False
     budget_tokens: int | None = None
     budget_usd: float | None = None
+    final_answer_line: bool = False
     review: bool = False
     # [[[end]]]
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)

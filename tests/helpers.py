@@ -81,6 +81,7 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
         "matching_tolerance": 0.0,
         "matching_threshold": None,
         "tools": {"chain_limit": 5, "share_identical": True, "unshared": [], "arbiter": False},
+        "final_answer_line": False,
         "review": False,
     }
 

@@ -149,9 +149,9 @@ def test_a_symlinked_price_table_names_the_flag_prices_set_has(tmp_path):
     elsewhere = tmp_path / "prices.json"
     elsewhere.write_text("{}\n")
     prices.path().symlink_to(elsewhere)
-    error = refused("prices", "set", "alpha", "1", "2")
+    error = refused("prices", "set", "alpha", "1", "2", "--force")
     assert "give --follow-symlinks to write there" in error
-    ok("prices", "set", "alpha", "1", "2", "--follow-symlinks")
+    ok("prices", "set", "alpha", "1", "2", "--follow-symlinks", "--force")
     assert '"alpha"' in elsewhere.read_text() and prices.path().is_symlink()
 
 

@@ -56,11 +56,11 @@ def test_rewordings_of_one_answer_are_one_group_with_share_one(members):
     assert vote["groups"] == [
         {"answer": "The answer is 12.", "extracted": "12", "members": MEMBERS, "share": 1.0,
          "conclusions": [{"member": "m1", "conclusion": "12", "rule": "stated answer"},
-                         {"member": "m2", "conclusion": "12", "rule": "stated answer"},
+                         {"member": "m2", "conclusion": "12", "rule": "result"},
                          {"member": "m3", "conclusion": "12", "rule": "bare number"}]}
     ]
     shown = llm_run("consortiums", "trace").stdout
-    assert "Vote 1.00 (3/3) = 12 (stated answer, bare number): m1, m2, m3" in shown
+    assert "Vote 3 of 3 answers = 12 (stated answer, result, bare number): m1, m2, m3" in shown
 
 
 CITIES = ["Paris, with about 2 million people.", "Lyon, with about 2 million people.", "Marseille, about 2 million."]
@@ -84,7 +84,9 @@ def test_different_cities_sharing_a_figure_are_three_groups_in_a_vote(members):
     result = llm_run("-m", "cities", CITY_PROMPT)
     assert result.exit_code == 0 and result.stderr == ""
     vote = last_trace()["rounds"][0]["vote"]
-    assert [g["extracted"] for g in vote["groups"]] == ["paris", "lyon", "marseille"]
+    assert [g["extracted"] for g in vote["groups"]] == [
+        "paris | with about 2 million", "lyon | with about 2 million", "about 2 million | marseille"
+    ]
     assert vote["share"] == pytest.approx(1 / 3)
 
 

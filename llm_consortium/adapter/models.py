@@ -79,6 +79,7 @@ class ConsortiumOptions(llm.Options):
     matching_model: str | None = option_field("matching_model")
     matching_tolerance: float | None = option_field("matching_tolerance")
     matching_threshold: float | None = option_field("matching_threshold")
+    final_answer_line: bool | None = option_field("final_answer_line")
     review: bool | None = option_field("review")
     # [[[end]]]
 
@@ -138,6 +139,7 @@ def with_prices(settings: Settings, members: list[Any], arbiter: Any) -> Setting
     from ..saved import prices as table
 
     model_ids = [p.model_id for p in [*members, *([arbiter] if arbiter else [])]]
+    model_ids += getattr(settings.matcher, "model_ids", ())  # `judge` and `semantic` call a model too
     try:
         saved = table.load()
         found = table.for_models(model_ids, saved, _canonical_names()) if saved else {}
@@ -149,7 +151,7 @@ def with_prices(settings: Settings, members: list[Any], arbiter: Any) -> Setting
     missing = unpriced(model_ids, found) if settings.budget_usd is not None else []
     if missing:
         raise llm.ModelError(
-            f"A money budget (budget_usd {settings.budget_usd:g}) needs a price for every model; "
+            f"A money budget (budget_usd {settings.budget_usd:g}) needs a price for every model it may call; "
             f"none is set for {', '.join(missing)}: llm consortiums prices set MODEL INPUT OUTPUT"
         )
     return dataclasses.replace(settings, prices=found)
@@ -310,9 +312,10 @@ class _SharedConsortium:
     def record(self, response: Any, result: Result) -> None:
         """Put the run's cost and trace on the consortium's own logged turn."""
         per_model = result.usage["per_model"]
-        # `-u` shows these details: the run's cost when every price is known, and the
-        # calls the arbiter skip, tiers and waves did not make.
-        spending = {key: result.usage[key] for key in ("cost_usd", "calls_saved") if result.usage.get(key)}
+        # `-u` shows these details: the run's cost when every price is known, the
+        # calls the arbiter skip, tiers and waves did not make, and what a budget
+        # counted for usage a model did not report.
+        spending = {key: result.usage[key] for key in ("cost_usd", "calls_saved", "estimated") if result.usage.get(key)}
         # The status too (engine/status.py), so `-u` says what the answer rests on.
         response.set_usage(
             input=result.usage["input"],

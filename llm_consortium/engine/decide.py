@@ -47,10 +47,8 @@ async def count(
     names = [m.name for m in rnd.members] if names is None else names
     key = (tuple(answers), tuple(names))
     if key not in rnd.votes:
-        matcher = matching.Asking(ctx.settings.matcher or matching.AUTO, ctx.request.prompt)
-        winner, record, notes, calls = await ctx.format.tally(answers, names, matcher)
-        for model_id, outcome in calls:
-            ctx.usage.add(model_id, outcome)
+        matcher = matching.Asking(ctx.matcher, ctx.request.prompt)  # its calls are the run's (`RunMatcher`)
+        winner, record, notes, _ = await ctx.format.tally(answers, names, matcher)
         rnd.votes[key] = (winner, cast(VoteRecord, record), notes)
     winner, record, notes = rnd.votes[key]
     return winner, cast(VoteRecord, dict(record)), list(notes)
@@ -143,8 +141,8 @@ async def _judged(
     if echoed:
         echo = words.plural(echoed, "fence marker")
         ctx.note(round_number, f"the arbiter's synthesis echoed {echo} of its prompt: removed")
-    if not verdict.tagged:
-        _untagged(ctx, round_number)
+    if verdict.confidence is None:
+        _untagged(ctx, round_number, verdict)
     record["confidence"] = verdict.confidence
     record["needs_iteration"] = verdict.needs_iteration
     record["synthesis"] = verdict.synthesis
@@ -186,18 +184,23 @@ def _review_for_arbiter(rnd: RoundState) -> str | None:
     return arbiter_block(rnd.review, label_of)
 
 
-def _untagged(ctx: RunContext, round_number: int) -> None:
-    """Say what an untagged reply does: its whole text is the answer, its confidence
-    unknown, and no further round is asked for it (`deliberation`, docs/confidence.md)."""
+def _untagged(ctx: RunContext, round_number: int, verdict: Verdict) -> None:
+    """Say what a verdict of unknown confidence does (an untagged reply, whose whole
+    text is the answer, or a confidence that is none): no further round is asked for
+    it once min_iterations ran (`deliberation`, docs/confidence.md)."""
     more = round_number < ctx.settings.min_iterations
     rounds = "rounds continue only to min_iterations" if more else "no further round is run"
-    ctx.note(round_number, f"the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown; {rounds}")
+    if verdict.tagged:
+        why = f"the arbiter's confidence {verdict.confidence_note or 'could not be read'}"
+        ctx.note(round_number, f"{why}; confidence unknown; {rounds}")
+    else:
+        why = "the arbiter's reply had no <synthesis> tag"
+        ctx.note(round_number, f"{why}; used as a whole, confidence unknown; {rounds}")
     if not ctx.warned_untagged:  # once per run: every round's is in the notes
         ctx.warned_untagged = True
+        whole = "" if verdict.tagged else "; its whole reply is the answer"
         logger.warning(
-            "Consortium: the arbiter's reply had no <synthesis> tag; its whole reply "
-            "is the answer, with unknown confidence; %s (more could not make it known)",
-            rounds,
+            "Consortium: %s%s, with unknown confidence; %s (more could not make it known)", why, whole, rounds
         )
 
 

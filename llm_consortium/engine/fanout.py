@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from ..calls.policy import describe
-from ..judging import prompts, vote
+from ..judging import answer_parts, prompts, vote
 from ..judging.ranking import PeerRanking
 from ..judging.verdict import Verdict
 from ..text.fencing import strip_markers
@@ -90,6 +90,9 @@ def member_calls(ctx: RunContext, members: list[Participant], previous: RoundSta
     # A member the previous round never asked (a tier it did not reach, a wave it held
     # back) has no earlier attempt: it gets the request itself, not "your last attempt failed".
     text = [req.prompt if previous is not None and o is None else t for o, t in zip(before, text, strict=True)]
+    reads_agreement = ctx.votes or ctx.settings.skip_arbiter_on_agreement  # the vote, the arbiter skip
+    if ctx.settings.final_answer_line and ctx.format.schema is None and reads_agreement:
+        text = [answer_parts.with_final_answer_line(t) for t in text]
     calls = [Call(t, req.system, list(req.history), list(req.attachments)) for t in text]
     return [ctx.format.member_call(m, c) for m, c in zip(members, calls, strict=True)]
 
@@ -124,7 +127,7 @@ async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], 
             outcome = await ctx.call(member, call)
         except Exception as ex:  # the policy ends expected failures; this is anything else
             outcome = Outcome(error=f"unexpected error: {type(ex).__name__}: {describe(ex)}")
-        ctx.usage.add(member.model_id, outcome)
+            ctx.usage.add(member.model_id, outcome)  # a call that failed is a call (`ctx.call` booked no other)
         ctx.tool_calls += len(outcome.reply.tool_calls) if outcome.reply is not None else 0
         windows.learn(ctx, rnd.number, member, windows.sent_tokens(call), outcome.error)  # an overflow teaches
         drop_echoed_fences(ctx, rnd.number, member, outcome)

@@ -143,7 +143,7 @@ def _known(ctx: RunContext) -> tuple[int | None, float | None]:
 async def call_arbiter(
     ctx: RunContext, text: str, final: Finality | None, refit: Callable[[], str] | None = None
 ) -> tuple[Outcome, ArbiterStream, str]:
-    """One arbiter call with this prompt, afforded and counted: (its outcome, its
+    """One arbiter call with this prompt, afforded and booked: (its outcome, its
     stream, the prompt sent). Its synthesis is shown as it streams
     only when `final` says the round's answer is final (None: never). With `refit`,
     a window learned while the call waited for its turn makes the prompt again."""
@@ -160,9 +160,8 @@ async def call_arbiter(
     arbiter = dataclasses.replace(ctx.arbiter, call=stream.wrap(when_its_turn))
     call = ctx.format.arbiter_call(ctx.arbiter, Call(text, ctx.request.system, [], list(ctx.arbiter_attachments)))
     ctx.afford([(ctx.arbiter, call)], "the arbiter's call")
-    outcome = await ctx.call(arbiter, call)
+    outcome = await ctx.call(arbiter, call)  # booked in the run's ledger
     ctx.printed = ctx.printed or stream.printed
-    ctx.usage.add(ctx.arbiter.model_id, outcome)
     return outcome, stream, sent[-1]
 
 

@@ -178,6 +178,7 @@ class ConsortiumConfig(_Strict):
     matching_model: str | None = setting_field("matching_model")
     matching_tolerance: float = setting_field("matching_tolerance")
     matching_threshold: float | None = setting_field("matching_threshold")
+    final_answer_line: bool = setting_field("final_answer_line")
     review: bool = setting_field("review")
     # [[[end]]]
     # How members use the tools a prompt carries (the file's one nested section).
