@@ -43,6 +43,7 @@ from .http_refusals import watch_http_refusals
 from .loop import wait_on
 from .tool_loop import tool_call
 from .tools import ToolKit
+from .windows import window_for
 
 logger = logging.getLogger(__name__)
 
@@ -283,10 +284,11 @@ def resolve(
 
     def participant(entry: ArbiterConfig, role: str, instance: int = 1) -> Participant:
         given = tools if role == "member" or (tools is not None and tools.arbiter) else None
-        return registry.checked_participant(
+        called = registry.checked_participant(
             entry.model_id, entry.options, role, instance, owner=f"Consortium {config.name!r}: ",
             max_concurrent=entry.max_concurrent, mode=mode, tools=given, limit_group=entry.limit_group,
         )
+        return dataclasses.replace(called, window=window_for(registry.model(entry.model_id), entry))
 
     members = [
         dataclasses.replace(participant(member, "member", instance), tier=getattr(member, "tier", 1))
