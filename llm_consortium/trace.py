@@ -86,6 +86,7 @@ class CallRecord(TypedDict, total=False):
     queued_ms: int
     abandoned: int
     concurrency_limit: int
+    limit_group: str  # the provider limit its calls counted in, when not the model's own
     tool_calls: list[ToolCallRecord]
 
 
@@ -100,6 +101,16 @@ class ArbiterRecord(CallRecord, total=False):
     dissent: str
     analysis: str
     tagged: bool
+    # When the arbiter's context window is known: how its prompt was made to fit
+    # (`window`, its `source`, `form` full/compact/stepwise, `prompt_tokens` the room
+    # it left, estimated, `answer_chars` each cut answer kept, stepwise `group`, `why`).
+    fit: dict[str, Any]
+    # Judging in steps: each step's `step`, `judged` (labels or "step N"), `form`,
+    # call fields and, but for the last, its `synthesis`.
+    steps: list[dict[str, Any]]
+    # The first call overflowed and was asked again: its `error`, `duration_ms`,
+    # `usage`, `prompt_chars` and the `window` it taught.
+    overflow: dict[str, Any]
 
 
 class ConclusionRecord(TypedDict, total=False):

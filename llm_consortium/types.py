@@ -97,6 +97,25 @@ class Gate(Protocol):
 
 
 @dataclass
+class ContextWindow:
+    """What is known of a model's context window, in tokens (None: unknown).
+
+    One object is shared by the participants of one model (and, through the
+    adapter, by every run of a process), so a window learned from one call's
+    overflow is known to every later call: `source` says where `tokens` came from
+    ("file": the consortium's file, "stated": the model or its options,
+    "remembered": learned in an earlier run, "learned": this process).
+    `token_scale` is the model's tokens per estimated token (at least 1), measured
+    from an overflow that gave the prompt's size; `keep` (the adapter's) remembers a
+    learned window across runs."""
+
+    tokens: int | None = None
+    source: str = ""
+    token_scale: float | None = None
+    keep: Callable[[ContextWindow], None] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
 class Participant:
     """A member instance or the arbiter: a display name and how to call it."""
 
@@ -108,6 +127,8 @@ class Participant:
     supports_schema: bool = False  # the model takes a JSON schema (llm's supports_schema)
     tier: int = 1  # members of tier 1 answer first; higher tiers only when needed
     supports_tools: bool = False  # the model runs tools (llm's supports_tools)
+    limit_group: str | None = None  # the limit group its calls count in, when not its model's own
+    window: ContextWindow | None = None  # its model's context window; None: nothing known
 
     @property
     def name(self) -> str:

@@ -450,7 +450,7 @@ def test_show_json(user_path: pathlib.Path) -> None:
     data = json.loads(ok("show", "shown", "--json").stdout)
     assert data["name"] == "shown" and data["confidence_threshold"] == 0.8
     assert data["models"] == [
-        {"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "count": 1, "tier": 1}
+        {"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "limit_group": "gpt-4o-mini", "context_window": None, "count": 1, "tier": 1}
     ]
     assert data["max_iterations"] == 3 and data["arbiter"] is None
 

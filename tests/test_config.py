@@ -66,10 +66,14 @@ system_prompt: null
         "model_id": "gpt-4o-mini",
         "options": {"temperature": 0.7},
         "max_concurrent": None,
+        "limit_group": "gpt-4o-mini",  # a provider's own model: a group of its own
+        "context_window": None,
         "count": 2,
         "tier": 1,
     }
-    assert config["arbiter"] == {"model_id": "gpt-4o", "options": {"temperature": 0}, "max_concurrent": None}
+    assert config["arbiter"] == {
+        "model_id": "gpt-4o", "options": {"temperature": 0}, "max_concurrent": None, "limit_group": "gpt-4o", "context_window": None
+    }
 
 
 @pytest.mark.parametrize(

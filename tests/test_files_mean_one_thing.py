@@ -63,12 +63,6 @@ def test_short_answers_stay_whole_and_the_long_ones_share_what_is_left():
     assert [c.is_cut for c in cuts if c] == [False, False, True]
 
 
-def test_a_known_context_window_makes_the_caps_smaller():
-    assert Caps.for_window(512) == Caps(answer_chars=1_024, total_chars=1_024)
-    assert Caps.for_window(None) == Caps()
-    assert Caps.for_window(10_000_000) == Caps()
-
-
 # --- 3. a file means one thing --------------------------------------------------
 
 

@@ -34,6 +34,8 @@ def call_record(participant: Participant, outcome: Outcome) -> CallRecord:
             record[key] = getattr(outcome, key)  # type: ignore[literal-required]
     if outcome.concurrency_limit is not None:
         record["concurrency_limit"] = outcome.concurrency_limit
+    if participant.limit_group is not None:
+        record["limit_group"] = participant.limit_group
     return record
 
 

@@ -74,13 +74,11 @@ def decide(
     unknown (the arbiter stated none) is listed too, without changing the status:
     no threshold judged it."""
     found: dict[str, list[str]] = {kind: [] for kind in STATUSES}
-    failed: list[FailedMemberRecord] = []
+    failed = failed_members(rounds)
     for record in rounds:
         number = record.get("round", 0)
         calls = record.get("members", [])
         errors = [(call, call["error"]) for call in calls if call.get("error")]
-        for call, error in errors:
-            failed.append(FailedMemberRecord(member=_member_name(dict(call)), round=number, error=str(error)))
         if errors:
             who = ", ".join(f"{_member_name(dict(c))}: {_short(e)}" for c, e in errors)
             answered = f"{len(calls) - len(errors)} of {len(calls)} members answered"
@@ -101,6 +99,17 @@ def decide(
     short = [f"round {r.get('round', 0)}: {r['failed']}" for r in rounds if "failed" in r]
     causes = [kind for kind in reversed(STATUSES) if found.get(kind)]
     return RunStatus(status, degraded, failed, _by_member(failed) + short, causes)
+
+
+def failed_members(rounds: list[RoundRecord]) -> list[FailedMemberRecord]:
+    """Every member call of these rounds that failed (an error, a timeout, an answer
+    rejected), in order: a run that answered lists them, and so does one that failed."""
+    return [
+        FailedMemberRecord(member=_member_name(dict(call)), round=record.get("round", 0), error=str(call["error"]))
+        for record in rounds
+        for call in record.get("members", [])
+        if call.get("error")
+    ]
 
 
 def _by_member(failed: list[FailedMemberRecord]) -> list[str]:

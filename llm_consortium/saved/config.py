@@ -115,6 +115,12 @@ class ArbiterConfig(_Strict):
     # Calls in flight to this model at once, in the whole process; None: the
     # default (1 for a model with no async implementation, else unlimited).
     max_concurrent: int | None = Field(default=None, ge=1)
+    # The provider limit its calls count against, shared with every model given the
+    # same name (`calls/limit_groups.py`); None: its endpoint's, else its own.
+    limit_group: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+    # The model's context window in tokens, for a plugin that does not state it
+    # (or states it wrongly): prompts are made to fit it (judging/fitting.py).
+    context_window: int | None = Field(default=None, ge=128)
 
     @field_validator("options", mode="before")
     @classmethod
