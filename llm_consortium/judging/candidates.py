@@ -101,9 +101,9 @@ class _Found:
 def _year(ts: Sequence[Token], i: int) -> tuple[str, int] | None:
     """A year at token i ("1912", "44 BCE", "AD 79") and the tokens it takes."""
     t = ts[i]
-    if t.fold in _ERAS and i + 1 < len(ts) and ts[i + 1].kind == "num" and ts[i + 1].raw.isdigit():
+    if t.fold in _ERAS and i + 1 < len(ts) and ts[i + 1].kind == "num" and ts[i + 1].raw.isdecimal():
         return f"{int(ts[i + 1].raw) * _ERAS[t.fold]:05d}" if _ERAS[t.fold] < 0 else f"{int(ts[i + 1].raw):04d}", 2
-    if t.kind != "num" or not t.raw.isdigit() or len(t.raw) > 4:
+    if t.kind != "num" or not t.raw.isdecimal() or len(t.raw) > 4:
         return None
     era = ts[i + 1].fold.replace(".", "") if i + 1 < len(ts) else ""
     if era in _ERAS:
@@ -233,9 +233,9 @@ def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
     hours of 15 April 1912"; "It stands 330 m"), after it the question's words,
     filler, a link or punctuation, and after a comma no other item ("Jupiter, the
     gas giant" keeps its appositive; "Vatican City, at about 0.44 km²" does not)."""
-    start = f.start - 1 if f.kind == "number" and form.expects == "version" and f.start else f.start
-    if start and ts[start - 1].kind == "word" and ts[start - 1].raw[:1].isupper() and form.expects == "version":
-        start -= 1  # the product a version number names ("Java 8")
+    start = f.start
+    if start and form.expects == "version" and stem(ts[start - 1].fold) in form.ask:
+        start -= 1  # the product the question names, before its version number ("Python 3.6")
     if f.kind == "range" and ts[f.start].fold in ("between", "from"):
         start = 0  # "√50 lies between 7 and 8": the range says how it relates
     before = [t for t in ts[:start] if t.fold not in ("*", "_", "`") and t.fold not in names.TITLES]

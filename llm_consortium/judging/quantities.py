@@ -79,7 +79,7 @@ def _fraction(ts: Sequence[Token]) -> tuple[str | None, int]:
     if len(ts) < 3 or ts[1].fold != "/" or ts[2].kind != "num" or not (ts[1].glued and ts[2].glued):
         return None, 0
     top, bottom = numbers.canonical(ts[0].raw), numbers.canonical(ts[2].raw)
-    if top is None or bottom is None or not top.isdigit() or not bottom.isdigit() or int(bottom) in (0, 1):
+    if top is None or bottom is None or not top.isdecimal() or not bottom.isdecimal() or int(bottom) in (0, 1):
         return None, 0
     return f"{top}/{bottom}", 3
 
@@ -177,7 +177,7 @@ def _numeric_date(words: list[str]) -> str | None:
     """2024-02-14 (ISO); 14/02/2024 when the day is over 12 (so it cannot be read
     month first), 02/14/2024 when the second is over 12; 9.11.1989 day first, as
     dates with dots are written."""
-    if len(words) != 5 or words[1] != words[3] or words[1] not in "-/." or not all(w.isdigit() for w in words[::2]):
+    if len(words) != 5 or words[1] != words[3] or words[1] not in "-/." or not all(w.isdecimal() for w in words[::2]):
         return None
     a, b, c = (int(w) for w in words[::2])
     if len(words[0]) == 4 and words[1] == "-":
@@ -201,9 +201,9 @@ def _date(words: list[str]) -> str | None:
     for w in words:
         if w in _MONTHS and month is None:
             month = _MONTHS[w]
-        elif w.isdigit() and len(w) == 4 and year is None:
+        elif w.isdecimal() and len(w) == 4 and year is None:
             year = int(w)
-        elif w.rstrip("stndrh").isdigit() and day is None and (w.isdigit() or w.endswith(_ORDINAL)):
+        elif w.rstrip("stndrh").isdecimal() and day is None and (w.isdecimal() or w.endswith(_ORDINAL)):
             day = int(w.rstrip("stndrh"))
         elif w not in _ORDINAL and w != "of":
             return None
@@ -221,10 +221,10 @@ def _time(ts: Sequence[Token]) -> str | None:
     words = tuple(t.fold for t in ts if t.fold != ".")
     if words in _NAMED_TIMES:
         return _NAMED_TIMES[words]
-    if not words or not words[0].isdigit() or len(words[0]) > 2:
+    if not words or not words[0].isdecimal() or len(words[0]) > 2:
         return None
     hour, minute, rest = int(words[0]), 0, words[1:]
-    if len(rest) >= 2 and rest[0] == ":" and rest[1].isdigit() and len(rest[1]) == 2:
+    if len(rest) >= 2 and rest[0] == ":" and rest[1].isdecimal() and len(rest[1]) == 2:
         minute, rest = int(rest[1]), rest[2:]
     elif not rest or rest[0] in ("hours", "hrs"):
         return None  # "3" is no time, nor "3 hours"
@@ -304,7 +304,7 @@ def read(ts: Sequence[Token]) -> tuple[str, str] | None:
         return ("date", found) if found is not None else None
     if len(ts) == 2 and ts[0].kind == "num" and ts[1].fold in ("s", "'s", "’s") and ts[1].glued:
         decade = numbers.canonical(ts[0].raw)
-        if decade is not None and decade.endswith("0") and decade.isdigit():
+        if decade is not None and decade.endswith("0") and decade.isdecimal():
             return "decade", f"{decade}s"
     amount = _amount(ts) or _compound(ts)
     if amount is not None:

@@ -123,7 +123,7 @@ def _named(ts: list[Token], i: int) -> bool:
     version's "3.10" is no number 3.1), "HTTP/2"; never "HTTP 404"."""
     after = ts[i + 1] if i + 1 < len(ts) else None
     return after is not None and ts[i].kind == "word" and (
-        (after.kind == "num" and ts[i].raw[:1].isupper() and not after.raw.isdigit())
+        (after.kind == "num" and ts[i].raw[:1].isupper() and not after.raw.isdecimal())
         or (after.glued and after.fold not in DROPPED_SYMBOLS)
     )
 
