@@ -163,3 +163,15 @@ def test_the_readings_are_written_in_one_comparable_form(prompt, text, kind, val
 def test_the_trace_names_the_rule_that_read_an_answer_in_a_sentence():
     found = conclude("She died on September 8, 2022, at Balmoral Castle.", "When did Queen Elizabeth II die?")
     assert found.rule == "in a sentence"
+
+
+def test_notation_glued_to_a_bracket_is_never_cut_to_its_first_letter():
+    """`O(log n)` is no name "O" followed by an aside: read as "o", it merged with
+    `O(n log n)` (the final blind set's group 290, measured once and then fixed)."""
+    prompt = "What's the time complexity of binary search, and why?"
+    replies = [
+        "**O(log n)**. Each comparison halves the remaining search space.",
+        "Binary search runs in O(log n) time because it discards half of the array at every step.",
+        "O(n log n), because you first have to sort the array and then search it.",
+    ]
+    assert kept_apart(prompt, [replies[0], replies[2]]) and kept_apart(prompt, [replies[1], replies[2]])

@@ -72,7 +72,7 @@ _SEPARATOR_RE = re.compile(r"[=≈]|\b(?:is|are|equals|makes|gives)\b")
 _RESULT_LINES = 50  # lines tried, from the last, for a result
 _LIST_ITEM_RE = re.compile(r"^(?:[-*•]|\d{1,2}[.)]) (?P<item>[^,;]{1,80})$")
 _EXPLAINED_RE = re.compile(r" [—–-] |: ")  # "- **Estonia** – capital Tallinn": the item is Estonia
-_TRAILING_ASIDE_RE = re.compile(r" ?\([^()]{0,200}\)\W*$")
+_TRAILING_ASIDE_RE = re.compile(r" \([^()]{0,200}\)\W*$")
 
 
 def with_final_answer_line(prompt: str) -> str:

@@ -263,6 +263,12 @@ def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
     return ts[j].kind == "sym" or ts[j].fold in _SAYS_NOTHING | _CONTEXT or stem(ts[j].fold) in form.words
 
 
+def _applied(ts: Sequence[Token], f: _Found) -> bool:
+    """Whether a bracket is glued to the candidate's end: notation ("O(log n)",
+    "f(x)", "Fe(OH)3"), of which the candidate is only the first letters."""
+    return f.end < len(ts) and ts[f.end].fold in ("(", "[") and ts[f.end].glued
+
+
 def _bracketed(ts: Sequence[Token], f: _Found) -> bool:
     """Whether a candidate stands inside brackets ("(1 km = 0.6214 mi)")."""
     depth = 0
@@ -325,7 +331,7 @@ def read(sentence: str, form: PromptForm) -> tuple[str, str] | None:
         cut = next((k for k in range(found[0].end, len(ts) - 1)
                     if (ts[k].fold == "," and _opens_context(ts[k + 1])) or ts[k].fold in ("—", "–")), len(ts))
         found = [f for f in found if f.start < cut and not (f is not found[0] and _bracketed(ts, f))]
-    if not all(_free(ts, f, relations) for f in found):
+    if not all(_free(ts, f, relations) and not _applied(ts, f) for f in found):
         return None
     if form.expects not in ("name", "version") and len(found) > 1:  # the amounts the prompt gives are no answer
         found = [f for f in found if not _given(f, form)]

@@ -34,7 +34,7 @@ from .units import UNIT_OF
 __all__ = ["Reading", "content", "read"]
 
 _ASIDE_RE = re.compile(
-    r" [—–] |(?<!\d) - (?!\d)| ?\((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
+    r" [—–] |(?<!\d) - (?!\d)| \((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
     r"|,? (?:each |all )?(?:on (?:its own|their own|a separate|separate|a new|new) lines?|one per line)\b"
     r"|, (?!excluding\b|including\b)[a-z]{3,}ing\b|, (?:located|founded|released|discovered|built|born|published)\b"
 )
