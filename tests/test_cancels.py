@@ -5,10 +5,16 @@ never poison what comes after it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import llm
+import pytest
 
+from llm_consortium.adapter import loop
 from llm_consortium.adapter.tools import ToolKit
+from llm_consortium.calls.gate import ModelGate
+from llm_consortium.calls.threads import Capacity
 from llm_consortium.engine import run
 from llm_consortium.types import Call
 
@@ -129,3 +135,115 @@ def test_a_cancelled_run_still_cancels_every_member():
         return False
 
     assert asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------ the waiting line
+
+
+def _one_at_a_time() -> list[tuple[str, Callable[[], Any]]]:
+    """Both users of the waiting line, each letting one call in at a time: a
+    model's gate under `max_concurrent` 1, and a thread allowance of 1. Each
+    `take()` returns a release function."""
+
+    def gate() -> Callable[[], Any]:
+        model = ModelGate(max_concurrent=1)
+
+        async def take() -> Callable[[], None]:
+            return (await model.acquire()).release
+
+        take.held = lambda: model.in_flight  # type: ignore[attr-defined]
+        return take
+
+    def allowance() -> Callable[[], Any]:
+        capacity = Capacity(1)
+
+        async def take() -> Callable[[], None]:
+            await capacity.acquire()
+            return capacity.release
+
+        take.held = lambda: capacity.used  # type: ignore[attr-defined]
+        return take
+
+    return [("gate", gate), ("thread allowance", allowance)]
+
+
+@pytest.mark.parametrize(("user", "make"), _one_at_a_time())
+def test_a_waiter_cancelled_in_line_leaves_it_and_the_next_gets_the_room(user, make):
+    async def scenario() -> tuple[bool, int]:
+        take = make()
+        release = await take()
+        leaving = asyncio.ensure_future(take())
+        staying = asyncio.ensure_future(take())
+        await asyncio.sleep(0)  # both wait in line now
+        leaving.cancel()
+        await asyncio.gather(leaving, return_exceptions=True)
+        release()
+        (await asyncio.wait_for(staying, 20))()  # a hang guard
+        return leaving.cancelled(), take.held()
+
+    assert asyncio.run(scenario()) == (True, 0)
+
+
+@pytest.mark.parametrize(("user", "make"), _one_at_a_time())
+def test_room_granted_to_a_waiter_as_it_is_cancelled_goes_to_the_next(user, make):
+    """The room is handed over (from whichever thread freed it) and the waiter is
+    cancelled before its loop wakes it: it gives the room back, never keeps it."""
+
+    async def scenario() -> tuple[bool, int]:
+        take = make()
+        release = await take()
+        unlucky = asyncio.ensure_future(take())
+        staying = asyncio.ensure_future(take())
+        await asyncio.sleep(0)
+        release()  # granted to `unlucky`, its wake-up only scheduled
+        unlucky.cancel()  # lands first
+        await asyncio.gather(unlucky, return_exceptions=True)
+        (await asyncio.wait_for(staying, 20))()
+        return unlucky.cancelled(), take.held()
+
+    assert asyncio.run(scenario()) == (True, 0)
+
+
+@pytest.mark.parametrize(("user", "make"), _one_at_a_time())
+def test_a_waiter_whose_loop_closed_is_passed_over(user, make):
+    """A script's own loop closed with a call still waiting (nobody will ever
+    resume it there): the room goes to the next waiter, on another loop."""
+    take = make()
+    mine = asyncio.new_event_loop()
+    release = mine.run_until_complete(take())
+    other = asyncio.new_event_loop()
+    abandoned = other.create_task(take())
+    other.run_until_complete(asyncio.sleep(0))  # it waits in line
+    other.close()
+    abandoned._log_destroy_pending = False  # closed with its loop, on purpose
+    staying = mine.create_task(take())
+    mine.run_until_complete(asyncio.sleep(0))
+    release()
+    mine.run_until_complete(asyncio.wait_for(staying, 20))()
+    mine.close()
+    assert take.held() == 0
+
+
+# ------------------------------------------------------------------ a thread waiting on a loop
+
+
+def test_a_task_cancelled_before_its_first_step_still_runs_its_unwinding():
+    """`OnLoop.cancel()` right after the start: the coroutine's `finally` runs (its
+    member calls are stopped) before cancel() returns, never a coroutine closed
+    unstarted."""
+    shared = loop.shared_loop()
+    for _ in range(50):  # the cancel can meet the task at any point of its start
+        ran: list[str] = []
+
+        async def guarded(ran: list[str] = ran) -> None:
+            ran.append("started")
+            try:
+                await asyncio.Event().wait()
+            finally:
+                ran.append("unwound")
+
+        running = loop.OnLoop(shared, guarded())
+        running.cancel()
+        assert ran == ["started", "unwound"]
+        with pytest.raises(asyncio.CancelledError):
+            running.result()

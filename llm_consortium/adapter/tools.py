@@ -41,6 +41,7 @@ from ..errors import ToolCancelled
 from ..types import ToolUse
 from .loop import wait_on
 from .progress import asking_the_user
+from .toolboxes import prepare_async, prepare_sync
 
 #: llm's default chain limit (`--cl`), the most model calls in one member's loop.
 DEFAULT_CHAIN_LIMIT = 5
@@ -196,7 +197,7 @@ class ToolKit:
     def _sync_impl(self, member: str, round_number: int, tool: llm.Tool) -> Callable[..., Any]:
         def execute(entry: _Entry, llm_tool_call: Any, arguments: dict[str, Any]) -> None:
             with _settling(entry), _outside_the_members_call():
-                _prepare_sync(tool)
+                prepare_sync(tool)
                 value = tool.implementation(**_arguments(tool, llm_tool_call, arguments))  # type: ignore[misc]
                 if inspect.isawaitable(value):
                     assert self.loop is not None
@@ -219,7 +220,7 @@ class ToolKit:
         async def execute(entry: _Entry, llm_tool_call: Any, arguments: dict[str, Any]) -> None:
             implementation: Any = tool.implementation
             with _settling(entry), _outside_the_members_call():
-                await _prepare_async(tool)
+                await prepare_async(tool)
                 call_arguments = _arguments(tool, llm_tool_call, arguments)
                 if inspect.iscoroutinefunction(implementation):
                     value = await implementation(**call_arguments)
@@ -354,49 +355,3 @@ def _parameters(implementation: Any) -> set[str]:
         return set(inspect.signature(implementation).parameters)
     except (TypeError, ValueError):
         return set()
-
-
-_PREPARING = threading.Lock()
-
-
-def _toolbox(tool: llm.Tool) -> llm.Toolbox | None:
-    owner = getattr(tool.implementation, "__self__", None)
-    return owner if isinstance(owner, llm.Toolbox) else None
-
-
-def _prepare_sync(tool: llm.Tool) -> None:
-    """A Toolbox's `prepare()`, once, as llm runs it before a sync tool call."""
-    box = _toolbox(tool)
-    if box is not None:
-        with _PREPARING:
-            if not getattr(box, "_prepared", False):
-                box.prepare()
-                box._prepared = True
-
-
-_preparing: dict[int, asyncio.Future[None]] = {}  # per Toolbox: its prepare_async() under way
-
-
-async def _prepare_async(tool: llm.Tool) -> None:
-    """A Toolbox's `prepare_async()`, once, as llm runs it before an async tool call:
-    a second member's call waits for the first one's preparation instead of running
-    unprepared, and the box counts as prepared only once it is (llm's order)."""
-    box = _toolbox(tool)
-    if box is None or getattr(box, "_async_prepared", False):
-        return
-    loop = asyncio.get_running_loop()
-    with _PREPARING:
-        pending = _preparing.get(id(box))
-        if pending is None or pending.get_loop() is not loop:
-            pending = _preparing[id(box)] = loop.create_task(_prepare(box))
-    await asyncio.shield(pending)
-
-
-async def _prepare(box: llm.Toolbox) -> None:
-    try:
-        if not getattr(box, "_async_prepared", False):
-            await box.prepare_async()
-            box._async_prepared = True
-    finally:
-        with _PREPARING:
-            _preparing.pop(id(box), None)
