@@ -58,7 +58,7 @@ class Slot:
     itself when the call really ends, so no new call overlaps it.
     """
 
-    __slots__ = ("_epoch", "_gate", "_heard", "_released", "detached", "lease", "refusals", "waited")
+    __slots__ = ("_epoch", "_gate", "_heard", "_released", "detached", "held_back", "lease", "refusals", "waited")
 
     def __init__(self, gate: ModelGate | None, epoch: int = 0, waited: float = 0.0) -> None:
         self._gate = gate
@@ -69,6 +69,7 @@ class Slot:
         self.lease: Lease | None = None  # the call's row in the shared state, when shared
         self.refusals = 0  # 429 responses to this call seen as they happened
         self._heard = False  # the gate has learned from a refusal of this call
+        self.held_back = False  # other calls were left waiting for room when this one got it
 
     @property
     def released(self) -> bool:
@@ -151,7 +152,9 @@ class ModelGate:
 
     def _grant(self) -> Slot:
         self.in_flight += 1
-        return Slot(self, self._window.epoch)
+        slot = Slot(self, self._window.epoch)
+        slot.held_back = len(self._line) > 0
+        return slot
 
     def _undo(self, slot: Slot) -> None:
         slot._released = True
@@ -164,8 +167,9 @@ class ModelGate:
         started = time.monotonic()
         with self._lock:
             self._window.forget_if_stale(started)
-        slot = await self._line.take(cap)
-        slot.waited = time.monotonic() - started
+        slot, queued = await self._line.take(cap)
+        if queued:
+            slot.waited = time.monotonic() - started
         return await self._leased(slot, started)
 
     async def _leased(self, slot: Slot, started: float) -> Slot:
@@ -178,6 +182,7 @@ class ModelGate:
             slot.release()
             raise
         if lease is not None:
+            slot.held_back = slot.held_back or leases.waiting(self.key) > 0
             with self._lock:
                 self._shared_limit, self._shared_lowest = lease.limit, lease.lowest
         slot.waited = time.monotonic() - started
@@ -218,10 +223,14 @@ class ModelGate:
             key = self.key
             lease = slot.lease if slot is not None else None
             waiting = leases.waiting(key)
-            leases.later(lambda shared: shared.succeeded(lease, key, waiting))
+            held_back = slot is not None and slot.held_back
+            leases.later(lambda shared: shared.succeeded(lease, key, waiting, held_back))
             return
         with self._lock:
-            self._window.success(self.in_flight, None if slot is None else slot._epoch, len(self._line))
+            self._window.success(
+                self.in_flight, None if slot is None else slot._epoch, len(self._line),
+                slot is not None and slot.held_back,
+            )
             self._line.serve()
 
     def _release(self, slot: Slot) -> None:

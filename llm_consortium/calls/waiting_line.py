@@ -75,12 +75,13 @@ class WaitingLine(Generic[T, W]):
         """How many wait now (read with the lock held for an exact count)."""
         return len(self._waiters)
 
-    async def take(self, want: W) -> T:
-        """A grant: at once when nobody waits and there is room, else in turn."""
+    async def take(self, want: W) -> tuple[T, bool]:
+        """A grant, at once when nobody waits and there is room, else in turn; and
+        whether it waited in line for it."""
         loop = asyncio.get_running_loop()
         with self._lock:
             if not self._waiters and self._room(want):
-                return self._grant()
+                return self._grant(), False
             waiter = _Waiter(loop, want)
             self._waiters.append(waiter)
         try:
@@ -93,7 +94,7 @@ class WaitingLine(Generic[T, W]):
             if granted is not _NOT_YET:  # granted as it was cancelled: the next one gets it
                 self._give_back(granted)  # type: ignore[arg-type]
             raise
-        return waiter.granted  # type: ignore[return-value]
+        return waiter.granted, True  # type: ignore[return-value]
 
     def serve(self) -> None:
         """Hand free room to waiters, in order; one whose want does not fit does not
@@ -105,10 +106,9 @@ class WaitingLine(Generic[T, W]):
             if not self._room(waiter.want):
                 continue
             self._waiters.remove(waiter)
-            granted = self._grant()
+            waiter.granted = granted = self._grant()  # before the wake-up: it may run at once
             try:
                 waiter.loop.call_soon_threadsafe(_wake, waiter.future)
             except RuntimeError:  # that waiter's loop is closed: nobody waits there
+                waiter.granted = _NOT_YET
                 self._undo(granted)
-                continue
-            waiter.granted = granted
