@@ -152,11 +152,15 @@ def _copies_child(copies: int, warm: int) -> None:
     import json
 
     (model,) = member_names(1)
-    calls = {
-        "sync": _stack("copies", "sync"),
-        "async": _stack("copies", "async"),
-        "alone": _copies_alone(model, copies),
-    }
+    queued: list[int] = []  # per sync call: the longest any copy waited for a slot (ms)
+
+    def sync() -> str:
+        response = llm.get_model("copies").prompt(QUESTION)
+        text = response.text()
+        queued.append(max(m.get("queued_ms", 0) for m in response.response_json["rounds"][0]["members"]))
+        return text
+
+    calls = {"sync": sync, "async": _stack("copies", "async"), "alone": _copies_alone(model, copies)}
     started = time.perf_counter()
     assert "benchmark answer" in calls["sync"]()
     walls: dict[str, Any] = {"first": time.perf_counter() - started}
@@ -167,6 +171,7 @@ def _copies_child(copies: int, warm: int) -> None:
             started = time.perf_counter()
             assert "benchmark answer" in call()
             walls[label].append(time.perf_counter() - started)
+    walls["queued"] = queued
     sys.stdout.write(json.dumps(walls) + "\n")
 
 
@@ -211,6 +216,9 @@ def bench_copies(
                         for label in ("sync", "async", "alone")
                     },
                     "sync worst / critical": f"{max(walls['sync']) / critical:.2f}",
+                    "a copy's longest wait for a slot, first / warm (ms)": (
+                        f"{walls['queued'][0]} / {max(walls['queued'][1:])}"
+                    ),
                     "load": f"{os.getloadavg()[0]:.1f}",
                 })
                 print(rows[-1], file=sys.stderr, flush=True)
