@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY = $(VENV)/bin/python
 
-.PHONY: test lint typecheck demo demo-eval bench
+.PHONY: test lint typecheck settings settings-check demo demo-eval bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,19 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(PY) -m mypy
 
-test: lint typecheck
+# The classes that hold the settings (the YAML schema, the -o options, the run Settings),
+# typed for the checker: cog writes their fields from the settings table, settings_spec.py.
+SETTINGS_CLASSES = llm_consortium/saved/config.py llm_consortium/adapter/models.py llm_consortium/types.py
+
+# After adding or changing a row of the settings table: rewrite those fields.
+settings: $(VENV)/.installed
+	$(PY) -m cogapp -r $(SETTINGS_CLASSES)
+
+# Fails when the classes differ from what the table writes.
+settings-check: $(VENV)/.installed
+	$(PY) -m cogapp --check --check-fail-msg "the settings table changed: run make settings" $(SETTINGS_CLASSES)
+
+test: lint typecheck settings-check
 	$(PY) -m pytest -q -n 2
 
 # A two-round consortium run against a canned loopback backend; no API key needed.

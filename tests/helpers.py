@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -39,13 +40,15 @@ SCRUBBED_ENV = ("OPENAI_API_KEY", "LLM_RAISE_ERRORS", "LLM_OPENAI_SHOW_RESPONSES
 # ------------------------------------------------------------------ consortiums
 
 
-def save(name: str, members: Sequence[Any], arbiter: str | None = "judge", **extra: Any) -> ConsortiumConfig:
-    """Save consortium `name`; members are model ids or member dicts; no arbiter
-    with `arbiter=None`."""
+def save(
+    name: str, members: Sequence[Any], arbiter: str | dict[str, Any] | None = "judge", **extra: Any
+) -> ConsortiumConfig:
+    """Save consortium `name`; members are model ids or member dicts, the arbiter a
+    model id or an arbiter dict; no arbiter with `arbiter=None`."""
     config = ConsortiumConfig(
         name=name,
         models=[{"model_id": m} if isinstance(m, str) else m for m in members],
-        arbiter={"model_id": arbiter} if arbiter else None,
+        arbiter={"model_id": arbiter} if isinstance(arbiter, str) else arbiter,
         **extra,
     )
     store.save(config)
@@ -57,8 +60,8 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
     with every other setting at its default: each field, defaults filled in."""
     return {
         "name": name,
-        "models": [{"model_id": member, "options": {}, "max_concurrent": None, "count": 1, "tier": 1}],
-        "arbiter": {"model_id": arbiter, "options": {}, "max_concurrent": None} if arbiter else None,
+        "models": [{"model_id": member, "options": {}, "max_concurrent": None, "limit_group": member, "context_window": None, "count": 1, "tier": 1}],
+        "arbiter": {"model_id": arbiter, "options": {}, "max_concurrent": None, "limit_group": arbiter, "context_window": None} if arbiter else None,
         "strategy": strategy,
         "confidence_threshold": 0.7,
         "max_iterations": 3,
@@ -78,6 +81,7 @@ def full_config(name: str, member: str, arbiter: str | None, strategy: str) -> d
         "matching_tolerance": 0.0,
         "matching_threshold": None,
         "tools": {"chain_limit": 5, "share_identical": True, "unshared": [], "arbiter": False},
+        "final_answer_line": False,
         "review": False,
     }
 
@@ -115,6 +119,12 @@ class Clock:
 def llm_run(*args: str, input: str | None = None) -> Result:
     """`llm ARGS...` through llm's real click CLI, in this process."""
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def logged_traces(count: int = 1) -> list[dict[str, Any]]:
+    """The traces of the last `count` logged turns (0: all), newest first."""
+    rows = json.loads(llm_run("logs", "--json", "-n", str(count)).stdout)
+    return [row["response_json"] for row in rows]
 
 
 def consortiums_run(*args: str, input: str | None = None) -> Result:

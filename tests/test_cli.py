@@ -293,10 +293,10 @@ def test_option_for_a_colon_id_with_count(user_path: pathlib.Path) -> None:
 @pytest.mark.parametrize(
     "flags, problem",
     [
-        (["-t", "1.5"], "confidence_threshold (-t/--threshold): Input should be less than or equal to 1"),
-        (["-t", "-0.1"], "confidence_threshold (-t/--threshold): Input should be greater than or equal to 0"),
-        (["-i", "0"], "max_iterations (-i/--iterations): Input should be greater than or equal to 1"),
-        (["--min-iterations", "0"], "min_iterations (--min-iterations): Input should be greater"),
+        (["-t", "1.5"], "confidence_threshold (-t/--threshold): must be 0 to 1, got 1.5"),
+        (["-t", "-0.1"], "confidence_threshold (-t/--threshold): must be 0 to 1, got -0.1"),
+        (["-i", "0"], "max_iterations (-i/--iterations): must be 1 to 50, got 0"),
+        (["--min-iterations", "0"], "min_iterations (--min-iterations): must be 1 to 50, got 0"),
         (["-i", "2", "--min-iterations", "3"], "min_iterations (3) is greater than max_iterations (2)"),
     ],
 )  # fmt: skip
@@ -375,7 +375,7 @@ BROKEN = {
     "corrupt": ("models: [", "not valid YAML (line 2)"),
     "empty": ("", "file is empty"),
     "listy": ("- a\n- b\n", "expected a mapping, got list"),
-    "strict": ("models: [{model_id: x}]\nconfidence_threshold: 2\n", "confidence_threshold: Input should be less than or equal to 1"),
+    "strict": ("models: [{model_id: x}]\nconfidence_threshold: 2\n", "confidence_threshold: must be 0 to 1, got 2"),
     "renamed": ("name: other\nmodels: [{model_id: x}]\n", "does not match the file name"),
 }  # fmt: skip
 
@@ -450,7 +450,7 @@ def test_show_json(user_path: pathlib.Path) -> None:
     data = json.loads(ok("show", "shown", "--json").stdout)
     assert data["name"] == "shown" and data["confidence_threshold"] == 0.8
     assert data["models"] == [
-        {"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "count": 1, "tier": 1}
+        {"model_id": "gpt-4o-mini", "options": {}, "max_concurrent": None, "limit_group": "gpt-4o-mini", "context_window": None, "count": 1, "tier": 1}
     ]
     assert data["max_iterations"] == 3 and data["arbiter"] is None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -181,3 +182,56 @@ async def test_the_waves_record_sums_every_tier():
     members += [dataclasses.replace(t.participant(i + 1), tier=2) for i, t in enumerate(tier2)]
     result = await run(Call("q"), members, None, settings(waves=True, confidence_threshold=0.6, max_iterations=1))
     assert result.rounds[0]["waves"] == {"called": 5, "skipped": 1}
+
+
+# ------------------------------------------------------------------ reading the arbiter's confidence
+
+
+NOT_CONFIDENCES = ["150", "9 on a scale of 1-10", "8/10", "NaN", "inf", "high", "85", "-0.3", "150%"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("written", NOT_CONFIDENCES)
+async def test_a_confidence_that_is_none_is_unknown_named_and_stops_the_run_like_no_tags(written, caplog):
+    members = [Scripted("a", "Paris"), Scripted("b", "Lyon")]
+    arbiter = Scripted("judge", f"<confidence>{written}</confidence><needs_iteration>yes</needs_iteration>"
+                                "<synthesis>Paris</synthesis>")
+    result = await run(Call("capital of France?"), [m.participant() for m in members], arbiter.participant(),
+                       settings(max_iterations=3))
+    assert result.confidence is None and result.text == "Paris"
+    assert len(arbiter.calls) == 1 and [len(m.calls) for m in members] == [1, 1]
+    [note] = [n for n in result.notes if "confidence unknown" in n]
+    assert f"the arbiter's confidence {written!r} is no confidence (" in note and "no further round is run" in note
+    assert caplog.text.count("with unknown confidence") == 1
+
+
+@pytest.mark.asyncio
+async def test_an_unknown_confidence_still_runs_to_min_iterations():
+    arbiter = Scripted("judge", "<confidence>high</confidence><synthesis>Paris</synthesis>")
+    result = await run(Call("q"), [Scripted("a", "Paris").participant(), Scripted("b", "Lyon").participant()],
+                       arbiter.participant(), settings(min_iterations=2, max_iterations=3))
+    assert len(arbiter.calls) == 2 and result.confidence is None
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.from_regex(r"[-+]?\d{0,4}([.,]\d{0,4})?\s*(%|percent|/\s*\d+)?", fullmatch=True)))
+def test_any_tag_content_is_a_confidence_only_when_it_is_one(content):
+    from llm_consortium.judging.grammar import numbers, read_confidence
+    from llm_consortium.judging.reader import parse_verdict
+
+    content = content.replace("<", "")  # the tag's content, not more tags
+    verdict = parse_verdict(f"<synthesis>s</synthesis><confidence>{content}</confidence>")
+    reading = read_confidence(content.strip())
+    if verdict.confidence is None:
+        assert reading.value is None
+        if content.strip():
+            assert "is no confidence (" in reading.problem
+            shown = " ".join(content.split())[:20]
+            assert shown in reading.problem or not shown.replace(" ", "").isalnum()  # it names what was written
+            assert verdict.confidence_note == reading.problem
+        return
+    assert 0.0 <= verdict.confidence <= 1.0 and verdict.confidence == reading.value
+    found = numbers.find(content)
+    assert len(found) == 1  # one number, never a scale or a fraction
+    percent = re.search(r"\d\s*(%|percent)", content, re.IGNORECASE) is not None
+    assert float(found[0]) == pytest.approx(verdict.confidence * (100 if percent else 1))

@@ -66,10 +66,14 @@ system_prompt: null
         "model_id": "gpt-4o-mini",
         "options": {"temperature": 0.7},
         "max_concurrent": None,
+        "limit_group": "gpt-4o-mini",  # a provider's own model: a group of its own
+        "context_window": None,
         "count": 2,
         "tier": 1,
     }
-    assert config["arbiter"] == {"model_id": "gpt-4o", "options": {"temperature": 0}, "max_concurrent": None}
+    assert config["arbiter"] == {
+        "model_id": "gpt-4o", "options": {"temperature": 0}, "max_concurrent": None, "limit_group": "gpt-4o", "context_window": None
+    }
 
 
 @pytest.mark.parametrize(
@@ -82,15 +86,15 @@ system_prompt: null
         ("models: [{model_id: x, count: 0}]\n", "models.0.count: Input should be greater than or equal to 1"),
         ("models: [{model_id: x, count: two}]\n", "models.0.count: Input should be a valid integer"),
         ("models: [{model_id: x, options: [1]}]\n", "models.0.options: Input should be a valid dictionary"),
-        ("models: [{model_id: x}]\nconfidence_threshold: 1.01\n", "confidence_threshold: Input should be less than or equal to 1"),
-        ("models: [{model_id: x}]\nconfidence_threshold: -0.5\n", "confidence_threshold: Input should be greater than or equal to 0"),
-        ("models: [{model_id: x}]\nmax_iterations: 0\n", "max_iterations: Input should be greater than or equal to 1"),
-        ("models: [{model_id: x}]\nmin_iterations: 0\n", "min_iterations: Input should be greater than or equal to 1"),
+        ("models: [{model_id: x}]\nconfidence_threshold: 1.01\n", "confidence_threshold: must be 0 to 1, got 1.01"),
+        ("models: [{model_id: x}]\nconfidence_threshold: -0.5\n", "confidence_threshold: must be 0 to 1, got -0.5"),
+        ("models: [{model_id: x}]\nmax_iterations: 0\n", "max_iterations: must be 1 to 50, got 0"),
+        ("models: [{model_id: x}]\nmin_iterations: 0\n", "min_iterations: must be 1 to 50, got 0"),
         ("models: [{model_id: x}]\nmin_iterations: 4\n", "min_iterations (4) is greater than max_iterations (3)"),
         ("models: [{model_id: x}]\ncolour: blue\n", "unknown setting (line 2)"),
         ("models: [{model_id: x}]\narbiter: {options: {}}\n", "arbiter.model_id: Field required"),
         ("models: [{model_id: x}]\nstrategy: arbiter\n", "strategy 'arbiter' needs an arbiter model"),
-        ("models: [{model_id: x}]\nstrategy: shout\n", "strategy: Input should be 'arbiter' or 'vote'"),
+        ("models: [{model_id: x}]\nstrategy: shout\n", "strategy: must be one of arbiter, vote"),
         ("models: [{model_id: x, count: 2}]\nmin_members: 3\n", "min_members (3) is more than the 2 member calls"),
     ],
 )  # fmt: skip

@@ -66,8 +66,9 @@ def test_an_arbiter_whose_context_window_cannot_hold_a_judging_prompt_warns(mode
     needed = create_checks.typical_judging_tokens(2)
     assert result.stderr == (
         f"Warning: the arbiter 'smol''s context window (512 tokens) is smaller than a typical judging prompt "
-        f"with 2 answers and its reply ({needed}): each round may fail and fall back to a vote; use an arbiter "
-        "with a larger context window (or a larger n_ctx), or fewer members\n"
+        f"with 2 answers and its reply ({needed}); its window is stated by its plugin: it is sent a compact judging "
+        "prompt, long answers cut to fit or judged in steps; an arbiter with a larger context window (or a larger "
+        "n_ctx) judges with the full instructions\n"
     )
     assert store.load("tiny-judge").arbiter.model_id == "smol"
     assert create("big-judge", "-m", "smol:2", "-a", "roomy").stderr == ""
@@ -75,6 +76,7 @@ def test_an_arbiter_whose_context_window_cannot_hold_a_judging_prompt_warns(mode
 
 
 def test_the_window_comes_from_options_attributes_or_option_defaults():
+    from llm_consortium.calls.context_window import stated
     from llm_consortium.cli import create_checks
 
     class Options(llm.Options):
@@ -87,8 +89,8 @@ def test_the_window_comes_from_options_attributes_or_option_defaults():
             yield "ok"
 
     Ollama.Options = Options
-    assert create_checks.context_window(Ollama(), {}) == 2048
-    assert create_checks.context_window(Ollama(), {"num_ctx": "8192"}) == 8192
-    assert create_checks.context_window(SmallWindow("s", 4096), {}) == 4096
-    assert create_checks.context_window(SmallWindow("s", 0), {}) is None
+    assert stated(Ollama(), {}) == 2048
+    assert stated(Ollama(), {"num_ctx": "8192"}) == 8192
+    assert stated(SmallWindow("s", 4096), {}) == 4096
+    assert stated(SmallWindow("s", 0), {}) is None
     assert 1000 < create_checks.typical_judging_tokens(2) < create_checks.typical_judging_tokens(5)

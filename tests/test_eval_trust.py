@@ -211,3 +211,48 @@ def test_one_item_is_one_item_and_a_small_cost_is_a_figure(tmp_path):
     assert [dollars(v) for v in (None, 0, 0.0000152, 0.00213, 0.5, 1234.5)] == [
         "-", "$0", "$0.0000152", "$0.00213", "$0.50", "$1,234.50"]
     assert not re.search(r"\b1 items\b", text)
+
+
+# ------------------------------------------------------------------ a failed call is a call
+
+
+class _NoSlot:
+    """A model's gate that never frees a slot: every call to it fails waiting, as a
+    sync-only model's calls did when other systems held it."""
+
+    limit = lowest = None
+
+    async def acquire(self):
+        import asyncio
+
+        await asyncio.Event().wait()
+
+    def rate_limited(self, slot=None):
+        pass
+
+    def succeeded(self, slot=None):
+        pass
+
+
+@pytest.mark.asyncio
+async def test_eval_counts_a_member_call_that_never_got_a_slot_and_the_baseline_gets_the_calls_made():
+    import dataclasses
+
+    from llm_consortium.evaluation.dataset import Item
+    from llm_consortium.evaluation.runner import Entrant, Plan, Runner
+
+    stuck = dataclasses.replace(Scripted("stuck", "4").participant(), gate=_NoSlot())
+    members = [Scripted("a", "4").participant(), Scripted("b", "4").participant(), stuck]
+    base = Scripted("base", "4")
+    entrant = Entrant("trio", members, None, settings(strategy="vote", max_iterations=1, timeout=0.2),
+                      baseline=base.participant(), identity="trio")
+    plan = Plan([entrant], include_members=False)
+    rows = await Runner(plan, settings_key="s", scoring=Scoring("exact")).run([Item(0, 1, "What is 2+2?", "4")])
+    consortium, baseline = rows
+    assert consortium["calls"] == 3 and consortium["failed_calls"] == 1  # counted, never lost
+    assert consortium["usage"]["stuck"]["calls"] == 1 and consortium["usage"]["stuck"]["requests"] == 0
+    assert consortium["member_calls"] == 2 and baseline["samples"] == 2 and len(base.calls) == 2
+    built = report.build(consortiums=["trio"], dataset="d.jsonl", items=1,
+                         systems=[s.as_dict() for s in plan.systems()], rows=rows, prices={})
+    assert built["systems"][0]["failed_calls"] == 1
+    assert "Failed calls: 1 (counted in its calls)" in table.render(built)

@@ -63,12 +63,6 @@ def test_short_answers_stay_whole_and_the_long_ones_share_what_is_left():
     assert [c.is_cut for c in cuts if c] == [False, False, True]
 
 
-def test_a_known_context_window_makes_the_caps_smaller():
-    assert Caps.for_window(512) == Caps(answer_chars=1_024, total_chars=1_024)
-    assert Caps.for_window(None) == Caps()
-    assert Caps.for_window(10_000_000) == Caps()
-
-
 # --- 3. a file means one thing --------------------------------------------------
 
 
@@ -155,9 +149,9 @@ def test_a_symlinked_price_table_names_the_flag_prices_set_has(tmp_path):
     elsewhere = tmp_path / "prices.json"
     elsewhere.write_text("{}\n")
     prices.path().symlink_to(elsewhere)
-    error = refused("prices", "set", "alpha", "1", "2")
+    error = refused("prices", "set", "alpha", "1", "2", "--force")
     assert "give --follow-symlinks to write there" in error
-    ok("prices", "set", "alpha", "1", "2", "--follow-symlinks")
+    ok("prices", "set", "alpha", "1", "2", "--follow-symlinks", "--force")
     assert '"alpha"' in elsewhere.read_text() and prices.path().is_symlink()
 
 

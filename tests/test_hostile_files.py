@@ -147,7 +147,7 @@ def test_members_are_capped_and_a_file_just_under_the_limits_loads(folder):
         ("pytag", f"models: !!python/object:{SECRET} {{}}\n", "not valid YAML (line 1): could not determine a constructor for the tag"),
         ("key", f"models: [{{model_id: a}}]\n{SECRET}: {SECRET}\n", "unknown setting (line 2)"),
         ("member", f"models:\n- model_id: a\n  {SECRET}: 1\n", "models.0: unknown setting (line 3)"),
-        ("strategy", f"models: [{{model_id: a}}]\nstrategy: {SECRET}\n", "strategy: Input should be 'arbiter' or 'vote' (line 2)"),
+        ("strategy", f"models: [{{model_id: a}}]\nstrategy: {SECRET}\n", "strategy: must be one of arbiter, vote (line 2)"),
         ("named", f"name: {SECRET}\nmodels: [{{model_id: a}}]\n", "the name setting does not match the file name 'named'"),
         ("text", f"{SECRET}\n", "expected a mapping, got str"),
     ],

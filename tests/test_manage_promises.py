@@ -278,7 +278,7 @@ def test_an_invalid_edit_reopens_the_editor_with_the_problem_as_a_comment(user_p
     assert second.startswith(broken)  # the user's own text, kept, on the lines the problem names
     problem = second[len(broken):].splitlines()
     assert problem[0].startswith("# llm consortiums edit: NOT SAVED - ")
-    assert "max_iterations: Input should be less than or equal to 50 (line 5)" in problem[0]
+    assert "max_iterations: must be 1 to 50, got 99 (line 5)" in problem[0]
     assert broken.splitlines()[4].startswith("max_iterations: 99")
     assert store.path_for("ed").read_text() == fixed  # our comment lines taken out again
     assert "Saved" in result.stdout

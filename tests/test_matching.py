@@ -28,24 +28,23 @@ OPTIONS = "Which is a mammal? A) Shark B) Dolphin C) Trout"
     [
         # stated answers
         (SUM, "The answer is 12.", "number", "12", "stated answer"),
-        (SUM, "7 + 5 = 12.", "number", "12", "stated answer"),
+        (SUM, "7 + 5 = 12.", "number", "12", "result"),
         (SUM, "12", "number", "12", "bare number"),
         (SUM, "In this example, the answer is simply 12, which is the sum of the two numbers.", "number", "12",
          "stated answer"),
         (SUM, "Final answer: 42\n\nHope this helps!", "number", "42", "stated answer"),
         (SUM, "Reasoning: 3 * 4 = 12, minus 2.\n**Answer:** 10", "number", "10", "stated answer"),
         (SUM, r"So the result is \boxed{12}", "number", "12", "stated answer"),
-        (SUM, "7 plus 5 equals 12.", "number", "12", "stated answer"),
-        (SUM, "43 + 14 = 57\n\nI'm ready to help with your math homework. Just ask.", "number", "57",
-         "stated answer"),
-        (SUM, "The sum of 7 and 5 is 12.", "number", "12", "stated answer"),
-        (SUM, "Three and two are equal to five.", "number", "5", "stated answer"),
+        (SUM, "7 plus 5 equals 12.", "number", "12", "result"),
+        (SUM, "43 + 14 = 57\n\nI'm ready to help with your math homework. Just ask.", "number", "57", "result"),
+        (SUM, "The sum of 7 and 5 is 12.", "number", "12", "result"),
+        (SUM, "Three and two are equal to five.", "number", "5", "result"),
         # number forms
         (SUM, "eight", "number", "8", "bare number"),
         (SUM, "The answer is twenty-one.", "number", "21", "stated answer"),
         (SUM, "$1,200.50", "number", "$1200.5", "bare number"),
         (SUM, "12 percent", "number", "12%", "bare number"),
-        ("How far is it?", "It is 12 km.", "number", "12 km", "stated answer"),
+        ("How far is it?", "It is 12 km.", "number", "12 km", "short answer"),
         (SUM, "The answer is -3.", "number", "-3", "stated answer"),
         # yes/no
         (YES_NO, "Yes, 7 is greater than 5.", "yes/no", "yes", "yes/no"),
@@ -57,9 +56,9 @@ OPTIONS = "Which is a mammal? A) Shark B) Dolphin C) Trout"
         (OPTIONS, "I think the answer is (c).", "choice", "C", "stated answer"),
         (OPTIONS, "Option B", "choice", "B", "choice"),
         # one short thing named beyond the prompt's words
-        (CAPITAL, "The capital of France is Paris.", "text", "paris", "stated answer"),
-        (CAPITAL, "It is Paris.", "text", "paris", "stated answer"),
-        (CAPITAL, "Paris, of course.", "text", "paris", "stated answer"),
+        (CAPITAL, "The capital of France is Paris.", "text", "paris", "short answer"),
+        (CAPITAL, "It is Paris.", "text", "paris", "short answer"),
+        (CAPITAL, "Paris, of course.", "text", "paris", "short answer"),
         (CAPITAL, "Let me think.\nIt is in France.\nFinal answer: Paris", "text", "paris", "stated answer"),
         # the whole text
         (SUM, "The answer is a prime number", "text", "prime number", "stated answer"),
@@ -234,7 +233,7 @@ def test_auto_puts_rewordings_of_one_number_in_one_group():
     assert winner.share == 1.0
     assert [g["extracted"] for g in trace["groups"]] == ["12"]
     assert [c["rule"] for c in trace["groups"][0]["conclusions"]] == [
-        "stated answer", "stated answer", "bare number", "stated answer"
+        "stated answer", "result", "bare number", "stated answer"
     ]
 
 
@@ -300,3 +299,12 @@ def test_the_awaitable_tally_agrees_with_the_plain_one(answers):
     winner, trace = vote.tally(answers, names, prompt=SUM)
     winner2, trace2, grouping = asyncio.run(vote.tally_async(answers, names, prompt=SUM))
     assert (winner, trace, grouping.calls) == (winner2, trace2, [])
+
+
+def test_the_trace_names_the_rule_even_when_the_conclusion_is_the_shown_answer():
+    from llm_consortium.render import walk
+
+    _, trace = vote.tally(["12", "12"], ["a", "b"], prompt=SUM)
+    assert walk.group_extracted(trace["groups"][0]) == " (bare number)"
+    _, trace = vote.tally(["Paris", "Lyon"], ["a", "b"], prompt="Name a city.")
+    assert [walk.group_extracted(g) for g in trace["groups"]] == [" (same text)", " (same text)"]

@@ -56,11 +56,11 @@ def test_rewordings_of_one_answer_are_one_group_with_share_one(members):
     assert vote["groups"] == [
         {"answer": "The answer is 12.", "extracted": "12", "members": MEMBERS, "share": 1.0,
          "conclusions": [{"member": "m1", "conclusion": "12", "rule": "stated answer"},
-                         {"member": "m2", "conclusion": "12", "rule": "stated answer"},
+                         {"member": "m2", "conclusion": "12", "rule": "result"},
                          {"member": "m3", "conclusion": "12", "rule": "bare number"}]}
     ]
     shown = llm_run("consortiums", "trace").stdout
-    assert "Vote 1.00 (3/3) = 12 (stated answer, bare number): m1, m2, m3" in shown
+    assert "Vote 3 of 3 answers = 12 (stated answer, result, bare number): m1, m2, m3" in shown
 
 
 CITIES = ["Paris, with about 2 million people.", "Lyon, with about 2 million people.", "Marseille, about 2 million."]
@@ -84,7 +84,9 @@ def test_different_cities_sharing_a_figure_are_three_groups_in_a_vote(members):
     result = llm_run("-m", "cities", CITY_PROMPT)
     assert result.exit_code == 0 and result.stderr == ""
     vote = last_trace()["rounds"][0]["vote"]
-    assert [g["extracted"] for g in vote["groups"]] == ["paris", "lyon", "marseille"]
+    assert [g["extracted"] for g in vote["groups"]] == [
+        "paris | with about 2 million", "lyon | with about 2 million", "about 2 million | marseille"
+    ]
     assert vote["share"] == pytest.approx(1 / 3)
 
 
@@ -166,8 +168,8 @@ def test_create_refuses_bad_matching_in_one_line(members, args, says):
     "options, says",
     [
         # llm checks `-o` against the Options class itself, in its own format: the key, then the problem
-        (["-o", "matching", "fuzzy"], "Error: matching\n  Input should be 'auto', 'exact', 'number', 'choice', "),
-        (["-o", "matching_tolerance", "-0.5"], "Error: matching_tolerance\n  Input should be greater than or equal to 0\n"),
+        (["-o", "matching", "fuzzy"], "Error: matching\n  must be one of auto, exact, number, choice, semantic, judge\n"),
+        (["-o", "matching_tolerance", "-0.5"], "Error: matching_tolerance\n  must be 0 or more, got -0.5\n"),
         (["-o", "matching", "semantic", "-o", "matching_model", "m1"], "Error: matching model 'm1' is not an embedding model"),
     ],
 )

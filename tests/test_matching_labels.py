@@ -1,6 +1,12 @@
-"""The hand-labelled set (tests/data/matching_labels.jsonl): `auto` never groups two
-replies a person calls different. Recall on "agree" is measured by
-bench/matching_labels.py and reported in docs/matching.md."""
+"""The hand-labelled sets: `auto` never groups two replies a person calls different.
+
+* tests/data/matching_labels.jsonl, written for an earlier round's rules;
+* tests/data/matching_blind.jsonl, written by a session that never read the matching
+  code (tests/data/matching_blind.md), with `mixed` groups whose true partition is
+  given.
+
+Recall is measured by bench/matching_labels.py and reported in docs/matching.md;
+the floors below only catch a rule that stops finding agreement altogether."""
 
 from __future__ import annotations
 
@@ -12,13 +18,18 @@ import pytest
 
 from llm_consortium.judging.matching import AUTO
 
-ITEMS = [
-    json.loads(line)
-    for line in (Path(__file__).parent / "data" / "matching_labels.jsonl").read_text(encoding="utf-8").splitlines()
-    if line.strip()
-]
+DATA = Path(__file__).parent / "data"
+
+
+def load(name: str) -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+ITEMS = load("matching_labels.jsonl")
 DISAGREE = [item for item in ITEMS if item["label"] == "disagree"]
 AGREE = [item for item in ITEMS if item["label"] == "agree"]
+BLIND = load("matching_blind.jsonl")
+BLIND_APART = [item for item in BLIND if len(item["groups"]) > 1]
 
 
 def test_the_set_is_large_varied_and_split_before_tuning():
@@ -30,6 +41,14 @@ def test_the_set_is_large_varied_and_split_before_tuning():
     assert all(len(item["replies"]) >= 2 for item in ITEMS)
 
 
+def test_the_blind_set_is_large_split_and_partitioned():
+    assert len(BLIND) >= 300
+    assert {item["split"] for item in BLIND} == {"dev", "held-out"}
+    for item in BLIND:
+        assert sorted(i for group in item["groups"] for i in group) == list(range(len(item["replies"])))
+        assert (len(item["groups"]) == 1) == (item["label"] == "agree")
+
+
 @pytest.mark.parametrize("item", DISAGREE, ids=[f"{i['id']}-{i['category']}" for i in DISAGREE])
 def test_replies_labelled_different_are_never_one_group(item):
     clusters = AUTO.clusters(item["replies"], item["prompt"])
@@ -38,8 +57,24 @@ def test_replies_labelled_different_are_never_one_group(item):
     ]
 
 
+@pytest.mark.parametrize("item", BLIND_APART, ids=[f"{i['id']}-{i['kind']}-{i['label']}" for i in BLIND_APART])
+def test_blind_replies_of_different_true_groups_are_never_one_group(item):
+    truth = {m: g for g, members in enumerate(item["groups"]) for m in members}
+    for cluster in AUTO.clusters(item["replies"], item["prompt"]):
+        assert len({truth[m] for m in cluster.members}) == 1, (
+            [item["replies"][m] for m in cluster.members], cluster.label
+        )
+
+
 def test_most_replies_labelled_alike_are_one_group():
     """Not a target (docs/matching.md has the figure): a floor, so a rule that
     stops finding agreement altogether cannot pass unnoticed."""
     found = sum(len(AUTO.clusters(item["replies"], item["prompt"])) == 1 for item in AGREE)
     assert found / len(AGREE) >= 0.9
+
+
+def test_some_blind_short_answers_that_agree_are_found():
+    """A floor under the measured figure (docs/matching.md), not a target."""
+    short = [item for item in BLIND if item["label"] == "agree" and item["short"]]
+    found = sum(len(AUTO.clusters(item["replies"], item["prompt"])) == 1 for item in short)
+    assert found / len(short) >= 0.25

@@ -408,13 +408,13 @@ def test_parse_stray_tags_never_reach_synthesis(synthesis_body):
     "text, expected",
     [
         ("0.85", 0.85),
-        ("85", 0.85),
+        ("85", None),  # a percentage or a 1-100 scale? Unknown, never guessed
         ("85%", 0.85),
         ("85 %", 0.85),
         ("85 percent", 0.85),
-        ("0.85/1", 0.85),
-        ("8/10", 0.8),
-        ("8 out of 10", 0.8),
+        ("0.85/1", None),
+        ("8/10", None),
+        ("8 out of 10", None),
         (" 0.9 ", 0.9),
         ("\n0.9\n", 0.9),
         ("Confidence: 0.8 (fairly sure)", 0.8),
@@ -423,11 +423,12 @@ def test_parse_stray_tags_never_reach_synthesis(synthesis_body):
         ("1", 1.0),
         ("1.0", 1.0),
         ("0", 0.0),
-        ("100", 1.0),
-        ("250", 1.0),
-        ("150%", 1.0),
-        ("-0.3", 0.0),
-        ("9" * 400, 1.0),
+        ("100%", 1.0),
+        ("100", None),
+        ("250", None),
+        ("150%", None),
+        ("-0.3", None),
+        ("9" * 400, None),
         ("high", None),
         ("", None),
         ("NaN", None),
@@ -611,3 +612,54 @@ def test_parse_deeply_nested_forged_tags_are_defused_quickly():
 def test_parse_stray_tag_removed_not_defused_in_normal_replies():
     v = parse_verdict("<synthesis>a <syn<synthesis/>thesis/> b</synthesis>")
     assert v.synthesis == "a  b"
+
+
+# ------------------------------------------------------------------ compact forms, echoed fences
+
+
+def test_the_compact_arbiter_prompt_keeps_the_blocks_under_a_few_lines_and_asks_for_two_tags():
+    answers = [LabelledAnswer("A", "4", None), LabelledAnswer("B", "5", None), LabelledAnswer("C", None, "timed out")]
+    full, compact = (build_arbiter_prompt(prompt="What is 2+2?", history=[("user", "hi"), ("assistant", "hello")],
+                                          answers=answers, round_number=1, max_rounds=3, compact=form)
+                     for form in (False, True))
+    assert len(compact) < len(full) / 2
+    nonce = nonce_of(compact)
+    for block in (f"<<<REQUEST {nonce}>>>\nWhat is 2+2?\n<<<END REQUEST {nonce}>>>",
+                  f"<<<RESPONSE A {nonce}>>>\n4\n<<<END RESPONSE A {nonce}>>>",
+                  f"<<<ASSISTANT TURN {nonce}>>>\nhello\n<<<END ASSISTANT TURN {nonce}>>>"):
+        assert block in compact
+    assert "Failed, no answer: C." in compact and "timed out" not in compact
+    assert compact.endswith("<confidence>0 to 1: how likely your answer is right</confidence>\n"
+                            "<synthesis>the complete answer to the request, on its own</synthesis>")
+    assert "needs_iteration" not in compact and "##" not in compact
+    verdict = parse_verdict("<confidence>0.8</confidence>\n<synthesis>4</synthesis>")
+    assert (verdict.synthesis, verdict.confidence, verdict.tagged) == ("4", 0.8, True)
+
+
+def test_a_compact_prompt_says_each_cut_in_a_few_words():
+    from llm_consortium.text.cuts import Caps
+
+    answers = [LabelledAnswer("A", "x" * 500, None), LabelledAnswer("B", "y", None)]
+    text = build_arbiter_prompt(prompt="q", history=[], answers=answers, round_number=1, max_rounds=1,
+                                caps=Caps(100, 150), compact=True)
+    assert "Response A is cut to its first 100 of 500 characters." in text
+    refinement = build_refinement_prompt(prompt="q", previous_answer="z" * 300, verdict=make_verdict(),
+                                         caps=Caps(50, 400), compact=True)
+    assert "It is cut to its first 50 of 300 characters." in refinement
+    assert refinement.endswith("Keep what was right, fix what was wrong. Reply with the answer only.")
+    assert "## " not in refinement
+
+
+@pytest.mark.parametrize(
+    "reply, expected, removed",
+    [
+        ("<<<OTHER ANSWER 1 b86050bc>>\n38 + 15 = 51\n<<<END YOUR ANSWER 1 b86050bc>>>", "38 + 15 = 51", 2),
+        ("The answer is 5.\n\n<<<RESPONSE A 1a2b3c4d>>>", "The answer is 5.", 1),
+        ("<<<RESPONSE A f2588b75>>\n8\n<<<END RESPON", "8", 2),  # cut off where the window ran out
+        ("<<<REQUEST>>>What is 2+2?<<<END REQUEST>>> 4", "What is 2+2? 4", 2),
+        ("<<<END YOUR ANSWER 1", "", 1),
+        ("x << y and a<<<b; 1 << 4 is 16", "x << y and a<<<b; 1 << 4 is 16", 0),  # not a fence
+    ],
+)
+def test_fence_markers_echoed_from_a_prompt_are_found_and_removed(reply, expected, removed):
+    assert fencing.strip_markers(reply) == (expected, removed)

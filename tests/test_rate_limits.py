@@ -12,7 +12,8 @@ import pytest
 
 from llm_consortium import engine
 from llm_consortium.adapter.progress import describe
-from llm_consortium.calls.shared_limits import FILE_NAME, SharedLimits
+from llm_consortium.calls.limit_groups import endpoint
+from llm_consortium.calls.sqlite_limits import FILE_NAME, SqliteLimits
 from llm_consortium.types import Call, Event
 
 from helpers import LLM_BIN, Scripted, consortiums_run, llm_run, llm_subprocess, save, settings, spawn
@@ -94,7 +95,7 @@ def test_the_openai_clients_own_429_retries_lose_nothing_and_teach_the_limit(bus
     assert busy.refused >= 1
     assert sum(m["requests"] for m in records) == len(busy.requests_for("busy"))
     assert sum(a.get("provider_retries", 0) for m in records for a in m.get("attempts", [])) >= 1
-    assert SharedLimits(user_path / FILE_NAME).limits("busy")[0] is not None  # refusals were heard
+    assert SqliteLimits(user_path / FILE_NAME).limits(endpoint(busy.url))[0] is not None  # refusals were heard
 
 
 def test_eight_llm_processes_at_once_all_answer_with_every_member(busy, user_path):

@@ -36,7 +36,7 @@ def test_a_model_given_twice_is_named_twice_in_the_trace(loopback, openai_models
     ok("create", "v", "-m", "alpha", "-m", "beta", "-m", "alpha", "-i", "1")
     result = llm_run("-m", "v", "capital?")
     assert result.exit_code == 0 and result.stdout == "Paris.\n"
-    assert "Vote 0.67 (2/3): alpha, alpha#2" in llm_run("consortiums", "trace").stdout
+    assert "Vote 2 of 3 answers (same text): alpha, alpha#2" in llm_run("consortiums", "trace").stdout
 
 
 COPIES = 16

@@ -222,11 +222,11 @@ def test_json_verdict_fields_are_read_like_tags():
     from llm_consortium.structured.json_answers import read_verdict
 
     tagged = parse_verdict(
-        "<confidence>80</confidence><needs_iteration>1</needs_iteration>"
+        "<confidence>80%</confidence><needs_iteration>1</needs_iteration>"
         "<refinement_areas>- none\n- units</refinement_areas><synthesis>{}</synthesis>"
     )
     as_json = read_verdict(
-        '{"confidence": "80", "needs_iteration": "1", "refinement_areas": ["- none", "- units"], '
+        '{"confidence": "80%", "needs_iteration": "1", "refinement_areas": ["- none", "- units"], '
         '"synthesis": {}, "analysis": "", "dissent": ""}',
         {"type": "object"},
     )

@@ -62,7 +62,7 @@ async def test_unknown_confidence_is_listed_without_claiming_more():
     arbiter = Scripted("judge", "An untagged reply.")
     result = await run(Call("q"), [Scripted("a", "x").participant()], arbiter.participant(), settings(max_iterations=2))
     assert result.confidence is None and result.status == "complete"
-    assert result.degraded == ["the arbiter stated no confidence, so no threshold judged the answer"]
+    assert result.degraded == ["the arbiter stated no readable confidence, so no threshold judged the answer"]
 
 
 def test_the_worst_fact_names_the_run_and_every_fact_is_listed():
@@ -132,3 +132,29 @@ def test_a_complete_run_prints_nothing_on_stderr(loopback, openai_models, caplog
     with caplog.at_level(logging.WARNING):
         result = llm_run("-m", "calm", "q")
     assert result.exit_code == 0 and result.stderr == "" and caplog.records == []
+
+
+@pytest.mark.asyncio
+async def test_a_run_both_partial_and_fallback_names_both_causes_and_never_calls_a_member_failure_fallback():
+    members = [Scripted("a", "Paris").participant(), Scripted("b", "Paris").participant(),
+               Scripted("broken", ProviderError(500, "boom")).participant()]
+    arbiter = Scripted("judge", ProviderError(500, "judge down"))
+    result = await run(Call("q"), members, arbiter.participant(), settings(skip_arbiter_on_agreement=False))
+    assert result.status == "fallback"  # the worst names the run
+    error = result.failed_members[0]["error"]
+    assert result.warning == f"partial, fallback: broken failed in round 1 ({error})"
+
+
+@pytest.mark.asyncio
+async def test_the_vote_line_shows_the_share_of_the_answers_and_of_the_panel_as_the_rounds_confidence():
+    from llm_consortium.history.logged_runs import Run
+    from llm_consortium.render import trace_text
+
+    members = [Scripted("a", "Paris").participant(), Scripted("b", "Paris").participant(),
+               Scripted("broken", ProviderError(500, "boom")).participant()]
+    result = await run(Call("q"), members, None, settings(strategy="vote", max_iterations=1))
+    assert result.confidence == pytest.approx(2 / 3)
+    shown = trace_text.render(Run("01X", "2025-01-01T00:00:00", 10, 1, 1, "q", result.text, result.trace()))
+    assert "Vote 2 of 2 answers (same text): a, b" in shown
+    assert "Vote: 2 of 2 answers, 2 of 3 of the panel → confidence 0.67" in shown
+    assert "confidence 0.67" in shown.splitlines()[1] and "1.00" not in shown

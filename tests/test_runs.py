@@ -223,6 +223,6 @@ def test_vote_groups_render_when_present():
         "confidence": 0.67,
     }
     run = Run("01X", "2025-01-01T00:00:00", 10, 1, 1, "q", "yes", trace)
-    assert "Vote 0.67 (2/3): A, B" in trace_text.render(run)
+    assert "Vote 2 of 3 answers: A, B" in trace_text.render(run)
     page = trace_html.render(run)
     assert "yes &lt;b&gt;" in page and "Vote" in page

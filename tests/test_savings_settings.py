@@ -22,8 +22,8 @@ from helpers import llm_run, ok, refused, save
 
 
 def test_prices_set_list_and_remove_round_trip_through_the_file(user_path):
-    ok("prices", "set", "cheap", "0.15", "0.6")
-    ok("prices", "set", "strong", "1.5", "6")
+    ok("prices", "set", "cheap", "0.15", "0.6", "--force")  # no model is installed here
+    ok("prices", "set", "strong", "1.5", "6", "--force")
     assert prices.load() == {"cheap": (0.15, 0.6), "strong": (1.5, 6.0)}
     assert json.loads((user_path / prices.FILE_NAME).read_text())["cheap"] == {"input": 0.15, "output": 0.6}
     listed = ok("prices").output  # a DefaultGroup: no subcommand lists
@@ -152,3 +152,15 @@ def test_the_trace_text_shows_cost_savings_tiers_and_a_budget_stop():
         "Waves: the first 2 decided the vote; 1 not called",
         "Arbiter skipped: all 2 answers agree",
     ]
+
+
+def test_a_price_for_a_model_llm_does_not_know_is_refused_naming_the_close_ones(openai_models, user_path):
+    openai_models(["alpha", "beta"])
+    error = refused("prices", "set", "alpah", "1", "1")
+    assert "llm knows no model named 'alpah'" in error and "Did you mean alpha?" in error and "--force" in error
+    assert "\n" not in error.strip() and not (user_path / prices.FILE_NAME).exists()
+    assert "Did you mean" not in refused("prices", "set", "zzzzzz", "1", "1")
+    ok("prices", "set", "alpah", "1", "1", "--force")
+    assert prices.load() == {"alpah": (1.0, 1.0)}
+    ok("prices", "set", "alpha", "2", "3")  # a model llm knows needs no --force
+    assert prices.load()["alpha"] == (2.0, 3.0)

@@ -64,6 +64,37 @@ def test_every_place_a_number_is_given_refuses_the_same_values(setting):
     assert not any(_refusals(setting.name, setting.default if setting.default is not None else 0).values())
 
 
+def _said(place: str, name: str, value: object) -> str:
+    attempts = {
+        FILE: lambda: ConsortiumConfig(**MEMBERS, **{name: value}),
+        OPTION: lambda: ConsortiumOptions(**{name: str(value)}),
+        RUN: lambda: Settings(**{name: value}),
+    }
+    with pytest.raises((ValidationError, ValueError)) as caught:
+        attempts[place]()
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("setting", [s for s in SETTINGS if _outside(s) or s.choices], ids=lambda s: s.name)
+def test_one_rule_one_message_in_every_place(setting):
+    """The file, `-o` and the engine refuse a value with the table's own words
+    (`create` shows the file's): no second check with other words."""
+    for value in _outside(setting) or ["dice"]:
+        said = setting.fault(value)
+        assert said
+        for place in setting.places:
+            assert said in _said(place, setting.name, value), (place, value)
+
+
+def test_what_pydantic_accepted_is_still_accepted():
+    config = ConsortiumConfig(**MEMBERS, review=1, waves="yes")
+    assert (config.review, config.waves) == (True, True)
+    options = ConsortiumOptions(max_iterations="2.0", review="on", timeout=" 5 ")
+    assert (options.max_iterations, options.review, options.timeout) == (2, True, 5.0)
+    with pytest.raises(ValidationError, match=r"max_iterations\n  must be a whole number, got 3\.0"):
+        ConsortiumConfig(**MEMBERS, max_iterations=3.0)  # a file's integer is a plain integer
+
+
 def test_each_place_holds_exactly_the_settings_the_table_gives_it():
     assert set(ConsortiumConfig.model_fields) == {"name", "models", "arbiter", "tools", *(s.name for s in settings_in(FILE))}
     assert set(ConsortiumOptions.model_fields) == {s.name for s in settings_in(OPTION)}

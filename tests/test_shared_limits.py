@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from llm_consortium.calls import leases, shared_limits
+from llm_consortium.calls import leases, sqlite_limits
 from llm_consortium.calls.gate import gate_for
+from llm_consortium.calls.limit_groups import endpoint
 from llm_consortium.calls.policy import call_with_policy
-from llm_consortium.calls.shared_limits import FILE_NAME, SharedLimits, SharedStateError
+from llm_consortium.calls.shared_limits import SharedStateError
+from llm_consortium.calls.sqlite_limits import FILE_NAME, SqliteLimits
 from llm_consortium.calls.window import SHARED_INITIAL
 from llm_consortium.types import Call, Participant
 
@@ -35,7 +37,7 @@ def _dead_pid() -> int:
 
 
 def test_leases_hold_the_shared_limit_across_instances(tmp_path):
-    one, two = SharedLimits(tmp_path / FILE_NAME), SharedLimits(tmp_path / FILE_NAME)  # two processes
+    one, two = SqliteLimits(tmp_path / FILE_NAME), SqliteLimits(tmp_path / FILE_NAME)  # two processes
     first = one.try_lease("m")
     assert first is not None and one.limits("m") == (None, None)  # unlimited until refused
     second = one.try_lease("m")
@@ -49,7 +51,7 @@ def test_leases_hold_the_shared_limit_across_instances(tmp_path):
 
 
 def test_a_burst_of_refusals_halves_once_and_successes_grow_it_back(tmp_path):
-    shared = SharedLimits(tmp_path / FILE_NAME)
+    shared = SqliteLimits(tmp_path / FILE_NAME)
     leases = [shared.try_lease("m") for _ in range(SHARED_INITIAL)]
     for lease in leases:
         shared.rate_limited(lease, "m")  # all started before the first refusal
@@ -63,7 +65,7 @@ def test_a_burst_of_refusals_halves_once_and_successes_grow_it_back(tmp_path):
 
 
 def test_a_full_window_looks_full_to_a_cheap_read_until_a_lease_is_released(tmp_path):
-    one, two = SharedLimits(tmp_path / FILE_NAME), SharedLimits(tmp_path / FILE_NAME)
+    one, two = SqliteLimits(tmp_path / FILE_NAME), SqliteLimits(tmp_path / FILE_NAME)
     assert two.looks_free("m")  # nothing known: room
     leases = [one.try_lease("m") for _ in range(4)]
     one.rate_limited(leases[0], "m")  # four in flight, one refused: a window of two
@@ -74,12 +76,12 @@ def test_a_full_window_looks_full_to_a_cheap_read_until_a_lease_is_released(tmp_
 
 
 def test_a_dead_process_leaves_no_lease_behind(tmp_path):
-    shared = SharedLimits(tmp_path / FILE_NAME)
+    shared = SqliteLimits(tmp_path / FILE_NAME)
     lease = shared.try_lease("m")
     shared.rate_limited(lease, "m")  # limit 1, held by "us"
     db = shared._db()
     db.execute("update leases set pid = ?", (_dead_pid(),))  # as if we had been killed
-    assert SharedLimits(tmp_path / FILE_NAME).try_lease("m") is not None
+    assert SqliteLimits(tmp_path / FILE_NAME).try_lease("m") is not None
 
 
 @pytest.mark.parametrize("operation", ["try_lease", "looks_free"])
@@ -87,14 +89,14 @@ def test_an_unusable_state_file_is_an_error_to_fall_back_on(tmp_path, operation)
     path = tmp_path / FILE_NAME
     path.mkdir()
     with pytest.raises(SharedStateError):
-        getattr(SharedLimits(path), operation)("m")
+        getattr(SqliteLimits(path), operation)("m")
 
 
 def test_a_state_file_that_is_not_a_database_is_replaced_once_with_a_warning(tmp_path, caplog):
     path = tmp_path / FILE_NAME
     path.write_bytes(b"this is not a database" * 100)
-    assert SharedLimits(path).try_lease("m") is not None
-    assert SharedLimits(path).try_lease("m") is not None  # a database now: nothing to say
+    assert SqliteLimits(path).try_lease("m") is not None
+    assert SqliteLimits(path).try_lease("m") is not None  # a database now: nothing to say
     assert [r.getMessage() for r in caplog.records] == [f"Consortium: {path} was not a database: replaced it with a fresh one"]
 
 
@@ -113,14 +115,14 @@ def test_a_refusal_in_one_process_is_learned_in_the_shared_state(busy, user_path
     busy.script("busy", refusal, reply("same answer"))
     done = llm_subprocess(user_path, "-m", "panel", "q")
     assert done.returncode == 0, done.stderr
-    limit, lowest = SharedLimits(user_path / FILE_NAME).limits("busy")
+    limit, lowest = SqliteLimits(user_path / FILE_NAME).limits(endpoint(busy.url))
     assert lowest == 1 and limit is not None  # halved to 1, then grown by its successes
 
 
 def test_every_process_keeps_to_the_limit_the_others_learned(busy, user_path):
-    shared = SharedLimits(user_path / FILE_NAME)
-    lease = shared.try_lease("busy")
-    shared.rate_limited(lease, "busy")  # another process learned: 1 at a time
+    shared = SqliteLimits(user_path / FILE_NAME)
+    lease = shared.try_lease(endpoint(busy.url))  # the loopback models' limit group
+    shared.rate_limited(lease, endpoint(busy.url))  # another process learned: 1 at a time
     shared.release(lease)
     busy.limit_in_flight(1, retry_after_ms=1, client_retries=False)
     busy.script("busy", reply("same answer"))
@@ -130,24 +132,28 @@ def test_every_process_keeps_to_the_limit_the_others_learned(busy, user_path):
     assert done.stdout == "same answer\n"
 
 
-def test_processes_that_never_met_the_provider_send_it_one_window_too_many_at_most(busy, user_path):
-    """Eight processes, two members each, a provider that takes two: from a cold
-    start they share the slow start's first window (4), so at most 2 of its calls
-    are refused, plus one probe; each learning alone would send all 16 at once."""
+def test_processes_that_never_met_the_provider_send_it_one_window_too_many_at_most(busy, openai_models, user_path):
+    """Eight processes, three members each, three models of one server that takes
+    two: from a cold start they share the slow start's first window (4) for that
+    server, so at most 2 of its calls are refused, plus one probe; each model, or
+    each process, learning alone would send all 24 at once."""
+    trio = openai_models(["busy", "busy-b", "busy-c"])  # one endpoint
+    save("trio", trio, arbiter=None, strategy="vote", max_iterations=1, min_members=3)
     assert llm_subprocess(user_path, "-m", "busy", "--no-log", "warm-up").returncode == 0  # llm's logs.db exists
     busy.reset()
     busy.limit_in_flight(2, retry_after_ms=1, client_retries=False)  # each 429 reaches the gate
-    busy.script("busy", reply("same answer", delay=0.2))
-    children = [spawn(user_path, LLM_BIN, "-m", "panel", "--no-log", f"q{n}") for n in range(8)]
+    for model in trio:
+        busy.script(model, reply("same answer", delay=0.2))
+    children = [spawn(user_path, LLM_BIN, "-m", "trio", "--no-log", f"q{n}") for n in range(8)]
     finished = [child.communicate(timeout=120) for child in children]
     assert finished == [("same answer\n", "")] * 8
     assert busy.refused <= SHARED_INITIAL - 2 + 1 and busy.peak_in_flight == 2
 
 
 def test_a_process_killed_while_holding_a_slot_does_not_block_the_others(busy, user_path):
-    shared = SharedLimits(user_path / FILE_NAME)
-    lease = shared.try_lease("busy")
-    shared.rate_limited(lease, "busy")  # the learned limit: 1, free again
+    shared = SqliteLimits(user_path / FILE_NAME)
+    lease = shared.try_lease(endpoint(busy.url))
+    shared.rate_limited(lease, endpoint(busy.url))  # the learned limit: 1, free again
     shared.release(lease)
     busy.script("busy", hang(600))
     save("one", ["busy"], arbiter=None, max_iterations=1)
@@ -226,10 +232,10 @@ def test_many_threads_and_processes_starting_at_once_never_find_the_file_locked(
     path = tmp_path / FILE_NAME
     script = (
         "import sys, threading\n"
-        "from llm_consortium.calls.shared_limits import SharedLimits\n"
+        "from llm_consortium.calls.sqlite_limits import SqliteLimits\n"
         "errors = []\n"
         "def work():\n"
-        "    shared = SharedLimits(__import__('pathlib').Path(sys.argv[1]))\n"
+        "    shared = SqliteLimits(__import__('pathlib').Path(sys.argv[1]))\n"
         "    try:\n"
         "        for _ in range(20):\n"
         "            lease = shared.try_lease('m')\n"
@@ -258,7 +264,7 @@ def _leases_in(path: Path) -> int:
 
 
 def test_lease_ids_are_never_reused_so_a_late_release_deletes_only_its_own(tmp_path):
-    shared = SharedLimits(tmp_path / FILE_NAME)
+    shared = SqliteLimits(tmp_path / FILE_NAME)
     shared.try_lease("m")
     last = shared.try_lease("m")
     shared.release(last)
@@ -269,8 +275,8 @@ def test_lease_ids_are_never_reused_so_a_late_release_deletes_only_its_own(tmp_p
 def test_a_success_that_changes_nothing_waits_for_no_writer(tmp_path, monkeypatch):
     """Most successes leave the window as it was: they must not queue for the write
     lock behind another process's transaction."""
-    monkeypatch.setattr(shared_limits, "BUSY_MS", 50)
-    shared = SharedLimits(tmp_path / FILE_NAME)
+    monkeypatch.setattr(sqlite_limits, "BUSY_MS", 50)
+    shared = SqliteLimits(tmp_path / FILE_NAME)
     lease = shared.try_lease("m")  # one in flight, a window of 8: not full
     with contextlib.closing(sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)) as writer:
         writer.execute("begin immediate")  # another process writing
@@ -290,13 +296,13 @@ def test_the_gate_touches_the_file_only_in_its_own_thread(shared_here, monkeypat
     client's logging call that reports a 429)."""
     where: list[str] = []
     for name in ("try_lease", "release", "succeeded", "rate_limited"):
-        original = getattr(SharedLimits, name)
+        original = getattr(SqliteLimits, name)
 
         def spy(self, *args, _original=original, _name=name):
             where.append(threading.current_thread().name)
             return _original(self, *args)
 
-        monkeypatch.setattr(SharedLimits, name, spy)
+        monkeypatch.setattr(SqliteLimits, name, spy)
 
     async def scenario() -> str:
         gate = gate_for("m")
@@ -315,7 +321,7 @@ def test_sharing_lost_stays_lost_for_the_process_and_its_leases_are_removed(shar
     """The file locked while a call releases its lease: one warning, this process's
     own limits from then on (a long `llm chat` does not turn sharing back on at its
     next turn), and its lease removed once the file lets it."""
-    monkeypatch.setattr(shared_limits, "BUSY_MS", 50)
+    monkeypatch.setattr(sqlite_limits, "BUSY_MS", 50)
     monkeypatch.setattr(leases, "CLEAN_EVERY", 0.01)
     slot = asyncio.run(gate_for("m").acquire())
     leases.settle()
@@ -334,10 +340,60 @@ def test_sharing_lost_stays_lost_for_the_process_and_its_leases_are_removed(shar
     assert sum("learned in this process alone" in r.getMessage() for r in caplog.records) == 1
 
 
+def test_a_wait_cancelled_while_its_work_is_queued_leaves_the_worker_serving(shared_here):
+    """A call's timeout, a Ctrl-C or an MCP cancel landing while its look at the file
+    waits behind other work: the work is dropped, and the worker goes on serving
+    every later call of the process."""
+    started, go = threading.Event(), threading.Event()
+
+    def blocking(store: SqliteLimits) -> str:
+        started.set()
+        go.wait(30)
+        return "first"
+
+    async def scenario() -> str:
+        first = asyncio.ensure_future(leases.soon(blocking))
+        await asyncio.to_thread(started.wait, 30)
+        queued = asyncio.ensure_future(leases.soon(lambda store: "dropped"))
+        for _ in range(5):  # it has handed its work over and waits for it
+            await asyncio.sleep(0)
+        queued.cancel()
+        for _ in range(5):  # the cancel reaches the work it handed over, still queued
+            await asyncio.sleep(0)
+        go.set()
+        assert await first == "first"
+        return await asyncio.wait_for(leases.soon(lambda store: "still serving"), 10)  # a hang guard
+
+    assert asyncio.run(scenario()) == "still serving"
+
+
+def test_the_warning_about_an_unusable_limits_file_names_it_once(shared_here, caplog):
+    os.mkfifo(shared_here)  # SQLite would hang on it: refused
+
+    async def scenario() -> None:
+        (await gate_for("m").acquire()).release()
+
+    asyncio.run(scenario())
+    leases.settle()
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert warning.count(str(shared_here)) == 1 and "not a regular file (a FIFO)" in warning
+
+
+def test_a_file_of_an_older_layout_is_made_afresh_without_a_word(tmp_path, caplog):
+    path = tmp_path / FILE_NAME
+    with contextlib.closing(sqlite3.connect(path)) as db:  # the tables as the previous layout made them
+        db.execute("create table windows (model text primary key, size integer)")
+        db.execute("insert into windows values ('m', 1)")
+        db.commit()
+    shared = SqliteLimits(path)
+    assert [shared.try_lease("m") is not None for _ in range(SHARED_INITIAL + 1)] == [True] * SHARED_INITIAL + [False]
+    assert caplog.records == []
+
+
 def test_the_wait_for_a_lease_is_bounded_by_the_calls_timeout(shared_here):
     """A lease left in the file (a lost process, a limit of one learned elsewhere):
     `-o timeout` bounds the wait for it, as for any slot."""
-    other = SharedLimits(shared_here)
+    other = SqliteLimits(shared_here)
     held = other.try_lease("m")
     other.rate_limited(held, "m")  # a limit of 1, and its one lease held
     member = Scripted("m", "never asked")
@@ -352,7 +408,7 @@ def test_the_wait_for_a_lease_is_bounded_by_the_calls_timeout(shared_here):
 
 
 def test_the_limit_another_process_learned_is_reported_before_any_refusal_here(shared_here):
-    other = SharedLimits(shared_here)
+    other = SqliteLimits(shared_here)
     lease = other.try_lease("m")
     other.rate_limited(lease, "m")
     other.release(lease)
@@ -369,7 +425,7 @@ def test_the_limit_another_process_learned_is_reported_before_any_refusal_here(s
 def test_a_shared_window_that_demand_fills_doubles_though_its_calls_end_together(tmp_path):
     """Warm, sixteen copies of one model run at once: the first batch's eight calls end
     together while eight more of the process wait, and that is a full window."""
-    shared = SharedLimits(tmp_path / FILE_NAME)
+    shared = SqliteLimits(tmp_path / FILE_NAME)
     held = [shared.try_lease("m") for _ in range(SHARED_INITIAL)]
     assert shared.try_lease("m") is None
     for lease in held:

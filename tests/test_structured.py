@@ -395,7 +395,7 @@ def test_verdict_schema_rebases_root_references():
 
 
 def test_read_verdict_from_a_json_verdict():
-    raw = json.dumps({"analysis": "A and B agree", "dissent": "", "confidence": 85, "needs_iteration": "true",
+    raw = json.dumps({"analysis": "A and B agree", "dissent": "", "confidence": 0.85, "needs_iteration": "true",
                       "refinement_areas": ["check age", "none"], "synthesis": {"name": "Rex", "age": 3, "good": True}})
     verdict = read_verdict(raw, DOG)
     assert json.loads(verdict.synthesis) == {"name": "Rex", "age": 3, "good": True}

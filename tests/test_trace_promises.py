@@ -66,15 +66,16 @@ def voted(loopback, openai_models):
 
 def test_vote_shares_and_confidence_read_the_same_everywhere(voted, tmp_path):
     text = llm_run("consortiums", "trace").stdout
-    assert "Vote 0.67 (2/3) = paris (stated answer): alpha, alpha#2" in text
-    assert "Vote 0.33 (1/3) = london (stated answer): beta" in text
+    assert "Vote 2 of 3 answers = paris (short answer): alpha, alpha#2" in text
+    assert "Vote 1 of 3 answers = london (short answer): beta" in text
+    assert "Vote: 2 of 3 answers, 2 of 3 of the panel → confidence 0.67" in text
     assert "Round 1 · " in text and "· confidence 0.67 ·" in text
     assert "0.6666" not in text
     page = html_of(tmp_path)
     assert ">?</text>" not in page and ">0.67</text>" in page  # the chart reads the vote's share
     titles = re.findall(r"<h3>(.*?)</h3>", page)
     assert "alpha" in titles and "beta" in titles and not any(t.startswith("- ·") for t in titles)
-    assert "0.67 (2/3)" in page
+    assert "2 of 3 answers" in page
 
 
 def test_arbiter_failure_names_what_was_kept_and_counts_the_arbiter(loopback, openai_models, tmp_path, caplog):
@@ -87,11 +88,11 @@ def test_arbiter_failure_names_what_was_kept_and_counts_the_arbiter(loopback, op
     assert result.exit_code == 0 and result.stdout == "Paris is the capital.\n"
     assert "the answer is the members' vote (2 of 3 agreed: alpha, alpha#2)" in caplog.text
     text = llm_run("consortiums", "trace").stdout
-    assert "The arbiter failed: the answer is the members' vote, 0.67 (2/3): alpha, alpha#2" in text
+    assert "The arbiter failed: the answer is the members' vote, 2 of 3 answers: alpha, alpha#2" in text
     assert "best earlier answer" not in text
     page = html_of(tmp_path)
     assert "3 members, 0 failed member calls, 1 failed arbiter call ·" in page
-    assert "the members&#x27; vote, 0.67 (2/3): alpha, alpha#2" in page
+    assert "the members&#x27; vote, 2 of 3 answers: alpha, alpha#2" in page
 
 
 def test_a_run_below_its_threshold_is_flagged(loopback, openai_models, tmp_path):

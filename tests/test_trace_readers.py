@@ -174,8 +174,8 @@ def test_a_trace_from_before_the_declaration_still_reads_everywhere(panel, user_
     assert text.stdout.startswith(f"Run {turn_id} · old-panel")
     assert "A   alpha" in text.stdout and "10 in / 3 out" in text.stdout
     assert "FAILED: beta is overloaded (2 attempts, 2 failed, rate-limited 1x" in text.stdout
-    assert "Vote 1.00 (1/1): alpha" in text.stdout
-    assert "The arbiter failed: the answer is the members' vote, 1.00 (1/1): alpha" in text.stdout
+    assert "Vote 1 of 1 answer: alpha" in text.stdout
+    assert "The arbiter failed: the answer is the members' vote, 1 of 1 answer: alpha" in text.stdout
     page = tmp_path / "old.html"
     assert llm_run("consortiums", "trace", turn_id, "--html", str(page)).exit_code == 0
     assert "beta is overloaded" in "".join(parse_page(page).text)

@@ -262,3 +262,27 @@ def test_cli_vote_strategy_skips_the_arbiter_and_logs_the_groups(loopback, opena
         (["alpha", "beta"], pytest.approx(2 / 3)),
         (["gamma"], pytest.approx(1 / 3)),
     ]
+
+
+# ------------------------------------------------------------ the final-answer line
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("asked", [True, False])
+async def test_the_final_answer_line_is_asked_for_when_set_and_read_when_there(asked):
+    replies = ["Seven plus five is twelve, I think.\nFinal answer: 12", "Let me add them.\nFinal answer: 12"]
+    members = [Scripted(name, reply) for name, reply in zip("ab", replies, strict=True)]
+    result = await run(
+        Call("What is 7 + 5?"), [m.participant() for m in members], None,
+        vote_settings(final_answer_line=asked, max_iterations=1),
+    )
+    assert [("Final answer: <your answer>" in m.calls[0].prompt) for m in members] == [asked, asked]
+    assert [(g["extracted"], g["members"]) for g in result.rounds[0]["vote"]["groups"]] == [("12", ["a", "b"])]
+
+
+@pytest.mark.asyncio
+async def test_the_final_answer_line_is_never_asked_of_json_answers():
+    member = Scripted("a", '{"n": 12}')
+    await run(Call("What is 7 + 5?", schema={"type": "object"}), [member.participant()], None,
+              vote_settings(final_answer_line=True, max_iterations=1))
+    assert "Final answer" not in member.calls[0].prompt

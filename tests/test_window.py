@@ -8,7 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_consortium.calls.window import FORGET_AFTER, INITIAL, PROBE_ROUNDS, Window
+from llm_consortium.calls.window import FORGET_AFTER, INITIAL, MAX_PROBE_DOUBLINGS, PROBE_ROUNDS, Window
 
 
 def test_slow_start_doubles_a_full_window_each_round_trip():
@@ -79,6 +79,41 @@ def test_recovery_is_quick_up_to_just_below_the_ceiling_then_the_ceiling_is_trie
     for _ in range(8):  # past the old ceiling: one per round trip
         window.success(held=8, started_epoch=window.epoch)
     assert window.size == 9
+
+
+def successes_before_trying_the_ceiling(window: Window) -> int:
+    """Successes of a full window at ceiling - 1 until the window tries the ceiling."""
+    tried = 0
+    while window.size < window.ceiling:
+        window.success(held=window.size, started_epoch=window.epoch)
+        tried += 1
+    return tried
+
+
+def test_each_try_at_the_ceiling_refused_again_doubles_the_wait_before_the_next():
+    """A provider whose limit holds still is asked less and less often."""
+    window = Window(size=4)
+    window.refusal(held=4, started_epoch=0, now=0.0)
+    window.refusal(held=4, started_epoch=0, now=0.0)  # four sent, two taken: ceiling 3, window 2
+    assert (window.size, window.ceiling) == (2, 3)
+    waits = []
+    for _ in range(MAX_PROBE_DOUBLINGS + 2):
+        waits.append(successes_before_trying_the_ceiling(window))
+        window.refusal(held=3, started_epoch=window.epoch, now=1.0)  # the try at 3: refused again
+        assert (window.size, window.ceiling) == (2, 3)
+    assert waits == [2 * PROBE_ROUNDS * 2**n for n in range(MAX_PROBE_DOUBLINGS + 1)] + [2 * PROBE_ROUNDS * 2**MAX_PROBE_DOUBLINGS]
+    successes_before_trying_the_ceiling(window)
+    window.success(held=3, started_epoch=window.epoch)  # the provider took 3 this time: the limit moved
+    assert window.ceiling is None and window.probes == 0
+
+
+def test_a_try_at_the_ceiling_refused_keeps_the_ceiling_though_calls_ended_before_it_was_heard():
+    window = Window(size=4)
+    window.refusal(held=4, started_epoch=0, now=0.0)
+    window.refusal(held=4, started_epoch=0, now=0.0)  # ceiling 3, window 2
+    successes_before_trying_the_ceiling(window)
+    window.refusal(held=1, started_epoch=window.epoch, now=1.0)  # two of the three ended before the 429 was heard
+    assert (window.size, window.ceiling) == (2, 3)
 
 
 def test_what_was_learned_is_forgotten_an_hour_after_the_last_refusal():

@@ -3,6 +3,12 @@ threshold) and `judge` (a model sorts the answers into "say the same thing" sets
 universal self-consistency). The engine never imports llm; it is given these as
 objects with the same `await matcher.group(texts)` shape as judging.matching's.
 
+Inside a run their model calls go through the run's one call path: the engine passes
+`ask` (`RunContext.ask`: the budget checked first, the run's failure policy, usage
+into the run's ledger, the call in the trace). Alone (a bench, a test) they call
+under the same failure policy themselves. Every answer they send is cut to the caps
+every prompt built from model text has (`text.cuts`).
+
 `matcher_for` turns a consortium's matching settings into a matcher, checking them
 before any call: an unknown mode, a model that is not of the needed kind, a
 tolerance below 0 or a threshold out of range is one llm.ModelError line.
@@ -12,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +29,21 @@ from ..calls.threads import in_thread
 from ..judging.conclusions import Conclusion, PromptForm, conclude
 from ..judging.matching import AUTO, Cluster, Grouping, Matcher, PureMatcher, final_answer
 from ..settings_spec import BY_NAME
-from ..text.cuts import DEFAULT_CAPS, Caps, fit
+from ..text.cuts import DEFAULT_CAPS, Caps, fit, fit_one
 from ..text.fencing import fenced, pick_nonce
-from ..types import Call, Participant, Reply
+from ..types import Call, Outcome, Participant, Reply
+
+Ask = Callable[[Participant, Call, str], Awaitable[Outcome]]
+"""How a run makes a matcher's call: (participant, call, the step's name) -> Outcome."""
+
+
+def _asker(timeout: float, retries: int) -> Ask:
+    """A matcher's call outside any run: the failure policy alone."""
+
+    async def ask(participant: Participant, call: Call, step: str) -> Outcome:
+        return await call_with_policy(participant, call, timeout=timeout, retries=retries)
+
+    return ask
 
 DEFAULT_THRESHOLD = 0.85
 """Cosine similarity at or above which two answers' embeddings are one vote. Why
@@ -59,21 +77,33 @@ def _fallback(answers: Sequence[str], prompt: str, calls: list[tuple[str, Any]],
 @dataclass
 class SemanticMatcher:
     """Answers whose embeddings have a cosine similarity of at least `threshold` with
-    a group's first answer are one vote. Each answer is embedded once per vote, in
-    one call under the same failure policy as a member's (timeout, retries); when it
-    fails, the vote falls back to `auto` and says so."""
+    a group's first answer are one vote. Each answer (cut to the per-answer cap) is
+    embedded once per vote, in one call under the same failure policy as a member's
+    (timeout, retries); when it fails or is not made, the vote falls back to `auto`
+    and says so."""
 
     model: Any  # an llm.EmbeddingModel
     threshold: float = DEFAULT_THRESHOLD
     mode: str = "semantic"
     timeout: float = 120.0
     retries: int = 2
+    caps: Caps = DEFAULT_CAPS
+    asks_models = True  # the engine passes `ask`
 
-    async def group(self, answers: Sequence[str], prompt: str = "") -> Grouping:
+    @property
+    def model_id(self) -> str:
+        return str(getattr(self.model, "model_id", "embedding model"))
+
+    @property
+    def model_ids(self) -> tuple[str, ...]:
+        """The models a run with this matcher may call (each needs a price under a money budget)."""
+        return (self.model_id,)
+
+    async def group(self, answers: Sequence[str], prompt: str = "", ask: Ask | None = None) -> Grouping:
         if len(answers) < 2:
             return Grouping(AUTO.clusters(answers, prompt))
-        texts = [final_answer(text).strip() for text in answers]
-        model_id = str(getattr(self.model, "model_id", "embedding model"))
+        texts = [fit_one(final_answer(text).strip(), self.caps).text for text in answers]
+        model_id = self.model_id
         vectors: list[list[float]] = []
 
         async def embed(_: Call) -> Reply:
@@ -83,9 +113,9 @@ class SemanticMatcher:
             vectors[:] = found
             return Reply(f"{len(found)} embeddings")  # embedding models report no tokens
 
-        outcome = await call_with_policy(
-            Participant(model_id, embed), Call(""), timeout=self.timeout, retries=self.retries
-        )
+        ask = ask or _asker(self.timeout, self.retries)
+        # The call's prompt is what is sent, so the budget estimates it as sent.
+        outcome = await ask(Participant(model_id, embed), Call("\n".join(texts)), "the matching model's call")
         calls: list[tuple[str, Any]] = [(model_id, outcome)]
         if outcome.reply is None:
             note = f"the matching model {model_id} could not embed the answers ({outcome.error}); grouped by auto"
@@ -161,12 +191,19 @@ class JudgeMatcher:
     timeout: float
     retries: int
     mode: str = "judge"
+    asks_models = True  # the engine passes `ask`
 
-    async def group(self, answers: Sequence[str], prompt: str = "") -> Grouping:
+    @property
+    def model_ids(self) -> tuple[str, ...]:
+        """The models a run with this matcher may call (each needs a price under a money budget)."""
+        return (self.judge.model_id,)
+
+    async def group(self, answers: Sequence[str], prompt: str = "", ask: Ask | None = None) -> Grouping:
         if len(answers) < 2:
             return Grouping(AUTO.clusters(answers, prompt))
         call = Call(judge_prompt(answers))
-        outcome = await call_with_policy(self.judge, call, timeout=self.timeout, retries=self.retries)
+        ask = ask or _asker(self.timeout, self.retries)
+        outcome = await ask(self.judge, call, "the matching judge's call")
         calls: list[tuple[str, Any]] = [(self.judge.model_id, outcome)]
         sets = parse_groups(outcome.reply.text, len(answers)) if outcome.reply is not None else None
         if sets is None:

@@ -11,15 +11,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import llm
 from llm.parts import TextPart
-from pydantic import create_model
+from pydantic import ValidationInfo, field_validator
 
 from ..errors import StoreError
 from ..saved import store
-from ..saved.fields import setting_field
+from ..saved.fields import check_setting, option_field
 from ..settings_spec import OPTION, RUN, settings_in
 
 if TYPE_CHECKING:
@@ -53,26 +53,40 @@ CONSORTIUM_ATTACHMENT_TYPES = frozenset(
     }
 )
 
-class _Options(llm.Options):
+class ConsortiumOptions(llm.Options):
     """Per-call overrides (`-o key value`) of the saved consortium settings: every
     OPTION setting of `settings_spec`, None (the saved value) unless given. llm
-    validates them before the consortium runs, and `llm models --options` lists them."""
+    validates them before the consortium runs, by the table's rule, and `llm models
+    --options` lists them."""
 
-    if TYPE_CHECKING:  # the options made from the table, as mypy sees them
+    # The settings table's OPTION settings, written by `make settings` (cog); do not edit.
+    # [[[cog
+    # from llm_consortium.settings_spec import OPTION, declarations
+    # cog.out(declarations(OPTION, "option"))
+    # ]]]
+    confidence_threshold: float | None = option_field("confidence_threshold")
+    max_iterations: int | None = option_field("max_iterations")
+    min_iterations: int | None = option_field("min_iterations")
+    timeout: float | None = option_field("timeout")
+    call_mode: Literal["auto", "thread", "async"] | None = option_field("call_mode")
+    progress: bool | None = option_field("progress")
+    skip_arbiter_on_agreement: bool | None = option_field("skip_arbiter_on_agreement")
+    agreement: float | None = option_field("agreement")
+    waves: bool | None = option_field("waves")
+    budget_tokens: int | None = option_field("budget_tokens")
+    budget_usd: float | None = option_field("budget_usd")
+    matching: Literal["auto", "exact", "number", "choice", "semantic", "judge"] | None = option_field("matching")
+    matching_model: str | None = option_field("matching_model")
+    matching_tolerance: float | None = option_field("matching_tolerance")
+    matching_threshold: float | None = option_field("matching_threshold")
+    final_answer_line: bool | None = option_field("final_answer_line")
+    review: bool | None = option_field("review")
+    # [[[end]]]
 
-        def __getattr__(self, name: str) -> Any: ...
-
-
-if TYPE_CHECKING:
-    ConsortiumOptions = _Options
-else:
-    ConsortiumOptions = create_model(
-        "ConsortiumOptions",
-        __base__=_Options,
-        __module__=__name__,
-        __doc__=_Options.__doc__,
-        **{setting.name: setting_field(setting, per_call=True) for setting in settings_in(OPTION)},
-    )
+    @field_validator("*", mode="before")
+    @classmethod
+    def _table_rule(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_setting(value, info, per_call=True)
 
 
 def _text_of(message: Any) -> str:
@@ -125,6 +139,7 @@ def with_prices(settings: Settings, members: list[Any], arbiter: Any) -> Setting
     from ..saved import prices as table
 
     model_ids = [p.model_id for p in [*members, *([arbiter] if arbiter else [])]]
+    model_ids += getattr(settings.matcher, "model_ids", ())  # `judge` and `semantic` call a model too
     try:
         saved = table.load()
         found = table.for_models(model_ids, saved, _canonical_names()) if saved else {}
@@ -136,7 +151,7 @@ def with_prices(settings: Settings, members: list[Any], arbiter: Any) -> Setting
     missing = unpriced(model_ids, found) if settings.budget_usd is not None else []
     if missing:
         raise llm.ModelError(
-            f"A money budget (budget_usd {settings.budget_usd:g}) needs a price for every model; "
+            f"A money budget (budget_usd {settings.budget_usd:g}) needs a price for every model it may call; "
             f"none is set for {', '.join(missing)}: llm consortiums prices set MODEL INPUT OUTPUT"
         )
     return dataclasses.replace(settings, prices=found)
@@ -297,9 +312,10 @@ class _SharedConsortium:
     def record(self, response: Any, result: Result) -> None:
         """Put the run's cost and trace on the consortium's own logged turn."""
         per_model = result.usage["per_model"]
-        # `-u` shows these details: the run's cost when every price is known, and the
-        # calls the arbiter skip, tiers and waves did not make.
-        spending = {key: result.usage[key] for key in ("cost_usd", "calls_saved") if result.usage.get(key)}
+        # `-u` shows these details: the run's cost when every price is known, the
+        # calls the arbiter skip, tiers and waves did not make, and what a budget
+        # counted for usage a model did not report.
+        spending = {key: result.usage[key] for key in ("cost_usd", "calls_saved", "estimated") if result.usage.get(key)}
         # The status too (engine/status.py), so `-u` says what the answer rests on.
         response.set_usage(
             input=result.usage["input"],

@@ -31,7 +31,8 @@ import llm
 
 from ..calls.failures import remember_secret
 from ..calls.gate import gate_for
-from ..calls.leases import share_limits
+from ..calls.leases import LIMITS_VARIABLE, share_limits
+from ..calls.limit_groups import limit_group
 from ..calls.stdio import guarded
 from ..calls.threads import in_thread
 from ..saved.config import ArbiterConfig, ConsortiumConfig
@@ -42,6 +43,7 @@ from .http_refusals import watch_http_refusals
 from .loop import wait_on
 from .tool_loop import tool_call
 from .tools import ToolKit
+from .windows import window_for
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +156,13 @@ def llm_call(
     return call_sync
 
 
+def group_of(model: Any, explicit: str | None = None) -> str:
+    """The limit group `model`'s calls count in (`calls/limit_groups.py`): llm's
+    OpenAI-compatible models name their server as `api_base`."""
+    api_base = getattr(model, "api_base", None)
+    return limit_group(model.model_id, explicit, api_base if isinstance(api_base, str) else None)
+
+
 class Registry:
     """Every registered model by id and alias, from one registration pass (each
     `llm.get_model` call re-runs every plugin's registration)."""
@@ -175,6 +184,14 @@ class Registry:
             raise KeyError(model_id)
         return model
 
+    def limit_group(self, model_id: str, explicit: str | None = None) -> str:
+        """The limit group `model_id`'s calls count in (`group_of`); for a model
+        nobody installed, the explicit group or the id itself."""
+        try:
+            return group_of(self.model(model_id), explicit)
+        except KeyError:
+            return limit_group(model_id, explicit)
+
     def participant(
         self,
         model_id: str,
@@ -183,11 +200,12 @@ class Registry:
         max_concurrent: int | None = None,
         mode: str | None = None,
         tools: ToolKit | None = None,
+        limit_group: str | None = None,
     ) -> Participant:
         """An engine participant calling `model_id` with `options`, gated by the
-        model's process-wide gate, running a tool loop with `tools` when its model
-        supports tools. KeyError for an unknown id, llm.ModelError (from the model)
-        for a key that is not set."""
+        model's process-wide gate (its limits counted in its limit group), running a
+        tool loop with `tools` when its model supports tools. KeyError for an
+        unknown id, llm.ModelError (from the model) for a key that is not set."""
         model = self.model(model_id)
         remember_secret(model.get_key())
         sync_model, async_model = self.sync.get(model_id), self.async_.get(model_id)
@@ -198,11 +216,13 @@ class Registry:
         if max_concurrent is None:
             max_concurrent = default_max_concurrent(async_model)
         # One gate per model object, whatever alias names it; the cap is this configuration's.
-        gate = gate_for(model.model_id, max_concurrent)
+        group = group_of(model, limit_group)
+        gate = gate_for(model.model_id, max_concurrent, group)
         schemas = bool(getattr(model, "supports_schema", False))
         return Participant(
             model_id, call, instance, attachment_types=types, gate=gate, supports_schema=schemas,
             supports_tools=bool(getattr(model, "supports_tools", False)),
+            limit_group=None if group == model.model_id else group,
         )
 
     def checked_participant(
@@ -215,12 +235,13 @@ class Registry:
         max_concurrent: int | None = None,
         mode: str | None = None,
         tools: ToolKit | None = None,
+        limit_group: str | None = None,
     ) -> Participant:
         """`participant()`, with every failure as one llm.ModelError naming the role
         (member, arbiter, baseline) and the model: the single place those messages
         are worded."""
         try:
-            return self.participant(model_id, options, instance, max_concurrent, mode, tools)
+            return self.participant(model_id, options, instance, max_concurrent, mode, tools, limit_group)
         except KeyError:
             raise llm.ModelError(f"{owner}unknown {role} model {model_id!r}") from None
         except llm.ModelError as ex:
@@ -255,7 +276,7 @@ def resolve(
     """
     mode = call_mode or config.call_mode
     registry = registry or Registry()
-    share_limits(None if _sharing_off() else Path(llm.user_dir()))
+    share_limits(None if _sharing_off() else Path(llm.user_dir()), os.environ.get(LIMITS_VARIABLE))
     watch_http_refusals()
     check_cycles(config, registry.sync)
     for value in llm.load_keys().values():
@@ -263,10 +284,11 @@ def resolve(
 
     def participant(entry: ArbiterConfig, role: str, instance: int = 1) -> Participant:
         given = tools if role == "member" or (tools is not None and tools.arbiter) else None
-        return registry.checked_participant(
+        called = registry.checked_participant(
             entry.model_id, entry.options, role, instance, owner=f"Consortium {config.name!r}: ",
-            max_concurrent=entry.max_concurrent, mode=mode, tools=given,
+            max_concurrent=entry.max_concurrent, mode=mode, tools=given, limit_group=entry.limit_group,
         )
+        return dataclasses.replace(called, window=window_for(registry.model(entry.model_id), entry))
 
     members = [
         dataclasses.replace(participant(member, "member", instance), tier=getattr(member, "tier", 1))

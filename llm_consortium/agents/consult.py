@@ -10,14 +10,17 @@ result is read back from the run's trace: what the answer rests on (the engine's
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import llm
+from pydantic import BaseModel, Field
 
 from ..engine.status import FAILED
-from ..errors import ConsortiumError
+from ..errors import ConsortiumError, ConsortiumFailed
+from ..text.words import plural
 from ..trace import Trace, read_trace
 
 # A consortium whose members failed: the failed ones are often the slowest, and the
@@ -42,30 +45,39 @@ class Request:
     tools: list[Any] = field(default_factory=list)
 
 
-@dataclass
-class ConsultResult:
-    """What happened, in full: the fields an agent reads (structured content) and
-    `as_text()`, the same facts in compact text a model reads well."""
+class ConsultResult(BaseModel):
+    """What happened, in full: the fields an agent reads (structured content, whose
+    schema the MCP server publishes from these descriptions) and `as_text()`, the
+    same facts in compact text a model reads well."""
 
-    consortium: str
-    status: str  # complete, partial, stopped, fallback (engine/status.py) or failed
-    answer: str | None
-    confidence: float | None = None
-    confidence_threshold: float | None = None
-    degraded: list[str] = field(default_factory=list)  # one line per fact behind the status
-    failed_members: list[dict[str, Any]] = field(default_factory=list)
-    arbiter_skipped: str | None = None  # why no arbiter judged the final round
-    dissent: list[str] = field(default_factory=list)  # minority answers, one line each
-    rounds: int = 0
-    calls: int = 0
-    input_tokens: int | None = None  # None: some model did not say
-    output_tokens: int | None = None
-    cost_usd: float | None = None  # None: a price is unknown
-    run_id: str | None = None  # `llm consortiums trace RUN_ID`; None when logs are off
-    error: str | None = None  # why a failed run has no answer
+    consortium: str = Field(description="The consortium consulted")
+    status: str = Field(
+        description="complete: every member called answered and the arbiter (or the vote) decided; "
+        "partial: some member failed; stopped: a budget ended the run early; fallback: the arbiter "
+        "failed and an earlier answer, the review or the vote decided; failed: no answer (see error)"
+    )
+    answer: str | None = Field(description="The final answer (JSON text under a schema); null when the run failed")
+    confidence: float | None = Field(default=None, description="0-1, or null when unknown")
+    confidence_threshold: float | None = Field(default=None, description="The confidence the run had to reach")
+    degraded: list[str] = Field(default_factory=list, description="One line per fact behind a non-complete status")
+    failed_members: list[dict[str, Any]] = Field(
+        default_factory=list, description="Each failed member call: member, round, error (a failed run's too)"
+    )
+    arbiter_skipped: str | None = Field(default=None, description="Why no arbiter judged the final round, else null")
+    dissent: list[str] = Field(default_factory=list, description="The minority views, one line each")
+    rounds: int = Field(default=0, description="Rounds played")
+    calls: int = Field(default=0, description="Model calls made (a failed run's too)")
+    requests: int = Field(default=0, description="HTTP requests those calls sent, the providers' SDK retries included")
+    input_tokens: int | None = Field(default=None, description="Input tokens spent; null when some model did not say")
+    output_tokens: int | None = Field(default=None, description="Output tokens spent; null when some model did not say")
+    cost_usd: float | None = Field(default=None, description="USD spent; null when a price is unknown")
+    run_id: str | None = Field(
+        default=None, description="The logged run (llm consortiums trace RUN_ID); null: logs off, or the run failed"
+    )
+    error: str | None = Field(default=None, description="Why a failed run has no answer")
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump()
 
     def as_text(self) -> str:
         """The result as a model reads it: the answer, then every fact it rests on."""
@@ -100,7 +112,7 @@ class ConsultResult:
             else "tokens unknown"
         )
         cost = f"${self.cost_usd:.4f}" if self.cost_usd is not None else "cost unknown"
-        return f"{self.rounds} round{'s' if self.rounds != 1 else ''}, {self.calls} calls, {tokens}, {cost}"
+        return f"{plural(self.rounds, 'round')}, {plural(self.calls, 'call')}, {tokens}, {cost}"
 
 
 def _short(text: str, limit: int = 160) -> str:
@@ -122,12 +134,24 @@ def _dissent(final: dict[str, Any]) -> list[str]:
     ]
 
 
+def _spending(usage: Any) -> dict[str, Any]:
+    """The result's spending fields from a run's usage (`Result.usage`), a finished
+    or a failed run's alike."""
+    rows = (usage.get("per_model") or {}).values()
+    return {
+        "calls": sum(row.get("calls", 0) for row in rows),
+        "requests": sum(row.get("requests", 0) for row in rows),
+        "input_tokens": usage.get("input"),
+        "output_tokens": usage.get("output"),
+        "cost_usd": usage.get("cost_usd"),
+    }
+
+
 def result_from_trace(consortium: str, text: str, stored: Any, run_id: str | None) -> ConsultResult:
     """The result of a finished run, from its trace (a stored one too)."""
     trace: Trace = read_trace(stored)
     rounds = trace["rounds"]
     final = next((r for r in rounds if r.get("round") == trace.get("final_round")), rounds[-1] if rounds else {})
-    usage = trace["usage"]
     return ConsultResult(
         consortium=consortium,
         status=trace.get("status", "complete"),
@@ -139,16 +163,31 @@ def result_from_trace(consortium: str, text: str, stored: Any, run_id: str | Non
         arbiter_skipped=str(final["arbiter_skipped"]) if final.get("arbiter_skipped") else None,
         dissent=_dissent(dict(final)),
         rounds=len(rounds),
-        calls=sum(row.get("calls", 0) for row in usage.get("per_model", {}).values()),
-        input_tokens=usage.get("input"),
-        output_tokens=usage.get("output"),
-        cost_usd=usage.get("cost_usd"),
         run_id=run_id,
+        **_spending(trace["usage"]),
     )
 
 
-def failed(consortium: str, error: str) -> ConsultResult:
-    return ConsultResult(consortium=consortium, status=FAILED, answer=None, error=error)
+def failed(consortium: str, error: str, spent: ConsortiumFailed | None = None) -> ConsultResult:
+    """A run with no answer: why, and, when the engine ran it, what it spent and which
+    members failed (it is not logged: llm logs no prompt that failed)."""
+    result = ConsultResult(consortium=consortium, status=FAILED, answer=None, error=error)
+    if spent is not None:
+        result.rounds = spent.rounds
+        result.failed_members = list(spent.failed_members or [])
+        for key, value in _spending(spent.usage or {}).items():
+            setattr(result, key, value)
+    return result
+
+
+def _engine_failure(ex: BaseException) -> ConsortiumFailed | None:
+    """The engine's failure behind llm's ModelError, which carries what the run spent."""
+    seen: BaseException | None = ex
+    while seen is not None:
+        if isinstance(seen, ConsortiumFailed):
+            return seen
+        seen = seen.__cause__
+    return None
 
 
 def check(request: Request) -> None:
@@ -161,8 +200,31 @@ def check(request: Request) -> None:
         raise ConsultError(f"No saved consortium named {request.consortium!r} (saved: {saved})")
     if not request.prompt.strip():
         raise ConsultError("The prompt is empty")
-    if request.max_usd is not None and not request.max_usd >= 0:
-        raise ConsultError(f"max_usd must be 0 or more, got {request.max_usd}")
+    if request.max_usd is not None and not (math.isfinite(request.max_usd) and request.max_usd >= 0):
+        raise ConsultError(
+            f"max_usd must be a finite number of USD, 0 or more (omit it for no limit), got {request.max_usd}"
+        )
+
+
+def member_tools(request: Request) -> list[Any]:
+    """The request's tools when some member of its consortium can use them, else none:
+    tools an agent's server offers every consult are an offer, and a consortium
+    whose members cannot run tools answers without them (members that cannot, in a
+    panel where others can, answer without them too: see the run's notes)."""
+    if not request.tools:
+        return []
+    from ..adapter.participants import Registry
+    from ..saved.store import load
+
+    registry = Registry()
+    for member in load(request.consortium).models:
+        try:
+            model = registry.model(member.model_id)
+        except KeyError:  # an unknown member: the run names it
+            return request.tools
+        if getattr(model, "supports_tools", False):
+            return request.tools
+    return []
 
 
 def _prompt_kwargs(request: Request) -> dict[str, Any]:
@@ -171,8 +233,8 @@ def _prompt_kwargs(request: Request) -> dict[str, Any]:
         kwargs["system"] = request.system
     if request.schema is not None:
         kwargs["schema"] = request.schema
-    if request.tools:
-        kwargs["tools"] = request.tools
+    if tools := member_tools(request):
+        kwargs["tools"] = tools
     if request.max_usd is not None:
         kwargs["budget_usd"] = request.max_usd
     return kwargs
@@ -207,7 +269,7 @@ async def consult_async(request: Request, on_event: Callable[[Any], None] | None
         try:
             text = await response.text()
         except llm.ModelError as ex:
-            return failed(request.consortium, str(ex))
+            return failed(request.consortium, str(ex), _engine_failure(ex))
     finally:
         with contextlib.suppress(ValueError):
             RUN_EVENTS.reset(token)
@@ -223,6 +285,6 @@ def consult_sync(request: Request) -> ConsultResult:
     try:
         text = response.text()
     except llm.ModelError as ex:
-        return failed(request.consortium, str(ex))
+        return failed(request.consortium, str(ex), _engine_failure(ex))
     run_id = log(response)
     return result_from_trace(request.consortium, text, response.response_json, run_id)

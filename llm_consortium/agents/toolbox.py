@@ -10,18 +10,28 @@ module costs nothing beyond `llm`, which is loaded already.
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import click
 import llm
+
+USAGE = """-T 'Consortium("NAME")' names one saved consortium (llm consortiums list shows them)"""
 
 
 class Consortium(llm.Toolbox):
     """Ask a saved consortium of models for a considered second opinion."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str | None = None, **unknown: Any) -> None:
+        # llm's -T makes the toolbox, after binding the spec's arguments to this
+        # signature: every argument is optional here, so a missing name or a wrong
+        # keyword is one `Error:` line, no traceback.
         from ..saved.store import list_names
 
-        if name not in list_names():  # llm's -T makes the toolbox: one `Error:` line, no traceback
+        if unknown:
+            raise click.ClickException(f"Consortium takes no {', '.join(map(repr, unknown))} argument: {USAGE}")
+        if not isinstance(name, str):
+            raise click.ClickException(f"Consortium needs the name of a consortium: {USAGE}")
+        if name not in list_names():
             raise click.ClickException(f"No saved consortium named {name!r} (llm consortiums list shows them)")
         # Read by saved/cycles.py: a run whose members get this tool must not lead back
         # to a consortium that is already running.

@@ -44,8 +44,35 @@ def cost(per_model: PerModel, prices: Prices) -> float | None:
 
 
 def tokens(per_model: PerModel) -> int:
-    """Input and output tokens of every call, the total a token budget counts."""
+    """Input and output tokens of every call that reported them."""
     return sum((row.get("input") or 0) + (row.get("output") or 0) for row in per_model.values())
+
+
+Estimated = Mapping[str, tuple[float, float]]
+"""model id -> (input, output) tokens of its calls that reported no usage, counted
+at their estimate (`Sent.unreported`): what a budget adds to the reported tokens."""
+
+
+def budget_tokens_spent(per_model: PerModel, estimated: Estimated | None = None) -> float:
+    """What a token budget counts as spent: the reported tokens, and the estimate of
+    every call that reported none (never 0)."""
+    return tokens(per_model) + sum(tokens_in + tokens_out for tokens_in, tokens_out in (estimated or {}).values())
+
+
+def budget_usd_spent(per_model: PerModel, prices: Prices, estimated: Estimated | None = None) -> float | None:
+    """What a money budget counts as spent: the run's cost, its calls that reported
+    no usage at their estimated tokens; None when a model has no price."""
+    total = cost(per_model, prices)
+    if total is None:
+        return None
+    for model_id, (tokens_in, tokens_out) in (estimated or {}).items():
+        if per_model.get(model_id, {}).get("cost") is not None:
+            continue  # the provider's own figure covers every call of it
+        if model_id not in prices:
+            return None
+        price_in, price_out = prices[model_id]
+        total += (tokens_in * price_in + tokens_out * price_out) / PER
+    return total
 
 
 def unpriced(model_ids: Sequence[str], prices: Prices) -> list[str]:
@@ -94,6 +121,16 @@ class Sent:
             return tokens_in, float(max(self.longest.values()))
         return tokens_in, tokens_in
 
+    def unreported(self, model_id: str, chars: int, reply_chars: int | None) -> tuple[float, float]:
+        """(input, output) tokens a call that reported no usage is counted at: its
+        prompt at this run's tokens per character, its reply (`reply_chars`, when it
+        replied) at the same rate, else as `expected` (a call cut short in flight may
+        have written and been billed for a whole reply)."""
+        tokens_in, tokens_out = self.expected(model_id, chars)
+        if reply_chars is not None:
+            tokens_out = reply_chars * self._per_char(model_id)
+        return tokens_in, tokens_out
+
 
 Planned = tuple[str, float, float]  # (model id, expected input tokens, expected output tokens)
 
@@ -105,26 +142,33 @@ def over_budget(
     budget_tokens: int | None,
     budget_usd: float | None,
     step: str = "the next step",
+    estimated: Estimated | None = None,
 ) -> str | None:
     """Why the planned calls must not be made (what was spent plus what they are
-    expected to cost passes a budget), or None when they fit. Checked before every
-    call of a run, the first included, with the prompts that will be sent."""
+    expected to cost passes a budget, or a model's price is unknown under a money
+    budget), or None when they fit. Checked before every call of a run, the first
+    included, with the prompts that will be sent. Calls that reported no usage count
+    at their estimate (`estimated`), never as nothing."""
     if not planned:
         return None
     step = f"{step} ({plural(len(planned), 'call')})"
     if budget_tokens is not None:
-        spent = tokens(per_model)
+        spent = budget_tokens_spent(per_model, estimated)
         more = sum(tokens_in + tokens_out for _, tokens_in, tokens_out in planned)
         if spent + more > budget_tokens or budget_tokens == 0:
             return (
                 f"{step} could pass the token budget of {budget_tokens:,} "
-                f"({spent:,} spent, about {round(more):,} more expected)"
+                f"({round(spent):,} spent, about {round(more):,} more expected)"
             )
     if budget_usd is not None:
-        spent_usd = cost(per_model, prices) or 0.0
+        missing = unpriced([*per_model, *(estimated or {}), *(m for m, _, _ in planned)], prices)
+        missing = [m for m in missing if per_model.get(m, {}).get("cost") is None or m in (p[0] for p in planned)]
+        if missing:
+            return f"{step} cannot be checked against the budget of ${budget_usd:g}: no price for {', '.join(missing)}"
+        spent_usd = budget_usd_spent(per_model, prices, estimated) or 0.0
         more_usd = 0.0
         for model_id, tokens_in, tokens_out in planned:
-            price_in, price_out = prices.get(model_id, (0.0, 0.0))
+            price_in, price_out = prices[model_id]
             more_usd += (tokens_in * price_in + tokens_out * price_out) / PER
         if spent_usd + more_usd > budget_usd or (budget_usd == 0 and planned):
             return (

@@ -242,7 +242,7 @@ class ModelGate:
             self._line.serve()
 
 
-_gates: dict[str, ModelGate] = {}
+_gates: dict[tuple[str, str], ModelGate] = {}  # by (model, limit group)
 _gates_lock = threading.Lock()
 
 
@@ -279,14 +279,15 @@ class CappedGate:
         self.gate.succeeded(slot if isinstance(slot, Slot) else None)
 
 
-def gate_for(key: str, max_concurrent: int | None = None) -> CappedGate:
+def gate_for(key: str, max_concurrent: int | None = None, group: str | None = None) -> CappedGate:
     """Model `key`'s process-wide gate (shared by every run in the process, so its
     calls in flight and its learned limit are the model's), as a configuration with
-    cap `max_concurrent` uses it."""
+    cap `max_concurrent` uses it; its shared window and leases are those of limit
+    group `group` (None: the model's own, `limit_groups`)."""
     with _gates_lock:
-        gate = _gates.get(key)
+        gate = _gates.get((key, group or key))
         if gate is None:
-            gate = _gates[key] = ModelGate(key=key)
+            gate = _gates[(key, group or key)] = ModelGate(key=group or key)
     return CappedGate(gate, max_concurrent)
 
 

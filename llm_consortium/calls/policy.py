@@ -155,9 +155,10 @@ async def call_with_policy(
         outcome.reply = None
         outcome.error = f"timed out after {timeout:g}s"
         cut: dict[str, Any] = {"ok": False, "error": outcome.error, "duration_ms": _ms(started)}
-        if state.attempting:
+        if state.attempting:  # an attempt in flight, which the provider may bill
             outcome.requests += 1
             cut["duration_ms"] = _ms(state.began)
+            cut["cut_short"] = True
             if state.abandoned:
                 cut["abandoned"] = True
         outcome.attempts.append(cut)

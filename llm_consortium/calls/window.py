@@ -30,7 +30,7 @@ way TCP learns a path, with one change for a provider whose limit holds still:
   is forgotten (a limit learned during an outage must not throttle tomorrow's runs).
 
 Pure state, no clock or I/O of its own: `gate.ModelGate` keeps one per model in a
-process, `shared_limits` one per model in the user's state file.
+process, the shared store (`shared_limits`) one per limit group (`limit_groups`).
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ import math
 from dataclasses import dataclass
 
 INITIAL = 8  # calls in flight a model never refused may have, in one process alone
-SHARED_INITIAL = 4  # the same over all the user's processes (shared_limits)
+SHARED_INITIAL = 4  # the same over all the processes that share a store (shared_limits)
 PROBE_ROUNDS = 8  # round trips of successes at ceiling - 1 before trying the ceiling
+MAX_PROBE_DOUBLINGS = 4  # that wait doubles each time the ceiling is refused again, this many times at most
 FORGET_AFTER = 3600.0  # seconds after the last refusal
 
 
@@ -49,7 +50,8 @@ class Window:
     """One model's window; see the module docstring. `size` is what may be in flight
     now, `learned` says a refusal set it, `epoch` counts decreases (a call remembers
     the epoch it started in), `base` and `refused` describe the current burst of
-    refusals, `refused_at` is the last refusal's time on the caller's clock."""
+    refusals, `refused_at` is the last refusal's time on the caller's clock,
+    `probes` counts the tries at the ceiling refused in a row."""
 
     size: int = INITIAL
     learned: bool = False
@@ -60,6 +62,7 @@ class Window:
     refused: int = 0
     successes: int = 0
     refused_at: float | None = None
+    probes: int = 0
 
     @property
     def limit(self) -> int | None:
@@ -77,7 +80,7 @@ class Window:
         if not self.learned or self.refused_at is None or now - self.refused_at <= FORGET_AFTER:
             return False
         self.size, self.learned, self.ceiling = initial, False, None
-        self.base = self.refused = self.successes = 0
+        self.base = self.refused = self.successes = self.probes = 0
         return True
 
     def refusal(self, held: int, started_epoch: int | None, now: float) -> None:
@@ -90,6 +93,11 @@ class Window:
             self.size = max(1, min(self.size, self.ceiling - 1))
         else:
             base = max(1, min(self.size, held))
+            ceiling = self.ceiling
+            tried_the_ceiling = ceiling is not None and self.size >= ceiling
+            if ceiling is not None and tried_the_ceiling:
+                base = max(base, ceiling)  # refused there again: calls that ended since the 429 do not lower it
+            self.probes = self.probes + 1 if tried_the_ceiling else 0
             self.base, self.refused, self.epoch = base, 1, self.epoch + 1
             self.ceiling = base
             self.size = max(1, min(math.ceil(base / 2), base - 1))
@@ -122,10 +130,10 @@ class Window:
         if self.ceiling is not None:
             if self.size < self.ceiling - 1:
                 needed = 1  # back toward what the provider took a moment ago
-            elif self.size == self.ceiling - 1:
-                needed = self.size * PROBE_ROUNDS  # rarely try the ceiling again
+            elif self.size == self.ceiling - 1:  # rarely try the ceiling again
+                needed = self.size * PROBE_ROUNDS * 2 ** min(self.probes, MAX_PROBE_DOUBLINGS)
             else:
-                self.ceiling = None  # a call at the ceiling succeeded: it has moved
+                self.ceiling, self.probes = None, 0  # a call at the ceiling succeeded: it has moved
         self.successes += 1
         if self.successes >= needed:
             self.size, self.successes = self.size + 1, 0

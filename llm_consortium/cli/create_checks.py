@@ -1,15 +1,15 @@
 """What `create` warns about before saving a consortium that would run, but not as
 the user expects: a peer review that can never happen, and an arbiter whose context
-window cannot hold a typical judging prompt (every round would overflow and fall
-back to a vote).
+window cannot hold a typical judging prompt (it is sent the compact prompt, answers
+cut to fit, or judges in steps: judging/fitting.py).
 
 Warnings, not refusals: the file is still saved (the user may install other members
 or configure a larger window later), but they hear it now rather than after an eval.
 
-llm has no common field for a model's context window. A plugin that states one does
-so as an attribute or an option (llm-gguf's `n_ctx`, Ollama's `num_ctx`, ...), so
-those names are looked for, in the arbiter's options first; a model that states none
-is not guessed at (the overflow is explained when it happens: calls/context_window.py).
+The arbiter's window is the one a run would use: set on its entry in the file
+(`context_window`), stated by its plugin (`calls.context_window.stated`), or learned
+from an overflow in an earlier run and remembered (`saved/windows.py`). A model that
+states none and never overflowed is not guessed at.
 """
 
 from __future__ import annotations
@@ -18,18 +18,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..calls.context_window import Overflow, explain
+from ..calls.context_window import Overflow, explain, stated
 from ..judging import prompts
+from ..saved import windows
 from ..saved.config import ConsortiumConfig
-
-WINDOW_NAMES = ("context_window", "context_length", "max_context_length", "n_ctx", "num_ctx")
-"""Where plugins state a model's context window in tokens (attributes or options)."""
 
 CHARS_PER_TOKEN = 4  # the usual rough rule for English text
 TYPICAL_QUESTION = "q" * 400  # characters: a question of a few sentences
 TYPICAL_ANSWER = "a" * 1200  # characters: an answer of two short paragraphs, ~300 tokens
 TYPICAL_VERDICT_TOKENS = 400  # the arbiter's own reply: analysis, tags and the synthesis
-
 
 def warnings(config: ConsortiumConfig, known: Mapping[str, Any]) -> list[str]:
     """Each warning for this consortium, as one line (without "Warning: ")."""
@@ -58,28 +55,6 @@ def _review_warning(config: ConsortiumConfig) -> str:
     return f"--review: no review will happen: {why}; add members of other models or drop --review"
 
 
-def context_window(model: Any, options: Mapping[str, Any]) -> int | None:
-    """The context window (tokens) a model states through an option or an attribute,
-    else None. 0 or a non-number means "not stated" (llm-gguf's n_ctx 0: from the model)."""
-    for source in (options, _attributes(model), _option_defaults(model)):
-        for name in WINDOW_NAMES:
-            value = source.get(name)
-            if isinstance(value, str) and value.strip().isdigit():
-                value = int(value)
-            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-                return value
-    return None
-
-
-def _attributes(model: Any) -> dict[str, Any]:
-    return {name: getattr(model, name, None) for name in WINDOW_NAMES}
-
-
-def _option_defaults(model: Any) -> dict[str, Any]:
-    fields = getattr(getattr(model, "Options", None), "model_fields", None) or {}
-    return {name: fields[name].default for name in WINDOW_NAMES if name in fields}
-
-
 def typical_judging_tokens(members: int) -> int:
     """Tokens of a judging prompt with `members` answers of a typical length, plus
     the arbiter's reply: the built prompt's characters at about 4 per token."""
@@ -94,7 +69,12 @@ def _window_warning(config: ConsortiumConfig, known: Mapping[str, Any]) -> str:
     arbiter = config.arbiter
     if arbiter is None or config.strategy == "vote" or arbiter.model_id not in known:
         return ""
-    window = context_window(known[arbiter.model_id], arbiter.options)
+    model = known[arbiter.model_id]
+    window, how = arbiter.context_window, "set in the file"
+    if window is None:
+        window, how = stated(model, arbiter.options), "stated by its plugin"
+    if window is None:
+        window, how = windows.recall(getattr(model, "model_id", arbiter.model_id)).tokens, "learned from an overflow"
     members = sum(m.count for m in config.models)
     needed = typical_judging_tokens(members)
     if window is None or window >= needed:
@@ -102,6 +82,6 @@ def _window_warning(config: ConsortiumConfig, known: Mapping[str, Any]) -> str:
     size = explain(Overflow(window, needed), whose=f"the arbiter {arbiter.model_id!r}'s",
                    prompt_name=f"a typical judging prompt with {members} answers and its reply")
     return (
-        f"{size}: each round may fail and fall back to a vote; use an arbiter with a larger "
-        "context window (or a larger n_ctx), or fewer members"
+        f"{size}; its window is {how}: it is sent a compact judging prompt, long answers cut to fit or judged "
+        "in steps; an arbiter with a larger context window (or a larger n_ctx) judges with the full instructions"
     )

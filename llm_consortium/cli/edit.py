@@ -6,7 +6,8 @@ commit` does (below, so the line numbers in the problem are the editor's), until
 text is valid, or the user empties the file (cancel) or
 saves it unchanged (give up, with the problem as the error). The file is written
 atomically, keeping its permissions, through a symlink when it is one (out of the
-consortiums folder only with --follow-symlinks). If the file changed while the
+consortiums folder only with --follow-symlinks; never to a file another consortium
+reads too). If the file changed while the
 editor was open, it is not overwritten: the edit is kept in a file beside it.
 """
 
@@ -113,6 +114,7 @@ def _write(path: pathlib.Path, name: str, before: str, text: str, follow_symlink
         kept = keep_edit(path, text)
         raise fail(f"{path} changed while it was being edited; not overwritten. Your edit is saved in {kept}")
     try:
+        store.write_target(name, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
         files.write_text_atomic(path, text, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
     except StoreError as ex:
         raise fail(ex) from ex
@@ -143,7 +145,7 @@ def edit(name: str, follow_symlinks: bool) -> None:
     """
     try:
         path, before = store.read_text(check_name(name))
-        files.write_target(path, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
+        store.write_target(name, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
     except (InvalidName, StoreError) as ex:
         raise fail(ex) from ex
     shown, problem, rejected = before, "", None

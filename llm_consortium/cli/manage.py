@@ -15,7 +15,6 @@ import click
 import llm
 from pydantic import ValidationError
 
-from .. import files
 from ..errors import InvalidName, StoreError
 from ..saved import options as model_options
 from ..saved import store
@@ -159,7 +158,7 @@ def create(
         raise fail(problem)
     path = store.path_for(name)
     try:
-        files.write_target(path, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
+        store.write_target(name, follow_symlinks=follow_symlinks, flag=_FOLLOW_FLAG)
     except StoreError as ex:
         raise fail(ex) from ex
 
@@ -252,10 +251,14 @@ def create(
     click.echo(f"{verb} consortium {name!r}: {written}")
 
 
-def _as_json(config: ConsortiumConfig) -> dict[str, Any]:
+def _as_json(config: ConsortiumConfig, registry: Any) -> dict[str, Any]:
     """The whole config with every default filled in, the strategy included: the one
-    in effect (`arbiter` with an arbiter, else `vote`) when the file names none."""
-    return {**config.model_dump(mode="json"), "strategy": config.effective_strategy}
+    in effect (`arbiter` with an arbiter, else `vote`) when the file names none, and
+    each model's limit group (the one its calls count in, when the file names none)."""
+    shown = {**config.model_dump(mode="json"), "strategy": config.effective_strategy}
+    for entry in [*shown["models"], *([shown["arbiter"]] if shown["arbiter"] else [])]:
+        entry["limit_group"] = registry.limit_group(entry["model_id"], entry["limit_group"])
+    return shown
 
 
 @click.command(name="list")
@@ -285,9 +288,12 @@ def list_(json_: bool) -> None:
                 continue
         rows.append((name, config, ""))
     if json_:
+        from ..adapter.participants import Registry
+
+        registry = Registry()  # one registration pass for every consortium's models
         click.echo(
             inert_json(
-                [_as_json(found) if found else {"name": name, "error": error} for name, found, error in rows]
+                [_as_json(found, registry) if found else {"name": name, "error": error} for name, found, error in rows]
             )
         )
         return
@@ -315,7 +321,9 @@ def show(name: str, json_: bool) -> None:
     """
     config = _load(name)
     if json_:
-        click.echo(inert_json(_as_json(config)))
+        from ..adapter.participants import Registry
+
+        click.echo(inert_json(_as_json(config, Registry())))
     else:
         click.echo(inert(store.dump(config)), nl=False)  # file text: made inert for the terminal
 

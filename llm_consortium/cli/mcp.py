@@ -14,7 +14,9 @@ import click
 
 from . import fail
 
-INSTALL = "llm consortiums mcp needs the MCP SDK 2.x: llm install 'llm-consortium[mcp]' (or pip install 'mcp>=2.3,<3')"
+# The SDK by its own name: the extra asked for by the package's name would fetch PyPI's
+# llm-consortium, a different project, and replace this plugin with it.
+INSTALL = "llm consortiums mcp needs the MCP SDK 2.x: llm install 'mcp>=2.3,<3'"
 
 
 def _tools(specs: tuple[str, ...]) -> list[Any]:
@@ -41,9 +43,15 @@ def _tools(specs: tuple[str, ...]) -> list[Any]:
 @click.command(name="mcp")
 @click.option(
     "tool_specs", "-T", "--tool", multiple=True,
-    help="A tool every consult's members may use (repeat). They run without asking: no approval prompt is possible",
+    help="A tool every consult's members may use, when their models support tools (repeat). "
+    "They run without asking: no approval prompt is possible",
 )
-def mcp_command(tool_specs: tuple[str, ...]) -> None:
+@click.option(
+    "--status-tool", is_flag=True,
+    help="Also serve server_status: the process's threads, asyncio tasks, memory and job table, "
+    "for checking a long-running server",
+)
+def mcp_command(tool_specs: tuple[str, ...], status_tool: bool) -> None:
     """Serve the saved consortiums to agents over MCP on stdio
 
     Tools: list_consortiums, consult, consult_result, cancel. Register it with a
@@ -59,4 +67,4 @@ def mcp_command(tool_specs: tuple[str, ...]) -> None:
         raise fail(f"{INSTALL} ({ex})") from ex
     import anyio
 
-    anyio.run(serve, tools)
+    anyio.run(serve, tools, status_tool)

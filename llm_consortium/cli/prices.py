@@ -62,16 +62,43 @@ _FOLLOW = click.option(
 @click.argument("price_in", metavar="INPUT", type=float)
 @click.argument("price_out", metavar="OUTPUT", type=float)
 @_FOLLOW
-def set_(model_id: str, price_in: float, price_out: float, follow_symlinks: bool) -> None:
+@click.option("--force", is_flag=True, help="Save the price even for a model llm does not know")
+def set_(model_id: str, price_in: float, price_out: float, follow_symlinks: bool, force: bool) -> None:
     """Set MODEL's price: USD per million INPUT and OUTPUT tokens
 
     Any name of the model works (its id or an alias); a price set for one counts for all.
+    A name llm does not know (a typo?) is refused, naming the close ones; --force
+    saves it anyway.
     """
+    try:
+        table.check_price(model_id, price_in, price_out)
+    except ValueError as ex:
+        raise fail(str(ex)[:1].upper() + str(ex)[1:]) from ex
+    if not force:
+        _refuse_unknown(model_id)
     try:
         table.set_price(model_id, price_in, price_out, follow_symlinks=follow_symlinks)
     except (ValueError, StoreError) as ex:
         raise fail(str(ex)[:1].upper() + str(ex)[1:]) from ex
     click.echo(inert(f"{model_id}: input ${price_in:g}, output ${price_out:g} per 1M tokens"), err=True)
+
+
+def _refuse_unknown(model_id: str) -> None:
+    """A name no installed model (or embedding model) goes by is a typo until the user
+    says otherwise: one line naming the close names (difflib), and --force."""
+    import difflib
+
+    import llm
+
+    known = {*llm.get_model_aliases(), *llm.get_embedding_model_aliases()}
+    if model_id in known:
+        return
+    close = difflib.get_close_matches(model_id, sorted(known), n=3)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise fail(
+        f"llm knows no model named {model_id!r}: its price would never be used.{hint} "
+        "Use --force to save it anyway"
+    )
 
 
 @prices.command(name="remove")

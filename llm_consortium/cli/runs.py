@@ -45,7 +45,7 @@ def _row(run: Run) -> dict:
 
 def _table(runs: list[Run]) -> str:
     header = [
-        "ID", "TIME (UTC)", "CONSORTIUM", "ROUNDS", "CONFIDENCE",
+        "ID", "TIME (UTC)", "CONSORTIUM", "STATUS", "ROUNDS", "CONFIDENCE",
         "MEMBERS OK/FAILED", "TOOL CALLS", "TOKENS IN/OUT", "COST", "SAVED", "DURATION",
     ]
     rows = [header]
@@ -56,6 +56,7 @@ def _table(runs: list[Run]) -> str:
                 s["id"],
                 s["datetime_utc"][:19].replace("T", " "),
                 inert(s["consortium"]),
+                inert(s["status"]),
                 str(s["rounds"]),
                 _confidence_cell(s),
                 f"{s['member_answers']}/{s['member_failures']}",

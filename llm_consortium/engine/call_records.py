@@ -34,6 +34,8 @@ def call_record(participant: Participant, outcome: Outcome) -> CallRecord:
             record[key] = getattr(outcome, key)  # type: ignore[literal-required]
     if outcome.concurrency_limit is not None:
         record["concurrency_limit"] = outcome.concurrency_limit
+    if participant.limit_group is not None:
+        record["limit_group"] = participant.limit_group
     return record
 
 
@@ -47,7 +49,8 @@ class UsageSum:
     Unknown stays unknown: once a call answers without saying what it used, its
     model's sums and the run's are None, never a 0 or a count that looks complete.
     (A failed call's usage is unknown too, but nothing answered to say otherwise.)
-    The budget reads a None as nothing spent (`calls.costs`), as it always did.
+    A budget never reads a None as nothing spent: the run counts such calls at their
+    estimate beside these sums (`RunContext`, `calls.costs.Estimated`).
     """
 
     def __init__(self) -> None:
@@ -57,7 +60,7 @@ class UsageSum:
 
     def add(self, model_id: str, outcome: Outcome) -> None:
         row = self.per_model.setdefault(model_id, ModelUsage(calls=0, requests=0, input=0, output=0))
-        row["calls"] += len(outcome.attempts)
+        row["calls"] += max(1, len(outcome.attempts))  # a call that never got to try is a call that failed
         row["requests"] += outcome.requests
         usage = outcome.usage()
         answered = outcome.reply is not None

@@ -3,16 +3,16 @@ what happens when the arbiter fails (an earlier round's answer, else the vote)."
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, cast
 
 from ..calls import context_window
 from ..errors import ConsortiumFailed
 from ..judging import matching, prompts
-from ..judging.arbiter_stream import ArbiterStream
 from ..judging.verdict import Verdict
+from ..text import words
 from ..trace import ArbiterRecord, VoteRecord
 from ..types import Call
+from . import stepwise, windows
 from .call_records import call_record
 from .context import Candidate, RunContext, logger
 from .fanout import RoundState
@@ -47,10 +47,8 @@ async def count(
     names = [m.name for m in rnd.members] if names is None else names
     key = (tuple(answers), tuple(names))
     if key not in rnd.votes:
-        matcher = matching.Asking(ctx.settings.matcher or matching.AUTO, ctx.request.prompt)
-        winner, record, notes, calls = await ctx.format.tally(answers, names, matcher)
-        for model_id, outcome in calls:
-            ctx.usage.add(model_id, outcome)
+        matcher = matching.Asking(ctx.matcher, ctx.request.prompt)  # its calls are the run's (`RunMatcher`)
+        winner, record, notes, _ = await ctx.format.tally(answers, names, matcher)
         rnd.votes[key] = (winner, cast(VoteRecord, record), notes)
     winner, record, notes = rnd.votes[key]
     return winner, cast(VoteRecord, dict(record)), list(notes)
@@ -89,46 +87,62 @@ async def judge(
 ) -> tuple[Verdict | None, ArbiterRecord]:
     """Ask the arbiter: (its Verdict or None when it failed, its trace record).
 
+    The prompt fits the arbiter's context window when it is known (`stepwise`). A
+    call that overflows teaches the window (`windows.learn`) and is asked again once,
+    in the form that fits, within the round: the record's `overflow` keeps the first
+    call's error, and both calls count in the usage and the budget.
+
     The record has one shape whatever happened: the model, duration and usage, then
     either `error` (with `raw` when it replied without an answer) or the verdict's fields."""
     assert ctx.arbiter is not None
+    ctx.emit("arbiter_start", rnd.number)
+    review = _review_for_arbiter(rnd)
+    verdict, record, sent = await _judged(ctx, rnd, answers, review)
+    if verdict is None and "raw" not in record:  # the call failed (it did not reply without an answer)
+        first = {key: value for key, value in record.items() if key in ("error", "duration_ms", "usage")}
+        size = windows.sent_tokens(Call(sent, ctx.request.system))
+        learned = windows.learn(ctx, rnd.number, ctx.arbiter, size, record.get("error"))
+        if learned is not None:
+            ctx.note(rnd.number, "the arbiter's call overflowed: asked again once, in the form that fits its window")
+            verdict, record, _ = await _judged(ctx, rnd, answers, review)
+            record["overflow"] = {**first, "prompt_chars": len(sent), "window": learned.tokens}
+    return verdict, record
+
+
+async def _judged(
+    ctx: RunContext, rnd: RoundState, answers: list[prompts.LabelledAnswer], review: str | None
+) -> tuple[Verdict | None, ArbiterRecord, str]:
+    """One judgement in the form that fits: (verdict or None, record, the last prompt sent)."""
+    assert ctx.arbiter is not None
     round_number = rnd.number
-    ctx.emit("arbiter_start", round_number)
-    text = prompts.build_arbiter_prompt(
-        prompt=ctx.request.prompt,
-        history=ctx.request.history,
-        answers=answers,
-        round_number=round_number,
-        max_rounds=ctx.settings.max_iterations,
-        review=_review_for_arbiter(rnd),
-        **ctx.format.arbiter_prompt_options(ctx.arbiter),
-    )
-    for cut in prompts.arbiter_cut_notes(ctx.request.history, answers):  # what the arbiter was not shown
-        ctx.note(round_number, cut)
-    stream = ArbiterStream(lambda head: is_final(ctx, head, round_number), ctx.format.shown(ctx.answer))
-    arbiter = dataclasses.replace(ctx.arbiter, call=stream.wrap(ctx.arbiter.call))
-    call = ctx.format.arbiter_call(ctx.arbiter, Call(text, ctx.request.system, [], list(ctx.arbiter_attachments)))
-    ctx.afford([(ctx.arbiter, call)], "the arbiter's call")
-    outcome = await ctx.call(arbiter, call)
-    ctx.printed = stream.printed
-    ctx.usage.add(ctx.arbiter.model_id, outcome)
+    how = stepwise.plan(ctx, rnd, answers, review)
+    asked = await stepwise.ask(ctx, rnd, answers, review, how, lambda head: is_final(ctx, head, round_number))
+    how, outcome, stream = asked.plan, asked.outcome, asked.stream
+    if how.form != "stepwise":  # what the arbiter was not shown
+        for cut in prompts.arbiter_cut_notes(ctx.request.history, answers, how.fitted.caps):
+            ctx.note(round_number, cut)
+    _say_fit(ctx, round_number, how)
     record: ArbiterRecord = call_record(ctx.arbiter, outcome)  # type: ignore[assignment]
     record.pop("instance", None)
+    if how.room is not None:
+        record["fit"] = how.record(ctx)
+    if asked.steps:
+        record["steps"] = asked.steps
     if outcome.reply is None:
         if stream.printed:  # part of the answer is out: nothing can replace it
             raise ConsortiumFailed(f"the arbiter stopped in the middle of the answer: {outcome.error}")
-        return None, record
+        return None, record, asked.sent
     raw = record.pop("text")
-    verdict, problem = ctx.format.read_verdict(raw, stream.verdict)
+    verdict, problem, echoed = stepwise.read(ctx, raw, stream)
     if verdict is None:
-        record["raw"], record["error"] = raw, f"answer rejected: {problem}"
-        return None, record
+        record["raw"], record["error"] = raw, problem
+        return None, record, asked.sent
     record["raw"] = verdict.raw
-    if not verdict.synthesis.strip():
-        record["error"] = "the arbiter's reply held no answer"
-        return None, record
-    if not verdict.tagged:
-        _untagged(ctx, round_number)
+    if echoed:
+        echo = words.plural(echoed, "fence marker")
+        ctx.note(round_number, f"the arbiter's synthesis echoed {echo} of its prompt: removed")
+    if verdict.confidence is None:
+        _untagged(ctx, round_number, verdict)
     record["confidence"] = verdict.confidence
     record["needs_iteration"] = verdict.needs_iteration
     record["synthesis"] = verdict.synthesis
@@ -136,7 +150,31 @@ async def judge(
     record["dissent"] = verdict.dissent
     record["analysis"] = verdict.analysis
     record["tagged"] = verdict.tagged
-    return verdict, record
+    return verdict, record, asked.sent
+
+
+def _say_fit(ctx: RunContext, round_number: int, how: stepwise.Plan) -> None:
+    """A note when the arbiter's prompt was made to fit its window."""
+    window = ctx.arbiter.window if ctx.arbiter is not None else None
+    if window is None or window.tokens is None or how.room is None:
+        return
+    size = f"the arbiter's context window ({window.tokens:,} tokens, {_SOURCES.get(window.source, window.source)})"
+    if how.form == "stepwise":
+        ctx.note(round_number, f"{size}: judged in steps: {how.why}")
+    elif not how.fitted.fits:
+        ctx.note(round_number, f"{size} holds no judging prompt by its estimate, even cut as far as it goes "
+                               f"(the {how.form} form was sent as it is)")
+    elif how.fitted.compact or how.fitted.share is not None:
+        cut = f"; each answer cut to at most {how.fitted.share:,} characters" if how.fitted.share else ""
+        ctx.note(round_number, f"{size} holds the {how.form} judging prompt{cut}")
+
+
+_SOURCES = {
+    "file": "set in the consortium's file",
+    "stated": "stated by its plugin",
+    "remembered": "learned from an overflow in an earlier run",
+    "learned": "learned from an overflow",
+}
 
 
 def _review_for_arbiter(rnd: RoundState) -> str | None:
@@ -146,18 +184,23 @@ def _review_for_arbiter(rnd: RoundState) -> str | None:
     return arbiter_block(rnd.review, label_of)
 
 
-def _untagged(ctx: RunContext, round_number: int) -> None:
-    """Say what an untagged reply does: its whole text is the answer, its confidence
-    unknown, and no further round is asked for it (`deliberation`, docs/confidence.md)."""
+def _untagged(ctx: RunContext, round_number: int, verdict: Verdict) -> None:
+    """Say what a verdict of unknown confidence does (an untagged reply, whose whole
+    text is the answer, or a confidence that is none): no further round is asked for
+    it once min_iterations ran (`deliberation`, docs/confidence.md)."""
     more = round_number < ctx.settings.min_iterations
     rounds = "rounds continue only to min_iterations" if more else "no further round is run"
-    ctx.note(round_number, f"the arbiter's reply had no <synthesis> tag; used as a whole, confidence unknown; {rounds}")
+    if verdict.tagged:
+        why = f"the arbiter's confidence {verdict.confidence_note or 'could not be read'}"
+        ctx.note(round_number, f"{why}; confidence unknown; {rounds}")
+    else:
+        why = "the arbiter's reply had no <synthesis> tag"
+        ctx.note(round_number, f"{why}; used as a whole, confidence unknown; {rounds}")
     if not ctx.warned_untagged:  # once per run: every round's is in the notes
         ctx.warned_untagged = True
+        whole = "" if verdict.tagged else "; its whole reply is the answer"
         logger.warning(
-            "Consortium: the arbiter's reply had no <synthesis> tag; its whole reply "
-            "is the answer, with unknown confidence; %s (more could not make it known)",
-            rounds,
+            "Consortium: %s%s, with unknown confidence; %s (more could not make it known)", why, whole, rounds
         )
 
 

@@ -45,9 +45,9 @@ async def _fit_attachments(ctx: RunContext) -> None:
     ctx.notes.extend(notes)
 
 
-async def _deliberate(ctx: RunContext) -> Result:
+async def _deliberate(ctx: RunContext, rounds: list[RoundRecord]) -> Result:
+    """Play the rounds, each one's record added to `rounds` as it ends."""
     await _fit_attachments(ctx)
-    rounds: list[RoundRecord] = []
     previous: RoundState | None = None
     for number in range(1, ctx.settings.max_iterations + 1):
         started = time.monotonic()
@@ -85,10 +85,11 @@ async def _deliberate(ctx: RunContext) -> Result:
 
 
 def _unknowable(ctx: RunContext, verdict: Verdict, number: int) -> bool:
-    """An arbiter reply without tags ends the run once `min_iterations` rounds ran:
-    its confidence is unknown, and more rounds cannot make it known (the same arbiter
-    is asked the same way), so they would only cost (docs/confidence.md)."""
-    return not verdict.tagged and number >= ctx.settings.min_iterations
+    """A verdict of unknown confidence (a reply without tags, or a confidence that is
+    none: `grammar.read_confidence`) ends the run once `min_iterations` rounds ran:
+    more rounds cannot make it known (the same arbiter is asked the same way), so
+    they would only cost (docs/confidence.md)."""
+    return verdict.confidence is None and number >= ctx.settings.min_iterations
 
 
 def _result(ctx: RunContext, rounds: list[RoundRecord]) -> Result:
@@ -128,10 +129,14 @@ async def run(
     if not members:
         raise ConsortiumFailed("The consortium has no members")
     ctx = RunContext(request, members, arbiter, settings, progress, rng or random.Random(), answer)
+    rounds: list[RoundRecord] = []
     try:
-        result = await _deliberate(ctx)
+        result = await _deliberate(ctx, rounds)
     except ConsortiumFailed as ex:
-        ex.usage = dict(ctx.usage.as_dict())  # a failed run still spent calls
+        # A failed run still spent: its calls, tokens and cost, and the members that failed.
+        ex.usage = dict(spending.usage(ctx))
+        ex.rounds = len(rounds)
+        ex.failed_members = [dict(failure) for failure in status.failed_members(rounds)]
         raise
     if ctx.answer is not None and not ctx.printed:
         await ctx.answer(result.text)

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from ..calls.policy import describe
-from ..judging import prompts, vote
+from ..judging import answer_parts, prompts, vote
 from ..judging.ranking import PeerRanking
 from ..judging.verdict import Verdict
+from ..text.fencing import strip_markers
+from ..text.words import plural
 from ..trace import CallRecord, RoundRecord
 from ..types import Call, Outcome, Participant
+from . import windows
 from .call_records import call_record
 from .context import RunContext
 
@@ -64,25 +68,50 @@ class RoundState:
 
 def member_calls(ctx: RunContext, members: list[Participant], previous: RoundState | None) -> list[Call]:
     """What each of `members` is asked: the prompt in the first round; after a vote,
-    the others' answers (peer prompts); after a verdict, its own answer to refine."""
+    the others' answers (peer prompts); after a verdict, its own answer to refine.
+    Prompts of round 2+ are made to fit each member's context window (`windows`)."""
     req = ctx.request
     before = [previous.outcome_of(m) if previous is not None else None for m in members]
     own = [o.reply.text if o is not None and o.reply is not None else None for o in before]
+    fit = windows.MemberFit(members, windows.sent_tokens(replace(req, prompt="")))
     if previous is not None and ctx.votes:
-        text = prompts.peer_prompts(req.prompt, own, ctx.rng)
+        text = prompts.peer_prompts(req.prompt, own, ctx.rng, fit)
+        fit.note(ctx, previous.number + 1, "peer")
     elif previous is None or previous.verdict is None:
         text = [req.prompt] * len(members)
     else:
         verdict = previous.verdict
         text = [
-            prompts.build_refinement_prompt(prompt=req.prompt, previous_answer=answer, verdict=verdict)
-            for answer in own
+            fit(index, partial(prompts.build_refinement_prompt, prompt=req.prompt, previous_answer=answer,
+                               verdict=verdict), [answer, verdict.synthesis, verdict.dissent])
+            for index, answer in enumerate(own)
         ]
+        fit.note(ctx, previous.number + 1, "refinement")
     # A member the previous round never asked (a tier it did not reach, a wave it held
     # back) has no earlier attempt: it gets the request itself, not "your last attempt failed".
     text = [req.prompt if previous is not None and o is None else t for o, t in zip(before, text, strict=True)]
+    reads_agreement = ctx.votes or ctx.settings.skip_arbiter_on_agreement  # the vote, the arbiter skip
+    if ctx.settings.final_answer_line and ctx.format.schema is None and reads_agreement:
+        text = [answer_parts.with_final_answer_line(t) for t in text]
     calls = [Call(t, req.system, list(req.history), list(req.attachments)) for t in text]
     return [ctx.format.member_call(m, c) for m, c in zip(members, calls, strict=True)]
+
+
+def drop_echoed_fences(ctx: RunContext, round_number: int, member: Participant, outcome: Outcome) -> None:
+    """Take the fence markers a member echoed from its prompt out of its reply, before
+    it is grouped, judged or shown; a reply that held nothing else is a failed answer.
+    The trace's notes say so."""
+    if outcome.reply is None:
+        return
+    text, echoed = strip_markers(outcome.reply.text)
+    if not echoed:
+        return
+    if text.strip():
+        outcome.reply = replace(outcome.reply, text=text)
+        ctx.note(round_number, f"{member.name} echoed {plural(echoed, 'fence marker')} of its prompt: removed")
+    else:
+        outcome.reply, outcome.error = None, "the reply held only fence markers echoed from its prompt"
+        ctx.note(round_number, f"{member.name}'s reply held only fence markers echoed from its prompt: a failed answer")
 
 
 async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], calls: list[Call]) -> None:
@@ -94,8 +123,9 @@ async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], 
     async def one(member: Participant, call: Call) -> Outcome:
         nonlocal done, failed
         outcome = await _called(ctx, member, call)
-        ctx.usage.add(member.model_id, outcome)
         ctx.tool_calls += len(outcome.reply.tool_calls) if outcome.reply is not None else 0
+        windows.learn(ctx, rnd.number, member, windows.sent_tokens(call), outcome.error)  # an overflow teaches
+        drop_echoed_fences(ctx, rnd.number, member, outcome)
         try:
             ctx.format.check(outcome)
         except Exception as ex:
@@ -125,14 +155,16 @@ async def _called(ctx: RunContext, member: Participant, call: Call) -> Outcome:
     bug in a plugin, a CancelledError from a future cancelled deep inside it while
     nobody cancelled this run) is that member's failure, with its reason."""
     try:
-        return await ctx.call(member, call)
+        return await ctx.call(member, call)  # it books the call's usage
     except asyncio.CancelledError as ex:
         task = asyncio.current_task()
         if task is None or task.cancelling():  # the run is being cancelled: so is this call
             raise
-        return Outcome(error=_cancelled_reason(ex))
+        outcome = Outcome(error=_cancelled_reason(ex))
     except Exception as ex:
-        return Outcome(error=f"unexpected error: {type(ex).__name__}: {describe(ex)}")
+        outcome = Outcome(error=f"unexpected error: {type(ex).__name__}: {describe(ex)}")
+    ctx.usage.add(member.model_id, outcome)  # a call that failed is a call (`ctx.call` booked no other)
+    return outcome
 
 
 def _cancelled_reason(ex: asyncio.CancelledError) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..judging import prompts, ranking
+from ..judging import matching, prompts, ranking
 from ..judging.ballots import UnreadableRanking, build_review_prompt, read_ranking
 from ..text.fencing import fenced, pick_nonce
 from ..text.words import plural
@@ -58,7 +58,6 @@ async def review(ctx: RunContext, rnd: RoundState) -> ranking.PeerRanking | None
     async def one(reviewer: int, shown: list[int], call: Call) -> tuple[int, list[int], Outcome]:
         nonlocal done
         outcome = await ctx.call(rnd.members[reviewer], call)
-        ctx.usage.add(rnd.members[reviewer].model_id, outcome)
         done += 1
         ctx.emit("review", rnd.number, members_done=done, reviewers=len(tasks))
         return reviewer, shown, outcome
@@ -92,12 +91,10 @@ def _rounded(value: float | None) -> float | None:
 
 
 async def _groups(ctx: RunContext, rnd: RoundState, names: list[str]) -> dict[int, int]:
-    """Which answers say the same thing, by the run's own vote grouping (its matcher's
-    calls count in the usage): member index -> group number. Identical answers are
-    tied on every ballot (`ranking`)."""
-    _, vote, _, made = await ctx.format.tally(rnd.answers(), names, ctx.settings.matcher)
-    for model_id, outcome in made:
-        ctx.usage.add(model_id, outcome)
+    """Which answers say the same thing, by the run's own vote grouping (the run's
+    matcher, whose calls are the run's and made once per set of answers): member
+    index -> group number. Identical answers are tied on every ballot (`ranking`)."""
+    _, vote, _, _ = await ctx.format.tally(rnd.answers(), names, matching.Asking(ctx.matcher, ctx.request.prompt))
     index = {name: i for i, name in enumerate(names)}
     return {index[name]: number for number, group in enumerate(vote.get("groups", [])) for name in group["members"]}
 

@@ -109,4 +109,9 @@ def usage(ctx: RunContext) -> RunUsage:
     saved = {kind: count for kind, count in ctx.saved.items() if count}
     if saved:
         total["calls_saved"] = saved
+    if ctx.estimated:  # what the budget counted for usage no model reported
+        total["estimated"] = {
+            model: {"input": round(tokens_in), "output": round(tokens_out)}
+            for model, (tokens_in, tokens_out) in ctx.estimated.items()
+        }
     return total

@@ -39,14 +39,17 @@ class RunStatus:
     # The facts the engine did not already warn about as they happened (a budget
     # stop, an arbiter's fallback and an untagged verdict each print their own line).
     unannounced: list[str] = field(default_factory=list)
+    # Every status whose facts hold, mildest first: `status` is the worst of them.
+    causes: list[str] = field(default_factory=list)
 
     @property
     def warning(self) -> str | None:
         """What the one stderr line of a degraded run says (None: nothing more to say),
-        made inert: it quotes the providers' error text."""
+        made inert: it quotes the providers' error text. It names every cause (`partial,
+        fallback: ...`), so a member's failure is never labelled by the worst alone."""
         if not self.unannounced:
             return None
-        return inert(f"{self.status}: {'; '.join(self.unannounced)}")
+        return inert(f"{', '.join(self.causes or [self.status])}: {'; '.join(self.unannounced)}")
 
 
 def _member_name(record: dict) -> str:
@@ -71,13 +74,11 @@ def decide(
     unknown (the arbiter stated none) is listed too, without changing the status:
     no threshold judged it."""
     found: dict[str, list[str]] = {kind: [] for kind in STATUSES}
-    failed: list[FailedMemberRecord] = []
+    failed = failed_members(rounds)
     for record in rounds:
         number = record.get("round", 0)
         calls = record.get("members", [])
         errors = [(call, call["error"]) for call in calls if call.get("error")]
-        for call, error in errors:
-            failed.append(FailedMemberRecord(member=_member_name(dict(call)), round=number, error=str(error)))
         if errors:
             who = ", ".join(f"{_member_name(dict(c))}: {_short(e)}" for c, e in errors)
             answered = f"{len(calls) - len(errors)} of {len(calls)} members answered"
@@ -92,11 +93,23 @@ def decide(
         found["stopped"].append(stopped)
     unknown: list[str] = []
     if confidence is None and not stopped:
-        unknown.append("the arbiter stated no confidence, so no threshold judged the answer")
+        unknown.append("the arbiter stated no readable confidence, so no threshold judged the answer")
     status = next((kind for kind in STATUSES if found[kind]), "complete")
     degraded = [line for kind in STATUSES for line in found[kind]] + unknown
     short = [f"round {r.get('round', 0)}: {r['failed']}" for r in rounds if "failed" in r]
-    return RunStatus(status, degraded, failed, _by_member(failed) + short)
+    causes = [kind for kind in reversed(STATUSES) if found.get(kind)]
+    return RunStatus(status, degraded, failed, _by_member(failed) + short, causes)
+
+
+def failed_members(rounds: list[RoundRecord]) -> list[FailedMemberRecord]:
+    """Every member call of these rounds that failed (an error, a timeout, an answer
+    rejected), in order: a run that answered lists them, and so does one that failed."""
+    return [
+        FailedMemberRecord(member=_member_name(dict(call)), round=record.get("round", 0), error=str(call["error"]))
+        for record in rounds
+        for call in record.get("members", [])
+        if call.get("error")
+    ]
 
 
 def _by_member(failed: list[FailedMemberRecord]) -> list[str]:

@@ -45,6 +45,16 @@ async def play(ctx: RunContext, number: int, previous: RoundState | None) -> Rou
     members answered, else `verdict` (None when the arbiter failed)."""
     ctx.emit("round_start", number)
     rnd = RoundState(number, RoundRecord(round=number, members=[]))
+    ctx.round, ctx.record = number, rnd.record
+    try:
+        return await _play(ctx, rnd, previous)
+    finally:
+        if rnd.panel:
+            rnd.record["panel"] = rnd.panel
+
+
+async def _play(ctx: RunContext, rnd: RoundState, previous: RoundState | None) -> RoundState:
+    number = rnd.number
     groups = spending.tiers(ctx)
     for index, members in enumerate(groups):
         ctx.tiers_left = len(groups) - index - 1

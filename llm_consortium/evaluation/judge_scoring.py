@@ -118,7 +118,10 @@ class Scoring:
         return record
 
     async def _ask(self, question: str, expected: str, answer: str) -> dict[str, Any]:
-        one_shot = replace(self.settings, strategy="vote", max_iterations=1, min_iterations=1, min_members=1)
+        # Its own run and ledger: counted, priced and shown apart from the systems it
+        # grades, under none of a consortium's budgets or matchers.
+        one_shot = replace(self.settings, strategy="vote", max_iterations=1, min_iterations=1, min_members=1,
+                           budget_tokens=None, budget_usd=None, matcher=None)
         request = Call(judge_prompt(question, expected, answer))
         record: dict[str, Any] = {"verdict": None, "error": None, "reply": None}
         try:

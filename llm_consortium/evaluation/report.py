@@ -74,6 +74,7 @@ def system_summary(system: dict[str, Any], rows: list[dict[str, Any]]) -> dict[s
         "input_tokens": _total(rows, "input_tokens"),
         "output_tokens": _total(rows, "output_tokens"),
         "errors": sum(1 for row in rows if row.get("error")),
+        "failed_calls": sum(row.get("failed_calls") or 0 for row in rows),  # counted in `calls` too
         "cost": _sum_costs([row.get("cost") for row in rows]) if rows else None,
         "unanimous": unanimity(rows),  # share of voted results all in one group
     }

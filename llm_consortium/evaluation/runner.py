@@ -259,7 +259,7 @@ class Runner:
                 result = await engine.run(request, entrant.members, entrant.arbiter, entrant.settings)
                 trace = {**result.trace(), "text": result.text}
         except ConsortiumFailed as ex:
-            return empty(str(ex), started)
+            return empty(str(ex), started, ex.usage)
         except Exception as ex:  # a plugin's bug must not end the whole eval
             return empty(_describe(ex), started)
         return from_trace(trace, started)
@@ -280,7 +280,7 @@ class Runner:
         try:
             result = await engine.run(request, participants, None, one_shot(settings))
         except ConsortiumFailed as ex:
-            return empty(str(ex), started)
+            return empty(str(ex), started, ex.usage)
         except Exception as ex:
             return empty(_describe(ex), started)
         record = from_trace({**result.trace(), "text": result.text}, started)

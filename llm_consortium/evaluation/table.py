@@ -127,6 +127,8 @@ def _consortium_lines(system: dict[str, Any]) -> list[str]:
     fell = fallback_text(system["arbiter_fallbacks"], system["total"])
     if fell:
         lines.append(fell)
+    if system.get("failed_calls"):
+        lines.append(f"Failed calls: {system['failed_calls']} (counted in its calls)")
     rounds = system["final_rounds"]
     if rounds:
         lines.append("Final answer from round: " + ", ".join(f"{k}: {v}" for k, v in rounds.items()))

@@ -22,12 +22,16 @@ def ms(since: float) -> int:
     return round((time.monotonic() - since) * 1000)
 
 
-def empty(error: str, started: float) -> dict[str, Any]:
-    """A failed run: no answer, nothing known to be spent."""
+def empty(error: str, started: float, usage: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A failed run: no answer, and what it spent (`usage`, the engine's: a failed
+    run's calls are calls, counted and charged); nothing when it is not known."""
     latency = ms(started)
+    usage = usage or {}
+    per_model = usage.get("per_model") or {}
     return {
-        "answer": None, "error": error, "calls": 0, "input_tokens": 0, "output_tokens": 0,
-        "usage": {}, "latency_ms": latency, "own_ms": latency, "wait_ms": 0,
+        "answer": None, "error": error, "calls": sum(row.get("calls") or 0 for row in per_model.values()),
+        "input_tokens": usage.get("input", 0), "output_tokens": usage.get("output", 0),
+        "usage": per_model, "latency_ms": latency, "own_ms": latency, "wait_ms": 0,
     }
 
 
@@ -38,17 +42,41 @@ def _reviews(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _calls(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """A round's call records: its members', its reviewers' and its arbiter's."""
+    """A round's call records: its members', its reviewers', its arbiter's and its
+    matcher's."""
     found = list(record.get("members") or []) + _reviews(record)
     if isinstance(record.get("arbiter"), dict) and "model" in record["arbiter"]:
         found.append(record["arbiter"])
+    found += [c for c in record.get("matching") or [] if isinstance(c, dict)]
     return found
 
 
+def _made(call: dict[str, Any]) -> bool:
+    """Whether a call reached its model: one that never got a slot (or was never
+    sent) is a failed call, but nothing was asked."""
+    return bool(call.get("requests", 1))
+
+
 def member_calls(trace: dict[str, Any]) -> int:
-    """Calls the run made to its members, answers and reviews: the budget of its
-    same-budget baseline."""
-    return sum(len(record.get("members") or []) + len(_reviews(record)) for record in trace["rounds"])
+    """Calls the run really made to its members, answers and reviews, failed ones
+    included: the budget of its same-budget baseline."""
+    return sum(
+        sum(1 for call in [*(record.get("members") or []), *_reviews(record)] if _made(call))
+        for record in trace["rounds"]
+    )
+
+
+def failed_calls(trace: dict[str, Any]) -> int:
+    """Calls of the run that failed (members, reviewers, the arbiter, the matcher),
+    whether or not they reached their model: each is counted in the calls. A reply
+    that came back unusable (its text kept as `raw` or `rejected`) is an answer
+    rejected, not a call that failed."""
+    return sum(
+        1
+        for record in trace["rounds"]
+        for call in _calls(record)
+        if "error" in call and "raw" not in call and "rejected" not in call
+    )
 
 
 def unknown_usage(trace: dict[str, Any]) -> set[str]:
@@ -162,6 +190,7 @@ def from_trace(trace: dict[str, Any], started: float) -> dict[str, Any]:
         "final_round": trace.get("final_round"),
         "rounds": _round_answers(trace),
         "member_calls": member_calls(trace),
+        "failed_calls": failed_calls(trace),
         "unanimous": unanimous(trace),
         "arbiter_fallbacks": arbiter_fallbacks(trace),
     }

@@ -116,6 +116,18 @@ class Run:
         confidence = self.trace.get("confidence")
         return confidence is None or confidence < threshold
 
+    def status(self) -> str:
+        """What the answer rests on: complete, partial, stopped, fallback (as the run
+        decided it, `engine/status.py`) or failed. A trace logged before runs stored
+        their status is judged by the same rule from its rounds."""
+        stored = self.trace.get("status")
+        if stored:
+            return stored
+        from ..engine.status import decide
+
+        rounds = self.trace["rounds"]
+        return decide(rounds, stopped=self.trace.get("stopped"), confidence=self.trace.get("confidence")).status
+
     def row(self) -> dict[str, Any]:
         """The one-line view `llm consortiums runs` shows, JSON-ready."""
         total, answers, failures = self.member_counts()
@@ -123,6 +135,7 @@ class Run:
             "id": self.id,
             "datetime_utc": self.datetime_utc,
             "consortium": self.consortium,
+            "status": self.status(),
             "rounds": len(self.trace["rounds"]),
             "final_round": self.trace.get("final_round"),
             "confidence": self.trace.get("confidence"),

@@ -1,112 +1,77 @@
 """What a reply concludes, and by which rule: the value answers are grouped by.
 
-Agreement is only worth a skipped arbiter when it is real, so a reply is reduced to
-a conclusion only by a rule that cannot mistake an incidental number or word for
-its answer; when no rule applies, the reply is compared by its whole text. The
-rules, tried in this order (docs/matching.md has examples):
+A conclusion is what a reply commits to, never what is left after deleting its
+content. A rule finds the part of the reply that states its answer
+(`answer_parts`); from that part's edges only a closed list of filler ("the", "it
+is", "of course", `tokens.FILLER`) and a run of the question's own words in the
+question's order (`asking`) may be dropped; every number, name and other word of
+the part stays, and so does whatever follows a comma, "and", "or", "if" or "but".
+What is left is read as one amount, date or range (`quantities`), yes/no, an
+option letter, or else compared as its words. The rules, in order (the trace names
+the one that applied; docs/matching.md has examples):
 
-1. `stated answer`: the last "the answer is X", "Answer: X", "Final answer: X" or
-   `\\boxed{X}`; X (to the end of its clause) is reduced as below.
-2. `bare number`, `yes/no`, `choice`: the whole reply is a number, "Yes"/"No", or an
-   option letter (`B`, `(B)`, `B) Paris`; `B. Paris` when the prompt lists options).
-3. `yes/no`: the prompt asks a yes-or-no question and the reply opens "Yes," / "No.".
-4. `stated answer`: a line ending in a result, `7 + 5 = 12` or "the sum of 7 and 5
-   is 12", whose left side is arithmetic only.
-5. `stated answer`: a one-sentence reply that, without the prompt's own words and
-   filler ("it is", "of course"), names one short thing at its start or end ("The
-   capital of France is Paris." -> paris). A negation anywhere keeps the sentence
-   whole, and when the prompt offers alternatives ("A or B?") its words stay, so
-   "Alice beat Bob" and "Bob beat Alice" never meet.
-6. `same text`: the whole reply, normalised (case, spaces, outer punctuation).
+1. `stated answer`: the last line "Final answer: X"; then, for one plain yes/no
+   question, `yes/no`: the reply opens "Yes," / "No." with no "but", "if", "only"…
+   after it and nothing later taking it back; then the last "the answer is X",
+   "Answer: X" or `\\boxed{X}`.
+2. `result`: the last line with a digit ends in arithmetic "= N" ("7 + 5 = 12").
+3. `bare number`, `yes/no`, `choice`, `short answer`: a one-sentence reply, reduced
+   as above ("A spider has 8 legs." for "How many legs does a spider have?" is 8).
+4. `short answer`: in a longer reply, its first sentence when it answers outright
+   with an amount, a letter or a name ("Canberra. It became the capital in 1913."),
+   and its last sentence when it concludes with an amount ("So you pay $30."); when
+   both do and differ, or a later word may take the answer back, neither counts.
+5. `same text`: the whole reply, normalised (case, spaces, outer punctuation).
+   A reply that is one fenced code block is read by what the block holds.
 
-Numbers are read by the one grammar (`numbers`); a number the prompt itself
-contains is never a conclusion of rule 5. Standard library only, deterministic,
-linear in the reply's length.
+Parts longer than `answer_parts.LONGEST_PART` are compared whole, and of a reply
+longer than `LONGEST_REPLY` only the end is read (for rule 1). Standard library
+only, deterministic, linear in the reply's length.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from . import numbers
+from . import answer_parts, numbers, options, quantities, remnants
+from .asking import NO_PROMPT, PromptForm
+from .tokens import flat_lines, stem, tokens
 
-RULES = ("stated answer", "bare number", "yes/no", "choice", "same text")  # as the trace names them
+__all__ = [
+    "NO_PROMPT", "RULES", "Conclusion", "PromptForm", "bare_number", "choice_letter", "conclude", "final_number",
+    "normalise", "stated_answer", "yes_no",
+]
+
+RULES = ("stated answer", "result", "bare number", "yes/no", "choice", "short answer", "same text")
 
 # Punctuation stripped from both ends; signs, currency and % carry meaning and stay.
 SURROUNDING = " \t\r\n.,;:!?\"'`*_()[]{}<>«»“”‘’„。、！？"
 
-_MARKER_RE = re.compile(
-    r"(?:\bfinal\s+answer|\banswer|\bantwort|\bréponse|\brespuesta|\brisposta|\bresposta|\bответ)"
-    r"\s*[*_]*\s*(?:[:：]|\bis\b|\bwould\s+be\b|\bshould\s+be\b|\bist\b|\best\b|\bes\b|\bè\b|\bé\b|=)"
-    r"\s*[*_]*\s*(?P<answer>[^\n]+)",
-    re.IGNORECASE,
-)
-_BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}\n]{1,200})\}")
-_CLAUSE_END_RE = re.compile(r"(?<!\d)[.!?。](?:\s|$)|[.!?](?=\s)|,\s|;|\s[—–-]\s|\s\(|\n")
-_NUMBER_RE = re.compile(numbers.PATTERN)
-_NUMBER_ONLY_RE = re.compile(
-    r"(?P<before>[$€£¥]?)\s*(?P<n>" + numbers.PATTERN + r")\s*(?P<after>%|percent|[$€£¥])?"
-)
-_LETTER_RE = re.compile(r"[(\[]?(?P<l>[A-J])[)\]]?")
-_LETTER_LEAD_RE = re.compile(r"(?:[(\[](?P<a>[A-Ja-j])[)\]]|(?P<b>[A-J])[):])\s+\S")
-_DOT_LEAD_RE = re.compile(r"(?P<l>[A-J])\.\s+\S")
-_OPTION_RE = re.compile(r"(?:option|choice)\s*[:：]?\s*(?P<l>[A-J]|\([A-Ja-j]\))", re.IGNORECASE)
-_PROMPT_OPTION_RE = re.compile(r"(?:^|[\s:])[(\[]?(?P<l>[A-J])[)\].:](?=\s|$)")
-_YES_NO_RE = re.compile(r"(?P<w>yes|no)(?:\s*[,.!;:—–-]|\s*$)", re.IGNORECASE)
-_AUX = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should",
-        "has", "have", "had", "may", "must", "am", "ist", "sind", "est-ce"}
-_WORD_RE = re.compile(numbers.PATTERN + r"|[^\W_]+(?:['’][^\W_]+)?")
-_EQUATION_RE = re.compile(
-    r"^(?P<lhs>[^\n=]*?)\s*(?:=|\bequals\b|\b(?:is|are)\s+equal\s+to\b|\bis\b|\bare\b)\s*[*_]*"
-    r"(?P<rhs>[-+−]?[$€£¥]?" + numbers.PATTERN + r")[*_]*[ \t.!]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-_RESULT_RE = re.compile(r"=\s*(?P<n>" + numbers.PATTERN + ")")
-_SUM_TAIL_RE = re.compile(r"(?:^|\s)(?P<sum>[\d\s.,()]*\d\s*[-+−*/×÷^]\s*[\d\s.,()+\-−*/×÷^]*)$")
-_ARITHMETIC_RE = re.compile(r"[\d\s+\-−*/×÷^().,xX²³√]+")
-_ARITHMETIC_WORDS = {
-    "the", "sum", "of", "and", "product", "difference", "between", "quotient", "half", "squared", "cubed",
-    "plus", "minus", "times", "divided", "by", "multiplied", "to", "power", "result", "total", "twice",
-    "double", "square", "root", "so", "then", "thus",
-}
-_NEGATIONS = {
-    "not", "no", "never", "none", "nothing", "neither", "nor", "cannot", "without", "nobody", "nowhere",
-    "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "won't", "can't", "couldn't",
-    "shouldn't", "wouldn't", "hasn't", "haven't", "hadn't", "mustn't", "ain't", "isn’t", "doesn’t", "don’t",
-    "didn’t", "can’t", "won’t", "wasn’t", "aren’t", "nicht", "kein", "pas", "non", "nein",
-}
-_FILLER = {
-    "a", "an", "the", "is", "are", "was", "were", "be", "it", "its", "it's", "it’s", "this", "that", "there",
-    "i", "i'm", "i’m", "me", "my", "we", "think", "believe", "guess", "would", "say", "probably", "likely",
-    "surely", "certainly", "definitely", "of", "course", "simply", "just", "clearly", "obviously", "answer",
-    "final", "correct", "so", "thus", "therefore", "hence", "well", "ok", "okay", "sure", "indeed", "in",
-    "on", "at", "to", "for", "with", "by", "from", "about", "approximately", "around", "roughly", "nearly",
-    "exactly", "called", "named", "known", "as", "and", "sum", "total", "product", "result", "plus",
-    "minus", "times", "equals", "makes", "gives", "which",
-}
-_UNITS = {"km", "m", "cm", "mm", "kg", "g", "mg", "lb", "lbs", "miles", "mph", "percent", "degrees", "hours",
-          "minutes", "seconds", "days", "years", "dollars", "euros", "usd", "eur"}
-_SENTENCE_BREAK_RE = re.compile(r"[.!?。](?=\s+\S)|\n")
-_SHORT_SENTENCE = 16  # words: a longer reply says more than one thing
-_LONGEST_THING = 4  # words a conclusion of rule 5 may have
-
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety"
-_UNIT_WORDS = {w: n for n, w in enumerate(f"{_ONES} seventeen eighteen nineteen".split())} | {
-    w: 10 * n for n, w in enumerate(_TENS.split(), 2)
-}
-_SCALES = {"thousand": 1000, "million": 10**6, "billion": 10**9}
-_MOST_NUMBER_WORDS = 8
-_NUMBER_WORD = "|".join(sorted([*_UNIT_WORDS, "hundred", *_SCALES], key=len, reverse=True))
-_NUMBER_WORDS_RE = re.compile(rf"\b(?:{_NUMBER_WORD})(?:[\s-]+(?:and\s+)?(?:{_NUMBER_WORD})\b)*\b", re.IGNORECASE)
+_QUALIFIERS = frozenset({
+    "but", "if", "only", "unless", "although", "though", "however", "except", "partly", "partially", "sometimes",
+    "depends", "mostly", "generally", "usually", "technically", "and", "or", "in", "for", "when",
+})
+_NAME_PARTICLES = frozenset({"da", "de", "di", "del", "van", "von", "der", "den", "la", "le", "of", "the", "and",
+                             "y", "bin", "al", "du", "des", "st"})
+_LONGEST_LEAD = 8  # tokens an answer-first sentence may hold
+LONGEST_REPLY = 20_000
+"""Characters of a reply every rule reads; of a longer one only the last
+`_LONG_REPLY_END` are read, for a final-answer line or a stated answer, so no reply
+can make a vote slow (bench/matching_stall.py)."""
+_LONG_REPLY_END = 4 * 2000
+_LIST_LINE_RE = re.compile(r"^(?:[-*•#>|]|\d+[.)] )")
+_CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer"})
+_FENCED_RE = re.compile(r"^```[\w+-]*$")
 
 
 @dataclass(frozen=True)
 class Conclusion:
-    """What a reply concludes: `kind` (number, yes/no, choice or text), `value` (the
-    comparable form: "12", "yes", "B", "paris") and the `rule` that found it."""
+    """What a reply concludes: `kind` (number, range, date, list, yes/no, choice or
+    text), `value` (the comparable form: "12", "8849 m", "yes", "B", "paris") and
+    the `rule` that found it."""
 
     kind: str
     value: str
@@ -119,282 +84,280 @@ class Conclusion:
         return f"{self.kind}:{self.value}"
 
 
-@dataclass(frozen=True)
-class PromptForm:
-    """What the prompt asks for, read once per vote: a yes or no, one of its listed
-    option letters, one of its alternatives ("A or B?"), and the words it already says."""
-
-    yes_no: bool
-    options: frozenset[str]
-    alternatives: bool
-    words: frozenset[str]
-
-    @classmethod
-    def of(cls, prompt: str) -> PromptForm:
-        prompt = unicodedata.normalize("NFKC", prompt or "")[-4000:]
-        flat = prompt.casefold()
-        asks_yes_no = bool(re.search(r"\byes\s*(?:or|/)\s*no\b", flat))
-        questions = [q.strip() for q in re.split(r"(?<=[?])|[.!\n]", flat) if q.strip().endswith("?")]
-        alternatives = any(re.search(r"\bor\b", q) and not re.search(r"\byes\s*(?:or|/)\s*no\b", q) for q in questions)
-        if not asks_yes_no:
-            asks_yes_no = any(q.split()[0] in _AUX for q in questions if q.split()) and not alternatives
-        letters = frozenset(m.group("l") for m in _PROMPT_OPTION_RE.finditer(prompt))
-        return cls(asks_yes_no, letters if len(letters) >= 2 else frozenset(), alternatives,
-                   frozenset(_stem(w) for w in _words(flat)))
-
-
-NO_PROMPT = PromptForm(False, frozenset(), False, frozenset())
-
-
+@functools.lru_cache(maxsize=32)
 def normalise(text: str) -> str:
-    """Unicode-normalised, case-folded, whitespace collapsed, outer punctuation removed."""
+    """Unicode-normalised, case-folded, whitespace collapsed, outer punctuation removed
+    (remembered for the last few texts: a vote reads each answer more than once)."""
     text = unicodedata.normalize("NFKC", text)
     return " ".join(text.casefold().split()).strip(SURROUNDING)
 
 
-def _words(text: str) -> list[str]:
-    return _WORD_RE.findall(text)
-
-
-def _stem(word: str) -> str:
-    """A word as compared with the prompt's: case-folded, a plural or third-person
-    "s" dropped ("prints" is "print")."""
-    word = word.casefold()
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
-def _clause(text: str) -> str:
-    end = _CLAUSE_END_RE.search(text)
-    return (text[: end.start()] if end else text).strip(" \t\r\n.,;:!?\"'`*_")
-
-
-def stated_answer(text: str) -> str | None:
-    """The part of a reply that states its answer, or None when it states none: the
-    last "answer: X" / "the answer is X" (to the end of that clause) or \\boxed{X}."""
-    text = unicodedata.normalize("NFKC", text)
-    found = [(m.start(), _clause(m.group("answer"))) for m in _MARKER_RE.finditer(text)]
-    found += [(m.start(), m.group("answer").strip()) for m in _BOXED_RE.finditer(text)]
-    found = [(at, part) for at, part in found if part]
-    return max(found)[1] if found else None
-
-
-def _number_words(text: str) -> str | None:
-    """The value of a text made only of number words ("twenty-one", "one hundred and
-    five"), else None; at most a few words, so the value stays small."""
-    split = [w for w in re.split(r"[\s-]+", text.casefold()) if w]
-    if any(w == "and" and (i == 0 or split[i - 1] not in ("hundred", *_SCALES)) for i, w in enumerate(split)):
-        return None  # "three and two" is two numbers, "one hundred and five" one
-    words = [w for w in split if w != "and"]
-    if not words or len(words) > _MOST_NUMBER_WORDS:
-        return None
-    total = current = 0
-    for word in words:
-        if word in _UNIT_WORDS:
-            current += _UNIT_WORDS[word]
-        elif word == "hundred":
-            current = (current or 1) * 100
-        elif word in _SCALES:
-            total += (current or 1) * _SCALES[word]
-            current = 0
-        else:
-            return None
-    return str(total + current)
-
-
-def bare_number(text: str) -> str | None:
-    """The number a whole text is, with its currency or percent sign ("12",
-    "$1200" for "$1,200", "12%" for "12 percent", "8" for "eight"), else None: $12
-    and €12 are different answers."""
-    flat = normalise(text)
-    match = _NUMBER_ONLY_RE.fullmatch(flat)
-    if match:
-        value = numbers.canonical(match.group("n"))
-        after = "%" if match.group("after") == "percent" else match.group("after") or ""
-        return None if value is None else match.group("before") + value + after
-    return _number_words(flat)
-
-
-def _choice(text: str, form: PromptForm) -> str | None:
-    stripped = unicodedata.normalize("NFKC", text).strip().strip("*_ ")
-    flat = stripped.strip(".:")
-    bare = _LETTER_RE.fullmatch(flat)
-    if bare:
-        return bare.group("l")
-    if len(flat) == 3 and flat[0] in "([" and flat[2] in ")]" and flat[1].upper() in "ABCDEFGHIJ":
-        return flat[1].upper()
-    lead = _LETTER_LEAD_RE.match(stripped)
-    if lead:
-        return (lead.group("a") or lead.group("b")).upper()
-    dot = _DOT_LEAD_RE.match(stripped)
-    if dot and dot.group("l") in form.options:
-        return dot.group("l")
-    option = _OPTION_RE.fullmatch(flat)
-    if option:
-        return option.group("l").strip("()").upper()
-    return None
-
-
-def _yes_no(text: str) -> str | None:
-    match = _YES_NO_RE.match(normalise(text) + " ")
-    return match.group("w") if match else None
-
-
-def _short_thing(text: str, form: PromptForm, keep_numbers: bool) -> Conclusion | None:
-    """Rule 5: the one short thing a sentence names beyond the prompt and filler."""
-    words = _words(unicodedata.normalize("NFKC", text).casefold())
-    if not words or len(words) > _SHORT_SENTENCE or any(w in _NEGATIONS or w.endswith(("n't", "n’t")) for w in words):
-        return None
-
-    def said(word: str) -> bool:
-        if word in _FILLER:
-            return True
-        if form.alternatives:
-            return False
-        if _NUMBER_RE.fullmatch(word):
-            return not keep_numbers and numbers.canonical(word) in {numbers.canonical(w) for w in form.words}
-        return _stem(word) in form.words
-
-    left = [i for i, word in enumerate(words) if not said(word)]
-    if not left or left[-1] - left[0] >= _LONGEST_THING:
-        return None
-    span = words[left[0] : left[-1] + 1]
-    if any(not said(w) for w in span) and len(left) != len(span):
-        return None  # what is left is not one run of words
-    inner = left[0] > 0 and left[-1] < len(words) - 1
-    value = [numbers.canonical(w) for w in span if _NUMBER_RE.fullmatch(w)]
-    if None in value:
-        return None  # a number too long to compare: the text is compared whole
-    if len(value) == 1 and all(_NUMBER_RE.fullmatch(w) or w in _UNITS for w in span):
-        units = [w for w in span if w in _UNITS]  # 12 km and 12 miles are different answers
-        return Conclusion("number", " ".join([str(value[0]), *units]), "stated answer")
-    spelled = _number_words(" ".join(span))
-    if spelled is not None:
-        return Conclusion("number", spelled, "stated answer")
-    if inner or value:
-        return None  # a thing named mid-sentence, or a name with a figure: the sentence says more
-    return Conclusion("text", " ".join(span), "stated answer")
-
-
-def _reduce(part: str, form: PromptForm) -> Conclusion:
-    """A stated answer's conclusion: a number, yes/no, letter or short thing in it,
-    else its whole text."""
-    number = bare_number(part)
-    if number is not None:
-        return Conclusion("number", number, "stated answer")
-    answer = _yes_no(part)
-    if answer is not None and len(_words(part)) == 1:
-        return Conclusion("yes/no", answer, "stated answer")
-    letter = _choice(part, form)
+def _reduce(part: str, form: PromptForm, rule: str) -> Conclusion:
+    """A part's conclusion: its option letter, else what it commits to (`remnants`)."""
+    picked = options.letter_set([t for t in tokens(part) if t.fold not in ".*_`!"], form)
+    if picked is not None:
+        return Conclusion("choice", picked, rule)
+    letter = options.letter(part, form)
     if letter is not None:
-        return Conclusion("choice", letter, "stated answer")
-    thing = _short_thing(part, form, keep_numbers=True)
-    if thing is not None:
-        return thing
-    result = _equation(part)  # "the answer is based on the equation 5 + 39 = 22"
-    if result is not None:
-        return Conclusion("number", result, "stated answer")
-    return Conclusion("text", normalise(part), "stated answer")
+        return Conclusion("choice", letter, rule if rule != "short answer" else "choice")
+    found = remnants.read(part, form)
+    return Conclusion(found.kind, found.value or normalise(part), rule)
 
 
-def _digits(line: str) -> str:
-    """A line with its runs of number words written as digits ("three and two" ->
-    "3 and 2"); runs longer than a few words stay as they are."""
+def _opening_yes_no(lines: list[str]) -> str | None:
+    """"yes" or "no" when the reply opens with it, unqualified ("Yes, but…", "Yes,
+    not always"), and takes nothing back."""
+    first = [t for t in tokens(lines[0][:200]) if t.fold not in ("*", "_", "#", ">")]
+    if not first or _TRUE_FALSE.get(first[0].fold, first[0].fold) not in ("yes", "no"):
+        return None
+    if len(first) > 1 and not (first[1].kind == "sym" and first[1].fold in ",.!;:—–-"):
+        return None  # "Yes and no", "No one knows"
+    after = [t for t in first[1:] if t.kind != "sym"]
+    if after and (after[0].fold in _QUALIFIERS or (first[0].fold in ("yes", "true") and after[0].negation)):
+        return None
+    said = _TRUE_FALSE.get(first[0].fold, first[0].fold)
+    other = "no" if said == "yes" else "yes"
+    rest = answer_parts.sentences(lines)[1:]
+    if answer_parts.turns_back(rest) or any(normalise(s).startswith(other) for s in rest):
+        return None
+    return said
 
-    def value(match: re.Match[str]) -> str:
-        found = _number_words(match.group(0))
-        if found is not None:
-            return found
-        parts = re.split(r"(\s+and\s+)", match.group(0))  # "three and two": two numbers
-        return "".join(_number_words(p) or p for p in parts)
 
-    return _NUMBER_WORDS_RE.sub(value, line)
-
-
-def _arithmetic(lhs: str) -> bool:
-    """Whether a result's left side is only arithmetic ("7 + 5", "the sum of 7 and 5")."""
-    words = [w for w in re.findall(r"[^\W\d_]+", lhs.casefold()) if w != "what"]
-    rest = re.sub(r"[^\W\d_]+", " ", lhs).strip()
-    return bool(re.search(r"\d", lhs)) and all(w in _ARITHMETIC_WORDS for w in words) and bool(
-        _ARITHMETIC_RE.fullmatch(rest or "0")
+def _lead(sentence: str, form: PromptForm) -> Conclusion | None:
+    """A longer reply's first sentence when it answers outright: an amount, date or
+    letter, or a name ("Canberra.", "It was painted by Leonardo da Vinci.")."""
+    if not sentence.endswith((".", "!", ";")) or not any(t.kind == "word" for t in tokens(sentence)):
+        return None
+    found = _reduce(sentence, form, "short answer")
+    if found.kind == "choice":
+        return found
+    ts, _ = remnants.strip(remnants.content(tokens(remnants.without_asides(sentence))), form)
+    ts = [t for t in ts if t.fold != ","]
+    if not ts or len(ts) > _LONGEST_LEAD or found.kind in ("yes/no", "list"):
+        return None
+    if found.kind != "text":
+        return found
+    words = [t for t in ts if t.kind == "word"]
+    named = all(t.raw[:1].isupper() or t.fold in _NAME_PARTICLES for t in words) and any(
+        t.raw[:1].isupper() for t in words
     )
+    return found if named and all(t.kind != "sym" for t in ts) else None
 
 
-def _equation(text: str) -> str | None:
-    """Rule 4: the result of the last line that ends in one, its left side arithmetic
-    or ending in a sum with an operator ("..., and 3 + 3 equals 6")."""
-    lines = [_digits(line) for line in text.splitlines()[-200:]]
-    for match in reversed(list(_EQUATION_RE.finditer("\n".join(lines)))):
-        lhs = match.group("lhs").strip().strip("*_")
-        tail = _SUM_TAIL_RE.search(lhs)
-        if _arithmetic(lhs) or (tail is not None and _arithmetic(tail.group(0))):
-            return numbers.canonical(match.group("rhs").lstrip("$€£¥+"))
+_ALIASES = {
+    unit: frozenset(stem(a) for a, u in quantities.UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
+    for unit in set(quantities.UNIT_OF.values())
+}
+_AFFIRMING = frozenset({"considered", "regarded", "classified", "counted", "really", "actually", "indeed", "truly"})
+_TRUE_FALSE = {"true": "yes", "false": "no"}
+_TYPED = frozenset({"number", "date", "range", "ordinal", "list", "choice"})
+
+
+def _clause(sentence: str, form: PromptForm) -> Conclusion | None:
+    """What a sentence concludes after ", so" or "→", when that is an amount, date,
+    range, list or letter ("…, so it prints `3.5`.")."""
+    part = answer_parts.concluding(sentence)
+    found = _reduce(part, form, "short answer") if part is not None else None
+    return found if found is not None and found.kind in _TYPED else None
+
+
+def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
+    """A longer reply's last sentence when it concludes with an amount: after ", so"
+    or "→", or restating the question, or opening "So", "Therefore"… ("So you pay
+    $30.")."""
+    clause = _clause(sentence, form)
+    if clause is not None:
+        return clause
+    found = remnants.read(sentence, form)
+    if found.kind not in ("number", "date", "range", "ordinal"):
+        return None
+    opens = [t.fold for t in tokens(sentence)[:2]]
+    if found.restated or _CONCLUDING & set(opens):
+        return Conclusion(found.kind, found.value, "short answer")
     return None
+
+
+def _restated_yes_no(sentence: str, form: PromptForm) -> Conclusion | None:
+    """For one plain yes/no question: a sentence that restates the question whole is
+    "yes" ("Mercury is a gas at room temperature."), and with only a negation left
+    "no" ("It is not safe.")."""
+    ts = remnants.content(tokens(remnants.without_asides(sentence)))
+    left, restated = remnants.strip(ts, form, claim=True)
+    left = [t for t in left if t.fold != ","]
+    if not restated:
+        return None
+    left = [t for t in left if t.fold not in _AFFIRMING]
+    if not left and len(ts) > 1:
+        return Conclusion("yes/no", "yes", "yes/no")
+    if len(left) == 1 and left[0].negation:
+        return Conclusion("yes/no", "no", "yes/no")
+    return None
+
+
+def _emphasised(text: str, form: PromptForm) -> Conclusion | None:
+    """The reply's one bold span, when it is an amount, date, range or letter."""
+    span = answer_parts.bold(text)
+    found = _reduce(span, form, "short answer") if span is not None else None
+    return found if found is not None and found.kind in _TYPED - {"list"} else None
+
+
+def _agreed(found: list[Conclusion | None]) -> Conclusion | None:
+    """The one conclusion every rule that found one found; None when they differ."""
+    present = [c for c in found if c is not None]
+    return present[0] if present and all(c.key == present[0].key for c in present) else None
+
+
+def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion | None:
+    """Rule 4: the first and last sentences of a longer reply, and its one bold
+    span, when those that conclude agree."""
+    if _LIST_LINE_RE.match(lines[0]) or any(len(s) > answer_parts.LONGEST_PART for s in (said[0], said[-1])):
+        return None
+    first = None
+    if not answer_parts.takes_back("\n".join(said[1:])):
+        first = _restated_yes_no(said[0], form) if form.yes_no else None
+        first = first or _lead(said[0], form)
+    return _agreed([first, _closing(said[-1], form), _emphasised("\n".join(lines), form)])
+
+
+def _unfenced(lines: list[str]) -> list[str]:
+    """A reply that is one fenced block, read by what the block holds."""
+    if len(lines) >= 3 and _FENCED_RE.match(lines[0]) and lines[-1] == "```" and not any(
+        line.startswith("```") for line in lines[1:-1]
+    ):
+        return lines[1:-1]
+    return lines
+
+
+def _long_reply(text: str, form: PromptForm) -> Conclusion:
+    """A reply longer than `LONGEST_REPLY`: only its end is read, for a final-answer
+    line or a stated answer; else it is compared whole."""
+    lines = flat_lines(text[-_LONG_REPLY_END:])
+    part = (answer_parts.final_line(lines) or answer_parts.stated(lines)) if "```" not in text else None
+    if part is not None and len(part) <= answer_parts.LONGEST_PART:
+        return _reduce(part, form, "stated answer")
+    return Conclusion("text", normalise(text), "same text")
 
 
 def conclude(text: str, prompt: str = "", form: PromptForm | None = None) -> Conclusion:
     """What `text` concludes as an answer to `prompt` (the rules in the module
-    docstring); `form` is the prompt already read, when grouping many replies."""
-    form = form if form is not None else PromptForm.of(prompt)
-    text = unicodedata.normalize("NFKC", text)
-    if "```" in text:
-        return Conclusion("text", normalise(text), "same text")
-    opening = _yes_no(text)
-    if opening is not None and form.yes_no:
-        return Conclusion("yes/no", opening, "yes/no")
-    stated = stated_answer(text)
-    if stated is not None:
-        return _reduce(stated, form)
-    number = bare_number(text)
-    if number is not None:
-        return Conclusion("number", number, "bare number")
-    if opening is not None and len(_words(text)) == 1:
-        return Conclusion("yes/no", opening, "yes/no")
-    letter = _choice(text, form)
-    if letter is not None:
-        return Conclusion("choice", letter, "choice")
-    result = _equation(text)
-    if result is not None:
-        return Conclusion("number", result, "stated answer")
-    sentence = text.strip().rstrip(".!?。 \n")
-    if not _SENTENCE_BREAK_RE.search(sentence):
-        thing = _short_thing(sentence, form, keep_numbers=False)
-        if thing is not None:
-            return thing
-    return Conclusion("text", normalise(text), "same text")
+    docstring); `form` is the prompt already read, when grouping many replies. An
+    amount in the unit the question names is read without it ("3600 seconds" for
+    "How many seconds…" is 3600)."""
+    return _concluded(text, form if form is not None else PromptForm.of(prompt))
+
+
+@functools.lru_cache(maxsize=64)
+def _concluded(text: str, form: PromptForm) -> Conclusion:
+    """`conclude`, remembered for the last few replies (pure, so safe to reuse)."""
+    found = _conclude(text, form)
+    if found.kind in ("number", "range") and " " in found.value:
+        unit = found.value.rpartition(" ")[2]
+        if unit in _ALIASES and _ALIASES[unit] & set(form.ask):
+            return Conclusion(found.kind, found.value.replace(f" {unit}", ""), found.rule)
+    return found
+
+
+def _conclude(text: str, form: PromptForm) -> Conclusion:
+    if len(text) > LONGEST_REPLY:
+        return _long_reply(text, form)
+    lines = _unfenced(flat_lines(text))
+    whole = Conclusion("text", normalise("\n".join(lines) if lines else text), "same text")
+    if not lines or any("```" in line for line in lines):
+        return whole
+    part = answer_parts.final_line(lines)
+    if part is not None and len(part) <= answer_parts.LONGEST_PART:
+        return _reduce(part, form, "stated answer")
+    if form.yes_no:
+        opening = _opening_yes_no(lines)
+        if opening is not None:
+            return Conclusion("yes/no", opening, "yes/no")
+    part = answer_parts.stated(lines)
+    if part is not None:
+        opening = _opening_yes_no([part]) if form.yes_no else None
+        return Conclusion("yes/no", opening, "stated answer") if opening else _reduce(part, form, "stated answer")
+    value = answer_parts.result(lines)
+    if value is not None:
+        return Conclusion("number", value, "result")
+    listed = answer_parts.list_items(lines)
+    if listed is not None:
+        found = _reduce(listed, form, "short answer")
+        return found if found.kind in _TYPED else whole
+    said = answer_parts.sentences(lines)
+    if len(said) == 1 and len(said[0]) <= answer_parts.LONGEST_PART:
+        decided = _restated_yes_no(said[0], form) if form.yes_no else None
+        decided = decided or _agreed([_clause(said[0], form), _emphasised(said[0], form)])
+        if decided is not None:
+            return decided
+        found = _reduce(said[0], form, "short answer")
+        if found.kind == "number" and found.value == bare_number(said[0]):
+            return Conclusion("number", found.value, "bare number")
+        if found.kind == "yes/no" and found.value == whole.value:
+            return Conclusion("yes/no", found.value, "yes/no")
+        return whole if found.kind == "text" and found.value == whole.value else found
+    if len(said) > 1:
+        return _longer(said, lines, form) or whole
+    return whole
+
+
+def bare_number(text: str) -> str | None:
+    """The amount a whole text is ("12", "$1200" for "$1,200", "12%" for "12
+    percent", "8" for "eight"), else None: $12 and €12 are different answers."""
+    if len(text) > answer_parts.LONGEST_PART:
+        return None
+    found = quantities.read([t for t in remnants.content(tokens(text)) if t.fold != ","])
+    return found[1] if found is not None and found[0] == "number" else None
+
+
+def stated_answer(text: str) -> str | None:
+    """The part of a reply that states its answer ("Final answer: X", "the answer is
+    X", \\boxed{X}), or None when it states none."""
+    lines = flat_lines(text)
+    return answer_parts.final_line(lines) or answer_parts.stated(lines)
 
 
 def final_number(text: str) -> str | None:
     """The number a reply concludes with, for `number` matching and eval's `number`
-    scorer: its conclusion when that is a number; else the last result after "=";
-    else its stated answer's last number; else the last number it names."""
+    scorer: its conclusion when that is a number (without unit or currency); else
+    the last result after "="; else its stated answer's last number; else the last
+    number it names."""
     concluded = conclude(text)
     if concluded.kind == "number":
-        return concluded.value.lstrip("$€£¥").rstrip("%").split(" ")[0]  # without its unit or currency
-    results = [numbers.canonical(m.group("n")) for m in _RESULT_RE.finditer(text)]
-    results = [n for n in results if n is not None]
-    if results:
-        return results[-1]
+        amount = concluded.value.split(" ")[0].replace("$", "").replace("€", "").replace("£", "").replace("¥", "")
+        return amount.rstrip("%")
+    lines = flat_lines(text)
+    for line in reversed(lines):
+        at = line.rfind("=")
+        if at >= 0:
+            found = numbers.find(line[at + 1 : at + 1 + numbers.MAX_CHARS + 4])
+            if found:
+                return found[0]
+            break
     stated = stated_answer(text)
     found = numbers.find(stated) if stated is not None else []
     if found:
         return found[-1]
-    found = numbers.find(text)
-    return found[-1] if found else None
+    for line in reversed(lines):
+        found = numbers.find(line)
+        if found:
+            return found[-1]
+    return None
 
 
 def choice_letter(text: str, prompt: str = "") -> str | None:
     """The option letter (A to J) a reply picks, or None."""
-    concluded, stated = conclude(text, prompt), stated_answer(text)
-    if concluded.kind == "choice" or stated is None:
-        return concluded.value if concluded.kind == "choice" else None
-    return _choice(stated, PromptForm.of(prompt))
+    form = PromptForm.of(prompt)
+    concluded = conclude(text, form=form)
+    if concluded.kind == "choice" and len(concluded.value) == 1:
+        return concluded.value
+    stated = stated_answer(text)
+    return options.letter(stated, form) if stated is not None else None
 
 
 def yes_no(text: str) -> str | None:
     """"yes" or "no" when the reply (or its stated answer) opens with that word."""
     for part in (stated_answer(text), text):
         if part is not None:
-            answer = _yes_no(part)
-            if answer is not None:
-                return answer
+            ts = [t for t in tokens(part[:200]) if t.kind != "sym"]
+            if ts and ts[0].fold in ("yes", "no"):
+                return ts[0].fold
     return None

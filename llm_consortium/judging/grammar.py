@@ -10,8 +10,10 @@ a tag, what is reasoning and what a confidence says, so those three things live 
   whitespace anywhere inside the brackets and ``needs iteration`` / ``needs-iteration``
   / ``needs_iteration`` all one name; `tag_info` names a match.
 * `remove_think`: a reply without its reasoning blocks.
-* `parse_confidence`: a confidence as written (text or a JSON number) as a probability;
-  `parse_flag` and `parse_areas`: needs_iteration and refinement areas, as tags or JSON.
+* `read_confidence`: a confidence as written (text or a JSON number), read only when
+  it is one (a number from 0 to 1, or a percentage), else unknown with what was
+  written and why it is none; `parse_flag` and `parse_areas`: needs_iteration and
+  refinement areas, as tags or JSON.
 
 Standard library only; every function is linear in the reply's length.
 """
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from . import numbers
 
 __all__ = [
-    "NAMES", "TAG_RE", "parse_areas", "parse_confidence", "parse_flag", "remove_think", "strip_tags", "tag_info",
+    "NAMES", "TAG_RE", "ConfidenceReading", "parse_areas", "parse_confidence", "parse_flag", "read_confidence",
+    "remove_think", "strip_tags", "tag_info",
 ]
 
 NAMES: dict[str, tuple[str, ...]] = {
@@ -127,52 +131,73 @@ def remove_think(text: str) -> str:
 
 
 _NUMBER = numbers.PATTERN  # the one number grammar: "0,85" is 0.85, "1,200" is 1200
-_CONFIDENCE_RE = re.compile(
-    rf"(?P<value>{_NUMBER})\s*(?P<pct>%|percent\b)?(?:\s*(?:/|out\s+of)\s*(?P<den>{_NUMBER}))?",
-    re.IGNORECASE,
-)
+_CONFIDENCE_RE = re.compile(rf"(?P<value>{_NUMBER})\s*(?P<pct>%|percent\b)?", re.IGNORECASE)
+
+_SHOWN_CHARS = 60  # what was written, as a note quotes it
 
 
-def _to_float(number: str) -> float:
-    value = numbers.to_float(number)
-    return math.nan if value is None else value  # an over-long token: no confidence
+@dataclass(frozen=True)
+class ConfidenceReading:
+    """A confidence as read: its value in [0, 1], or None (unknown) with `problem`,
+    a phrase naming what was written and why it is no confidence ("" when nothing
+    was written)."""
+
+    value: float | None
+    problem: str = ""
 
 
-def _confidence_in_text(text: str) -> float | None:
-    m = _CONFIDENCE_RE.search(text)
-    if not m:
-        return None
-    value = _to_float(m.group("value"))
-    if m.group("den") is not None:
-        den = _to_float(m.group("den"))
-        return value / den if den > 0 else None
-    if m.group("pct") or 1 < value <= 100:
-        return value / 100
-    return value
+def _quoted(written_as: Any) -> str:
+    text = " ".join(str(written_as).split())
+    return repr(text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…")
+
+
+def _unknown(written_as: Any, why: str) -> ConfidenceReading:
+    return ConfidenceReading(None, f"{_quoted(written_as)} is no confidence ({why})")
+
+
+def _in_text(text: str) -> ConfidenceReading:
+    found = list(_CONFIDENCE_RE.finditer(text))
+    if not found:
+        return _unknown(text, "no number" if text.strip() else "empty")
+    if len(found) > 1:
+        return _unknown(text, "more than one number: a scale or a fraction is not read as one")
+    value = numbers.to_float(found[0].group("value"))
+    if value is None or math.isnan(value):
+        return _unknown(text, "not a finite number")
+    if found[0].group("pct"):
+        if 0 <= value <= 100:
+            return ConfidenceReading(value / 100)
+        return _unknown(text, "a percentage outside 0-100%")
+    if 0 <= value <= 1:
+        return ConfidenceReading(value)
+    return _unknown(text, "outside 0 to 1, and not written as a percentage")
+
+
+def read_confidence(written_as: Any) -> ConfidenceReading:
+    """A confidence as the arbiter wrote it, read only when it is one.
+
+    A confidence is one number from 0 to 1 (0.85, ",85", 5e-1, a JSON number), or
+    one percentage (85%, 85 percent), with any words around it. Anything else is
+    unknown, never guessed: a number out of range (150, -0.3), a bare number above 1
+    (85 or 9: a percentage or a 1-10 scale?), another scale (8/10, "9 on a scale of
+    1-10", two numbers), NaN, inf, words ("high"), a boolean. Nothing written
+    (None) is unknown with no problem to name (docs/confidence.md)."""
+    if written_as is None:
+        return ConfidenceReading(None)
+    if isinstance(written_as, str):
+        return _in_text(written_as)
+    if isinstance(written_as, bool) or not isinstance(written_as, (int, float)):
+        return _unknown(written_as, "not a number")
+    if isinstance(written_as, float) and not math.isfinite(written_as):
+        return _unknown(written_as, "not a finite number")
+    if 0 <= written_as <= 1:  # compared before any conversion: a 400-digit int is no float
+        return ConfidenceReading(float(written_as))
+    return _unknown(written_as, "outside 0 to 1")
 
 
 def parse_confidence(written_as: Any) -> float | None:
-    """A confidence as the arbiter wrote it, as a probability in [0, 1]; None when
-    it holds no number.
-
-    Text gives its first number: 0.85, 85, 85%, 0.85/1, 8 out of 10, 5e-1. A JSON
-    number counts as itself (a boolean is no number). Either way a bare value above
-    1 and up to 100 is read as a percentage, and the result is clamped to [0, 1].
-    """
-    value: float | None
-    if isinstance(written_as, str):
-        value = _confidence_in_text(written_as)
-    elif isinstance(written_as, bool):
-        return None
-    elif isinstance(written_as, (int, float)):
-        value = float(min(max(written_as, -1), 101))  # bounded first: a 400-digit int is no float
-        if 1 < value <= 100:
-            value /= 100
-    else:
-        return None
-    if value is None or math.isnan(value):
-        return None
-    return min(1.0, max(0.0, value))
+    """The value of `read_confidence`: a probability in [0, 1], or None when unknown."""
+    return read_confidence(written_as).value
 
 
 _FLAG_RE = re.compile(r"\b(true|yes|1|false|no|0)\b", re.IGNORECASE)

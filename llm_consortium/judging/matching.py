@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..settings_spec import BY_NAME, MODEL_MATCHING_MODES, PURE_MATCHING_MODES
-from . import numbers
+from . import answer_parts, numbers
 from .conclusions import (
     Conclusion,
     PromptForm,
@@ -42,20 +42,11 @@ MODES = PURE_MODES + MODEL_MODES
 
 canonical_number = numbers.canonical
 
-_ANSWER_LINE_RE = re.compile(
-    r"^[\s*_#>-]*(?:final\s+)?answer\s*[*_]*\s*[:：]\s*(?P<answer>.+?)\s*$", re.IGNORECASE
-)
-
-
 def final_answer(text: str) -> str:
     """The answer a reply states on its last line ("Final answer: X"), else the reply:
     what `exact` and `semantic` compare, and a group's wording is chosen by."""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    if lines:
-        match = _ANSWER_LINE_RE.match(lines[-1])
-        if match and normalise(match.group("answer")):
-            return match.group("answer")
-    return text
+    found = answer_parts.final_line(answer_parts.flat_lines(text[-answer_parts.LONGEST_PART :]))
+    return found if found is not None else text
 
 
 # ------------------------------------------------------------------- grouping

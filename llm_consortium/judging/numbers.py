@@ -15,6 +15,9 @@ a million (`1e1000000`) is no comparable number, and reading it must neither rai
 nor build a huge string. `canonical` writes a value in one form, plain for ordinary
 magnitudes and `d.ddde±n` beyond them, so equal values compare equal as strings.
 
+Number words ("eight", "twenty-one", "one hundred and five") are read by
+`spelled`, a few words at most, so their value stays small.
+
 Standard library only; every function is linear in its input.
 """
 
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_CHARS", "PATTERN", "canonical", "find", "to_float"]
+__all__ = ["MAX_CHARS", "PATTERN", "canonical", "find", "spelled", "to_float"]
 
 MAX_CHARS = 100
 """The longest token read as a number; longer ones are text."""
@@ -89,3 +92,35 @@ def to_float(token: str) -> float | None:
         return float(token.strip().replace(",", "").replace("−", "-"))
     except ValueError:
         return None
+
+
+_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+UNIT_WORDS = {w: n for n, w in enumerate(f"{_ONES} seventeen eighteen nineteen".split())} | {
+    w: 10 * n for n, w in enumerate(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2)
+}
+SCALES = {"thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+NUMBER_WORDS = frozenset([*UNIT_WORDS, "hundred", *SCALES])
+_MOST_NUMBER_WORDS = 8
+
+
+def spelled(words: list[str]) -> str | None:
+    """The value of a run made only of number words, case-folded ("twenty", "one",
+    "hundred", "and", "five"), else None. "and" is allowed only after "hundred" or a
+    scale ("three and two" is two numbers); at most a few words."""
+    if any(w == "and" and (i == 0 or words[i - 1] not in ("hundred", *SCALES)) for i, w in enumerate(words)):
+        return None
+    words = [w for w in words if w != "and"]
+    if not words or len(words) > _MOST_NUMBER_WORDS:
+        return None
+    total = current = 0
+    for word in words:
+        if word in UNIT_WORDS:
+            current += UNIT_WORDS[word]
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word in SCALES:
+            total += (current or 1) * SCALES[word]
+            current = 0
+        else:
+            return None
+    return str(total + current)

@@ -16,7 +16,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .grammar import TAG_RE, parse_areas, parse_confidence, parse_flag, remove_think, strip_tags, tag_info
+from .grammar import (
+    TAG_RE,
+    parse_areas,
+    parse_confidence,
+    parse_flag,
+    read_confidence,
+    remove_think,
+    strip_tags,
+    tag_info,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +49,9 @@ class Verdict:
     dissent: str = ""
     tagged: bool = True
     raw: str = ""
+    # Why a tagged verdict's confidence is unknown, naming what was written
+    # (`grammar.read_confidence`); "" when it is known or the reply had no tags.
+    confidence_note: str = ""
 
 
 def _section_tags(text: str) -> list[tuple[re.Match[str], str, bool]]:
@@ -151,6 +163,7 @@ def read_whole(raw: str) -> Verdict:
     last = _last_sections(visible)
     synthesis = last("synthesis")
     tagged = synthesis is not None
+    note = ""
     if synthesis is None:
         # Not a warning here: the engine warns once per run, not once per parse.
         logger.debug("Arbiter reply had no usable <synthesis> section; using the whole reply")
@@ -158,7 +171,10 @@ def read_whole(raw: str) -> Verdict:
         confidence = None
     else:
         conf_text = last("confidence")
-        confidence = parse_confidence(conf_text) if conf_text is not None else None
+        reading = read_confidence(conf_text)
+        confidence = reading.value
+        if confidence is None:
+            note = reading.problem or "no <confidence> was written"
     return Verdict(
         synthesis=synthesis,
         confidence=confidence,
@@ -168,4 +184,5 @@ def read_whole(raw: str) -> Verdict:
         dissent=last("dissent") or "",
         tagged=tagged,
         raw=raw,
+        confidence_note=note,
     )

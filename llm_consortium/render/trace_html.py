@@ -73,6 +73,10 @@ def _pre(text: Any) -> str:
     return f"<pre>{escape(text)}</pre>"
 
 
+THRESHOLD_LABEL_ROOM = 100
+"""Pixels right of the bars for the label "threshold 0.85" in the chart's 12 px font."""
+
+
 def confidence_chart(
     rounds: list[RoundRecord], final_round: int | None, threshold: float | None = None
 ) -> str:
@@ -82,7 +86,11 @@ def confidence_chart(
     Rounds without a confidence (failed or untagged arbiter) get an empty slot marked
     "?", so the x axis always counts every round."""
     bar, gap, height, top, bottom, left = 46, 18, 120, 22, 22, 34
-    width = left + len(rounds) * (bar + gap) + gap
+    shows_threshold = isinstance(threshold, (int, float)) and 0 <= threshold <= 1
+    plot_right = left + len(rounds) * (bar + gap) + gap
+    # The threshold's label sits in a margin of its own, right of the last bar: over
+    # the plot it would be hidden behind any bar that reaches it.
+    width = plot_right + (THRESHOLD_LABEL_ROOM if shows_threshold else 0)
     parts = [
         f'<svg class="chart" role="img" width="{width}" height="{height + top + bottom}" '
         f'viewBox="0 0 {width} {height + top + bottom}">',
@@ -90,17 +98,8 @@ def confidence_chart(
     ]
     for tick in (0, 0.5, 1):
         y = top + height - tick * height
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" stroke="#ddd"></line>')
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{plot_right}" y2="{y:.1f}" stroke="#ddd"></line>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick:g}</text>')
-    if isinstance(threshold, (int, float)) and 0 <= threshold <= 1:
-        y = top + height - threshold * height
-        parts.append(
-            f'<line class="threshold" x1="{left}" y1="{y:.1f}" x2="{width}" y2="{y:.1f}" '
-            f'stroke="#b26a00" stroke-width="1.5" stroke-dasharray="5 3"><title>threshold {threshold:g}</title></line>'
-        )
-        parts.append(
-            f'<text x="{width - 2}" y="{y - 3:.1f}" text-anchor="end" fill="#b26a00">threshold {threshold:g}</text>'
-        )
     for index, round_ in enumerate(rounds):
         x = left + gap + index * (bar + gap)
         number = round_.get("round", index + 1)
@@ -124,6 +123,18 @@ def confidence_chart(
             )
         else:
             parts.append(f'<text x="{x + bar / 2}" y="{top + height - 4}" text-anchor="middle">?</text>')
+    if shows_threshold:
+        assert threshold is not None
+        y = top + height - threshold * height
+        # Drawn after the bars, so the dashed line stays visible across them.
+        parts.append(
+            f'<line class="threshold" x1="{left}" y1="{y:.1f}" x2="{plot_right}" y2="{y:.1f}" '
+            f'stroke="#b26a00" stroke-width="1.5" stroke-dasharray="5 3"><title>threshold {threshold:g}</title></line>'
+        )
+        parts.append(
+            f'<text class="threshold" x="{plot_right + 4}" y="{y + 4:.1f}" text-anchor="start" '
+            f'fill="#b26a00">threshold {threshold:g}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 

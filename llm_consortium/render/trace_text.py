@@ -33,6 +33,7 @@ from .walk import (
     tokens_text,
     tool_call_texts,
     vote_groups,
+    vote_line,
 )
 
 if TYPE_CHECKING:
@@ -141,6 +142,12 @@ def _vote_lines(round_: RoundRecord, full: bool) -> list[str]:
         members = ", ".join(group.get("members", []))
         lines.append(f"  Vote {group_share(round_, group)}{group_extracted(group)}: {members}")
         lines += _indented(preview(group.get("answer") or "", full), "        ")
+    if (line := vote_line(round_)) is not None:
+        lines.append(f"  {line}")
+    for call in round_.get("matching", []):  # the matcher's model calls, made for the vote's grouping
+        head = f"  Matching {member_name(call)}  {seconds(call.get('duration_ms'))}"
+        tail = f"FAILED: {call['error']}" if "error" in call else tokens_text(call.get("usage", {}))
+        lines.append(f"{head}  {tail}")
     by_field = round_.get("vote", {}).get("by_field")
     if by_field is not None:  # a JSON vote where no two answers agreed
         lines.append("  Voted field by field:")

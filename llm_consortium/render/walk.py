@@ -129,32 +129,50 @@ def round_confidence(round_: RoundRecord) -> float | None:
     return None
 
 
-def share_text(share: float | None, agreed: int | None = None, total: int | None = None) -> str:
-    """`0.67 (2/3)`; just `0.67` when the counts are unknown."""
-    if share is None:
-        return "?"
-    counts = f" ({agreed}/{total})" if agreed is not None and total else ""
-    return f"{share:.2f}{counts}"
+def answers_text(agreed: int, total: int | None) -> str:
+    """A share of the round's answers, in words: `2 of 3 answers`."""
+    return f"{agreed} of {total if total else UNKNOWN} {'answer' if total == 1 else 'answers'}"
 
 
 def group_share(round_: RoundRecord, group: VoteGroupRecord) -> str:
-    """A vote group's share with its count of the round's answers: `0.67 (2/3)`."""
+    """A vote group's share of the round's answers: `2 of 3 answers` (its share of
+    the panel, the confidence, is the round's `vote_line`)."""
     total = sum(len(g.get("members", [])) for g in vote_groups(round_))
-    return share_text(group.get("share"), len(group.get("members", [])), total)
+    return answers_text(len(group.get("members", [])), total)
+
+
+def vote_line(round_: RoundRecord) -> str | None:
+    """The winning answer's share of the answers and of the panel, labelled, and the
+    confidence it gives when the vote decided the round: `Vote: 2 of 3 answers, 2 of
+    5 of the panel → confidence 0.40` (docs/confidence.md). None without a vote;
+    a trace written before the panel was recorded shows the answers only."""
+    groups = vote_groups(round_)
+    if not groups:
+        return None
+    agreed = len(groups[0].get("members", []))
+    text = f"Vote: {answers_text(agreed, sum(len(g.get('members', [])) for g in groups))}"
+    panel = round_.get("panel")
+    if panel:
+        text += f", {agreed} of {panel} of the panel"
+    arbiter = round_.get("arbiter")
+    decided = arbiter is None or "error" in arbiter  # no arbiter's verdict: the vote's confidence is the round's
+    confidence = round_.get("confidence")
+    if decided and confidence is not None:
+        text += f" → confidence {float(confidence):.2f}"
+    return text
 
 
 def group_extracted(group: VoteGroupRecord) -> str:
     """What made a vote group one group, as ` = 12 (stated answer, bare number)`
     (the conclusion, one line, at most 60 characters, and the rules that reduced
-    its answers to it); nothing when it is just the shown answer normalised or for
-    traces written before matching was recorded."""
+    its answers to it). The rules are always named; the conclusion only when it is
+    more than the shown answer normalised (` (same text)`, ` (bare number)`).
+    Nothing for traces written before matching was recorded."""
     extracted = group.get("extracted", "")
     rules = list(dict.fromkeys(c.get("rule", "") for c in group.get("conclusions", []) if c.get("rule")))
-    why = f" ({', '.join(rules)})" if rules and rules != ["same text"] else ""
-    if not extracted.strip():
-        return ""
-    if extracted == matching.normalise(group.get("answer") or ""):
-        return ""
+    why = f" ({', '.join(rules)})" if rules else ""
+    if not extracted.strip() or extracted == matching.normalise(group.get("answer") or ""):
+        return why
     flat = " ".join(extracted.split())
     return " = " + (flat if len(flat) <= 60 else flat[:59] + "…") + why
 
@@ -166,7 +184,7 @@ def fallback_text(round_: RoundRecord) -> str:
         if round_.get("vote", {}).get("by_field"):  # JSON, no two agreed
             return "The arbiter failed: the answer is the members' vote, taken field by field"
         agreed = fallback.get("members", [])
-        share = share_text(fallback.get("share"), len(agreed), fallback.get("answered"))
+        share = answers_text(len(agreed), fallback.get("answered"))
         return f"The arbiter failed: the answer is the members' vote, {share}: {', '.join(agreed)}"
     if fallback.get("kept") == "round":
         return f"The arbiter failed: the round {fallback.get('round', '?')} answer was kept"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -16,16 +16,15 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
-    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from ..errors import InvalidName
-from ..settings_spec import BY_NAME, FILE, iterations_problem, settings_in
+from ..settings_spec import BY_NAME, iterations_problem
 from ..text.terminal import HIDDEN
-from .fields import setting_field
+from .fields import check_setting, setting_field
 from .names import check_name
 
 __all__ = [
@@ -89,7 +88,7 @@ class _Strict(BaseModel):
     @classmethod
     def _plain_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         if info.field_name in BY_NAME:
-            return value  # a setting of the table: its own rule (`saved/fields.py`) checks it
+            return check_setting(value, info)  # a setting of the table: its own rule
         integer = _is_integer(cls.model_fields[info.field_name or ""].annotation)
         if integer and value is not None and type(value) is not int:
             raise PydanticCustomError("int_type", "Input should be a valid integer")
@@ -116,6 +115,12 @@ class ArbiterConfig(_Strict):
     # Calls in flight to this model at once, in the whole process; None: the
     # default (1 for a model with no async implementation, else unlimited).
     max_concurrent: int | None = Field(default=None, ge=1)
+    # The provider limit its calls count against, shared with every model given the
+    # same name (`calls/limit_groups.py`); None: its endpoint's, else its own.
+    limit_group: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+    # The model's context window in tokens, for a plugin that does not state it
+    # (or states it wrongly): prompts are made to fit it (judging/fitting.py).
+    context_window: int | None = Field(default=None, ge=128)
 
     @field_validator("options", mode="before")
     @classmethod
@@ -145,19 +150,42 @@ class ToolsConfig(_Strict):
     arbiter: bool = False
 
 
-class _Consortium(_Strict):
+class ConsortiumConfig(_Strict):
     """A saved consortium, as stored in `<llm user dir>/consortiums/NAME.yaml`: its
-    members and arbiter here, its settings from the table (`settings_spec`, FILE)."""
+    members and arbiter, its settings (the table's FILE settings, `settings_spec`,
+    written here by cog), and how members use tools."""
 
     name: str
     models: list[MemberConfig] = Field(min_length=1, max_length=MAX_MEMBERS)
     arbiter: ArbiterConfig | None = None
-
-    if TYPE_CHECKING:  # the settings made from the table, as mypy sees them
-
-        def __init__(self, **data: Any) -> None: ...
-
-        def __getattr__(self, name: str) -> Any: ...
+    # The settings table's FILE settings, written by `make settings` (cog); do not edit.
+    # [[[cog
+    # from llm_consortium.settings_spec import FILE, declarations
+    # cog.out(declarations(FILE, "model"))
+    # ]]]
+    strategy: Literal["arbiter", "vote"] | None = setting_field("strategy")
+    confidence_threshold: float = setting_field("confidence_threshold")
+    max_iterations: int = setting_field("max_iterations")
+    min_iterations: int = setting_field("min_iterations")
+    system_prompt: str | None = setting_field("system_prompt")
+    timeout: float = setting_field("timeout")
+    retries: int = setting_field("retries")
+    min_members: int = setting_field("min_members")
+    call_mode: Literal["auto", "thread", "async"] = setting_field("call_mode")
+    skip_arbiter_on_agreement: bool = setting_field("skip_arbiter_on_agreement")
+    agreement: float = setting_field("agreement")
+    waves: bool = setting_field("waves")
+    budget_tokens: int | None = setting_field("budget_tokens")
+    budget_usd: float | None = setting_field("budget_usd")
+    matching: Literal["auto", "exact", "number", "choice", "semantic", "judge"] = setting_field("matching")
+    matching_model: str | None = setting_field("matching_model")
+    matching_tolerance: float = setting_field("matching_tolerance")
+    matching_threshold: float | None = setting_field("matching_threshold")
+    final_answer_line: bool = setting_field("final_answer_line")
+    review: bool = setting_field("review")
+    # [[[end]]]
+    # How members use the tools a prompt carries (the file's one nested section).
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
 
     @field_validator("name")
     @classmethod
@@ -165,7 +193,7 @@ class _Consortium(_Strict):
         return check_name(value)
 
     @model_validator(mode="after")
-    def _consistent(self) -> _Consortium:
+    def _consistent(self) -> ConsortiumConfig:
         if problem := iterations_problem(self.min_iterations, self.max_iterations):
             raise ValueError(problem)
         if self.strategy == "arbiter" and self.arbiter is None:
@@ -262,16 +290,3 @@ class _Consortium(_Strict):
             "min_iterations": self.min_iterations,
         }
 
-
-if TYPE_CHECKING:
-    ConsortiumConfig = _Consortium
-else:
-    ConsortiumConfig = create_model(
-        "ConsortiumConfig",
-        __base__=_Consortium,
-        __module__=__name__,
-        __doc__=_Consortium.__doc__,
-        **{setting.name: setting_field(setting) for setting in settings_in(FILE)},
-        # How members use the tools a prompt carries (the file's one nested section).
-        tools=(ToolsConfig, Field(default_factory=ToolsConfig)),
-    )

@@ -108,22 +108,45 @@ def users_of(name: str) -> list[str]:
     return users
 
 
+def _reached(start: str, models: dict[str, Any], aliases: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Every consortium a run of consortium `start` runs, itself included, each with
+    the names leading to it from `start` (the shortest way, members before nested
+    members). Broken files are not followed: they report their own error when called."""
+    paths: dict[str, tuple[str, ...]] = {start: (start,)}
+    pending = [start]
+    while pending:
+        name = pending.pop(0)
+        try:
+            config = store.load(name)
+        except (StoreError, ValueError):
+            continue
+        for model_id in _model_ids(config):
+            target = aliases.get(model_id, model_id)
+            nested = getattr(models.get(model_id) or models.get(target), "consortium_name", None)
+            if isinstance(nested, str) and nested not in paths:
+                paths[nested] = (*paths[name], nested)
+                pending.append(nested)
+    return paths
+
+
 def refuse_tool_loops(name: str, tools: Any) -> None:
     """Refuse, before any call, a run of consortium `name` whose members are given a
-    consortium as a tool (`Consortium("x")`) that is `name` or reaches it through its
-    nested consortiums: each consult would start the run again."""
+    consortium as a tool (`Consortium("x")`) that starts, or reaches through its own
+    members, a consortium this run is already running: `name` itself or any nested
+    consortium among its members, which get the tools too. Each consult would start
+    that consortium again, inside itself."""
+    targets = []
     for tool in tools or []:
         target = getattr(getattr(getattr(tool, "implementation", None), "__self__", None), "consortium_name", None)
-        if not isinstance(target, str):
-            continue
-        loop = [name, target] if target == name else None
-        if loop is None:
-            try:
-                config = store.load(target)
-            except (StoreError, ValueError):
-                continue  # the tool reports a broken consortium itself when called
-            nested = find_cycle(config.model_copy(update={"name": name}))  # does `target` reach `name`?
-            loop = [name, target, *(nested or [])[1:]] if nested else None
-        if loop:
-            raise llm.ModelError(f"Consortium cycle through the {tool.name} tool: {' -> '.join(loop)}")
-
+        if isinstance(target, str):
+            targets.append((tool.name, target))
+    if not targets:
+        return
+    models, aliases = llm.get_model_aliases(), configured_aliases()
+    running = _reached(name, models, aliases)
+    for tool_name, target in targets:
+        started = _reached(target, models, aliases)
+        for consortium, path in running.items():
+            if consortium in started:
+                loop = [*path, *started[consortium]]
+                raise llm.ModelError(f"Consortium cycle through the {tool_name} tool: {' -> '.join(loop)}")

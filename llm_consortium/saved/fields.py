@@ -1,5 +1,6 @@
-"""A setting of the table (`settings_spec`) as a pydantic field: how the YAML schema
-(`config.py`) and the `-o` options (`adapter/models.py`) are made from one declaration.
+"""A setting of the table (`settings_spec`) as a pydantic field, and the table's one
+rule as pydantic's check: how the YAML schema (`config.py`) and the `-o` options
+(`adapter/models.py`) hold and check the settings their cog blocks declare.
 
 Apart from `config.py` so that building the `-o` options when `llm` registers the
 consortium models (every command) does not build the file's models too.
@@ -8,47 +9,73 @@ consortium models (every command) does not build the file's models too.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field, ValidationInfo
+from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
-from ..settings_spec import Setting
+from ..settings_spec import BY_NAME, Setting
 
 
-def _finite(setting: Setting, text: bool) -> Callable[[Any], Any]:
-    """The table's rule for what pydantic would let through or word badly: NaN and
-    infinity ("-o timeout nan" would say "greater than 0"), and true/false for a
-    number (YAML's `true` would be read as 1). Text is parsed as llm's `-o` gives it
-    (`text`); in a file, a quoted number is refused like any other text."""
+def _bounds(setting: Setting) -> JsonDict:
+    """The range as JSON Schema words, so the schema still shows it (the check is
+    the table's own, `checked`)."""
+    bounds: JsonDict = {"minimum": setting.minimum, "maximum": setting.maximum, "exclusiveMinimum": setting.above}
+    return {key: bound for key, bound in bounds.items() if bound is not None}
 
-    def check(value: Any) -> Any:
-        number = value
-        if isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError:
-                return value  # not a number at all: pydantic says so
-            if not text and math.isfinite(number):
-                kind = "a whole number" if setting.kind is int else "a number"
-                raise PydanticCustomError("setting_value", f"must be {kind}, not text")
-        if isinstance(number, bool) or (isinstance(number, float) and not math.isfinite(number)):
-            raise PydanticCustomError("setting_value", setting.fault(number) or "")
+
+def setting_field(name: str) -> Any:
+    """The field of setting `name` in the YAML schema: its default and its help."""
+    setting = BY_NAME[name]
+    return Field(default=setting.default, description=setting.described, json_schema_extra=_bounds(setting))
+
+
+def option_field(name: str) -> Any:
+    """The field of setting `name` as an `-o` option: None (the saved value) unless given."""
+    setting = BY_NAME[name]
+    return Field(default=None, description=setting.described, json_schema_extra=_bounds(setting))
+
+
+def _as_pydantic_read_it(setting: Setting, value: Any, per_call: bool) -> Any:
+    """What pydantic's lax mode made of `value` before the table's rule checked every
+    setting, kept so that nothing accepted before is refused now: 0 and 1 or a word
+    for true and false; for an option, a whole float for a whole number (a file's
+    `max_iterations: 3.0` is refused, as docs/file-format.md says)."""
+    if isinstance(value, bool):
         return value
+    if per_call and setting.kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if setting.kind is bool and isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if setting.kind is bool and isinstance(value, str):
+        return setting.from_text(value)
+    return value
 
-    return check
+
+def checked(setting: Setting, value: Any, *, per_call: bool = False) -> Any:
+    """`value` for `setting` when the table's rule (`Setting.fault`) allows it, else a
+    pydantic error with the rule's words. Every table setting of a pydantic class is
+    checked here, before pydantic's own type check, which then has nothing to refuse:
+    one rule, one message. `per_call`: an `-o` value, text as llm gives it, None
+    when not given; in a file a quoted number is text, refused like any other."""
+    if per_call:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = setting.from_text(value)
+    elif isinstance(value, str) and setting.kind is float:
+        number = setting.from_text(value)  # YAML reads `nan` unquoted as text: name it NaN all the same
+        value = number if isinstance(number, float) and not math.isfinite(number) else value
+    value = _as_pydantic_read_it(setting, value, per_call)
+    fault = setting.fault(value)
+    if fault is not None:
+        raise PydanticCustomError("setting_value", fault)
+    return value
 
 
-def setting_field(setting: Setting, *, per_call: bool = False) -> tuple[Any, Any]:
-    """A setting of the table as a pydantic field (annotation, FieldInfo): in the
-    YAML schema, or as an `-o` option (`per_call`: None, the saved value, by default)."""
-    kind: Any = Literal[setting.choices] if setting.choices else setting.kind
-    if setting.kind in (int, float):
-        kind = Annotated[kind, BeforeValidator(_finite(setting, text=per_call))]
-    bounds = {"ge": setting.minimum, "le": setting.maximum, "gt": setting.above}
-    limits: dict[str, Any] = {key: bound for key, bound in bounds.items() if bound is not None}
-    return (
-        kind | None if setting.optional or per_call else kind,
-        Field(default=None if per_call else setting.default, description=setting.described, **limits),
-    )
+def check_setting(value: Any, info: ValidationInfo, *, per_call: bool = False) -> Any:
+    """A field validator's body: the table's rule for a table setting, anything else
+    passed on unchanged."""
+    setting = BY_NAME.get(info.field_name or "")
+    return value if setting is None else checked(setting, value, per_call=per_call)

@@ -128,7 +128,10 @@ def load_yaml(text: str, fields: frozenset[str] = frozenset()) -> tuple[Any, yam
     """(data, root node) of YAML text within the limits above, no key twice in one
     mapping; StoreError says what is wrong and on which line, without quoting the
     text (but for a key among `fields`, the format's own words)."""
-    loader = _loader()(text)
+    try:
+        loader = _loader()(text)  # PyYAML's own reader checks the characters here
+    except yaml.YAMLError as ex:
+        raise StoreError(f"not valid YAML{_yaml_reason(ex, text)}") from ex
     try:
         root = loader.get_single_node()
         if root is None:
@@ -138,11 +141,7 @@ def load_yaml(text: str, fields: frozenset[str] = frozenset()) -> tuple[Any, yam
     except StoreError:
         raise
     except yaml.YAMLError as ex:
-        mark = getattr(ex, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark is not None else ""
-        # The wording up to any quote: what follows a quote comes from the file (a tag, a character).
-        problem = re.split("['\"]", str(getattr(ex, "problem", None) or ""))[0].strip() or "cannot be parsed"
-        raise StoreError(f"not valid YAML{at}: {' '.join(problem.split())}") from ex
+        raise StoreError(f"not valid YAML{_yaml_reason(ex, text)}") from ex
     except RecursionError as ex:
         raise StoreError("not valid YAML: nested too deeply") from ex
     except Exception as ex:
@@ -151,6 +150,68 @@ def load_yaml(text: str, fields: frozenset[str] = frozenset()) -> tuple[Any, yam
         raise StoreError("not valid YAML: a value cannot be read as its type") from ex
     finally:
         loader.dispose()
+
+
+# --- YAML errors, worded without the file's content
+
+# What PyYAML quotes in a problem is either its own word, kept, or the file's text,
+# left out: a token it expected or found (`','`, `'<block end>'`), or a tag, shown as
+# far as YAML and PyYAML name it. Anything else quoted (a character, an alias's or an
+# anchor's name, an escape) is the file's own and is dropped; the sentence reads whole
+# without it ("found undefined alias").
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+_TOKEN = re.compile(r"<[a-z ]+>|[^\w\s'\"\\]")
+_STANDARD_TAGS = "tag:yaml.org,2002:"
+_PYTHON_TAGS = (
+    "python/none", "python/bool", "python/str", "python/unicode", "python/bytes", "python/int", "python/long",
+    "python/float", "python/complex", "python/list", "python/tuple", "python/dict",
+)
+_PYTHON_TAG_PREFIXES = ("python/object/apply:", "python/object/new:", "python/object:", "python/name:",
+                        "python/module:")
+
+
+def shown_tag(tag: str) -> str:
+    """A YAML tag as an error names it: PyYAML's own (`!!python/object:…`, the part
+    after the colon, a Python name, left out) or `!!…`/`!…` for one the file made up."""
+    if not tag.startswith(_STANDARD_TAGS):
+        return "!…"
+    rest = tag[len(_STANDARD_TAGS):]
+    if rest in _PYTHON_TAGS:
+        return f"!!{rest}"
+    prefix = next((p for p in _PYTHON_TAG_PREFIXES if rest.startswith(p)), None)
+    return f"!!{prefix}…" if prefix else "!!…"
+
+
+def _without_content(problem: str) -> str:
+    """PyYAML's `problem` with only its own quoted words left (see `_QUOTED`)."""
+
+    def keep(match: re.Match[str]) -> str:
+        quoted = match.group(1) if match.group(1) is not None else match.group(2)
+        if _TOKEN.fullmatch(quoted):
+            return match.group(0)
+        if problem[: match.start()].rstrip().endswith("the tag"):
+            return shown_tag(quoted)
+        return ""
+
+    return re.sub(r" ([;,])", r"\1", " ".join(_QUOTED.sub(keep, problem).split()))
+
+
+def _yaml_reason(error: yaml.YAMLError, text: str) -> str:
+    """` (line N): reason` for a YAML error: PyYAML's whole sentence, never the file's
+    text (`_without_content`)."""
+    if isinstance(error, yaml.reader.ReaderError):
+        character = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "\0")
+        line = text.count("\n", 0, error.position) + 1
+        return f" (line {line}): {error.reason} (#x{character:04x})"
+    mark = getattr(error, "problem_mark", None)
+    at = f" (line {mark.line + 1})" if mark is not None else ""
+    problem = _without_content(str(getattr(error, "problem", None) or "")) or "cannot be parsed"
+    context = str(getattr(error, "context", None) or "")
+    if context.startswith("found "):  # the first half of the sentence: "found duplicate anchor; first occurrence"
+        first = getattr(error, "context_mark", None)
+        where = f" (line {first.line + 1})" if first is not None else ""
+        problem = f"{_without_content(context)}{where}, {problem}"
+    return f"{at}: {problem}"
 
 
 # --- validation errors, worded without the file's content

@@ -137,13 +137,45 @@ def dump(config: ConsortiumConfig) -> str:
     return yaml.dump(config.to_file_dict(), Dumper=_BlockStrings, sort_keys=False, allow_unicode=True)
 
 
+def sharing(name: str) -> list[str]:
+    """The other saved consortiums whose files are the file consortium `name`'s path
+    leads to through a symlink (`link.yaml -> panel.yaml`: ['panel']); [] when its
+    path is not a link or its target is its own."""
+    path = path_for(name)
+    real = os.path.realpath(path)
+    if real == os.path.join(os.path.realpath(path.parent), path.name):
+        return []
+    return [other for other in list_names() if other != name and os.path.realpath(path_for(other)) == real]
+
+
+def write_target(name: str, *, follow_symlinks: bool = False, flag: str | None = None) -> pathlib.Path:
+    """The file a write of consortium `name` replaces (`files.write_target`), refused
+    as StoreError when another consortium reads that file too: a file holds one
+    consortium, whose `name` must match its file name, so writing `link` through
+    `link.yaml -> panel.yaml` would leave `panel` broken, or silently changed."""
+    path = path_for(name)
+    real = files.write_target(path, follow_symlinks=follow_symlinks, flag=flag)
+    others = sharing(name)
+    if others:
+        owners = ", ".join(repr(other) for other in others)
+        whose = f"consortium {owners}" if len(others) == 1 else f"consortiums {owners}"
+        raise StoreError(
+            f"{path} is a symlink to {real}, the file of {whose} too: writing {name!r} there would change "
+            f"{'it' if len(others) == 1 else 'them'}; not written (llm consortiums delete {name} removes the link, "
+            f"so that {name!r} gets a file of its own)"
+        )
+    return real
+
+
 def save(
     config: ConsortiumConfig, *, replace: bool = True, follow_symlinks: bool = False, flag: str | None = None
 ) -> pathlib.Path:
     """Write a consortium atomically; returns the file's path. With `replace=False`
     an existing consortium of that name is AlreadyExists, however close the race;
-    OutsideFolder for a symlink out of the folder unless `follow_symlinks`."""
+    OutsideFolder for a symlink out of the folder unless `follow_symlinks`; StoreError
+    for a symlink to a file another consortium reads (`write_target`)."""
     path = path_for(config.name)
+    write_target(config.name, follow_symlinks=follow_symlinks, flag=flag)
     try:
         files.write_text_atomic(
             path, dump(config), exclusive=not replace, follow_symlinks=follow_symlinks, flag=flag

@@ -15,23 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-CHARS_PER_TOKEN = 4
-"""Characters per token, for turning a context window into a character cap."""
-
 ANSWER_CHARS = 24_000
 """At most this many characters of any one answer in a prompt (about 6,000 tokens)."""
 
 TOTAL_CHARS = 96_000
 """At most this many characters of model text, all answers together, in one prompt
-(about 24,000 tokens)."""
-
-WINDOW_SHARE = 0.5
-"""The share of a known context window that answers may fill; the rest is left to
-the instructions, the request and the reply."""
-
-MIN_CHARS = 400
-"""No cap is made smaller than this, however small the window: a cut answer must
-still say something."""
+(about 24,000 tokens). A model's known context window makes them smaller
+(`judging/fitting.py`)."""
 
 
 @dataclass(frozen=True)
@@ -40,15 +30,6 @@ class Caps:
 
     answer_chars: int = ANSWER_CHARS
     total_chars: int = TOTAL_CHARS
-
-    @classmethod
-    def for_window(cls, context_tokens: int | None) -> Caps:
-        """The caps for a model whose context window is `context_tokens` (None:
-        unknown, the defaults): half the window, never above the defaults."""
-        if not context_tokens or context_tokens <= 0:
-            return cls()
-        total = max(MIN_CHARS, int(context_tokens * CHARS_PER_TOKEN * WINDOW_SHARE))
-        return cls(min(ANSWER_CHARS, total), min(TOTAL_CHARS, total))
 
 
 DEFAULT_CAPS = Caps()
@@ -66,10 +47,13 @@ class Cut:
     def is_cut(self) -> bool:
         return len(self.text) < self.length
 
-    def note(self, name: str) -> str:
-        """The sentence that says `name` was cut, or "" when it was not."""
+    def note(self, name: str, short: bool = False) -> str:
+        """The sentence that says `name` was cut, or "" when it was not; `short`: the
+        few words a compact prompt has room for."""
         if not self.is_cut:
             return ""
+        if short:
+            return f"{name} is cut to its first {len(self.text):,} of {self.length:,} characters."
         return (
             f"{name} was cut to fit this prompt: only its first {len(self.text):,} of "
             f"{self.length:,} characters are shown."
@@ -93,6 +77,15 @@ def fit(texts: Sequence[str | None], caps: Caps = DEFAULT_CAPS) -> list[Cut | No
     lengths = [min(len(text), caps.answer_chars) for text in texts if text is not None]
     level = _level(lengths, caps.total_chars) if sum(lengths) > caps.total_chars else caps.answer_chars
     return [None if text is None else Cut(text[: min(level, caps.answer_chars)], len(text)) for text in texts]
+
+
+def share(texts: Sequence[str | None], caps: Caps = DEFAULT_CAPS) -> int | None:
+    """The most characters any one of `texts` keeps under `caps` when some is cut
+    (the level `fit` cuts them to); None when every one is whole."""
+    lengths = [len(text) for text in texts if text is not None]
+    capped = [min(length, caps.answer_chars) for length in lengths]
+    level = _level(capped, caps.total_chars) if sum(capped) > caps.total_chars else caps.answer_chars
+    return min(level, caps.answer_chars) if any(length > level for length in lengths) else None
 
 
 def fit_one(text: str, caps: Caps = DEFAULT_CAPS) -> Cut:

@@ -1,0 +1,77 @@
+"""Which option a reply picks when the prompt lists lettered options (A to J).
+
+"B", "(b)", "B) Dolphin", "B — Dolphin", "Option B", "The lion (B)." and, when the
+prompt lists "B) Dolphin", "Dolphin" all pick B; "A, C", "A and C" and "A) 2 and
+C) 11" pick the set A and C (a "select all that apply" answer). "B. Dolphin" is a
+letter only when the prompt lists options, so "A. Lincoln was…" is no letter.
+
+Standard library only; reads at most a short part of a reply.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .asking import PromptForm
+from .tokens import Token
+
+__all__ = ["letter", "letter_set"]
+
+LETTERS = "ABCDEFGHIJ"
+_AT_END_RE = re.compile(r"\((?P<l>[A-J])\)\W*$")
+_SEPARATORS = frozenset({",", "and", "&", ";"})
+
+
+def letter(part: str, form: PromptForm) -> str | None:
+    """The one option letter a part is, or leads with."""
+    flat = part.strip().strip("*_ ")
+    bare = flat.strip(".:")
+    if len(bare) == 1 and bare in LETTERS:
+        return bare
+    if len(bare) == 3 and bare[0] in "([" and bare[2] in ")]" and bare[1].upper() in LETTERS:
+        return bare[1].upper()
+    if len(flat) > 3 and flat[0] in "([" and flat[2] in ")]" and flat[1].upper() in LETTERS and flat[3] == " ":
+        return flat[1].upper()
+    if len(flat) >= 2 and flat[0] in LETTERS and flat[1] in "):" and flat[2:3] in ("", " "):
+        return flat[0]
+    if len(flat) > 3 and flat[0] in form.options and (flat[1:3] == ". " or flat[1:4] in (" — ", " – ", " - ")):
+        return flat[0]
+    words = bare.split()
+    named = words[1].strip("()").upper() if len(words) == 2 else ""
+    if words[:1] and words[0].casefold() in ("option", "choice") and len(named) == 1 and named in LETTERS:
+        return named
+    at_end = _AT_END_RE.search(flat)
+    if at_end and at_end.group("l") in form.options and not re.search(r"\b(?:not|never|isn't|no)\b", flat, re.I):
+        return at_end.group("l")
+    return None
+
+
+def letter_set(ts: list[Token], form: PromptForm) -> str | None:
+    """The letters of a "select all" answer ("A, C", "A and C", "A) 2 and C) 11"),
+    sorted and joined with commas; None unless every token is a listed letter, its
+    option's text or a separator, with two letters or more."""
+    if not form.options:
+        return None
+    texts = dict(form.option_texts)
+    picked: list[str] = []
+    i = 0
+    while i < len(ts):
+        t = ts[i]
+        if t.raw in form.options and t.kind == "word":
+            picked.append(t.raw)
+            i += 1
+            if i < len(ts) and ts[i].fold == ")":
+                i += 1
+            text = texts.get(t.raw, ())
+            if text and tuple(x.fold for x in ts[i : i + len(text)]) == text:
+                i += len(text)
+        elif t.fold in _SEPARATORS and picked:
+            i += 1
+        else:
+            return None
+    return ",".join(sorted(set(picked))) if len(set(picked)) >= 2 else None
+
+
+def by_text(words: tuple[str, ...], form: PromptForm) -> str | None:
+    """The option whose text a reply's words are ("Dolphin" for "B) Dolphin")."""
+    return form.letter_of(words) if form.options else None
