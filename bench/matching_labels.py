@@ -4,7 +4,10 @@
 * tests/data/matching_labels.jsonl: written for the rules of an earlier round;
 * tests/data/matching_blind.jsonl: written by a session that never read the
   matching code (tests/data/matching_blind.md), with `mixed` groups whose true
-  partition is given.
+  partition is given;
+* tests/data/matching_final.jsonl: written later by another session that read
+  neither the code nor the other sets, the final measurement: its figures are
+  reported, its groups are never shown (`--show` refuses it).
 
 Precision: a group that holds replies saying different things (disagree, mixed) is
 kept apart when no cluster holds two replies of different true groups. Recall: a
@@ -14,7 +17,7 @@ Figures are given per split (dev: the rules may be tuned on it; held-out: never
 looked at while tuning), for both and by kind; "short" counts only the groups whose
 question asks for a short answer.
 
-    .venv/bin/python bench/matching_labels.py [--set blind|labels|both] [--by-kind] [--show]
+    .venv/bin/python bench/matching_labels.py [--set blind|labels|final|both|all] [--by-kind] [--show]
 
 `--show` lists the dev half's misses only (pass `--split held-out` to see the
 held-out half's, once tuning is over).
@@ -32,7 +35,9 @@ from typing import Any
 from llm_consortium.judging.matching import AUTO, Cluster
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-SETS = {"labels": DATA / "matching_labels.jsonl", "blind": DATA / "matching_blind.jsonl"}
+SETS = {"labels": DATA / "matching_labels.jsonl", "blind": DATA / "matching_blind.jsonl",
+        "final": DATA / "matching_final.jsonl"}
+NEVER_SHOWN = {"final"}
 
 
 def load(name: str) -> list[dict[str, Any]]:
@@ -85,13 +90,14 @@ def figures(items: list[dict[str, Any]], clusters_of: Clusterer = AUTO.clusters)
 
 def report(name: str, items: list[dict[str, Any]], by_kind: bool, clusters_of: Clusterer = AUTO.clusters) -> None:
     print(f"== {name} ({len(items)} groups)")
-    for split in ("dev", "held-out"):
-        print(f"{split:9} {figures([i for i in items if i['split'] == split], clusters_of)}")
+    splits = [split for split in ("dev", "held-out") if any(i.get("split") == split for i in items)]
+    for split in splits:
+        print(f"{split:9} {figures([i for i in items if i.get('split') == split], clusters_of)}")
     print(f"{'all':9} {figures(items, clusters_of)}")
     if by_kind:
         for kind in sorted({i["kind"] for i in items}):
-            for split in ("dev", "held-out"):
-                mine = [i for i in items if i["kind"] == kind and i["split"] == split]
+            for split in splits or ["all"]:
+                mine = [i for i in items if i["kind"] == kind and split in (i.get("split"), "all")]
                 print(f"  {kind:18} {split:9} {figures(mine, clusters_of)}")
 
 
@@ -109,15 +115,20 @@ def show(items: list[dict[str, Any]], split: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--set", choices=("blind", "labels", "both"), default="both")
+    parser.add_argument("--set", choices=("blind", "labels", "final", "both", "all"), default="both",
+                        help="both: blind and labels; all: the final set too, when it is there")
     parser.add_argument("--by-kind", action="store_true", help="figures per kind (category) and split")
     parser.add_argument("--show", action="store_true", help="print every group the matcher got wrong")
     parser.add_argument("--split", default="dev", help="which split --show lists (dev unless told)")
     args = parser.parse_args()
-    for name in ("blind", "labels") if args.set == "both" else (args.set,):
+    names = {"both": ("blind", "labels"), "all": ("blind", "labels", "final")}.get(args.set, (args.set,))
+    for name in names:
+        if not SETS[name].exists():
+            print(f"== {name}: {SETS[name].name} is not there")
+            continue
         items = load(name)
         report(name, items, args.by_kind)
-        if args.show:
+        if args.show and name not in NEVER_SHOWN:
             show(items, args.split)
 
 

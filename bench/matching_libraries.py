@@ -1,11 +1,11 @@
 """Would a library raise `auto`'s recall at 100 % precision? (docs/matching.md)
 
-Each candidate is tried on top of today's `auto`, on both labelled sets
-(bench/matching_labels.py defines the figures), and only where `auto` leaves two
-conclusions different:
+Each candidate is tried on top of today's `auto` (its own unit table and rounding,
+`judging/estimates.py`, included), on both labelled sets (bench/matching_labels.py
+defines the figures), and only where `auto` leaves two conclusions different:
 
-* `pint`: an amount with a unit is compared in base units ("1.5 km" and "1,500 m";
-  "212 °F" and "100 °C"), its magnitude to 9 significant digits;
+* `pint`: two amounts with units are one answer when they are equal in base units
+  ("1.5 km" and "1,500 m"; "212 °F" and "100 °C"), to 9 significant digits;
 * `math-verify`: two conclusions that are mathematics only (digits, operators,
   LaTeX commands) and that math-verify parses are one answer when it verifies them
   equal ("3/10" and "0.3", "\\frac{7}{8}" and "0.875");
@@ -47,17 +47,24 @@ def _units() -> Any:
     return pint.UnitRegistry()
 
 
-def pint_key(found: Conclusion) -> str:
-    if found.kind != "number" or " " not in found.value:
-        return found.key
-    number, unit = found.value.split(" ", 1)
+def _in_base(label: str) -> str | None:
+    kind, _, value = label.partition(":")
+    if kind != "number" or value.count(" ") != 1 or value.startswith("≈"):
+        return None
+    number, unit = value.split(" ", 1)
     try:
         ureg = _units()
         quantity = ureg.Quantity(float(number.lstrip("$€£¥")), unit.replace("°C", "degC").replace("°F", "degF"))
         base = quantity.to_base_units()
-        return f"quantity:{float(f'{base.magnitude:.9g}')} {base.units}"
+        return f"{float(f'{base.magnitude:.9g}')} {base.units}"
     except Exception:
-        return found.key
+        return None
+
+
+def pint_same(a: str, b: str) -> bool:
+    """pint's verdict: two amounts with units equal in base units, to 9 digits."""
+    base_a = _in_base(a)
+    return base_a is not None and base_a == _in_base(b)
 
 
 @functools.cache
@@ -107,11 +114,13 @@ def date_key(found: Conclusion) -> str:
 
 
 def clusterer(key: Key = lambda c: c.key, same: Callable[[str, str], bool] | None = None) -> matching_labels.Clusterer:
+    """`auto` with a library: keys as `key` reads them, one answer when `auto`'s own
+    relation (`estimates`, `names`) or the library's says so."""
     def clusters(answers: Sequence[str], prompt: str = "") -> list[Cluster]:
         form = PromptForm.of(prompt)
         found = [conclude(a, form=form) for a in answers]
         keys = [key(c) for c in found]
-        groups = clusters_by(keys, same or (lambda a, b: False))
+        groups = clusters_by(keys, lambda a, b: AUTO.same(a, b, form) or (same is not None and same(a, b)))
         return [Cluster(tuple(g), found[g[0]].value, tuple(found[i] for i in g)) for g in groups]
 
     return clusters
@@ -120,7 +129,7 @@ def clusterer(key: Key = lambda c: c.key, same: Callable[[str, str], bool] | Non
 def main() -> None:
     tries: dict[str, matching_labels.Clusterer] = {
         "auto": AUTO.clusters,
-        "auto + pint": clusterer(pint_key),
+        "auto + pint": clusterer(same=pint_same),
         "auto + math-verify": clusterer(same=math_same),
         "auto + dateutil": clusterer(date_key),
     }

@@ -337,3 +337,17 @@ def parse_page(path: Path) -> PageParser:
         assert not any("://" in (value or "") or "url(" in (value or "") for value in attrs.values()), tag
     assert "url(" not in page and "@import" not in page
     return parser
+
+
+def kept_apart(prompt: str, answers: Sequence[str]) -> bool:
+    """Whether `auto` keeps every answer in a group of its own."""
+    from llm_consortium.judging import vote
+
+    return [g.members for g in vote.group(list(answers), prompt=prompt)] == [(i,) for i in range(len(answers))]
+
+
+def one_group(prompt: str, answers: Sequence[str]) -> bool:
+    """Whether `auto` puts all the answers in one group."""
+    from llm_consortium.judging import vote
+
+    return [g.members for g in vote.group(list(answers), prompt=prompt)] == [tuple(range(len(answers)))]

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from llm_consortium.judging import vote
 from llm_consortium.judging.conclusions import conclude
 
+from helpers import kept_apart
+
 # ------------------------------------------------------------------ the property
 
 WORDS = ["Lyon", "Texas", "walrus", "copper", "Marlowe", "violet", "granite", "Osaka", "tundra", "Kepler",
@@ -34,6 +36,15 @@ FRAMES = [
     ("Name the three Baltic states.", "{}"),
     ("Which is larger, 9.11 or 9.9?", "{} is larger."),
     ("What is 100 °F in Celsius?", "It is {}, so that is warm."),
+    # the one candidate of the asked kind in a sentence (`candidates`)
+    ("When did the Titanic sink?", "The Titanic sank on {} after hitting an iceberg."),
+    ("Who painted the Mona Lisa?", "The Mona Lisa was painted by {}, probably around 1503."),
+    ("Roughly how far is it from New York to London?", "Roughly {} as the crow flies."),
+    ("Which Python version added f-strings?", "f-strings were added in {}, released in 2016."),
+    ("How many moons does Mars have?", "Mars has {}, discovered in 1877."),
+    ("Which planet is the largest?", "The largest planet is {} — it is huge."),
+    ("Can you tell me if Paris is the capital of France?", "Yes, Paris is the capital of {}."),
+    ("True or false: the Sun is a star.", "The Sun is a {}."),
 ]
 
 
@@ -84,10 +95,6 @@ def test_replacing_a_number_or_word_of_the_answer_changes_the_conclusion(frame, 
 # --------------------------------------------------- the issue's "disagree" examples
 
 
-def apart(prompt: str, answers: list[str]) -> bool:
-    return [g.members for g in vote.group(answers, prompt=prompt)] == [(i,) for i in range(len(answers))]
-
-
 @pytest.mark.parametrize(
     "prompt, answers",
     [
@@ -111,7 +118,7 @@ def apart(prompt: str, answers: list[str]) -> bool:
     ],
 )
 def test_every_disagree_example_of_the_issue_is_kept_apart(prompt, answers):
-    assert apart(prompt, answers), [conclude(a, prompt) for a in answers]
+    assert kept_apart(prompt, answers), [conclude(a, prompt) for a in answers]
 
 
 def test_a_worked_answer_concludes_its_final_amount_not_an_intermediate_line():

@@ -84,9 +84,7 @@ def test_different_cities_sharing_a_figure_are_three_groups_in_a_vote(members):
     result = llm_run("-m", "cities", CITY_PROMPT)
     assert result.exit_code == 0 and result.stderr == ""
     vote = last_trace()["rounds"][0]["vote"]
-    assert [g["extracted"] for g in vote["groups"]] == [
-        "paris | with about 2 million", "lyon | with about 2 million", "about 2 million | marseille"
-    ]
+    assert [g["extracted"] for g in vote["groups"]] == ["paris", "lyon", "marseille"]  # the figure is context
     assert vote["share"] == pytest.approx(1 / 3)
 
 

@@ -67,14 +67,16 @@ def test_blind_replies_of_different_true_groups_are_never_one_group(item):
 
 
 def test_most_replies_labelled_alike_are_one_group():
-    """Not a target (docs/matching.md has the figure): a floor, so a rule that
-    stops finding agreement altogether cannot pass unnoticed."""
+    """Not a target (docs/matching.md has the figure): a floor at what is measured,
+    so a rule that stops finding agreement cannot pass unnoticed."""
     found = sum(len(AUTO.clusters(item["replies"], item["prompt"])) == 1 for item in AGREE)
-    assert found / len(AGREE) >= 0.9
+    assert found >= 90
 
 
-def test_some_blind_short_answers_that_agree_are_found():
-    """A floor under the measured figure (docs/matching.md), not a target."""
-    short = [item for item in BLIND if item["label"] == "agree" and item["short"]]
+@pytest.mark.parametrize("split, floor", [("dev", 74), ("held-out", 49)])
+def test_blind_short_answers_that_agree_are_found(split, floor):
+    """Floors at the measured figures (docs/matching.md: 74 of 94 on the half the
+    rules were tuned on, 49 of 95 on the held-out half), not targets."""
+    short = [item for item in BLIND if item["label"] == "agree" and item["short"] and item["split"] == split]
     found = sum(len(AUTO.clusters(item["replies"], item["prompt"])) == 1 for item in short)
-    assert found / len(short) >= 0.25
+    assert found >= floor

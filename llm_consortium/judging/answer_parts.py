@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from . import numbers, quantities
 from .tokens import SECOND_THOUGHTS, Token, flat_lines, tokens
+from .units import UNIT_OF
 
 __all__ = [
     "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "list_items", "result", "sentences", "stated",
@@ -35,6 +36,7 @@ this much text before it."""
 _FINAL_LINE_RE = re.compile(
     r"^[#>*_ -]{0,8}(?:final )?answer[*_ ]{0,6}[:：][*_ ]{0,6}(?P<answer>.+)$", re.IGNORECASE
 )
+_HEADING_RE = re.compile(r"^[#>*_ -]{0,8}(?:final )?answer[*_ ]{0,6}[:：]?[*_ ]{0,6}$", re.IGNORECASE)
 _MARKER_RE = re.compile(
     r"\b(?:final answer|answer|antwort|réponse|respuesta|risposta|resposta|ответ)[*_]{0,4} ?"
     r"(?:[:：]|is\b|would be\b|should be\b|ist\b|est\b|es\b|è\b|é\b|=)[*_]{0,4} ?",
@@ -45,9 +47,14 @@ _TURNS_RE = re.compile(r"^\W*(?:actually|wait|correction|oops|sorry|hmm|scratch 
 _SECOND_THOUGHTS_RE = re.compile(r"\b(?:" + "|".join(sorted(SECOND_THOUGHTS)) + r")\b", re.IGNORECASE)
 _BOXED_RE = re.compile(r"\\boxed\{(?P<answer>[^{}\n]{1,200})\}")
 _SENTENCE_END_RE = re.compile(r"[.!?。](?= |$)")
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?。;])(?<!\b[A-Za-z]\.) (?=\S)")  # "B. Paris" and "e.g. x" are one
-_CONCLUDING_RE = re.compile(r"(?:[,;:] (?:and )?(?:so|therefore|thus|hence)\b,?|→|=>|⇒|\bwhich gives\b|\bgiving\b) ?",
-                            re.IGNORECASE)
+_SENTENCE_SPLIT_RE = re.compile(  # "B. Paris", "e.g. x" and "reactor No. 4" are one
+    r"(?<=[.!?。;])(?<!\b[A-Za-z]\.)(?<!\bNo\.)(?<!\bno\.)(?<!\bvs\.)(?<!\bca\.)(?<!\bSt\.)(?<!\bDr\.)"
+    r"(?<!\bMr\.)(?<!\bMt\.) (?=\S)"
+)
+_CONCLUDING_RE = re.compile(
+    r"(?:[,;:] (?:and )?(?:so|therefore|thus|hence|i\.e\.|that is)(?= |,|$),?|→|=>|⇒|\bwhich gives\b|\bgiving\b) ?",
+    re.IGNORECASE,
+)
 _BOLD_RE = re.compile(r"\*\*(?P<bold>[^*\n]{1,80})\*\*")
 
 _OPERATORS = frozenset("+-−*×/÷^x·%") | frozenset({
@@ -57,12 +64,14 @@ _OPERATORS = frozenset("+-−*×/÷^x·%") | frozenset({
 _ARITHMETIC = _OPERATORS | frozenset({
     "(", ")", "=", ",", "of", "the", "and", "by", "to", "then", "so", "thus", "total", "²", "³", "√", "into",
     "result", "is", "equals",
-}) | frozenset(quantities.UNIT_OF) | frozenset({"°", "$", "€", "£", "¥"})
-_SEPARATORS = frozenset({"=", "equals", "is", "are", "makes", "gives"})
+}) | frozenset(UNIT_OF) | frozenset({"°", "$", "€", "£", "¥"})
+_SEPARATORS = frozenset({"=", "≈", "equals", "is", "are", "makes", "gives"})
 _TRAILING = frozenset(".!*_`")
-_SEPARATOR_RE = re.compile(r"=|\b(?:is|are|equals|makes|gives)\b")
+_JUSTIFYING = frozenset({"since", "because", "as", "check", "checking", "verify", "indeed", "proof"})
+_SEPARATOR_RE = re.compile(r"[=≈]|\b(?:is|are|equals|makes|gives)\b")
 _RESULT_LINES = 50  # lines tried, from the last, for a result
 _LIST_ITEM_RE = re.compile(r"^(?:[-*•]|\d{1,2}[.)]) (?P<item>[^,;]{1,80})$")
+_EXPLAINED_RE = re.compile(r" [—–-] |: ")  # "- **Estonia** – capital Tallinn": the item is Estonia
 _TRAILING_ASIDE_RE = re.compile(r" ?\([^()]{0,200}\)\W*$")
 
 
@@ -73,10 +82,13 @@ def with_final_answer_line(prompt: str) -> str:
 
 
 def final_line(lines: list[str]) -> str | None:
-    """X when the reply's last line is "Final answer: X" or "Answer: X"."""
+    """X when the reply's last line is "Final answer: X" or "Answer: X", or a
+    heading "## Answer" stands right above its last line X."""
     if not lines:
         return None
     match = _FINAL_LINE_RE.match(lines[-1])
+    if match is None and len(lines) >= 2 and _HEADING_RE.match(lines[-2]):
+        return lines[-1].strip(" *_") or None
     return match.group("answer").strip(" *_") or None if match else None
 
 
@@ -123,13 +135,21 @@ def _is_number(t: Token) -> bool:
     return t.kind == "num" or (t.kind == "word" and t.fold in numbers.NUMBER_WORDS)
 
 
+def _counted(ts: list[Token]) -> tuple[str, str] | None:
+    """"3 apples", "6 slices": a count and the thing counted, as the count."""
+    if len(ts) == 2 and ts[0].kind == "num" and ts[1].kind == "word" and ts[1].raw.isalpha() and ts[1].raw.islower():
+        value = numbers.canonical(ts[0].raw)
+        return ("number", value) if value is not None else None
+    return None
+
+
 def _result_of(ts: list[Token]) -> str | None:
     """N when the tokens end "… arithmetic = N" (the arithmetic right before it)."""
     while ts and ts[-1].fold in _TRAILING:
         ts = ts[:-1]
     for cut in range(len(ts) - 1, 0, -1):  # the shortest amount at the end that follows a separator
         if ts[cut - 1].fold in _SEPARATORS or (ts[cut - 1].fold == "to" and cut > 1 and ts[cut - 2].fold == "equal"):
-            found = quantities.read(ts[cut:])
+            found = quantities.read(ts[cut:]) or _counted(ts[cut:])
             if found is None or found[0] != "number":
                 return None
             lhs = ts[: cut - 1] if ts[cut - 1].fold != "to" else ts[: cut - 2]
@@ -142,7 +162,12 @@ def _result_of(ts: list[Token]) -> str | None:
             numbers_seen = sum(_is_number(t) for t in arithmetic)
             operators = sum(t.fold in _OPERATORS for t in arithmetic)
             sum_of_two = [t.fold for t in arithmetic][-2:-1] == ["and"] and numbers_seen == 2  # "three and two"
-            return found[1] if numbers_seen >= 2 and (operators >= 1 or sum_of_two) else None
+            root = numbers_seen == 1 and arithmetic[:1] and arithmetic[0].fold == "√"  # "√144 = 12"
+            if not root and (numbers_seen < 2 or not (operators >= 1 or sum_of_two)):
+                return None
+            if any(t.fold in _JUSTIFYING for t in lhs):  # "12, since 12 × 12 = 144" concludes 12, not 144
+                return None
+            return found[1] if ts[cut - 1].fold != "≈" or found[1].startswith("≈") else "≈" + found[1]
         if len(ts) - cut > 6:  # no amount is that long
             return None
     return None
@@ -195,4 +220,4 @@ def list_items(lines: list[str]) -> str | None:
     items = [_LIST_ITEM_RE.match(line) for line in lines]
     if len(items) < 2 or any(item is None for item in items):
         return None
-    return ", ".join(item.group("item") for item in items if item is not None)
+    return ", ".join(_EXPLAINED_RE.split(item.group("item"), maxsplit=1)[0] for item in items if item is not None)

@@ -15,6 +15,18 @@
   answers, never a restated question.
 * `approximate`: it asks for an estimate, so "approximately" adds nothing.
 * `option_texts`, `numbers`: each option's text, and the numbers it names.
+* `expects`: what one question asks for (`candidates`: a year, date, amount, name…);
+  `implied_unit`: the unit it means without naming it ("How old…": years);
+  `code`: it shows code, so brackets in a reply are a list a program prints;
+  `words`: every word of the prompt, stemmed ("Sam has 14 marbles." names what
+  the prompt counts); `asks_who`: it asks who.
+* `claim`: it asks indirectly whether a claim holds ("Can you tell me if…", "True or
+  false: …"): only a reply that restates the claim (or denies it) answers yes or
+  no; `true_false`: it asks "True or false", so "True" and "False" answer it.
+* `select_all`: it asks for every option that fits ("Select all that apply").
+* `asks_form`: it asks for a number written one way ("as a fraction", "simplify").
+* `quoted`: the words the question quotes ("Which code means 'Not Found'?"): a name,
+  so even a negation among them may be restated.
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
   "largest"…), so a list answer is compared as a set: "Solid, liquid and gas" is
   "Gas, liquid, solid" for "What are the three classic states of matter?".
@@ -27,9 +39,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .numbers import NUMBER_WORDS, spelled
 from .tokens import FILLER, LINKS, NEGATIONS, stem, tokens
+from .units import UNIT_OF
 
-__all__ = ["NO_PROMPT", "PromptForm"]
+__all__ = ["NO_PROMPT", "PromptForm", "asked_word"]
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _AUX = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should", "has",
@@ -47,12 +61,46 @@ _NEVER_RESTATED = NEGATIONS | {"yes", "no", "true", "false", "or", "and", "if", 
 _INSTRUCTION_RE = re.compile(
     r"^(?:reply|respond|answer|give only|keep|be |use |format|show your|explain|only|just|think|output|write)", re.I
 )
-_OPTION_RE = re.compile(r"(?:^|[\s:])[(\[]?(?P<l>[A-J])[)\].:](?=\s|$)")
+_OPTION_RE = re.compile(r"(?:^|[\s:])(?:[(\[]?(?P<l>[A-J])[)\].:]|[(\[]?(?P<lower>[a-j])\))(?=\s|$)")
 _ORDER_RE = re.compile(
     r"\b(?:order\w*|sequence|rank\w*|ascending|descending|sort\w*|first|last|before|after|then|steps?|chrono\w*"
     r"|earliest|latest|from|increasing|decreasing|\w+est|most|least|top|bottom|next|previous|step by step)\b"
 )
-_APPROXIMATE_RE = re.compile(r"\b(?:approximately|approx|roughly|estimate|about how|around how|nearest)\b")
+_APPROXIMATE_RE = re.compile(
+    r"\b(?:approximately|approx|roughly|estimate|about how|around how|nearest|decimal places?|significant figures?)\b"
+)
+_EXPECTS = (  # (what the question asks for, how it asks), the first that matches
+    ("year", re.compile(r"\b(?:what|which) year\b")),
+    ("century", re.compile(r"\b(?:what|which) century\b")),
+    ("decade", re.compile(r"\b(?:what|which) decade\b")),
+    ("time", re.compile(r"\bwhat time\b|\bat what time\b")),
+    ("weekday", re.compile(r"\bday of the week\b|^(?:on )?what day\b|^which day\b")),
+    ("date", re.compile(r"^when\b|\b(?:what|which) (?:date|day of the (?:month|year))\b|\bon what day\b")),
+    ("range", re.compile(r"\bbetween (?:what|which)\b")),
+    ("amount", re.compile(r"\bhow (?:many|much|far|long|tall|high|old|big|heavy|fast|deep|wide|large|hot|cold)\b")),
+    ("amount", re.compile(r"^(?:convert|express|estimate)\b")),
+    ("amount", re.compile(r"\bwhat(?: is|'s| was| are) (?:the |its |their |an? )?(?:\w+ )?(?:speed|distance|height|"
+                          r"weight|mass|length|width|depth|area|volume|temperature|population|age|price|cost|diameter|"
+                          r"radius|circumference|density|duration|boiling point|melting point|freezing point|"
+                          r"percentage|probability|value|total|sum|product|difference|average|mean|median)\b")),
+    ("name", re.compile(r"^(?:who|whom|whose|which|what|in which|in what|on which)\b")),
+)
+_SUM_RE = re.compile(r"^what(?: is|'s)\b.*(?:\d\s*[-+−×*/÷^%]\s*\d|\d\s*(?:[a-z°]+\s+)?(?:in|to)\s+[a-z°]+\W*$)")
+_IN_UNIT_RE = re.compile(r"\bin (?:degrees )?([a-z°]+(?: [a-z]+)?)\W*$")
+_SEVERAL_RE = re.compile(
+    r"^\w+ (?:are|were)\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|several|all|both|list)\b"
+)
+_CLAIM_RE = re.compile(r"\b(?:tell me|you know|wonder\w*|confirm|check)\s+(?:if|whether)\b")
+"""An indirect yes/no question about a claim: "Can you tell me if Paris is the capital
+of France?" is answered by restating the claim, never by a bare "Yes"."""
+_FORM_RE = re.compile(r"\bas an? (?:fraction|decimal|percent\w*|mixed number)|\bsimplif|\blowest terms|\bexpress\b")
+"""It asks for a number in one form: "1/8" and "0.125" are then different answers."""
+_SELECT_ALL_RE = re.compile(
+    r"\bselect all\b|\ball that apply\b|\bchoose all\b|\bmore than one\b|\bwhich (?:of (?:the following|these) )?are\b"
+)
+_QUOTED_RE = re.compile(r"['‘’\"“”]([^'‘’\"“”]{1,60})['‘’\"“”]")
+_IMPLIED_UNITS = {"how old": "year"}
+"""A unit the question implies without naming it: "How old is Bob?" is in years."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +116,21 @@ class PromptForm:
     option_texts: tuple[tuple[str, tuple[str, ...]], ...] = ()
     numbers: frozenset[str] = frozenset()
     unordered: bool = False
+    expects: str = ""
+    implied_unit: str = ""
+    code: bool = False
+    words: frozenset[str] = frozenset()
+    asks_who: bool = False
+    claim: bool = False
+    asks_form: bool = False
+    select_all: bool = False
+    true_false: bool = False
+    quoted: frozenset[str] = frozenset()
+
+    @property
+    def person(self) -> bool:
+        """It asks who: a name is a person's."""
+        return self.expects == "name" and self.asks_who
 
     @property
     def versions(self) -> bool:
@@ -76,6 +139,7 @@ class PromptForm:
 
     @classmethod
     def of(cls, prompt: str) -> PromptForm:
+        true_false = _TRUE_OR_FALSE_RE.search((prompt or "")[-4000:]) is not None
         prompt = _TRUE_OR_FALSE_RE.sub("", (prompt or "")[-4000:])
         flat = prompt.casefold()
         sentences = [s.strip() for s in _SENTENCE_RE.split(prompt) if s.strip()]
@@ -86,17 +150,33 @@ class PromptForm:
         texts = _option_texts(prompt)
         letters = frozenset(letter for letter, _ in texts)
         candidates = _candidates(asked, sentences, alternatives)
+        quoted = frozenset(t.fold for q in asked for quote in _QUOTED_RE.findall(q) for t in tokens(quote))
         ask = tuple(
-            stem(t.fold) for q in asked for t in tokens(q)
-            if t.kind != "sym" and t.fold not in FILLER | LINKS and t.fold not in _NEVER_RESTATED
-            and not t.negation and stem(t.fold) not in candidates
+            asked_word(t.fold) for q in asked for t in tokens(q)
+            if t.kind != "sym" and t.fold not in FILLER | LINKS
+            and ((t.fold not in _NEVER_RESTATED and not t.negation) or t.fold in quoted)
+            and stem(t.fold) not in candidates
         )
         if len(letters) < 2:
             letters, texts = frozenset(), ()
-        return cls(_plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
-                   bool(_APPROXIMATE_RE.search(flat)), texts,
-                   frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
-                   _ORDER_RE.search(flat) is None)
+        question = asked[0].casefold() if len(asked) == 1 else ""
+        code = "```" in prompt
+        return cls(
+            _plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
+            bool(_APPROXIMATE_RE.search(flat)), texts,
+            numbers=frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
+            unordered=_ORDER_RE.search(flat) is None and not code,
+            expects=_expects(question, code),
+            implied_unit=next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
+            code=code,
+            words=frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"),
+            asks_who=bool(re.match(r"(?:who|whom)\b", question)),
+            claim=bool(question and (_CLAIM_RE.search(question) or true_false)),
+            asks_form=bool(_FORM_RE.search(flat)),
+            select_all=bool(_SELECT_ALL_RE.search(flat)),
+            true_false=true_false,
+            quoted=quoted,
+        )
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
         """The option whose text these words are (the whole text, or its last words
@@ -122,6 +202,30 @@ class PromptForm:
         return frozenset(i - 1 for i in starts if i >= 1 and self.ask[i - 1] == word)
 
 
+def asked_word(fold: str) -> str:
+    """A word as the question's words are kept and a reply's are matched to them:
+    stemmed, a number word as digits ("Zero is even." restates "Is 0 even?")."""
+    if fold in NUMBER_WORDS:
+        return spelled([fold]) or fold
+    return stem(fold)
+
+
+def _expects(question: str, code: bool) -> str:
+    """What one question asks for ("year", "date", "amount", "name", "version"…, or
+    "" when it is not one of these): the kind of candidate `candidates` looks for."""
+    if not question or code:
+        return ""
+    found = next((kind for kind, pattern in _EXPECTS if pattern.search(question)), "")
+    if found in ("", "name") and re.search(r"\bversion\b|\brelease", question):
+        return "version"
+    in_unit = _IN_UNIT_RE.search(question)
+    if found == "name" and (_SUM_RE.search(question) or (in_unit and in_unit.group(1) in UNIT_OF)):
+        return "amount"  # "What is 0.1 + 0.2?", "What is 6 feet in centimetres?"
+    if found == "name" and _SEVERAL_RE.search(question):
+        return ""  # "Which two elements…", "What are the first three…": a list, not a name
+    return found
+
+
 def _option_texts(prompt: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The options a prompt lists, each as (letter, its text's words case-folded)."""
     marks = list(_OPTION_RE.finditer(prompt))
@@ -130,7 +234,7 @@ def _option_texts(prompt: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         end = marks[i + 1].start() if i + 1 < len(marks) else len(prompt)
         text = prompt[mark.end() : end].split("\n")[0]
         words = tuple(t.fold for t in tokens(text) if t.kind != "sym" and t.fold not in ("a", "an", "the"))
-        found.append((mark.group("l"), words))
+        found.append(((mark.group("l") or mark.group("lower")).upper(), words))
     letters = [letter for letter, _ in found]
     return tuple(found) if len(set(letters)) == len(letters) else ()
 

@@ -35,25 +35,23 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 
-from . import answer_parts, numbers, options, quantities, remnants
+from . import answer_parts, candidates, numbers, options, quantities, remnants, yes_no_replies
 from .asking import NO_PROMPT, PromptForm
 from .tokens import flat_lines, stem, tokens
+from .units import UNIT_OF
 
 __all__ = [
     "NO_PROMPT", "RULES", "Conclusion", "PromptForm", "bare_number", "choice_letter", "conclude", "final_number",
     "normalise", "stated_answer", "yes_no",
 ]
 
-RULES = ("stated answer", "result", "bare number", "yes/no", "choice", "short answer", "same text")
+RULES = ("stated answer", "result", "bare number", "yes/no", "choice", "short answer", "in a sentence", "same text")
 
 # Punctuation stripped from both ends; signs, currency and % carry meaning and stay.
 SURROUNDING = " \t\r\n.,;:!?\"'`*_()[]{}<>«»“”‘’„。、！？"
 
-_QUALIFIERS = frozenset({
-    "but", "if", "only", "unless", "although", "though", "however", "except", "partly", "partially", "sometimes",
-    "depends", "mostly", "generally", "usually", "technically", "and", "or", "in", "for", "when",
-})
 _NAME_PARTICLES = frozenset({"da", "de", "di", "del", "van", "von", "der", "den", "la", "le", "of", "the", "and",
                              "y", "bin", "al", "du", "des", "st"})
 _LONGEST_LEAD = 8  # tokens an answer-first sentence may hold
@@ -62,8 +60,10 @@ LONGEST_REPLY = 20_000
 `_LONG_REPLY_END` are read, for a final-answer line or a stated answer, so no reply
 can make a vote slow (bench/matching_stall.py)."""
 _LONG_REPLY_END = 4 * 2000
-_LIST_LINE_RE = re.compile(r"^(?:[-*•#>|]|\d+[.)] )")
-_CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer"})
+_LONGEST_PRINT = 20  # lines of output a reply may list
+_LIST_LINE_RE = re.compile(r"^(?:[-*•] |[#>|]|\d+[.)] )")
+_CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer", "finally",
+                         "after", "then", "now", "that", "this"})
 _FENCED_RE = re.compile(r"^```[\w+-]*$")
 
 
@@ -104,29 +104,11 @@ def _reduce(part: str, form: PromptForm, rule: str) -> Conclusion:
     return Conclusion(found.kind, found.value or normalise(part), rule)
 
 
-def _opening_yes_no(lines: list[str]) -> str | None:
-    """"yes" or "no" when the reply opens with it, unqualified ("Yes, but…", "Yes,
-    not always"), and takes nothing back."""
-    first = [t for t in tokens(lines[0][:200]) if t.fold not in ("*", "_", "#", ">")]
-    if not first or _TRUE_FALSE.get(first[0].fold, first[0].fold) not in ("yes", "no"):
-        return None
-    if len(first) > 1 and not (first[1].kind == "sym" and first[1].fold in ",.!;:—–-"):
-        return None  # "Yes and no", "No one knows"
-    after = [t for t in first[1:] if t.kind != "sym"]
-    if after and (after[0].fold in _QUALIFIERS or (first[0].fold in ("yes", "true") and after[0].negation)):
-        return None
-    said = _TRUE_FALSE.get(first[0].fold, first[0].fold)
-    other = "no" if said == "yes" else "yes"
-    rest = answer_parts.sentences(lines)[1:]
-    if answer_parts.turns_back(rest) or any(normalise(s).startswith(other) for s in rest):
-        return None
-    return said
-
-
-def _lead(sentence: str, form: PromptForm) -> Conclusion | None:
+def _lead(sentence: str, form: PromptForm, own_line: bool = False) -> Conclusion | None:
     """A longer reply's first sentence when it answers outright: an amount, date or
-    letter, or a name ("Canberra.", "It was painted by Leonardo da Vinci.")."""
-    if not sentence.endswith((".", "!", ";")) or not any(t.kind == "word" for t in tokens(sentence)):
+    letter, or a name ("Canberra.", "It was painted by Leonardo da Vinci."); a first
+    line of its own needs no full stop ("**5**" above an explanation)."""
+    if not own_line and (not sentence.endswith((".", "!", ";")) or not any(t.kind == "word" for t in tokens(sentence))):
         return None
     found = _reduce(sentence, form, "short answer")
     if found.kind == "choice":
@@ -145,12 +127,10 @@ def _lead(sentence: str, form: PromptForm) -> Conclusion | None:
 
 
 _ALIASES = {
-    unit: frozenset(stem(a) for a, u in quantities.UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
-    for unit in set(quantities.UNIT_OF.values())
+    unit: frozenset(stem(a) for a, u in UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
+    for unit in set(UNIT_OF.values())
 }
-_AFFIRMING = frozenset({"considered", "regarded", "classified", "counted", "really", "actually", "indeed", "truly"})
-_TRUE_FALSE = {"true": "yes", "false": "no"}
-_TYPED = frozenset({"number", "date", "range", "ordinal", "list", "choice"})
+_TYPED = frozenset({"number", "date", "time", "range", "interval", "ordinal", "list", "choice"})
 
 
 def _clause(sentence: str, form: PromptForm) -> Conclusion | None:
@@ -158,7 +138,16 @@ def _clause(sentence: str, form: PromptForm) -> Conclusion | None:
     range, list or letter ("…, so it prints `3.5`.")."""
     part = answer_parts.concluding(sentence)
     found = _reduce(part, form, "short answer") if part is not None else None
-    return found if found is not None and found.kind in _TYPED else None
+    if found is not None and found.kind in _TYPED:
+        return found
+    typed = candidates.read(part, form) if part is not None else None  # "…, so $31.25 remains."
+    if typed is not None:
+        return Conclusion(*typed, "in a sentence")
+    if found is not None and form.code and 0 < len(found.value.split()) <= 2:  # "…, so it prints ell."
+        return found
+    solved = sentence.rpartition(": ")[2] if ": " in sentence else None  # "Divide by 2: 2 ≤ x ≤ 5."
+    found = _reduce(solved, form, "short answer") if solved else None
+    return found if found is not None and found.kind == "interval" else None
 
 
 def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
@@ -169,29 +158,26 @@ def _closing(sentence: str, form: PromptForm) -> Conclusion | None:
     if clause is not None:
         return clause
     found = remnants.read(sentence, form)
-    if found.kind not in ("number", "date", "range", "ordinal"):
-        return None
     opens = [t.fold for t in tokens(sentence)[:2]]
+    typed = candidates.read(sentence, form) if found.kind == "text" and _CONCLUDING & set(opens) else None
+    if typed is not None:  # "After selling 5, he has 31."
+        return Conclusion(*typed, "in a sentence")
+    if found.kind not in ("number", "date", "time", "range", "interval", "ordinal"):
+        return None
     if found.restated or _CONCLUDING & set(opens):
         return Conclusion(found.kind, found.value, "short answer")
     return None
 
 
-def _restated_yes_no(sentence: str, form: PromptForm) -> Conclusion | None:
-    """For one plain yes/no question: a sentence that restates the question whole is
-    "yes" ("Mercury is a gas at room temperature."), and with only a negation left
-    "no" ("It is not safe.")."""
-    ts = remnants.content(tokens(remnants.without_asides(sentence)))
-    left, restated = remnants.strip(ts, form, claim=True)
-    left = [t for t in left if t.fold != ","]
-    if not restated:
-        return None
-    left = [t for t in left if t.fold not in _AFFIRMING]
-    if not left and len(ts) > 1:
-        return Conclusion("yes/no", "yes", "yes/no")
-    if len(left) == 1 and left[0].negation:
-        return Conclusion("yes/no", "no", "yes/no")
-    return None
+def _answered(sentence: str, form: PromptForm) -> Conclusion | None:
+    """What a sentence answers to a yes/no question (`yes_no_replies`): the question
+    restated or denied, "It does not."; for a claim asked about indirectly, the
+    claim restated ("claim", never a bare yes)."""
+    if form.yes_no:
+        said = yes_no_replies.restated(sentence, form)
+        return Conclusion("yes/no", said, "yes/no") if said is not None else None
+    said = yes_no_replies.claimed(sentence, form) if form.claim else None
+    return Conclusion("claim", said, "yes/no") if said is not None else None
 
 
 def _emphasised(text: str, form: PromptForm) -> Conclusion | None:
@@ -214,17 +200,31 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
         return None
     first = None
     if not answer_parts.takes_back("\n".join(said[1:])):
-        first = _restated_yes_no(said[0], form) if form.yes_no else None
-        first = first or _lead(said[0], form)
+        first = _answered(said[0], form)
+        first = first or _lead(said[0], form, own_line=said[0] == lines[0] and len(lines) > 1)
+        typed = candidates.read(said[0], form) if first is None else None
+        first = first or (Conclusion(*typed, "in a sentence") if typed is not None else None)
     return _agreed([first, _closing(said[-1], form), _emphasised("\n".join(lines), form)])
 
 
-def _unfenced(lines: list[str]) -> list[str]:
-    """A reply that is one fenced block, read by what the block holds."""
-    if len(lines) >= 3 and _FENCED_RE.match(lines[0]) and lines[-1] == "```" and not any(
-        line.startswith("```") for line in lines[1:-1]
+def _printed_lines(lines: list[str]) -> str | None:
+    """A program's output given line by line ("0", "1", "2"), as "0, 1, 2"."""
+    if not 2 <= len(lines) <= _LONGEST_PRINT or any(
+        len(tokens(line)) > 3 or line.endswith((".", ":", "?")) for line in lines
     ):
-        return lines[1:-1]
+        return None
+    return ", ".join(lines)
+
+
+def _unfenced(lines: list[str]) -> list[str]:
+    """A reply that is one fenced block, read by what the block holds; a short label
+    above it ("Output:") says nothing."""
+    labelled = len(lines) >= 4 and lines[0].endswith(":") and len(lines[0].split()) <= 3
+    body = lines[1:] if labelled else lines
+    if len(body) >= 3 and _FENCED_RE.match(body[0]) and body[-1] == "```" and not any(
+        line.startswith("```") for line in body[1:-1]
+    ):
+        return body[1:-1]
     return lines
 
 
@@ -246,13 +246,25 @@ def conclude(text: str, prompt: str = "", form: PromptForm | None = None) -> Con
     return _concluded(text, form if form is not None else PromptForm.of(prompt))
 
 
+def named_unit(form: PromptForm) -> str:
+    """The one unit the question names ("How many seconds…": "s"), else "": an
+    amount written without it is in it."""
+    named = [unit for unit, aliases in _ALIASES.items() if aliases & set(form.ask)]
+    return named[0] if len(named) == 1 else form.implied_unit if not named else ""
+
+
 @functools.lru_cache(maxsize=64)
 def _concluded(text: str, form: PromptForm) -> Conclusion:
     """`conclude`, remembered for the last few replies (pure, so safe to reuse)."""
     found = _conclude(text, form)
-    if found.kind in ("number", "range") and " " in found.value:
+    found = Conclusion(*candidates.as_asked(found.kind, found.value, form), found.rule)
+    picked = options.by_text(tuple(found.value.split()), form) if found.kind in ("number", "text") else None
+    if picked is not None:  # "7 × 8 = 56" to "…? A) 54 B) 56 C) 58" picks B
+        return Conclusion("choice", picked, found.rule)
+    if found.kind in ("number", "range") and found.value.count(" ") == 1:
         unit = found.value.rpartition(" ")[2]
-        if unit in _ALIASES and _ALIASES[unit] & set(form.ask):
+        degrees = unit == "°" and named_unit(form) in ("°C", "°F")  # "32 degrees" to "… in Fahrenheit?"
+        if unit in _ALIASES and (_ALIASES[unit] & set(form.ask) or unit == form.implied_unit or degrees):
             return Conclusion(found.kind, found.value.replace(f" {unit}", ""), found.rule)
     return found
 
@@ -268,27 +280,30 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
     if part is not None and len(part) <= answer_parts.LONGEST_PART:
         return _reduce(part, form, "stated answer")
     if form.yes_no:
-        opening = _opening_yes_no(lines)
+        opening = yes_no_replies.opening(lines)
         if opening is not None:
             return Conclusion("yes/no", opening, "yes/no")
     part = answer_parts.stated(lines)
     if part is not None:
-        opening = _opening_yes_no([part]) if form.yes_no else None
+        opening = yes_no_replies.opening([part]) if form.yes_no else None
         return Conclusion("yes/no", opening, "stated answer") if opening else _reduce(part, form, "stated answer")
     value = answer_parts.result(lines)
     if value is not None:
         return Conclusion("number", value, "result")
-    listed = answer_parts.list_items(lines)
+    listed = answer_parts.list_items(lines) or (_printed_lines(lines) if form.code else None)
     if listed is not None:
         found = _reduce(listed, form, "short answer")
         return found if found.kind in _TYPED else whole
     said = answer_parts.sentences(lines)
     if len(said) == 1 and len(said[0]) <= answer_parts.LONGEST_PART:
-        decided = _restated_yes_no(said[0], form) if form.yes_no else None
+        decided = _answered(said[0], form)
         decided = decided or _agreed([_clause(said[0], form), _emphasised(said[0], form)])
         if decided is not None:
             return decided
         found = _reduce(said[0], form, "short answer")
+        typed = candidates.read(said[0], form) if found.kind in ("text", "list") else None
+        if typed is not None and typed != (found.kind, found.value):
+            return Conclusion(*typed, "in a sentence")
         if found.kind == "number" and found.value == bare_number(said[0]):
             return Conclusion("number", found.value, "bare number")
         if found.kind == "yes/no" and found.value == whole.value:
@@ -322,8 +337,10 @@ def final_number(text: str) -> str | None:
     number it names."""
     concluded = conclude(text)
     if concluded.kind == "number":
-        amount = concluded.value.split(" ")[0].replace("$", "").replace("€", "").replace("£", "").replace("¥", "")
-        return amount.rstrip("%")
+        amount = concluded.value.lstrip("≈").split(" ")[0].replace("$", "").replace("€", "").replace("£", "")
+        amount = amount.replace("¥", "").rstrip("%")
+        top, slash, bottom = amount.partition("/")
+        return numbers.canonical(str(Decimal(top) / Decimal(bottom))) if slash else amount
     lines = flat_lines(text)
     for line in reversed(lines):
         at = line.rfind("=")

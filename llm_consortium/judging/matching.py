@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..settings_spec import BY_NAME, MODEL_MATCHING_MODES, PURE_MATCHING_MODES
-from . import answer_parts, numbers
+from . import answer_parts, estimates, names, numbers
 from .conclusions import (
     Conclusion,
     PromptForm,
     choice_letter,
     conclude,
     final_number,
+    named_unit,
     normalise,
     stated_answer,
     yes_no,
@@ -100,14 +101,16 @@ class Matcher(Protocol):
 
 
 def clusters_by(labels: Sequence[str], same: Callable[[str, str], bool]) -> list[list[int]]:
-    """Answer i joins the first group holding its label, else the first whose first
-    label is `same` as its own (comparing with the first, not any member, stops
-    chains of small steps from joining unlike answers), else starts one."""
+    """Answer i joins the first group holding its label, else the first whose every
+    label is `same` as its own (comparing with every member, not any, stops chains
+    of small steps from joining unlike answers: "Bush" never joins "George W. Bush"
+    and "George H. W. Bush" into one group), else starts one."""
     groups: list[list[int]] = []
     for i, label in enumerate(labels):
         home = next((g for g in groups if any(labels[j] == label for j in g)), None)
         if home is None:
-            home = next((g for g in groups if same(labels[g[0]], label)), None)
+            home = next((g for g in groups if all(labels[j] == labels[g[0]] or same(labels[j], label) for j in g)
+                         and same(labels[g[0]], label)), None)
         if home is None:
             groups.append([i])
         else:
@@ -141,18 +144,42 @@ class PureMatcher:
             return Conclusion("text", normalise(final_answer(text)), "same text")
         return Conclusion(self.mode, found, self.mode)
 
-    def same(self, a: str, b: str) -> bool:
-        """Whether two different labels still make one answer: numbers within the
-        tolerance (`number` mode only)."""
+    def same(self, a: str, b: str, form: PromptForm | None = None) -> bool:
+        """Whether two different labels still make one answer: under `auto`, two
+        amounts that are one quantity or one estimate (`estimates`); under `number`,
+        numbers within the tolerance."""
         (kind_a, value_a), (kind_b, value_b) = a.split(":", 1), b.split(":", 1)
-        if self.mode != "number" or kind_a != kind_b or kind_a != "number" or not self.tolerance:
+        if self.mode == "auto" and form is not None and kind_a == kind_b == "text":
+            return names.same(value_a, value_b, form)
+        if self.mode == "auto" and {kind_a, kind_b} == {"range", "interval"}:  # "0 to 255" is "[0, 255]"
+            ranged, interval = (value_a, value_b) if kind_a == "range" else (value_b, value_a)
+            low, _, high = ranged.partition("..")
+            return " " not in ranged and interval == f"[{low},{high}]"
+        if kind_a != kind_b or kind_a not in ("number", "range"):
+            return False
+        if self.mode == "auto" and form is not None:
+            ends_a, ends_b = value_a.split(".."), value_b.split("..")
+            return len(ends_a) == len(ends_b) and all(
+                self._same_amount(x, y, form) for x, y in zip(ends_a, ends_b, strict=True)
+            )
+        if kind_a != "number":
+            return False
+        if self.mode != "number" or not self.tolerance:
             return False
         return math.isclose(float(value_a), float(value_b), rel_tol=0, abs_tol=self.tolerance)
+
+    @staticmethod
+    def _same_amount(a: str, b: str, form: PromptForm) -> bool:
+        if form.asks_form and ("/" in a or "/" in b):  # "as a fraction": "1/8" is no "0.125"
+            return False
+        unit = named_unit(form)
+        amount_a, amount_b = estimates.parse(a, unit), estimates.parse(b, unit)
+        return amount_a is not None and amount_b is not None and estimates.same(amount_a, amount_b, form.approximate)
 
     def clusters(self, answers: Sequence[str], prompt: str = "") -> list[Cluster]:
         form = PromptForm.of(prompt)
         reduced = [self.conclusion(text, form) for text in answers]
-        groups = clusters_by([c.key for c in reduced], self.same)
+        groups = clusters_by([c.key for c in reduced], lambda a, b: self.same(a, b, form))
         return [Cluster(tuple(g), reduced[g[0]].value, tuple(reduced[i] for i in g)) for g in groups]
 
     async def group(self, answers: Sequence[str], prompt: str = "") -> Grouping:

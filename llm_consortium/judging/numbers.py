@@ -98,7 +98,7 @@ _ONES = "zero one two three four five six seven eight nine ten eleven twelve thi
 UNIT_WORDS = {w: n for n, w in enumerate(f"{_ONES} seventeen eighteen nineteen".split())} | {
     w: 10 * n for n, w in enumerate(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2)
 }
-SCALES = {"thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+SCALES = {"dozen": 12, "thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 NUMBER_WORDS = frozenset([*UNIT_WORDS, "hundred", *SCALES])
 _MOST_NUMBER_WORDS = 8
 

@@ -15,65 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 
-from . import numbers
-from .tokens import Token
+from . import estimates, numbers
+from .tokens import APPROXIMATE, Token
+from .units import FACTORS, UNIT_OF
 
-__all__ = ["UNIT_OF", "read"]
+__all__ = ["ORDINAL_WORDS", "read"]
 
-_UNITS: dict[str, tuple[str, ...]] = {
-    "m": ("m", "metre", "metres", "meter", "meters"),
-    "km": ("km", "kms", "kilometre", "kilometres", "kilometer", "kilometers"),
-    "cm": ("cm", "centimetre", "centimetres", "centimeter", "centimeters"),
-    "mm": ("mm", "millimetre", "millimetres", "millimeter", "millimeters"),
-    "mi": ("mi", "mile", "miles"),
-    "ft": ("ft", "foot", "feet"),
-    "in": ("inch", "inches"),
-    "kg": ("kg", "kgs", "kilogram", "kilograms", "kilo", "kilos"),
-    "g": ("g", "gram", "grams"),
-    "mg": ("mg", "milligram", "milligrams"),
-    "lb": ("lb", "lbs"),
-    "t": ("tonne", "tonnes"),
-    "s": ("s", "sec", "secs", "second", "seconds"),
-    "min": ("min", "mins", "minute", "minutes"),
-    "h": ("h", "hr", "hrs", "hour", "hours"),
-    "day": ("day", "days"),
-    "week": ("week", "weeks"),
-    "month": ("month", "months"),
-    "year": ("year", "years", "yr", "yrs"),
-    "l": ("l", "litre", "litres", "liter", "liters"),
-    "ml": ("ml", "millilitre", "millilitres", "milliliter", "milliliters"),
-    "m^2": ("m^2", "square metre", "square metres", "square meter", "square meters", "sq m"),
-    "cm^2": ("cm^2", "square centimetre", "square centimetres", "square centimeter", "square centimeters"),
-    "km^2": ("km^2", "square kilometre", "square kilometres", "square kilometer", "square kilometers"),
-    "ft^2": ("ft^2", "square foot", "square feet", "sq ft"),
-    "m^3": ("m^3", "cubic metre", "cubic metres", "cubic meter", "cubic meters"),
-    "cm^3": ("cm^3", "cubic centimetre", "cubic centimetres", "cubic centimeter", "cubic centimeters", "cc"),
-    "°C": ("°c", "° c", "degrees celsius", "degree celsius", "celsius", "deg c", "degrees c", "ºc", "℃"),
-    "°F": ("°f", "° f", "degrees fahrenheit", "degree fahrenheit", "fahrenheit", "degrees f", "ºf", "℉"),
-    "K": ("kelvin", "kelvins", "kelvin"),
-    "km/h": ("km/h", "kph", "kmh", "kilometres per hour", "kilometers per hour"),
-    "mph": ("mph", "miles per hour"),
-    "m/s": ("m/s", "metres per second", "meters per second"),
-    "B": ("bytes", "byte"),
-    "bit": ("bits", "bit"),
-    "KB": ("kb", "kilobytes", "kilobyte"),
-    "MB": ("mb", "megabytes", "megabyte"),
-    "GB": ("gb", "gigabytes", "gigabyte"),
-    "TB": ("tb", "terabytes", "terabyte"),
-    "W": ("w", "watt", "watts"),
-    "kW": ("kw", "kilowatt", "kilowatts"),
-    "J": ("j", "joule", "joules"),
-    "kcal": ("kcal", "kilocalories", "kilocalorie"),
-    "V": ("v", "volt", "volts"),
-    "Hz": ("hz", "hertz"),
-    "%": ("%", "percent", "per cent", "pct"),
-    "$": ("dollars", "dollar", "usd", "us dollars", "$"),
-    "€": ("euros", "euro", "eur", "€"),
-    "£": ("£", "gbp"),
-    "¥": ("¥", "yen", "jpy"),
-}
-UNIT_OF = {alias: unit for unit, aliases in _UNITS.items() for alias in aliases}
 _LONGEST_UNIT = max(len(a.split()) for a in UNIT_OF)
 _CURRENCY = {"$", "€", "£", "¥"}
 _SCALE_WORDS = {"thousand": "thousand", "million": "million", "billion": "billion", "trillion": "trillion"}
@@ -124,9 +73,49 @@ def _power(ts: Sequence[Token]) -> tuple[str | None, int]:
     return value, 1
 
 
+def _fraction(ts: Sequence[Token]) -> tuple[str | None, int]:
+    """"3/10" (glued whole numbers) as written, "3/10": `estimates` knows it is 0.3,
+    and a question that asks for a fraction keeps "1/8" apart from "0.125"."""
+    if len(ts) < 3 or ts[1].fold != "/" or ts[2].kind != "num" or not (ts[1].glued and ts[2].glued):
+        return None, 0
+    top, bottom = numbers.canonical(ts[0].raw), numbers.canonical(ts[2].raw)
+    if top is None or bottom is None or not top.isdecimal() or not bottom.isdecimal() or int(bottom) in (0, 1):
+        return None, 0
+    return f"{top}/{bottom}", 3
+
+
+_PARTS = {"half": Decimal("0.5"), "quarter": Decimal("0.25")}
+
+
+def _spelled(ts: Sequence[Token]) -> tuple[str | None, int]:
+    """Number words ("twenty-one", "one and a half", "a quarter of an", "half a",
+    "three quarters of a"): the value and how many tokens it took."""
+    folds = [t.fold for t in ts[:8]]
+    three = folds[:2] == ["three", "quarters"]
+    lead = 1 if folds[:1] in (["a"], ["one"]) else 0
+    if three or folds[lead : lead + 1] in (["half"], ["quarter"]):
+        part, used = (Decimal("0.75"), 2) if three else (_PARTS[folds[lead]], lead + 1)
+        if folds[used : used + 2] in (["of", "a"], ["of", "an"]):
+            used += 2
+        elif folds[used - 1] == "half" and folds[used : used + 1] in (["a"], ["an"]):
+            used += 1
+        return numbers.canonical(str(part)), used
+    count = 0
+    while count < len(ts) and (ts[count].fold in numbers.NUMBER_WORDS or ts[count].fold in ("and", "-")):
+        count += 1
+    half = count > 1 and folds[count - 1 : count + 2] == ["and", "a", "half"]
+    value = numbers.spelled([t.fold for t in ts[: count - half] if t.fold != "-"])
+    if half and value is not None:
+        return numbers.canonical(str(Decimal(value) + Decimal("0.5"))), count + 2
+    return value, count
+
+
 def _amount(ts: Sequence[Token]) -> str | None:
-    """One signed amount with its currency, percent or unit, in one form."""
-    sign = currency = ""
+    """One signed amount with its currency, percent or unit, in one form; "≈" first
+    when the part marks it an estimate ("about 183 cm" is "≈183 cm")."""
+    sign = currency = estimate = ""
+    if ts and ts[0].fold in APPROXIMATE:
+        estimate, ts = "≈", ts[1:]
     if ts and ts[0].fold in _SIGN_WORDS:
         sign, ts = _SIGN_WORDS[ts[0].fold], ts[1:]
     if ts and ts[0].fold in _CURRENCY:
@@ -134,19 +123,21 @@ def _amount(ts: Sequence[Token]) -> str | None:
     if not ts:
         return None
     if ts[0].kind == "num":
-        value, used = _power(ts)
+        value, used = _fraction(ts)
+        if not used:
+            value, used = _power(ts)
         rest = ts[used:]
         if rest and value is not None and (rest[0].fold in _SCALE_WORDS or (rest[0].raw == "k" and rest[0].glued)):
             scale = numbers.SCALES[_SCALE_WORDS.get(rest[0].fold, "thousand")]
             value, rest = numbers.canonical(f"{value}e{len(str(scale)) - 1}"), rest[1:]
     else:
-        count = 0
-        while count < len(ts) and (ts[count].fold in numbers.NUMBER_WORDS or ts[count].fold in ("and", "-")):
-            count += 1
-        value, rest = numbers.spelled([t.fold for t in ts[:count] if t.fold != "-"]), ts[count:]
+        value, used = _spelled(ts)
+        rest = ts[used:]
     if len(rest) >= 3 and rest[-2].fold == "^" and rest[-1].raw in ("2", "3") and rest[-1].glued and rest[-2].glued:
         rest = [*rest[:-3], Token("word", rest[-3].raw + "^" + rest[-1].raw, rest[-3].fold + "^" + rest[-1].raw,
                                   rest[-3].glued)]
+    if rest and rest[-1].fold == "…":  # "1.41421356…": a figure cut short is an estimate
+        estimate, rest = "≈", rest[:-1]
     if value is None or any(t.kind == "num" for t in rest):
         return None
     if value.startswith("-"):
@@ -160,18 +151,38 @@ def _amount(ts: Sequence[Token]) -> str | None:
         currency, unit = unit, ""
     if value == "0":
         sign = ""
-    return f"{sign}{currency}{value}" + (f" {unit}" if unit and unit != "%" else unit)
+    return f"{estimate}{sign}{currency}{value}" + (f" {unit}" if unit and unit != "%" else unit)
+
+
+def _compound(ts: Sequence[Token]) -> str | None:
+    """"8 minutes 20 seconds", "5 ft 10 in", "2 hours and 30 minutes": two amounts of
+    one dimension, the larger unit first, as "8 min 20 s"."""
+    for cut in range(2, len(ts) - 1):
+        head, tail = _amount(ts[:cut]), ts[cut + (ts[cut].fold in ("and", ",")) :]
+        if head is None or " " not in head or not tail or tail[0].kind != "num":
+            continue
+        last = _amount(tail)
+        if last is None or " " not in last or last.startswith("≈"):
+            return None
+        big, small = FACTORS.get(head.rpartition(" ")[2]), FACTORS.get(last.rpartition(" ")[2])
+        if big is None or small is None or big[0] != small[0] or big[1] <= small[1] or big[2] or small[2]:
+            return None
+        if float(last.partition(" ")[0].lstrip("-")) * small[1] >= big[1]:  # "1 kg 1000 g" is no one amount
+            return None
+        return f"{head} {last}"
+    return None
 
 
 def _numeric_date(words: list[str]) -> str | None:
-    """2024-02-14 (ISO), or 14/02/2024 and 14.02.2024 when the day is over 12 (so it
-    cannot be read month first); 02/14/2024 when the second is over 12."""
-    if len(words) != 5 or words[1] != words[3] or words[1] not in "-/." or not all(w.isdigit() for w in words[::2]):
+    """2024-02-14 (ISO); 14/02/2024 when the day is over 12 (so it cannot be read
+    month first), 02/14/2024 when the second is over 12; 9.11.1989 day first, as
+    dates with dots are written."""
+    if len(words) != 5 or words[1] != words[3] or words[1] not in "-/." or not all(w.isdecimal() for w in words[::2]):
         return None
     a, b, c = (int(w) for w in words[::2])
     if len(words[0]) == 4 and words[1] == "-":
         y, m, d = a, b, c
-    elif len(words[4]) == 4 and a > 12 >= b:
+    elif len(words[4]) == 4 and (a > 12 >= b or words[1] == "."):  # dots are always day first: 9.11.1989
         y, m, d = c, b, a
     elif len(words[4]) == 4 and b > 12 >= a and words[1] == "/":
         y, m, d = c, a, b
@@ -190,9 +201,9 @@ def _date(words: list[str]) -> str | None:
     for w in words:
         if w in _MONTHS and month is None:
             month = _MONTHS[w]
-        elif w.isdigit() and len(w) == 4 and year is None:
+        elif w.isdecimal() and len(w) == 4 and year is None:
             year = int(w)
-        elif w.rstrip("stndrh").isdigit() and day is None and (w.isdigit() or w.endswith(_ORDINAL)):
+        elif w.rstrip("stndrh").isdecimal() and day is None and (w.isdecimal() or w.endswith(_ORDINAL)):
             day = int(w.rstrip("stndrh"))
         elif w not in _ORDINAL and w != "of":
             return None
@@ -201,13 +212,38 @@ def _date(words: list[str]) -> str | None:
     return f"{year:04d}-{month:02d}" + (f"-{day:02d}" if day is not None else "")
 
 
+_NAMED_TIMES = {("noon",): "12:00", ("midday",): "12:00", ("12", "noon"): "12:00", ("midnight",): "00:00"}
+_HALF_DAY = {("am",): 0, ("a", "m"): 0, ("pm",): 12, ("p", "m"): 12, ("hours",): -1, ("hrs",): -1, (): -1}
+
+
+def _time(ts: Sequence[Token]) -> str | None:
+    """A time of day as "HH:MM": "15:00", "3 pm", "3:00 p.m.", "noon"."""
+    words = tuple(t.fold for t in ts if t.fold != ".")
+    if words in _NAMED_TIMES:
+        return _NAMED_TIMES[words]
+    if not words or not words[0].isdecimal() or len(words[0]) > 2:
+        return None
+    hour, minute, rest = int(words[0]), 0, words[1:]
+    if len(rest) >= 2 and rest[0] == ":" and rest[1].isdecimal() and len(rest[1]) == 2:
+        minute, rest = int(rest[1]), rest[2:]
+    elif not rest or rest[0] in ("hours", "hrs"):
+        return None  # "3" is no time, nor "3 hours"
+    half = _HALF_DAY.get(rest)
+    if half is None or minute > 59 or (half >= 0 and not 1 <= hour <= 12) or hour > 23:
+        return None
+    return f"{hour % 12 + half if half >= 0 else hour:02d}:{minute:02d}"
+
+
 def _ascending(low: str, high: str) -> bool:
-    """Whether a range runs upwards ("7 - 5" is a sum, never the range 7..5)."""
-    a = numbers.to_float(low.partition(" ")[0].lstrip("-$€£¥").rstrip("%"))
-    b = numbers.to_float(high.partition(" ")[0].lstrip("-$€£¥").rstrip("%"))
+    """Whether a range runs upwards ("7 - 5" is a sum, never the range 7..5; "20 Hz
+    to 20 kHz" does)."""
+    a, b = estimates.parse(low), estimates.parse(high)
     if a is None or b is None:
         return False
-    return (-a if low.startswith("-") else a) < (-b if high.startswith("-") else b)
+    if a.unit != b.unit and a.unit and b.unit:
+        base_a, base_b = a.base(), b.base()
+        return base_a is not None and base_b is not None and base_a < base_b
+    return a.value < b.value
 
 
 _ORDINAL_WORDS = {
@@ -217,6 +253,7 @@ _ORDINAL_WORDS = {
         "nineteenth", "twentieth",
     ])
 }
+ORDINAL_WORDS = frozenset(_ORDINAL_WORDS)
 
 
 def _ordinal(ts: Sequence[Token]) -> str | None:
@@ -234,12 +271,17 @@ def _ordinal(ts: Sequence[Token]) -> str | None:
 
 
 def _range(ts: Sequence[Token]) -> str | None:
-    """Two amounts joined by "to", a dash, or "between … and …" / "from … to …"."""
+    """Two amounts joined by "to", a dash, or "between … and …" / "from … to …"
+    (only "between" makes "and" a range)."""
     words = [t.fold for t in ts]
+    rough = "≈" if words and words[0] in APPROXIMATE else ""  # "about 20 to 20,000 Hz": both ends
+    if rough:
+        ts, words = ts[1:], words[1:]
+    between = bool(words) and words[0] == "between"  # "2 and 3" alone is two numbers, not a range
     if words and words[0] in ("between", "from"):
         ts, words = ts[1:], words[1:]
     for i, w in enumerate(words):
-        if 0 < i < len(words) - 1 and (w in _RANGE_WORDS or w == "and"):
+        if 0 < i < len(words) - 1 and (w in _RANGE_WORDS or (w == "and" and between)):
             low, high = _amount(ts[:i]), _amount(ts[i + 1 :])
             if low is not None and high is not None and _ascending(low, high):
                 low_unit, high_unit = low.partition(" ")[2], high.partition(" ")[2]
@@ -247,7 +289,7 @@ def _range(ts: Sequence[Token]) -> str | None:
                     return None
                 if high_unit and not low_unit:
                     low = f"{low} {high_unit}"
-                return f"{low}..{high}"
+                return f"{rough}{low}..{rough}{high}"
     return None
 
 
@@ -258,13 +300,13 @@ def read(ts: Sequence[Token]) -> tuple[str, str] | None:
         return None
     dotted = _DOTTED_DATE_RE.fullmatch("".join((" " if not t.glued else "") + t.raw for t in ts).strip())
     if dotted is not None:
-        found = _numeric_date([dotted.group(1), "/", dotted.group(2), "/", dotted.group(3)])
+        found = _numeric_date([dotted.group(1), ".", dotted.group(2), ".", dotted.group(3)])
         return ("date", found) if found is not None else None
     if len(ts) == 2 and ts[0].kind == "num" and ts[1].fold in ("s", "'s", "’s") and ts[1].glued:
         decade = numbers.canonical(ts[0].raw)
-        if decade is not None and decade.endswith("0") and decade.isdigit():
+        if decade is not None and decade.endswith("0") and decade.isdecimal():
             return "decade", f"{decade}s"
-    amount = _amount(ts)
+    amount = _amount(ts) or _compound(ts)
     if amount is not None:
         return "number", amount
     ordinal = _ordinal(ts)
@@ -273,6 +315,9 @@ def read(ts: Sequence[Token]) -> tuple[str, str] | None:
     date = _date([t.fold for t in ts])
     if date is not None:
         return "date", date
+    time = _time(ts)
+    if time is not None:
+        return "time", time
     found = _range(ts)
     if found is not None:
         return "range", found

@@ -26,26 +26,34 @@ from __future__ import annotations
 
 import re
 
-from . import numbers, options, quantities
-from .asking import PromptForm
-from .tokens import APPROXIMATE, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
+from . import intervals, numbers, options, quantities
+from .asking import PromptForm, asked_word
+from .tokens import APPROXIMATE, ARTICLES, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
+from .units import UNIT_OF
 
 __all__ = ["Reading", "content", "read"]
 
 _ASIDE_RE = re.compile(
     r" [—–] |(?<!\d) - (?!\d)| ?\((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
+    r"|,? (?:each |all )?(?:on (?:its own|their own|a separate|separate|a new|new) lines?|one per line)\b"
+    r"|, (?!excluding\b|including\b)[a-z]{3,}ing\b|, (?:located|founded|released|discovered|built|born|published)\b"
 )
-_KEEPS_RE = re.compile(r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though)\b", re.I)
-_INTERVAL_RE = re.compile(r"[\[(]\s*[-−+]?(?:[\d.,]+|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,]+|∞|inf\w*)\s*[\])]|∞")
+_KEEPS_RE = re.compile(
+    r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though|inclusive|exclusive|open|closed)\b", re.I
+)
+_INTERVAL_RE = re.compile(
+    r"[\[(]\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*[\])]|∞"
+)
 _SEPARATORS = frozenset({"is", "are", "was", "were", "=", "equals", "makes", "gives", "has", "have", "had"})
-_LIST_JOINS = frozenset({",", "and", "&", ";"})
+_LIST_JOINS = frozenset({",", "and", "&", ";", "→", "then"})
 _LONGEST_ITEM = 4
 SHORT_ANSWER = 4
 """Tokens an answer may hold for an aside after it to come off: "1 when the list is
 empty, which is a bug" keeps its aside, "True — it's a G-type star" loses it."""
 _BRACKETS = frozenset("[]()")
-_UNIT_WORDS = frozenset(w for alias in quantities.UNIT_OF for w in alias.split())
+_UNIT_WORDS = frozenset(w for alias in UNIT_OF for w in alias.split())
 _VERSION_ZEROS_RE = re.compile(r"(?:\.0+)+$")
+_TRUE_FALSE = {"true": "yes", "false": "no", "untrue": "no", "myth": "no", "misconception": "no"}
 _VERDICTS = frozenset({"right", "correct", "true", "sure", "accurate", "it", "the", "quite"})
 
 
@@ -60,16 +68,20 @@ def content(ts: list[Token], brackets: bool = False) -> list[Token]:
     """The tokens that carry content: punctuation out, except a hyphen, dot, colon
     or slash glued between two numbers ("0-65535", "3:00", "1.2.3") and commas,
     kept to tell list items apart; brackets too when `brackets` (an interval)."""
-    out = []
+    out: list[Token] = []
+    dropped = False
     for i, t in enumerate(ts):
         if t.kind == "sym" and t.fold in DROPPED_SYMBOLS and t.fold != ",":
             if brackets and t.fold in _BRACKETS:
                 out.append(t)
                 continue
             between = 0 < i < len(ts) - 1 and ts[i - 1].kind == ts[i + 1].kind == "num"
-            if not (between and t.fold in "-–:/." and t.glued and ts[i + 1].glued):
+            signed = t.fold in "-−" and i < len(ts) - 1 and ts[i + 1].fold == "∞" and ts[i + 1].glued  # "-∞"
+            if not (between and t.fold in "-–:/." and t.glued and ts[i + 1].glued) and not signed:
+                dropped = True  # what follows is glued to nothing kept ("prints `[1": "prints" names nothing)
                 continue
-        out.append(t)
+        out.append(t._replace(glued=False) if dropped else t)
+        dropped = False
     return out
 
 
@@ -107,22 +119,27 @@ def _number_at(ts: list[Token], i: int) -> bool:
 
 
 def _named(ts: list[Token], i: int) -> bool:
-    """A word that names something with the token after it: "Python 3.10", "HTTP/2"."""
+    """A word that names something with the token after it: "Python 3.10" (a
+    version's "3.10" is no number 3.1), "HTTP/2"; never "HTTP 404"."""
     after = ts[i + 1] if i + 1 < len(ts) else None
     return after is not None and ts[i].kind == "word" and (
-        (after.kind == "num" and ts[i].raw[:1].isupper()) or (after.glued and after.fold not in DROPPED_SYMBOLS)
+        (after.kind == "num" and ts[i].raw[:1].isupper() and not after.raw.isdecimal())
+        or (after.glued and after.fold not in DROPPED_SYMBOLS)
     )
 
 
-def _restated(t: Token, ts: list[Token], i: int, claim: bool, version: bool = False) -> bool:
+def _restated(t: Token, ts: list[Token], i: int, claim: bool, version: bool = False,
+              quoted: frozenset[str] = frozenset()) -> bool:
     """Whether a token may be part of a restated run: a word (a number too when a
-    whole yes/no claim is restated), no negation, no unit after an amount, not naming
-    something with the token after it."""
-    if t.negation or (_named(ts, i) and not version):
+    whole yes/no claim is restated), no negation (unless the question quotes it: "404
+    Not Found" to "Which code means 'Not Found'?"), no unit after an amount, not
+    naming something with the token after it."""
+    if (t.negation and t.fold not in quoted) or (_named(ts, i) and not version):
         return False
     if t.kind == "num" or t.fold in numbers.NUMBER_WORDS:
         return claim
-    unit_after_amount = t.fold in _UNIT_WORDS and i > 0 and (ts[i - 1].kind == "num" or ts[i - 1].fold in _UNIT_WORDS)
+    unit_after_amount = not claim and t.fold in _UNIT_WORDS and i > 0 and (
+        ts[i - 1].kind == "num" or ts[i - 1].fold in _UNIT_WORDS)
     return t.kind == "word" and not unit_after_amount
 
 
@@ -138,7 +155,8 @@ def strip(ts: list[Token], form: PromptForm, claim: bool = False) -> tuple[list[
         if _droppable(t, form) or slash or (t.fold in LINKS and (restated or _number_at(ts, start + 1))):
             start += 1
             continue
-        run = form.run_ends(ends, stem(t.fold)) if _restated(t, ts, start, claim, form.versions) else frozenset()
+        restatable = _restated(t, ts, start, claim, form.versions, form.quoted)
+        run = form.run_ends(ends, asked_word(t.fold)) if restatable else frozenset()
         if not run:
             break
         ends, restated, start = run, True, start + 1
@@ -149,11 +167,29 @@ def strip(ts: list[Token], form: PromptForm, claim: bool = False) -> tuple[list[
         if _droppable(t, form) or link:
             end -= 1
             continue
-        run = form.run_starts(starts, stem(t.fold)) if _restated(t, ts, end - 1, claim) else frozenset()
+        restatable = _restated(t, ts, end - 1, claim, quoted=form.quoted)
+        run = form.run_starts(starts, asked_word(t.fold)) if restatable else frozenset()
         if not run:
             break
         starts, restated, outer, end = run, True, True, end - 1
     return ts[start:end], restated
+
+
+def _solutions(ts: list[Token]) -> bool:
+    """Whether the tokens are an equation's solutions, "x = 2 or x = 3", "x = ±3"."""
+    if len(ts) >= 2 and ts[0].fold == "=":  # the variable already read off as the question's
+        ts = [Token("word", "x", "x", False), *ts]
+    name = ts[0].fold if ts and ts[0].kind == "word" and len(ts[0].raw) == 1 else ""
+    return bool(name) and len(ts) >= 3 and ts[1].fold == "=" and all(
+        t.fold != "=" or (i > 0 and ts[i - 1].fold == name) for i, t in enumerate(ts))
+
+
+def _plus_minus(item: list[Token]) -> list[list[Token]]:
+    """"±3" as -3 and 3."""
+    if len(item) == 2 and item[0].fold == "±" and item[1].kind == "num":
+        value = item[1].raw.lstrip("+")
+        return [[Token("num", "-" + value, "-" + value, False)], [item[1]]]
+    return [item]
 
 
 def _list(ts: list[Token], unordered: bool) -> str | None:
@@ -161,18 +197,24 @@ def _list(ts: list[Token], unordered: bool) -> str | None:
     given unless the question asks for none (`asking`); None unless two items or
     more, each short, joined by commas or "and" only."""
     items: list[list[Token]] = [[]]
+    solutions = _solutions(ts)
     for t in ts:
-        if t.fold in _LIST_JOINS:
+        if t.fold in _LIST_JOINS or (t.fold == "or" and solutions):
             items.append([])
         elif t.fold == "or" or t.negation:
             return None
         else:
             items[-1].append(t)
     items = [item for item in items if item] if ts[-1].fold not in _LIST_JOINS else []
+    if solutions:  # "x = 2 or x = 3": the values
+        items = [item[2:] if len(item) > 2 and item[1].fold == "=" else item[1:] if item[0].fold == "=" else item
+                 for item in items]
+    items = [part for item in items for part in _plus_minus(item)]  # "±3" is -3 and 3
     if len(items) < 2 or any(len(item) > _LONGEST_ITEM for item in items):
         return None
     values = []
     for item in items:
+        item = item[1:] if len(item) > 1 and item[0].fold in ARTICLES else item  # "Canada and the United States"
         found = quantities.read(item)
         values.append(found[1] if found is not None else " ".join(t.fold for t in item))
     return " | ".join(sorted(values) if unordered else values)
@@ -182,22 +224,27 @@ def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
     """(kind, value) when the tokens are an amount, date, range, yes/no, option
     letter or set; a version when the question asks for one. (A list is read last,
     after a restated question: `_list`.)"""
+    interval = intervals.read(ts, notation=not form.code)
+    if interval is not None:
+        return "interval", interval
     words = [t for t in ts if t.fold != ","]
     if form.versions and len(words) == 1 and words[0].kind == "num":
         return "version", _VERSION_ZEROS_RE.sub("", words[0].raw)
+    named = options.by_text(tuple(t.fold for t in words if t.fold not in ("a", "an", "the")), form)
+    if named is not None:  # "56" to "…? A) 54 B) 56 C) 58" picks B
+        return "choice", named
     found = quantities.read(words)
     if found is not None:
         return found
     if len(words) == 1 and words[0].fold in ("yes", "no"):
         return "yes/no", words[0].fold
+    if len(words) == 1 and words[0].fold in _TRUE_FALSE and form.yes_no:  # "That's false." to "Do we…?"
+        return "yes/no", _TRUE_FALSE[words[0].fold]
     if len(words) == 1 and words[0].raw in form.options:
         return "choice", words[0].raw
     letters = options.letter_set(ts, form)
     if letters is not None:
         return "choice", letters
-    named = options.by_text(tuple(t.fold for t in words if t.fold not in ("a", "an", "the")), form)
-    if named is not None:
-        return "choice", named
     return None
 
 
@@ -227,6 +274,11 @@ def read(part: str, form: PromptForm) -> Reading:
     """What the part commits to (the module docstring says how)."""
     short = without_asides(part)
     readings = [_reading(short, form), _reading(part, form)] if short != part else [_reading(part, form)]
+    label, colon, listed = part.partition(": ")
+    if colon and len(label.split()) == 1 and not _KEEPS_RE.match(label) and label.casefold() not in ("yes", "no"):
+        after = _reading(without_asides(listed), form)  # "ROYGBIV: red, orange, …", "Primes: 2, 3, 5"
+        if after.kind == "list" and readings[0].kind in ("list", "text"):
+            return after
     typed = [r for r in readings if r.kind != "text"]
     if typed:
         return typed[0]

@@ -18,7 +18,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from . import numbers
+from . import latex, numbers
 
 __all__ = ["Token", "flat_lines", "stem", "tokens"]
 
@@ -45,6 +45,7 @@ FILLER = frozenset({
     "he", "she", "he's", "she's", "you", "you're", "you’re", "you'll", "you’ll", "we're", "they're",
     # saying that an answer follows
     "answer", "final", "correct", "result", "sum", "product", "difference", "quotient", "total", "my", "our",
+    "solution", "output", "outputs", "prints", "printed", "logs", "logged", "returns", "displays", "shows",
     "so", "thus", "therefore", "hence", "here", "here's",
     "well", "ok", "okay", "sure", "simply", "just", "indeed", "course", "i", "i'm", "i’m", "we",
     "think", "believe", "say", "i'd", "i’d", "called", "named", "known", "hi", "hello", "hey", "certainly",
@@ -90,9 +91,9 @@ class Token(NamedTuple):
 
 
 def _normal(text: str) -> str:
-    """NFKC, with a superscript written as a power first ("10⁸" is "10^8", "x²" is
-    "x^2", never "108" or "x2")."""
-    text = _SUPERSCRIPT_RUN_RE.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
+    """NFKC, LaTeX maths written plainly (`latex`), and a superscript written as a
+    power first ("10⁸" is "10^8", "x²" is "x^2", never "108" or "x2")."""
+    text = _SUPERSCRIPT_RUN_RE.sub(lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), latex.plain(text))
     return unicodedata.normalize("NFKC", text)
 
 
