@@ -12,17 +12,21 @@ Variants are interleaved (one call of each per repetition) so that load from oth
 processes on a shared machine falls on all of them alike.
 
 Also: copies of one model (`-m m001:16`, the self-consistency shape) through the
-sync and the async API, warm, against their critical path; a sync-only model asked 4
+sync and the async API, in several fresh processes of one user: the first call of
+each (the first ever in the first process) and the worst of 20 warm calls, against
+their critical path; a sync-only model asked 4
 times at once with `max_concurrent` 1 and 4; and the peak memory per member of each
 call mode (fresh processes).
 
-Run: `python bench/callmodes.py [--repeat 3] [--sizes 8,24,100] [--copies 16]`.
+Run: `python bench/callmodes.py [--repeat 3] [--sizes 8,24,100] [--copies 16]
+[--warm 20] [--processes 6]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -141,11 +145,50 @@ def _copies_alone(model: str, copies: int) -> Callable[[], str]:
     return lambda: asyncio.run(go())
 
 
-def bench_copies(delay: float, judge_delay: float, repeat: int, copies: int) -> list[dict[str, Any]]:
+def _copies_child(copies: int, warm: int) -> None:
+    """One process of the copies bench (LLM_USER_PATH set by the parent): its first
+    call (sync API), then `warm` rounds of the sync API, the async API and llm alone,
+    interleaved; the walls as JSON on stdout."""
+    import json
+
+    (model,) = member_names(1)
+    queued: list[int] = []  # per sync call: the longest any copy waited for a slot (ms)
+
+    def sync() -> str:
+        response = llm.get_model("copies").prompt(QUESTION)
+        text = response.text()
+        queued.append(max(m.get("queued_ms", 0) for m in response.response_json["rounds"][0]["members"]))
+        return text
+
+    calls = {"sync": sync, "async": _stack("copies", "async"), "alone": _copies_alone(model, copies)}
+    started = time.perf_counter()
+    assert "benchmark answer" in calls["sync"]()
+    walls: dict[str, Any] = {"first": time.perf_counter() - started}
+    for label in calls:
+        walls[label] = []
+    for _ in range(warm):
+        for label, call in calls.items():
+            started = time.perf_counter()
+            assert "benchmark answer" in call()
+            walls[label].append(time.perf_counter() - started)
+    walls["queued"] = queued
+    sys.stdout.write(json.dumps(walls) + "\n")
+
+
+def bench_copies(
+    delay: float, judge_delay: float, copies: int, warm: int = 20, processes: int = 6
+) -> list[dict[str, Any]]:
     """`copies` instances of one model (all its calls through one model's thread
-    allowance and gate), sync and async API, median of `repeat` calls after a warm-up
-    (the warm-up's own time is shown: the first calls meet a window never grown)."""
+    allowance and gate) in `processes` fresh processes one after another, all of one
+    user: each makes its first call, then `warm` calls of each kind, interleaved so
+    that load from other processes falls on all kinds alike. The first process's
+    first call is the first call ever of the model (a fresh limits file: the
+    rate-limit slow start); every later process's is the first call of a process
+    (the window learned is in the file)."""
+    import json
+
     rows = []
+    critical = delay + judge_delay
     with Backend(1, delay, judge_delay) as backend:
         user_dir = fanout._prepare_user_dir(backend.url, 1)
         try:
@@ -154,31 +197,31 @@ def bench_copies(delay: float, judge_delay: float, repeat: int, copies: int) -> 
                 name="copies", models=[{"model_id": model, "count": copies}], arbiter={"model_id": "judge"},
                 max_iterations=1, confidence_threshold=0.7, retries=0, skip_arbiter_on_agreement=False,
             ))
-            calls = {f"consortium {model}:{copies}, {api} API": _stack("copies", api) for api in ("sync", "async")}
-            calls[f"llm alone: {copies} async prompts of {model} gathered, then the arbiter"] = _copies_alone(
-                model, copies
-            )
-            first: dict[str, float] = {}
-            for label, call in calls.items():  # warm-up; the first call ever meets a cold window
-                started = time.perf_counter()
-                call()
-                first[label] = time.perf_counter() - started
-            walls: dict[str, list[float]] = {label: [] for label in calls}
-            for _ in range(repeat):
-                for label, call in calls.items():
-                    started = time.perf_counter()
-                    assert "benchmark answer" in call()
-                    walls[label].append(time.perf_counter() - started)
-            critical = delay + judge_delay
-            for label in calls:
-                wall = statistics.median(walls[label])
+            for number in range(1, processes + 1):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--copies-child", str(copies), str(warm)],
+                    capture_output=True, text=True, check=True, cwd=HERE,
+                )
+                walls = json.loads(out.stdout)
                 rows.append({
-                    "copies of one model": label,
+                    "process": number,
+                    "its first call": "the model's first ever" if number == 1 else "window learned",
                     "critical path (s)": f"{critical:.2f}",
-                    "wall, median (s)": f"{wall:.3f}",
-                    "wall / critical": f"{wall / critical:.2f}",
-                    "first call (s)": f"{first[label]:.3f}",
+                    "first call (s)": f"{walls['first']:.2f}",
+                    "first / critical": f"{walls['first'] / critical:.2f}",
+                    **{
+                        f"{label}, worst of {warm} warm (median)": (
+                            f"{max(walls[label]):.2f} ({statistics.median(walls[label]):.2f})"
+                        )
+                        for label in ("sync", "async", "alone")
+                    },
+                    "sync worst / critical": f"{max(walls['sync']) / critical:.2f}",
+                    "a copy's longest wait for a slot, first / warm (ms)": (
+                        f"{walls['queued'][0]} / {max(walls['queued'][1:])}"
+                    ),
+                    "load": f"{os.getloadavg()[0]:.1f}",
                 })
+                print(rows[-1], file=sys.stderr, flush=True)
         finally:
             fanout._remove(user_dir)
     return rows
@@ -249,6 +292,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sizes", default="8,24,100")
     parser.add_argument("--copies", type=int, default=16, help="instances of one model in the copies section")
+    parser.add_argument("--warm", type=int, default=20, help="warm calls of each kind per process (copies)")
+    parser.add_argument("--processes", type=int, default=6, help="fresh processes one after another (copies)")
     parser.add_argument("--skip", default="", help="comma list of: modes,copies,cap,memory")
     args = parser.parse_args()
     from run import table  # run.py imports this module: one table renderer for every section
@@ -258,7 +303,8 @@ def main() -> None:
     if "modes" not in skip:
         print(table(bench_modes(args.delay, args.judge_delay, args.repeat, sizes)) + "\n", flush=True)
     if "copies" not in skip:
-        print(table(bench_copies(args.delay, args.judge_delay, args.repeat, args.copies)) + "\n", flush=True)
+        rows = bench_copies(args.delay, args.judge_delay, args.copies, args.warm, args.processes)
+        print(table(rows) + "\n", flush=True)
     if "cap" not in skip:
         print(table(bench_sync_only_cap(args.delay, args.judge_delay)) + "\n", flush=True)
     if "memory" not in skip:
@@ -268,5 +314,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--memory-child":
         _memory_child(int(sys.argv[2]), sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "--copies-child":
+        _copies_child(int(sys.argv[2]), int(sys.argv[3]))
     else:
         main()

@@ -62,6 +62,11 @@ class AnswerBrokeOff(ConsortiumError):
     """The arbiter's reply failed after part of its answer had been printed."""
 
 
+class ToolCancelled(ConsortiumError):
+    """A tool's own work ended cancelled (its session closed, say) while the members
+    that asked for it were not: an error result for them, as any tool error is."""
+
+
 class AttachmentError(ConsortiumError):
     """The attachments cannot be given to anyone; the message says why."""
 

@@ -699,6 +699,13 @@ class LoopbackServer:
         with self._cond:
             self._scripts[model_name] = deque(behaviours)
 
+    def choose(self, model_name: str, chooser: Callable[[RecordedRequest], Behaviour]) -> None:
+        """Answer every request for `model_name` with `chooser(request)`: a behaviour
+        decided by what was asked (a soak's faults keyed by item, whatever the order
+        concurrent requests arrive in). Replaces the model's script."""
+        with self._cond:
+            self._scripts[model_name] = deque([chooser])  # type: ignore[list-item]
+
     def reset(self) -> None:
         """Forget scripts and recorded requests; release any request still hanging."""
         with self._cond:
@@ -775,6 +782,8 @@ class LoopbackServer:
             queue = self._scripts.get(request.model or "")
             if queue:
                 behaviour = queue.popleft() if len(queue) > 1 else queue[0]
+                if callable(behaviour):  # a chooser (see choose())
+                    behaviour = behaviour(request)
             else:
                 name = request.model
                 behaviour = Reply(lambda body: f"{name} says: {last_user_text(body)}")

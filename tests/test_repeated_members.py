@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import threading
+
+import llm
+
 from llm_consortium.saved.config import ConsortiumConfig
 
-from helpers import llm_run, ok
+from helpers import llm_run, ok, save, verdict
 from loopback import NO_RETRY, error, reply
 
 
@@ -33,3 +37,35 @@ def test_a_model_given_twice_is_named_twice_in_the_trace(loopback, openai_models
     result = llm_run("-m", "v", "capital?")
     assert result.exit_code == 0 and result.stdout == "Paris.\n"
     assert "Vote 2 of 3 answers (same text): alpha, alpha#2" in llm_run("consortiums", "trace").stdout
+
+
+COPIES = 16
+
+
+def test_copies_of_one_model_are_never_split_into_waves_once_the_model_has_answered(loopback, openai_models):
+    """`-m m:16` through the sync API. The first call ever meets the rate-limit slow
+    start (a fresh limits file); from the second call on, all sixteen requests are
+    in flight at the provider at once, never eight and then eight. The members'
+    replies are held until all sixteen have arrived (the wait is a hang guard)."""
+    openai_models(["m", "judge"])
+    loopback.script("m", reply("Paris."))
+    loopback.script("judge", reply(verdict("Paris.")))
+    save("copies", [{"model_id": "m", "count": COPIES}], skip_arbiter_on_agreement=False, max_iterations=1)
+    model = llm.get_model("copies")
+    assert model.prompt("capital?").text() == "Paris."  # the first call ever, whatever its waves
+
+    loopback.limit_in_flight(None)  # a fresh record of requests in flight
+    loopback.script("m", reply("Paris.", delay=60))  # held until released below
+    answered: list[str] = []
+    warm = threading.Thread(target=lambda: answered.append(model.prompt("capital?").text()))
+    warm.start()
+    try:
+        all_at_once = loopback.wait_for_requests(2 * COPIES, model="m", timeout=30)
+        sent = len(loopback.requests_for("m")) - COPIES
+    finally:
+        loopback.script("m", reply("Paris."))  # whatever was held back answers at once
+        loopback.release_hangs()
+        warm.join(60)
+    assert all_at_once, f"only {sent} of {COPIES} copies were sent at once"
+    assert loopback.peak_in_flight == COPIES
+    assert answered == ["Paris."]

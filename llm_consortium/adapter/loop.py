@@ -30,11 +30,13 @@ stream 60-590 µs against 100-360 µs, on a loaded 2-CPU machine).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import contextvars
 import os
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -60,44 +62,58 @@ def shared_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+class OnLoop(Generic[T]):
+    """A coroutine run as a task on `loop`, which runs in another thread
+    (`asyncio.run_coroutine_threadsafe`): this thread can wait for its result, or
+    cancel it and wait until it has unwound."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T]) -> None:
+        self._loop = loop
+        self._task: list[asyncio.Task[Any]] = []
+
+        async def tracked() -> T:
+            task = asyncio.current_task()
+            if task is not None:
+                self._task.append(task)
+            return await awaitable
+
+        self.future = asyncio.run_coroutine_threadsafe(tracked(), loop)
+
+    def result(self) -> T:
+        """Its result, or what it raised (cancelled on its loop: CancelledError)."""
+        try:
+            return self.future.result()
+        except concurrent.futures.CancelledError:
+            raise asyncio.CancelledError from None
+
+    def cancel(self) -> None:
+        """Cancel the task on its loop and wait until it has unwound (its finally
+        blocks run, its member calls stopped). The cancel is asked for after the
+        task's first step (the loop runs callbacks in the order asked), so it never
+        lands on a coroutine that has not started and so would run nothing."""
+        if self.future.done():
+            return
+        self._loop.call_soon_threadsafe(self._loop.call_soon, self._cancel_task)
+        with contextlib.suppress(Exception):  # its own end: cancelled, or whatever it raised
+            self.future.result()
+
+    def _cancel_task(self) -> None:
+        for task in self._task:
+            task.cancel()
+
+
 def wait_on(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T]) -> T:
     """Wait in this thread for `awaitable`, run as a task on `loop` (running in
     another thread): the one way blocking code hands work to a loop and waits for it
     (a chunk of streamed text, an async hook, an async tool's result, a whole run
     from inside someone's running loop). Ctrl-C (or any exception) while waiting
     cancels the task and waits for it to unwind."""
-    finished = threading.Event()
-    box: dict[str, Any] = {}
-
-    async def awaited() -> T:  # a task needs a coroutine
-        return await awaitable
-
-    def start() -> None:
-        try:
-            task: asyncio.Task[T] = loop.create_task(awaited())
-        except BaseException as ex:
-            box["error"] = ex
-            finished.set()
-            return
-        box["task"] = task
-        task.add_done_callback(lambda _: finished.set())
-
-    def cancel() -> None:
-        task = box.get("task")
-        if task is not None:
-            task.cancel()
-
-    loop.call_soon_threadsafe(start)
+    running = OnLoop(loop, awaitable)
     try:
-        finished.wait()
+        return running.result()
     except BaseException:
-        loop.call_soon_threadsafe(cancel)  # runs after start(): callbacks keep their order
-        finished.wait()
+        running.cancel()
         raise
-    if "error" in box:
-        raise box.pop("error")
-    result: T = box["task"].result()
-    return result
 
 
 def _serve(loop: asyncio.AbstractEventLoop) -> None:
@@ -147,17 +163,5 @@ def _run_on_shared_loop(coro_factory: Callable[[], Awaitable[T]]) -> T:
 
 
 def _run_beside(coro_factory: Callable[[], Awaitable[T]]) -> T:
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro_factory())  # type: ignore[arg-type]
-        except BaseException as ex:
-            box["error"] = ex
-
-    worker = threading.Thread(target=target, name="llm-consortium-nested", daemon=True)
-    worker.start()
-    worker.join()
-    if "error" in box:
-        raise box.pop("error")
-    return box["value"]
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llm-consortium-nested") as helper:
+        return helper.submit(lambda: asyncio.run(coro_factory())).result()  # type: ignore[arg-type]

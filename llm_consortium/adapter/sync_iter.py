@@ -3,7 +3,7 @@
 llm's sync `execute` is a plain generator, but a consortium deliberates on an event
 loop. To stream, the deliberation runs on a loop in another thread while the caller's
 thread yields each answer chunk the moment it arrives. Stdlib only: a loop, a queue,
-and the thread-to-loop bridge of loop.py.
+and the thread-to-loop bridge of loop.py (`OnLoop`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
-from .loop import wait_on
+from .loop import OnLoop, wait_on
 
 __all__ = ["iterate_sync"]
 
@@ -54,18 +54,7 @@ def iterate_sync(
             return
         items.put((_END, None))
 
-    tasks: list[asyncio.Task[None]] = []
-    unwound = threading.Event()
-
-    def start() -> None:
-        task = loop.create_task(pump())
-        task.add_done_callback(lambda _: unwound.set())
-        tasks.append(task)
-
-    def cancel() -> None:
-        tasks[0].cancel()
-
-    loop.call_soon_threadsafe(start)
+    pumping = OnLoop(loop, pump())
     finished = False
     try:
         while True:
@@ -78,9 +67,10 @@ def iterate_sync(
                     raise value  # type: ignore[misc]
                 return
     finally:
-        if not finished:
-            loop.call_soon_threadsafe(cancel)  # after start(): callbacks keep their order
-        unwound.wait()
+        if finished:
+            pumping.result()  # it has put its last item: it ends at once
+        else:
+            pumping.cancel()
         if private:
             _close(loop, thread)
 

@@ -37,9 +37,11 @@ from llm.parts import ToolCallPart, ToolResultPart
 
 from ..calls.gate import current_slot
 from ..calls.threads import in_thread
+from ..errors import ToolCancelled
 from ..types import ToolUse
 from .loop import wait_on
 from .progress import asking_the_user
+from .toolboxes import prepare_async, prepare_sync
 
 #: llm's default chain limit (`--cl`), the most model calls in one member's loop.
 DEFAULT_CHAIN_LIMIT = 5
@@ -59,12 +61,14 @@ class _Entry:
     """One execution of a tool call, and the members that got its result. `waiting`
     counts the members awaiting it now; an async execution runs as `task` of its own,
     so the member that started it can be cancelled without orphaning the others, and
-    is cancelled only when nobody waits for it any more."""
+    is cancelled only when nobody waits for it any more; it then leaves the round's
+    cache (`key`), so a later asker runs the call afresh."""
 
     result: concurrent.futures.Future[Any]
     members: set[str] = field(default_factory=set)
     waiting: int = 0
     task: asyncio.Future[None] | None = None
+    key: tuple[int, str, str] | None = None  # in the round's cache under this key (None: not shared)
 
 
 class ToolKit:
@@ -144,18 +148,32 @@ class ToolKit:
     # -- shared executions
 
     def _claim(self, round_number: int, member: str, name: str, arguments: dict[str, Any]) -> tuple[_Entry, bool]:
-        """The execution this call gets, and whether this caller must run it."""
+        """The execution this call gets, counted as waited for, and whether this
+        caller must run it."""
         key = (round_number, name, json.dumps(arguments, sort_keys=True, default=repr))
         sharing = self.share and name not in self.unshared
         with self._state:
             entry = self._cache.get(key) if sharing else None
-            if entry is None or member in entry.members:
-                entry = _Entry(concurrent.futures.Future(), {member})
+            mine = entry is None or member in entry.members
+            if entry is None or mine:
+                entry = _Entry(concurrent.futures.Future(), {member}, key=key if sharing else None)
                 if sharing:
                     self._cache[key] = entry
-                return entry, True
             entry.members.add(member)
-            return entry, False
+            entry.waiting += 1
+            return entry, mine
+
+    def _abandoned(self, entry: _Entry) -> bool:
+        """A member stopped waiting for `entry` (it was cancelled); whether nobody
+        waits for its unfinished async execution any more. Such an execution leaves
+        the cache in the same step, so a later asker never joins it."""
+        with self._state:
+            entry.waiting -= 1
+            if entry.waiting or entry.task is None or entry.result.done():
+                return False
+            if entry.key is not None and self._cache.get(entry.key) is entry:
+                del self._cache[entry.key]
+            return True
 
     def _timed(self, tool_call: Any, started: float, shared: bool) -> None:
         with self._state:
@@ -177,23 +195,21 @@ class ToolKit:
         ]
 
     def _sync_impl(self, member: str, round_number: int, tool: llm.Tool) -> Callable[..., Any]:
+        def execute(entry: _Entry, llm_tool_call: Any, arguments: dict[str, Any]) -> None:
+            with _settling(entry), _outside_the_members_call():
+                prepare_sync(tool)
+                value = tool.implementation(**_arguments(tool, llm_tool_call, arguments))  # type: ignore[misc]
+                if inspect.isawaitable(value):
+                    assert self.loop is not None
+                    value = wait_on(self.loop, value)
+                entry.result.set_result(value)
+
         def run(llm_tool_call: Any, **arguments: Any) -> Any:
             started = time.monotonic()
-            entry, mine = self._claim(round_number, member, tool.name, arguments)
-            with self._state:
-                entry.waiting += 1  # a thread is never cancelled: it waits to the end
-            if mine:
-                try:
-                    with _outside_the_members_call():
-                        _prepare_sync(tool)
-                        value = tool.implementation(**_arguments(tool, llm_tool_call, arguments))  # type: ignore[misc]
-                        if inspect.isawaitable(value):
-                            assert self.loop is not None
-                            value = wait_on(self.loop, value)
-                    entry.result.set_result(value)
-                except Exception as ex:  # the member gets an error result, as llm gives
-                    entry.result.set_exception(ex)
+            entry, mine = self._claim(round_number, member, tool.name, arguments)  # a thread waits to the end
             try:
+                if mine:
+                    execute(entry, llm_tool_call, arguments)
                 return entry.result.result()
             finally:
                 self._timed(llm_tool_call, started, not mine)
@@ -203,37 +219,26 @@ class ToolKit:
     def _async_impl(self, member: str, round_number: int, tool: llm.Tool) -> Callable[..., Awaitable[Any]]:
         async def execute(entry: _Entry, llm_tool_call: Any, arguments: dict[str, Any]) -> None:
             implementation: Any = tool.implementation
-            try:
-                with _outside_the_members_call():
-                    await _prepare_async(tool)
-                    call_arguments = _arguments(tool, llm_tool_call, arguments)
-                    if inspect.iscoroutinefunction(implementation):
-                        value = await implementation(**call_arguments)
-                    else:  # a sync tool: in a thread, never on the loop
-                        value = await in_thread(lambda: implementation(**call_arguments))
-                        if inspect.isawaitable(value):
-                            value = await value
+            with _settling(entry), _outside_the_members_call():
+                await prepare_async(tool)
+                call_arguments = _arguments(tool, llm_tool_call, arguments)
+                if inspect.iscoroutinefunction(implementation):
+                    value = await implementation(**call_arguments)
+                else:  # a sync tool: in a thread, never on the loop
+                    value = await in_thread(lambda: implementation(**call_arguments))
+                    if inspect.isawaitable(value):
+                        value = await value
                 entry.result.set_result(value)
-            except asyncio.CancelledError:
-                entry.result.cancel()
-                raise
-            except Exception as ex:
-                entry.result.set_exception(ex)
 
         async def run(llm_tool_call: Any, **arguments: Any) -> Any:
             started = time.monotonic()
             entry, mine = self._claim(round_number, member, tool.name, arguments)
-            with self._state:
-                entry.waiting += 1
-                if mine:
-                    entry.task = asyncio.ensure_future(execute(entry, llm_tool_call, arguments))
+            if mine:
+                entry.task = asyncio.ensure_future(execute(entry, llm_tool_call, arguments))
             try:
                 return await asyncio.shield(asyncio.wrap_future(entry.result))
             except asyncio.CancelledError:
-                with self._state:
-                    entry.waiting -= 1
-                    abandoned = entry.waiting == 0 and entry.task is not None
-                if abandoned and entry.task is not None:
+                if self._abandoned(entry) and entry.task is not None:
                     entry.task.cancel()  # nobody waits for it any more
                 raise
             finally:
@@ -293,6 +298,40 @@ class ToolKit:
 
 
 @contextlib.contextmanager
+def _settling(entry: _Entry) -> Any:
+    """Settle `entry.result` however the execution inside ends. A tool error is the
+    members' error result, as llm gives. A cancellation of the execution itself (all
+    its members left) cancels the result, which nobody awaits; a CancelledError the
+    tool raised of its own accord (its session closed) is an error result like any
+    other, so no member that asked is cancelled by it."""
+    try:
+        yield
+    except asyncio.CancelledError as ex:
+        task = _current_task()
+        if task is not None and task.cancelling():
+            entry.result.cancel()
+            raise
+        entry.result.set_exception(ToolCancelled(_cancelled_reason(ex)))
+    except Exception as ex:
+        entry.result.set_exception(ex)
+    except BaseException as ex:  # KeyboardInterrupt in a tool's thread: the others hear of it too
+        entry.result.set_exception(ex)
+        raise
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # a sync tool's own thread: no loop, nobody cancels it
+        return None
+
+
+def _cancelled_reason(ex: BaseException) -> str:
+    detail = str(ex)
+    return f"the tool call was cancelled: {detail}" if detail else "the tool call was cancelled"
+
+
+@contextlib.contextmanager
 def _outside_the_members_call() -> Any:
     """A tool's own HTTP requests are not the member's: a 429 from a web tool's API
     must not teach the model's gate (the 429 watch reads `current_slot`)."""
@@ -316,49 +355,3 @@ def _parameters(implementation: Any) -> set[str]:
         return set(inspect.signature(implementation).parameters)
     except (TypeError, ValueError):
         return set()
-
-
-_PREPARING = threading.Lock()
-
-
-def _toolbox(tool: llm.Tool) -> llm.Toolbox | None:
-    owner = getattr(tool.implementation, "__self__", None)
-    return owner if isinstance(owner, llm.Toolbox) else None
-
-
-def _prepare_sync(tool: llm.Tool) -> None:
-    """A Toolbox's `prepare()`, once, as llm runs it before a sync tool call."""
-    box = _toolbox(tool)
-    if box is not None:
-        with _PREPARING:
-            if not getattr(box, "_prepared", False):
-                box.prepare()
-                box._prepared = True
-
-
-_preparing: dict[int, asyncio.Future[None]] = {}  # per Toolbox: its prepare_async() under way
-
-
-async def _prepare_async(tool: llm.Tool) -> None:
-    """A Toolbox's `prepare_async()`, once, as llm runs it before an async tool call:
-    a second member's call waits for the first one's preparation instead of running
-    unprepared, and the box counts as prepared only once it is (llm's order)."""
-    box = _toolbox(tool)
-    if box is None or getattr(box, "_async_prepared", False):
-        return
-    loop = asyncio.get_running_loop()
-    with _PREPARING:
-        pending = _preparing.get(id(box))
-        if pending is None or pending.get_loop() is not loop:
-            pending = _preparing[id(box)] = loop.create_task(_prepare(box))
-    await asyncio.shield(pending)
-
-
-async def _prepare(box: llm.Toolbox) -> None:
-    try:
-        if not getattr(box, "_async_prepared", False):
-            await box.prepare_async()
-            box._async_prepared = True
-    finally:
-        with _PREPARING:
-            _preparing.pop(id(box), None)

@@ -27,15 +27,13 @@ turns sharing off for the rest of the process, with one warning: the per-process
 gate goes on alone.
 
 The gate is used from several event loops (the sync path's loop, a user's own loop,
-eval's loop) and from threads, so it holds its state under a `threading.Lock` and
-wakes each waiter on the waiter's own loop; no loop-bound asyncio primitive is
-shared across loops.
+eval's loop) and from threads, so it holds its state under a `threading.Lock`, and
+its waiters wait in the package's one waiting line (`waiting_line`), woken on their
+own loops.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import contextvars
 import logging
 import os
@@ -45,6 +43,7 @@ import time
 from ..types import GateSlot
 from . import leases
 from .shared_limits import Lease
+from .waiting_line import WaitingLine
 from .window import Window
 
 logger = logging.getLogger(__name__)
@@ -59,7 +58,7 @@ class Slot:
     itself when the call really ends, so no new call overlaps it.
     """
 
-    __slots__ = ("_epoch", "_gate", "_heard", "_released", "detached", "lease", "refusals", "waited")
+    __slots__ = ("_epoch", "_gate", "_heard", "_released", "detached", "held_back", "lease", "refusals", "waited")
 
     def __init__(self, gate: ModelGate | None, epoch: int = 0, waited: float = 0.0) -> None:
         self._gate = gate
@@ -70,6 +69,7 @@ class Slot:
         self.lease: Lease | None = None  # the call's row in the shared state, when shared
         self.refusals = 0  # 429 responses to this call seen as they happened
         self._heard = False  # the gate has learned from a refusal of this call
+        self.held_back = False  # other calls were left waiting for room when this one got it
 
     @property
     def released(self) -> bool:
@@ -93,21 +93,6 @@ class Slot:
         gate._release(self)
 
 
-class _Waiter:
-    __slots__ = ("cap", "future", "loop", "slot")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, cap: int | None) -> None:
-        self.loop = loop
-        self.cap = cap
-        self.future: asyncio.Future[None] = loop.create_future()
-        self.slot: Slot | None = None
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 class ModelGate:
     """Per-model concurrency in one process: a fixed cap and a learned window.
 
@@ -121,7 +106,9 @@ class ModelGate:
         self.key = key  # the model's id, naming its shared state (None: never shared)
         self._shared_limit: int | None = None  # the shared limit, as last read
         self._lock = threading.Lock()
-        self._queue: collections.deque[_Waiter] = collections.deque()
+        self._line: WaitingLine[Slot, int | None] = WaitingLine(
+            self._lock, self._has_room, self._grant, self._undo, Slot.release
+        )
         self.cap: int | None = max_concurrent  # for calls that bring no cap of their own
         self._window = Window()  # this process's own (when the shared one is not used)
         self._shared_lowest: int | None = None
@@ -163,37 +150,27 @@ class ModelGate:
             return False
         return self._shared() or self._window.has_room(self.in_flight)  # shared: the leases keep to it
 
-    def _grant(self, waited: float) -> Slot:
+    def _grant(self) -> Slot:
         self.in_flight += 1
-        return Slot(self, self._window.epoch, waited)
+        slot = Slot(self, self._window.epoch)
+        slot.held_back = len(self._line) > 0
+        return slot
+
+    def _undo(self, slot: Slot) -> None:
+        slot._released = True
+        self.in_flight -= 1
 
     async def acquire(self, cap: int | None = None) -> Slot:
         """Wait for room under `cap` (None: the gate's own cap) and take a slot;
         `Slot.waited` says how long it took."""
         _check_cap(cap)
-        loop = asyncio.get_running_loop()
         started = time.monotonic()
         with self._lock:
             self._window.forget_if_stale(started)
-            granted = self._grant(0.0) if not self._queue and self._has_room(cap) else None
-            if granted is None:
-                waiter = _Waiter(loop, cap)
-                self._queue.append(waiter)
-        if granted is not None:
-            return await self._leased(granted, started)
-        try:
-            await waiter.future
-        except BaseException:
-            with self._lock:
-                slot = waiter.slot
-                if slot is None and waiter in self._queue:
-                    self._queue.remove(waiter)
-            if slot is not None:  # granted as we were cancelled: give it back
-                slot.release()
-            raise
-        assert waiter.slot is not None
-        waiter.slot.waited = time.monotonic() - started
-        return await self._leased(waiter.slot, started)
+        slot, queued = await self._line.take(cap)
+        if queued:
+            slot.waited = time.monotonic() - started
+        return await self._leased(slot, started)
 
     async def _leased(self, slot: Slot, started: float) -> Slot:
         """`slot`, with a lease in the shared state when limits are shared."""
@@ -205,6 +182,7 @@ class ModelGate:
             slot.release()
             raise
         if lease is not None:
+            slot.held_back = slot.held_back or leases.waiting(self.key) > 0
             with self._lock:
                 self._shared_limit, self._shared_lowest = lease.limit, lease.lowest
         slot.waited = time.monotonic() - started
@@ -245,11 +223,15 @@ class ModelGate:
             key = self.key
             lease = slot.lease if slot is not None else None
             waiting = leases.waiting(key)
-            leases.later(lambda shared: shared.succeeded(lease, key, waiting))
+            held_back = slot is not None and slot.held_back
+            leases.later(lambda shared: shared.succeeded(lease, key, waiting, held_back))
             return
         with self._lock:
-            self._window.success(self.in_flight, None if slot is None else slot._epoch, len(self._queue))
-            self._dispatch()
+            self._window.success(
+                self.in_flight, None if slot is None else slot._epoch, len(self._line),
+                slot is not None and slot.held_back,
+            )
+            self._line.serve()
 
     def _release(self, slot: Slot) -> None:
         with self._lock:
@@ -257,26 +239,7 @@ class ModelGate:
                 return
             slot._released = True
             self.in_flight -= 1
-            self._dispatch()
-
-    def _dispatch(self) -> None:
-        """Hand free room to waiters, in order; a waiter whose cap is full does not
-        hold back one whose cap has room (call with the lock held)."""
-        for waiter in list(self._queue):
-            if waiter.future.cancelled():
-                self._queue.remove(waiter)
-                continue
-            if not self._has_room(waiter.cap):
-                continue
-            self._queue.remove(waiter)
-            slot = self._grant(0.0)
-            waiter.slot = slot
-            try:
-                waiter.loop.call_soon_threadsafe(_wake, waiter.future)
-            except RuntimeError:  # that waiter's loop is closed: nobody is waiting
-                waiter.slot = None
-                slot._released = True
-                self.in_flight -= 1
+            self._line.serve()
 
 
 _gates: dict[tuple[str, str], ModelGate] = {}  # by (model, limit group)

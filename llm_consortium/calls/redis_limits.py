@@ -265,15 +265,15 @@ class RedisLimits:
         window = self._change(key, lambda window, held, now: window.refusal(held, epoch, now))
         return window.limit, window.lowest
 
-    def succeeded(self, lease: Lease | None, key: str, waiting: int = 0) -> None:
+    def succeeded(self, lease: Lease | None, key: str, waiting: int = 0, held_back: bool = False) -> None:
         """Most successes change nothing (the window was not full): those are told by
         a plain read, and only a change is written, in a transaction."""
         epoch = None if lease is None else lease.epoch
         window, held, _ = self._window_now(key)
         before = _encoded(window)
-        window.success(held, epoch, waiting)
+        window.success(held, epoch, waiting, held_back)
         if _encoded(window) != before:
-            self._change(key, lambda window, held, now: window.success(held, epoch, waiting))
+            self._change(key, lambda window, held, now: window.success(held, epoch, waiting, held_back))
 
     def limits(self, key: str) -> tuple[int | None, int | None]:
         window, _, _ = self._window_now(key)

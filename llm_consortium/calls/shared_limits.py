@@ -71,9 +71,10 @@ class LimitStore(Protocol):
     def rate_limited(self, lease: Lease | None, key: str) -> tuple[int | None, int | None]:
         """A refusal of the call holding `lease`: (the limit now, the lowest it went)."""
 
-    def succeeded(self, lease: Lease | None, key: str, waiting: int = 0) -> None:
+    def succeeded(self, lease: Lease | None, key: str, waiting: int = 0, held_back: bool = False) -> None:
         """A success of the call holding `lease` (told before releasing it), while
-        `waiting` calls of this process waited for a lease."""
+        `waiting` calls of this process waited for a lease (`held_back`: some did
+        when it got its lease; `Window.success`)."""
 
     def limits(self, key: str) -> tuple[int | None, int | None]:
         """(the learned limit now, the lowest it went), None when unknown."""

@@ -246,16 +246,17 @@ class SqliteLimits:
 
         return self._transaction(work)
 
-    def succeeded(self, lease: Lease | None, key: str, waiting: int = 0) -> None:
+    def succeeded(self, lease: Lease | None, key: str, waiting: int = 0, held_back: bool = False) -> None:
         """A success of the call holding `lease` (call before releasing it), while
-        `waiting` calls of this process waited for a lease. Most
+        `waiting` calls of this process waited for a lease (`held_back`: some did
+        when it got its lease). Most
         successes change nothing (the window was not full): those are told by a
         plain read, and only a change takes the write lock."""
 
         def changes(db: sqlite3.Connection, save: bool) -> bool:
             window = self._window(db, key)
             before = replace(window)
-            window.success(self._held(db, key), None if lease is None else lease.epoch, waiting)
+            window.success(self._held(db, key), None if lease is None else lease.epoch, waiting, held_back)
             if window == before:
                 return False
             if save:

@@ -26,7 +26,6 @@ so the model's `max_concurrent` still holds for whatever starts next.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import contextvars
 import os
@@ -36,6 +35,7 @@ from typing import Any, TypeVar
 
 from .gate import current_slot
 from .stdio import MEMBER_THREAD_PREFIX
+from .waiting_line import WaitingLine
 
 T = TypeVar("T")
 
@@ -43,63 +43,34 @@ T = TypeVar("T")
 THREADS_PER_MODEL = 256
 
 
-class _Turn:
-    __slots__ = ("future", "granted", "loop")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.future: asyncio.Future[None] = loop.create_future()
-        self.granted = False
-
-
 class Capacity:
-    """A semaphore waited for from any event loop and released from any thread.
-
-    asyncio's and anyio's are bound to one loop, but one model's calls come from
-    several (the sync path's loop, a user's own, eval's) and end in their threads.
-    First come, first served; a freed unit is handed straight to the next waiter.
-    """
+    """At most `total` units in use, waited for from any event loop and released from
+    any thread, in the package's one waiting line (`waiting_line`)."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.used = 0
         self._lock = threading.Lock()
-        self._turns: collections.deque[_Turn] = collections.deque()
+        self._line: WaitingLine[None, None] = WaitingLine(
+            self._lock, self._has_room, self._take, self._put_back, lambda _: self.release()
+        )
+
+    def _has_room(self, _: None) -> bool:
+        return self.used < self.total
+
+    def _take(self) -> None:
+        self.used += 1
+
+    def _put_back(self, _: None) -> None:
+        self.used -= 1
 
     async def acquire(self) -> None:
-        with self._lock:
-            if self.used < self.total and not self._turns:
-                self.used += 1
-                return
-            turn = _Turn(asyncio.get_running_loop())
-            self._turns.append(turn)
-        try:
-            await turn.future
-        except BaseException:
-            with self._lock:
-                granted = turn.granted
-                if not granted:
-                    self._turns.remove(turn)
-            if granted:  # handed a unit as we were cancelled: pass it on
-                self.release()
-            raise
+        await self._line.take(None)
 
     def release(self) -> None:
         with self._lock:
-            while self._turns:
-                turn = self._turns.popleft()
-                try:
-                    turn.loop.call_soon_threadsafe(_wake, turn.future)
-                except RuntimeError:  # that loop is closed: nobody waits there
-                    continue
-                turn.granted = True
-                return
             self.used -= 1
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+            self._line.serve()
 
 
 _allowances: dict[str, Capacity] = {}

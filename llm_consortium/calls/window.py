@@ -105,14 +105,21 @@ class Window:
         self.learned, self.refused_at = True, now
         self.lowest = self.size if self.lowest is None else min(self.lowest, self.size)
 
-    def success(self, held: int, started_epoch: int | None = None, waiting: int = 0) -> None:
+    def success(
+        self, held: int, started_epoch: int | None = None, waiting: int = 0, held_back: bool = False
+    ) -> None:
         """A call succeeded while `held` calls were in flight (itself among them) and
-        `waiting` more waited for room. Only a window that demand fills grows:
-        successes below it say nothing of the provider, nor do those of calls
-        started before the last decrease (the window they were sent in was too big;
-        their refused siblings may still be on the way). Waiting calls count: when a
-        full window's calls end together, only the first would see it full."""
-        if held + waiting < self.size or (started_epoch is not None and started_epoch < self.epoch):
+        `waiting` more waited for room; `held_back`: calls were left waiting for room
+        when this one started. Only a window that demand fills grows: successes below
+        it say nothing of the provider, nor do those of calls started before the last
+        decrease (the window they were sent in was too big; their refused siblings
+        may still be on the way). Waiting calls count: when a full window's calls end
+        together, only the first would see it full. And a call that started while
+        others were held back counts even when, as it ends, the demand has ebbed (the
+        calls of its window ending together): 16 copies of one model meeting a window
+        of 8 with 4 left to start must double it, or their next call is two waves."""
+        filled = held_back or held + waiting >= self.size
+        if not filled or (started_epoch is not None and started_epoch < self.epoch):
             return
         if not self.learned:  # slow start: doubles once a full window's worth succeeded
             self.successes += 1

@@ -7,7 +7,6 @@ would still count. The arbiter judges text answers, so it merely goes without th
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -21,9 +20,14 @@ async def resolve_types(attachments: Sequence[Any]) -> set[str]:
 
     An attachment given only as a URL has its type asked of the server (a blocking
     HEAD request inside llm), and a file's is sniffed from its bytes: done in a
-    worker thread so the loop, and every member call on it, keeps running. A server
-    that fails or names no type is an AttachmentError saying which attachment."""
-    return set(await asyncio.to_thread(_types_of, list(attachments)))
+    thread of its own (`calls.threads`, as every blocking call is) so the loop, and
+    every member call on it, keeps running, and a server that never answers cannot
+    keep the process alive at exit. A server that fails or names no type is an
+    AttachmentError saying which attachment."""
+    from ..calls.threads import in_thread
+
+    given = list(attachments)
+    return set(await in_thread(lambda: _types_of(given)))
 
 
 def _types_of(attachments: list[Any]) -> list[str]:

@@ -118,16 +118,11 @@ async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], 
     """Call `members` concurrently; their outcomes and trace records join the round.
     Raises BudgetStop before any call when they could pass the run's budget."""
     ctx.afford(list(zip(members, calls, strict=True)), "the members' calls")
-    outcomes: list[Outcome | None] = [None] * len(members)
     done = failed = 0
 
-    async def one(index: int, member: Participant, call: Call) -> None:
+    async def one(member: Participant, call: Call) -> Outcome:
         nonlocal done, failed
-        try:
-            outcome = await ctx.call(member, call)
-        except Exception as ex:  # the policy ends expected failures; this is anything else
-            outcome = Outcome(error=f"unexpected error: {type(ex).__name__}: {describe(ex)}")
-            ctx.usage.add(member.model_id, outcome)  # a call that failed is a call (`ctx.call` booked no other)
+        outcome = await _called(ctx, member, call)
         ctx.tool_calls += len(outcome.reply.tool_calls) if outcome.reply is not None else 0
         windows.learn(ctx, rnd.number, member, windows.sent_tokens(call), outcome.error)  # an overflow teaches
         drop_echoed_fences(ctx, rnd.number, member, outcome)
@@ -135,18 +130,43 @@ async def fan_out(ctx: RunContext, rnd: RoundState, members: list[Participant], 
             ctx.format.check(outcome)
         except Exception as ex:
             outcome.reply, outcome.error = None, f"answer could not be checked: {type(ex).__name__}: {describe(ex)}"
-        outcomes[index] = outcome
         done += 1
         failed += 0 if outcome.ok else 1
         ctx.emit("member_done", rnd.number, members_done=done, members_failed=failed)
+        return outcome
 
     async with asyncio.TaskGroup() as group:
-        for index, (member, call) in enumerate(zip(members, calls, strict=True)):
-            # The round number keys the sharing of members' identical tool calls.
-            group.create_task(one(index, member, replace(call, round=rnd.number)))
+        # The round number keys the sharing of members' identical tool calls.
+        tasks = [
+            group.create_task(one(member, replace(call, round=rnd.number)))
+            for member, call in zip(members, calls, strict=True)
+        ]
     records: list[CallRecord] = rnd.record.setdefault("members", [])
-    for member, outcome in zip(members, outcomes, strict=True):
-        assert outcome is not None  # every task set its own before the group ended
+    for member, task in zip(members, tasks, strict=True):
+        outcome = task.result()  # every task returned one: a cancel from outside ended the group above
         rnd.members.append(member)
         rnd.outcomes.append(outcome)
         records.append(ctx.format.traced(outcome, call_record(member, outcome)))  # type: ignore[arg-type]
+
+
+async def _called(ctx: RunContext, member: Participant, call: Call) -> Outcome:
+    """The outcome of one member's call under the failure policy, whatever ends it but
+    a cancel of the run itself. The policy ends expected failures; anything else (a
+    bug in a plugin, a CancelledError from a future cancelled deep inside it while
+    nobody cancelled this run) is that member's failure, with its reason."""
+    try:
+        return await ctx.call(member, call)  # it books the call's usage
+    except asyncio.CancelledError as ex:
+        task = asyncio.current_task()
+        if task is None or task.cancelling():  # the run is being cancelled: so is this call
+            raise
+        outcome = Outcome(error=_cancelled_reason(ex))
+    except Exception as ex:
+        outcome = Outcome(error=f"unexpected error: {type(ex).__name__}: {describe(ex)}")
+    ctx.usage.add(member.model_id, outcome)  # a call that failed is a call (`ctx.call` booked no other)
+    return outcome
+
+
+def _cancelled_reason(ex: asyncio.CancelledError) -> str:
+    detail = str(ex)
+    return f"its call was cancelled from within: {detail}" if detail else "its call was cancelled from within"
