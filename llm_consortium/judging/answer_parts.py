@@ -24,8 +24,8 @@ from .tokens import SECOND_THOUGHTS, Token, flat_lines, tokens
 from .units import UNIT_OF
 
 __all__ = [
-    "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "list_items", "result", "sentences", "stated",
-    "takes_back", "turns_back", "with_final_answer_line",
+    "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "introduces", "list_items", "result", "sentences",
+    "stated", "takes_back", "turns_back", "with_final_answer_line",
 ]
 
 LONGEST_PART = 2000
@@ -117,6 +117,12 @@ def stated(lines: list[str]) -> str | None:
         return None
     line_end = text.find("\n", last.end())
     return _sentence(text[last.end() : line_end if line_end >= 0 else len(text)][:LONGEST_PART]) or None
+
+
+def introduces(sentence: str) -> bool:
+    """Whether a sentence ends with a colon ("Considerations:", "The steps are:"): it
+    introduces what follows and never answers, whatever word it holds."""
+    return sentence.rstrip(" *_#").endswith((":", "："))
 
 
 def takes_back(text: str) -> bool:

@@ -69,7 +69,7 @@ _CONTEXT = frozenset({"after", "before", "when", "while", "during", "because", "
                       "probably", "each", "every", "now", "today", "exactly", "precisely", "remain", "remains",
                       "remaining", "left"}) | APPROXIMATE
 """Words that open context after an answer ("…, released in 2008", "…, aged 96")."""
-_AFTER_COMMA = LINKS | _CONTEXT | {"so", "thus", "therefore", "hence"}
+_AFTER_COMMA = LINKS | _CONTEXT
 _ERAS = {"bc": -1, "bce": -1, "ad": 1, "ce": 1}
 _SIDE_BY_SIDE = frozenset({"(", ",", "=", "≈", "~", "—", "–", "-", "/", "["})
 _STARTS = numbers.NUMBER_WORDS | names.MONTHS | APPROXIMATE | quantities.ORDINAL_WORDS | frozenset({
@@ -247,7 +247,7 @@ def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
         before = before[fronted + 1 :]
     symbol = 0 < len(before) <= 3 and all(len(t.raw) == 1 and t.kind == "word" for t in before)  # "m_p ≈ 1.673…"
     if before and not (all(_said(t, form) for t in before) or pronoun_verb or symbol or last in LINKS
-                       or last in _COPULAS):
+                       or (last in _COPULAS and _asked_subject(before, last, form))):
         return False
     j = f.end
     while j < len(ts) and ts[j].fold in (")", "]"):
@@ -261,6 +261,18 @@ def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
         verb = ts[j + 1].raw if j + 1 < len(ts) else ""
         return verb.isalpha() and verb.islower() and verb.endswith("ed")
     return ts[j].kind == "sym" or ts[j].fold in _SAYS_NOTHING | _CONTEXT or stem(ts[j].fold) in form.words
+
+
+def _asked_subject(before: Sequence[Token], copula: str, form: PromptForm) -> bool:
+    """Whether what stands before the copula is the question's own words or a
+    pronoun ("It is", "The height is", "Mars has"): "At the top, the vertical velocity
+    is zero." answers something else than "How high does it rise?"."""
+    at = max(i for i, t in enumerate(before) if t.fold == copula)
+    subject = before[1:at] if before and before[0].fold in _PRONOUNS else before[:at]
+    named = {UNIT_OF[w] for w in form.words if w in UNIT_OF}  # "5 kilometres is …" to "Convert 5 km to miles."
+    wanted = {_DIMENSION_OF[w] for w in form.ask if w in _DIMENSION_OF}  # "The distance is …" to "How far…?"
+    return all(_said(t, form) or t.fold in form.numbers or UNIT_OF.get(t.fold, "") in named
+               or _DIMENSION_OF.get(stem(t.fold), "") in wanted for t in subject)
 
 
 def _applied(ts: Sequence[Token], f: _Found) -> bool:

@@ -199,12 +199,13 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
     if _LIST_LINE_RE.match(lines[0]) or any(len(s) > answer_parts.LONGEST_PART for s in (said[0], said[-1])):
         return None
     first = None
-    if not answer_parts.takes_back("\n".join(said[1:])):
+    if not answer_parts.takes_back("\n".join(said[1:])) and not answer_parts.introduces(said[0]):
         first = _answered(said[0], form)
         first = first or _lead(said[0], form, own_line=said[0] == lines[0] and len(lines) > 1)
         typed = candidates.read(said[0], form) if first is None else None
         first = first or (Conclusion(*typed, "in a sentence") if typed is not None else None)
-    return _agreed([first, _closing(said[-1], form), _emphasised("\n".join(lines), form)])
+    last = _closing(said[-1], form) if not answer_parts.introduces(said[-1]) else None
+    return _agreed([first, last, _emphasised("\n".join(lines), form)])
 
 
 def _printed_lines(lines: list[str]) -> str | None:
