@@ -113,7 +113,7 @@ def _lead(sentence: str, form: PromptForm, own_line: bool = False) -> Conclusion
     found = _reduce(sentence, form, "short answer")
     if found.kind == "choice":
         return found
-    ts, _ = remnants.strip(remnants.content(tokens(remnants.without_asides(sentence))), form)
+    ts, _ = remnants.strip(remnants.content(tokens(remnants.without_asides(sentence, form))), form)
     ts = [t for t in ts if t.fold != ","]
     if not ts or len(ts) > _LONGEST_LEAD or found.kind in ("yes/no", "list"):
         return None

@@ -31,7 +31,7 @@ from .asking import PromptForm, asked_word
 from .tokens import APPROXIMATE, ARTICLES, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
 from .units import UNIT_OF
 
-__all__ = ["Reading", "content", "read"]
+__all__ = ["AFFIRMATIONS", "Reading", "content", "holds_content", "read", "without_asides"]
 
 _ASIDE_RE = re.compile(
     r" [—–] |(?<!\d) - (?!\d)| \((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
@@ -54,6 +54,9 @@ _BRACKETS = frozenset("[]()")
 _UNIT_WORDS = frozenset(w for alias in UNIT_OF for w in alias.split())
 _VERSION_ZEROS_RE = re.compile(r"(?:\.0+)+$")
 _TRUE_FALSE = {"true": "yes", "false": "no", "untrue": "no", "myth": "no", "misconception": "no"}
+AFFIRMATIONS = frozenset({"yes", "no", "yeah", "yep", "yup", "nope", "nah"})
+"""Words that answer only a question asking for yes or no ("True" may be a value a
+program prints, "Right" a direction)."""
 _VERDICTS = frozenset({"right", "correct", "true", "sure", "accurate", "it", "the", "quite"})
 
 
@@ -85,18 +88,33 @@ def content(ts: list[Token], brackets: bool = False) -> list[Token]:
     return out
 
 
-def without_asides(part: str) -> str:
-    """The part without a trailing aside (the module docstring says which)."""
+def without_asides(part: str, form: PromptForm) -> str:
+    """The part without a trailing aside (the module docstring says which), when
+    what stays holds content: "Sure — Steven Spielberg." keeps its aside, "Sure"
+    answers nothing."""
     for match in _ASIDE_RE.finditer(part):
         if match.start() == 0 or not part[: match.start()].strip(" *_"):
             continue
         rest = part[match.end() :] if match.group("paren") is None else match.group("paren")
         if _KEEPS_RE.match(rest) or _INTERVAL_RE.fullmatch(match.group(0).strip()) or _takes_back(rest):
             return part
+        if not holds_content(part[: match.start()], form):
+            return part
         if match.group("paren") is not None:
-            return (part[: match.start()] + " " + without_asides(part[match.end() :])).strip()
+            return (part[: match.start()] + " " + without_asides(part[match.end() :], form)).strip()
         return part[: match.start()]
     return part
+
+
+def holds_content(part: str, form: PromptForm) -> bool:
+    """Whether a part says something once filler and the question restated are off
+    its edges: "Sure", "Of course", "The director" say nothing, and "Yes" / "No"
+    only to a question that asks for them."""
+    left, _ = strip(content(tokens(part)), form)
+    said = [t for t in left if t.kind != "sym" and t.fold not in LINKS and t.fold != "course"]
+    if not form.yes_no:
+        said = [t for t in said if t.fold not in AFFIRMATIONS]
+    return bool(said)
 
 
 def _takes_back(text: str) -> bool:
@@ -272,11 +290,11 @@ def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | N
 
 def read(part: str, form: PromptForm) -> Reading:
     """What the part commits to (the module docstring says how)."""
-    short = without_asides(part)
+    short = without_asides(part, form)
     readings = [_reading(short, form), _reading(part, form)] if short != part else [_reading(part, form)]
     label, colon, listed = part.partition(": ")
     if colon and len(label.split()) == 1 and not _KEEPS_RE.match(label) and label.casefold() not in ("yes", "no"):
-        after = _reading(without_asides(listed), form)  # "ROYGBIV: red, orange, …", "Primes: 2, 3, 5"
+        after = _reading(without_asides(listed, form), form)  # "ROYGBIV: red, orange, …", "Primes: 2, 3, 5"
         if after.kind == "list" and readings[0].kind in ("list", "text"):
             return after
     typed = [r for r in readings if r.kind != "text"]
