@@ -25,6 +25,9 @@
   no; `true_false`: it asks "True or false", so "True" and "False" answer it.
 * `select_all`: it asks for every option that fits ("Select all that apply").
 * `asks_form`: it asks for a number written one way ("as a fraction", "simplify").
+* `compound`: it asks two things (two questions, ", and does …", "if not, …"):
+  each is answered in its own part, so no part of a reply is an aside and no
+  first sentence is the whole answer.
 * `quoted`: the words the question quotes ("Which code means 'Not Found'?"): a name,
   so even a negation among them may be restated.
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
@@ -54,6 +57,10 @@ _INDIRECT_RE = re.compile(
     r"|\bdo\s+you\s+know\b|\bany\s+idea\b|\bif\s+(?:not|so|yes|no)\b|\bwhy\b|\bhow\b"
     r"|\bwhich\b|\bwhat\b|\bwho\b|\bwhen\b|\bwhere\b"
 )
+_SECOND_QUESTION_RE = re.compile(
+    r"(?:[,;]|\band\b|\bbut\b|\bor\b) (?:(?:and|but|or|also|if so,?) )?(?:" + "|".join(sorted(_AUX)) + r")\b"
+)
+"""A second question joined to the first (", and does …", "; is …")."""
 _TRUE_OR_FALSE_RE = re.compile(r"\btrue\s*(?:or|/)\s*false\b\s*[:?.-]?", re.IGNORECASE)
 _YES_OR_NO_RE = re.compile(r"\byes\s*(?:or|/)\s*no\b")
 _NEVER_RESTATED = NEGATIONS | {"yes", "no", "true", "false", "or", "and", "if", "but", "only", "also"}
@@ -126,6 +133,7 @@ class PromptForm:
     select_all: bool = False
     true_false: bool = False
     quoted: frozenset[str] = frozenset()
+    compound: bool = False
 
     @property
     def person(self) -> bool:
@@ -176,6 +184,8 @@ class PromptForm:
             select_all=bool(_SELECT_ALL_RE.search(flat)),
             true_false=true_false,
             quoted=quoted,
+            compound=len(questions) > 1 or any(_SECOND_QUESTION_RE.search(q.casefold()) for q in questions)
+            or re.search(r"\bif (?:not|so)\b", flat) is not None,
         )
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
@@ -240,11 +250,13 @@ def _option_texts(prompt: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def _plain_yes_no(questions: list[str], flat: str, alternatives: bool) -> bool:
-    """One plain yes-or-no question: exactly one question, asked directly."""
+    """One plain yes-or-no question: exactly one question, asked directly, and not
+    two joined into one ("Does CPython have a GIL, and does 3.13 let you run without
+    it?": a "Yes," answers only the first)."""
     if len(questions) != 1 or alternatives:
         return False
     question = questions[0].casefold()
-    if _INDIRECT_RE.search(flat):
+    if _INDIRECT_RE.search(flat) or _SECOND_QUESTION_RE.search(question):
         return False
     first = question.split()[0] if question.split() else ""
     return first in _AUX or bool(_YES_OR_NO_RE.search(flat))

@@ -199,7 +199,7 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
     if _LIST_LINE_RE.match(lines[0]) or any(len(s) > answer_parts.LONGEST_PART for s in (said[0], said[-1])):
         return None
     first = None
-    if not answer_parts.takes_back("\n".join(said[1:])) and not answer_parts.introduces(said[0]):
+    if not (answer_parts.takes_back("\n".join(said[1:])) or answer_parts.introduces(said[0]) or form.compound):
         first = _answered(said[0], form)
         first = first or _lead(said[0], form, own_line=said[0] == lines[0] and len(lines) > 1)
         typed = candidates.read(said[0], form) if first is None else None

@@ -91,7 +91,10 @@ def content(ts: list[Token], brackets: bool = False) -> list[Token]:
 def without_asides(part: str, form: PromptForm) -> str:
     """The part without a trailing aside (the module docstring says which), when
     what stays holds content: "Sure — Steven Spielberg." keeps its aside, "Sure"
-    answers nothing."""
+    answers nothing. To a question that asks two things nothing is an aside: what
+    follows the first answer answers the second."""
+    if form.compound:
+        return part
     for match in _ASIDE_RE.finditer(part):
         if match.start() == 0 or not part[: match.start()].strip(" *_"):
             continue
