@@ -6,8 +6,8 @@
   to the end of its sentence. Never cut at a comma, "and", "or", "if" or "but" ("The
   answer is 2, 3, 5." is all of "2, 3, 5");
 * a result: the last line holding a digit ends in "= N" (or "is N", "equals N")
-  after arithmetic ("17 × 23 = 340 + 51 = 391", "The sum of 7 and 5 is 12"), and
-  nothing after it takes it back;
+  after arithmetic ("17 × 23 = 340 + 51 = 391", "The sum of 7 and 5 is 12") that is
+  one chain (no words between two equations), and nothing after it takes it back;
 * the sentences of a reply, for the rules that read one sentence.
 
 Every function works on `tokens.flat_lines` (whitespace runs already single spaces)
@@ -66,6 +66,7 @@ _ARITHMETIC = _OPERATORS | frozenset({
     "result", "is", "equals",
 }) | frozenset(UNIT_OF) | frozenset({"°", "$", "€", "£", "¥"})
 _SEPARATORS = frozenset({"=", "≈", "equals", "is", "are", "makes", "gives"})
+_EQUALS = frozenset({"=", "≈"})
 _TRAILING = frozenset(".!*_`")
 _JUSTIFYING = frozenset({"since", "because", "as", "check", "checking", "verify", "indeed", "proof"})
 _SEPARATOR_RE = re.compile(r"[=≈]|\b(?:is|are|equals|makes|gives)\b")
@@ -149,6 +150,21 @@ def _counted(ts: list[Token]) -> tuple[str, str] | None:
     return None
 
 
+def _one_chain(lhs: list[Token]) -> bool:
+    """Whether what follows the first "=" of a line is one chain of arithmetic: every
+    word in it an operand ("speed × time"), never words between two equations
+    ("1024, which beats 10^3")."""
+    first = next((k for k, t in enumerate(lhs) if t.fold in _EQUALS), len(lhs))
+    for k in range(first + 1, len(lhs)):
+        t = lhs[k]
+        if _is_number(t) or t.fold in _ARITHMETIC or t.kind == "sym":
+            continue
+        near = {lhs[k - 1].fold, lhs[k + 1].fold if k + 1 < len(lhs) else "="}
+        if not near & (_OPERATORS | _EQUALS):
+            return False
+    return True
+
+
 def _result_of(ts: list[Token]) -> str | None:
     """N when the tokens end "… arithmetic = N" (the arithmetic right before it)."""
     while ts and ts[-1].fold in _TRAILING:
@@ -165,6 +181,8 @@ def _result_of(ts: list[Token]) -> str | None:
             while run < len(lhs) and (lhs[-1 - run].fold in _ARITHMETIC or _is_number(lhs[-1 - run])):
                 run += 1
             arithmetic = lhs[len(lhs) - run :]
+            if not _one_chain(lhs):  # "2^10 = 1024, which beats 10^3 = 1000" is two equations
+                return None
             numbers_seen = sum(_is_number(t) for t in arithmetic)
             operators = sum(t.fold in _OPERATORS for t in arithmetic)
             sum_of_two = [t.fold for t in arithmetic][-2:-1] == ["and"] and numbers_seen == 2  # "three and two"

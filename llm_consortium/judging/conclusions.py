@@ -208,6 +208,18 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
     return _agreed([first, last, _emphasised("\n".join(lines), form)])
 
 
+def _opening_choice(lines: list[str], form: PromptForm) -> Conclusion | None:
+    """To a question that offers options, a reply that opens with one's letter picks
+    it ("A) 2^10 = 1024, which beats 10^3 = 1000."), unless another line opens with
+    another letter (it goes through the options) or a later word takes it back."""
+    picked = options.opening(lines[0], form) if form.options else None
+    if picked is None or answer_parts.takes_back("\n".join(lines)[len(lines[0]) :]):
+        return None
+    if any(options.opening(line, form) not in (None, picked) for line in lines[1:]):
+        return None
+    return Conclusion("choice", picked, "choice")
+
+
 def _printed_lines(lines: list[str]) -> str | None:
     """A program's output given line by line ("0", "1", "2"), as "0, 1, 2"."""
     if not 2 <= len(lines) <= _LONGEST_PRINT or any(
@@ -288,6 +300,9 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
     if part is not None:
         opening = yes_no_replies.opening([part]) if form.yes_no else None
         return Conclusion("yes/no", opening, "stated answer") if opening else _reduce(part, form, "stated answer")
+    picked = _opening_choice(lines, form)
+    if picked is not None:
+        return picked
     value = answer_parts.result(lines)
     if value is not None:
         return Conclusion("number", value, "result")
