@@ -13,7 +13,11 @@
   dropped from a conclusion, so "Bob beat Alice" never loses "Bob" to "Who beat Bob?".
 * `candidates`: the words of the alternatives or listed options it offers; they are
   answers, never a restated question.
-* `approximate`: it asks for an estimate, so "approximately" adds nothing.
+* `approximate`: it asks for an estimate ("roughly", "approximately", "ballpark",
+  "estimate", "about how…"), so "approximately" adds nothing and a figure rounded
+  is the finer one; never when it also asks for a precision (`precise`: "exactly",
+  "precisely", "to 5 decimal places", "3 significant figures", "to the nearest…"),
+  where only amounts exactly equal are one answer.
 * `option_texts`, `numbers`: each option's text, and the numbers it names.
 * `expects`: what one question asks for (`candidates`: a year, date, amount, name…);
   `implied_unit`: the unit it means without naming it ("How old…": years);
@@ -73,9 +77,11 @@ _ORDER_RE = re.compile(
     r"\b(?:order\w*|sequence|rank\w*|ascending|descending|sort\w*|first|last|before|after|then|steps?|chrono\w*"
     r"|earliest|latest|from|increasing|decreasing|\w+est|most|least|top|bottom|next|previous|step by step)\b"
 )
-_APPROXIMATE_RE = re.compile(
-    r"\b(?:approximately|approx|roughly|estimate|about how|around how|nearest|decimal places?|significant figures?)\b"
+_APPROXIMATE_RE = re.compile(r"\b(?:approximately|approx|roughly|estimat\w*|ballpark|about how|around how)\b")
+_PRECISE_RE = re.compile(
+    r"\b(?:exact|exactly|precise|precisely|decimal places?|significant (?:figures?|digits?)|to the nearest)\b"
 )
+"""It asks for a figure to a stated precision: no rounding of it is the answer."""
 _EXPECTS = (  # (what the question asks for, how it asks), the first that matches
     ("year", re.compile(r"\b(?:what|which) year\b")),
     ("century", re.compile(r"\b(?:what|which) century\b")),
@@ -134,6 +140,7 @@ class PromptForm:
     true_false: bool = False
     quoted: frozenset[str] = frozenset()
     compound: bool = False
+    precise: bool = False
 
     @property
     def person(self) -> bool:
@@ -169,9 +176,10 @@ class PromptForm:
             letters, texts = frozenset(), ()
         question = asked[0].casefold() if len(asked) == 1 else ""
         code = "```" in prompt
+        precise = _PRECISE_RE.search(flat) is not None
         return cls(
             _plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
-            bool(_APPROXIMATE_RE.search(flat)), texts,
+            bool(_APPROXIMATE_RE.search(flat)) and not precise, texts,
             numbers=frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
             unordered=_ORDER_RE.search(flat) is None and not code,
             expects=_expects(question, code),
@@ -184,6 +192,7 @@ class PromptForm:
             select_all=bool(_SELECT_ALL_RE.search(flat)),
             true_false=true_false,
             quoted=quoted,
+            precise=precise,
             compound=len(questions) > 1 or any(_SECOND_QUESTION_RE.search(q.casefold()) for q in questions)
             or re.search(r"\bif (?:not|so)\b", flat) is not None,
         )
