@@ -24,8 +24,8 @@ from .tokens import SECOND_THOUGHTS, Token, flat_lines, tokens
 from .units import UNIT_OF
 
 __all__ = [
-    "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "introduces", "list_items", "result", "sentences",
-    "stated", "takes_back", "turns_back", "with_final_answer_line",
+    "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "introduces", "list_items", "printed_lines",
+    "result", "sentences", "stated", "takes_back", "turns_back", "unfenced", "with_final_answer_line",
 ]
 
 LONGEST_PART = 2000
@@ -73,6 +73,8 @@ _SEPARATOR_RE = re.compile(r"[=≈]|\b(?:is|are|equals|makes|gives)\b")
 _RESULT_LINES = 50  # lines tried, from the last, for a result
 _LIST_ITEM_RE = re.compile(r"^(?:[-*•]|\d{1,2}[.)]) (?P<item>[^,;]{1,80})$")
 _EXPLAINED_RE = re.compile(r" [—–-] |: ")  # "- **Estonia** – capital Tallinn": the item is Estonia
+_LONGEST_PRINT = 20  # lines of output a reply may list
+_FENCED_RE = re.compile(r"^```[\w+-]*$")
 _TRAILING_ASIDE_RE = re.compile(r" \([^()]{0,200}\)\W*$")
 
 
@@ -245,3 +247,24 @@ def list_items(lines: list[str]) -> str | None:
     if len(items) < 2 or any(item is None for item in items):
         return None
     return ", ".join(_EXPLAINED_RE.split(item.group("item"), maxsplit=1)[0] for item in items if item is not None)
+
+
+def printed_lines(lines: list[str]) -> str | None:
+    """A program's output given line by line ("0", "1", "2"), as "0, 1, 2"."""
+    if not 2 <= len(lines) <= _LONGEST_PRINT or any(
+        len(tokens(line)) > 3 or line.endswith((".", ":", "?")) for line in lines
+    ):
+        return None
+    return ", ".join(lines)
+
+
+def unfenced(lines: list[str]) -> list[str]:
+    """A reply that is one fenced block, read by what the block holds; a short label
+    above it ("Output:") says nothing."""
+    labelled = len(lines) >= 4 and lines[0].endswith(":") and len(lines[0].split()) <= 3
+    body = lines[1:] if labelled else lines
+    if len(body) >= 3 and _FENCED_RE.match(body[0]) and body[-1] == "```" and not any(
+        line.startswith("```") for line in body[1:-1]
+    ):
+        return body[1:-1]
+    return lines

@@ -32,6 +32,9 @@
 * `compound`: it asks two things (two questions, ", and does …", "if not, …"):
   each is answered in its own part, so no part of a reply is an aside and no
   first sentence is the whole answer.
+* `printed`: it shows code and asks what it prints, outputs, returns or evaluates
+  to: a reply's output is compared as written (`printed`); `shown`: the code it
+  shows inline, which a reply may restate before the output ("len('hello') = 5").
 * `quoted`: the words the question quotes ("Which code means 'Not Found'?"): a name,
   so even a negation among them may be restated.
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
@@ -65,6 +68,16 @@ _SECOND_QUESTION_RE = re.compile(
     r"(?:[,;]|\band\b|\bbut\b|\bor\b) (?:(?:and|but|or|also|if so,?) )?(?:" + "|".join(sorted(_AUX)) + r")\b"
 )
 """A second question joined to the first (", and does …", "; is …")."""
+_CODE_RE = re.compile(r"```|`[^`\n]{1,200}`|\b[A-Za-z_][\w.]+\([^()\n]{0,80}\)")
+"""Code in a prompt: a fenced block, an inline span, a call ("len('hello')")."""
+_SHOWN_RE = re.compile(r"`([^`\n]{1,200})`|\b[A-Za-z_][\w.]+\([^()\n]{0,80}\)")
+_ASKS_OUTPUT_RE = re.compile(
+    r"\bwhat\b.*\b(?:prints?|printed|outputs?|logs?|logged|returns?|returned|displays?|evaluates?|echo(?:es)?)\b"
+    r"|\bwhat(?: is|'s) (?:the (?:output|result|value) of )?(?:`|[a-z_][\w.]+\()"
+)
+"""It asks what code prints, outputs, returns or evaluates to ("What does `print(7 / 2)`
+output?", "What is `len('héllo')`?"): the printed text is compared as written
+(`printed`)."""
 _TRUE_OR_FALSE_RE = re.compile(r"\btrue\s*(?:or|/)\s*false\b\s*[:?.-]?", re.IGNORECASE)
 _YES_OR_NO_RE = re.compile(r"\byes\s*(?:or|/)\s*no\b")
 _NEVER_RESTATED = NEGATIONS | {"yes", "no", "true", "false", "or", "and", "if", "but", "only", "also"}
@@ -141,6 +154,8 @@ class PromptForm:
     quoted: frozenset[str] = frozenset()
     compound: bool = False
     precise: bool = False
+    printed: bool = False
+    shown: tuple[str, ...] = ()
 
     @property
     def person(self) -> bool:
@@ -177,12 +192,13 @@ class PromptForm:
         question = asked[0].casefold() if len(asked) == 1 else ""
         code = "```" in prompt
         precise = _PRECISE_RE.search(flat) is not None
+        printed = _CODE_RE.search(prompt) is not None and any(_ASKS_OUTPUT_RE.search(q.casefold()) for q in asked)
         return cls(
             _plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
             bool(_APPROXIMATE_RE.search(flat)) and not precise, texts,
             numbers=frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
             unordered=_ORDER_RE.search(flat) is None and not code,
-            expects=_expects(question, code),
+            expects=_expects(question, code or printed),
             implied_unit=next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
             code=code,
             words=frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"),
@@ -193,6 +209,8 @@ class PromptForm:
             true_false=true_false,
             quoted=quoted,
             precise=precise,
+            printed=printed,
+            shown=tuple(m.group(1) or m.group(0) for m in _SHOWN_RE.finditer(prompt)) if printed else (),
             compound=len(questions) > 1 or any(_SECOND_QUESTION_RE.search(q.casefold()) for q in questions)
             or re.search(r"\bif (?:not|so)\b", flat) is not None,
         )

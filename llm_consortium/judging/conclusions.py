@@ -37,7 +37,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
-from . import answer_parts, candidates, numbers, options, quantities, remnants, yes_no_replies
+from . import answer_parts, candidates, numbers, options, printed, quantities, remnants, yes_no_replies
 from .asking import NO_PROMPT, PromptForm
 from .tokens import flat_lines, stem, tokens
 from .units import UNIT_OF
@@ -60,11 +60,9 @@ LONGEST_REPLY = 20_000
 `_LONG_REPLY_END` are read, for a final-answer line or a stated answer, so no reply
 can make a vote slow (bench/matching_stall.py)."""
 _LONG_REPLY_END = 4 * 2000
-_LONGEST_PRINT = 20  # lines of output a reply may list
 _LIST_LINE_RE = re.compile(r"^(?:[-*•] |[#>|]|\d+[.)] )")
 _CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer", "finally",
                          "after", "then", "now", "that", "this"})
-_FENCED_RE = re.compile(r"^```[\w+-]*$")
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,7 @@ def _lead(sentence: str, form: PromptForm, own_line: bool = False) -> Conclusion
     if not own_line and (not sentence.endswith((".", "!", ";")) or not any(t.kind == "word" for t in tokens(sentence))):
         return None
     found = _reduce(sentence, form, "short answer")
-    if found.kind == "choice":
+    if found.kind == "choice" or (found.kind == "printed" and len(found.value.split()) <= _LONGEST_LEAD):
         return found
     ts, _ = remnants.strip(remnants.content(tokens(remnants.without_asides(sentence, form))), form)
     ts = [t for t in ts if t.fold != ","]
@@ -130,7 +128,7 @@ _ALIASES = {
     unit: frozenset(stem(a) for a, u in UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
     for unit in set(UNIT_OF.values())
 }
-_TYPED = frozenset({"number", "date", "time", "range", "interval", "ordinal", "list", "choice"})
+_TYPED = frozenset({"number", "date", "time", "range", "interval", "ordinal", "list", "choice", "printed"})
 
 
 def _clause(sentence: str, form: PromptForm) -> Conclusion | None:
@@ -199,7 +197,9 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
     if _LIST_LINE_RE.match(lines[0]) or any(len(s) > answer_parts.LONGEST_PART for s in (said[0], said[-1])):
         return None
     first = None
-    if not (answer_parts.takes_back("\n".join(said[1:])) or answer_parts.introduces(said[0]) or form.compound):
+    later = "\n".join(said[1:])
+    if not (answer_parts.takes_back(later) or answer_parts.introduces(said[0]) or form.compound
+            or (form.printed and printed.says_output(later))):
         first = _answered(said[0], form)
         first = first or _lead(said[0], form, own_line=said[0] == lines[0] and len(lines) > 1)
         typed = candidates.read(said[0], form) if first is None else None
@@ -218,27 +218,6 @@ def _opening_choice(lines: list[str], form: PromptForm) -> Conclusion | None:
     if any(options.opening(line, form) not in (None, picked) for line in lines[1:]):
         return None
     return Conclusion("choice", picked, "choice")
-
-
-def _printed_lines(lines: list[str]) -> str | None:
-    """A program's output given line by line ("0", "1", "2"), as "0, 1, 2"."""
-    if not 2 <= len(lines) <= _LONGEST_PRINT or any(
-        len(tokens(line)) > 3 or line.endswith((".", ":", "?")) for line in lines
-    ):
-        return None
-    return ", ".join(lines)
-
-
-def _unfenced(lines: list[str]) -> list[str]:
-    """A reply that is one fenced block, read by what the block holds; a short label
-    above it ("Output:") says nothing."""
-    labelled = len(lines) >= 4 and lines[0].endswith(":") and len(lines[0].split()) <= 3
-    body = lines[1:] if labelled else lines
-    if len(body) >= 3 and _FENCED_RE.match(body[0]) and body[-1] == "```" and not any(
-        line.startswith("```") for line in body[1:-1]
-    ):
-        return body[1:-1]
-    return lines
 
 
 def _long_reply(text: str, form: PromptForm) -> Conclusion:
@@ -285,8 +264,15 @@ def _concluded(text: str, form: PromptForm) -> Conclusion:
 def _conclude(text: str, form: PromptForm) -> Conclusion:
     if len(text) > LONGEST_REPLY:
         return _long_reply(text, form)
-    lines = _unfenced(flat_lines(text))
+    lines = answer_parts.unfenced(flat_lines(text))
     whole = Conclusion("text", normalise("\n".join(lines) if lines else text), "same text")
+    if form.printed:  # what code prints is compared as written (`printed`)
+        fenced = printed.block(text)
+        if fenced is not None:
+            return Conclusion("printed", fenced, "short answer")
+        whole = Conclusion("printed", printed.as_written(text), "same text")
+        if printed.spaced(text):
+            return whole
     if not lines or any("```" in line for line in lines):
         return whole
     part = answer_parts.final_line(lines)
@@ -303,10 +289,12 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
     picked = _opening_choice(lines, form)
     if picked is not None:
         return picked
-    value = answer_parts.result(lines)
+    value = answer_parts.result(lines) if not form.printed else None
     if value is not None:
         return Conclusion("number", value, "result")
-    listed = answer_parts.list_items(lines) or (_printed_lines(lines) if form.code else None)
+    if form.printed and (answer_parts.list_items(lines) or answer_parts.printed_lines(lines)):
+        return whole  # "0" / "1" / "2": the output's lines, as written
+    listed = answer_parts.list_items(lines) or (answer_parts.printed_lines(lines) if form.code else None)
     if listed is not None:
         found = _reduce(listed, form, "short answer")
         return found if found.kind in _TYPED else whole

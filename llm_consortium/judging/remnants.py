@@ -26,17 +26,19 @@ from __future__ import annotations
 
 import re
 
-from . import intervals, numbers, options, quantities
+from . import intervals, numbers, options, printed, quantities
 from .asking import PromptForm, asked_word
 from .tokens import APPROXIMATE, ARTICLES, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
 from .units import UNIT_OF
 
 __all__ = ["AFFIRMATIONS", "Reading", "content", "holds_content", "read", "without_asides"]
 
+_LAYOUT = r",? (?:each |all )?(?:on (?:its own|their own|a separate|separate|a new|new) lines?|one per line)\b"
+_LAYOUT_RE = re.compile(_LAYOUT)
 _ASIDE_RE = re.compile(
     r" [—–] |(?<!\d) - (?!\d)| \((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
-    r"|,? (?:each |all )?(?:on (?:its own|their own|a separate|separate|a new|new) lines?|one per line)\b"
-    r"|, (?!excluding\b|including\b)[a-z]{3,}ing\b|, (?:located|founded|released|discovered|built|born|published)\b"
+    r"|" + _LAYOUT + r"|, (?!excluding\b|including\b)[a-z]{3,}ing\b"
+    r"|, (?:located|founded|released|discovered|built|born|published)\b"
 )
 _KEEPS_RE = re.compile(
     r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though|inclusive|exclusive|open|closed)\b", re.I
@@ -95,8 +97,11 @@ def without_asides(part: str, form: PromptForm) -> str:
     follows the first answer answers the second."""
     if form.compound:
         return part
+    code = printed.code_spans(part)
     for match in _ASIDE_RE.finditer(part):
         if match.start() == 0 or not part[: match.start()].strip(" *_"):
+            continue
+        if any(start < match.start() < end for start, end in code):  # "`f (x)`" is code, no aside
             continue
         rest = part[match.end() :] if match.group("paren") is None else match.group("paren")
         if _KEEPS_RE.match(rest) or _INTERVAL_RE.fullmatch(match.group(0).strip()) or _takes_back(rest):
@@ -294,6 +299,8 @@ def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | N
 def read(part: str, form: PromptForm) -> Reading:
     """What the part commits to (the module docstring says how)."""
     short = without_asides(part, form)
+    if form.printed:
+        return _printed(part, short, form.shown)
     readings = [_reading(short, form), _reading(part, form)] if short != part else [_reading(part, form)]
     label, colon, listed = part.partition(": ")
     if colon and len(label.split()) == 1 and not _KEEPS_RE.match(label) and label.casefold() not in ("yes", "no"):
@@ -306,6 +313,18 @@ def read(part: str, form: PromptForm) -> Reading:
     if len(readings) == 2 and 0 < len(readings[0].value.split()) <= SHORT_ANSWER:
         return readings[0]
     return readings[-1]
+
+
+def _printed(part: str, short: str, shown: tuple[str, ...]) -> Reading:
+    """To a question about what code prints, the output the part writes, as written
+    (`printed`): its aside off when what stays is one code span or a short answer."""
+    if short != part:
+        one_per_line = _LAYOUT_RE.match(part, len(short)) is not None  # "0, 1 and 2, each on its own line"
+        said = printed.literal(short, one_per_line, sentence=True, shown=shown)
+        if said is not None and ("`" in short or one_per_line or len(said.split()) <= SHORT_ANSWER):
+            return Reading("printed", said, False)
+    said = printed.literal(part, shown=shown)
+    return Reading("printed", said if said is not None else part.strip(), False)
 
 
 def _reading(part: str, form: PromptForm) -> Reading:
