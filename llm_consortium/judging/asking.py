@@ -70,7 +70,8 @@ _SECOND_QUESTION_RE = re.compile(
 """A second question joined to the first (", and does …", "; is …")."""
 _CODE_RE = re.compile(r"```|`[^`\n]{1,200}`|\b[A-Za-z_][\w.]+\([^()\n]{0,80}\)")
 """Code in a prompt: a fenced block, an inline span, a call ("len('hello')")."""
-_SHOWN_RE = re.compile(r"`([^`\n]{1,200})`|\b[A-Za-z_][\w.]+\([^()\n]{0,80}\)")
+_SPAN_RE = re.compile(r"`([^`\n]{1,200})`")
+_CALL_RE = re.compile(r"\b[A-Za-z_][\w.]+\([^()\n]{0,80}\)")
 _ASKS_OUTPUT_RE = re.compile(
     r"\bwhat\b.*\b(?:prints?|printed|outputs?|logs?|logged|returns?|returned|displays?|evaluates?|echo(?:es)?)\b"
     r"|\bwhat(?: is|'s) (?:the (?:output|result|value) of )?(?:`|[a-z_][\w.]+\()"
@@ -210,7 +211,7 @@ class PromptForm:
             quoted=quoted,
             precise=precise,
             printed=printed,
-            shown=tuple(m.group(1) or m.group(0) for m in _SHOWN_RE.finditer(prompt)) if printed else (),
+            shown=_shown(prompt) if printed else (),
             compound=len(questions) > 1 or any(_SECOND_QUESTION_RE.search(q.casefold()) for q in questions)
             or re.search(r"\bif (?:not|so)\b", flat) is not None,
         )
@@ -261,6 +262,12 @@ def _expects(question: str, code: bool) -> str:
     if found == "name" and _SEVERAL_RE.search(question):
         return ""  # "Which two elements…", "What are the first three…": a list, not a name
     return found
+
+
+def _shown(prompt: str) -> tuple[str, ...]:
+    """The code a prompt shows inline: its code spans and the calls in it or them
+    ("print(len('hey'))", "len('hey')")."""
+    return tuple(m.group(1) for m in _SPAN_RE.finditer(prompt)) + tuple(m.group(0) for m in _CALL_RE.finditer(prompt))
 
 
 def _option_texts(prompt: str) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -117,7 +117,10 @@ def without_asides(part: str, form: PromptForm) -> str:
 def holds_content(part: str, form: PromptForm) -> bool:
     """Whether a part says something once filler and the question restated are off
     its edges: "Sure", "Of course", "The director" say nothing, and "Yes" / "No"
-    only to a question that asks for them."""
+    only to a question that asks for them; to one about what code prints, a code
+    span holds its output whatever it reads ("`'a'`")."""
+    if form.printed and printed.code_spans(part):
+        return True
     left, _ = strip(content(tokens(part)), form)
     said = [t for t in left if t.kind != "sym" and t.fold not in LINKS and t.fold != "course"]
     if not form.yes_no:
