@@ -35,6 +35,7 @@
 * `printed`: it shows code and asks what it prints, outputs, returns or evaluates
   to: a reply's output is compared as written (`printed`); `shown`: the code it
   shows inline, which a reply may restate before the output ("len('hello') = 5").
+* `units`: the units it names, however spelled ("100 °F", "in Celsius").
 * `quoted`: the words the question quotes ("Which code means 'Not Found'?"): a name,
   so even a negation among them may be restated.
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
@@ -51,7 +52,7 @@ from dataclasses import dataclass
 
 from .numbers import NUMBER_WORDS, spelled
 from .tokens import FILLER, LINKS, NEGATIONS, stem, tokens
-from .units import UNIT_OF
+from .units import UNIT_OF, named_in
 
 __all__ = ["NO_PROMPT", "PromptForm", "asked_word"]
 
@@ -157,6 +158,7 @@ class PromptForm:
     precise: bool = False
     printed: bool = False
     shown: tuple[str, ...] = ()
+    units: frozenset[str] = frozenset()
 
     @property
     def person(self) -> bool:
@@ -212,6 +214,7 @@ class PromptForm:
             precise=precise,
             printed=printed,
             shown=_shown(prompt) if printed else (),
+            units=frozenset(named_in([t.fold for t in tokens(prompt)]).values()),
             compound=len(questions) > 1 or any(_SECOND_QUESTION_RE.search(q.casefold()) for q in questions)
             or re.search(r"\bif (?:not|so)\b", flat) is not None,
         )

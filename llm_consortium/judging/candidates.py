@@ -31,9 +31,9 @@ import re
 from collections.abc import Sequence
 
 from . import estimates, names, numbers, options, quantities
-from .asking import PromptForm
+from .asking import PromptForm, asked_word
 from .tokens import APPROXIMATE, ARTICLES, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
-from .units import FACTORS, UNIT_OF
+from .units import FACTORS, UNIT_OF, named_in
 
 __all__ = ["as_asked", "read"]
 
@@ -83,7 +83,7 @@ _DIMENSIONS = {"far": "length", "tall": "length", "high": "length", "deep": "len
                "distance": "length", "height": "length", "length": "length", "width": "length", "depth": "length",
                "heavy": "mass", "weigh": "mass", "weight": "mass", "mass": "mass", "fast": "speed", "speed": "speed",
                "hot": "temperature", "cold": "temperature", "temperature": "temperature", "area": "area",
-               "volume": "volume"}
+               "volume": "volume", "old": "time", "age": "time", "duration": "time"}
 _DIMENSION_OF = {stem(word): dimension for word, dimension in _DIMENSIONS.items()}
 _YEAR_LINKS = frozenset({"in", "of", "since", "by", "from", "until", "during", "year", "around", "circa"})
 _DECADE_WORDS = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties")
@@ -269,10 +269,10 @@ def _asked_subject(before: Sequence[Token], copula: str, form: PromptForm) -> bo
     is zero." answers something else than "How high does it rise?"."""
     at = max(i for i, t in enumerate(before) if t.fold == copula)
     subject = before[1:at] if before and before[0].fold in _PRONOUNS else before[:at]
-    named = {UNIT_OF[w] for w in form.words if w in UNIT_OF}  # "5 kilometres is …" to "Convert 5 km to miles."
+    units = named_in([t.fold for t in subject])  # "Five kilometres is …" to "Convert 5 km to miles."
     wanted = {_DIMENSION_OF[w] for w in form.ask if w in _DIMENSION_OF}  # "The distance is …" to "How far…?"
-    return all(_said(t, form) or t.fold in form.numbers or UNIT_OF.get(t.fold, "") in named
-               or _DIMENSION_OF.get(stem(t.fold), "") in wanted for t in subject)
+    return all(_said(t, form) or asked_word(t.fold) in form.numbers or units.get(i, "") in form.units
+               or _DIMENSION_OF.get(stem(t.fold), "") in wanted for i, t in enumerate(subject))
 
 
 def _applied(ts: Sequence[Token], f: _Found) -> bool:
