@@ -129,6 +129,11 @@ def test_a_sentence_about_something_else_answers_nothing():
     assert conclude("The distance is 40 m.", prompt).value == "40 m"
 
 
+def test_a_subject_restating_the_question_in_other_spellings_still_answers():
+    assert one_group("Convert 5 km to miles.", ["Five kilometres is 3.107 miles.", "3.107 miles"])
+    assert one_group("What is 100 °F in Celsius?", ["100 degrees Fahrenheit is 37.8 degrees Celsius.", "37.8 °C"])
+
+
 # 7. a line ending with a colon introduces
 
 

@@ -14,6 +14,9 @@ Nothing is read when the sentence could mean something else:
   by side, "3,460 miles (5,570 km)" or "1 AU, about 1.5 × 10⁸ km", are one);
 * a word before a candidate puts it in relation to something ("before 1912",
   "more than 8", "after Jupiter") or a word after it does ("10 years ago");
+* before a copula, the subject is not the question's own words, a pronoun or the
+  measure it asks for ("At the top, the vertical velocity is zero." answers
+  nothing to "How high does it rise?");
 * a name is one the question itself names ("Mona Lisa" for "Who painted the Mona
   Lisa?"), less the question's words at its edges ("Pacific Ocean" is "pacific"
   for "Which is the largest ocean?", as "The Pacific Ocean." is).

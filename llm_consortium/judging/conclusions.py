@@ -13,16 +13,23 @@ the one that applied; docs/matching.md has examples):
 1. `stated answer`: the last line "Final answer: X"; then, for one plain yes/no
    question, `yes/no`: the reply opens "Yes," / "No." with no "but", "if", "only"…
    after it and nothing later taking it back; then the last "the answer is X",
-   "Answer: X" or `\\boxed{X}`.
-2. `result`: the last line with a digit ends in arithmetic "= N" ("7 + 5 = 12").
+   "Answer: X" or `\\boxed{X}`; then, to a question that offers options, `choice`:
+   the reply opens with one's letter ("A) 2^10 = 1024, which beats …").
+2. `result`: the last line with a digit ends in one chain of arithmetic "= N"
+   ("7 + 5 = 12"; never words between two equations).
 3. `bare number`, `yes/no`, `choice`, `short answer`: a one-sentence reply, reduced
    as above ("A spider has 8 legs." for "How many legs does a spider have?" is 8).
 4. `short answer`: in a longer reply, its first sentence when it answers outright
    with an amount, a letter or a name ("Canberra. It became the capital in 1913."),
    and its last sentence when it concludes with an amount ("So you pay $30."); when
-   both do and differ, or a later word may take the answer back, neither counts.
+   both do and differ, or a later word may take the answer back, neither counts. A
+   line ending with ":" introduces and never answers; to a question that asks two
+   things no first sentence is the whole answer.
 5. `same text`: the whole reply, normalised (case, spaces, outer punctuation).
    A reply that is one fenced code block is read by what the block holds.
+
+To a question about what code prints, the output is compared as written
+(`printed`): quotes, brackets, case and whitespace kept.
 
 Parts longer than `answer_parts.LONGEST_PART` are compared whole, and of a reply
 longer than `LONGEST_REPLY` only the end is read (for rule 1). Standard library

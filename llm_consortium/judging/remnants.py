@@ -11,7 +11,9 @@ Only three things ever come off, and only at the part's edges:
 * an aside after a short answer (`SHORT_ANSWER` words once stripped): a clause
   after " — ", ", which", "because", or in parentheses, unless it starts "or",
   "but", "not", "unless"… or takes the answer back ("Jupiter — not Saturn" keeps
-  all of it).
+  all of it), and only when what stays holds content ("Sure — Steven Spielberg."
+  keeps it: "Sure" answers nothing), never inside a code span, and never to a
+  question that asks two things.
 
 What is left is read as one amount, date or range (`quantities`), yes/no, an
 option letter or set (`options`), a list ("2, 3 and 5"; in any order unless the
