@@ -33,7 +33,7 @@ _SAYS_OUTPUT = FILLER | LINKS | frozenset({
 })
 """Words that only say an output follows ("It evaluates to", "Output:")."""
 _ANNOUNCES = frozenset({
-    "is", "are", "was", "prints", "printed", "print", "outputs", "output", "returns", "return", "logs", "logged",
+    "is", "are", "was", "be", "prints", "printed", "print", "outputs", "output", "returns", "return", "logs", "logged",
     "log", "gives", "yields", "displays", "shows", "to", ":",
 })
 """The word that ends such a run ("It prints", "The output is"): what follows it is
