@@ -7,7 +7,10 @@
   partition is given;
 * tests/data/matching_final.jsonl: written later by another session that read
   neither the code nor the other sets, the final measurement: its figures are
-  reported, its groups are never shown (`--show` refuses it).
+  reported, its groups are never shown (`--show` refuses it);
+* tests/data/matching_adversarial.jsonl: a red-team set written by a session that
+  read neither the code nor the other sets, only replies that look alike but say
+  different things (disagree and mixed groups): a precision set, no halves.
 
 Precision: a group that holds replies saying different things (disagree, mixed) is
 kept apart when no cluster holds two replies of different true groups. Recall: a
@@ -17,10 +20,11 @@ Figures are given per split (dev: the rules may be tuned on it; held-out: never
 looked at while tuning), for both and by kind; "short" counts only the groups whose
 question asks for a short answer.
 
-    .venv/bin/python bench/matching_labels.py [--set blind|labels|final|both|all] [--by-kind] [--show]
+    .venv/bin/python bench/matching_labels.py [--set blind|labels|final|adversarial|both|all] [--by-kind] [--show]
 
-`--show` lists the dev half's misses only (pass `--split held-out` to see the
-held-out half's, once tuning is over).
+`--show` lists the dev half's misses only (the adversarial set, which has no
+halves, whole; pass `--split held-out` to see the held-out half's, once tuning is
+over).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from llm_consortium.judging.matching import AUTO, Cluster
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SETS = {"labels": DATA / "matching_labels.jsonl", "blind": DATA / "matching_blind.jsonl",
-        "final": DATA / "matching_final.jsonl"}
+        "final": DATA / "matching_final.jsonl", "adversarial": DATA / "matching_adversarial.jsonl"}
 NEVER_SHOWN = {"final"}
 
 
@@ -103,7 +107,7 @@ def report(name: str, items: list[dict[str, Any]], by_kind: bool, clusters_of: C
 
 def show(items: list[dict[str, Any]], split: str) -> None:
     for item in items:
-        if item["split"] != split:
+        if item.get("split", split) != split:  # a set without halves (adversarial) is shown whole
             continue
         result = score(item)
         if result.apart is False or result.found < result.findable:
@@ -115,13 +119,14 @@ def show(items: list[dict[str, Any]], split: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--set", choices=("blind", "labels", "final", "both", "all"), default="both",
-                        help="both: blind and labels; all: the final set too, when it is there")
+    parser.add_argument("--set", choices=(*SETS, "both", "all"), default="both",
+                        help="both: blind, labels and adversarial; all: the final set too, when it is there")
     parser.add_argument("--by-kind", action="store_true", help="figures per kind (category) and split")
     parser.add_argument("--show", action="store_true", help="print every group the matcher got wrong")
     parser.add_argument("--split", default="dev", help="which split --show lists (dev unless told)")
     args = parser.parse_args()
-    names = {"both": ("blind", "labels"), "all": ("blind", "labels", "final")}.get(args.set, (args.set,))
+    names = {"both": ("blind", "labels", "adversarial"),
+             "all": ("blind", "labels", "adversarial", "final")}.get(args.set, (args.set,))
     for name in names:
         if not SETS[name].exists():
             print(f"== {name}: {SETS[name].name} is not there")

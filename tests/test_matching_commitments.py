@@ -45,6 +45,25 @@ FRAMES = [
     ("Which planet is the largest?", "The largest planet is {} — it is huge."),
     ("Can you tell me if Paris is the capital of France?", "Yes, Paris is the capital of {}."),
     ("True or false: the Sun is a star.", "The Sun is a {}."),
+    # what stays after an aside comes off holds content; filler alone never answers
+    ("Could you tell me who wrote Hamlet?", "Sure — {}."),
+    ("Could you tell me who wrote Hamlet?", "Of course — {}, as everyone knows."),
+    # a question that asks two things: nothing is an aside
+    ("Is Lyon in France, and is it larger than Paris?", "Yes, {} — but not larger."),
+    # a line ending with a colon introduces
+    ("Which metal would you pick for the frame?", "Considerations:\n\n- weight\n- cost\n\nI would pick {}."),
+    # the subject before a copula is the question's own words
+    ("How tall is the tower?", "The tower is {} tall."),
+    ("How tall is the tower?", "Its height is {}."),
+    # figures to a stated precision
+    ("Exactly how many feet are in a mile?", "About {}."),
+    ("What is pi to 5 decimal places?", "It is {}."),
+    # what code prints, as written
+    ("What does `print(x)` print in Python?", "It prints `{}`."),
+    ("What does `print(x)` print in Python?", "{}"),
+    ("What does `print(x)` output?", "The output is {}."),
+    ("What does this print?\n```python\nprint(x)\n```", "```\n{}\n```"),
+    ("What does `print(x)` print in Python?", "`{}` — it is the value of x."),
 ]
 
 

@@ -6,7 +6,10 @@
   given;
 * tests/data/matching_final.jsonl, written by another session that had read neither
   the code nor the other sets, measured once when the rules were done
-  (tests/data/matching_final.md).
+  (tests/data/matching_final.md);
+* tests/data/matching_adversarial.jsonl, a red-team set written blind by another
+  session: replies that look alike but commit to different answers, disagree and
+  mixed groups only (tests/data/matching_adversarial.md).
 
 Recall is measured by bench/matching_labels.py and reported in docs/matching.md;
 the floors below only catch a rule that stops finding agreement altogether."""
@@ -33,8 +36,9 @@ DISAGREE = [item for item in ITEMS if item["label"] == "disagree"]
 AGREE = [item for item in ITEMS if item["label"] == "agree"]
 BLIND = load("matching_blind.jsonl")
 FINAL = load("matching_final.jsonl")
-APART = [(name, item) for name, items in (("blind", BLIND), ("final", FINAL)) for item in items
-         if len(item["groups"]) > 1]
+ADVERSARIAL = load("matching_adversarial.jsonl")
+APART = [(name, item) for name, items in (("blind", BLIND), ("final", FINAL), ("adversarial", ADVERSARIAL))
+         for item in items if len(item["groups"]) > 1]
 
 
 def test_the_set_is_large_varied_and_split_before_tuning():
@@ -62,8 +66,17 @@ def test_replies_labelled_different_are_never_one_group(item):
     ]
 
 
+def test_the_adversarial_set_is_disagree_and_mixed_only_and_partitioned():
+    assert len(ADVERSARIAL) >= 280
+    assert {item["label"] for item in ADVERSARIAL} == {"disagree", "mixed"}
+    for item in ADVERSARIAL:
+        assert sorted(i for group in item["groups"] for i in group) == list(range(len(item["replies"])))
+        assert len(item["groups"]) > 1
+
+
 @pytest.mark.parametrize("item", [i for _, i in APART], ids=[f"{n}-{i['id']}-{i['kind']}-{i['label']}" for n, i in APART])
-def test_blind_replies_of_different_true_groups_are_never_one_group(item):
+def test_replies_of_different_true_groups_are_never_one_group(item):
+    """Every disagree and mixed group of the blind, final and adversarial sets."""
     truth = {m: g for g, members in enumerate(item["groups"]) for m in members}
     for cluster in AUTO.clusters(item["replies"], item["prompt"]):
         assert len({truth[m] for m in cluster.members}) == 1, (
@@ -78,10 +91,10 @@ def test_most_replies_labelled_alike_are_one_group():
     assert found >= 90
 
 
-@pytest.mark.parametrize("split, floor", [("dev", 74), ("held-out", 49)])
+@pytest.mark.parametrize("split, floor", [("dev", 70), ("held-out", 47)])
 def test_blind_short_answers_that_agree_are_found(split, floor):
-    """Floors at the measured figures (docs/matching.md: 74 of 94 on the half the
-    rules were tuned on, 49 of 95 on the held-out half), not targets."""
+    """Floors at the measured figures (docs/matching.md: 70 of 94 on the half the
+    rules were tuned on, 47 of 95 on the held-out half), not targets."""
     short = [item for item in BLIND if item["label"] == "agree" and item["short"] and item["split"] == split]
     found = sum(len(AUTO.clusters(item["replies"], item["prompt"])) == 1 for item in short)
     assert found >= floor

@@ -50,7 +50,7 @@ def why(prompt: str, answers: list[str]) -> list[tuple[str, str, str]]:
          ["About 150 million km", "Approximately 93 million miles.", "1 AU, about 1.5 × 10⁸ km."]),
         ("How tall is Mount Everest?", ["8,849 m", "29,032 feet"]),
         ("How long is a marathon?", ["42,195 metres", "42.195 km"]),
-        ("What is 6 feet in centimetres?", ["182.88 cm", "About 183 cm"]),
+        ("Roughly what is 6 feet in centimetres?", ["182.88 cm", "About 183 cm"]),
         ("A tank fills at 4 litres per minute. How long does it take to fill 60 litres?",
          ["15 minutes", "A quarter of an hour."]),
         ("What is 0.1 + 0.2?", ["0.3", "3/10"]),
@@ -100,6 +100,7 @@ def test_replies_that_say_one_thing_in_other_words_are_one_group(prompt, answers
         ("How old is Bob? Alice is 12 and Bob is 15.", ["Bob is 15 years old.", "12"]),
         # figures that do not round to each other, units that differ
         ("Roughly how many teeth does an adult have?", ["32", "About 20."]),
+        ("What is 6 feet in centimetres?", ["182.88 cm", "About 183 cm"]),  # a reply's own "about" rounds nothing
         ("How tall is the Eiffel Tower?", ["330 m", "About 1,000 feet", "300 metres"][:2]),
         ("How far is it?", ["5 km", "3 miles"]),
         ("What is 0.1 + 0.2 in Python?", ["0.3", "0.30000000000000004"]),

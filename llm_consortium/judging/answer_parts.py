@@ -6,8 +6,8 @@
   to the end of its sentence. Never cut at a comma, "and", "or", "if" or "but" ("The
   answer is 2, 3, 5." is all of "2, 3, 5");
 * a result: the last line holding a digit ends in "= N" (or "is N", "equals N")
-  after arithmetic ("17 × 23 = 340 + 51 = 391", "The sum of 7 and 5 is 12"), and
-  nothing after it takes it back;
+  after arithmetic ("17 × 23 = 340 + 51 = 391", "The sum of 7 and 5 is 12") that is
+  one chain (no words between two equations), and nothing after it takes it back;
 * the sentences of a reply, for the rules that read one sentence.
 
 Every function works on `tokens.flat_lines` (whitespace runs already single spaces)
@@ -24,8 +24,8 @@ from .tokens import SECOND_THOUGHTS, Token, flat_lines, tokens
 from .units import UNIT_OF
 
 __all__ = [
-    "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "list_items", "result", "sentences", "stated",
-    "takes_back", "turns_back", "with_final_answer_line",
+    "LONGEST_PART", "bold", "concluding", "final_line", "flat_lines", "introduces", "list_items", "printed_lines",
+    "result", "sentences", "stated", "takes_back", "turns_back", "unfenced", "with_final_answer_line",
 ]
 
 LONGEST_PART = 2000
@@ -66,12 +66,15 @@ _ARITHMETIC = _OPERATORS | frozenset({
     "result", "is", "equals",
 }) | frozenset(UNIT_OF) | frozenset({"°", "$", "€", "£", "¥"})
 _SEPARATORS = frozenset({"=", "≈", "equals", "is", "are", "makes", "gives"})
+_EQUALS = frozenset({"=", "≈"})
 _TRAILING = frozenset(".!*_`")
 _JUSTIFYING = frozenset({"since", "because", "as", "check", "checking", "verify", "indeed", "proof"})
 _SEPARATOR_RE = re.compile(r"[=≈]|\b(?:is|are|equals|makes|gives)\b")
 _RESULT_LINES = 50  # lines tried, from the last, for a result
 _LIST_ITEM_RE = re.compile(r"^(?:[-*•]|\d{1,2}[.)]) (?P<item>[^,;]{1,80})$")
 _EXPLAINED_RE = re.compile(r" [—–-] |: ")  # "- **Estonia** – capital Tallinn": the item is Estonia
+_LONGEST_PRINT = 20  # lines of output a reply may list
+_FENCED_RE = re.compile(r"^```[\w+-]*$")
 _TRAILING_ASIDE_RE = re.compile(r" \([^()]{0,200}\)\W*$")
 
 
@@ -119,6 +122,12 @@ def stated(lines: list[str]) -> str | None:
     return _sentence(text[last.end() : line_end if line_end >= 0 else len(text)][:LONGEST_PART]) or None
 
 
+def introduces(sentence: str) -> bool:
+    """Whether a sentence ends with a colon ("Considerations:", "The steps are:"): it
+    introduces what follows and never answers, whatever word it holds."""
+    return sentence.rstrip(" *_#").endswith((":", "："))
+
+
 def takes_back(text: str) -> bool:
     """Whether text after an answer holds a word that may take the answer back."""
     return _SECOND_THOUGHTS_RE.search(text) is not None
@@ -143,6 +152,21 @@ def _counted(ts: list[Token]) -> tuple[str, str] | None:
     return None
 
 
+def _one_chain(lhs: list[Token]) -> bool:
+    """Whether what follows the first "=" of a line is one chain of arithmetic: every
+    word in it an operand ("speed × time"), never words between two equations
+    ("1024, which beats 10^3")."""
+    first = next((k for k, t in enumerate(lhs) if t.fold in _EQUALS), len(lhs))
+    for k in range(first + 1, len(lhs)):
+        t = lhs[k]
+        if _is_number(t) or t.fold in _ARITHMETIC or t.kind == "sym":
+            continue
+        near = {lhs[k - 1].fold, lhs[k + 1].fold if k + 1 < len(lhs) else "="}
+        if not near & (_OPERATORS | _EQUALS):
+            return False
+    return True
+
+
 def _result_of(ts: list[Token]) -> str | None:
     """N when the tokens end "… arithmetic = N" (the arithmetic right before it)."""
     while ts and ts[-1].fold in _TRAILING:
@@ -159,6 +183,8 @@ def _result_of(ts: list[Token]) -> str | None:
             while run < len(lhs) and (lhs[-1 - run].fold in _ARITHMETIC or _is_number(lhs[-1 - run])):
                 run += 1
             arithmetic = lhs[len(lhs) - run :]
+            if not _one_chain(lhs):  # "2^10 = 1024, which beats 10^3 = 1000" is two equations
+                return None
             numbers_seen = sum(_is_number(t) for t in arithmetic)
             operators = sum(t.fold in _OPERATORS for t in arithmetic)
             sum_of_two = [t.fold for t in arithmetic][-2:-1] == ["and"] and numbers_seen == 2  # "three and two"
@@ -221,3 +247,24 @@ def list_items(lines: list[str]) -> str | None:
     if len(items) < 2 or any(item is None for item in items):
         return None
     return ", ".join(_EXPLAINED_RE.split(item.group("item"), maxsplit=1)[0] for item in items if item is not None)
+
+
+def printed_lines(lines: list[str]) -> str | None:
+    """A program's output given line by line ("0", "1", "2"), as "0, 1, 2"."""
+    if not 2 <= len(lines) <= _LONGEST_PRINT or any(
+        len(tokens(line)) > 3 or line.endswith((".", ":", "?")) for line in lines
+    ):
+        return None
+    return ", ".join(lines)
+
+
+def unfenced(lines: list[str]) -> list[str]:
+    """A reply that is one fenced block, read by what the block holds; a short label
+    above it ("Output:") says nothing."""
+    labelled = len(lines) >= 4 and lines[0].endswith(":") and len(lines[0].split()) <= 3
+    body = lines[1:] if labelled else lines
+    if len(body) >= 3 and _FENCED_RE.match(body[0]) and body[-1] == "```" and not any(
+        line.startswith("```") for line in body[1:-1]
+    ):
+        return body[1:-1]
+    return lines

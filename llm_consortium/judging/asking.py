@@ -13,7 +13,11 @@
   dropped from a conclusion, so "Bob beat Alice" never loses "Bob" to "Who beat Bob?".
 * `candidates`: the words of the alternatives or listed options it offers; they are
   answers, never a restated question.
-* `approximate`: it asks for an estimate, so "approximately" adds nothing.
+* `approximate`: it asks for an estimate ("roughly", "approximately", "ballpark",
+  "estimate", "about how…"), so "approximately" adds nothing and a figure rounded
+  is the finer one; never when it also asks for a precision (`precise`: "exactly",
+  "precisely", "to 5 decimal places", "3 significant figures", "to the nearest…"),
+  where only amounts exactly equal are one answer.
 * `option_texts`, `numbers`: each option's text, and the numbers it names.
 * `expects`: what one question asks for (`candidates`: a year, date, amount, name…);
   `implied_unit`: the unit it means without naming it ("How old…": years);
@@ -25,6 +29,13 @@
   no; `true_false`: it asks "True or false", so "True" and "False" answer it.
 * `select_all`: it asks for every option that fits ("Select all that apply").
 * `asks_form`: it asks for a number written one way ("as a fraction", "simplify").
+* `compound`: it asks two things (two questions, ", and does …", "if not, …"):
+  each is answered in its own part, so no part of a reply is an aside and no
+  first sentence is the whole answer.
+* `printed`: it shows code and asks what it prints, outputs, returns or evaluates
+  to: a reply's output is compared as written (`printed`); `shown`: the code it
+  shows inline, which a reply may restate before the output ("len('hello') = 5").
+* `units`: the units it names, however spelled ("100 °F", "in Celsius").
 * `quoted`: the words the question quotes ("Which code means 'Not Found'?"): a name,
   so even a negation among them may be restated.
 * `unordered`: no word of it may ask for an order ("order", "first", "from",
@@ -41,7 +52,7 @@ from dataclasses import dataclass
 
 from .numbers import NUMBER_WORDS, spelled
 from .tokens import FILLER, LINKS, NEGATIONS, stem, tokens
-from .units import UNIT_OF
+from .units import UNIT_OF, named_in
 
 __all__ = ["NO_PROMPT", "PromptForm", "asked_word"]
 
@@ -54,6 +65,21 @@ _INDIRECT_RE = re.compile(
     r"|\bdo\s+you\s+know\b|\bany\s+idea\b|\bif\s+(?:not|so|yes|no)\b|\bwhy\b|\bhow\b"
     r"|\bwhich\b|\bwhat\b|\bwho\b|\bwhen\b|\bwhere\b"
 )
+_SECOND_QUESTION_RE = re.compile(
+    r"(?:[,;]|\band\b|\bbut\b|\bor\b) (?:(?:and|but|or|also|if so,?) )?(?:" + "|".join(sorted(_AUX)) + r")\b"
+)
+"""A second question joined to the first (", and does …", "; is …")."""
+_CODE_RE = re.compile(r"```|`[^`\n]{1,200}`|\b[A-Za-z_][\w.]+\([^()\n]{0,80}\)")
+"""Code in a prompt: a fenced block, an inline span, a call ("len('hello')")."""
+_SPAN_RE = re.compile(r"`([^`\n]{1,200})`")
+_CALL_RE = re.compile(r"\b[A-Za-z_][\w.]+\([^()\n]{0,80}\)")
+_ASKS_OUTPUT_RE = re.compile(
+    r"\bwhat\b.*\b(?:prints?|printed|outputs?|logs?|logged|returns?|returned|displays?|evaluates?|echo(?:es)?)\b"
+    r"|\bwhat(?: is|'s) (?:the (?:output|result|value) of )?(?:`|[a-z_][\w.]+\()"
+)
+"""It asks what code prints, outputs, returns or evaluates to ("What does `print(7 / 2)`
+output?", "What is `len('héllo')`?"): the printed text is compared as written
+(`printed`)."""
 _TRUE_OR_FALSE_RE = re.compile(r"\btrue\s*(?:or|/)\s*false\b\s*[:?.-]?", re.IGNORECASE)
 _YES_OR_NO_RE = re.compile(r"\byes\s*(?:or|/)\s*no\b")
 _NEVER_RESTATED = NEGATIONS | {"yes", "no", "true", "false", "or", "and", "if", "but", "only", "also"}
@@ -66,9 +92,11 @@ _ORDER_RE = re.compile(
     r"\b(?:order\w*|sequence|rank\w*|ascending|descending|sort\w*|first|last|before|after|then|steps?|chrono\w*"
     r"|earliest|latest|from|increasing|decreasing|\w+est|most|least|top|bottom|next|previous|step by step)\b"
 )
-_APPROXIMATE_RE = re.compile(
-    r"\b(?:approximately|approx|roughly|estimate|about how|around how|nearest|decimal places?|significant figures?)\b"
+_APPROXIMATE_RE = re.compile(r"\b(?:approximately|approx|roughly|estimat\w*|ballpark|about how|around how)\b")
+_PRECISE_RE = re.compile(
+    r"\b(?:exact|exactly|precise|precisely|decimal places?|significant (?:figures?|digits?)|to the nearest)\b"
 )
+"""It asks for a figure to a stated precision: no rounding of it is the answer."""
 _EXPECTS = (  # (what the question asks for, how it asks), the first that matches
     ("year", re.compile(r"\b(?:what|which) year\b")),
     ("century", re.compile(r"\b(?:what|which) century\b")),
@@ -126,6 +154,11 @@ class PromptForm:
     select_all: bool = False
     true_false: bool = False
     quoted: frozenset[str] = frozenset()
+    compound: bool = False
+    precise: bool = False
+    printed: bool = False
+    shown: tuple[str, ...] = ()
+    units: frozenset[str] = frozenset()
 
     @property
     def person(self) -> bool:
@@ -161,12 +194,14 @@ class PromptForm:
             letters, texts = frozenset(), ()
         question = asked[0].casefold() if len(asked) == 1 else ""
         code = "```" in prompt
+        precise = _PRECISE_RE.search(flat) is not None
+        printed = _CODE_RE.search(prompt) is not None and any(_ASKS_OUTPUT_RE.search(q.casefold()) for q in asked)
         return cls(
             _plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
-            bool(_APPROXIMATE_RE.search(flat)), texts,
+            bool(_APPROXIMATE_RE.search(flat)) and not precise, texts,
             numbers=frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
             unordered=_ORDER_RE.search(flat) is None and not code,
-            expects=_expects(question, code),
+            expects=_expects(question, code or printed),
             implied_unit=next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
             code=code,
             words=frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"),
@@ -176,6 +211,12 @@ class PromptForm:
             select_all=bool(_SELECT_ALL_RE.search(flat)),
             true_false=true_false,
             quoted=quoted,
+            precise=precise,
+            printed=printed,
+            shown=_shown(prompt) if printed else (),
+            units=frozenset(named_in([t.fold for t in tokens(prompt)]).values()),
+            compound=len(questions) > 1 or any(_SECOND_QUESTION_RE.search(q.casefold()) for q in questions)
+            or re.search(r"\bif (?:not|so)\b", flat) is not None,
         )
 
     def letter_of(self, words: tuple[str, ...]) -> str | None:
@@ -226,6 +267,12 @@ def _expects(question: str, code: bool) -> str:
     return found
 
 
+def _shown(prompt: str) -> tuple[str, ...]:
+    """The code a prompt shows inline: its code spans and the calls in it or them
+    ("print(len('hey'))", "len('hey')")."""
+    return tuple(m.group(1) for m in _SPAN_RE.finditer(prompt)) + tuple(m.group(0) for m in _CALL_RE.finditer(prompt))
+
+
 def _option_texts(prompt: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The options a prompt lists, each as (letter, its text's words case-folded)."""
     marks = list(_OPTION_RE.finditer(prompt))
@@ -240,11 +287,13 @@ def _option_texts(prompt: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def _plain_yes_no(questions: list[str], flat: str, alternatives: bool) -> bool:
-    """One plain yes-or-no question: exactly one question, asked directly."""
+    """One plain yes-or-no question: exactly one question, asked directly, and not
+    two joined into one ("Does CPython have a GIL, and does 3.13 let you run without
+    it?": a "Yes," answers only the first)."""
     if len(questions) != 1 or alternatives:
         return False
     question = questions[0].casefold()
-    if _INDIRECT_RE.search(flat):
+    if _INDIRECT_RE.search(flat) or _SECOND_QUESTION_RE.search(question):
         return False
     first = question.split()[0] if question.split() else ""
     return first in _AUX or bool(_YES_OR_NO_RE.search(flat))

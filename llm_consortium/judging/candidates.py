@@ -14,6 +14,9 @@ Nothing is read when the sentence could mean something else:
   by side, "3,460 miles (5,570 km)" or "1 AU, about 1.5 × 10⁸ km", are one);
 * a word before a candidate puts it in relation to something ("before 1912",
   "more than 8", "after Jupiter") or a word after it does ("10 years ago");
+* before a copula, the subject is not the question's own words, a pronoun or the
+  measure it asks for ("At the top, the vertical velocity is zero." answers
+  nothing to "How high does it rise?");
 * a name is one the question itself names ("Mona Lisa" for "Who painted the Mona
   Lisa?"), less the question's words at its edges ("Pacific Ocean" is "pacific"
   for "Which is the largest ocean?", as "The Pacific Ocean." is).
@@ -31,9 +34,9 @@ import re
 from collections.abc import Sequence
 
 from . import estimates, names, numbers, options, quantities
-from .asking import PromptForm
+from .asking import PromptForm, asked_word
 from .tokens import APPROXIMATE, ARTICLES, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
-from .units import FACTORS, UNIT_OF
+from .units import FACTORS, UNIT_OF, named_in
 
 __all__ = ["as_asked", "read"]
 
@@ -69,7 +72,7 @@ _CONTEXT = frozenset({"after", "before", "when", "while", "during", "because", "
                       "probably", "each", "every", "now", "today", "exactly", "precisely", "remain", "remains",
                       "remaining", "left"}) | APPROXIMATE
 """Words that open context after an answer ("…, released in 2008", "…, aged 96")."""
-_AFTER_COMMA = LINKS | _CONTEXT | {"so", "thus", "therefore", "hence"}
+_AFTER_COMMA = LINKS | _CONTEXT
 _ERAS = {"bc": -1, "bce": -1, "ad": 1, "ce": 1}
 _SIDE_BY_SIDE = frozenset({"(", ",", "=", "≈", "~", "—", "–", "-", "/", "["})
 _STARTS = numbers.NUMBER_WORDS | names.MONTHS | APPROXIMATE | quantities.ORDINAL_WORDS | frozenset({
@@ -83,7 +86,7 @@ _DIMENSIONS = {"far": "length", "tall": "length", "high": "length", "deep": "len
                "distance": "length", "height": "length", "length": "length", "width": "length", "depth": "length",
                "heavy": "mass", "weigh": "mass", "weight": "mass", "mass": "mass", "fast": "speed", "speed": "speed",
                "hot": "temperature", "cold": "temperature", "temperature": "temperature", "area": "area",
-               "volume": "volume"}
+               "volume": "volume", "old": "time", "age": "time", "duration": "time"}
 _DIMENSION_OF = {stem(word): dimension for word, dimension in _DIMENSIONS.items()}
 _YEAR_LINKS = frozenset({"in", "of", "since", "by", "from", "until", "during", "year", "around", "circa"})
 _DECADE_WORDS = ("twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties")
@@ -247,7 +250,7 @@ def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
         before = before[fronted + 1 :]
     symbol = 0 < len(before) <= 3 and all(len(t.raw) == 1 and t.kind == "word" for t in before)  # "m_p ≈ 1.673…"
     if before and not (all(_said(t, form) for t in before) or pronoun_verb or symbol or last in LINKS
-                       or last in _COPULAS):
+                       or (last in _COPULAS and _asked_subject(before, last, form))):
         return False
     j = f.end
     while j < len(ts) and ts[j].fold in (")", "]"):
@@ -261,6 +264,18 @@ def _placed(ts: Sequence[Token], f: _Found, form: PromptForm) -> bool:
         verb = ts[j + 1].raw if j + 1 < len(ts) else ""
         return verb.isalpha() and verb.islower() and verb.endswith("ed")
     return ts[j].kind == "sym" or ts[j].fold in _SAYS_NOTHING | _CONTEXT or stem(ts[j].fold) in form.words
+
+
+def _asked_subject(before: Sequence[Token], copula: str, form: PromptForm) -> bool:
+    """Whether what stands before the copula is the question's own words or a
+    pronoun ("It is", "The height is", "Mars has"): "At the top, the vertical velocity
+    is zero." answers something else than "How high does it rise?"."""
+    at = max(i for i, t in enumerate(before) if t.fold == copula)
+    subject = before[1:at] if before and before[0].fold in _PRONOUNS else before[:at]
+    units = named_in([t.fold for t in subject])  # "Five kilometres is …" to "Convert 5 km to miles."
+    wanted = {_DIMENSION_OF[w] for w in form.ask if w in _DIMENSION_OF}  # "The distance is …" to "How far…?"
+    return all(_said(t, form) or asked_word(t.fold) in form.numbers or units.get(i, "") in form.units
+               or _DIMENSION_OF.get(stem(t.fold), "") in wanted for i, t in enumerate(subject))
 
 
 def _applied(ts: Sequence[Token], f: _Found) -> bool:

@@ -13,16 +13,23 @@ the one that applied; docs/matching.md has examples):
 1. `stated answer`: the last line "Final answer: X"; then, for one plain yes/no
    question, `yes/no`: the reply opens "Yes," / "No." with no "but", "if", "only"…
    after it and nothing later taking it back; then the last "the answer is X",
-   "Answer: X" or `\\boxed{X}`.
-2. `result`: the last line with a digit ends in arithmetic "= N" ("7 + 5 = 12").
+   "Answer: X" or `\\boxed{X}`; then, to a question that offers options, `choice`:
+   the reply opens with one's letter ("A) 2^10 = 1024, which beats …").
+2. `result`: the last line with a digit ends in one chain of arithmetic "= N"
+   ("7 + 5 = 12"; never words between two equations).
 3. `bare number`, `yes/no`, `choice`, `short answer`: a one-sentence reply, reduced
    as above ("A spider has 8 legs." for "How many legs does a spider have?" is 8).
 4. `short answer`: in a longer reply, its first sentence when it answers outright
    with an amount, a letter or a name ("Canberra. It became the capital in 1913."),
    and its last sentence when it concludes with an amount ("So you pay $30."); when
-   both do and differ, or a later word may take the answer back, neither counts.
+   both do and differ, or a later word may take the answer back, neither counts. A
+   line ending with ":" introduces and never answers; to a question that asks two
+   things no first sentence is the whole answer.
 5. `same text`: the whole reply, normalised (case, spaces, outer punctuation).
    A reply that is one fenced code block is read by what the block holds.
+
+To a question about what code prints, the output is compared as written
+(`printed`): quotes, brackets, case and whitespace kept.
 
 Parts longer than `answer_parts.LONGEST_PART` are compared whole, and of a reply
 longer than `LONGEST_REPLY` only the end is read (for rule 1). Standard library
@@ -37,7 +44,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
-from . import answer_parts, candidates, numbers, options, quantities, remnants, yes_no_replies
+from . import answer_parts, candidates, numbers, options, printed, quantities, remnants, yes_no_replies
 from .asking import NO_PROMPT, PromptForm
 from .tokens import flat_lines, stem, tokens
 from .units import UNIT_OF
@@ -60,11 +67,9 @@ LONGEST_REPLY = 20_000
 `_LONG_REPLY_END` are read, for a final-answer line or a stated answer, so no reply
 can make a vote slow (bench/matching_stall.py)."""
 _LONG_REPLY_END = 4 * 2000
-_LONGEST_PRINT = 20  # lines of output a reply may list
 _LIST_LINE_RE = re.compile(r"^(?:[-*•] |[#>|]|\d+[.)] )")
 _CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer", "finally",
                          "after", "then", "now", "that", "this"})
-_FENCED_RE = re.compile(r"^```[\w+-]*$")
 
 
 @dataclass(frozen=True)
@@ -111,9 +116,9 @@ def _lead(sentence: str, form: PromptForm, own_line: bool = False) -> Conclusion
     if not own_line and (not sentence.endswith((".", "!", ";")) or not any(t.kind == "word" for t in tokens(sentence))):
         return None
     found = _reduce(sentence, form, "short answer")
-    if found.kind == "choice":
+    if found.kind == "choice" or (found.kind == "printed" and len(found.value.split()) <= _LONGEST_LEAD):
         return found
-    ts, _ = remnants.strip(remnants.content(tokens(remnants.without_asides(sentence))), form)
+    ts, _ = remnants.strip(remnants.content(tokens(remnants.without_asides(sentence, form))), form)
     ts = [t for t in ts if t.fold != ","]
     if not ts or len(ts) > _LONGEST_LEAD or found.kind in ("yes/no", "list"):
         return None
@@ -130,7 +135,7 @@ _ALIASES = {
     unit: frozenset(stem(a) for a, u in UNIT_OF.items() if u == unit and " " not in a and len(a) > 2)
     for unit in set(UNIT_OF.values())
 }
-_TYPED = frozenset({"number", "date", "time", "range", "interval", "ordinal", "list", "choice"})
+_TYPED = frozenset({"number", "date", "time", "range", "interval", "ordinal", "list", "choice", "printed"})
 
 
 def _clause(sentence: str, form: PromptForm) -> Conclusion | None:
@@ -199,33 +204,27 @@ def _longer(said: list[str], lines: list[str], form: PromptForm) -> Conclusion |
     if _LIST_LINE_RE.match(lines[0]) or any(len(s) > answer_parts.LONGEST_PART for s in (said[0], said[-1])):
         return None
     first = None
-    if not answer_parts.takes_back("\n".join(said[1:])):
+    later = "\n".join(said[1:])
+    if not (answer_parts.takes_back(later) or answer_parts.introduces(said[0]) or form.compound
+            or (form.printed and printed.says_output(later))):
         first = _answered(said[0], form)
         first = first or _lead(said[0], form, own_line=said[0] == lines[0] and len(lines) > 1)
         typed = candidates.read(said[0], form) if first is None else None
         first = first or (Conclusion(*typed, "in a sentence") if typed is not None else None)
-    return _agreed([first, _closing(said[-1], form), _emphasised("\n".join(lines), form)])
+    last = _closing(said[-1], form) if not answer_parts.introduces(said[-1]) else None
+    return _agreed([first, last, _emphasised("\n".join(lines), form)])
 
 
-def _printed_lines(lines: list[str]) -> str | None:
-    """A program's output given line by line ("0", "1", "2"), as "0, 1, 2"."""
-    if not 2 <= len(lines) <= _LONGEST_PRINT or any(
-        len(tokens(line)) > 3 or line.endswith((".", ":", "?")) for line in lines
-    ):
+def _opening_choice(lines: list[str], form: PromptForm) -> Conclusion | None:
+    """To a question that offers options, a reply that opens with one's letter picks
+    it ("A) 2^10 = 1024, which beats 10^3 = 1000."), unless another line opens with
+    another letter (it goes through the options) or a later word takes it back."""
+    picked = options.opening(lines[0], form) if form.options else None
+    if picked is None or answer_parts.takes_back("\n".join(lines)[len(lines[0]) :]):
         return None
-    return ", ".join(lines)
-
-
-def _unfenced(lines: list[str]) -> list[str]:
-    """A reply that is one fenced block, read by what the block holds; a short label
-    above it ("Output:") says nothing."""
-    labelled = len(lines) >= 4 and lines[0].endswith(":") and len(lines[0].split()) <= 3
-    body = lines[1:] if labelled else lines
-    if len(body) >= 3 and _FENCED_RE.match(body[0]) and body[-1] == "```" and not any(
-        line.startswith("```") for line in body[1:-1]
-    ):
-        return body[1:-1]
-    return lines
+    if any(options.opening(line, form) not in (None, picked) for line in lines[1:]):
+        return None
+    return Conclusion("choice", picked, "choice")
 
 
 def _long_reply(text: str, form: PromptForm) -> Conclusion:
@@ -272,8 +271,15 @@ def _concluded(text: str, form: PromptForm) -> Conclusion:
 def _conclude(text: str, form: PromptForm) -> Conclusion:
     if len(text) > LONGEST_REPLY:
         return _long_reply(text, form)
-    lines = _unfenced(flat_lines(text))
+    lines = answer_parts.unfenced(flat_lines(text))
     whole = Conclusion("text", normalise("\n".join(lines) if lines else text), "same text")
+    if form.printed:  # what code prints is compared as written (`printed`)
+        fenced = printed.block(text)
+        if fenced is not None:
+            return Conclusion("printed", fenced, "short answer")
+        whole = Conclusion("printed", printed.as_written(text), "same text")
+        if printed.spaced(text):
+            return whole
     if not lines or any("```" in line for line in lines):
         return whole
     part = answer_parts.final_line(lines)
@@ -287,10 +293,15 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
     if part is not None:
         opening = yes_no_replies.opening([part]) if form.yes_no else None
         return Conclusion("yes/no", opening, "stated answer") if opening else _reduce(part, form, "stated answer")
-    value = answer_parts.result(lines)
+    picked = _opening_choice(lines, form)
+    if picked is not None:
+        return picked
+    value = answer_parts.result(lines) if not form.printed else None
     if value is not None:
         return Conclusion("number", value, "result")
-    listed = answer_parts.list_items(lines) or (_printed_lines(lines) if form.code else None)
+    if form.printed and (answer_parts.list_items(lines) or answer_parts.printed_lines(lines)):
+        return whole  # "0" / "1" / "2": the output's lines, as written
+    listed = answer_parts.list_items(lines) or (answer_parts.printed_lines(lines) if form.code else None)
     if listed is not None:
         found = _reduce(listed, form, "short answer")
         return found if found.kind in _TYPED else whole

@@ -9,14 +9,18 @@ are in one unit (`units.FACTORS`: length, mass, time, volume (US cups, pints…)
 temperature, pressure, energy, power, angle, frequency; never bytes, whose prefixes are read two ways, nor currencies):
 
 * always when they are exactly equal ("1.5 km" and "1,500 m");
-* when the question asks for an estimate, or either reply marks its figure as one
-  ("About 183 cm" and "182.88 cm", `quantities` writes it "≈183 cm");
+* when the question asks for an estimate ("Roughly how far…": "About 5,600 km" and
+  "5,570 km"), never because a reply marks its own figure as one: to "How many
+  seconds are in a day?" "About 86,000." is not "86,400";
 * when they are in different units and each gives three significant digits or more
   ("8,849 m" and "29,032 feet": a conversion is always rounded). "5 km" and "3
   miles" stay apart: one digit says too little.
 
-"8 minutes" and "8.3 minutes" are one estimate, "8.3" and "8" never one exact
-answer; "About 8 billion" and "7.6 billion" meet only because 7.6 rounds to 8.
+When the question asks for a precision ("exactly", "to 5 decimal places", "3
+significant figures") only the first holds: "3.14159" and "3.1416" differ. To
+"Roughly how long…", "8 minutes" and "8.3 minutes" are one estimate; "8.3" and "8"
+are never one exact answer; "About 8 billion" and "7.6 billion" meet only because
+7.6 rounds to 8.
 
 Standard library only; constant time per pair.
 """
@@ -135,10 +139,12 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return min(a[1], b[1]) - max(a[0], b[0]) > 1e-9 * max(abs(a[0]), abs(a[1]), 1e-300)
 
 
-def same(a: Amount, b: Amount, estimate: bool = False, loose: bool = False) -> bool:
+def same(a: Amount, b: Amount, estimate: bool = False, loose: bool = False, exact: bool = False) -> bool:
     """Whether two amounts are one answer (the module docstring says when);
-    `estimate`: the question asks for one; `loose`: one reply gives both side by
-    side ("1 AU, about 1.5 × 10⁸ km"), so only that they can be one is checked."""
+    `estimate`: the question asks for one; `exact`: it asks for a precision
+    ("exactly", "to 5 decimal places"), so only equal amounts are one; `loose`: one
+    reply gives both side by side ("1 AU, about 1.5 × 10⁸ km"), so only that they
+    can be one is checked."""
     if a.unit == b.unit and a.value == b.value:
         return True
     span_a, span_b = a.span(b.unit), b.span(b.unit)
@@ -147,7 +153,9 @@ def same(a: Amount, b: Amount, estimate: bool = False, loose: bool = False) -> b
     base_a = a.base()
     if a.unit != b.unit and base_a is not None and base_a == b.base():
         return True
-    rounded = estimate or a.estimate or b.estimate
+    if exact:
+        return False
+    rounded = estimate or (loose and (a.estimate or b.estimate))  # a reply's own "about" rounds nothing
     if not rounded:  # taken as written: "100 °C" is 99.5 to 100.5
         a, b = a.as_written(), b.as_written()
         span_a, span_b = a.span(b.unit), b.span(b.unit)

@@ -174,7 +174,8 @@ class PureMatcher:
             return False
         unit = named_unit(form)
         amount_a, amount_b = estimates.parse(a, unit), estimates.parse(b, unit)
-        return amount_a is not None and amount_b is not None and estimates.same(amount_a, amount_b, form.approximate)
+        return amount_a is not None and amount_b is not None and estimates.same(
+            amount_a, amount_b, form.approximate, exact=form.precise)
 
     def clusters(self, answers: Sequence[str], prompt: str = "") -> list[Cluster]:
         form = PromptForm.of(prompt)

@@ -17,14 +17,15 @@ import re
 from collections.abc import Sequence
 
 from .asking import PromptForm
-from .tokens import ARTICLES, Token
+from .tokens import ARTICLES, Token, tokens
 
-__all__ = ["letter", "letter_set", "named"]
+__all__ = ["letter", "letter_set", "named", "opening"]
 
 LETTERS = "ABCDEFGHIJ"
 _AT_END_RE = re.compile(r"\((?P<l>[A-J])\)\W*$")
 _LETTER_MARK_RE = re.compile(r"(?<![A-Za-z])([A-J])\)")
 _SEPARATORS = frozenset({",", "and", "&", ";"})
+_LONGEST_LINE = 400  # characters of a line read for the letter it opens with
 
 
 def letter(part: str, form: PromptForm) -> str | None:
@@ -56,6 +57,28 @@ def letter(part: str, form: PromptForm) -> str | None:
     if at_end and at_end.group("l") in form.options and not re.search(r"\b(?:not|never|isn't|no)\b", flat, re.I):
         return at_end.group("l")
     return None
+
+
+def opening(line: str, form: PromptForm) -> str | None:
+    """The option letter a line opens with, marked as one ("A) 2^10 = 1024, …",
+    "**B** — …", "(c) …", "C. Mars", "Option D: …"); None for "A dolphin", and when
+    the line names another option's letter too ("A, C", "B — not A")."""
+    ts = [t for t in tokens(line[:_LONGEST_LINE]) if t.fold not in ("*", "_", "#", ">")]
+    if ts and ts[0].fold in ("option", "choice", "answer"):
+        ts = ts[1:]
+    bracketed = bool(ts) and ts[0].fold in ("(", "[")
+    ts = ts[1:] if bracketed else ts
+    if not ts or ts[0].kind != "word" or ts[0].raw.upper() not in form.options or len(ts[0].raw) != 1:
+        return None
+    if ts[0].raw.islower() and not (bracketed or (len(ts) > 1 and ts[1].fold == ")")):
+        return None
+    after = ts[1].fold if len(ts) > 1 else ""
+    if after not in ("", ")", "]", ".", ":", "—", "–", "-"):
+        return None
+    picked = ts[0].raw.upper()
+    others = [t for i, t in enumerate(ts[1:], 1) if t.kind == "word" and t.raw in form.options and t.raw != picked
+              and not (t.raw == "A" and i + 1 < len(ts) and ts[i + 1].raw.islower())]
+    return None if others else picked  # "A) 2 and C) 11" picks two
 
 
 def letter_set(ts: list[Token], form: PromptForm) -> str | None:

@@ -11,7 +11,9 @@ Only three things ever come off, and only at the part's edges:
 * an aside after a short answer (`SHORT_ANSWER` words once stripped): a clause
   after " — ", ", which", "because", or in parentheses, unless it starts "or",
   "but", "not", "unless"… or takes the answer back ("Jupiter — not Saturn" keeps
-  all of it).
+  all of it), and only when what stays holds content ("Sure — Steven Spielberg."
+  keeps it: "Sure" answers nothing), never inside a code span, and never to a
+  question that asks two things.
 
 What is left is read as one amount, date or range (`quantities`), yes/no, an
 option letter or set (`options`), a list ("2, 3 and 5"; in any order unless the
@@ -26,17 +28,19 @@ from __future__ import annotations
 
 import re
 
-from . import intervals, numbers, options, quantities
+from . import intervals, numbers, options, printed, quantities
 from .asking import PromptForm, asked_word
 from .tokens import APPROXIMATE, ARTICLES, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
 from .units import UNIT_OF
 
-__all__ = ["Reading", "content", "read"]
+__all__ = ["AFFIRMATIONS", "Reading", "content", "holds_content", "read", "without_asides"]
 
+_LAYOUT = r",? (?:each |all )?(?:on (?:its own|their own|a separate|separate|a new|new) lines?|one per line)\b"
+_LAYOUT_RE = re.compile(_LAYOUT)
 _ASIDE_RE = re.compile(
     r" [—–] |(?<!\d) - (?!\d)| \((?P<paren>[^()]{0,200})\)|, (?:which|because|since)\b| because\b"
-    r"|,? (?:each |all )?(?:on (?:its own|their own|a separate|separate|a new|new) lines?|one per line)\b"
-    r"|, (?!excluding\b|including\b)[a-z]{3,}ing\b|, (?:located|founded|released|discovered|built|born|published)\b"
+    r"|" + _LAYOUT + r"|, (?!excluding\b|including\b)[a-z]{3,}ing\b"
+    r"|, (?:located|founded|released|discovered|built|born|published)\b"
 )
 _KEEPS_RE = re.compile(
     r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though|inclusive|exclusive|open|closed)\b", re.I
@@ -54,6 +58,9 @@ _BRACKETS = frozenset("[]()")
 _UNIT_WORDS = frozenset(w for alias in UNIT_OF for w in alias.split())
 _VERSION_ZEROS_RE = re.compile(r"(?:\.0+)+$")
 _TRUE_FALSE = {"true": "yes", "false": "no", "untrue": "no", "myth": "no", "misconception": "no"}
+AFFIRMATIONS = frozenset({"yes", "no", "yeah", "yep", "yup", "nope", "nah"})
+"""Words that answer only a question asking for yes or no ("True" may be a value a
+program prints, "Right" a direction)."""
 _VERDICTS = frozenset({"right", "correct", "true", "sure", "accurate", "it", "the", "quite"})
 
 
@@ -85,18 +92,42 @@ def content(ts: list[Token], brackets: bool = False) -> list[Token]:
     return out
 
 
-def without_asides(part: str) -> str:
-    """The part without a trailing aside (the module docstring says which)."""
+def without_asides(part: str, form: PromptForm) -> str:
+    """The part without a trailing aside (the module docstring says which), when
+    what stays holds content: "Sure — Steven Spielberg." keeps its aside, "Sure"
+    answers nothing. To a question that asks two things nothing is an aside: what
+    follows the first answer answers the second."""
+    if form.compound:
+        return part
+    code = printed.code_spans(part)
     for match in _ASIDE_RE.finditer(part):
         if match.start() == 0 or not part[: match.start()].strip(" *_"):
+            continue
+        if any(start < match.start() < end for start, end in code):  # "`f (x)`" is code, no aside
             continue
         rest = part[match.end() :] if match.group("paren") is None else match.group("paren")
         if _KEEPS_RE.match(rest) or _INTERVAL_RE.fullmatch(match.group(0).strip()) or _takes_back(rest):
             return part
+        if not holds_content(part[: match.start()], form):
+            return part
         if match.group("paren") is not None:
-            return (part[: match.start()] + " " + without_asides(part[match.end() :])).strip()
+            return (part[: match.start()] + " " + without_asides(part[match.end() :], form)).strip()
         return part[: match.start()]
     return part
+
+
+def holds_content(part: str, form: PromptForm) -> bool:
+    """Whether a part says something once filler and the question restated are off
+    its edges: "Sure", "Of course", "The director" say nothing, and "Yes" / "No"
+    only to a question that asks for them; to one about what code prints, a code
+    span holds its output whatever it reads ("`'a'`")."""
+    if form.printed and printed.code_spans(part):
+        return True
+    left, _ = strip(content(tokens(part)), form)
+    said = [t for t in left if t.kind != "sym" and t.fold not in LINKS and t.fold != "course"]
+    if not form.yes_no:
+        said = [t for t in said if t.fold not in AFFIRMATIONS]
+    return bool(said)
 
 
 def _takes_back(text: str) -> bool:
@@ -272,11 +303,13 @@ def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | N
 
 def read(part: str, form: PromptForm) -> Reading:
     """What the part commits to (the module docstring says how)."""
-    short = without_asides(part)
+    short = without_asides(part, form)
+    if form.printed:
+        return _printed(part, short, form.shown)
     readings = [_reading(short, form), _reading(part, form)] if short != part else [_reading(part, form)]
     label, colon, listed = part.partition(": ")
     if colon and len(label.split()) == 1 and not _KEEPS_RE.match(label) and label.casefold() not in ("yes", "no"):
-        after = _reading(without_asides(listed), form)  # "ROYGBIV: red, orange, …", "Primes: 2, 3, 5"
+        after = _reading(without_asides(listed, form), form)  # "ROYGBIV: red, orange, …", "Primes: 2, 3, 5"
         if after.kind == "list" and readings[0].kind in ("list", "text"):
             return after
     typed = [r for r in readings if r.kind != "text"]
@@ -285,6 +318,18 @@ def read(part: str, form: PromptForm) -> Reading:
     if len(readings) == 2 and 0 < len(readings[0].value.split()) <= SHORT_ANSWER:
         return readings[0]
     return readings[-1]
+
+
+def _printed(part: str, short: str, shown: tuple[str, ...]) -> Reading:
+    """To a question about what code prints, the output the part writes, as written
+    (`printed`): its aside off when what stays is one code span or a short answer."""
+    if short != part:
+        one_per_line = _LAYOUT_RE.match(part, len(short)) is not None  # "0, 1 and 2, each on its own line"
+        said = printed.literal(short, one_per_line, sentence=True, shown=shown)
+        if said is not None and ("`" in short or one_per_line or len(said.split()) <= SHORT_ANSWER):
+            return Reading("printed", said, False)
+    said = printed.literal(part, shown=shown)
+    return Reading("printed", said if said is not None else part.strip(), False)
 
 
 def _reading(part: str, form: PromptForm) -> Reading:

@@ -11,7 +11,9 @@ Standard library only.
 
 from __future__ import annotations
 
-__all__ = ["FACTORS", "UNIT_OF"]
+from collections.abc import Sequence
+
+__all__ = ["FACTORS", "UNIT_OF", "named_in"]
 
 _UNITS: dict[str, tuple[str, ...]] = {
     "m": ("m", "metre", "metres", "meter", "meters"),
@@ -125,3 +127,18 @@ FACTORS: dict[str, tuple[str, float, float]] = {
     "Hz": ("frequency", 1.0, 0.0), "kHz": ("frequency", 1e3, 0.0), "MHz": ("frequency", 1e6, 0.0),
     "GHz": ("frequency", 1e9, 0.0),
 }
+
+
+def named_in(folds: Sequence[str]) -> dict[int, str]:
+    """The units a run of case-folded tokens names, by the index of each token that
+    spells one ("100 °F": {1: "°F", 2: "°F"}; "five kilometres": {1: "km"})."""
+    found: dict[int, str] = {}
+    i = 0
+    while i < len(folds):
+        pair = " ".join(folds[i : i + 2])
+        width = 2 if i + 1 < len(folds) and pair in UNIT_OF else 1
+        unit = UNIT_OF.get(pair if width == 2 else folds[i])
+        if unit is not None:
+            found.update(dict.fromkeys(range(i, i + width), unit))
+        i += width
+    return found

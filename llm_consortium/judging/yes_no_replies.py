@@ -90,10 +90,10 @@ def restated(sentence: str, form: PromptForm, echo_ok: bool = True) -> str | Non
     """For one plain yes/no question: a sentence that restates the question whole is
     "yes" ("Mercury is a gas at room temperature."), and with only a negation left
     "no" ("It is not safe.")."""
-    verdict = _VERDICTS.get(_folded(remnants.without_asides(sentence)))
+    verdict = _VERDICTS.get(_folded(remnants.without_asides(sentence, form)))
     if verdict is not None and echo_ok:  # "That's correct.", "Not true."
         return verdict
-    ts = [t for t in remnants.content(tokens(remnants.without_asides(sentence))) if t.fold != "°"]
+    ts = [t for t in remnants.content(tokens(remnants.without_asides(sentence, form))) if t.fold != "°"]
     echo = [t for t in ts if t.fold != ","]
     verb = echo[1].fold.replace("n't", "").replace("n’t", "") if len(echo) > 1 else ""
     if echo_ok and 2 <= len(echo) <= 3 and echo[0].fold in _SUBJECTS and verb in _AUX and all(
@@ -125,7 +125,7 @@ def claimed(sentence: str, form: PromptForm) -> str | None:
     ts = tokens(sentence[:_CLAIM_HEAD])
     if form.true_false and ts and ts[0].fold in _TRUTH:  # "False — bats can see." to "True or false: …"
         return opening([sentence])
-    flat = remnants.without_asides(sentence)
+    flat = remnants.without_asides(sentence, form)
     end = _CLAUSE_END_RE.search(flat)
     head, rest = (flat[: end.start()], flat[end.end() :]) if end else (flat, "")
     verdict = _VERDICTS.get(_folded(head)) if form.true_false else None
