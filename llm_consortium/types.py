@@ -76,6 +76,8 @@ class GateSlot(Protocol):
     detached: bool  # its call was given up on while its thread still runs
     refusals: int  # 429 responses to its call seen as they happened (its SDK may have retried them)
 
+    def detach(self) -> None: ...  # its call was given up on; its thread releases it when the call ends
+
     def release(self) -> None: ...
 
 

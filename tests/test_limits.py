@@ -397,3 +397,31 @@ def test_current_slot_is_per_context():
 
     slot, seen = run(scenario())
     assert seen is slot and current_slot.get() is None
+
+
+def test_a_call_given_up_on_leaves_the_window_but_not_the_cap():
+    """Its thread still runs on the model (the cap keeps it), but the run is done with
+    it: it no longer fills the learned window that other calls wait on."""
+
+    async def scenario():
+        gate = ModelGate()
+        slots = await take(gate, INITIAL)
+        ninth = asyncio.ensure_future(gate.acquire())
+        await settle()
+        assert not ninth.done()
+        slots[0].detach()
+        slots.append(await ninth)
+        assert gate.in_flight == INITIAL + 1
+        capped = ModelGate(1)
+        held = await capped.acquire()
+        held.detach()
+        second = asyncio.ensure_future(capped.acquire())
+        await settle()
+        assert not second.done()  # one call at a time on that model, whatever the run gave up
+        held.release()
+        (await second).release()
+        for slot in slots:
+            slot.release()
+        assert gate.in_flight == 0
+
+    run(scenario())

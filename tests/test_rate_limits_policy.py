@@ -255,7 +255,7 @@ def test_a_detached_slot_is_left_to_the_thread_and_the_attempt_marked_abandoned(
     forever = asyncio.Event
 
     async def stuck(call: Call) -> Reply:
-        current_slot.get().detached = True  # what the bridge does on cancellation
+        current_slot.get().detach()  # what the bridge does on cancellation
         await forever().wait()
         raise AssertionError("unreachable")
 

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from llm_consortium.calls import leases, sqlite_limits
+from llm_consortium.calls import leases, sqlite_limits, threads
 from llm_consortium.calls.gate import gate_for
 from llm_consortium.calls.limit_groups import endpoint
 from llm_consortium.calls.policy import call_with_policy
 from llm_consortium.calls.shared_limits import SharedStateError
 from llm_consortium.calls.sqlite_limits import FILE_NAME, SqliteLimits
 from llm_consortium.calls.window import SHARED_INITIAL
-from llm_consortium.types import Call, Participant
+from llm_consortium.types import Call, Outcome, Participant, Reply
 
 from helpers import LLM_BIN, Scripted, llm_subprocess, save, spawn
 from loopback import NO_RETRY, error, hang, reply
@@ -433,3 +433,32 @@ def test_a_shared_window_that_demand_fills_doubles_though_its_calls_end_together
         shared.release(lease)
     doubled = 2 * SHARED_INITIAL
     assert [shared.try_lease("m") is not None for _ in range(doubled)] == [True] * doubled
+
+
+def test_a_call_given_up_on_gives_its_groups_window_back_at_once(shared_here):
+    """A member's blocking call past its timeout runs on in its thread, but the run is
+    done with it: the arbiter on the same endpoint (one limit group, a limit of one
+    learned) gets the slot, where it used to fail with "no free slot" until the hung
+    call ended. The member's own model stays closed to it until its thread ends."""
+    other = SqliteLimits(shared_here)
+    lease = other.try_lease("endpoint")
+    other.rate_limited(lease, "endpoint")
+    other.release(lease)
+    ends = threading.Event()
+
+    async def hangs(call: Call) -> Reply:
+        return await threads.in_thread(lambda: (ends.wait(30), Reply("late"))[1], key="member")
+
+    async def scenario() -> tuple[Outcome, Outcome, int]:
+        member = Participant("member", hangs, gate=gate_for("member", group="endpoint"))
+        arbiter = Participant("arbiter", Scripted("arbiter", "judged"), gate=gate_for("arbiter", group="endpoint"))
+        given_up = await call_with_policy(member, Call("q"), timeout=0.2, retries=0)
+        judged = await asyncio.wait_for(call_with_policy(arbiter, Call("q"), timeout=5, retries=0), 30)
+        still = gate_for("member", group="endpoint").gate.in_flight
+        ends.set()
+        return given_up, judged, still
+
+    given_up, judged, still = asyncio.run(scenario())
+    assert given_up.abandoned == 1 and not given_up.ok
+    assert judged.ok and judged.reply.text == "judged", judged.error
+    assert still == 1  # the member's thread still holds its model's own slot

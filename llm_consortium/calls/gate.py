@@ -53,9 +53,14 @@ class Slot:
     """One call's permission to run on a model. `release()` is idempotent and
     thread-safe.
 
-    `detached` is set by the thread bridge when the awaiting task gave up (timeout,
+    `detach()` is called by the thread bridge when the awaiting task gave up (timeout,
     cancel) while the blocking call still runs; the thread then releases the slot
-    itself when the call really ends, so no new call overlaps it.
+    itself when the call really ends, so no new call overlaps it under the model's cap
+    (a plugin's native handle may not be thread-safe). The provider's window is
+    given back at once: the call is over for the run, and an abandoned call that
+    hangs for minutes must not starve the other models of its limit group (the
+    arbiter on the same endpoint, say). Were the provider still busy with it, its
+    next refusal says so and the window learns.
     """
 
     __slots__ = ("_epoch", "_gate", "_heard", "_released", "detached", "held_back", "lease", "refusals", "waited")
@@ -82,15 +87,27 @@ class Slot:
         if self._gate is not None:
             self._gate.rate_limited(self)
 
+    def detach(self) -> None:
+        """Leave the slot to the thread still running its call; see the class docstring."""
+        gate = self._gate
+        if gate is None:
+            self.detached = True
+            return
+        self._give_back_lease()
+        gate._detach(self)
+
     def release(self) -> None:
         gate = self._gate
         if gate is None:
             self._released = True
             return
+        self._give_back_lease()
+        gate._release(self)
+
+    def _give_back_lease(self) -> None:
         lease, self.lease = self.lease, None
         if lease is not None:
             leases.later(lambda shared: shared.release(lease))
-        gate._release(self)
 
 
 class ModelGate:
@@ -113,6 +130,7 @@ class ModelGate:
         self._window = Window()  # this process's own (when the shared one is not used)
         self._shared_lowest: int | None = None
         self.in_flight = 0
+        self.given_up = 0  # of those, calls given up on whose threads still run: off the window
 
     @property
     def limit(self) -> int | None:
@@ -148,7 +166,11 @@ class ModelGate:
         cap = self.cap if cap is None else cap
         if cap is not None and self.in_flight >= cap:
             return False
-        return self._shared() or self._window.has_room(self.in_flight)  # shared: the leases keep to it
+        return self._shared() or self._window.has_room(self._windowed())  # shared: the leases keep to it
+
+    def _windowed(self) -> int:
+        """The calls in flight that count against the window (not those given up on)."""
+        return self.in_flight - self.given_up
 
     def _grant(self) -> Slot:
         self.in_flight += 1
@@ -201,7 +223,7 @@ class ModelGate:
         epoch = None if slot is None else slot._epoch
         if self._shared() and self.key is not None:
             key = self.key
-            in_flight = self.in_flight
+            in_flight = self._windowed()
 
             def learned(known: object) -> None:
                 if isinstance(known, tuple):
@@ -214,7 +236,7 @@ class ModelGate:
             leases.later(lambda shared: shared.rate_limited(lease, key), learned)
             return
         with self._lock:
-            self._window.refusal(self.in_flight, epoch, time.monotonic())
+            self._window.refusal(self._windowed(), epoch, time.monotonic())
 
     def succeeded(self, slot: Slot | None = None) -> None:
         """The call holding `slot` succeeded (call before releasing it): a full
@@ -228,9 +250,17 @@ class ModelGate:
             return
         with self._lock:
             self._window.success(
-                self.in_flight, None if slot is None else slot._epoch, len(self._line),
+                self._windowed(), None if slot is None else slot._epoch, len(self._line),
                 slot is not None and slot.held_back,
             )
+            self._line.serve()
+
+    def _detach(self, slot: Slot) -> None:
+        with self._lock:
+            if slot._released or slot.detached:
+                return
+            slot.detached = True
+            self.given_up += 1
             self._line.serve()
 
     def _release(self, slot: Slot) -> None:
@@ -239,6 +269,8 @@ class ModelGate:
                 return
             slot._released = True
             self.in_flight -= 1
+            if slot.detached:
+                self.given_up -= 1
             self._line.serve()
 
 

@@ -148,5 +148,5 @@ async def in_thread(fn: Callable[[], T], key: str = "") -> T:
     except asyncio.CancelledError:
         with lock:
             if not ended and slot is not None:
-                slot.detached = True
+                slot.detach()
         raise
