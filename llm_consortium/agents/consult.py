@@ -19,17 +19,13 @@ import llm
 from pydantic import BaseModel, Field
 
 from ..engine.status import FAILED
-from ..errors import ConsortiumError, ConsortiumFailed
+from ..errors import ConsortiumFailed, ConsultError
 from ..text.words import plural
 from ..trace import Trace, read_trace
 
 # A consortium whose members failed: the failed ones are often the slowest, and the
 # slowest are often the strongest; an agent should know before trusting the rest.
 PARTIAL_HINT = "members that fail or time out are often the slowest and strongest; the answer lacks them"
-
-
-class ConsultError(ConsortiumError):
-    """A consult that cannot start: an unknown consortium, a bad argument."""
 
 
 @dataclass

@@ -32,8 +32,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, WithJsonSchema, create_model
 
+from ..errors import ConsultError
 from ..text.words import plural
-from .consult import ConsultError, ConsultResult, Request, check
+from .consult import ConsultResult, Request, check
 from .jobs import Job, Jobs, Progress
 
 DEFAULT_WAIT = 20.0  # seconds: common MCP clients abandon a call after 60-120 s
