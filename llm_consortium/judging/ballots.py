@@ -18,8 +18,8 @@ import re
 from collections.abc import Sequence
 
 from ..errors import UnreadableRanking
-from ..text.cuts import DEFAULT_CAPS, Caps, fit
-from ..text.fencing import fenced, one_line, pick_nonce
+from ..text.cuts import DEFAULT_CAPS, Caps, fit, one_line
+from ..text.fencing import fenced, pick_nonce
 from .grammar import remove_think
 
 _LINE = re.compile(r"^\s*(?:\d+\s*[.):-]|[-*])?\s*\**\s*(?:answer\s+)?\[?([A-Z]{1,3})\]?\**\s*(?:[-—–:|]+\s*(.*))?$")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from ..text.cuts import shortened
 from ..text.words import plural
 from ..trace import ArbiterRecord, CallRecord, ReviewRecord, RoundRecord
 from .walk import (
@@ -49,10 +50,7 @@ def preview(text: str, full: bool) -> list[str]:
     if full:
         return lines
     lines = [line for line in lines if line.strip()]
-    shown = [
-        line if len(line) <= PREVIEW_WIDTH else line[: PREVIEW_WIDTH - 1] + "…"
-        for line in lines[:PREVIEW_LINES]
-    ]
+    shown = [shortened(line, PREVIEW_WIDTH) for line in lines[:PREVIEW_LINES]]
     if len(lines) > PREVIEW_LINES:
         shown.append(f"… ({len(lines) - PREVIEW_LINES} more lines; --full shows all)")
     return shown

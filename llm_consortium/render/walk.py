@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..judging import matching
+from ..text.cuts import one_line
 from ..text.words import UNKNOWN, dollars, number, plural
 from ..trace import (
     CallRecord,
@@ -173,8 +174,7 @@ def group_extracted(group: VoteGroupRecord) -> str:
     why = f" ({', '.join(rules)})" if rules else ""
     if not extracted.strip() or extracted == matching.normalise(group.get("answer") or ""):
         return why
-    flat = " ".join(extracted.split())
-    return " = " + (flat if len(flat) <= 60 else flat[:59] + "…") + why
+    return " = " + one_line(extracted, 60) + why
 
 
 def fallback_text(round_: RoundRecord) -> str:
