@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..text.cuts import one_line
 from ..text.terminal import inert
-from ..trace import FailedMemberRecord, RoundRecord
+from ..trace import FailedMemberRecord, RoundRecord, name_of
 
 # The statuses a finished run can have, worst first: when several facts hold, the
 # first one names the run (every fact is still listed in `degraded`).
@@ -53,11 +53,6 @@ class RunStatus:
         return inert(f"{', '.join(self.causes or [self.status])}: {'; '.join(self.unannounced)}")
 
 
-def _member_name(record: dict) -> str:
-    instance = record.get("instance") or 1
-    return str(record.get("model", "?")) + (f"#{instance}" if instance != 1 else "")
-
-
 def decide(
     rounds: list[RoundRecord],
     *,
@@ -76,7 +71,7 @@ def decide(
         calls = record.get("members", [])
         errors = [(call, call["error"]) for call in calls if call.get("error")]
         if errors:
-            who = ", ".join(f"{_member_name(dict(c))}: {one_line(str(e), _ERROR_CHARS)}" for c, e in errors)
+            who = ", ".join(f"{name_of(c)}: {one_line(str(e), _ERROR_CHARS)}" for c, e in errors)
             answered = f"{len(calls) - len(errors)} of {len(calls)} members answered"
             found["partial"].append(f"round {number}: {answered} ({who})")
         if "failed" in record:
@@ -101,7 +96,7 @@ def failed_members(rounds: list[RoundRecord]) -> list[FailedMemberRecord]:
     """Every member call of these rounds that failed (an error, a timeout, an answer
     rejected), in order: a run that answered lists them, and so does one that failed."""
     return [
-        FailedMemberRecord(member=_member_name(dict(call)), round=record.get("round", 0), error=str(call["error"]))
+        FailedMemberRecord(member=name_of(call), round=record.get("round", 0), error=str(call["error"]))
         for record in rounds
         for call in record.get("members", [])
         if call.get("error")
