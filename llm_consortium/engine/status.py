@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..text.cuts import one_line
 from ..text.terminal import inert
+from ..text.words import noun_for
 from ..trace import FailedMemberRecord, RoundRecord, name_of
 
 # The statuses a finished run can have, worst first: when several facts hold, the
@@ -114,6 +115,7 @@ def _by_member(failed: list[FailedMemberRecord]) -> list[str]:
     phrases = []
     for member, numbers in rounds.items():
         listed = [str(n) for n in dict.fromkeys(numbers)]
-        where = f"round {listed[0]}" if len(listed) == 1 else f"rounds {', '.join(listed[:-1])} and {listed[-1]}"
+        numbers_text = listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
+        where = f"{noun_for(len(listed), 'round')} {numbers_text}"
         phrases.append(f"{member} failed in {where} ({one_line(str(first[member]), _ERROR_CHARS)})")
     return phrases

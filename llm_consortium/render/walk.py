@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..judging import matching
 from ..text.cuts import one_line
-from ..text.words import UNKNOWN, dollars, number, plural
+from ..text.words import UNKNOWN, dollars, noun_for, number, plural
 from ..trace import (
     CallRecord,
     ReviewerRecord,
@@ -126,7 +126,7 @@ def round_confidence(round_: RoundRecord) -> float | None:
 
 def answers_text(agreed: int, total: int | None) -> str:
     """A share of the round's answers, in words: `2 of 3 answers`."""
-    return f"{agreed} of {total if total else UNKNOWN} {'answer' if total == 1 else 'answers'}"
+    return f"{agreed} of {total if total else UNKNOWN} {noun_for(total or 0, 'answer')}"
 
 
 def group_share(round_: RoundRecord, group: VoteGroupRecord) -> str:
