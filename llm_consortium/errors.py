@@ -2,8 +2,11 @@
 caller (the CLI, a host application) can catch the plugin's own failures in one place
 and tell them from bugs. At the bottom of the package: the standard library only.
 
-Those that also subclass ValueError are bad values (a name, a schema, an answer), which
-lets code that validates input catch them the usual way.
+Those that also subclass ValueError are bad values (a name, a schema, an answer, a
+model option, a ranking), which lets code that validates input catch them the usual
+way. An exception that must also be one of `llm`'s (an `llm.ModelError`, which `llm`
+prints as one line) cannot live here, since nothing at the bottom imports `llm`: it is
+defined in the adapter and derives from one of these too.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ class InvalidName(ConsortiumError, ValueError):
     """A consortium name that could not safely be a file name or a model id."""
 
 
+class OptionError(ConsortiumError, ValueError):
+    """Options a model refuses; the message is one line naming the model."""
+
+
 class StoreError(ConsortiumError):
     """A saved consortium cannot be read, written or found; the message says why."""
 
@@ -50,6 +57,11 @@ class FileRefused(ConsortiumError, OSError):
     open reports this one the same way."""
 
 
+class SharedStateError(ConsortiumError):
+    """The store of shared rate limits cannot be used (a locked or corrupt file, a
+    server that does not answer); this process falls back to its own limits."""
+
+
 class BudgetStop(ConsortiumError):
     """The next call could pass the run's budget: the run stops before making it."""
 
@@ -65,6 +77,10 @@ class AnswerBrokeOff(ConsortiumError):
 class ToolCancelled(ConsortiumError):
     """A tool's own work ended cancelled (its session closed, say) while the members
     that asked for it were not: an error result for them, as any tool error is."""
+
+
+class UnreadableRanking(ConsortiumError, ValueError):
+    """A reviewer's reply holds no ranking of at least two of the answers shown."""
 
 
 class AttachmentError(ConsortiumError):
@@ -95,3 +111,8 @@ class DatasetError(ConsortiumError):
 
 class ScorerError(ConsortiumError):
     """An expected answer the scorer cannot use (say, not a number for `number`)."""
+
+
+class ConsultError(ConsortiumError):
+    """A consult that cannot start (an unknown consortium, a bad argument), or a job
+    that cannot be started, found or kept."""

@@ -90,6 +90,17 @@ class CallRecord(TypedDict, total=False):
     tool_calls: list[ToolCallRecord]
 
 
+def member_name(model: str, instance: int | None = 1) -> str:
+    """The one name of a member instance, in the trace and everywhere it is shown:
+    `model` for the first instance, `model#2` and so on for the others."""
+    return model if (instance or 1) == 1 else f"{model}#{instance}"
+
+
+def name_of(call: CallRecord | dict[str, Any]) -> str:
+    """The member name of a recorded call (its `model` and `instance`)."""
+    return member_name(str(call.get("model", "?")), call.get("instance"))
+
+
 class ArbiterRecord(CallRecord, total=False):
     """The arbiter's call and, when it gave one, its parsed verdict."""
 

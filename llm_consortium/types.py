@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 from . import settings_spec
 from .settings_spec import RUN
-from .trace import TRACE_VERSION, FailedMemberRecord, RoundRecord, RunUsage, Trace
+from .trace import TRACE_VERSION, FailedMemberRecord, RoundRecord, RunUsage, Trace, member_name
 
 # A coroutine function (not any awaitable): threads hand its calls to the loop.
 TextFn = Callable[[str], Coroutine[Any, Any, None]]
@@ -135,7 +135,7 @@ class Participant:
     @property
     def name(self) -> str:
         """`model` for the first instance, `model#2` and so on for the others."""
-        return self.model_id if self.instance == 1 else f"{self.model_id}#{self.instance}"
+        return member_name(self.model_id, self.instance)
 
 
 @dataclass

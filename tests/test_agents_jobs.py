@@ -12,8 +12,9 @@ from typing import Any
 import anyio
 import pytest
 
-from llm_consortium.agents.consult import ConsultError, ConsultResult, Request
+from llm_consortium.agents.consult import ConsultResult, Request
 from llm_consortium.agents.jobs import Jobs
+from llm_consortium.errors import ConsultError
 
 pytestmark = pytest.mark.asyncio
 

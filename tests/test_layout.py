@@ -190,3 +190,30 @@ def test_the_architecture_page_lists_every_module_and_no_other():
     }
     assert sorted(modules - listed) == [], "modules the architecture page does not list"
     assert sorted(listed - modules) == [], "the architecture page lists modules that do not exist"
+
+
+def test_every_exception_of_the_package_is_in_errors_under_consortium_error():
+    """One hierarchy in one place: no module but `errors` defines an exception, and
+    every one there is a ConsortiumError (a class that must also be llm's would say
+    why it lives in the adapter, and derive from ConsortiumError too)."""
+    import importlib
+    import inspect
+
+    from llm_consortium import errors
+
+    elsewhere = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = _module_name(path)
+        module = importlib.import_module(name)
+        elsewhere += [
+            f"{name}.{cls.__name__}"
+            for cls in vars(module).values()
+            if inspect.isclass(cls) and issubclass(cls, BaseException) and cls.__module__ == name
+            and name != "llm_consortium.errors"
+        ]
+    assert elsewhere == []
+    outside = [
+        cls.__name__ for cls in vars(errors).values()
+        if inspect.isclass(cls) and issubclass(cls, BaseException) and not issubclass(cls, errors.ConsortiumError)
+    ]
+    assert outside == []

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_consortium.engine import run
-from llm_consortium.judging.ballots import UnreadableRanking, build_review_prompt, read_ranking
+from llm_consortium.errors import UnreadableRanking
+from llm_consortium.judging.ballots import build_review_prompt, read_ranking
 from llm_consortium.judging.ranking import Ballot, agreement, confidence, rank, standings
 from llm_consortium.types import Call
 

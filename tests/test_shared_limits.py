@@ -22,9 +22,9 @@ from llm_consortium.calls import leases, sqlite_limits, threads
 from llm_consortium.calls.gate import gate_for
 from llm_consortium.calls.limit_groups import endpoint
 from llm_consortium.calls.policy import call_with_policy
-from llm_consortium.calls.shared_limits import SharedStateError
 from llm_consortium.calls.sqlite_limits import FILE_NAME, SqliteLimits
 from llm_consortium.calls.window import SHARED_INITIAL
+from llm_consortium.errors import SharedStateError
 from llm_consortium.types import Call, Outcome, Participant, Reply
 
 from helpers import LLM_BIN, Scripted, llm_subprocess, save, spawn

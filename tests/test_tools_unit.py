@@ -11,9 +11,10 @@ import pytest
 from pydantic import ValidationError
 
 from llm_consortium.adapter.tool_loop import executed_events
-from llm_consortium.adapter.tools import ToolKit, excerpt
+from llm_consortium.adapter.tools import ToolKit
 from llm_consortium.judging.prompts import LabelledAnswer, build_arbiter_prompt
 from llm_consortium.saved.config import ConsortiumConfig
+from llm_consortium.text.cuts import excerpt
 from llm_consortium.types import ToolUse
 
 

@@ -38,6 +38,7 @@ from ..calls.threads import in_thread
 from ..saved.config import ArbiterConfig, ConsortiumConfig
 from ..saved.cycles import check_cycles
 from ..text.words import says_no
+from ..trace import member_name
 from ..types import Call, CallFn, Participant, Reply
 from .http_refusals import watch_http_refusals
 from .loop import wait_on
@@ -209,7 +210,7 @@ class Registry:
         model = self.model(model_id)
         remember_secret(model.get_key())
         sync_model, async_model = self.sync.get(model_id), self.async_.get(model_id)
-        name = model_id if instance == 1 else f"{model_id}#{instance}"
+        name = member_name(model_id, instance)
         uses_tools = bool(getattr(model, "supports_tools", False)) and tools is not None
         call = llm_call(sync_model, async_model, options, mode, name, tools if uses_tools else None)
         types = frozenset(getattr(model, "attachment_types", None) or ())

@@ -15,19 +15,17 @@ drawing to the outer one, whose line its warnings still go through.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 import threading
 from collections.abc import Iterator
 from typing import TextIO
 
-from ..text.status_line import StatusLine, is_terminal
+from ..text.status_line import StatusLine, is_terminal, warnings_through
 from ..text.words import plural, says_no
 from ..types import Event
 
 ENV_SWITCH = "LLM_CONSORTIUM_PROGRESS"
-_PACKAGE_LOGGER = "llm_consortium"
 
 # The one line drawn in this process, if any (see status_line).
 _active_lock = threading.Lock()
@@ -79,20 +77,6 @@ class RunStatusLine(StatusLine):
         self.above(message)
 
 
-class _ThroughStatusLine(logging.Handler):
-    """Sends the package's warnings to the status line instead of straight to stderr."""
-
-    def __init__(self, line: RunStatusLine) -> None:
-        super().__init__(logging.WARNING)
-        self.line = line
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.line.warn(record.getMessage())
-        except Exception:
-            self.handleError(record)
-
-
 @contextlib.contextmanager
 def asking_the_user() -> Iterator[None]:
     """Around a question on the terminal (llm's tool approval): the process's status
@@ -122,16 +106,10 @@ def status_line(
     if line is None:  # not a terminal, switched off, or an outer run draws already
         yield None
         return
-    logger = logging.getLogger(_PACKAGE_LOGGER)
-    handler = _ThroughStatusLine(line)
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False  # else a configured root handler prints it over the line
     try:
-        yield line
+        with warnings_through(line.warn):
+            yield line
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
         with _active_lock:
             _active = None
         # OSError/ValueError: the terminal went away; nothing left to wipe

@@ -38,6 +38,7 @@ from llm.parts import ToolCallPart, ToolResultPart
 from ..calls.gate import current_slot
 from ..calls.threads import in_thread
 from ..errors import ToolCancelled
+from ..text.cuts import excerpt
 from ..types import ToolUse
 from .loop import wait_on
 from .progress import asking_the_user
@@ -45,15 +46,6 @@ from .toolboxes import prepare_async, prepare_sync
 
 #: llm's default chain limit (`--cl`), the most model calls in one member's loop.
 DEFAULT_CHAIN_LIMIT = 5
-#: Most characters of a tool's result kept for the arbiter and the trace.
-EXCERPT_CHARS = 2000
-
-
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """`text`, cut to `limit` characters with a note of how much was left out."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... [{len(text) - limit} more characters]"
 
 
 @dataclass

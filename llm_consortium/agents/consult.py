@@ -19,17 +19,15 @@ import llm
 from pydantic import BaseModel, Field
 
 from ..engine.status import FAILED
-from ..errors import ConsortiumError, ConsortiumFailed
+from ..errors import ConsortiumFailed, ConsultError
+from ..text.cuts import one_line
 from ..text.words import plural
 from ..trace import Trace, read_trace
 
 # A consortium whose members failed: the failed ones are often the slowest, and the
 # slowest are often the strongest; an agent should know before trusting the rest.
 PARTIAL_HINT = "members that fail or time out are often the slowest and strongest; the answer lacks them"
-
-
-class ConsultError(ConsortiumError):
-    """A consult that cannot start: an unknown consortium, a bad argument."""
+_LINE_CHARS = 160  # a dissenting view, as one line of the result
 
 
 @dataclass
@@ -115,21 +113,17 @@ class ConsultResult(BaseModel):
         return f"{plural(self.rounds, 'round')}, {plural(self.calls, 'call')}, {tokens}, {cost}"
 
 
-def _short(text: str, limit: int = 160) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def _dissent(final: dict[str, Any]) -> list[str]:
     """The minority answers of the final round: the arbiter's dissent, one line per
     point, or in a vote every group but the winner's."""
     arbiter = final.get("arbiter") or {}
     if isinstance(arbiter.get("dissent"), str):
         lines = [line.strip(" -*\t") for line in arbiter["dissent"].splitlines()]
-        return [_short(line) for line in lines if line and line.lower().rstrip(".") not in ("none", "n/a")]
+        kept = [line for line in lines if line and line.lower().rstrip(".") not in ("none", "n/a")]
+        return [one_line(line, _LINE_CHARS) for line in kept]
     groups = (final.get("vote") or {}).get("groups") or []
     return [
-        f"{_short(str(group.get('answer') or ''))} ({', '.join(group.get('members', []))})"
+        f"{one_line(str(group.get('answer') or ''), _LINE_CHARS)} ({', '.join(group.get('members', []))})"
         for group in groups[1:]
     ]
 

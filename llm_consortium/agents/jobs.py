@@ -28,8 +28,9 @@ import anyio
 from anyio.abc import TaskGroup
 from pydantic import BaseModel, Field
 
+from ..errors import ConsultError
 from ..text.words import plural
-from .consult import ConsultError, ConsultResult, Request, consult_async, failed
+from .consult import ConsultResult, Request, consult_async, failed
 
 Runner = Callable[[Request, Callable[[Any], None]], Awaitable[ConsultResult]]
 Reporter = Callable[[int, str], Awaitable[None]]  # (events so far, one line) while a caller waits

@@ -14,12 +14,8 @@ goes on; a consult call the client cancels before that cancels its run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import gc
 import inspect
 import math
-import os
 import threading
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -32,8 +28,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, WithJsonSchema, create_model
 
+from ..errors import ConsultError
+from ..memory import give_back_memory, resident_bytes
 from ..text.words import plural
-from .consult import ConsultError, ConsultResult, Request, check
+from .consult import ConsultResult, Request, check
 from .jobs import Job, Jobs, Progress
 
 DEFAULT_WAIT = 20.0  # seconds: common MCP clients abandon a call after 60-120 s
@@ -177,14 +175,6 @@ def _overview_text(overview: Overview) -> str:
     return "\n".join(lines) or "No consortium is saved (llm consortiums create NAME -m MODEL ...)."
 
 
-def _rss_bytes() -> int | None:
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _package_version() -> str:
     try:
         return version("llm-consortium")
@@ -312,35 +302,13 @@ def build(jobs: Jobs, tools: list[Any], status_tool: bool = False) -> MCPServer:
             return ServerStatus(
                 threads=threading.active_count(),
                 asyncio_tasks=len(asyncio.all_tasks()),
-                rss_bytes=_rss_bytes(),
+                rss_bytes=resident_bytes(),
                 jobs_running=len(jobs.running()),
                 jobs_kept=len(jobs.jobs),
                 jobs=[{"job_id": j.id, "consortium": j.consortium, "state": j.state} for j in jobs.jobs.values()],
             )
 
     return server
-
-
-def give_back_memory() -> None:
-    """When no consult runs: collect the garbage in reference cycles and hand what the
-    process freed back to the system (glibc's `malloc_trim`; elsewhere the collection
-    alone). A member call's provider client (its connection pool, its TLS context) is
-    freed only by a full collection, which Python runs rarely in a process holding as
-    many objects as one with `llm` loaded, and glibc keeps what each call's thread
-    freed: without this the server's resident memory climbs for hundreds of consults
-    though nothing is kept alive (docs/performance.md, the MCP soak). The first time,
-    what survives (modules, plugins, caches: the process's for good) is frozen out of
-    the collector's scans, so each later collection costs about nothing."""
-    global _frozen
-    gc.collect()
-    if not _frozen:
-        gc.freeze()
-        _frozen = True
-    with contextlib.suppress(AttributeError, OSError):  # not glibc: nothing more to give back
-        ctypes.CDLL(None).malloc_trim(0)
-
-
-_frozen = False
 
 
 async def serve(tools: list[Any], status_tool: bool = False) -> None:

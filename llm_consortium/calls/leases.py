@@ -46,7 +46,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .shared_limits import Lease, LimitStore, SharedStateError
+from ..errors import SharedStateError
+from .shared_limits import Lease, LimitStore
 from .sqlite_limits import FILE_NAME, LEASE_SECONDS, SqliteLimits
 
 logger = logging.getLogger(__name__)

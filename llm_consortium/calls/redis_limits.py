@@ -38,7 +38,8 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any, TypeVar
 
-from .shared_limits import Lease, SharedStateError, this_host
+from ..errors import SharedStateError
+from .shared_limits import Lease, this_host
 from .window import FORGET_AFTER, SHARED_INITIAL, Window
 
 T = TypeVar("T")

@@ -23,13 +23,7 @@ import socket
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..errors import ConsortiumError
-
 HOST_VARIABLE = "LLM_CONSORTIUM_HOST"
-
-
-class SharedStateError(ConsortiumError):
-    """The shared state cannot be used; the gate falls back to its own state."""
 
 
 @dataclass(frozen=True)

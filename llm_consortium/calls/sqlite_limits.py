@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from .. import files
-from .shared_limits import Lease, SharedStateError, this_host
+from ..errors import SharedStateError
+from .shared_limits import Lease, this_host
 from .window import SHARED_INITIAL, Window
 
 T = TypeVar("T")

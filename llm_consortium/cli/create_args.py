@@ -12,7 +12,7 @@ from typing import Any
 import click
 import llm
 
-from ..errors import InvalidName
+from ..errors import InvalidName, OptionError
 from ..saved import options as model_options
 from ..saved import store
 from ..saved.names import check_name
@@ -72,7 +72,7 @@ def checked_options(
         return {key: guess_value(value) for key, value in raw.items()}
     try:
         return model_options.checked(model_id, raw, model)
-    except model_options.OptionError as ex:
+    except OptionError as ex:
         raise fail(ex) from ex
 
 

@@ -30,6 +30,7 @@ from ..saved.config import (
 )
 from ..saved.cycles import configured_aliases, find_cycle, users_of
 from ..text.terminal import inert, inert_json
+from ..text.words import naming
 from . import create_args, fail, matching_options
 from .spending import SPENDING_FLAGS, SPENDING_KEYS, config_fields, spending_options, tier_of
 
@@ -346,7 +347,7 @@ def delete(name: str, yes: bool) -> None:
     users = users_of(name)
     if users:
         click.echo(
-            f"Warning: {plural_names(users)} {'uses' if len(users) == 1 else 'use'} {name!r} as a member or "
+            f"Warning: {naming('consortium', users)} {'uses' if len(users) == 1 else 'use'} {name!r} as a member or "
             "arbiter and will fail until edited ('llm consortiums edit NAME')",
             err=True,
         )
@@ -357,12 +358,6 @@ def delete(name: str, yes: bool) -> None:
     except StoreError as ex:
         raise fail(ex) from ex
     click.echo(f"Deleted consortium {name!r}: {path}")
-
-
-def plural_names(names: list[str]) -> str:
-    """`consortium 'a'` or `consortiums 'a', 'b'`."""
-    quoted = ", ".join(repr(name) for name in names)
-    return f"consortium {quoted}" if len(names) == 1 else f"consortiums {quoted}"
 
 
 @click.command(name="path")

@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..errors import UnreadableRanking
 from ..judging import matching, prompts, ranking
-from ..judging.ballots import UnreadableRanking, build_review_prompt, read_ranking
+from ..judging.ballots import build_review_prompt, read_ranking
 from ..text.fencing import fenced, pick_nonce
 from ..text.words import plural
 from ..types import Call, Outcome

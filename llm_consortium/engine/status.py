@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..text.cuts import one_line
 from ..text.terminal import inert
-from ..trace import FailedMemberRecord, RoundRecord
+from ..text.words import noun_for
+from ..trace import FailedMemberRecord, RoundRecord, name_of
 
 # The statuses a finished run can have, worst first: when several facts hold, the
 # first one names the run (every fact is still listed in `degraded`).
@@ -52,16 +54,6 @@ class RunStatus:
         return inert(f"{', '.join(self.causes or [self.status])}: {'; '.join(self.unannounced)}")
 
 
-def _member_name(record: dict) -> str:
-    instance = record.get("instance") or 1
-    return str(record.get("model", "?")) + (f"#{instance}" if instance != 1 else "")
-
-
-def _short(error: object) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= _ERROR_CHARS else text[: _ERROR_CHARS - 1] + "…"
-
-
 def decide(
     rounds: list[RoundRecord],
     *,
@@ -80,15 +72,15 @@ def decide(
         calls = record.get("members", [])
         errors = [(call, call["error"]) for call in calls if call.get("error")]
         if errors:
-            who = ", ".join(f"{_member_name(dict(c))}: {_short(e)}" for c, e in errors)
+            who = ", ".join(f"{name_of(c)}: {one_line(str(e), _ERROR_CHARS)}" for c, e in errors)
             answered = f"{len(calls) - len(errors)} of {len(calls)} members answered"
             found["partial"].append(f"round {number}: {answered} ({who})")
         if "failed" in record:
             found["partial"].append(f"round {number}: {record['failed']}")
         if "fallback" in record:
-            error = record.get("arbiter", {}).get("error") or "no usable verdict"
+            error = one_line(str(record.get("arbiter", {}).get("error") or "no usable verdict"), _ERROR_CHARS)
             kept = _KEPT.get(str(record["fallback"].get("kept")), "the members' vote decided")
-            found["fallback"].append(f"round {number}: the arbiter failed ({_short(error)}); {kept}")
+            found["fallback"].append(f"round {number}: the arbiter failed ({error}); {kept}")
     if stopped:
         found["stopped"].append(stopped)
     unknown: list[str] = []
@@ -105,7 +97,7 @@ def failed_members(rounds: list[RoundRecord]) -> list[FailedMemberRecord]:
     """Every member call of these rounds that failed (an error, a timeout, an answer
     rejected), in order: a run that answered lists them, and so does one that failed."""
     return [
-        FailedMemberRecord(member=_member_name(dict(call)), round=record.get("round", 0), error=str(call["error"]))
+        FailedMemberRecord(member=name_of(call), round=record.get("round", 0), error=str(call["error"]))
         for record in rounds
         for call in record.get("members", [])
         if call.get("error")
@@ -123,6 +115,7 @@ def _by_member(failed: list[FailedMemberRecord]) -> list[str]:
     phrases = []
     for member, numbers in rounds.items():
         listed = [str(n) for n in dict.fromkeys(numbers)]
-        where = f"round {listed[0]}" if len(listed) == 1 else f"rounds {', '.join(listed[:-1])} and {listed[-1]}"
-        phrases.append(f"{member} failed in {where} ({_short(first[member])})")
+        numbers_text = listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
+        where = f"{noun_for(len(listed), 'round')} {numbers_text}"
+        phrases.append(f"{member} failed in {where} ({one_line(str(first[member]), _ERROR_CHARS)})")
     return phrases

@@ -9,24 +9,22 @@ line of its own above the bar.
 An eval runs many systems on many items at once, so a run's own warning ("round 1:
 the arbiter failed ...") says nothing about which consortium and which item it came
 from; the runner names each run in `RUNNING` (a context variable, so every task of
-that run sees its own name) and `Warnings` puts that name in front of the message.
+that run sees its own name) and `warnings_through` puts that name in front of the message.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
-from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TextIO
 
+from ..text import status_line
 from ..text.status_line import StatusLine, is_terminal
 from ..text.terminal import inert
 from ..text.words import plural
 
 WIDTH = 24
-PACKAGE_LOGGER = "llm_consortium"
 
 RUNNING: ContextVar[str | None] = ContextVar("eval_running", default=None)
 """Which run the current task belongs to: "consortium NAME, item on line N"."""
@@ -70,31 +68,8 @@ def named(message: str, who: str | None) -> str:
     return f"Eval, {who}: {message.removeprefix('Consortium: ')}"
 
 
-class Warnings(logging.Handler):
-    """The package's warnings during an eval, each naming its run, through the bar."""
-
-    def __init__(self, bar: Bar) -> None:
-        super().__init__(logging.WARNING)
-        self.bar = bar
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.bar.warn(named(record.getMessage(), RUNNING.get()))
-        except Exception:
-            self.handleError(record)
-
-
-@contextlib.contextmanager
-def warnings_through(bar: Bar) -> Iterator[None]:
-    """While the eval runs, the package's warnings go through `Warnings` only (not
-    also through a root handler, which would print them a second time, unnamed)."""
-    logger = logging.getLogger(PACKAGE_LOGGER)
-    handler = Warnings(bar)
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+def warnings_through(bar: Bar) -> contextlib.AbstractContextManager[None]:
+    """While the eval runs, the package's warnings go through the bar only, each
+    naming its run (not also through a root handler, which would print them a second
+    time, unnamed)."""
+    return status_line.warnings_through(lambda message: bar.warn(named(message, RUNNING.get())))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from ..text.cuts import shortened
+
 LABEL_HEIGHT = 14.0  # px between two labels' baselines: one 12px line and a gap
 LABEL_CHARS = 34  # a forest plot row's name longer than this is cut to fit left of the plot
 
@@ -81,7 +83,7 @@ def forest_plot(comparisons: list[dict[str, Any]], names: dict[str, str]) -> str
         low, high = c["ci95"]
         colour = "#2e7d32" if c["result"] == "better" else "#c62828" if c["result"] == "worse" else "#555"
         label = f"{names.get(c['a'], c['a'])} - {names.get(c['b'], c['b'])}"
-        shown = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "\u2026"  # whole in the title
+        shown = shortened(label, LABEL_CHARS)  # whole in the title
         figures = f"{_points(c['difference'] or 0.0)} [{_points(low)}, {_points(high)}] p={c['p_value']:.3g}"
         parts.append(
             f'<text x="{left - 10}" y="{y + 4:.1f}" text-anchor="end">{_e(shown)}<title>{_e(label)}</title></text>'

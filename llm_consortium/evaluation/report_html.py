@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..render.page import document, escape
+from ..text.cuts import shortened
 from ..text.words import dollars, plural
 from .charts import forest_plot, place_labels
 from .report import disagreements
@@ -111,7 +112,7 @@ def accuracy_chart(systems: list[dict[str, Any]], consortiums: int = 1) -> str:
             f'<line x1="{x + 5:.1f}" y1="{y:.1f}" x2="{column - 4:.1f}" y2="{label_y - 4:.1f}" '
             f'stroke="{colour}" stroke-width="0.5" stroke-opacity="0.6"></line>'
         )
-        short = name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "\u2026"
+        short = shortened(name, LABEL_CHARS)
         body.append(f'<text class="label" x="{column:.1f}" y="{label_y:.1f}" fill="{colour}">{_e(short)}'
                     f"<title>{_e(name)}</title></text>")
     return _svg(f"Accuracy against {axis}, with 95% intervals", body, LABELS, LEGEND)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..text.terminal import inert
-from ..text.words import dollars, plural
+from ..text.words import dollars, noun_for, plural
 from .paired_verdict import p_text, points
 
 HEADINGS = ("system", "correct", "accuracy", "95% CI", "calls", "input", "output", "cost", "errors",
@@ -114,7 +114,7 @@ def fallback_text(fallbacks: dict[str, Any], total: int) -> str:
     lines = ", ".join(str(line) for line in fallbacks["lines"])
     return (
         f"The arbiter failed and the answer fell back: {plural(fallbacks['rounds'], 'round')} on "
-        f"{fallbacks['items']} of {plural(total, 'item')} (line{'s' if fallbacks['items'] > 1 else ''} {lines})"
+        f"{fallbacks['items']} of {plural(total, 'item')} ({noun_for(fallbacks['items'], 'line')} {lines})"
     )
 
 

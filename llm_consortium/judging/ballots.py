@@ -17,16 +17,13 @@ import json
 import re
 from collections.abc import Sequence
 
-from ..text.cuts import DEFAULT_CAPS, Caps, fit
-from ..text.fencing import fenced, one_line, pick_nonce
+from ..errors import UnreadableRanking
+from ..text.cuts import DEFAULT_CAPS, Caps, fit, one_line
+from ..text.fencing import fenced, pick_nonce
 from .grammar import remove_think
 
 _LINE = re.compile(r"^\s*(?:\d+\s*[.):-]|[-*])?\s*\**\s*(?:answer\s+)?\[?([A-Z]{1,3})\]?\**\s*(?:[-—–:|]+\s*(.*))?$")
 _BLOCK = re.compile(r"<ranking>(.*?)(?:</ranking>|$)", re.S | re.I)
-
-
-class UnreadableRanking(ValueError):
-    """The reply holds no ranking of at least two of the answers shown."""
 
 
 def build_review_prompt(prompt: str, answers: Sequence[tuple[str, str]], caps: Caps = DEFAULT_CAPS) -> str:

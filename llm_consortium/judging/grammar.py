@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..text.cuts import one_line
 from . import numbers
 
 __all__ = [
@@ -146,13 +147,8 @@ class ConfidenceReading:
     problem: str = ""
 
 
-def _quoted(written_as: Any) -> str:
-    text = " ".join(str(written_as).split())
-    return repr(text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…")
-
-
 def _unknown(written_as: Any, why: str) -> ConfidenceReading:
-    return ConfidenceReading(None, f"{_quoted(written_as)} is no confidence ({why})")
+    return ConfidenceReading(None, f"{one_line(str(written_as), _SHOWN_CHARS)!r} is no confidence ({why})")
 
 
 def _in_text(text: str) -> ConfidenceReading:

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..text.cuts import DEFAULT_CAPS, Caps, Cut, fit
-from ..text.fencing import fenced, one_line, pick_nonce
+from ..text.cuts import DEFAULT_CAPS, Caps, Cut, fit, one_line
+from ..text.fencing import fenced, pick_nonce
 from ..types import ToolUse
 from .reply_formats import (
     COMPACT_REPLY_FORMAT,
@@ -88,6 +88,7 @@ FitFn = Callable[[int, Callable[..., str], Sequence[str | None]], str]
 and the model texts the builder cuts."""
 
 _ROLES = {"user": "USER TURN", "assistant": "ASSISTANT TURN"}
+_ERROR_CHARS = 500  # a failed member's error, as the arbiter is told it
 _CUT_NAMES = {"turn": "Earlier assistant turn {}", "answer": "Response {}", "tools": "The tool calls of response {}"}
 
 
@@ -234,7 +235,7 @@ def _responses(
     for answer in answers:
         if answer.text is None:
             if not compact:
-                reason = one_line(answer.error or "") or "no reason given"
+                reason = one_line(answer.error or "", _ERROR_CHARS) or "no reason given"
                 blocks.append(f"Response {answer.label}: FAILED, no answer ({reason}).")
         else:
             blocks.append(fenced(f"RESPONSE {answer.label}", _text(cuts[("answer", answer.label)]), nonce))

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..text.cuts import shortened
 from . import matching
 from .matching import AUTO, Grouping, Matcher
 
@@ -85,19 +86,16 @@ def group(answers: Sequence[str | None], matcher: matching.PureMatcher = AUTO, p
     return groups_of(answers, Grouping(matcher.clusters([text for _, text in present], prompt)))
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
-
-
 def _traced(groups: list[Group], names: Sequence[str], mode: str) -> dict[str, Any]:
     traced = []
     for g in groups:
         record: dict[str, Any] = {
-            "answer": g.answer, "extracted": _cut(g.key), "members": [names[i] for i in g.members], "share": g.share
+            "answer": g.answer, "extracted": shortened(g.key, SHOWN_CHARS), "members": [names[i] for i in g.members],
+            "share": g.share,
         }
         if g.reduced:
             record["conclusions"] = [
-                {"member": names[i], "conclusion": _cut(c.value), "rule": c.rule}
+                {"member": names[i], "conclusion": shortened(c.value, SHOWN_CHARS), "rule": c.rule}
                 for i, c in zip(g.members, g.reduced, strict=True)
             ]
         traced.append(record)

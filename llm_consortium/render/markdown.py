@@ -17,6 +17,8 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from ..text.cuts import shortened
+
 # Answers longer than this many lines or characters are folded.
 FOLD_LINES = 24
 FOLD_CHARS = 2400
@@ -72,8 +74,7 @@ def answer_html(text: Any, fold: bool = True) -> str:
     if not fold or not is_long(value):
         return body
     first = next((line.strip() for line in value.splitlines() if line.strip()), "")
-    if len(first) > SUMMARY_WIDTH:
-        first = first[: SUMMARY_WIDTH - 1] + "…"
+    first = shortened(first, SUMMARY_WIDTH)
     lines = value.count("\n") + 1
     return (
         f"<details><summary>{escape(first)} <span class=\"size\">({lines} lines, "

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..text.words import plural
-from ..trace import ArbiterRecord, CallRecord, ReviewRecord, RoundRecord
+from ..trace import ArbiterRecord, CallRecord, ReviewRecord, RoundRecord, name_of
 from .markdown import answer_html
 from .page import document, escape
 from .walk import (
@@ -23,7 +23,6 @@ from .walk import (
     group_extracted,
     group_share,
     items,
-    member_name,
     place_given,
     retries_text,
     review_outcomes,
@@ -157,7 +156,7 @@ def _member_card(member: CallRecord) -> str:
     tools = "".join(f"<li>{escape(text)}</li>" for text in tool_call_texts(member))
     if tools:
         body = f'<ul class="tools">{tools}</ul>' + body
-    title = f"{label} · {escape(member_name(member))}" if label else escape(member_name(member))
+    title = f"{label} · {escape(name_of(member))}" if label else escape(name_of(member))
     return (
         f'<div class="card{" failed" if failed else ""}"><h3>{title}</h3>'
         f'<div class="stats">{escape(" · ".join(stats))}</div>{body}</div>'
@@ -215,7 +214,7 @@ def _review_block(review: ReviewRecord) -> str:
     place) with the place each counted reviewer gave every answer, then the
     agreement, who was skipped or dropped, and the reviewers' reasons folded."""
     voters = ballots(review)
-    head = "".join(f"<th>{escape(member_name(r))}</th>" for r in voters)
+    head = "".join(f"<th>{escape(name_of(r))}</th>" for r in voters)
     rows = []
     for place, standing in enumerate(review.get("ranking", []), 1):
         member = standing.get("member", "?")
@@ -233,7 +232,7 @@ def _review_block(review: ReviewRecord) -> str:
     )
     outcomes = "".join(f"<li>{escape(line)}</li>" for line in review_outcomes(review))
     reasons = "".join(
-        f"<li>{escape(member_name(r))} on {escape(member)} (place {escape(place_given(r, member))}): "
+        f"<li>{escape(name_of(r))} on {escape(member)} (place {escape(place_given(r, member))}): "
         f"{escape(r.get('reasons', {}).get(member, ''))}</li>"
         for r in voters
         for member in r.get("ranking", [])

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from ..text.cuts import shortened
 from ..text.words import plural
-from ..trace import ArbiterRecord, CallRecord, ReviewRecord, RoundRecord
+from ..trace import ArbiterRecord, CallRecord, ReviewRecord, RoundRecord, name_of
 from .walk import (
     confidence_text,
     counted,
@@ -18,7 +19,6 @@ from .walk import (
     group_extracted,
     group_share,
     items,
-    member_name,
     place_given,
     retries_text,
     review_outcomes,
@@ -49,10 +49,7 @@ def preview(text: str, full: bool) -> list[str]:
     if full:
         return lines
     lines = [line for line in lines if line.strip()]
-    shown = [
-        line if len(line) <= PREVIEW_WIDTH else line[: PREVIEW_WIDTH - 1] + "…"
-        for line in lines[:PREVIEW_LINES]
-    ]
+    shown = [shortened(line, PREVIEW_WIDTH) for line in lines[:PREVIEW_LINES]]
     if len(lines) > PREVIEW_LINES:
         shown.append(f"… ({len(lines) - PREVIEW_LINES} more lines; --full shows all)")
     return shown
@@ -64,7 +61,7 @@ def _indented(lines: list[str], prefix: str) -> list[str]:
 
 def _member_lines(member: CallRecord, full: bool) -> list[str]:
     label = member.get("label", "")
-    head = f"  {label:<3} {member_name(member):<24} {seconds(member.get('duration_ms')):>6}"
+    head = f"  {label:<3} {name_of(member):<24} {seconds(member.get('duration_ms')):>6}"
     retries = retries_text(member)
     if "error" in member:
         detail = f"FAILED: {member.get('error')}"
@@ -95,7 +92,7 @@ def _review_lines(review: ReviewRecord, full: bool) -> list[str]:
     if not full:
         return lines
     for reviewer in review.get("reviewers", []):
-        head = f"    Reviewer {member_name(reviewer)}  {seconds(reviewer.get('duration_ms'))}"
+        head = f"    Reviewer {name_of(reviewer)}  {seconds(reviewer.get('duration_ms'))}"
         head += f"  {tokens_text(reviewer.get('usage', {}))}"
         if not counted(reviewer):
             lines.append(f"{head}  not counted")
@@ -145,7 +142,7 @@ def _vote_lines(round_: RoundRecord, full: bool) -> list[str]:
     if (line := vote_line(round_)) is not None:
         lines.append(f"  {line}")
     for call in round_.get("matching", []):  # the matcher's model calls, made for the vote's grouping
-        head = f"  Matching {member_name(call)}  {seconds(call.get('duration_ms'))}"
+        head = f"  Matching {name_of(call)}  {seconds(call.get('duration_ms'))}"
         tail = f"FAILED: {call['error']}" if "error" in call else tokens_text(call.get("usage", {}))
         lines.append(f"{head}  {tail}")
     by_field = round_.get("vote", {}).get("by_field")

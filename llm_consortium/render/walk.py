@@ -12,7 +12,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..judging import matching
-from ..text.words import UNKNOWN, dollars, number, plural
+from ..text.cuts import one_line
+from ..text.words import UNKNOWN, dollars, noun_for, number, plural
 from ..trace import (
     CallRecord,
     ReviewerRecord,
@@ -21,6 +22,7 @@ from ..trace import (
     StandingRecord,
     Usage,
     VoteGroupRecord,
+    name_of,
 )
 
 if TYPE_CHECKING:
@@ -50,13 +52,6 @@ def partial_count(count: int | None, complete: bool) -> str:
 def run_tokens_text(run: Run) -> str:
     """A whole run's usage: `1,234 in / 56 out`, unknown parts as `?`."""
     return f"{partial_count(*run.tokens('input'))} in / {partial_count(*run.tokens('output'))} out"
-
-
-def member_name(member: CallRecord) -> str:
-    """`model`, or `model#2` for the second instance of the same model."""
-    model = member.get("model", "?")
-    instance = member.get("instance", 1)
-    return model if instance == 1 else f"{model}#{instance}"
 
 
 def tool_call_texts(member: CallRecord) -> list[str]:
@@ -131,7 +126,7 @@ def round_confidence(round_: RoundRecord) -> float | None:
 
 def answers_text(agreed: int, total: int | None) -> str:
     """A share of the round's answers, in words: `2 of 3 answers`."""
-    return f"{agreed} of {total if total else UNKNOWN} {'answer' if total == 1 else 'answers'}"
+    return f"{agreed} of {total if total else UNKNOWN} {noun_for(total or 0, 'answer')}"
 
 
 def group_share(round_: RoundRecord, group: VoteGroupRecord) -> str:
@@ -173,8 +168,7 @@ def group_extracted(group: VoteGroupRecord) -> str:
     why = f" ({', '.join(rules)})" if rules else ""
     if not extracted.strip() or extracted == matching.normalise(group.get("answer") or ""):
         return why
-    flat = " ".join(extracted.split())
-    return " = " + (flat if len(flat) <= 60 else flat[:59] + "…") + why
+    return " = " + one_line(extracted, 60) + why
 
 
 def fallback_text(round_: RoundRecord) -> str:
@@ -259,7 +253,7 @@ def review_outcomes(review: ReviewRecord) -> list[str]:
     for reviewer in review.get("reviewers", []):
         if not counted(reviewer):
             why = reviewer.get("error") or "no ranking recorded"
-            lines.append(f"Dropped {member_name(reviewer)} from the tally: {why}")
+            lines.append(f"Dropped {name_of(reviewer)} from the tally: {why}")
     return lines
 
 
@@ -269,7 +263,7 @@ def place_given(reviewer: ReviewerRecord, member: str) -> str:
     ranking = reviewer.get("ranking", [])
     if member in ranking:
         return str(ranking.index(member) + 1)
-    return "own" if member == member_name(reviewer) else "-"
+    return "own" if member == name_of(reviewer) else "-"
 
 
 def spending_text(usage: Any) -> str:

@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from ..errors import InvalidName
 from ..settings_spec import BY_NAME, iterations_problem
 from ..text.terminal import HIDDEN
+from ..text.words import plural
 from .fields import check_setting, setting_field
 from .names import check_name
 
@@ -268,8 +269,7 @@ class ConsortiumConfig(_Strict):
         else:
             decides = "vote"
         if self.min_iterations == self.max_iterations:
-            plural = "" if self.max_iterations == 1 else "s"
-            rounds = f"{self.max_iterations} iteration{plural}"
+            rounds = plural(self.max_iterations, "iteration")
         else:
             rounds = f"{self.min_iterations}-{self.max_iterations} iterations"
         if self.review:

@@ -12,11 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..errors import OptionError
 from .config import ConsortiumConfig, explain
-
-
-class OptionError(ValueError):
-    """Options a model refuses; the message is one line naming the model."""
 
 
 def checked(model_id: str, values: Mapping[str, Any], model: Any) -> dict[str, Any]:

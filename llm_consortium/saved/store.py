@@ -26,6 +26,7 @@ import yaml
 
 from .. import files
 from ..errors import AlreadyExists, FileRefused, StoreError
+from ..text.words import naming
 from . import reading
 from .names import FOLDER_NAME, check_name
 
@@ -157,10 +158,9 @@ def write_target(name: str, *, follow_symlinks: bool = False, flag: str | None =
     real = files.write_target(path, follow_symlinks=follow_symlinks, flag=flag)
     others = sharing(name)
     if others:
-        owners = ", ".join(repr(other) for other in others)
-        whose = f"consortium {owners}" if len(others) == 1 else f"consortiums {owners}"
         raise StoreError(
-            f"{path} is a symlink to {real}, the file of {whose} too: writing {name!r} there would change "
+            f"{path} is a symlink to {real}, the file of {naming('consortium', others)} too: "
+            f"writing {name!r} there would change "
             f"{'it' if len(others) == 1 else 'them'}; not written (llm consortiums delete {name} removes the link, "
             f"so that {name!r} gets a file of its own)"
         )

@@ -1,4 +1,6 @@
-"""Model text cut to fit a prompt: every prompt the plugin builds from model answers
+"""Text cut short, always said so: the one place text is cut.
+
+Model text cut to fit a prompt: every prompt the plugin builds from model answers
 (the arbiter's, a refinement, a vote's peer prompt, a reviewer's, the judge matcher's)
 holds at most `answer_chars` of any one answer and `total_chars` of all of them.
 
@@ -7,7 +9,12 @@ very expensive call on a paid model, or a context-window failure). Short answers
 kept whole; when the answers together are too long, the longest are cut to an equal
 share (water-filling), each from its start, and each cut is said in words outside
 the answer's fenced block, so the reader knows it saw a part and no answer can fake
-or hide the note (docs/safety.md#prompts).
+or hide the note (docs/safety.md#prompts). A tool's result is kept for the arbiter
+and the trace as an `excerpt`, its cut said after it.
+
+Anything shown in a line of fixed width (a label, a preview, a value quoted in a
+message) is `shortened`: whole when it fits, else cut one character short and ended
+with "…"; `one_line` first makes it one line.
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ TOTAL_CHARS = 96_000
 """At most this many characters of model text, all answers together, in one prompt
 (about 24,000 tokens). A model's known context window makes them smaller
 (`judging/fitting.py`)."""
+
+
+EXCERPT_CHARS = 2000
+"""At most this many characters of a tool's result are kept for the arbiter and the trace."""
 
 
 @dataclass(frozen=True)
@@ -91,3 +102,20 @@ def share(texts: Sequence[str | None], caps: Caps = DEFAULT_CAPS) -> int | None:
 def fit_one(text: str, caps: Caps = DEFAULT_CAPS) -> Cut:
     """One text alone in its prompt: cut to `answer_chars`."""
     return Cut(text[: caps.answer_chars], len(text))
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """`text`, cut to `limit` characters with a note of how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` when it has at most `limit` characters, else its first `limit - 1` and "…"."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` on one line (each run of whitespace one space), `shortened` to `limit`."""
+    return shortened(" ".join(text.split()), limit)

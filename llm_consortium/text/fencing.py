@@ -82,9 +82,3 @@ def strip_markers(text: str) -> tuple[str, int]:
     if _CUT_OFF.search(left):
         left, found = _CUT_OFF.sub("", left).strip(), found + 1
     return left, found
-
-
-def one_line(text: str, limit: int = 500) -> str:
-    """Collapse whitespace and cap length: error strings go outside any fence."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -7,14 +7,19 @@ redrawn by a carriage return), passes the text through `inert`, and is wiped bef
 anything else is printed on the same terminal. While the user is asked something on
 that terminal (`held`), it stays wiped: the question must stay the last thing on the
 screen until it is answered; the latest status is drawn after.
+
+While a line is drawn, the package's warnings go through it (`warnings_through`):
+printed on a line of their own above the status, never glued onto its text, and
+not also by a root handler, which would print them over the line or twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from .terminal import inert
@@ -22,6 +27,7 @@ from .terminal import inert
 RETURN_AND_CLEAR = "\r\x1b[K"
 _CLEAR_TO_EOL = "\x1b[K"
 _DEFAULT_WIDTH = 80
+PACKAGE_LOGGER = "llm_consortium"
 
 
 def is_terminal(stream: TextIO) -> bool:
@@ -108,3 +114,33 @@ class StatusLine:
         with self.lock:
             self.clear()
             self.finished = True
+
+
+class _Through(logging.Handler):
+    """Hands each of the package's warnings to `show`."""
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        super().__init__(logging.WARNING)
+        self.show = show
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.show(record.getMessage())
+        except Exception:
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def warnings_through(show: Callable[[str], None]) -> Iterator[None]:
+    """While it lasts, the package's warnings go to `show` (a line's `above`, say)
+    and nowhere else: not also through a root handler."""
+    logger = logging.getLogger(PACKAGE_LOGGER)
+    handler = _Through(show)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate

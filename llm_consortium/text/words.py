@@ -1,18 +1,29 @@
 """Counts in words, the same way in every message, table and page: `1 round`,
-`2 rounds`, `12,345 tokens`, and `?` for a count nobody reported (never 0, which
-would claim a measurement)."""
+`2 rounds`, `12,345 tokens`, `consortiums 'a', 'b'`, and `?` for a count nobody
+reported (never 0, which would claim a measurement)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 UNKNOWN = "?"
 
 
+def noun_for(count: int, noun: str, nouns: str | None = None) -> str:
+    """The word alone for `count` things: `round` for 1, `rounds` for any other
+    count; `nouns` for an irregular plural."""
+    return noun if count == 1 else (nouns or noun + "s")
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """`1 round`, `2 rounds`, `0 rounds`; `nouns` for an irregular plural."""
-    word = noun if count == 1 else (nouns or noun + "s")
-    return f"{count:,} {word}"
+    return f"{count:,} {noun_for(count, noun, nouns)}"
+
+
+def naming(noun: str, names: Sequence[str]) -> str:
+    """Things named: `consortium 'a'`, `consortiums 'a', 'b'`."""
+    return f"{noun_for(len(names), noun)} {', '.join(repr(name) for name in names)}"
 
 
 def says_no(value: str) -> bool:

@@ -1,0 +1,41 @@
+"""A long-lived process's memory (the MCP server, `llm chat`, an eval): garbage handed
+back to the system when nothing runs, and the process's resident size.
+
+A member call's provider client (its connection pool, its TLS context) sits in
+reference cycles, freed only by a full collection, which Python runs rarely in a
+process holding as many objects as one with `llm` loaded; and glibc keeps what each
+call's thread freed unless asked to give it back. `give_back_memory` does both, for a
+process to call whenever its work is done (docs/performance.md has the MCP soak).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+
+_frozen = False
+
+
+def give_back_memory() -> None:
+    """Collect the garbage in reference cycles and hand what the process freed back
+    to the system (glibc's `malloc_trim`; elsewhere the collection alone). The first
+    time, what survives (modules, plugins, caches: the process's for good) is frozen
+    out of the collector's scans, so later collections scan only what came after."""
+    global _frozen
+    gc.collect()
+    if not _frozen:
+        gc.freeze()
+        _frozen = True
+    with contextlib.suppress(AttributeError, OSError):  # not glibc: nothing more to give back
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+def resident_bytes() -> int | None:
+    """The process's resident memory in bytes; None where /proc is missing."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
