@@ -343,3 +343,32 @@ def test_ctrl_c_in_the_sync_api_inside_a_loop_cancels_the_run(loopback, openai_m
     running.send_signal(signal.SIGINT)
     out, err = running.communicate(timeout=30)
     assert out == "interrupted; run ended: True\n", err
+
+
+# ------------------------------------------------ in llm chat, whose loop catches nothing
+
+
+def chat_error_line(result) -> str:
+    """`llm chat` ended by a failed turn: exit 1 and one `Error:` line, no traceback."""
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_a_chat_turn_whose_members_all_fail_ends_the_chat_with_one_line(loopback, openai_models):
+    openai_models(["broken", "judge"])
+    save("c", ["broken"], retries=0)
+    loopback.script("broken", error(500, "internal error", NO_RETRY))
+    line = chat_error_line(llm_run("chat", "-m", "c", input="q\nquit\n"))
+    assert "Consortium 'c' failed" in line and "internal error" in line
+    assert loopback.requests_for("judge") == []
+
+
+def test_a_chat_with_options_that_contradict_ends_with_one_line_before_any_call(loopback, openai_models):
+    openai_models(["alpha"])
+    save("c", ["alpha"])
+    result = llm_run("chat", "-m", "c", "-o", "min_iterations", "3", "-o", "max_iterations", "1", input="q\nquit\n")
+    assert "cannot be greater than" in chat_error_line(result)
+    assert loopback.requests == []

@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+import click
 import llm
 from llm.parts import TextPart
 from pydantic import ValidationInfo, field_validator
 
-from ..errors import StoreError
+from ..errors import ConsortiumError, StoreError
 from ..saved import store
 from ..saved.fields import check_setting, option_field
 from ..settings_spec import OPTION, RUN, settings_in
@@ -195,6 +196,15 @@ def _iterations(config: ConsortiumConfig, low: int | None, high: int | None) -> 
     return (low if low is not None else config.min_iterations), config.max_iterations
 
 
+class ModelFailed(ConsortiumError, llm.ModelError, click.ClickException):
+    """A consortium turn that failed (its members, its settings, a cycle), as llm
+    sees it: an `llm.ModelError`, which `llm prompt` prints as one line, and a
+    `click.ClickException` too, because `llm chat`'s loop catches nothing and click
+    prints only those as one `Error:` line (any other exception ends a chat with a
+    traceback). It derives from llm's and click's classes, which `errors.py` may not
+    import, so it lives here."""
+
+
 class _SharedConsortium:
     """Everything a consortium model does, for both the sync and the async class."""
 
@@ -283,7 +293,17 @@ class _SharedConsortium:
     async def answer_chunks(self, prompt: llm.Prompt, response: Any, stream: bool) -> AsyncIterator[Any]:
         """The final answer for llm's execute, chunk by chunk as the engine releases
         it (in one piece when not streaming); then the members' tool calls, as calls
-        already executed; the trace is recorded at the end."""
+        already executed; the trace is recorded at the end. A failure reaches llm as
+        a ModelFailed."""
+        try:
+            async for chunk in self._answer_chunks(prompt, response, stream):
+                yield chunk
+        except ModelFailed:
+            raise
+        except llm.ModelError as ex:
+            raise ModelFailed(str(ex)) from ex
+
+    async def _answer_chunks(self, prompt: llm.Prompt, response: Any, stream: bool) -> AsyncIterator[Any]:
         from .tool_loop import executed_events
 
         if not stream:
