@@ -16,6 +16,7 @@ import gc
 import os
 
 _frozen = False
+_runs_ended = 0
 
 
 def give_back_memory() -> None:
@@ -30,6 +31,17 @@ def give_back_memory() -> None:
         _frozen = True
     with contextlib.suppress(AttributeError, OSError):  # not glibc: nothing more to give back
         ctypes.CDLL(None).malloc_trim(0)
+
+
+def after_run() -> None:
+    """A run has ended in a process that runs many (`llm chat`, an eval): from the
+    second on, give memory back, so a session of hundreds of turns stays the size of
+    its first few. A process that runs one prompt ends before a collection would
+    pay for itself, so the first run costs nothing."""
+    global _runs_ended
+    _runs_ended += 1
+    if _runs_ended > 1:
+        give_back_memory()
 
 
 def resident_bytes() -> int | None:

@@ -19,6 +19,7 @@ from llm.parts import TextPart
 from pydantic import ValidationInfo, field_validator
 
 from ..errors import ConsortiumError, StoreError
+from ..memory import after_run
 from ..saved import store
 from ..saved.fields import check_setting, option_field
 from ..settings_spec import OPTION, RUN, settings_in
@@ -363,7 +364,13 @@ class ConsortiumModel(_SharedConsortium, llm.Model):  # type: ignore[misc]
         from .sync_iter import iterate_sync
 
         # The run goes on on the shared loop's thread; chunks are yielded as they come.
-        yield from iterate_sync(lambda: self.answer_chunks(prompt, response, stream), shared_loop())
+        try:
+            yield from iterate_sync(lambda: self.answer_chunks(prompt, response, stream), shared_loop())
+        finally:
+            # Under llm's CLI the process is llm's (`llm chat` runs turn after turn);
+            # a Python program's memory is its own to manage.
+            if click.get_current_context(silent=True) is not None:
+                after_run()
 
 
 class AsyncConsortiumModel(_SharedConsortium, llm.AsyncModel):  # type: ignore[misc]

@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import engine
 from ..errors import ConsortiumFailed
+from ..memory import after_run
 from ..types import Call
 from .bar import RUNNING
 from .dataset import Item
@@ -165,6 +166,7 @@ class Runner:
         async def worker() -> None:
             for item, key in queue:
                 found = await self.item(item, key)
+                after_run()
                 rows.extend(found)
                 self._done += 1
                 self._errors += sum(1 for row in found if row["error"])
