@@ -73,7 +73,7 @@ class RunContext:
         self.rate_limited = 0  # calls waiting for a rate limit now
         self.tool_calls = 0  # tool calls members made so far
         self.warned_untagged = False
-        # Spending (see `spending`): calls saved by kind, why the run stopped early,
+        # Savings (see `savings`): calls saved by kind, why the run stopped early,
         # and how many tiers remain after the one being asked.
         self.saved = {"agreement": 0, "tiers": 0, "waves": 0}
         self.stopped: str | None = None
