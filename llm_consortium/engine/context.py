@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from ..calls import costs
 from ..calls.policy import call_with_policy
 from ..errors import BudgetStop, ConsortiumFailed
-from ..judging.arbiter_stream import AnswerFn
+from ..judging.arbiter_reply.streaming import AnswerFn
 from ..judging.matching import AUTO, Grouping, Matcher
 from ..structured.formats import TextFormat, format_for
 from ..trace import RoundRecord

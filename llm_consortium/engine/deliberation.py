@@ -13,8 +13,8 @@ import random
 import time
 
 from ..errors import AttachmentError, ConsortiumFailed
-from ..judging.arbiter_stream import AnswerFn
-from ..judging.verdict import Verdict
+from ..judging.arbiter_reply.streaming import AnswerFn
+from ..judging.arbiter_reply.verdict import Verdict
 from ..trace import RoundRecord
 from ..types import Call, Outcome, Participant, ProgressFn, Result, Settings
 from . import attachments, savings, status, steps

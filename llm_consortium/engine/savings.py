@@ -14,7 +14,7 @@ from typing import Any
 
 from ..calls import costs
 from ..judging import agreement
-from ..judging.verdict import Verdict
+from ..judging.arbiter_reply.verdict import Verdict
 from ..trace import RunUsage, TierRecord, VoteRecord
 from ..types import Participant
 from .context import RunContext, logger
