@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from llm_consortium.engine import run
 from llm_consortium.judging.ranking import Ballot, rank
-from llm_consortium.render.walk import standing_text
+from llm_consortium.render.trace_phrases import standing_text
 from llm_consortium.types import Call, Participant
 
 from helpers import Scripted, settings

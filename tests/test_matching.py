@@ -302,9 +302,9 @@ def test_the_awaitable_tally_agrees_with_the_plain_one(answers):
 
 
 def test_the_trace_names_the_rule_even_when_the_conclusion_is_the_shown_answer():
-    from llm_consortium.render import walk
+    from llm_consortium.render import trace_phrases
 
     _, trace = vote.tally(["12", "12"], ["a", "b"], prompt=SUM)
-    assert walk.group_extracted(trace["groups"][0]) == " (bare number)"
+    assert trace_phrases.group_extracted(trace["groups"][0]) == " (bare number)"
     _, trace = vote.tally(["Paris", "Lyon"], ["a", "b"], prompt="Name a city.")
-    assert [walk.group_extracted(g) for g in trace["groups"]] == [" (same text)", " (same text)"]
+    assert [trace_phrases.group_extracted(g) for g in trace["groups"]] == [" (same text)", " (same text)"]
