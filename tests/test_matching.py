@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_consortium.evaluation import scorers
-from llm_consortium.judging import grammar, matching, numbers, vote
+from llm_consortium.judging import matching, numbers, vote
+from llm_consortium.judging.arbiter_reply import grammar
 from llm_consortium.judging.conclusions import Conclusion, conclude
 from llm_consortium.judging.matching import PureMatcher
 
