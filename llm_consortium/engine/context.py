@@ -1,7 +1,7 @@
 """What every step of a run shares: the request, the participants, the settings, the
 answer format, and the run's running totals (usage, notes, judged answers).
 
-Steps (`fanout`, `judge`, `steps`) take a `RunContext` and add to it; none of them
+Steps (`fanout`, `decide`, `steps`) take a `RunContext` and add to it; none of them
 keeps state of its own, so a new step joins a round without touching the others.
 
 Every model call a run makes goes through one path here: `afford` before it (the

@@ -30,7 +30,7 @@ def tiers(ctx: RunContext) -> list[list[Participant]]:
 
 
 async def _tally(ctx: RunContext, rnd: RoundState) -> tuple[Any, VoteRecord, list[int]]:
-    """The vote on every answer of the round so far (`judge.count`, the run's
+    """The vote on every answer of the round so far (`decide.count`, the run's
     matcher): (winner, its trace, group sizes)."""
     winner, vote, _ = await count(ctx, rnd)
     return winner, vote, group_sizes(vote)

@@ -5,9 +5,9 @@
 2. **quorum**: enough members answered, or the round fails;
 3. **escalate on disagreement** (`savings`): with a tier left, answers sharing less
    than the agreement level go to the next tier before any arbiter;
-4. **review** (`review`, when the consortium asks for it): members rank each other's
+4. **review** (`peer_review`, when the consortium asks for it): members rank each other's
    answers, and the ranking informs the arbiter or, without one, decides;
-5. **decide** (`judge`): the arbiter judges every answer so far, or the members vote;
+5. **decide** (`decide`): the arbiter judges every answer so far, or the members vote;
    when every answer agrees the arbiter (and the review) is skipped (`savings.agreed`);
 6. **escalate on doubt**: with a tier left, an arbiter below the threshold asks it.
 
