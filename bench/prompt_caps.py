@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from llm_consortium.engine import run
 from llm_consortium.judging import prompts
+from llm_consortium.judging.arbiter_reply.verdict import Verdict
 from llm_consortium.judging.ballots import build_review_prompt
-from llm_consortium.judging.verdict import Verdict
 from llm_consortium.types import Call
 
 from helpers import Scripted, settings, verdict

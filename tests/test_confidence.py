@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from llm_consortium.engine import run
 from llm_consortium.judging.ranking import Ballot, rank
-from llm_consortium.render.walk import standing_text
+from llm_consortium.render.trace_phrases import standing_text
 from llm_consortium.types import Call, Participant
 
 from helpers import Scripted, settings
@@ -216,8 +216,8 @@ async def test_an_unknown_confidence_still_runs_to_min_iterations():
 @hypothesis_settings(max_examples=400, deadline=None)
 @given(st.one_of(st.text(max_size=40), st.from_regex(r"[-+]?\d{0,4}([.,]\d{0,4})?\s*(%|percent|/\s*\d+)?", fullmatch=True)))
 def test_any_tag_content_is_a_confidence_only_when_it_is_one(content):
-    from llm_consortium.judging.grammar import numbers, read_confidence
-    from llm_consortium.judging.reader import parse_verdict
+    from llm_consortium.judging.arbiter_reply.grammar import numbers, read_confidence
+    from llm_consortium.judging.arbiter_reply.reader import parse_verdict
 
     content = content.replace("<", "")  # the tag's content, not more tags
     verdict = parse_verdict(f"<synthesis>s</synthesis><confidence>{content}</confidence>")

@@ -9,7 +9,7 @@ import pytest
 
 from llm_consortium.engine import run
 from llm_consortium.errors import ConsortiumFailed
-from llm_consortium.render.walk import fallback_text
+from llm_consortium.render.trace_phrases import fallback_text
 from llm_consortium.structured.json_answers import verdict_schema
 from llm_consortium.types import Call
 

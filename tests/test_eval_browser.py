@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_consortium.evaluation import report, report_html
+from llm_consortium.evaluation import figures, report_html
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
@@ -53,7 +53,7 @@ def page(tmp_path: Path) -> Path:
                 "calls": CALLS[key] + (item < EXTRA.get(key, 0)), "input_tokens": None, "output_tokens": None, "usage": {},
                 "latency_ms": 100, "own_ms": 100, "wait_ms": 0,
             })
-    built = report.build(consortiums=["c1", "c2"], dataset="d.jsonl", items=10, systems=SYSTEMS, rows=rows)
+    built = figures.build(consortiums=["c1", "c2"], dataset="d.jsonl", items=10, systems=SYSTEMS, rows=rows)
     items = [{"index": i, "line": i + 1, "prompt": f"question {i}: " + LONG, "expected": "x"} for i in range(10)]
     path = tmp_path / "report.html"
     path.write_text(report_html.render(built, items), encoding="utf-8")

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from llm.cli import cli
 from test_eval_cli import trio  # noqa: F401 - the fixture: consortium trio of alpha, beta and judge
 
-from llm_consortium.evaluation import report, report_html, table
+from llm_consortium.evaluation import figures, report_html, table
 from llm_consortium.evaluation.dataset import Item
 from llm_consortium.evaluation.judge_scoring import Scoring
 from llm_consortium.evaluation.result_store import ResultStore
@@ -28,7 +28,7 @@ from loopback import reply
 
 
 def build(plan, rows, items, **extra):
-    return report.build(consortiums=[e.name for e in plan.consortiums], dataset="d", items=items,
+    return figures.build(consortiums=[e.name for e in plan.consortiums], dataset="d", items=items,
                         systems=[s.as_dict() for s in plan.systems()], rows=rows, **extra)
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from llm_consortium.errors import DatasetError
-from llm_consortium.evaluation import bar, dataset, report, report_html, scorers, stats, table
+from llm_consortium.evaluation import bar, dataset, figures, report_html, scorers, stats, table
 from llm_consortium.evaluation.result_store import ResultStore, digest
 
 from helpers import parse_page
@@ -196,7 +196,7 @@ def sample_rows():
 
 
 def test_report_figures():
-    built = report.build(consortiums=["c"], dataset="d.jsonl", items=4, systems=SYSTEMS, rows=sample_rows(),
+    built = figures.build(consortiums=["c"], dataset="d.jsonl", items=4, systems=SYSTEMS, rows=sample_rows(),
                          prices={"c": (1.0, 2.0), "m": (0.5, 1.0)})
     consortium, member, baseline = built["systems"]
     assert (consortium["correct"], consortium["total"], consortium["accuracy"]) == (3, 4, 0.75)
@@ -213,21 +213,21 @@ def test_report_figures():
     assert built["verdict"]["results"][0] == {"a": "consortium:c", "b": "member:m", "against": "best_member",
                                               "result": "not enough items to tell"}
     assert built["verdict"]["line"].startswith("Verdict: c against the best member alone (m): +50.0 points [95% CI ")
-    assert report.disagreements(built) == [1, 2]
+    assert figures.disagreements(built) == [1, 2]
     assert "usage" not in built["results"][0] and built["results"][0]["cost"] == pytest.approx(20 / 1e6)
     json.dumps(built)
 
 
 def test_cost_is_unknown_without_a_price_for_every_model_used():
     rows = sample_rows()
-    built = report.build(consortiums=["c"], dataset="d", items=4, systems=SYSTEMS, rows=rows, prices={"m": (1, 1)})
+    built = figures.build(consortiums=["c"], dataset="d", items=4, systems=SYSTEMS, rows=rows, prices={"m": (1, 1)})
     assert [s["cost"] for s in built["systems"]] == [None, pytest.approx(60 / 1e6), pytest.approx(60 / 1e6)]
-    assert report.build(consortiums=["c"], dataset="d", items=4, systems=SYSTEMS, rows=rows)["systems"][1]["cost"] is None
+    assert figures.build(consortiums=["c"], dataset="d", items=4, systems=SYSTEMS, rows=rows)["systems"][1]["cost"] is None
 
 
 def test_table_shows_every_system_and_makes_names_inert():
     rows = [dict(r, name="m\x1b[31m") if r["kind"] != "consortium" else r for r in sample_rows()]
-    text = table.render(report.build(consortiums=["c"], dataset="d.jsonl", items=4, systems=systems("m\x1b[31m"),
+    text = table.render(figures.build(consortiums=["c"], dataset="d.jsonl", items=4, systems=systems("m\x1b[31m"),
                                      rows=rows))
     assert "\x1b" not in text
     lines = text.splitlines()
@@ -245,7 +245,7 @@ def test_html_page_is_self_contained_and_escapes_model_text(tmp_path):
     rows = sample_rows()
     rows[3]["answer"] = '<script>alert(1)</script><img src="http://x/y.png">'
     items = [{"index": i, "line": i + 1, "prompt": f"<b>q{i}</b>", "expected": "e"} for i in range(4)]
-    built = report.build(consortiums=["c<i>"], dataset="d.jsonl", items=4, systems=SYSTEMS, rows=rows)
+    built = figures.build(consortiums=["c<i>"], dataset="d.jsonl", items=4, systems=SYSTEMS, rows=rows)
     page = report_html.render(built, items)
     (tmp_path / "report.html").write_text(page, encoding="utf-8")
     text = "".join(parse_page(tmp_path / "report.html").text)

@@ -8,7 +8,7 @@ import re
 import pytest
 from test_eval_paired import newcombe_by_hand
 
-from llm_consortium.evaluation import report, stats
+from llm_consortium.evaluation import figures, stats
 from llm_consortium.evaluation.dataset import Item
 from llm_consortium.evaluation.judge_scoring import Scoring
 from llm_consortium.evaluation.result_store import ResultStore
@@ -66,7 +66,7 @@ PRICES = {"a": (1.0, 2.0), "b": (3.0, 4.0), "judge": (10.0, 20.0), "base": (0.5,
 async def test_every_figure_of_the_report():
     a, b, arbiter, base = scripted()
     rows = await runner(plan(a, b, arbiter, base)).run(ITEMS)
-    built = report.build(consortiums=["trio"], dataset="d.jsonl", items=5, systems=SYSTEMS, rows=rows, prices=PRICES)
+    built = figures.build(consortiums=["trio"], dataset="d.jsonl", items=5, systems=SYSTEMS, rows=rows, prices=PRICES)
     consortium, alone_a, alone_b, baseline = built["systems"]
 
     assert [(s["correct"], s["total"]) for s in built["systems"]] == [(3, 5), (4, 5), (2, 5), (2, 5)]
@@ -130,7 +130,7 @@ async def test_every_figure_of_the_report():
         {"round": 1, "answer": "2", "correct": True}, {"round": 2, "answer": "7", "correct": False}
     ]
     assert results[(1, "consortium", "trio")]["final_round"] == 2
-    assert report.disagreements(built) == [1, 2, 3]  # item 5: all wrong
+    assert figures.disagreements(built) == [1, 2, 3]  # item 5: all wrong
 
 
 @pytest.mark.asyncio
@@ -253,7 +253,7 @@ async def test_a_vote_consortium_flips_on_its_winning_answers():
     p = Plan([Entrant("duo", [a.participant(), b.participant()], None, settings(max_iterations=2, strategy="vote"))],
              include_members=False)
     rows = await runner(p).run([Item(0, 1, "q", "1")])
-    built = report.build(consortiums=["duo"], dataset="d", items=1, systems=[s.as_dict() for s in p.systems()], rows=rows)
+    built = figures.build(consortiums=["duo"], dataset="d", items=1, systems=[s.as_dict() for s in p.systems()], rows=rows)
     assert [(r["answer"], r["correct"]) for r in rows[0]["rounds"]] == [("1", True), ("2", False)]
     assert built["systems"][0]["flips"] == {"right_to_wrong": 1, "wrong_to_right": 0}
     assert (rows[0]["answer"], rows[0]["final_round"], rows[0]["confidence"]) == ("2", 2, 1.0)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from llm.cli import cli
 
 from llm_consortium.errors import EmptyAnswer
-from llm_consortium.evaluation import paired_verdict, report, report_html, stats, table
+from llm_consortium.evaluation import figures, paired_verdict, report_html, stats, table
 from llm_consortium.evaluation.judge_scoring import Scoring
 from llm_consortium.evaluation.trace_results import from_trace, waited_ms
 
@@ -155,7 +155,7 @@ async def test_a_judge_that_reports_no_usage_has_unknown_tokens_not_zero():
     assert await scoring.score("q", "4", "4") == (True, None)
     usage = scoring.usage.as_dict()
     assert (usage["calls"], usage["input_tokens"], usage["output_tokens"]) == (1, None, None)
-    built = report.build(consortiums=["c"], dataset="d", items=0, systems=[], rows=[], judge=usage,
+    built = figures.build(consortiums=["c"], dataset="d", items=0, systems=[], rows=[], judge=usage,
                          prices={"grader": (1.0, 1.0)})
     assert built["judge"]["cost"] is None
     assert "Judge grader: 1 call, - input / - output tokens, cost -, 0 unreadable verdicts" in table.render(built)
@@ -166,11 +166,11 @@ async def test_a_judge_that_reports_no_usage_has_unknown_tokens_not_zero():
 
 def test_eval_cost_is_calls_costs_one_implementation_with_the_providers_own_figure():
     usage = {"m": {"calls": 1, "input": 10, "output": 5, "cost": 0.25}}
-    assert report.cost(usage, {}) == 0.25  # the provider's figure, even without a price table
-    assert report.cost(usage, {"m": (1.0, 1.0)}) == 0.25
-    assert report.cost({"m": {"calls": 1, "input": 10, "output": 5}}, {"m": (1.0, 2.0)}) == pytest.approx(20 / 1e6)
-    assert report.cost({"m": {"calls": 1, "input": None, "output": None}}, {"m": (1.0, 2.0)}) is None
-    assert report.cost({"m": {"calls": 1, "input": 10, "output": 5}}, {}) is None
+    assert figures.cost(usage, {}) == 0.25  # the provider's figure, even without a price table
+    assert figures.cost(usage, {"m": (1.0, 1.0)}) == 0.25
+    assert figures.cost({"m": {"calls": 1, "input": 10, "output": 5}}, {"m": (1.0, 2.0)}) == pytest.approx(20 / 1e6)
+    assert figures.cost({"m": {"calls": 1, "input": None, "output": None}}, {"m": (1.0, 2.0)}) is None
+    assert figures.cost({"m": {"calls": 1, "input": 10, "output": 5}}, {}) is None
 
 
 # ------------------------------------------------------------------ NaN, counts, small costs
@@ -197,7 +197,7 @@ def test_one_item_is_one_item_and_a_small_cost_is_a_figure(tmp_path):
     rows = [{"item": 0, "line": 1, "system": "member:m", "kind": "member", "name": "m", "answer": "4",
              "correct": True, "error": None, "calls": 1, "input_tokens": 12, "output_tokens": 3,
              "usage": {"m": {"calls": 1, "input": 12, "output": 3}}, "latency_ms": 5, "own_ms": 5, "wait_ms": 0}]
-    built = report.build(consortiums=["c"], dataset="d.jsonl", items=1, systems=systems, rows=rows,
+    built = figures.build(consortiums=["c"], dataset="d.jsonl", items=1, systems=systems, rows=rows,
                          prices={"m": (1.0, 1.0)}, judge={"model": "g", "calls": 1, "input_tokens": 30,
                                                           "output_tokens": 2, "errors": 0,
                                                           "usage": {"g": {"calls": 1, "input": 30, "output": 2}}})
@@ -252,7 +252,7 @@ async def test_eval_counts_a_member_call_that_never_got_a_slot_and_the_baseline_
     assert consortium["calls"] == 3 and consortium["failed_calls"] == 1  # counted, never lost
     assert consortium["usage"]["stuck"]["calls"] == 1 and consortium["usage"]["stuck"]["requests"] == 0
     assert consortium["member_calls"] == 2 and baseline["samples"] == 2 and len(base.calls) == 2
-    built = report.build(consortiums=["trio"], dataset="d.jsonl", items=1,
+    built = figures.build(consortiums=["trio"], dataset="d.jsonl", items=1,
                          systems=[s.as_dict() for s in plan.systems()], rows=rows, prices={})
     assert built["systems"][0]["failed_calls"] == 1
     assert "Failed calls: 1 (counted in its calls)" in table.render(built)

@@ -14,8 +14,8 @@ import pytest
 from llm_consortium.adapter.model_matchers import judge_prompt
 from llm_consortium.engine import run
 from llm_consortium.judging import prompts
+from llm_consortium.judging.arbiter_reply.verdict import Verdict
 from llm_consortium.judging.ballots import build_review_prompt
-from llm_consortium.judging.verdict import Verdict
 from llm_consortium.saved import store
 from llm_consortium.text.cuts import ANSWER_CHARS, TOTAL_CHARS, Caps, fit
 from llm_consortium.types import Call

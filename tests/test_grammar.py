@@ -1,4 +1,4 @@
-"""judging.grammar: the one place replies' tags, reasoning blocks and confidences
+"""judging.arbiter_reply.grammar: the one place replies' tags, reasoning blocks and confidences
 are defined, and every reader of a reply uses it."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm_consortium.judging.grammar import TAG_RE, parse_confidence, remove_think, strip_tags, tag_info
-from llm_consortium.judging.reader import ReplyReader, parse_verdict
+from llm_consortium.judging.arbiter_reply.grammar import TAG_RE, parse_confidence, remove_think, strip_tags, tag_info
+from llm_consortium.judging.arbiter_reply.reader import ReplyReader, parse_verdict
 from llm_consortium.structured.json_answers import extract_json
 
 PACKAGE = Path(__file__).resolve().parent.parent / "llm_consortium"

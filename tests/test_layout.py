@@ -177,7 +177,7 @@ def test_registering_saved_consortiums_does_not_import_the_engine_side(user_path
     )
     loaded = set(ast.literal_eval(done.stdout.strip()))
     assert "llm_consortium.adapter.models" in loaded  # it did register
-    heavy = {"engine", "engine.deliberation", "trace", "calls.policy", "types", "calls.gate", "adapter.participants", "judging.prompts", "judging.verdict"}
+    heavy = {"engine", "engine.deliberation", "trace", "calls.policy", "types", "calls.gate", "adapter.participants", "judging.prompts", "judging.arbiter_reply.verdict"}
     assert not {f"llm_consortium.{name}" for name in heavy} & loaded
 
 

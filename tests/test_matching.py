@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_consortium.evaluation import scorers
-from llm_consortium.judging import grammar, matching, numbers, vote
+from llm_consortium.judging import matching, numbers, vote
+from llm_consortium.judging.arbiter_reply import grammar
 from llm_consortium.judging.conclusions import Conclusion, conclude
 from llm_consortium.judging.matching import PureMatcher
 
@@ -302,9 +303,9 @@ def test_the_awaitable_tally_agrees_with_the_plain_one(answers):
 
 
 def test_the_trace_names_the_rule_even_when_the_conclusion_is_the_shown_answer():
-    from llm_consortium.render import walk
+    from llm_consortium.render import trace_phrases
 
     _, trace = vote.tally(["12", "12"], ["a", "b"], prompt=SUM)
-    assert walk.group_extracted(trace["groups"][0]) == " (bare number)"
+    assert trace_phrases.group_extracted(trace["groups"][0]) == " (bare number)"
     _, trace = vote.tally(["Paris", "Lyon"], ["a", "b"], prompt="Name a city.")
-    assert [walk.group_extracted(g) for g in trace["groups"]] == [" (same text)", " (same text)"]
+    assert [trace_phrases.group_extracted(g) for g in trace["groups"]] == [" (same text)", " (same text)"]

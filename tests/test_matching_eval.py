@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from llm.cli import cli
 
-from llm_consortium.evaluation.unanimity import unanimity, unanimous
+from llm_consortium.evaluation.figures import unanimity
+from llm_consortium.evaluation.trace_results import unanimous
 
 from helpers import save
 from loopback import reply

@@ -1,4 +1,4 @@
-"""Unit tests for llm_consortium.judging.prompts and .verdict: labels, the arbiter's and the members' prompts, and the verdict parser."""
+"""Unit tests for llm_consortium.judging.prompts and judging.arbiter_reply: labels, the arbiter's and the members' prompts, and the verdict parser."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from llm_consortium.judging.arbiter_reply.reader import parse_verdict
+from llm_consortium.judging.arbiter_reply.verdict import Verdict
 from llm_consortium.judging.prompts import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
-from llm_consortium.judging.reader import parse_verdict
-from llm_consortium.judging.verdict import Verdict
 from llm_consortium.text import fencing
 
 # Written independently of the module's own regexes on purpose.
@@ -266,7 +266,7 @@ def test_parse_ignores_later_synthesis_inside_thinking_block():
 
 def test_parse_synthesis_only_inside_think_is_not_usable(caplog):
     raw = "<think><synthesis>secret</synthesis><confidence>0.9</confidence></think>Plain answer."
-    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.verdict"):
+    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.arbiter_reply.verdict"):
         v = parse_verdict(raw)
     assert v.synthesis == "Plain answer."
     assert not v.tagged
@@ -449,7 +449,7 @@ def test_parse_missing_confidence_is_none():
 
 def test_parse_untagged_reply_ignores_confidence_silently(caplog):
     raw = "Just an answer.\n<confidence>0.9</confidence>"
-    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.verdict"):
+    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.arbiter_reply.verdict"):
         v = parse_verdict(raw)
     assert v.synthesis == "Just an answer.\n0.9"
     assert v.confidence is None
@@ -458,7 +458,7 @@ def test_parse_untagged_reply_ignores_confidence_silently(caplog):
 
 
 def test_parse_tagged_reply_does_not_warn(caplog):
-    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.verdict"):
+    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.arbiter_reply.verdict"):
         parse_verdict(WELL_FORMED)
     assert not caplog.records
 
@@ -518,7 +518,7 @@ def test_parse_refinement_areas_none(body):
 
 @pytest.mark.parametrize("raw", ["", "   ", "\n\r\n\t  \n"])
 def test_parse_empty_or_blank_reply(raw, caplog):
-    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.verdict"):
+    with caplog.at_level(logging.WARNING, logger="llm_consortium.judging.arbiter_reply.verdict"):
         v = parse_verdict(raw)
     assert v.synthesis == ""
     assert v.confidence is None

@@ -12,7 +12,7 @@ import pytest
 from llm_consortium.calls.failures import is_quota_exhausted, is_rate_limited
 from llm_consortium.calls.gate import ModelGate, current_slot
 from llm_consortium.calls.policy import call_with_policy, rate_limit_delay
-from llm_consortium.render.walk import retries_text
+from llm_consortium.render.trace_phrases import retries_text
 from llm_consortium.types import Call, Participant, Reply
 
 from helpers import Clock, ProviderError, Scripted, Sleeps

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llm_consortium.judging.reader import ReplyReader, parse_verdict
-from llm_consortium.judging.verdict import parse_head
+from llm_consortium.judging.arbiter_reply.reader import ReplyReader, parse_verdict
+from llm_consortium.judging.arbiter_reply.verdict import parse_head
 
 # Independent of the module's regexes: any known tag, any case, any inner spacing.
 ANY_TAG = re.compile(

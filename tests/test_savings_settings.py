@@ -136,7 +136,7 @@ def test_run_options_refuse_out_of_range_spending_values(user_path):
 
 
 def test_the_trace_text_shows_cost_savings_tiers_and_a_budget_stop():
-    from llm_consortium.render.walk import spending_lines, spending_text
+    from llm_consortium.render.trace_phrases import spending_lines, spending_text
 
     usage = {"cost_usd": 0.00213, "calls_saved": {"agreement": 1, "tiers": 2}}
     assert spending_text(usage) == "cost $0.00213 · saved 3 calls (agreement 1, tiers 2)"

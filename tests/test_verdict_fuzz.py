@@ -1,4 +1,4 @@
-"""Property tests for llm_consortium.judging.verdict and .fencing: the parser survives any reply, and
+"""Property tests for llm_consortium.judging.arbiter_reply.verdict and .fencing: the parser survives any reply, and
 fenced member answers cannot escape their blocks."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llm_consortium.judging.arbiter_reply.reader import parse_verdict
+from llm_consortium.judging.arbiter_reply.verdict import Verdict
 from llm_consortium.judging.prompts import LabelledAnswer, build_arbiter_prompt, build_refinement_prompt, labels
-from llm_consortium.judging.reader import parse_verdict
-from llm_consortium.judging.verdict import Verdict
 from llm_consortium.text import fencing
 
 # Independent of the module's regexes: any known tag, any case, any inner spacing.

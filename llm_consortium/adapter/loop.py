@@ -22,9 +22,7 @@ it would replace `shared_loop()` only. It cannot iterate an async generator from
 sync code (sync_iter.py's queue bridge stays), its thread is gone in a forked child
 like ours (the same pid check would be needed), and a Ctrl-C in `portal.call` leaves
 the task running unless the caller cancels it (`_run_on_shared_loop`'s work again).
-Both cost well under a millisecond per call where a consortium call takes seconds
-(bench/portal.py: 150-260 µs here against 280-760 µs through the portal, a 100-chunk
-stream 60-590 µs against 100-360 µs, on a loaded 2-CPU machine).
+Neither is faster in a way a call notices (docs/local-models.md has the figures).
 """
 
 from __future__ import annotations

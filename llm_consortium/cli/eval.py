@@ -187,7 +187,7 @@ def eval_(
     from ..adapter.loop import run_sync
     from ..adapter.participants import Registry
     from ..evaluation import dataset as datasets
-    from ..evaluation import report, report_html, table
+    from ..evaluation import figures, report_html, table
     from ..evaluation.bar import Bar, warnings_through
     from ..evaluation.judge_scoring import Scoring
     from ..evaluation.result_store import FILE_NAME, ResultStore, digest
@@ -262,7 +262,7 @@ def eval_(
     if runner.reused:
         click.echo(f"Reused {runner.reused} stored results (--resume).", err=True)
 
-    built = report.build(
+    built = figures.build(
         consortiums=list(names), dataset=data.path, items=len(items),
         systems=[s.as_dict() for s in plan.systems()], rows=rows, prices=price_table,
         scorer=scorer, judge=scoring.usage.as_dict() if scoring.usage else None,

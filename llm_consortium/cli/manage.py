@@ -29,10 +29,18 @@ from ..saved.config import (
     explain,
 )
 from ..saved.cycles import configured_aliases, find_cycle, users_of
+from ..settings_spec import FLAGS
 from ..text.terminal import inert, inert_json
 from ..text.words import naming
-from . import create_args, fail, matching_options
-from .spending import SPENDING_FLAGS, SPENDING_KEYS, config_fields, spending_options, tier_of
+from . import create_args, fail
+from .create_options import (
+    SPENDING_KEYS,
+    matching_fields,
+    matching_options,
+    spending_fields,
+    spending_options,
+    tier_of,
+)
 
 # `list` pads names to line up its rows, but no wider than this.
 NAME_COLUMN = 24
@@ -42,7 +50,7 @@ _FOLLOW_FLAG = "--force --follow-symlinks"
 
 # Which create flag set each config field, so a validation error points at the flag.
 _FLAG_FOR_FIELD = {"confidence_threshold": "-t/--threshold", "max_iterations": "-i/--iterations",
-                   "min_iterations": "--min-iterations", **SPENDING_FLAGS}
+                   "min_iterations": "--min-iterations", **FLAGS}
 
 
 def _checked_name(name: str) -> str:
@@ -108,7 +116,7 @@ def _stdin_is_terminal() -> bool:
 @click.option("--force", is_flag=True, help="Replace an existing consortium")
 @click.option("--follow-symlinks", is_flag=True,
               help="With --force, write through a symlink to a file outside the consortiums folder")
-@matching_options.options
+@matching_options
 def create(
     name_argument: str | None,
     name: str | None,
@@ -137,7 +145,7 @@ def create(
           -m gpt-4o-mini:2 -m claude-3.5-haiku -a gpt-4o \\
           -o gpt-4o-mini temperature 0.7
     """
-    # The spending and matching options arrive as keyword arguments; each module reads its own.
+    # The spending and matching options arrive as keyword arguments (`create_options`).
     spending = {key: extra.pop(key) for key in SPENDING_KEYS}
     matching = extra
     if name is not None and name_argument is not None and name != name_argument:
@@ -224,12 +232,12 @@ def create(
             min_iterations=min_iterations,
             system_prompt=system,
             strategy=strategy,
-            **matching_options.fields(matching, known),
+            **matching_fields(matching, known),
             review=review,
-            **config_fields(spending),
+            **spending_fields(spending),
         )
     except ValidationError as ex:
-        raise fail(f"Invalid consortium: {explain(ex, {**_FLAG_FOR_FIELD, **matching_options.FLAG_FOR_FIELD})}") from ex
+        raise fail(f"Invalid consortium: {explain(ex, _FLAG_FOR_FIELD)}") from ex
     loop = find_cycle(config, known, aliases)
     if loop:
         click.echo(

@@ -16,7 +16,7 @@ from ..errors import RunsError
 from ..history.logged_runs import Run, find_run, open_logs, recent_runs
 from ..render import trace_html as trace_html
 from ..render import trace_text as trace_text
-from ..render.walk import confidence_text, partial_count, seconds
+from ..render.trace_phrases import confidence_text, partial_count, seconds
 from ..text.terminal import inert, inert_json
 from ..text.words import dollars
 from . import fail

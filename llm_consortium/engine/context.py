@@ -1,7 +1,7 @@
 """What every step of a run shares: the request, the participants, the settings, the
 answer format, and the run's running totals (usage, notes, judged answers).
 
-Steps (`fanout`, `judge`, `steps`) take a `RunContext` and add to it; none of them
+Steps (`fanout`, `decide`, `steps`) take a `RunContext` and add to it; none of them
 keeps state of its own, so a new step joins a round without touching the others.
 
 Every model call a run makes goes through one path here: `afford` before it (the
@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from ..calls import costs
 from ..calls.policy import call_with_policy
 from ..errors import BudgetStop, ConsortiumFailed
-from ..judging.arbiter_stream import AnswerFn
+from ..judging.arbiter_reply.streaming import AnswerFn
 from ..judging.matching import AUTO, Grouping, Matcher
 from ..structured.formats import TextFormat, format_for
 from ..trace import RoundRecord
@@ -73,7 +73,7 @@ class RunContext:
         self.rate_limited = 0  # calls waiting for a rate limit now
         self.tool_calls = 0  # tool calls members made so far
         self.warned_untagged = False
-        # Spending (see `spending`): calls saved by kind, why the run stopped early,
+        # Savings (see `savings`): calls saved by kind, why the run stopped early,
         # and how many tiers remain after the one being asked.
         self.saved = {"agreement": 0, "tiers": 0, "waves": 0}
         self.stopped: str | None = None

@@ -8,7 +8,7 @@ from typing import Any, cast
 from ..calls import context_window
 from ..errors import ConsortiumFailed
 from ..judging import matching, prompts
-from ..judging.verdict import Verdict
+from ..judging.arbiter_reply.verdict import Verdict
 from ..text import words
 from ..trace import ArbiterRecord, VoteRecord
 from ..types import Call

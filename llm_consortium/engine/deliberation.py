@@ -13,11 +13,11 @@ import random
 import time
 
 from ..errors import AttachmentError, ConsortiumFailed
-from ..judging.arbiter_stream import AnswerFn
-from ..judging.verdict import Verdict
+from ..judging.arbiter_reply.streaming import AnswerFn
+from ..judging.arbiter_reply.verdict import Verdict
 from ..trace import RoundRecord
 from ..types import Call, Outcome, Participant, ProgressFn, Result, Settings
-from . import attachments, spending, status, steps
+from . import attachments, savings, status, steps
 from .context import Candidate, RunContext
 from .decide import fall_back
 from .fanout import RoundState
@@ -103,7 +103,7 @@ def _result(ctx: RunContext, rounds: list[RoundRecord]) -> Result:
         confidence=best.confidence,
         final_round=best.round,
         rounds=rounds,
-        usage=spending.usage(ctx),
+        usage=savings.usage(ctx),
         notes=ctx.notes,
         confidence_threshold=ctx.settings.confidence_threshold,
         stopped=ctx.stopped,
@@ -134,7 +134,7 @@ async def run(
         result = await _deliberate(ctx, rounds)
     except ConsortiumFailed as ex:
         # A failed run still spent: its calls, tokens and cost, and the members that failed.
-        ex.usage = dict(spending.usage(ctx))
+        ex.usage = dict(savings.usage(ctx))
         ex.rounds = len(rounds)
         ex.failed_members = [dict(failure) for failure in status.failed_members(rounds)]
         raise

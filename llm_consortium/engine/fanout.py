@@ -16,8 +16,8 @@ from typing import Any
 
 from ..calls.policy import describe
 from ..judging import answer_parts, prompts, vote
+from ..judging.arbiter_reply.verdict import Verdict
 from ..judging.ranking import PeerRanking
-from ..judging.verdict import Verdict
 from ..text.fencing import strip_markers
 from ..text.words import plural
 from ..trace import CallRecord, RoundRecord

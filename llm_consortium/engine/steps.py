@@ -3,17 +3,17 @@
 1. **fan-out** (`fanout`, through `waves.ask`): the members of the tier
    are asked at once;
 2. **quorum**: enough members answered, or the round fails;
-3. **escalate on disagreement** (`spending`): with a tier left, answers sharing less
+3. **escalate on disagreement** (`savings`): with a tier left, answers sharing less
    than the agreement level go to the next tier before any arbiter;
-4. **review** (`review`, when the consortium asks for it): members rank each other's
+4. **review** (`peer_review`, when the consortium asks for it): members rank each other's
    answers, and the ranking informs the arbiter or, without one, decides;
-5. **decide** (`judge`): the arbiter judges every answer so far, or the members vote;
-   when every answer agrees the arbiter (and the review) is skipped (`spending.agreed`);
+5. **decide** (`decide`): the arbiter judges every answer so far, or the members vote;
+   when every answer agrees the arbiter (and the review) is skipped (`savings.agreed`);
 6. **escalate on doubt**: with a tier left, an arbiter below the threshold asks it.
 
 The budget is checked before every call (`RunContext.afford`, in the fan-out, the
 review and the arbiter's call): a call that could pass it ends the round here with the
-members' vote on the answers it has (`spending.best_so_far`). The stop rule between
+members' vote on the answers it has (`savings.best_so_far`). The stop rule between
 rounds is the deliberation's (`deliberation`). A new step is one more function here,
 taking the run's context and the round's state like the others.
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 from ..errors import BudgetStop
 from ..trace import RoundRecord
 from ..types import Participant
-from . import spending, waves
+from . import savings, waves
 from .context import RunContext
 from .decide import decide
 from .fanout import RoundState
@@ -55,17 +55,17 @@ async def play(ctx: RunContext, number: int, previous: RoundState | None) -> Rou
 
 async def _play(ctx: RunContext, rnd: RoundState, previous: RoundState | None) -> RoundState:
     number = rnd.number
-    groups = spending.tiers(ctx)
+    groups = savings.tiers(ctx)
     for index, members in enumerate(groups):
         ctx.tiers_left = len(groups) - index - 1
         try:
             escalated = await _tier(ctx, rnd, members, previous)
         except BudgetStop as stop:
-            spending.stop(ctx, number, str(stop), rnd)
-            await spending.best_so_far(ctx, rnd)
+            savings.stop(ctx, number, str(stop), rnd)
+            await savings.best_so_far(ctx, rnd)
             return rnd
         if len(groups) > 1:
-            entry = spending.tier_record(index + 1, members)
+            entry = savings.tier_record(index + 1, members)
             if escalated:
                 entry["escalated"] = escalated
                 if rnd.verdict is not None and "arbiter" in rnd.record:
@@ -90,11 +90,11 @@ async def _tier(
             return problem
         rnd.record["failed"] = problem
         return None
-    if ctx.tiers_left and (reason := await spending.disagreement(ctx, rnd)):
+    if ctx.tiers_left and (reason := await savings.disagreement(ctx, rnd)):
         return reason
-    rnd.verdict = await spending.agreed(ctx, rnd)
+    rnd.verdict = await savings.agreed(ctx, rnd)
     if rnd.verdict is None:
         if ctx.settings.review:
             rnd.review = await review(ctx, rnd)
         await decide(ctx, rnd)
-    return spending.unsure(ctx, rnd) if ctx.tiers_left else None
+    return savings.unsure(ctx, rnd) if ctx.tiers_left else None

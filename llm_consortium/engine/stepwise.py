@@ -23,9 +23,9 @@ from typing import Any
 
 from ..calls.context_window import estimate_tokens
 from ..judging import fitting, prompts
-from ..judging.arbiter_stream import ArbiterStream
+from ..judging.arbiter_reply.streaming import ArbiterStream
+from ..judging.arbiter_reply.verdict import Verdict
 from ..judging.reply_formats import copies_the_format
-from ..judging.verdict import Verdict
 from ..text.fencing import strip_markers
 from ..types import Call, Outcome, Reply
 from .call_records import call_record

@@ -5,7 +5,7 @@ and the rest only when that first wave did not. Without waves, the whole tier at
 
 from __future__ import annotations
 
-from ..judging import spend_rules
+from ..judging import agreement
 from ..trace import VoteRecord
 from ..types import Participant
 from .context import RunContext
@@ -33,14 +33,14 @@ async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], prev
     """Fan out to one tier, which joins the round's panel. With waves, each group
     that votes among itself is asked first with the fewest members whose agreement
     would decide its vote and reach the confidence threshold over the whole group
-    (`spend_rules.first_wave`), and the rest of the group only when that first wave
+    (`agreement.first_wave`), and the rest of the group only when that first wave
     did not; a member held back still counts in the panel (docs/confidence.md)."""
     rnd.panel += len(members)
     calls = member_calls(ctx, members, previous)
     threshold = ctx.settings.confidence_threshold
     groups = _wave_groups(ctx, members) if ctx.settings.waves else [list(range(len(members)))]
     first = [
-        group[: spend_rules.first_wave(len(group), threshold)] if ctx.settings.waves else group for group in groups
+        group[: agreement.first_wave(len(group), threshold)] if ctx.settings.waves else group for group in groups
     ]
     now = [i for wave in first for i in wave]
     await fan_out(ctx, rnd, [members[i] for i in now], [calls[i] for i in now])
@@ -55,7 +55,7 @@ async def ask(ctx: RunContext, rnd: RoundState, members: list[Participant], prev
         if any(answers):
             _, vote, _ = await count(ctx, rnd, answers, [members[i].name for i in wave])
             sizes = group_sizes(vote)
-        if rest and not spend_rules.decided(sizes, len(rest), threshold):
+        if rest and not agreement.decided(sizes, len(rest), threshold):
             later += rest
     skipped = len(members) - len(now) - len(later)
     ctx.saved["waves"] += skipped

@@ -15,7 +15,7 @@ from ..render.page import document, escape
 from ..text.cuts import shortened
 from ..text.words import dollars, plural
 from .charts import forest_plot, place_labels
-from .report import disagreements
+from .figures import disagreements
 from .table import HEADINGS, LATENCY_NOTE, cells, fallback_text, label
 
 _CSS = """

@@ -23,7 +23,7 @@ NAMES = ("exact", "number", "contains", "regex", "choice", "judge")
 
 def stated_number(answer: str) -> str | None:
     """The number an answer concludes with, canonical (the vote's rule,
-    `conclusions.final_number`: its conclusion when that is a number, else the last
+    `answer_values.final_number`: its conclusion when that is a number, else the last
     result after "=", else its stated answer's last number, else the last number it
     names: "7 + 12 = 19 ... the answer is a sum of 7 and 12" gives 19); None when it
     names none."""

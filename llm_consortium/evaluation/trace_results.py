@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 from ..trace import read_trace
-from .unanimity import unanimous
 
 
 def ms(since: float) -> int:
@@ -161,6 +160,17 @@ def _round_answers(trace: dict[str, Any]) -> list[dict[str, Any]]:
         if answer is not None:
             rounds.append({"round": record["round"], "answer": answer})
     return rounds
+
+
+def unanimous(trace: dict[str, Any]) -> bool | None:
+    """Whether the run's last vote put every answer in one group; None when no
+    round of the run voted (an arbiter's run or a single call has no vote). A
+    unanimous vote is what the arbiter skip and the trace's confidence rest on, so
+    eval reports its share per system beside accuracy."""
+    votes = [record["vote"] for record in trace.get("rounds", []) if isinstance(record.get("vote"), dict)]
+    if not votes or "share" not in votes[-1]:
+        return None
+    return bool(votes[-1]["share"] == 1.0)
 
 
 def from_trace(trace: dict[str, Any], started: float) -> dict[str, Any]:

@@ -1,2 +1,2 @@
-"""Asking for and reading judgements: the prompts, the arbiter's tagged verdict (whole or
-as it streams), and counting like answers when members vote."""
+"""Asking for and reading judgements: the prompts, the arbiter's tagged verdict
+(`arbiter_reply`: read whole or as it streams), and counting like answers when members vote."""

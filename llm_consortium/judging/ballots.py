@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from ..errors import UnreadableRanking
 from ..text.cuts import DEFAULT_CAPS, Caps, fit, one_line
 from ..text.fencing import fenced, pick_nonce
-from .grammar import remove_think
+from .arbiter_reply.grammar import remove_think
 
 _LINE = re.compile(r"^\s*(?:\d+\s*[.):-]|[-*])?\s*\**\s*(?:answer\s+)?\[?([A-Z]{1,3})\]?\**\s*(?:[-—–:|]+\s*(.*))?$")
 _BLOCK = re.compile(r"<ranking>(.*?)(?:</ranking>|$)", re.S | re.I)

@@ -42,17 +42,13 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
 
-from . import answer_parts, candidates, numbers, options, printed, quantities, remnants, yes_no_replies
+from . import answer_parts, candidates, options, printed, quantities, remnants, yes_no_replies
 from .asking import NO_PROMPT, PromptForm
 from .tokens import flat_lines, stem, tokens
 from .units import UNIT_OF
 
-__all__ = [
-    "NO_PROMPT", "RULES", "Conclusion", "PromptForm", "bare_number", "choice_letter", "conclude", "final_number",
-    "normalise", "stated_answer", "yes_no",
-]
+__all__ = ["NO_PROMPT", "RULES", "Conclusion", "PromptForm", "bare_number", "conclude", "named_unit", "normalise"]
 
 RULES = ("stated answer", "result", "bare number", "yes/no", "choice", "short answer", "in a sentence", "same text")
 
@@ -113,8 +109,10 @@ def _lead(sentence: str, form: PromptForm, own_line: bool = False) -> Conclusion
     """A longer reply's first sentence when it answers outright: an amount, date or
     letter, or a name ("Canberra.", "It was painted by Leonardo da Vinci."); a first
     line of its own needs no full stop ("**5**" above an explanation)."""
-    if not own_line and (not sentence.endswith((".", "!", ";")) or not any(t.kind == "word" for t in tokens(sentence))):
-        return None
+    if not own_line:
+        ended = sentence.endswith((".", "!", ";"))
+        if not ended or not any(t.kind == "word" for t in tokens(sentence)):
+            return None
     found = _reduce(sentence, form, "short answer")
     if found.kind == "choice" or (found.kind == "printed" and len(found.value.split()) <= _LONGEST_LEAD):
         return found
@@ -249,7 +247,9 @@ def named_unit(form: PromptForm) -> str:
     """The one unit the question names ("How many seconds…": "s"), else "": an
     amount written without it is in it."""
     named = [unit for unit, aliases in _ALIASES.items() if aliases & set(form.ask)]
-    return named[0] if len(named) == 1 else form.implied_unit if not named else ""
+    if len(named) == 1:
+        return named[0]
+    return "" if named else form.implied_unit
 
 
 @functools.lru_cache(maxsize=64)
@@ -292,7 +292,9 @@ def _conclude(text: str, form: PromptForm) -> Conclusion:
     part = answer_parts.stated(lines)
     if part is not None:
         opening = yes_no_replies.opening([part]) if form.yes_no else None
-        return Conclusion("yes/no", opening, "stated answer") if opening else _reduce(part, form, "stated answer")
+        if opening:
+            return Conclusion("yes/no", opening, "stated answer")
+        return _reduce(part, form, "stated answer")
     picked = _opening_choice(lines, form)
     if picked is not None:
         return picked
@@ -332,60 +334,3 @@ def bare_number(text: str) -> str | None:
         return None
     found = quantities.read([t for t in remnants.content(tokens(text)) if t.fold != ","])
     return found[1] if found is not None and found[0] == "number" else None
-
-
-def stated_answer(text: str) -> str | None:
-    """The part of a reply that states its answer ("Final answer: X", "the answer is
-    X", \\boxed{X}), or None when it states none."""
-    lines = flat_lines(text)
-    return answer_parts.final_line(lines) or answer_parts.stated(lines)
-
-
-def final_number(text: str) -> str | None:
-    """The number a reply concludes with, for `number` matching and eval's `number`
-    scorer: its conclusion when that is a number (without unit or currency); else
-    the last result after "="; else its stated answer's last number; else the last
-    number it names."""
-    concluded = conclude(text)
-    if concluded.kind == "number":
-        amount = concluded.value.lstrip("≈").split(" ")[0].replace("$", "").replace("€", "").replace("£", "")
-        amount = amount.replace("¥", "").rstrip("%")
-        top, slash, bottom = amount.partition("/")
-        return numbers.canonical(str(Decimal(top) / Decimal(bottom))) if slash else amount
-    lines = flat_lines(text)
-    for line in reversed(lines):
-        at = line.rfind("=")
-        if at >= 0:
-            found = numbers.find(line[at + 1 : at + 1 + numbers.MAX_CHARS + 4])
-            if found:
-                return found[0]
-            break
-    stated = stated_answer(text)
-    found = numbers.find(stated) if stated is not None else []
-    if found:
-        return found[-1]
-    for line in reversed(lines):
-        found = numbers.find(line)
-        if found:
-            return found[-1]
-    return None
-
-
-def choice_letter(text: str, prompt: str = "") -> str | None:
-    """The option letter (A to J) a reply picks, or None."""
-    form = PromptForm.of(prompt)
-    concluded = conclude(text, form=form)
-    if concluded.kind == "choice" and len(concluded.value) == 1:
-        return concluded.value
-    stated = stated_answer(text)
-    return options.letter(stated, form) if stated is not None else None
-
-
-def yes_no(text: str) -> str | None:
-    """"yes" or "no" when the reply (or its stated answer) opens with that word."""
-    for part in (stated_answer(text), text):
-        if part is not None:
-            ts = [t for t in tokens(part[:200]) if t.kind != "sym"]
-            if ts and ts[0].fold in ("yes", "no"):
-                return ts[0].fold
-    return None

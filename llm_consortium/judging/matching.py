@@ -20,17 +20,8 @@ from typing import Any, Protocol
 
 from ..settings_spec import BY_NAME, MODEL_MATCHING_MODES, PURE_MATCHING_MODES
 from . import answer_parts, estimates, names, numbers
-from .conclusions import (
-    Conclusion,
-    PromptForm,
-    choice_letter,
-    conclude,
-    final_number,
-    named_unit,
-    normalise,
-    stated_answer,
-    yes_no,
-)
+from .answer_values import choice_letter, final_number, stated_answer, yes_no
+from .conclusions import Conclusion, PromptForm, conclude, named_unit, normalise
 
 __all__ = [
     "AUTO", "MODES", "Cluster", "Conclusion", "Grouping", "Matcher", "PureMatcher", "canonical_number",

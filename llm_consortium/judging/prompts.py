@@ -21,6 +21,7 @@ from typing import Any
 from ..text.cuts import DEFAULT_CAPS, Caps, Cut, fit, one_line
 from ..text.fencing import fenced, pick_nonce
 from ..types import ToolUse
+from .arbiter_reply.verdict import Verdict
 from .reply_formats import (
     COMPACT_REPLY_FORMAT,
     FULL_REPLY_FORMAT,
@@ -28,7 +29,6 @@ from .reply_formats import (
     json_verdict_format,
     schema_instructions,
 )
-from .verdict import Verdict
 
 __all__ = [
     "LabelledAnswer", "arbiter_cut_notes", "build_arbiter_prompt", "build_peer_prompt", "build_refinement_prompt",

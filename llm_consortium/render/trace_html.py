@@ -16,7 +16,7 @@ from ..text.words import plural
 from ..trace import ArbiterRecord, CallRecord, ReviewRecord, RoundRecord, name_of
 from .markdown import answer_html
 from .page import document, escape
-from .walk import (
+from .trace_phrases import (
     ballots,
     confidence_text,
     fallback_text,

@@ -1,7 +1,7 @@
 """The plain-text account of one run that `llm consortiums trace` prints.
 
 Pure formatting: a run (its trace read through `read_trace`) in, lines out; the
-pieces shared with the HTML view are in `walk`.
+pieces shared with the HTML view are in `trace_phrases`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..text.cuts import shortened
 from ..text.words import plural
 from ..trace import ArbiterRecord, CallRecord, ReviewRecord, RoundRecord, name_of
-from .walk import (
+from .trace_phrases import (
     confidence_text,
     counted,
     fallback_text,

@@ -6,11 +6,12 @@ saving is atomic so a crash never leaves half a config, keeps an existing file's
 permissions, and follows a symlink out of the folder only when asked.
 
 `llm models` prints a summary line per consortium, which takes reading, parsing and
-validating its file (about a quarter of a millisecond each: a quarter of a second for
-a thousand). So each summary, or a broken file's error, is cached with its file's
-inode, mtime, ctime (nanoseconds) and size in one JSON file in the folder: a listing
-reads one file and stats the rest, and a file that changed, by whatever means (even a
-rewrite that keeps size and mtime: its ctime moves), is read again.
+validating its file: with many consortiums saved, most of what a listing costs
+(docs/performance.md#llm-models-listing). So each summary, or a broken file's error,
+is cached with its file's inode, mtime, ctime (nanoseconds) and size in one JSON file
+in the folder: a listing reads one file and stats the rest, and a file that changed,
+by whatever means (even a rewrite that keeps size and mtime: its ctime moves), is
+read again.
 """
 
 from __future__ import annotations

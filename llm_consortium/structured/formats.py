@@ -18,8 +18,8 @@ from typing import Any
 
 from ..errors import ConsortiumFailed, InvalidAnswer, SchemaProblem
 from ..judging import prompts, vote
+from ..judging.arbiter_reply.verdict import Verdict
 from ..judging.matching import Matcher
-from ..judging.verdict import Verdict
 from ..types import Call, Outcome, Participant
 from . import json_answers as structured
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidAnswer, SchemaProblem
-from ..judging.grammar import TAG_RE, parse_areas, parse_confidence, parse_flag, remove_think, tag_info
+from ..judging.arbiter_reply.grammar import TAG_RE, parse_areas, parse_confidence, parse_flag, remove_think, tag_info
 from .schema import canonical, check_schema, errors, escape_unsafe
 
 __all__ = [
@@ -327,8 +327,8 @@ def read_verdict(raw: str, schema: dict[str, Any]) -> Any:
     quote a member's JSON first. The JSON verdict's fields are read with the same
     functions as the tags' (`grammar.parse_confidence`, `parse_flag`, `parse_areas`).
     """
-    from ..judging.reader import parse_verdict
-    from ..judging.verdict import Verdict
+    from ..judging.arbiter_reply.reader import parse_verdict
+    from ..judging.arbiter_reply.verdict import Verdict
 
     try:
         value = extract_json(raw)

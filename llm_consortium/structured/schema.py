@@ -4,8 +4,9 @@ A consortium checks every member's answer itself: a model without schema support
 only gets the schema as instructions, and even one with it may be wrong. The check
 is the `jsonschema` library's, so every keyword of the standard counts (none is
 silently skipped); a schema without `$schema` is read as draft 2020-12, which is
-what llm's DSL and pydantic produce. `jsonschema` costs about 60 ms to import, so
-it is imported on the first check, never when `llm` starts or lists models.
+what llm's DSL and pydantic produce. `jsonschema` is slow to import
+(docs/structured-output.md#how-answers-are-checked), so it is imported on the first
+check, never when `llm` starts or lists models.
 
 What stays here is what the project says about it: one-line messages ("where: why",
 quoting the model's text inertly), refusing a schema that cannot be checked before

@@ -58,8 +58,8 @@ _LINE_BREAK = re.compile(f"\r\n?|[{_SEPARATORS}]")
 _SURROGATE = re.compile(f"[{_SURROGATES}]")
 #: Every character that `inert` changes and `inert_json` escapes: one policy.
 HIDDEN = re.compile(f"[{_CONTROLS}{FORMAT_CHARACTERS}{_SEPARATORS}{_SURROGATES}]")
-# The same test for ASCII text (CPython knows a string is ASCII without a scan),
-# several times faster than the full class on a long answer.
+# The same test for ASCII text (CPython knows a string is ASCII without a scan), so
+# a long ASCII answer is searched for a short class rather than the full one.
 _HIDDEN_ASCII = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 

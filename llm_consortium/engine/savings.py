@@ -3,7 +3,7 @@ tiers asked cheap first, the arbiter skipped when every answer agrees (members
 called in waves: `waves.py`), and what a budget stop answers with (the check itself is made before
 every call: `RunContext.afford`).
 
-Each decision is a rule of `judging.spend_rules` or `calls.costs`, applied to the
+Each decision is a rule of `judging.agreement` or `calls.costs`, applied to the
 vote's own grouping of the answers (`format.tally`); this module only applies them
 to the run, counts the calls they saved, and says why in the round's record.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..calls import costs
-from ..judging import spend_rules
-from ..judging.verdict import Verdict
+from ..judging import agreement
+from ..judging.arbiter_reply.verdict import Verdict
 from ..trace import RunUsage, TierRecord, VoteRecord
 from ..types import Participant
 from .context import RunContext, logger
@@ -30,7 +30,7 @@ def tiers(ctx: RunContext) -> list[list[Participant]]:
 
 
 async def _tally(ctx: RunContext, rnd: RoundState) -> tuple[Any, VoteRecord, list[int]]:
-    """The vote on every answer of the round so far (`judge.count`, the run's
+    """The vote on every answer of the round so far (`decide.count`, the run's
     matcher): (winner, its trace, group sizes)."""
     winner, vote, _ = await count(ctx, rnd)
     return winner, vote, group_sizes(vote)
@@ -42,7 +42,7 @@ async def disagreement(ctx: RunContext, rnd: RoundState) -> str | None:
     if not rnd.answered:
         return "no member of this tier answered"
     winner, _, _ = await _tally(ctx, rnd)
-    return spend_rules.escalation(winner.share, ctx.settings.agreement)
+    return agreement.escalation(winner.share, ctx.settings.agreement)
 
 
 def unsure(ctx: RunContext, rnd: RoundState) -> str | None:
@@ -52,7 +52,7 @@ def unsure(ctx: RunContext, rnd: RoundState) -> str | None:
         return None
     if rnd.verdict is None:
         return "the arbiter gave no usable verdict"
-    return spend_rules.escalation(1.0, 0.0, rnd.verdict.confidence, ctx.settings.confidence_threshold)
+    return agreement.escalation(1.0, 0.0, rnd.verdict.confidence, ctx.settings.confidence_threshold)
 
 
 async def agreed(ctx: RunContext, rnd: RoundState) -> Verdict | None:
@@ -62,7 +62,7 @@ async def agreed(ctx: RunContext, rnd: RoundState) -> Verdict | None:
         return None
     winner, vote, sizes = await _tally(ctx, rnd)
     confidence = rnd.agreement_confidence(winner.share)  # failed and unasked members count against it
-    if not spend_rules.unanimous(sizes) or confidence < ctx.settings.confidence_threshold:
+    if not agreement.unanimous(sizes) or confidence < ctx.settings.confidence_threshold:
         return None
     rnd.record["vote"] = vote
     rnd.record["arbiter_skipped"] = f"all {sizes[0]} answers agree"

@@ -1,6 +1,7 @@
 """The figures of an eval, from its scored results: per-system accuracy with Wilson
-intervals, calls, tokens, cost, errors and latency; each consortium's answer flips,
-final rounds and calibration; the paired comparisons and the verdict.
+intervals, calls, tokens, cost, errors, latency and the share of unanimous votes;
+each consortium's answer flips, final rounds and calibration; the paired comparisons
+and the verdict.
 
 Input and output are plain JSON-ready dicts, so the report is the `--json` output
 as it is, and the table and the HTML page are views of it.
@@ -20,7 +21,6 @@ from typing import Any
 
 from ..calls import costs
 from . import paired_verdict, stats
-from .unanimity import unanimity
 
 
 def cost(usage: dict[str, dict[str, Any]], prices: costs.Prices) -> float | None:
@@ -54,6 +54,13 @@ def _total(rows: list[dict[str, Any]], field: str) -> int | None:
 def _percentiles(rows: list[dict[str, Any]], field: str) -> tuple[float | None, float | None]:
     values = [row[field] for row in rows if row.get(field) is not None]
     return stats.percentile(values, 50), stats.percentile(values, 95)
+
+
+def unanimity(rows: Sequence[dict[str, Any]]) -> float | None:
+    """The share of a system's voted results that were unanimous (`trace_results.unanimous`);
+    None when none voted."""
+    voted = [row["unanimous"] for row in rows if row.get("unanimous") is not None]
+    return sum(voted) / len(voted) if voted else None
 
 
 def system_summary(system: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:

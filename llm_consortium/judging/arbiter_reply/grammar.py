@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..text.cuts import one_line
-from . import numbers
+from ...text.cuts import one_line
+from .. import numbers
 
 __all__ = [
     "NAMES", "TAG_RE", "ConfidenceReading", "parse_areas", "parse_confidence", "parse_flag", "read_confidence",

@@ -17,9 +17,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 
-from ..calls.policy import describe
-from ..errors import AnswerBrokeOff
-from ..types import Call, CallFn, Reply
+from ...calls.policy import describe
+from ...errors import AnswerBrokeOff
+from ...types import Call, CallFn, Reply
 from .reader import ReplyReader
 from .verdict import Verdict
 

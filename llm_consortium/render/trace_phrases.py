@@ -1,5 +1,5 @@
-"""Reading a logged trace for display: the pieces both renderers (text and HTML)
-show the same way, so a round, a member or a confidence reads alike in both.
+"""A logged run's pieces in words, shared by both views of it (text and HTML), so a
+round, a member or a confidence reads alike in both.
 
 The trace comes through `read_trace`, so a value that is present has its declared
 type; a field may still be missing (a trace logged by an older version lacks newer
