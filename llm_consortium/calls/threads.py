@@ -12,10 +12,8 @@ Each call gets a thread of its own, started for it and ending with it:
   allowance is a plain capacity (`Capacity`), never a learned window: how many calls
   a provider takes is the gate's business (gate.py), this only bounds threads.
 
-Starting a thread cost 0.35 ms per call where a reused one cost 0.04 ms
-(bench/threads.py, on a loaded machine): under 2 % of the 20 ms of CPU llm's OpenAI
-plugin spends building a client for each prompt, and lost in the noise of the
-full-stack figures (docs/local-models.md).
+A thread per call rather than a pool: starting one costs far less than the client
+llm's OpenAI plugin builds for each prompt (docs/local-models.md has the figures).
 
 A call that is given up on (its timeout passed, or the run was cancelled) cannot be
 stopped: its thread runs on. The bridge then marks the call's gate slot
