@@ -15,32 +15,30 @@ import ctypes
 import gc
 import os
 
-_frozen = False
+COLLECT_EVERY = 8  # runs between two collections in a process that runs many
 _runs_ended = 0
 
 
 def give_back_memory() -> None:
     """Collect the garbage in reference cycles and hand what the process freed back
-    to the system (glibc's `malloc_trim`; elsewhere the collection alone). The first
-    time, what survives (modules, plugins, caches: the process's for good) is frozen
-    out of the collector's scans, so later collections scan only what came after."""
-    global _frozen
+    to the system (glibc's `malloc_trim`; elsewhere the collection alone). Nothing is
+    frozen out of the collector (`gc.freeze`): a frozen heap made eval processes
+    crash as they exited after Ctrl-C, so each collection scans the whole heap,
+    which is why callers space them out."""
     gc.collect()
-    if not _frozen:
-        gc.freeze()
-        _frozen = True
     with contextlib.suppress(AttributeError, OSError):  # not glibc: nothing more to give back
         ctypes.CDLL(None).malloc_trim(0)
 
 
 def after_run() -> None:
-    """A run has ended in a process that runs many (`llm chat`, an eval): from the
-    second on, give memory back, so a session of hundreds of turns stays the size of
-    its first few. A process that runs one prompt ends before a collection would
-    pay for itself, so the first run costs nothing."""
+    """A run has ended in a process that runs many (`llm chat`'s turns, eval's
+    items): memory is given back at the second run, then every `COLLECT_EVERY`, so a
+    session of hundreds of turns stays the size of its first few while a collection
+    costs little per run. A process that runs one prompt ends before a collection
+    would pay for itself, so the first run costs nothing."""
     global _runs_ended
     _runs_ended += 1
-    if _runs_ended > 1:
+    if _runs_ended >= 2 and (_runs_ended - 2) % COLLECT_EVERY == 0:
         give_back_memory()
 
 

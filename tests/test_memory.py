@@ -20,7 +20,6 @@ from loopback import reply
 @pytest.fixture
 def fresh_process(monkeypatch):
     monkeypatch.setattr(memory, "_runs_ended", 0)
-    monkeypatch.setattr(memory, "_frozen", True)  # the test process's objects stay collectable
 
 
 @pytest.fixture
@@ -37,10 +36,14 @@ def collections(monkeypatch):
     gc.callbacks.remove(seen)
 
 
-def test_the_first_run_of_a_process_collects_nothing_and_each_later_one_does(fresh_process, collections):
+def test_the_first_run_of_a_process_collects_nothing_the_second_does_then_one_in_eight(fresh_process, collections):
     memory.after_run()
     assert collections == []
     memory.after_run()
+    assert len(collections) == 1
+    for _ in range(memory.COLLECT_EVERY - 1):
+        memory.after_run()
+    assert len(collections) == 1
     memory.after_run()
     assert len(collections) == 2
 
