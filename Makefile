@@ -30,7 +30,10 @@ settings: $(VENV)/.installed
 settings-check: $(VENV)/.installed
 	$(PY) -m cogapp --check --check-fail-msg "the settings table changed: run make settings" $(SETTINGS_CLASSES)
 
+# Bytecode written first: the suite starts many `llm` processes, and where
+# PYTHONDONTWRITEBYTECODE is set each would compile the package again.
 test: lint typecheck settings-check
+	$(PY) -m compileall -q llm_consortium
 	$(PY) -m pytest -q -n 2
 
 # A two-round consortium run against a canned loopback backend; no API key needed.
