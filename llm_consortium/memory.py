@@ -32,10 +32,11 @@ def give_back_memory() -> None:
 
 def after_run() -> None:
     """A run has ended in a process that runs many (`llm chat`'s turns, eval's
-    items): memory is given back at the second run, then every `COLLECT_EVERY`, so a
-    session of hundreds of turns stays the size of its first few while a collection
-    costs little per run. A process that runs one prompt ends before a collection
-    would pay for itself, so the first run costs nothing."""
+    items, the MCP server's consults when none is left running): memory is given
+    back at the second run, then every `COLLECT_EVERY`, so a session of hundreds of
+    turns stays the size of its first few while a collection costs little per run.
+    A process that runs one prompt ends before a collection would pay for itself,
+    so the first run costs nothing."""
     global _runs_ended
     _runs_ended += 1
     if _runs_ended >= 2 and (_runs_ended - 2) % COLLECT_EVERY == 0:

@@ -29,7 +29,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, WithJsonSchema, create_model
 
 from ..errors import ConsultError
-from ..memory import give_back_memory, resident_bytes
+from ..memory import after_run, resident_bytes
 from ..text.words import plural
 from .consult import ConsultResult, Request, check
 from .jobs import Job, Jobs, Progress
@@ -313,4 +313,4 @@ def build(jobs: Jobs, tools: list[Any], status_tool: bool = False) -> MCPServer:
 
 async def serve(tools: list[Any], status_tool: bool = False) -> None:
     """Serve until the client closes stdin; the lifespan cancels the runs still going."""
-    await build(Jobs(on_idle=give_back_memory), tools, status_tool).run_stdio_async()
+    await build(Jobs(on_idle=after_run), tools, status_tool).run_stdio_async()
