@@ -116,6 +116,18 @@ def test_a_question_asking_for_an_estimate_still_rounds():
     assert one_group("Roughly how many hours are in a year?", ["8,760 hours", "About 8,800 hours."])
 
 
+def test_a_replys_own_about_meets_what_rounds_to_its_written_digits():
+    """A figure the reply marks as rounded, precise to 2 %, meets a finer one that
+    rounds to it at the digits it writes; zeros ending a whole number are digits
+    written, and a rough figure meets nothing."""
+    assert one_group("How many miles is a 10 km run?", ["About 6.2 miles.", "6.21 miles", "≈ 6.214 mi"])
+    assert one_group("What is 6 feet in centimetres?", ["182.88 cm", "About 183 cm"])
+    assert one_group("What is 300 K in Celsius?", ["26.9 °C", "Approximately 26.87 °C."])
+    for answers in (["About 6.2 miles.", "6.26 miles"], ["182.88 cm", "About 180 cm"], ["3.4", "About 3."],
+                    ["8,760 hours", "About 8,800 hours."]):
+        assert kept_apart("How many miles is a 10 km run?" if "miles." in answers[0] else "What is it?", answers), answers
+
+
 # 6. before a copula, the subject is the question's own words
 
 

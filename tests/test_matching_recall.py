@@ -100,7 +100,7 @@ def test_replies_that_say_one_thing_in_other_words_are_one_group(prompt, answers
         ("How old is Bob? Alice is 12 and Bob is 15.", ["Bob is 15 years old.", "12"]),
         # figures that do not round to each other, units that differ
         ("Roughly how many teeth does an adult have?", ["32", "About 20."]),
-        ("What is 6 feet in centimetres?", ["182.88 cm", "About 183 cm"]),  # a reply's own "about" rounds nothing
+        ("What is 6 feet in centimetres?", ["182.88 cm", "About 180 cm"]),  # "about" rounds at the digits written
         ("How tall is the Eiffel Tower?", ["330 m", "About 1,000 feet", "300 metres"][:2]),
         ("How far is it?", ["5 km", "3 miles"]),
         ("What is 0.1 + 0.2 in Python?", ["0.3", "0.30000000000000004"]),
