@@ -176,3 +176,15 @@ def test_notation_glued_to_a_bracket_is_never_cut_to_its_first_letter():
         "O(n log n), because you first have to sort the array and then search it.",
     ]
     assert kept_apart(prompt, [replies[0], replies[2]]) and kept_apart(prompt, [replies[1], replies[2]])
+
+
+def test_a_closing_sentence_naming_the_operations_result_concludes():
+    """"The product is 552." closes a worked reply as "The total is …" does: the
+    word says the answer follows. A sum of something else ("of the digits") is no
+    such word, and a hedged close concludes nothing."""
+    prompt = "What is 46 × 12?"
+    worked = "Work it in columns:\n   46\n×  12\n-----\n   92\n  460\n-----\n  552\n\n"
+    assert one_group(prompt, ["552", worked + "The product is 552.", "Split it up first.\n\nThe result is 552."])
+    assert kept_apart(prompt, ["24", "I multiplied the tens first.\n\nThe product of the digits is 24."])
+    assert kept_apart(prompt, ["552", "I multiplied.\n\nThe result is 552, or 562 if you carry wrong."])
+    assert kept_apart(prompt, ["552", worked + "The product is 562."])
