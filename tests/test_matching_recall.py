@@ -188,3 +188,14 @@ def test_a_closing_sentence_naming_the_operations_result_concludes():
     assert kept_apart(prompt, ["24", "I multiplied the tens first.\n\nThe product of the digits is 24."])
     assert kept_apart(prompt, ["552", "I multiplied.\n\nThe result is 552, or 562 if you carry wrong."])
     assert kept_apart(prompt, ["552", worked + "The product is 562."])
+
+
+def test_an_area_is_in_the_square_of_the_questions_one_length_unit():
+    """A bare figure to "What is its area?" of a plot given in metres is in square
+    metres, as a bare age is in years; a unit the question does not mean stays."""
+    prompt = "A garden plot is 6 m long and 5 m wide. What is its area?"
+    assert one_group(prompt, ["30", "30 m²", "Area = 6 × 5 = 30 square metres."])
+    assert kept_apart(prompt, ["30", "30 cm²"])
+    assert kept_apart(prompt, ["30", "30 m"])
+    assert one_group("A box has 2 m sides. What is its volume?", ["8", "8 m³"])
+    assert kept_apart("A plot is 6 m by 5 ft. What is its area?", ["30", "30 m²"])  # two units: none is meant
