@@ -199,3 +199,13 @@ def test_an_area_is_in_the_square_of_the_questions_one_length_unit():
     assert kept_apart(prompt, ["30", "30 m"])
     assert one_group("A box has 2 m sides. What is its volume?", ["8", "8 m³"])
     assert kept_apart("A plot is 6 m by 5 ft. What is its area?", ["30", "30 m²"])  # two units: none is meant
+
+
+def test_a_pronoun_with_will_or_would_is_filler_as_each_is_alone():
+    """"You'd need 15 litres." answers as "You will need 15 litres." does; what the
+    sentence commits to still decides."""
+    prompt = "A car burns 6 litres per 100 km. How much fuel does it need for 250 km?"
+    assert one_group(prompt, ["15 litres", "You'd need 15 litres.", "You would need 15 litres."])
+    assert kept_apart(prompt, ["15 litres", "You'd need 16 litres."])
+    assert kept_apart(prompt, ["15 litres", "You'd need more than 15 litres."])
+    assert kept_apart(prompt, ["15 litres", "We'd need 15 litres if it were empty."])
