@@ -209,3 +209,13 @@ def test_a_pronoun_with_will_or_would_is_filler_as_each_is_alone():
     assert kept_apart(prompt, ["15 litres", "You'd need 16 litres."])
     assert kept_apart(prompt, ["15 litres", "You'd need more than 15 litres."])
     assert kept_apart(prompt, ["15 litres", "We'd need 15 litres if it were empty."])
+
+
+def test_a_day_of_the_year_is_a_date_without_its_year():
+    """"4 July" and "July 4th" name one day of the year, in either order; a year
+    added, or another day, is another answer."""
+    prompt = "When is Independence Day celebrated in the US?"
+    assert one_group(prompt, ["July 4", "4 July", "On July 4th.", "It is celebrated on 4 July."])
+    assert kept_apart(prompt, ["July 4", "July 14"])
+    assert kept_apart(prompt, ["July 4", "4 July 1776"])
+    assert kept_apart(prompt, ["July 4", "June 4"])
