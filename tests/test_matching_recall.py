@@ -219,3 +219,13 @@ def test_a_day_of_the_year_is_a_date_without_its_year():
     assert kept_apart(prompt, ["July 4", "July 14"])
     assert kept_apart(prompt, ["July 4", "4 July 1776"])
     assert kept_apart(prompt, ["July 4", "June 4"])
+
+
+def test_an_equation_restating_the_questions_unit_concludes_its_right_side():
+    """"1 mile = 5,280 feet" to "How many feet are in a mile?": the left side is the
+    question's "a mile" in its unit; another amount or unit on the left is not."""
+    prompt = "How many feet are in a mile?"
+    assert one_group(prompt, ["5280", "5,280 feet", "1 mile = 5,280 feet.", "1 mi = 5280 ft"])
+    assert kept_apart(prompt, ["5280", "2 miles = 10,560 feet"])
+    assert kept_apart(prompt, ["3281", "1 km = 3,281 feet"])
+    assert kept_apart(prompt, ["5280", "1 mile = 5,280 feet, or 1,760 yards if you meant yards."])
