@@ -229,3 +229,12 @@ def test_an_equation_restating_the_questions_unit_concludes_its_right_side():
     assert kept_apart(prompt, ["5280", "2 miles = 10,560 feet"])
     assert kept_apart(prompt, ["3281", "1 km = 3,281 feet"])
     assert kept_apart(prompt, ["5280", "1 mile = 5,280 feet, or 1,760 yards if you meant yards."])
+
+
+def test_at_what_measure_asks_for_an_amount():
+    """"At what temperature…" asks for an amount as "What is the temperature…" does,
+    so the one amount of a sentence that answers it is read."""
+    prompt = "At what temperature does pure water freeze, in Celsius?"
+    assert one_group(prompt, ["0 °C", "At standard pressure, 0 °C.", "It freezes at 0 °C."])
+    assert kept_apart(prompt, ["0 °C", "At standard pressure, 0 °C, but −2 °C in seawater."])
+    assert kept_apart(prompt, ["0 °C", "At high pressure, below 0 °C."])

@@ -108,6 +108,8 @@ _EXPECTS = (  # (what the question asks for, how it asks), the first that matche
     ("range", re.compile(r"\bbetween (?:what|which)\b")),
     ("amount", re.compile(r"\bhow (?:many|much|far|long|tall|high|old|big|heavy|fast|deep|wide|large|hot|cold)\b")),
     ("amount", re.compile(r"^(?:convert|express|estimate)\b")),
+    ("amount", re.compile(r"^(?:at|to|by) what (?:temperature|speed|height|altitude|depth|age|price|pressure|"
+                          r"distance|percentage|rate)\b")),
     ("amount", re.compile(r"\bwhat(?: is|'s| was| are) (?:the |its |their |an? )?(?:\w+ )?(?:speed|distance|height|"
                           r"weight|mass|length|width|depth|area|volume|temperature|population|age|price|cost|diameter|"
                           r"radius|circumference|density|duration|boiling point|melting point|freezing point|"
