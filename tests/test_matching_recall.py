@@ -238,3 +238,12 @@ def test_at_what_measure_asks_for_an_amount():
     assert one_group(prompt, ["0 °C", "At standard pressure, 0 °C.", "It freezes at 0 °C."])
     assert kept_apart(prompt, ["0 °C", "At standard pressure, 0 °C, but −2 °C in seawater."])
     assert kept_apart(prompt, ["0 °C", "At high pressure, below 0 °C."])
+
+
+def test_a_capitalised_number_word_is_part_of_a_title_not_a_count():
+    """"Who wrote The Three Musketeers?" asks for one name ("Three" is in a title),
+    "Which three…" for several."""
+    prompt = "Who wrote The Three Musketeers?"
+    assert one_group(prompt, ["Alexandre Dumas", "Dumas.", "It was written by Alexandre Dumas."])
+    assert kept_apart(prompt, ["Alexandre Dumas", "Alexandre"])
+    assert kept_apart("Who were the three musketeers?", ["Athos", "Athos, Porthos and Aramis."])

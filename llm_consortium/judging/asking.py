@@ -121,6 +121,9 @@ _IN_UNIT_RE = re.compile(r"\bin (?:degrees )?([a-z°]+(?: [a-z]+)?)\W*$")
 _SEVERAL_RE = re.compile(
     r"^\w+ (?:are|were)\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|several|all|both|list)\b"
 )
+_TITLED_RE = re.compile(r"(?<=\w )(?:Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten|Several|All|Both)\b")
+"""A number word capitalised inside a question is part of a name ("Who composed the
+Four Seasons?"), not a count of answers."""
 _CLAIM_RE = re.compile(r"\b(?:tell me|you know|wonder\w*|confirm|check)\s+(?:if|whether)\b")
 """An indirect yes/no question about a claim: "Can you tell me if Paris is the capital
 of France?" is answered by restating the claim, never by a bare "Yes"."""
@@ -223,7 +226,7 @@ class PromptForm:
             bool(_APPROXIMATE_RE.search(flat)) and not precise, texts,
             numbers=frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
             unordered=_ORDER_RE.search(flat) is None and not code,
-            expects=_expects(question, code or printed),
+            expects=_expects(question, code or printed, asked[0] if len(asked) == 1 else ""),
             implied_unit=_implied_unit(question, units),
             code=code,
             words=frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"),
@@ -273,7 +276,7 @@ def asked_word(fold: str) -> str:
     return stem(fold)
 
 
-def _expects(question: str, code: bool) -> str:
+def _expects(question: str, code: bool, written: str = "") -> str:
     """What one question asks for ("year", "date", "amount", "name", "version"…, or
     "" when it is not one of these): the kind of candidate `candidates` looks for."""
     if not question or code:
@@ -284,7 +287,7 @@ def _expects(question: str, code: bool) -> str:
     in_unit = _IN_UNIT_RE.search(question)
     if found == "name" and (_SUM_RE.search(question) or (in_unit and in_unit.group(1) in UNIT_OF)):
         return "amount"  # "What is 0.1 + 0.2?", "What is 6 feet in centimetres?"
-    if found == "name" and _SEVERAL_RE.search(question):
+    if found == "name" and _SEVERAL_RE.search(_TITLED_RE.sub("", written).casefold() if written else question):
         return ""  # "Which two elements…", "What are the first three…": a list, not a name
     return found
 
