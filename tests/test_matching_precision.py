@@ -155,3 +155,16 @@ def test_a_heading_is_no_answer():
                "Factors:\n\n- reads dominate\n- the data is small\n\nPostgres scales later.\n\n**Choice: PostgreSQL.**"]
     assert conclude(answers[0], prompt).value != "factors"
     assert kept_apart(prompt, answers), why(prompt, answers)
+
+
+# a bracket that opens with "and", "also" or "plus" adds a second answer
+
+
+def test_a_bracket_adding_an_answer_is_no_context():
+    prompt = "In which century was the printing press invented in Europe?"
+    assert kept_apart(prompt, ["The 15th century.", "The 15th century (and early 16th)."])
+    assert kept_apart(prompt, ["The 15th century.", "The 15th century (plus the 16th for its spread)."])
+    assert kept_apart(prompt, ["The 15th century.", "The 15th century (also the 16th)."])
+    assert one_group(prompt, ["The 15th century.", "The 15th century (around 1440)."])
+    assert kept_apart("Which city hosted the 2024 Summer Olympics?", ["Paris.", "Paris — and also Marseille."])
+    assert one_group("Which city hosted the 2024 Summer Olympics?", ["Paris.", "Paris (and it was a great show)."])

@@ -43,7 +43,8 @@ _ASIDE_RE = re.compile(
     r"|, (?:located|founded|released|discovered|built|born|published)\b"
 )
 _KEEPS_RE = re.compile(
-    r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though|inclusive|exclusive|open|closed)\b", re.I
+    r"^\W*(?:or|but|not|no|never|unless|except|if|only|and|also|plus|as well|although|though|inclusive|exclusive|open|"
+    r"closed)\b", re.I
 )
 _INTERVAL_RE = re.compile(
     r"[\[(]\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*[\])]|∞"
