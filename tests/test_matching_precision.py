@@ -168,3 +168,13 @@ def test_a_bracket_adding_an_answer_is_no_context():
     assert one_group(prompt, ["The 15th century.", "The 15th century (around 1440)."])
     assert kept_apart("Which city hosted the 2024 Summer Olympics?", ["Paris.", "Paris — and also Marseille."])
     assert one_group("Which city hosted the 2024 Summer Olympics?", ["Paris.", "Paris (and it was a great show)."])
+
+
+# amounts side by side are one quantity only when precise enough, or one says it is rough
+
+
+def test_rough_amounts_in_two_units_side_by_side_are_two_answers():
+    prompt = "How far did the runners go?"
+    assert kept_apart(prompt, ["2 km", "2 km, 2 miles"])
+    assert kept_apart(prompt, ["2 miles", "2 km, 2 miles"])
+    assert one_group(prompt, ["3,218 m", "3,218 m (2.000 miles)", "It was 3,218 m (2.000 miles)."])

@@ -148,7 +148,8 @@ def same(a: Amount, b: Amount, estimate: bool = False, loose: bool = False, exac
     `estimate`: the question asks for one; `exact`: it asks for a precision
     ("exactly", "to 5 decimal places"), so only equal amounts are one; `loose`: one
     reply gives both side by side ("1 AU, about 1.5 × 10⁸ km"), so only that they
-    can be one is checked."""
+    can be one is checked when one is marked as rough; unmarked, each must be as
+    precise as a conversion ("1 km, 1 mile" are two amounts)."""
     if a.unit == b.unit and a.value == b.value:
         return True
     span_a, span_b = a.span(b.unit), b.span(b.unit)
@@ -170,11 +171,11 @@ def same(a: Amount, b: Amount, estimate: bool = False, loose: bool = False, exac
         span_a, span_b = a.span(b.unit), b.span(b.unit)
         if span_a is None or span_b is None:
             return False
-    if not loose and max(a.spread, b.spread) > (_ROUGHEST if rounded or a.unit == b.unit else _CONVERTED):
+    marked = a.estimate or b.estimate  # "1 AU, about 1.5 × 10⁸ km": side by side, one says it is rough
+    if not (loose and marked) and max(a.spread, b.spread) > (_ROUGHEST if rounded or a.unit == b.unit else _CONVERTED):
         return False
     if a.unit == b.unit:  # the finer figure rounded is the coarser one
         finer, coarser = (span_a, span_b) if a.place <= b.place else (span_b, span_a)
         # a reply's own "about": its digits as written, precise to 2 % ("About 183 cm" is 182.88 cm)
-        marked = (a.estimate or b.estimate) and max(a.spread, b.spread) <= _CONVERTED
-        return (rounded or marked) and _inside(finer, coarser)
+        return (rounded or (marked and max(a.spread, b.spread) <= _CONVERTED)) and _inside(finer, coarser)
     return _overlap(span_a, span_b)  # two roundings of one quantity
