@@ -91,10 +91,10 @@ def test_most_replies_labelled_alike_are_one_group():
     assert found >= 90
 
 
-@pytest.mark.parametrize("split, floor", [("dev", 70), ("held-out", 47)])
+@pytest.mark.parametrize("split, floor", [("dev", 75), ("held-out", 49)])
 def test_blind_short_answers_that_agree_are_found(split, floor):
-    """Floors at the measured figures (docs/matching.md: 70 of 94 on the half the
-    rules were tuned on, 47 of 95 on the held-out half), not targets."""
+    """Floors at the measured figures (docs/matching.md: 75 of 94 on the half the
+    rules were tuned on, 49 of 95 on the held-out half), not targets."""
     short = [item for item in BLIND if item["label"] == "agree" and item["short"] and item["split"] == split]
     found = sum(len(AUTO.clusters(item["replies"], item["prompt"])) == 1 for item in short)
     assert found >= floor

@@ -116,6 +116,18 @@ def test_a_question_asking_for_an_estimate_still_rounds():
     assert one_group("Roughly how many hours are in a year?", ["8,760 hours", "About 8,800 hours."])
 
 
+def test_a_replys_own_about_meets_what_rounds_to_its_written_digits():
+    """A figure the reply marks as rounded, precise to 2 %, meets a finer one that
+    rounds to it at the digits it writes; zeros ending a whole number are digits
+    written, and a rough figure meets nothing."""
+    assert one_group("How many miles is a 10 km run?", ["About 6.2 miles.", "6.21 miles", "≈ 6.214 mi"])
+    assert one_group("What is 6 feet in centimetres?", ["182.88 cm", "About 183 cm"])
+    assert one_group("What is 300 K in Celsius?", ["26.9 °C", "Approximately 26.87 °C."])
+    for answers in (["About 6.2 miles.", "6.26 miles"], ["182.88 cm", "About 180 cm"], ["3.4", "About 3."],
+                    ["8,760 hours", "About 8,800 hours."]):
+        assert kept_apart("How many miles is a 10 km run?" if "miles." in answers[0] else "What is it?", answers), answers
+
+
 # 6. before a copula, the subject is the question's own words
 
 
@@ -143,3 +155,26 @@ def test_a_heading_is_no_answer():
                "Factors:\n\n- reads dominate\n- the data is small\n\nPostgres scales later.\n\n**Choice: PostgreSQL.**"]
     assert conclude(answers[0], prompt).value != "factors"
     assert kept_apart(prompt, answers), why(prompt, answers)
+
+
+# a bracket that opens with "and", "also" or "plus" adds a second answer
+
+
+def test_a_bracket_adding_an_answer_is_no_context():
+    prompt = "In which century was the printing press invented in Europe?"
+    assert kept_apart(prompt, ["The 15th century.", "The 15th century (and early 16th)."])
+    assert kept_apart(prompt, ["The 15th century.", "The 15th century (plus the 16th for its spread)."])
+    assert kept_apart(prompt, ["The 15th century.", "The 15th century (also the 16th)."])
+    assert one_group(prompt, ["The 15th century.", "The 15th century (around 1440)."])
+    assert kept_apart("Which city hosted the 2024 Summer Olympics?", ["Paris.", "Paris — and also Marseille."])
+    assert one_group("Which city hosted the 2024 Summer Olympics?", ["Paris.", "Paris (and it was a great show)."])
+
+
+# amounts side by side are one quantity only when precise enough, or one says it is rough
+
+
+def test_rough_amounts_in_two_units_side_by_side_are_two_answers():
+    prompt = "How far did the runners go?"
+    assert kept_apart(prompt, ["2 km", "2 km, 2 miles"])
+    assert kept_apart(prompt, ["2 miles", "2 km, 2 miles"])
+    assert one_group(prompt, ["3,218 m", "3,218 m (2.000 miles)", "It was 3,218 m (2.000 miles)."])

@@ -100,7 +100,7 @@ def test_replies_that_say_one_thing_in_other_words_are_one_group(prompt, answers
         ("How old is Bob? Alice is 12 and Bob is 15.", ["Bob is 15 years old.", "12"]),
         # figures that do not round to each other, units that differ
         ("Roughly how many teeth does an adult have?", ["32", "About 20."]),
-        ("What is 6 feet in centimetres?", ["182.88 cm", "About 183 cm"]),  # a reply's own "about" rounds nothing
+        ("What is 6 feet in centimetres?", ["182.88 cm", "About 180 cm"]),  # "about" rounds at the digits written
         ("How tall is the Eiffel Tower?", ["330 m", "About 1,000 feet", "300 metres"][:2]),
         ("How far is it?", ["5 km", "3 miles"]),
         ("What is 0.1 + 0.2 in Python?", ["0.3", "0.30000000000000004"]),
@@ -176,3 +176,74 @@ def test_notation_glued_to_a_bracket_is_never_cut_to_its_first_letter():
         "O(n log n), because you first have to sort the array and then search it.",
     ]
     assert kept_apart(prompt, [replies[0], replies[2]]) and kept_apart(prompt, [replies[1], replies[2]])
+
+
+def test_a_closing_sentence_naming_the_operations_result_concludes():
+    """"The product is 552." closes a worked reply as "The total is …" does: the
+    word says the answer follows. A sum of something else ("of the digits") is no
+    such word, and a hedged close concludes nothing."""
+    prompt = "What is 46 × 12?"
+    worked = "Work it in columns:\n   46\n×  12\n-----\n   92\n  460\n-----\n  552\n\n"
+    assert one_group(prompt, ["552", worked + "The product is 552.", "Split it up first.\n\nThe result is 552."])
+    assert kept_apart(prompt, ["24", "I multiplied the tens first.\n\nThe product of the digits is 24."])
+    assert kept_apart(prompt, ["552", "I multiplied.\n\nThe result is 552, or 562 if you carry wrong."])
+    assert kept_apart(prompt, ["552", worked + "The product is 562."])
+
+
+def test_an_area_is_in_the_square_of_the_questions_one_length_unit():
+    """A bare figure to "What is its area?" of a plot given in metres is in square
+    metres, as a bare age is in years; a unit the question does not mean stays."""
+    prompt = "A garden plot is 6 m long and 5 m wide. What is its area?"
+    assert one_group(prompt, ["30", "30 m²", "Area = 6 × 5 = 30 square metres."])
+    assert kept_apart(prompt, ["30", "30 cm²"])
+    assert kept_apart(prompt, ["30", "30 m"])
+    assert one_group("A box has 2 m sides. What is its volume?", ["8", "8 m³"])
+    assert kept_apart("A plot is 6 m by 5 ft. What is its area?", ["30", "30 m²"])  # two units: none is meant
+
+
+def test_a_pronoun_with_will_or_would_is_filler_as_each_is_alone():
+    """"You'd need 15 litres." answers as "You will need 15 litres." does; what the
+    sentence commits to still decides."""
+    prompt = "A car burns 6 litres per 100 km. How much fuel does it need for 250 km?"
+    assert one_group(prompt, ["15 litres", "You'd need 15 litres.", "You would need 15 litres."])
+    assert kept_apart(prompt, ["15 litres", "You'd need 16 litres."])
+    assert kept_apart(prompt, ["15 litres", "You'd need more than 15 litres."])
+    assert kept_apart(prompt, ["15 litres", "We'd need 15 litres if it were empty."])
+
+
+def test_a_day_of_the_year_is_a_date_without_its_year():
+    """"4 July" and "July 4th" name one day of the year, in either order; a year
+    added, or another day, is another answer."""
+    prompt = "When is Independence Day celebrated in the US?"
+    assert one_group(prompt, ["July 4", "4 July", "On July 4th.", "It is celebrated on 4 July."])
+    assert kept_apart(prompt, ["July 4", "July 14"])
+    assert kept_apart(prompt, ["July 4", "4 July 1776"])
+    assert kept_apart(prompt, ["July 4", "June 4"])
+
+
+def test_an_equation_restating_the_questions_unit_concludes_its_right_side():
+    """"1 mile = 5,280 feet" to "How many feet are in a mile?": the left side is the
+    question's "a mile" in its unit; another amount or unit on the left is not."""
+    prompt = "How many feet are in a mile?"
+    assert one_group(prompt, ["5280", "5,280 feet", "1 mile = 5,280 feet.", "1 mi = 5280 ft"])
+    assert kept_apart(prompt, ["5280", "2 miles = 10,560 feet"])
+    assert kept_apart(prompt, ["3281", "1 km = 3,281 feet"])
+    assert kept_apart(prompt, ["5280", "1 mile = 5,280 feet, or 1,760 yards if you meant yards."])
+
+
+def test_at_what_measure_asks_for_an_amount():
+    """"At what temperature…" asks for an amount as "What is the temperature…" does,
+    so the one amount of a sentence that answers it is read."""
+    prompt = "At what temperature does pure water freeze, in Celsius?"
+    assert one_group(prompt, ["0 °C", "At standard pressure, 0 °C.", "It freezes at 0 °C."])
+    assert kept_apart(prompt, ["0 °C", "At standard pressure, 0 °C, but −2 °C in seawater."])
+    assert kept_apart(prompt, ["0 °C", "At high pressure, below 0 °C."])
+
+
+def test_a_capitalised_number_word_is_part_of_a_title_not_a_count():
+    """"Who wrote The Three Musketeers?" asks for one name ("Three" is in a title),
+    "Which three…" for several."""
+    prompt = "Who wrote The Three Musketeers?"
+    assert one_group(prompt, ["Alexandre Dumas", "Dumas.", "It was written by Alexandre Dumas."])
+    assert kept_apart(prompt, ["Alexandre Dumas", "Alexandre"])
+    assert kept_apart("Who were the three musketeers?", ["Athos", "Athos, Porthos and Aramis."])

@@ -20,7 +20,8 @@
   where only amounts exactly equal are one answer.
 * `option_texts`, `numbers`: each option's text, and the numbers it names.
 * `expects`: what one question asks for (`candidates`: a year, date, amount, name…);
-  `implied_unit`: the unit it means without naming it ("How old…": years);
+  `implied_unit`: the unit it means without naming it ("How old…": years; an area
+  in the square of the one length unit its amounts are in);
   `code`: it shows code, so brackets in a reply are a list a program prints;
   `words`: every word of the prompt, stemmed ("Sam has 14 marbles." names what
   the prompt counts); `asks_who`: it asks who.
@@ -52,7 +53,7 @@ from dataclasses import dataclass
 
 from .numbers import NUMBER_WORDS, spelled
 from .tokens import FILLER, LINKS, NEGATIONS, stem, tokens
-from .units import UNIT_OF, named_in
+from .units import FACTORS, UNIT_OF, named_in
 
 __all__ = ["NO_PROMPT", "PromptForm", "asked_word"]
 
@@ -107,6 +108,8 @@ _EXPECTS = (  # (what the question asks for, how it asks), the first that matche
     ("range", re.compile(r"\bbetween (?:what|which)\b")),
     ("amount", re.compile(r"\bhow (?:many|much|far|long|tall|high|old|big|heavy|fast|deep|wide|large|hot|cold)\b")),
     ("amount", re.compile(r"^(?:convert|express|estimate)\b")),
+    ("amount", re.compile(r"^(?:at|to|by) what (?:temperature|speed|height|altitude|depth|age|price|pressure|"
+                          r"distance|percentage|rate)\b")),
     ("amount", re.compile(r"\bwhat(?: is|'s| was| are) (?:the |its |their |an? )?(?:\w+ )?(?:speed|distance|height|"
                           r"weight|mass|length|width|depth|area|volume|temperature|population|age|price|cost|diameter|"
                           r"radius|circumference|density|duration|boiling point|melting point|freezing point|"
@@ -118,6 +121,9 @@ _IN_UNIT_RE = re.compile(r"\bin (?:degrees )?([a-z°]+(?: [a-z]+)?)\W*$")
 _SEVERAL_RE = re.compile(
     r"^\w+ (?:are|were)\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|several|all|both|list)\b"
 )
+_TITLED_RE = re.compile(r"(?<=\w )(?:Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten|Several|All|Both)\b")
+"""A number word capitalised inside a question is part of a name ("Who composed the
+Four Seasons?"), not a count of answers."""
 _CLAIM_RE = re.compile(r"\b(?:tell me|you know|wonder\w*|confirm|check)\s+(?:if|whether)\b")
 """An indirect yes/no question about a claim: "Can you tell me if Paris is the capital
 of France?" is answered by restating the claim, never by a bare "Yes"."""
@@ -129,6 +135,24 @@ _SELECT_ALL_RE = re.compile(
 _QUOTED_RE = re.compile(r"['‘’\"“”]([^'‘’\"“”]{1,60})['‘’\"“”]")
 _IMPLIED_UNITS = {"how old": "year"}
 """A unit the question implies without naming it: "How old is Bob?" is in years."""
+_LENGTH_POWER = ((re.compile(r"\barea\b"), "^2"), (re.compile(r"\bvolume\b"), "^3"), (re.compile(
+    r"\b(?:perimeter|circumference|how (?:far|tall|high|wide|deep))\b"), ""))
+"""A measure of lengths: its unit is the question's one length unit, squared or cubed
+("A rectangle is 7 cm long and 4 cm wide. What is its area?" is in cm²)."""
+
+
+def _implied_unit(question: str, units: frozenset[str]) -> str:
+    """The unit the question means without naming it (`implied_unit`): years for "How
+    old…"; to a question whose amounts are all in one length unit, the measure it
+    asks for in that unit, its square or its cube."""
+    fixed = next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), "")
+    if fixed or len(units) != 1:
+        return fixed
+    (unit,) = units
+    power = next((power for pattern, power in _LENGTH_POWER if pattern.search(question)), None)
+    if power is None or FACTORS.get(unit, ("",))[0] != "length":
+        return ""
+    return unit + power if unit + power in FACTORS else ""
 
 
 @dataclass(frozen=True)
@@ -195,14 +219,15 @@ class PromptForm:
         question = asked[0].casefold() if len(asked) == 1 else ""
         code = "```" in prompt
         precise = _PRECISE_RE.search(flat) is not None
+        units = frozenset(named_in([t.fold for t in tokens(prompt)]).values())
         printed = _CODE_RE.search(prompt) is not None and any(_ASKS_OUTPUT_RE.search(q.casefold()) for q in asked)
         return cls(
             _plain_yes_no(questions, flat, alternatives), letters, alternatives, ask, candidates,
             bool(_APPROXIMATE_RE.search(flat)) and not precise, texts,
             numbers=frozenset(t.fold for t in tokens(prompt) if t.kind == "num"),
             unordered=_ORDER_RE.search(flat) is None and not code,
-            expects=_expects(question, code or printed),
-            implied_unit=next((unit for words, unit in _IMPLIED_UNITS.items() if words in question), ""),
+            expects=_expects(question, code or printed, asked[0] if len(asked) == 1 else ""),
+            implied_unit=_implied_unit(question, units),
             code=code,
             words=frozenset(stem(t.fold) for t in tokens(prompt) if t.kind == "word"),
             asks_who=bool(re.match(r"(?:who|whom)\b", question)),
@@ -214,7 +239,7 @@ class PromptForm:
             precise=precise,
             printed=printed,
             shown=_shown(prompt) if printed else (),
-            units=frozenset(named_in([t.fold for t in tokens(prompt)]).values()),
+            units=units,
             compound=len(questions) > 1 or any(_SECOND_QUESTION_RE.search(q.casefold()) for q in questions)
             or re.search(r"\bif (?:not|so)\b", flat) is not None,
         )
@@ -251,7 +276,7 @@ def asked_word(fold: str) -> str:
     return stem(fold)
 
 
-def _expects(question: str, code: bool) -> str:
+def _expects(question: str, code: bool, written: str = "") -> str:
     """What one question asks for ("year", "date", "amount", "name", "version"…, or
     "" when it is not one of these): the kind of candidate `candidates` looks for."""
     if not question or code:
@@ -262,7 +287,7 @@ def _expects(question: str, code: bool) -> str:
     in_unit = _IN_UNIT_RE.search(question)
     if found == "name" and (_SUM_RE.search(question) or (in_unit and in_unit.group(1) in UNIT_OF)):
         return "amount"  # "What is 0.1 + 0.2?", "What is 6 feet in centimetres?"
-    if found == "name" and _SEVERAL_RE.search(question):
+    if found == "name" and _SEVERAL_RE.search(_TITLED_RE.sub("", written).casefold() if written else question):
         return ""  # "Which two elements…", "What are the first three…": a list, not a name
     return found
 

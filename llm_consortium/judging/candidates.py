@@ -60,6 +60,8 @@ _AFTER_DATE = frozenset({"ago", "earlier", "later", "or", "onwards", "onward"})
 """Words that relate a candidate when right after it ("10 years ago"); after a date
 "before" and "after" open another clause ("15 April 1912 after hitting an iceberg")."""
 _OPERATORS = frozenset({"+", "×", "÷", "−"})
+_ADDING = frozenset({"and", "also", "plus"})
+"""Words that open a bracket adding a second answer, never context."""
 _COPULAS = frozenset({"is", "are", "was", "were", "be", "been", "equals", "=", "takes", "took", "lasts", "lasted",
                       "weighs", "weighed", "costs", "cost", "measures", "measured", "stands", "stood", "covers",
                       "contains", "holds", "reaches", "reached", "spans", "totals", "needs", "need", "requires",
@@ -285,11 +287,16 @@ def _applied(ts: Sequence[Token], f: _Found) -> bool:
 
 
 def _bracketed(ts: Sequence[Token], f: _Found) -> bool:
-    """Whether a candidate stands inside brackets ("(1 km = 0.6214 mi)")."""
-    depth = 0
-    for t in ts[: f.start]:
-        depth += (t.fold in "([") - (t.fold in ")]") if t.kind == "sym" else 0
-    return depth > 0
+    """Whether a candidate stands inside brackets ("(1 km = 0.6214 mi)"), as context:
+    a bracket opening with "and", "also" or "plus" adds a second answer ("The 16th
+    century (and early 17th)")."""
+    depth, opened = 0, -1
+    for k, t in enumerate(ts[: f.start]):
+        if t.kind == "sym" and t.fold in "([":
+            depth, opened = depth + 1, k
+        elif t.kind == "sym" and t.fold in ")]":
+            depth -= 1
+    return depth > 0 and ts[opened + 1].fold not in _ADDING
 
 
 def _opens_context(t: Token) -> bool:
@@ -344,7 +351,8 @@ def read(sentence: str, form: PromptForm) -> tuple[str, str] | None:
         relations = _BEFORE - APPROXIMATE if form.approximate else _BEFORE
     if found:  # what follows ", in …", ", aged …", " — " or in brackets after the first candidate is context
         cut = next((k for k in range(found[0].end, len(ts) - 1)
-                    if (ts[k].fold == "," and _opens_context(ts[k + 1])) or ts[k].fold in ("—", "–")), len(ts))
+                    if (ts[k].fold == "," and _opens_context(ts[k + 1]))
+                    or (ts[k].fold in ("—", "–") and ts[k + 1].fold not in _ADDING)), len(ts))
         found = [f for f in found if f.start < cut and not (f is not found[0] and _bracketed(ts, f))]
     if not all(_free(ts, f, relations) and not _applied(ts, f) for f in found):
         return None

@@ -21,7 +21,8 @@ the one that applied; docs/matching.md has examples):
    as above ("A spider has 8 legs." for "How many legs does a spider have?" is 8).
 4. `short answer`: in a longer reply, its first sentence when it answers outright
    with an amount, a letter or a name ("Canberra. It became the capital in 1913."),
-   and its last sentence when it concludes with an amount ("So you pay $30."); when
+   and its last sentence when it concludes with an amount ("So you pay $30.", "The
+   sum is 927."); when
    both do and differ, or a later word may take the answer back, neither counts. A
    line ending with ":" introduces and never answers; to a question that asks two
    things no first sentence is the whole answer.
@@ -65,6 +66,7 @@ can make a vote slow (bench/matching_stall.py)."""
 _LONG_REPLY_END = 4 * 2000
 _LIST_LINE_RE = re.compile(r"^(?:[-*•] |[#>|]|\d+[.)] )")
 _CONCLUDING = frozenset({"so", "therefore", "thus", "hence", "overall", "altogether", "total", "answer", "finally",
+                         "sum", "result", "product", "difference", "quotient",
                          "after", "then", "now", "that", "this"})
 
 

@@ -10,8 +10,12 @@ temperature, pressure, energy, power, angle, frequency; never bytes, whose prefi
 
 * always when they are exactly equal ("1.5 km" and "1,500 m");
 * when the question asks for an estimate ("Roughly how far…": "About 5,600 km" and
-  "5,570 km"), never because a reply marks its own figure as one: to "How many
-  seconds are in a day?" "About 86,000." is not "86,400";
+  "5,570 km");
+* when a reply marks its own figure as rounded ("≈", "about"), only at the digits it
+  writes (zeros ending a whole number included) and only when those make it precise
+  to 2 %: "About 183 cm" is "182.88 cm", "≈ 37.78" is "37.8", but to "How many
+  seconds are in a day?" "About 86,000." is not "86,400" (its zeros are digits
+  written), and "About 3." meets nothing but 3 (±17 % says too little);
 * when they are in different units and each gives three significant digits or more
   ("8,849 m" and "29,032 feet": a conversion is always rounded). "5 km" and "3
   miles" stay apart: one digit says too little.
@@ -144,7 +148,8 @@ def same(a: Amount, b: Amount, estimate: bool = False, loose: bool = False, exac
     `estimate`: the question asks for one; `exact`: it asks for a precision
     ("exactly", "to 5 decimal places"), so only equal amounts are one; `loose`: one
     reply gives both side by side ("1 AU, about 1.5 × 10⁸ km"), so only that they
-    can be one is checked."""
+    can be one is checked when one is marked as rough; unmarked, each must be as
+    precise as a conversion ("1 km, 1 mile" are two amounts)."""
     if a.unit == b.unit and a.value == b.value:
         return True
     span_a, span_b = a.span(b.unit), b.span(b.unit)
@@ -155,7 +160,7 @@ def same(a: Amount, b: Amount, estimate: bool = False, loose: bool = False, exac
         return True
     if exact:
         return False
-    rounded = estimate or (loose and (a.estimate or b.estimate))  # a reply's own "about" rounds nothing
+    rounded = estimate or (loose and (a.estimate or b.estimate))  # a reply's own "about" rounds only as written
     if not rounded:  # taken as written: "100 °C" is 99.5 to 100.5
         a, b = a.as_written(), b.as_written()
         span_a, span_b = a.span(b.unit), b.span(b.unit)
@@ -166,9 +171,11 @@ def same(a: Amount, b: Amount, estimate: bool = False, loose: bool = False, exac
         span_a, span_b = a.span(b.unit), b.span(b.unit)
         if span_a is None or span_b is None:
             return False
-    if not loose and max(a.spread, b.spread) > (_ROUGHEST if rounded or a.unit == b.unit else _CONVERTED):
+    marked = a.estimate or b.estimate  # "1 AU, about 1.5 × 10⁸ km": side by side, one says it is rough
+    if not (loose and marked) and max(a.spread, b.spread) > (_ROUGHEST if rounded or a.unit == b.unit else _CONVERTED):
         return False
     if a.unit == b.unit:  # the finer figure rounded is the coarser one
         finer, coarser = (span_a, span_b) if a.place <= b.place else (span_b, span_a)
-        return rounded and _inside(finer, coarser)
+        # a reply's own "about": its digits as written, precise to 2 % ("About 183 cm" is 182.88 cm)
+        return (rounded or (marked and max(a.spread, b.spread) <= _CONVERTED)) and _inside(finer, coarser)
     return _overlap(span_a, span_b)  # two roundings of one quantity

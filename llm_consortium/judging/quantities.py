@@ -2,7 +2,8 @@
 range of two, or a date, written in one comparable form.
 
 "8,849 m" and "8849 metres" are "8849 m"; "Minus five." is "-5"; "0 to 65,535" and
-"0–65535" are "0..65535"; "July 20, 1969" and "20 July 1969" are "1969-07-20". A unit
+"0–65535" are "0..65535"; "July 20, 1969" and "20 July 1969" are "1969-07-20", "July 4th"
+and "4 July" are "--07-04" (a day of the year, never a date with its year). A unit
 or currency is part of the value, so "5 km" and "5 miles", "$12" and "€12" stay
 different answers; only spellings of one unit meet (the table below). Anything else
 in the tokens (a word that is no unit, a second number) and they are no amount:
@@ -207,8 +208,10 @@ def _date(words: list[str]) -> str | None:
             day = int(w.rstrip("stndrh"))
         elif w not in _ORDINAL and w != "of":
             return None
-    if month is None or year is None or (day is not None and not 1 <= day <= 31):
+    if month is None or (year is None and day is None) or (day is not None and not 1 <= day <= 31):
         return None
+    if year is None:  # "25 December", "December 25th": a day of the year, written as ISO 8601 does
+        return f"--{month:02d}-{day:02d}"
     return f"{year:04d}-{month:02d}" + (f"-{day:02d}" if day is not None else "")
 
 

@@ -31,7 +31,7 @@ import re
 from . import intervals, numbers, options, printed, quantities
 from .asking import PromptForm, asked_word
 from .tokens import APPROXIMATE, ARTICLES, DROPPED_SYMBOLS, FILLER, LINKS, SECOND_THOUGHTS, Token, stem, tokens
-from .units import UNIT_OF
+from .units import UNIT_OF, named_in
 
 __all__ = ["AFFIRMATIONS", "Reading", "content", "holds_content", "read", "without_asides"]
 
@@ -43,7 +43,8 @@ _ASIDE_RE = re.compile(
     r"|, (?:located|founded|released|discovered|built|born|published)\b"
 )
 _KEEPS_RE = re.compile(
-    r"^\W*(?:or|but|not|no|never|unless|except|if|only|and not|although|though|inclusive|exclusive|open|closed)\b", re.I
+    r"^\W*(?:or|but|not|no|never|unless|except|if|only|and|also|plus|as well|although|though|inclusive|exclusive|open|"
+    r"closed)\b", re.I
 )
 _INTERVAL_RE = re.compile(
     r"[\[(]\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*,\s*[-−+]?(?:[\d.,π/√]{1,12}|∞|inf\w*)\s*[\])]|∞"
@@ -282,7 +283,8 @@ def _typed(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
 def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | None:
     """"A 15% tip on $60 is $9.00.", "The first three primes are 2, 3 and 5.":
     everything before the last "is" / "=" / "has" restates the question (its words,
-    its numbers, filler) and what follows reads as an amount, list or letter."""
+    its numbers, its units in any spelling, "1" for its "a mile", filler) and what
+    follows reads as an amount, list or letter: "1 mi = 5,280 ft"."""
     at = max((i for i, t in enumerate(ts) if t.fold in _SEPARATORS), default=-1)
     if at < 1:
         return None
@@ -293,10 +295,12 @@ def _restated_equation(ts: list[Token], form: PromptForm) -> tuple[str, str] | N
     if found is None or found[0] == "yes/no":
         return None
     ask = set(form.ask)
-    for t in ts[:at]:
+    units = named_in([t.fold for t in ts[:at]])  # "1 m = 100 cm" to "How many centimetres are in a metre?"
+    for i, t in enumerate(ts[:at]):
         spelled = numbers.spelled([t.fold]) if t.fold in numbers.NUMBER_WORDS else None
         said = t.fold in FILLER or t.fold in LINKS or t.fold in "%$€£¥,°" or stem(t.fold) in ask or spelled in ask
-        if not (said or t.fold in form.numbers):
+        one = t.fold == "1" and units.get(i + 1, "") in form.units  # "1 m" restates "a metre"
+        if not (said or one or t.fold in form.numbers or units.get(i, "") in form.units):
             return None
     return found
 

@@ -43,6 +43,8 @@ FILLER = frozenset({
     # pronouns standing for the thing asked about
     "it", "it's", "it’s", "its", "this", "that", "that's", "that’s", "there", "these", "those", "they",
     "he", "she", "he's", "she's", "you", "you're", "you’re", "you'll", "you’ll", "we're", "they're",
+    # a pronoun with "will" or "would", each filler on its own
+    "you'd", "you’d", "we'd", "we’d", "we'll", "we’ll", "they'd", "they’d", "they'll", "they’ll", "it'll", "it’ll",
     # saying that an answer follows
     "answer", "final", "correct", "result", "sum", "product", "difference", "quotient", "total", "my", "our",
     "solution", "output", "outputs", "prints", "printed", "logs", "logged", "returns", "displays", "shows",
