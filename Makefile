@@ -31,10 +31,11 @@ settings-check: $(VENV)/.installed
 	$(PY) -m cogapp --check --check-fail-msg "the settings table changed: run make settings" $(SETTINGS_CLASSES)
 
 # Bytecode written first: the suite starts many `llm` processes, and where
-# PYTHONDONTWRITEBYTECODE is set each would compile the package again.
+# PYTHONDONTWRITEBYTECODE is set each would compile the package again. Workers steal
+# tests from each other, so the long soaks do not leave one worker idle at the end.
 test: lint typecheck settings-check
 	$(PY) -m compileall -q llm_consortium
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --dist worksteal
 
 # A two-round consortium run against a canned loopback backend; no API key needed.
 demo: $(VENV)/.installed
