@@ -91,12 +91,8 @@ def _tasks():
 
 def _report(signum, frame):
     if os.environ.get("SOAK_COLLECT"):  # tell garbage from a leak: collect it, give the heap back
-        import ctypes, gc
-        gc.collect()
-        try:
-            ctypes.CDLL(None).malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
+        from llm_consortium.memory import give_back_memory
+        give_back_memory()
     with open(os.environ["SOAK_PROBE"], "a") as out:
         out.write(json.dumps({"tasks": _tasks(), "threads": threading.active_count()}) + "\\n")
 

@@ -108,7 +108,7 @@ def test_printed_text_is_found_in_a_block_a_code_span_or_a_sentence():
         ("What is 1 mile in metres, to three significant figures?", ["1,610 m", "1,609.344 m"]),
     ],
 )
-def test_a_replys_own_about_rounds_nothing(prompt, answers):
+def test_a_replys_own_about_rounds_only_at_the_digits_it_writes(prompt, answers):
     assert kept_apart(prompt, answers), why(prompt, answers)
 
 
